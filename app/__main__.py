@@ -1,0 +1,13 @@
+"""`signoff` / `python -m app`: a thin main (PyInstaller needs the guard)."""
+
+import sys
+
+
+def main(argv: list[str] | None = None) -> int:
+    from app.cli.main import main as cli_main
+
+    return cli_main(argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

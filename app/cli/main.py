@@ -1,0 +1,382 @@
+"""`signoff` commands. Exit codes follow PRODUCT.md's contract:
+
+    request/label: 0, 2 bad input   decide: 0, 4 refused by policy
+    status: 0 approved, 1 rejected, 3 pending
+    wait:   0 approved, 1 rejected, 2 timed out
+    publish: 0, 1 if some still wait   audit verify: 0 intact, 1 tampered
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+
+from app import __version__
+from app.core.errors import InputError, SignoffError
+from app.core.model import ChangeClass, DecisionKind, Status, Verdict
+
+from .output import fmt_num, one_line, print_json, print_json_line, table
+
+log = logging.getLogger("signoff")
+
+STATUS_EXIT = {Status.APPROVED: 0, Status.REJECTED: 1, Status.PENDING: 3}
+
+
+class UsageError(InputError):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # argparse's own exit is 2 as well; keep the one-line form
+        raise UsageError(f"{self.prog}: {message}")
+
+
+def _service(args):
+    from app.service.review import ReviewService
+    from app.store.store import Store
+
+    return ReviewService(Store(), user=getattr(args, "user", None))
+
+
+def _say(text: str) -> None:
+    sys.stderr.write(text + "\n")
+
+
+def _publish_quietly(service) -> None:
+    """Post what the command queued; a forge that is down leaves it in the outbox."""
+    report = service.publish()
+    for err in report.errors:
+        _say(f"warning: status not posted yet: {err}")
+    if report.waiting:
+        _say(f"{report.waiting} status update(s) wait in the outbox; `signoff publish` posts them")
+
+
+# -- commands ---------------------------------------------------------------
+
+def cmd_gui(args) -> int:
+    from app.ui.app import run_app  # Qt only here
+
+    return run_app(_service(args), open_request=getattr(args, "open_request", None))
+
+
+def cmd_demo(args) -> int:
+    from plugins.demo import DemoSource, build_demo_workspace, demo_dir_default, open_demo_workspace
+
+    directory = Path(args.dir) if args.dir else demo_dir_default()
+    ws = open_demo_workspace(directory)
+    if ws is None:
+        _say(f"building the demo workspace in {directory} …")
+        ws = build_demo_workspace(directory)
+    service = _service(args)
+    existing = service.latest_for_sha(ws.candidate_sha)
+    if existing is None:
+        _say("comparing the baseline and candidate predictions …")
+        req = service.create_request(DemoSource(str(ws.repo)), sha=ws.candidate_sha, baseline=ws.baseline_sha)
+        _publish_quietly(service)
+    else:
+        req = existing
+    print(f"demo workspace: {ws.repo}")
+    print(f"review request {req.id}: {req.sha[:10]} — {req.title}")
+    print(f"status: {req.status} — {req.description}")
+    print(f"store: {service.store.describe()}")
+    if args.no_gui:
+        return 0
+    args.open_request = req.id
+    return cmd_gui(args)
+
+
+def cmd_request(args) -> int:
+    from app.registry import registry
+
+    service = _service(args)
+    source_cls = registry().source(args.source)
+    repo = str(Path(args.repo).resolve())
+    source = source_cls(repo=repo) if args.source in ("git", "demo") else source_cls.from_locator(json.loads(args.locator or "{}"))
+    req = service.create_request(source, sha=args.sha, baseline=args.baseline, candidate=args.candidate,
+                                 change_key=args.change)
+    _publish_quietly(service)
+    if args.json:
+        print_json({"id": req.id, "sha": req.sha, "status": req.status, "description": req.description})
+    else:
+        print(req.id)
+        _say(f"review request {req.id} for {req.sha[:10]}: {req.status} — {req.description}")
+    return 0
+
+
+def cmd_show(args) -> int:
+    service = _service(args)
+    req = service.resolve_request(args.request)
+    summary = service.summary(req.id)
+    if args.json:
+        print_json(summary)
+        return 0
+    print(f"request {req.id}  {req.sha[:10]}  {req.title}")
+    print(f"baseline {req.baseline_ref[:10]}  author {req.author}  change {req.change_key}")
+    print(f"status: {summary['status']} — {summary['description']}\n")
+    classes = [c.value for c in ChangeClass]
+    rows = []
+    for es in summary["eval_sets"]:
+        m = es["metrics"]
+        rows.append([es["eval_set"], f"{es['samples']:,}", *[f"{es['classes'][c]:,}" for c in classes],
+                     fmt_num(m["baseline_mean_score"]), fmt_num(m["candidate_mean_score"]), fmt_num(m["mean_score_delta"], sign=True)])
+    print(table(rows, ["eval set", "samples", *classes, "base", "cand", "Δ"], right=set(range(1, 10))))
+    for es in summary["eval_sets"]:
+        for w in es.get("warnings", []):
+            print(f"warning ({es['eval_set']}): {w}")
+    return 0
+
+
+def cmd_samples(args) -> int:
+    service = _service(args)
+    req = service.resolve_request(args.request)
+    names = [args.eval_set] if args.eval_set else req.eval_sets
+    if args.eval_set and args.eval_set not in req.eval_sets:
+        raise InputError(f"request {req.id} has no eval set {args.eval_set!r} (it has: {', '.join(req.eval_sets)})")
+    if args.klass and args.klass not in {c.value for c in ChangeClass}:
+        raise InputError(f"--class must be one of {', '.join(c.value for c in ChangeClass)}")
+    rows = []
+    for name in names:
+        t = service.comparison(req.id, name)
+        if args.klass:
+            t = t[t["class"] == args.klass]
+        skip = {"severity"} | {c for c in t.columns if c.endswith("_bytes")}
+        base_cols = ["id", "class", "missing_side", "input", "reference", "baseline_output", "candidate_output",
+                     "baseline_score", "candidate_score", "delta"]
+        slice_cols = [c for c in t.columns if c not in skip and c not in base_cols]
+        for rec in t.drop(columns=[c for c in skip if c in t.columns]).to_dict("records"):
+            row = {"eval_set": name, **{c: rec.get(c) for c in base_cols}, "slices": {c: rec.get(c) for c in slice_cols}}
+            if args.json:
+                print_json_line(row)
+            else:
+                rows.append([name, row["id"], row["class"], fmt_num(row["delta"], 2, sign=True),
+                             one_line(row["baseline_output"], 40), one_line(row["candidate_output"], 40)])
+    if not args.json:
+        print(table(rows, ["eval set", "id", "class", "Δscore", "baseline", "candidate"], right={3}))
+    return 0
+
+
+def _read_label_file(path: str) -> list[dict]:
+    p = Path(path)
+    if not p.is_file():
+        raise InputError(f"{path}: no such file")
+    text = p.read_text(encoding="utf-8")
+    if p.suffix.lower() == ".csv":
+        return list(csv.DictReader(io.StringIO(text)))
+    if p.suffix.lower() in (".jsonl", ".ndjson", ".json"):
+        rows = []
+        for n, line in enumerate(text.splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise InputError(f"{path} line {n}: not valid JSON: {exc.msg}") from None
+            if not isinstance(obj, dict):
+                raise InputError(f"{path} line {n}: expected a JSON object")
+            rows.append(obj)
+        return rows
+    raise InputError(f"{path}: labels must be a .csv or .jsonl file")
+
+
+def cmd_label(args) -> int:
+    service = _service(args)
+    req = service.resolve_request(args.request)
+    if args.from_file:
+        if args.eval_set or args.sample_id:
+            raise UsageError("give either --from FILE or EVAL_SET SAMPLE_ID, not both")
+        n = service.import_labels(req.id, _read_label_file(args.from_file))
+        _say(f"recorded {n} label(s) on request {req.id} as {service.user}")
+    else:
+        if not (args.eval_set and args.sample_id):
+            raise UsageError("give EVAL_SET SAMPLE_ID (and --verdict), or --from FILE")
+        if not (args.verdict or args.error or args.comment or args.correct):
+            raise UsageError("nothing to record: give --verdict, --correct, --error or --comment")
+        kwargs = {}
+        if args.verdict:
+            kwargs["verdict"] = Verdict(args.verdict)
+        if args.correct:
+            kwargs["correct"] = args.correct == "yes"
+        if args.error:
+            kwargs["error"] = args.error
+        if args.comment:
+            kwargs["comment"] = args.comment
+        service.set_label(req.id, args.eval_set, args.sample_id, **kwargs)
+        _say(f"recorded label on {args.eval_set}/{args.sample_id} as {service.user}")
+    _publish_quietly(service)
+    return 0
+
+
+def cmd_decide(args) -> int:
+    service = _service(args)
+    req = service.resolve_request(args.request)
+    verdict = service.decide(req.id, DecisionKind(args.decision), args.comment or "", role=args.role)
+    _publish_quietly(service)
+    print(f"{args.decision} recorded for {service.user}; status: {verdict.status.value} — {verdict.description}")
+    return 0
+
+
+def _status_of(service, sha: str):
+    req = service.latest_for_sha(sha)
+    if req is None:
+        return None, None
+    return req, service.verdict(req.id)
+
+
+def cmd_status(args) -> int:
+    service = _service(args)
+    req, verdict = _status_of(service, args.sha)
+    if req is None:
+        raise InputError(f"no review request for commit {args.sha}")
+    if args.json:
+        print_json({"sha": req.sha, "request": req.id, "status": verdict.status.value, "description": verdict.description,
+                    "missing": verdict.missing, "approvals": verdict.approvals,
+                    "checklist": [{"name": c.name, "ok": c.ok, "detail": c.detail} for c in verdict.checklist],
+                    "blocking": [{"user": d.user, "role": d.role, "decision": d.kind.value, "comment": d.comment}
+                                 for d in verdict.blocking]})
+    else:
+        print(f"{verdict.status.value}: {verdict.description}")
+    return STATUS_EXIT[verdict.status]
+
+
+def cmd_wait(args) -> int:
+    service = _service(args)
+    deadline = None if args.timeout is None else time.monotonic() + args.timeout
+    last = None
+    while True:
+        req, verdict = _status_of(service, args.sha)
+        line = f"no review request for {args.sha} yet" if req is None else f"{verdict.status.value}: {verdict.description}"
+        if line != last:
+            _say(f"[{time.strftime('%H:%M:%S')}] {line}")
+            last = line
+        if verdict is not None and verdict.status is not Status.PENDING:
+            return STATUS_EXIT[verdict.status]
+        if deadline is not None and time.monotonic() >= deadline:
+            _say(f"timed out after {args.timeout:g} s; still {'pending' if req else 'not requested'}")
+            return 2
+        pause = args.interval if deadline is None else max(0.0, min(args.interval, deadline - time.monotonic()))
+        time.sleep(pause)
+
+
+def cmd_publish(args) -> int:
+    service = _service(args)
+    report = service.publish()
+    for err in report.errors:
+        _say(f"not posted: {err}")
+    print(f"delivered {report.delivered}, waiting {report.waiting}, failed {report.failed}")
+    return 0 if report.waiting == 0 and report.failed == 0 else 1
+
+
+def cmd_audit_verify(args) -> int:
+    from app.store.store import Store
+
+    report = Store().verify_audit()
+    if report.ok:
+        print(f"audit log intact: {report.entries} entries")
+        return 0
+    print(f"audit log TAMPERED ({report.entries} entries):")
+    for p in report.problems:
+        print(f"  - {p}")
+    return 1
+
+
+# -- parser -----------------------------------------------------------------
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="signoff", description="Human sign-off of ML releases.")
+    p.add_argument("--version", action="version", version=f"signoff {__version__}")
+    p.add_argument("--user", help="act as this identity (default: SIGNOFF_USER, else git user.email)")
+    p.add_argument("-v", "--verbose", action="store_true", help="log details to stderr")
+    sub = p.add_subparsers(dest="command", parser_class=_Parser)
+
+    s = sub.add_parser("demo", help="build the demo workspace and open the app on it")
+    s.add_argument("--dir", help="where to build it (default: the demo folder in the data dir)")
+    s.add_argument("--no-gui", action="store_true", help="build and create the request, do not open the window")
+    s.set_defaults(func=cmd_demo)
+
+    s = sub.add_parser("request", help="create a review request for a commit and post 'pending'")
+    s.add_argument("--sha", required=True, help="the commit to decide (its status is posted)")
+    s.add_argument("--repo", default=".", help="the model's git repository (default: .)")
+    s.add_argument("--baseline", help="baseline revision (default: merge-base with the default branch)")
+    s.add_argument("--candidate", help="candidate revision (default: --sha)")
+    s.add_argument("--change", help="change key shared by requests of one change (default: the branch)")
+    s.add_argument("--source", default="git", help="source plugin (default: git)")
+    s.add_argument("--locator", help="JSON arguments for a non-git source")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_request)
+
+    s = sub.add_parser("show", help="the comparison summary")
+    s.add_argument("request", help="request id or commit SHA")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_show)
+
+    s = sub.add_parser("samples", help="list samples with their change class")
+    s.add_argument("request")
+    s.add_argument("--eval-set")
+    s.add_argument("--class", dest="klass", metavar="CLASS")
+    s.add_argument("--json", action="store_true", help="one JSON object per line")
+    s.set_defaults(func=cmd_samples)
+
+    s = sub.add_parser("label", help="record labels as the configured identity")
+    s.add_argument("request")
+    s.add_argument("eval_set", nargs="?")
+    s.add_argument("sample_id", nargs="?")
+    s.add_argument("--from", dest="from_file", metavar="FILE", help="CSV/JSONL: eval_set, sample_id, verdict, error, comment")
+    s.add_argument("--verdict", choices=[v.value for v in Verdict])
+    s.add_argument("--correct", choices=["yes", "no"], help="is the candidate output correct")
+    s.add_argument("--error", help="error category from signoff.toml [labels]")
+    s.add_argument("--comment")
+    s.set_defaults(func=cmd_label)
+
+    s = sub.add_parser("decide", help="approve, request changes or reject")
+    s.add_argument("request")
+    s.add_argument("--decision", required=True, choices=[d.value for d in DecisionKind])
+    s.add_argument("--comment")
+    s.add_argument("--role", help="the role you decide in, when you hold several")
+    s.set_defaults(func=cmd_decide)
+
+    s = sub.add_parser("status", help="what the policy says now (exit 0 approved, 1 rejected, 3 pending)")
+    s.add_argument("--sha", required=True)
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_status)
+
+    s = sub.add_parser("wait", help="block until decided (exit 0 approved, 1 rejected, 2 timed out)")
+    s.add_argument("--sha", required=True)
+    s.add_argument("--timeout", type=float, help="seconds (default: no limit)")
+    s.add_argument("--interval", type=float, default=10.0, help="seconds between checks (default 10)")
+    s.set_defaults(func=cmd_wait)
+
+    s = sub.add_parser("publish", help="post what waits in the outbox")
+    s.set_defaults(func=cmd_publish)
+
+    s = sub.add_parser("audit", help="the audit log")
+    asub = s.add_subparsers(dest="audit_command", parser_class=_Parser, required=True)
+    v = asub.add_parser("verify", help="check the hash chain (exit 0 intact, 1 tampered)")
+    v.set_defaults(func=cmd_audit_verify)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+        logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+        func = getattr(args, "func", cmd_gui)
+        return func(args)
+    except SignoffError as exc:
+        _say(f"signoff: {exc}")
+        return exc.exit_code
+    except KeyboardInterrupt:
+        _say("signoff: interrupted")
+        return 130
+    except Exception as exc:  # a bug: one line, details only with -v
+        log.debug("unexpected error", exc_info=True)
+        _say(f"signoff: internal error: {type(exc).__name__}: {exc} (run with -v for details)")
+        return 70

@@ -1,0 +1,181 @@
+"""The comparison engine: align baseline and candidate by sample id and
+classify every sample, over whole columns (no Python loop per row).
+
+The per-sample table has these columns:
+    id                  str
+    class               unchanged / changed / improved / regressed / missing
+    severity            int, 0 = worst (sort key for "worst first")
+    missing_side        "" or which side lacks the sample: baseline / candidate / both / eval set
+    input, reference    from the samples (reference may be all-missing)
+    baseline_output, candidate_output
+    baseline_score, candidate_score, delta   float (NaN where unknown)
+    <slice columns>     as in the samples
+  image sets also: input_bytes, reference_bytes, baseline_output_bytes, candidate_output_bytes
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .errors import InputError
+from .model import SEVERITY, ChangeClass, EvalSetData
+from .normalise import normalise
+
+BYTES_COLUMNS = ("input_bytes", "reference_bytes", "output_bytes")
+BASE_COLUMNS = ["id", "class", "severity", "missing_side", "input", "reference",
+                "baseline_output", "candidate_output", "baseline_score", "candidate_score", "delta"]
+
+
+@dataclass
+class ComparisonResult:
+    eval_set: str
+    table: pd.DataFrame
+    summary: dict
+    slice_columns: list[str]
+
+
+def slice_columns_of(data: EvalSetData) -> list[str]:
+    if data.spec.slices:
+        return [c for c in data.spec.slices if c in data.samples.columns]
+    skip = {"id", "input", "reference", "input_bytes", "reference_bytes"}
+    return [c for c in data.samples.columns if c not in skip]
+
+
+def _unique_ids(frame: pd.DataFrame, what: str, name: str) -> pd.Index:
+    idx = pd.Index(frame["id"].astype(str).to_numpy(dtype=object), dtype=object)
+    if not idx.is_unique:
+        dup = idx[idx.duplicated()].unique()[:5].tolist()
+        raise InputError(f"{name}: duplicate sample ids in the {what}: {', '.join(map(str, dup))}")
+    return idx
+
+
+def _align(data: EvalSetData) -> pd.DataFrame:
+    """One row per id in the samples or either predictions, by hash lookups (no sort)."""
+    name = data.spec.name
+    s_idx = _unique_ids(data.samples, "samples", name)
+    b_idx = _unique_ids(data.baseline, "baseline predictions", name)
+    c_idx = _unique_ids(data.candidate, "candidate predictions", name)
+    ids = s_idx
+    for other in (b_idx, c_idx):
+        extra = other[~other.isin(ids)]
+        if len(extra):
+            ids = ids.append(extra)
+    cols = {"id": np.asarray(ids, dtype=object)}
+    frames = [
+        (data.samples, s_idx, {}, "_in_samples"),
+        (data.baseline, b_idx, {"output": "baseline_output", "score": "baseline_score", "output_bytes": "baseline_output_bytes"}, "_in_base"),
+        (data.candidate, c_idx, {"output": "candidate_output", "score": "candidate_score", "output_bytes": "candidate_output_bytes"}, "_in_cand"),
+    ]
+    for frame, idx, renames, flag in frames:
+        pos = idx.get_indexer(ids)
+        present = pos >= 0
+        cols[flag] = present
+        for col in frame.columns:
+            if col == "id":
+                continue
+            values = frame[col].to_numpy()
+            if np.issubdtype(values.dtype, np.floating):
+                out = np.full(len(ids), np.nan)
+            else:
+                out = np.empty(len(ids), dtype=object)
+                values = values.astype(object)
+            out[present] = values[pos[present]]
+            cols[renames.get(col, col)] = out
+    return pd.DataFrame(cols)
+
+
+def compare(data: EvalSetData) -> ComparisonResult:
+    spec = data.spec
+    t = _align(data)
+    n = len(t)
+    for col in ("_in_samples", "_in_base", "_in_cand"):
+        t[col] = t[col].fillna(False).astype(bool)
+    for col in ("input", "reference", "baseline_output", "candidate_output"):
+        if col not in t.columns:
+            t[col] = pd.Series([None] * n, dtype="object")
+    for col in ("baseline_score", "candidate_score"):
+        t[col] = pd.to_numeric(t[col], errors="coerce") if col in t.columns else np.nan
+
+    # Equality after the output type's own normalisation.
+    otype = spec.output_type
+    bkey_src = t["baseline_output_bytes"] if otype == "image" and "baseline_output_bytes" in t else t["baseline_output"]
+    ckey_src = t["candidate_output_bytes"] if otype == "image" and "candidate_output_bytes" in t else t["candidate_output"]
+    bkey = normalise(bkey_src, otype)
+    ckey = normalise(ckey_src, otype)
+    equal = (bkey == ckey).fillna(False).to_numpy(dtype=bool) | (bkey.isna() & ckey.isna()).to_numpy()
+
+    # Scores: given in the predictions, else derived from an exact match with the reference.
+    has_ref = t["reference"].notna().to_numpy()
+    if otype == "image" and "reference_bytes" in t:
+        rkey = normalise(t["reference_bytes"], otype)
+    else:
+        rkey = normalise(t["reference"], otype)
+    for side, key in (("baseline", bkey), ("candidate", ckey)):
+        col = f"{side}_score"
+        derived = np.where(has_ref, (key == rkey).fillna(False).to_numpy(dtype=bool).astype(float), np.nan)
+        given = t[col].to_numpy(dtype=float)
+        t[col] = np.where(np.isnan(given), derived, given)
+    bs = t["baseline_score"].to_numpy(dtype=float)
+    cs = t["candidate_score"].to_numpy(dtype=float)
+    delta = cs - bs
+    sign = 1.0 if spec.higher_is_better else -1.0
+    t["delta"] = delta
+
+    in_all = t["_in_samples"].to_numpy() & t["_in_base"].to_numpy() & t["_in_cand"].to_numpy()
+    scored = ~np.isnan(delta)
+    cls = np.select(
+        [~in_all, equal, scored & (sign * delta > 0), scored & (sign * delta < 0)],
+        [ChangeClass.MISSING.value, ChangeClass.UNCHANGED.value, ChangeClass.IMPROVED.value, ChangeClass.REGRESSED.value],
+        default=ChangeClass.CHANGED.value,
+    )
+    t["class"] = pd.Categorical(cls, categories=[c.value for c in ChangeClass])
+    t["severity"] = np.select([cls == c.value for c in SEVERITY], list(SEVERITY.values()), default=9).astype(np.int8)
+    in_s, in_b, in_c = t["_in_samples"].to_numpy(), t["_in_base"].to_numpy(), t["_in_cand"].to_numpy()
+    t["missing_side"] = np.select(
+        [~in_s, ~in_b & ~in_c, ~in_b, ~in_c], ["eval set", "both", "baseline", "candidate"], default="")
+
+    slices = slice_columns_of(data)
+    extra = [c for c in t.columns if c.endswith("_bytes")]
+    ordered = BASE_COLUMNS + [c for c in slices if c not in BASE_COLUMNS] + extra
+    table = t[ordered].copy()
+    # Worst first: severity, then the largest drop in score, then the eval set's own order.
+    order_delta = np.where(np.isnan(delta), 0.0, sign * delta)
+    order = np.lexsort((np.arange(n), order_delta, table["severity"].to_numpy()))
+    table = table.take(order).reset_index(drop=True)
+    return ComparisonResult(spec.name, table, summarise(table, slices, spec.name, data.warnings), slices)
+
+
+def _metrics(frame: pd.DataFrame) -> dict:
+    both = frame[frame["class"] != ChangeClass.MISSING.value]
+    b = both["baseline_score"]
+    c = both["candidate_score"]
+    out = {
+        "baseline_mean_score": _num(b.mean()),
+        "candidate_mean_score": _num(c.mean()),
+    }
+    out["mean_score_delta"] = (None if out["baseline_mean_score"] is None or out["candidate_mean_score"] is None
+                               else out["candidate_mean_score"] - out["baseline_mean_score"])
+    return out
+
+
+def _num(v) -> float | None:
+    return None if v is None or pd.isna(v) else float(v)
+
+
+def class_counts(frame: pd.DataFrame) -> dict[str, int]:
+    counts = frame["class"].value_counts()
+    return {c.value: int(counts.get(c.value, 0)) for c in ChangeClass}
+
+
+def summarise(table: pd.DataFrame, slices: list[str], name: str = "", warnings: list[str] | None = None) -> dict:
+    summary = {"eval_set": name, "samples": int(len(table)), "classes": class_counts(table), "metrics": _metrics(table),
+               "slices": {}, "warnings": list(warnings or [])}
+    for col in slices:
+        per = {}
+        for value, frame in table.groupby(table[col].astype("string").fillna("(none)"), sort=True, observed=True):
+            per[str(value)] = {"samples": int(len(frame)), "classes": class_counts(frame), "metrics": _metrics(frame)}
+        summary["slices"][col] = per
+    return summary

@@ -1,0 +1,117 @@
+"""The domain words as types: see docs/architecture.md for the glossary."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+import pandas as pd
+
+from .config import EvalSetSpec, ProjectConfig
+
+
+class ChangeClass(StrEnum):
+    UNCHANGED = "unchanged"
+    CHANGED = "changed"
+    IMPROVED = "improved"
+    REGRESSED = "regressed"
+    MISSING = "missing"
+
+
+# Worst first: the order the sample table opens in.
+SEVERITY = {
+    ChangeClass.REGRESSED: 0,
+    ChangeClass.MISSING: 1,
+    ChangeClass.CHANGED: 2,
+    ChangeClass.IMPROVED: 3,
+    ChangeClass.UNCHANGED: 4,
+}
+
+
+class Status(StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
+class DecisionKind(StrEnum):
+    APPROVE = "approve"
+    REQUEST_CHANGES = "request-changes"
+    REJECT = "reject"
+
+
+class Verdict(StrEnum):
+    """A reviewer's judgement of one sample (keys 1-4)."""
+
+    CANDIDATE = "candidate"
+    BASELINE = "baseline"
+    TIE = "tie"
+    BOTH_WRONG = "both-wrong"
+
+
+@dataclass
+class EvalSetData:
+    """One eval set as a source delivers it, before comparison.
+
+    samples:   id (str), input, reference (optional), slice columns
+    baseline / candidate: id (str), output, score (float, NaN if not given);
+               image sets also carry output_bytes (the file's bytes)
+    """
+
+    spec: EvalSetSpec
+    samples: pd.DataFrame
+    baseline: pd.DataFrame
+    candidate: pd.DataFrame
+    content_hash: str
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class LoadedInput:
+    """Everything a source loaded for one review request."""
+
+    config: ProjectConfig
+    source: str                      # plugin name, e.g. "git"
+    locator: dict                    # how to find it again, e.g. {"repo": "/path"}
+    candidate_ref: str               # resolved (a full SHA for git)
+    baseline_ref: str
+    candidate_author: str            # e-mail of the candidate's author (self-approval)
+    eval_sets: list[EvalSetData]
+    title: str = ""                  # e.g. the commit subject
+    config_text: str = ""            # signoff.toml as read (stored with the request)
+
+    @property
+    def content_hash(self) -> str:
+        from .hashing import combine_hashes
+
+        return combine_hashes([f"{e.spec.name}:{e.content_hash}" for e in self.eval_sets])
+
+
+@dataclass(frozen=True)
+class Label:
+    request_id: int
+    eval_set: str
+    sample_id: str
+    user: str
+    verdict: Verdict | None = None
+    correct: bool | None = None
+    error: str | None = None
+    comment: str | None = None
+    updated_at: datetime | None = None
+
+    @property
+    def is_empty(self) -> bool:
+        return self.verdict is None and self.correct is None and not self.error and not self.comment
+
+
+@dataclass(frozen=True)
+class Decision:
+    user: str
+    role: str
+    kind: DecisionKind
+    content_hash: str
+    comment: str = ""
+    created_at: datetime | None = None
+    request_id: int | None = None
+    sha: str = ""

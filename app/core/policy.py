@@ -1,0 +1,136 @@
+"""The policy engine: what the policy in signoff.toml says of a request now.
+
+Pure: it takes the decisions, the label coverage and the content hash, and
+returns a PolicyVerdict whose `description` fits a commit status (<= 140).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .config import ProjectConfig
+from .errors import PolicyRefusal
+from .model import Decision, DecisionKind, Status
+
+DESCRIPTION_LIMIT = 140
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """Label coverage of the samples that matter to the policy."""
+
+    changed_total: int = 0       # samples whose outputs differ: changed + improved + regressed
+    changed_labeled: int = 0
+    regressed_total: int = 0
+    regressed_labeled: int = 0
+
+    @property
+    def changed_share(self) -> float:
+        return 1.0 if self.changed_total == 0 else self.changed_labeled / self.changed_total
+
+
+@dataclass(frozen=True)
+class CheckItem:
+    name: str         # "SME approvals", "changed samples reviewed", ...
+    ok: bool
+    detail: str       # "1/2: alice@example.com"
+
+
+@dataclass(frozen=True)
+class PolicyVerdict:
+    status: Status
+    description: str                         # <= 140 chars, the commit status text
+    missing: list[str] = field(default_factory=list)     # short phrases: "1/2 SME", "12 regressions unlabeled"
+    checklist: list[CheckItem] = field(default_factory=list)
+    approvals: dict[str, list[str]] = field(default_factory=dict)   # role -> users (current, not stale)
+    blocking: list[Decision] = field(default_factory=list)          # current reject / request-changes
+    stale: list[Decision] = field(default_factory=list)             # decisions made on other content
+    current: list[Decision] = field(default_factory=list)           # latest decision per person, current content
+
+
+def shorten(text: str, limit: int = DESCRIPTION_LIMIT) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def latest_per_person(decisions: list[Decision]) -> list[Decision]:
+    """A person's last decision replaces their earlier ones (decisions oldest first)."""
+    last: dict[str, Decision] = {}
+    for d in decisions:
+        last[d.user.lower()] = d
+    return list(last.values())
+
+
+def check_allowed(config: ProjectConfig, *, user: str, role: str, kind: DecisionKind, author: str) -> None:
+    """Raise PolicyRefusal when `user` may not make this decision in `role`."""
+    people = {p.lower() for p in config.roles.get(role, ())}
+    if role not in config.roles:
+        raise PolicyRefusal(f"role {role!r} is not defined in signoff.toml [roles]")
+    if user.lower() not in people:
+        raise PolicyRefusal(f"{user} is not in role {role!r} (signoff.toml [roles].{role})")
+    if kind is DecisionKind.APPROVE and config.policy.no_self_approval and author and user.lower() == author.lower():
+        raise PolicyRefusal(f"{user} is the author of the candidate and may not approve it (policy.no_self_approval)")
+
+
+def evaluate(config: ProjectConfig, *, decisions: list[Decision], coverage: Coverage, content_hash: str, author: str = "") -> PolicyVerdict:
+    """What the policy says now. `decisions` oldest first, over every request of the change."""
+    latest = latest_per_person(decisions)
+    current = [d for d in latest if d.content_hash == content_hash]
+    stale = [d for d in latest if d.content_hash != content_hash]
+    pol = config.policy
+
+    def holds(d: Decision) -> bool:
+        # A decision counts only in a role its maker holds now, and never an author's own approval.
+        in_role = d.user.lower() in {p.lower() for p in config.roles.get(d.role, ())}
+        self_ok = not (d.kind is DecisionKind.APPROVE and pol.no_self_approval and author and d.user.lower() == author.lower())
+        return in_role and self_ok
+
+    valid = [d for d in current if holds(d)]
+    required_roles = {r for r, n in pol.required.items() if n > 0}
+    blocking = [d for d in valid if d.kind is not DecisionKind.APPROVE and (d.role in required_roles or not required_roles)]
+    approvals: dict[str, list[str]] = {}
+    for d in valid:
+        if d.kind is DecisionKind.APPROVE:
+            approvals.setdefault(d.role, []).append(d.user)
+
+    checklist: list[CheckItem] = []
+    missing: list[str] = []
+    for role, n in pol.required.items():
+        got = approvals.get(role, [])
+        ok = len(got) >= n
+        checklist.append(CheckItem(f"{role.upper()} approvals", ok, f"{len(got)}/{n}" + (f": {', '.join(got)}" if got else "")))
+        if not ok:
+            missing.append(f"{len(got)}/{n} {role.upper()}")
+    if pol.min_changed_reviewed > 0:
+        need = _ceil_share(pol.min_changed_reviewed, coverage.changed_total)
+        ok = coverage.changed_labeled >= need
+        checklist.append(CheckItem("changed samples reviewed", ok,
+                                   f"{coverage.changed_labeled}/{coverage.changed_total} labeled, {need} needed ({pol.min_changed_reviewed:.0%})"))
+        if not ok:
+            missing.append(f"{need - coverage.changed_labeled} more changed samples to label")
+    if pol.all_regressions_reviewed:
+        left = coverage.regressed_total - coverage.regressed_labeled
+        checklist.append(CheckItem("every regression reviewed", left == 0,
+                                   f"{coverage.regressed_labeled}/{coverage.regressed_total} labeled"))
+        if left:
+            missing.append(f"{left} regression{'s' if left != 1 else ''} unlabeled")
+    if stale:
+        checklist.append(CheckItem("no stale decisions", True,
+                                   f"{len(stale)} earlier decision(s) made on other content no longer count"))
+
+    if blocking:
+        who = ", ".join(f"{d.user} ({d.role})" for d in blocking)
+        word = "rejected" if any(d.kind is DecisionKind.REJECT for d in blocking) else "changes requested"
+        status, description = Status.REJECTED, shorten(f"{word} by {who}")
+    elif missing:
+        status, description = Status.PENDING, shorten("awaiting review: " + ", ".join(missing))
+    else:
+        parts = [f"{len(approvals.get(r, []))}/{n} {r.upper()}" for r, n in pol.required.items()]
+        status, description = Status.APPROVED, shorten("approved: " + ", ".join(parts) if parts else "approved")
+    return PolicyVerdict(status=status, description=description, missing=missing, checklist=checklist,
+                         approvals=approvals, blocking=blocking, stale=stale, current=current)
+
+
+def _ceil_share(share: float, total: int) -> int:
+    import math
+
+    return min(total, math.ceil(share * total - 1e-9))

@@ -1,0 +1,94 @@
+"""What a plugin implements. Built-in and third-party plugins alike are found
+through the entry-point groups below (see app/registry.py); every interface
+has an in-memory double in tests/doubles.py.
+
+Entry-point groups:
+    signoff.sources       -> a Source subclass
+    signoff.status_sinks  -> a StatusSink subclass
+    signoff.renderers     -> a Renderer subclass
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
+
+if TYPE_CHECKING:  # pragma: no cover
+    from app.core.model import LoadedInput
+    from app.core.tasks import TaskState
+
+GROUP_SOURCES = "signoff.sources"
+GROUP_SINKS = "signoff.status_sinks"
+GROUP_RENDERERS = "signoff.renderers"
+
+
+class Source(ABC):
+    """Loads the config, samples and both models' predictions for a request."""
+
+    NAME: ClassVar[str]
+    DESCRIPTION: ClassVar[str] = ""
+
+    @classmethod
+    def from_locator(cls, locator: dict) -> "Source":
+        """Rebuild the source from what a stored request remembers of it."""
+        return cls(**locator)
+
+    @abstractmethod
+    def locator(self) -> dict:
+        """JSON-able arguments that rebuild this source (stored with the request)."""
+
+    @abstractmethod
+    def load(self, *, candidate: str, baseline: str | None = None, task: "TaskState | None" = None) -> "LoadedInput":
+        """Load everything for candidate vs baseline; raise SignoffError subclasses with clear messages."""
+
+
+@dataclass(frozen=True)
+class StatusUpdate:
+    """One commit status to post. `state` is Signoff's: pending / approved / rejected."""
+
+    repo: str
+    sha: str
+    state: str
+    description: str
+    context: str
+    target_url: str = ""
+
+
+class DeliveryError(Exception):
+    """Posting failed. `retry` says whether trying again later can help."""
+
+    def __init__(self, message: str, *, retry: bool, retry_after: float | None = None):
+        super().__init__(message)
+        self.retry = retry
+        self.retry_after = retry_after
+
+
+class StatusSink(ABC):
+    """Posts commit statuses to a forge (or records them locally)."""
+
+    NAME: ClassVar[str]
+    DESCRIPTION_LIMIT: ClassVar[int] = 140
+
+    @classmethod
+    def create(cls, *, api_url: str = "", store: Any = None, **options) -> "StatusSink":
+        return cls(api_url=api_url, store=store, **options)
+
+    @abstractmethod
+    def post(self, update: StatusUpdate) -> None:
+        """Deliver one status, or raise DeliveryError."""
+
+
+class Renderer(ABC):
+    """Shows one output type. `normalise` decides what counts as 'unchanged'
+    and must not import Qt; `create_view` may (imported lazily, UI only)."""
+
+    NAME: ClassVar[str]
+    OUTPUT_TYPE: ClassVar[str]
+
+    @staticmethod
+    def normalise(value: Any) -> Any:
+        return value
+
+    def create_view(self, parent=None):  # pragma: no cover - UI side
+        raise NotImplementedError

@@ -1,0 +1,58 @@
+"""Plugin discovery through entry points. A plugin that fails to load is
+reported (PluginProblem), never fatal: the others still work."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from importlib.metadata import entry_points
+
+from .core.errors import InputError
+from .plugin_api import GROUP_RENDERERS, GROUP_SINKS, GROUP_SOURCES
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Registry:
+    sources: dict[str, type] = field(default_factory=dict)
+    sinks: dict[str, type] = field(default_factory=dict)
+    renderers: dict[str, type] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+
+    def source(self, name: str) -> type:
+        return self._get(self.sources, name, "source")
+
+    def sink(self, name: str) -> type:
+        return self._get(self.sinks, name, "status sink")
+
+    def _get(self, table: dict, name: str, what: str) -> type:
+        try:
+            return table[name]
+        except KeyError:
+            extra = f" ({'; '.join(self.problems)})" if self.problems else ""
+            raise InputError(f"no {what} plugin named {name!r}; installed: {', '.join(sorted(table)) or 'none'}{extra}") from None
+
+
+def _load_group(group: str, table: dict, problems: list[str]) -> None:
+    for ep in entry_points(group=group):
+        try:
+            table[ep.name] = ep.load()
+        except Exception as exc:  # a broken plugin must not take the app down
+            msg = f"plugin {ep.name!r} ({group}) failed to load: {exc}"
+            log.warning(msg)
+            problems.append(msg)
+
+
+_REGISTRY: Registry | None = None
+
+
+def registry(refresh: bool = False) -> Registry:
+    global _REGISTRY
+    if _REGISTRY is None or refresh:
+        reg = Registry()
+        _load_group(GROUP_SOURCES, reg.sources, reg.problems)
+        _load_group(GROUP_SINKS, reg.sinks, reg.problems)
+        _load_group(GROUP_RENDERERS, reg.renderers, reg.problems)
+        _REGISTRY = reg
+    return _REGISTRY

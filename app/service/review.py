@@ -1,0 +1,305 @@
+"""ReviewService: the use cases (request, compare, label, decide, publish),
+shared by the CLI and the UI. Never imports Qt; the UI calls it from workers
+for anything slow."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import replace
+
+import pandas as pd
+
+from app.core.compare import compare
+from app.core.config import ProjectConfig, parse_config
+from app.core.errors import InputError, NotFoundError, PolicyRefusal
+from app.core.model import ChangeClass, Decision, DecisionKind, Label, Verdict
+from app.core.policy import Coverage, PolicyVerdict, check_allowed, evaluate
+from app.core.tasks import NULL_TASK, TaskState
+from app.plugin_api import Source
+from app.store.records import NewRequest, OutboxEntry, RequestRecord
+from app.store.store import Store
+
+from .identity import resolve_user
+from .publishing import PublishReport, publish_outbox
+
+log = logging.getLogger(__name__)
+
+KEEP = object()  # "leave this field of the label as it is"
+CHANGED_CLASSES = (ChangeClass.CHANGED.value, ChangeClass.IMPROVED.value, ChangeClass.REGRESSED.value)
+LABEL_COLUMNS = ["eval_set", "sample_id", "user", "verdict", "correct", "error", "comment", "updated_at"]
+
+
+def _counts_as_reviewed(label: Label) -> bool:
+    return label.verdict is not None or label.correct is not None or bool(label.error)
+
+
+class ReviewService:
+    def __init__(self, store: Store, *, user: str | None = None):
+        self.store = store
+        self.user = resolve_user(user)
+        self._lock = threading.Lock()
+        self._configs: dict[int, ProjectConfig] = {}
+        self._classes: dict[int, pd.DataFrame] = {}   # request -> (eval_set, id, class); comparisons never change
+
+    # -- requests ---------------------------------------------------------
+    def create_request(self, source: Source, *, sha: str, baseline: str | None = None, candidate: str | None = None,
+                       change_key: str | None = None, task: TaskState | None = None) -> RequestRecord:
+        task = task or NULL_TASK
+        loaded = source.load(candidate=candidate or sha, baseline=baseline, task=task)
+        comparisons = []
+        for i, data in enumerate(loaded.eval_sets):
+            task.report(f"comparing {data.spec.name}", i / max(1, len(loaded.eval_sets)))
+            result = compare(data)
+            comparisons.append((result.eval_set, result.summary, result.table))
+        sha_full = loaded.candidate_ref if (candidate is None or candidate == sha) else sha
+        if change_key is None:
+            key_of = getattr(source, "default_change_key", None)
+            change_key = key_of(loaded.candidate_ref) if key_of else sha_full
+        config = loaded.config
+        config_text = getattr(loaded, "config_text", "") or ""
+        if not config_text:
+            raise InputError("the source did not return the text of signoff.toml")
+        req = NewRequest(
+            sha=sha_full, change_key=change_key, source=source.NAME, locator=source.locator(),
+            baseline_ref=loaded.baseline_ref, candidate_ref=loaded.candidate_ref, title=loaded.title,
+            author=loaded.candidate_author, content_hash=loaded.content_hash, config_toml=config_text,
+            eval_sets=[c[0] for c in comparisons], created_by=self.user,
+        )
+        decisions = self.store.decisions_for_change(change_key)
+        earlier = [r for r in self.store.requests_for_change(change_key) if r.content_hash == req.content_hash]
+        coverage = self._coverage_of(comparisons, self.store.labels(earlier[0].id) if earlier else [])
+        verdict = evaluate(config, decisions=decisions, coverage=coverage, content_hash=req.content_hash, author=req.author)
+        task.report("saving the review request", 0.95)
+        record = self.store.add_request(req, comparisons=comparisons, status=verdict.status.value,
+                                        description=verdict.description,
+                                        outbox=[self._status_entry(config, sha_full, verdict, None)], actor=self.user)
+        if earlier:  # same content as an earlier request of this change: its labels still hold
+            self.store.copy_labels(earlier[0].id, record.id)
+        return self.store.get_request(record.id)
+
+    def list_requests(self) -> list[RequestRecord]:
+        return self.store.list_requests()
+
+    def get_request(self, request_id: int) -> RequestRecord:
+        return self.store.get_request(int(request_id))
+
+    def resolve_request(self, ref: str) -> RequestRecord:
+        ref = str(ref).strip()
+        if ref.isdigit() and len(ref) < 7:
+            return self.get_request(int(ref))
+        found = self.store.requests_for_sha(ref) if len(ref) >= 7 else []
+        if not found:
+            raise NotFoundError(f"no review request {ref!r} (give a request id or a commit SHA of 7+ characters)")
+        return found[0]
+
+    def latest_for_sha(self, sha: str) -> RequestRecord | None:
+        found = self.store.requests_for_sha(sha)
+        return found[0] if found else None
+
+    def config(self, request_id: int) -> ProjectConfig:
+        with self._lock:
+            if request_id not in self._configs:
+                req = self.get_request(request_id)
+                self._configs[request_id] = parse_config(req.config_toml, f"signoff.toml at {req.candidate_ref[:7]}")
+            return self._configs[request_id]
+
+    def summary(self, request_id: int) -> dict:
+        req = self.get_request(request_id)
+        verdict = self.verdict(request_id)
+        return {
+            "request": request_json(req),
+            "status": verdict.status.value,
+            "description": verdict.description,
+            "missing": verdict.missing,
+            "eval_sets": list(self.store.comparison_summaries(req.id).values()),
+        }
+
+    def comparison(self, request_id: int, eval_set: str) -> pd.DataFrame:
+        return self.store.load_comparison(int(request_id), eval_set)
+
+    # -- labels -----------------------------------------------------------
+    def set_label(self, request_id: int, eval_set: str, sample_id: str, *, verdict=KEEP, correct=KEEP, error=KEEP,
+                  comment=KEEP) -> Label:
+        self._check_sample(request_id, eval_set, sample_id)
+        config = self.config(request_id)
+        if error not in (KEEP, None, "") and error not in config.error_categories:
+            raise InputError(f"unknown error category {error!r}; signoff.toml [labels] errors: {', '.join(config.error_categories)}")
+        current = next((l for l in self.store.labels(request_id, user=self.user, eval_set=eval_set)
+                        if l.sample_id == str(sample_id)), None)
+        base = current or Label(request_id=request_id, eval_set=eval_set, sample_id=str(sample_id), user=self.user)
+        changes = {}
+        if verdict is not KEEP:
+            changes["verdict"] = Verdict(verdict) if verdict is not None else None
+        if correct is not KEEP:
+            changes["correct"] = correct
+        if error is not KEEP:
+            changes["error"] = error or None
+        if comment is not KEEP:
+            changes["comment"] = comment or None
+        saved = self.store.upsert_label(replace(base, **changes))
+        self.refresh_status(request_id)
+        return saved
+
+    def import_labels(self, request_id: int, rows: list[dict]) -> int:
+        """All rows or none: every problem is reported before anything is saved."""
+        config = self.config(request_id)
+        ids = self._class_frame(request_id)
+        known = set(zip(ids["eval_set"], ids["id"]))
+        problems, labels = [], []
+        for n, row in enumerate(rows, start=1):
+            es, sid = str(row.get("eval_set", "")), str(row.get("sample_id", row.get("id", "")))
+            v = row.get("verdict")
+            err = row.get("error") or None
+            if (es, sid) not in known:
+                problems.append(f"row {n}: no sample {sid!r} in eval set {es!r}")
+                continue
+            if v not in (None, "") and v not in {x.value for x in Verdict}:
+                problems.append(f"row {n}: verdict must be one of {', '.join(x.value for x in Verdict)}, got {v!r}")
+                continue
+            if err and err not in config.error_categories:
+                problems.append(f"row {n}: unknown error category {err!r}")
+                continue
+            correct = _parse_bool(row.get("correct"))
+            if correct == "bad":
+                problems.append(f"row {n}: correct must be true/false, got {row.get('correct')!r}")
+                continue
+            labels.append(Label(request_id=request_id, eval_set=es, sample_id=sid, user=self.user,
+                                verdict=Verdict(v) if v else None, correct=correct, error=err,
+                                comment=(row.get("comment") or None)))
+        if problems:
+            more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
+            raise InputError("labels not recorded: " + "; ".join(problems[:5]) + more)
+        count = self.store.upsert_labels(labels, actor=self.user)
+        self.refresh_status(request_id)
+        return count
+
+    def labels_frame(self, request_id: int, *, user: str | None = None) -> pd.DataFrame:
+        rows = [{"eval_set": l.eval_set, "sample_id": l.sample_id, "user": l.user,
+                 "verdict": l.verdict.value if l.verdict else None, "correct": l.correct, "error": l.error,
+                 "comment": l.comment, "updated_at": l.updated_at} for l in self.store.labels(request_id, user=user)]
+        return pd.DataFrame(rows, columns=LABEL_COLUMNS)
+
+    # -- policy and decisions ---------------------------------------------
+    def my_roles(self, request_id: int) -> list[str]:
+        return self.config(request_id).roles_of(self.user)
+
+    def coverage(self, request_id: int) -> Coverage:
+        frame = self._class_frame(request_id)
+        reviewed = {(l.eval_set, l.sample_id) for l in self.store.labels(request_id) if _counts_as_reviewed(l)}
+        keys = pd.Series(list(zip(frame["eval_set"], frame["id"])), dtype="object")
+        is_labeled = keys.isin(reviewed).to_numpy() if reviewed else pd.Series(False, index=frame.index).to_numpy()
+        changed = frame["class"].isin(CHANGED_CLASSES).to_numpy()
+        regressed = (frame["class"] == ChangeClass.REGRESSED.value).to_numpy()
+        return Coverage(changed_total=int(changed.sum()), changed_labeled=int((changed & is_labeled).sum()),
+                        regressed_total=int(regressed.sum()), regressed_labeled=int((regressed & is_labeled).sum()))
+
+    def verdict(self, request_id: int, *, extra: Decision | None = None) -> PolicyVerdict:
+        req = self.get_request(request_id)
+        decisions = self.store.decisions_for_change(req.change_key)
+        if extra is not None:
+            decisions = [*decisions, extra]
+        return evaluate(self.config(req.id), decisions=decisions, coverage=self.coverage(req.id),
+                        content_hash=req.content_hash, author=req.author)
+
+    def decide(self, request_id: int, kind: DecisionKind | str, comment: str = "", *, role: str | None = None) -> PolicyVerdict:
+        req = self.get_request(request_id)
+        config = self.config(req.id)
+        kind = DecisionKind(kind)
+        mine = config.roles_of(self.user)
+        if role is None:
+            if not mine:
+                raise PolicyRefusal(f"{self.user} holds no role in signoff.toml [roles] and may not decide")
+            # Of several roles, the one the policy still needs most is the natural default; ask instead of guessing.
+            if len(mine) > 1:
+                raise PolicyRefusal(f"{self.user} holds several roles ({', '.join(mine)}): choose one (--role)")
+            role = mine[0]
+        check_allowed(config, user=self.user, role=role, kind=kind, author=req.author)
+        decision = Decision(user=self.user, role=role, kind=kind, content_hash=req.content_hash, comment=comment,
+                            request_id=req.id, sha=req.sha)
+        verdict = self.verdict(req.id, extra=decision)
+        self.store.record_decision(decision, status=verdict.status.value, description=verdict.description,
+                                   outbox=[self._status_entry(config, req.sha, verdict, req.id)])
+        return verdict
+
+    def refresh_status(self, request_id: int) -> PolicyVerdict:
+        """Re-evaluate; when the status or its words changed, record it and queue the post."""
+        req = self.get_request(request_id)
+        verdict = self.verdict(req.id)
+        if verdict.status.value != req.status or verdict.description != req.description:
+            self.store.set_status(req.id, verdict.status.value, verdict.description,
+                                  outbox=[self._status_entry(self.config(req.id), req.sha, verdict, req.id)],
+                                  actor=self.user, audit_payload={"status": verdict.status.value,
+                                                                  "description": verdict.description})
+        return verdict
+
+    def publish(self) -> PublishReport:
+        return publish_outbox(self.store)
+
+    def outbox_waiting(self) -> int:
+        return len(self.store.outbox_items(states=("waiting",)))
+
+    # -- helpers ----------------------------------------------------------
+    def _status_entry(self, config: ProjectConfig, sha: str, verdict: PolicyVerdict, request_id: int | None) -> OutboxEntry:
+        st = config.status
+        payload = {"repo": st.repo, "sha": sha, "state": verdict.status.value, "description": verdict.description,
+                   "context": st.context, "target_url": st.target_url, "api_url": st.api_url}
+        return OutboxEntry(sink=st.sink, target=f"{st.sink}|{st.api_url}|{st.repo}|{sha}|{st.context}",
+                           payload=payload, request_id=request_id)
+
+    def _class_frame(self, request_id: int) -> pd.DataFrame:
+        with self._lock:
+            cached = self._classes.get(request_id)
+        if cached is not None:
+            return cached
+        req = self.get_request(request_id)
+        parts = []
+        for name in req.eval_sets:
+            t = self.store.load_comparison(req.id, name)
+            parts.append(pd.DataFrame({"eval_set": name, "id": t["id"].astype(str), "class": t["class"].astype(str)}))
+        frame = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["eval_set", "id", "class"])
+        with self._lock:
+            self._classes[request_id] = frame
+        return frame
+
+    def _check_sample(self, request_id: int, eval_set: str, sample_id: str) -> None:
+        req = self.get_request(request_id)
+        if eval_set not in req.eval_sets:
+            raise InputError(f"request {req.id} has no eval set {eval_set!r} (it has: {', '.join(req.eval_sets)})")
+        frame = self._class_frame(request_id)
+        if not ((frame["eval_set"] == eval_set) & (frame["id"] == str(sample_id))).any():
+            raise InputError(f"no sample {sample_id!r} in eval set {eval_set!r} of request {req.id}")
+
+    @staticmethod
+    def _coverage_of(comparisons, labels: list[Label]) -> Coverage:
+        reviewed = {(l.eval_set, l.sample_id) for l in labels if _counts_as_reviewed(l)}
+        ct = cl = rt = rl = 0
+        for name, _summary, table in comparisons:
+            cls = table["class"].astype(str)
+            lab = pd.Series([(name, i) in reviewed for i in table["id"]], dtype=bool) if reviewed else pd.Series(False, index=table.index)
+            ch = cls.isin(CHANGED_CLASSES).to_numpy()
+            rg = (cls == ChangeClass.REGRESSED.value).to_numpy()
+            ct += int(ch.sum()); cl += int((ch & lab.to_numpy()).sum())
+            rt += int(rg.sum()); rl += int((rg & lab.to_numpy()).sum())
+        return Coverage(ct, cl, rt, rl)
+
+
+def _parse_bool(value):
+    if value is None or value == "" or (isinstance(value, float) and pd.isna(value)):
+        return None
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("true", "1", "yes", "y"):
+        return True
+    if text in ("false", "0", "no", "n"):
+        return False
+    return "bad"
+
+
+def request_json(req: RequestRecord) -> dict:
+    return {"id": req.id, "sha": req.sha, "change": req.change_key, "title": req.title, "author": req.author,
+            "baseline": req.baseline_ref, "candidate": req.candidate_ref, "source": req.source,
+            "content_hash": req.content_hash, "eval_sets": req.eval_sets, "status": req.status,
+            "description": req.description, "created_at": req.created_at.isoformat() if req.created_at else None,
+            "created_by": req.created_by}

@@ -1,0 +1,86 @@
+"""Plain records the store hands out (no ORM objects escape the store)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class RequestRecord:
+    id: int
+    sha: str                  # the candidate commit (full SHA or ref as given)
+    change_key: str           # requests of the same change share it (branch / PR); stale logic spans them
+    source: str               # source plugin name
+    locator: dict             # JSON arguments that rebuild the source
+    baseline_ref: str
+    candidate_ref: str
+    title: str
+    author: str               # candidate author e-mail
+    content_hash: str
+    config_toml: str          # signoff.toml text at the candidate revision
+    eval_sets: list[str]
+    status: str               # pending / approved / rejected (last evaluated)
+    description: str          # last status description (<= 140 chars)
+    created_at: datetime
+    created_by: str = ""
+
+
+@dataclass(frozen=True)
+class NewRequest:
+    sha: str
+    change_key: str
+    source: str
+    locator: dict
+    baseline_ref: str
+    candidate_ref: str
+    title: str
+    author: str
+    content_hash: str
+    config_toml: str
+    eval_sets: list[str]
+    created_by: str = ""
+
+
+@dataclass(frozen=True)
+class OutboxEntry:
+    """A status to post (or any write-back) waiting in the outbox."""
+
+    sink: str                 # plugin name: local, github, ...
+    target: str               # dedupe key: a newer entry with the same target supersedes older ones
+    payload: dict             # what the sink needs (StatusUpdate fields + sink options such as api_url)
+    request_id: int | None = None
+
+
+@dataclass(frozen=True)
+class OutboxItem:
+    id: int
+    sink: str
+    target: str
+    payload: dict
+    request_id: int | None
+    state: str                # waiting / delivered / superseded / failed
+    attempts: int
+    created_at: datetime
+    next_attempt_at: datetime | None
+    delivered_at: datetime | None
+    last_error: str = ""
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    seq: int
+    at: datetime
+    actor: str
+    action: str
+    request_id: int | None
+    payload: dict
+    prev_hash: str
+    hash: str
+
+
+@dataclass
+class AuditReport:
+    ok: bool
+    entries: int
+    problems: list[str] = field(default_factory=list)

@@ -1,0 +1,121 @@
+"""The policy engine on hand-made cases."""
+
+import pytest
+
+from app.core.config import parse_config
+from app.core.errors import PolicyRefusal
+from app.core.model import Decision, DecisionKind, Status
+from app.core.policy import Coverage, check_allowed, evaluate
+
+CONFIG = parse_config("""
+[[eval_sets]]
+name = "e"
+samples = "s.jsonl"
+predictions = "p.jsonl"
+
+[policy]
+required = { sme = 2, qa = 1 }
+min_changed_reviewed = 0.2
+all_regressions_reviewed = true
+no_self_approval = true
+
+[roles]
+sme = ["alice@example.com", "bob@example.com", "dana@example.com"]
+qa = ["quinn@example.com"]
+""")
+
+H = "hash-1"
+FULL = Coverage(changed_total=100, changed_labeled=20, regressed_total=5, regressed_labeled=5)
+
+
+def d(user, role, kind="approve", h=H):
+    return Decision(user=user, role=role, kind=DecisionKind(kind), content_hash=h)
+
+
+def ev(decisions, coverage=FULL, author="dana@example.com"):
+    return evaluate(CONFIG, decisions=decisions, coverage=coverage, content_hash=H, author=author)
+
+
+def test_nothing_yet_says_what_is_missing():
+    v = ev([], Coverage(changed_total=100, changed_labeled=3, regressed_total=12, regressed_labeled=0))
+    assert v.status is Status.PENDING
+    assert v.description == "awaiting review: 0/2 SME, 0/1 QA, 17 more changed samples to label, 12 regressions unlabeled"
+    assert len(v.description) <= 140
+
+
+def test_quorum_and_coverage_approve():
+    v = ev([d("alice@example.com", "sme"), d("bob@example.com", "sme"), d("quinn@example.com", "qa")])
+    assert v.status is Status.APPROVED
+    assert v.description == "approved: 2/2 SME, 1/1 QA"
+
+
+def test_coverage_still_missing_keeps_it_pending():
+    v = ev([d("alice@example.com", "sme"), d("bob@example.com", "sme"), d("quinn@example.com", "qa")],
+           Coverage(changed_total=100, changed_labeled=19, regressed_total=5, regressed_labeled=4))
+    assert v.status is Status.PENDING
+    assert v.missing == ["1 more changed samples to label", "1 regression unlabeled"]
+
+
+def test_reject_by_a_required_role_blocks_until_changed():
+    decisions = [d("alice@example.com", "sme"), d("bob@example.com", "sme"), d("quinn@example.com", "qa", "reject")]
+    v = ev(decisions)
+    assert v.status is Status.REJECTED
+    assert v.description == "rejected by quinn@example.com (qa)"
+    # quinn changes their mind: the latest decision per person counts
+    v = ev(decisions + [d("quinn@example.com", "qa", "approve")])
+    assert v.status is Status.APPROVED
+
+
+def test_request_changes_is_rejected_status_too():
+    v = ev([d("bob@example.com", "sme", "request-changes")])
+    assert v.status is Status.REJECTED
+    assert v.description.startswith("changes requested by bob@example.com")
+
+
+def test_self_approval_refused_and_not_counted():
+    with pytest.raises(PolicyRefusal, match="author"):
+        check_allowed(CONFIG, user="dana@example.com", role="sme", kind=DecisionKind.APPROVE, author="dana@example.com")
+    # the author may still reject their own candidate
+    check_allowed(CONFIG, user="dana@example.com", role="sme", kind=DecisionKind.REJECT, author="dana@example.com")
+    v = ev([d("dana@example.com", "sme"), d("alice@example.com", "sme"), d("quinn@example.com", "qa")])
+    assert v.status is Status.PENDING and v.approvals["sme"] == ["alice@example.com"]
+
+
+def test_roles_are_checked():
+    with pytest.raises(PolicyRefusal, match="not in role 'qa'"):
+        check_allowed(CONFIG, user="alice@example.com", role="qa", kind=DecisionKind.APPROVE, author="")
+    with pytest.raises(PolicyRefusal, match="not defined"):
+        check_allowed(CONFIG, user="alice@example.com", role="boss", kind=DecisionKind.APPROVE, author="")
+    # a decision recorded in a role the person no longer holds does not count
+    v = ev([d("mallory@example.com", "qa"), d("alice@example.com", "sme"), d("bob@example.com", "sme")])
+    assert v.status is Status.PENDING and "0/1 QA" in v.missing
+
+
+def test_new_content_makes_earlier_approvals_and_rejections_stale():
+    old = [d("alice@example.com", "sme", h="old"), d("bob@example.com", "sme", h="old"),
+           d("quinn@example.com", "qa", "reject", h="old")]
+    v = ev(old)
+    assert v.status is Status.PENDING
+    assert v.description.startswith("awaiting review: 0/2 SME, 0/1 QA")
+    assert {x.user for x in v.stale} == {"alice@example.com", "bob@example.com", "quinn@example.com"}
+    v = ev(old + [d("alice@example.com", "sme"), d("bob@example.com", "sme"), d("quinn@example.com", "qa")])
+    assert v.status is Status.APPROVED and not v.stale
+
+
+def test_long_descriptions_are_cut_to_140():
+    many = [d(f"user{i}@example.com", "sme", "reject") for i in range(20)]
+    cfg = parse_config(CONFIG_TEXT_MANY)
+    v = evaluate(cfg, decisions=many, coverage=FULL, content_hash=H)
+    assert v.status is Status.REJECTED and len(v.description) <= 140 and v.description.endswith("…")
+
+
+CONFIG_TEXT_MANY = """
+[[eval_sets]]
+name = "e"
+samples = "s"
+predictions = "p"
+[policy]
+required = { sme = 1 }
+[roles]
+sme = [%s]
+""" % ", ".join(f'"user{i}@example.com"' for i in range(20))
