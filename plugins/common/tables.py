@@ -1,0 +1,189 @@
+"""Read one table (JSONL, CSV or Parquet) from bytes, chosen by the file's extension.
+
+Every problem is an InputError naming the file (and the line, for JSONL), so
+whoever wrote the file knows what to fix.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from typing import Iterable
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.json as pa_json
+import pyarrow.parquet as pq
+
+from app.core.errors import InputError
+
+FORMATS = (".jsonl", ".csv", ".parquet")
+
+
+def table_format(path: str) -> str:
+    """The format of `path` by its extension: "jsonl", "csv" or "parquet"."""
+    lower = path.lower()
+    for ext in FORMATS:
+        if lower.endswith(ext):
+            return ext[1:]
+    if lower.endswith(".ndjson"):
+        return "jsonl"
+    raise InputError(f"{path}: unknown table format; use one of {', '.join(FORMATS)}")
+
+
+def read_table(data: bytes, name: str, *, where: str = "", text_columns: Iterable[str] = ()) -> pd.DataFrame:
+    """Parse `data` as the table file `name` (its extension picks the format).
+
+    where: appended to the name in messages, e.g. "(baseline a1b2c3d)".
+    text_columns: CSV columns read as text, never as numbers (ids like "007").
+    """
+    label = f"{name} {where}".strip()
+    fmt = table_format(name)
+    if fmt == "jsonl":
+        return _read_jsonl(data, label)
+    if fmt == "csv":
+        return _read_csv(data, label, set(text_columns))
+    return _read_parquet(data, label)
+
+
+# -- JSONL ---------------------------------------------------------------------------
+
+# Arrow types that convert to pandas without changing any value. Anything else
+# (structs, lists, timestamps) goes through json.loads so values stay exactly
+# as written: Arrow would, e.g., fill every object with the keys of all the others.
+_FLAT = (pa.types.is_string, pa.types.is_large_string, pa.types.is_integer,
+         pa.types.is_floating, pa.types.is_boolean, pa.types.is_null)
+
+
+def _read_jsonl(data: bytes, label: str) -> pd.DataFrame:
+    data = _strip_bom(data)
+    if not data.strip():
+        return pd.DataFrame()
+    _check_utf8(data, label)  # Arrow would pass invalid bytes through into the strings
+    try:
+        table = pa_json.read_json(io.BytesIO(data))
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        table = None  # a bad line, or types that change between rows: the slow path says which
+    if (table is not None and all(any(f(t) for f in _FLAT) for t in table.schema.types)
+            and not _has_empty_row(table)):
+        return _arrow_to_pandas(table)
+    return _read_jsonl_by_line(data, label)
+
+
+def _check_utf8(data: bytes, label: str) -> None:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise InputError(f"{label} line {line}: not UTF-8 text ({exc.reason})") from None
+
+
+def _has_empty_row(table: pa.Table) -> bool:
+    """Arrow reads a line `null` as a row of nulls; such rows go the exact way."""
+    if table.num_columns == 0:
+        return table.num_rows > 0
+    empty = None
+    for column in table.columns:
+        nulls = pc.is_null(column)
+        empty = nulls if empty is None else pc.and_(empty, nulls)
+    return bool(pc.any(empty).as_py())
+
+
+def _arrow_to_pandas(table: pa.Table) -> pd.DataFrame:
+    # Nullable ints and bools: a gap must not turn label 1 into "1.0" on one side only.
+    def mapper(t: pa.DataType):
+        if pa.types.is_integer(t):
+            return pd.Int64Dtype()
+        if pa.types.is_boolean(t):
+            return pd.BooleanDtype()
+        return None
+
+    return table.to_pandas(types_mapper=mapper)
+
+
+def _read_jsonl_by_line(data: bytes, label: str) -> pd.DataFrame:
+    """Exact values, and on a bad line its number.
+
+    One json.loads over the whole file, each line wrapped in brackets, is a few
+    times faster than one call per line; a line that is not exactly one value
+    breaks the wrapping (parse error, or an item that is not a 1-list), and
+    then the line-by-line scan names it.
+    """
+    # Split on \n only: str.splitlines would also split on U+2028, legal inside JSON strings.
+    lines = [(number, raw.strip()) for number, raw in enumerate(data.split(b"\n"), start=1)]
+    lines = [(number, line) for number, line in lines if line]
+    try:
+        wrapped = json.loads(b"[[" + b"],[".join(line for _, line in lines) + b"]]")
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+        wrapped = None
+    if (wrapped is not None and len(wrapped) == len(lines)
+            and all(type(w) is list and len(w) == 1 and type(w[0]) is dict for w in wrapped)):
+        return _frame_of_records([w[0] for w in wrapped])
+    for number, line in lines:
+        _parse_line(line, number, label)
+    raise InputError(f"{label}: not valid JSON Lines")  # unreachable: some line above fails
+
+
+def _parse_line(line: bytes, number: int, label: str) -> dict:
+    try:
+        value = json.loads(line)
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{label} line {number}: not UTF-8 text ({exc.reason})") from None
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{label} line {number}: not valid JSON: {exc.msg} (column {exc.colno})") from None
+    except RecursionError:
+        raise InputError(f"{label} line {number}: JSON nested too deeply") from None
+    if not isinstance(value, dict):
+        kind = type(value).__name__ if value is not None else "null"
+        raise InputError(f"{label} line {number}: expected a JSON object ({{...}}), got {kind}")
+    return value
+
+
+def _frame_of_records(records: list[dict]) -> pd.DataFrame:
+    """Columns typed like the Arrow path's: ints with gaps stay ints (Int64),
+    text is text, nested values stay Python dicts and lists as written."""
+    frame = pd.DataFrame(records, dtype=object)
+    for col in frame.columns:
+        if pd.api.types.infer_dtype(frame[col], skipna=True) == "integer":
+            frame[col] = frame[col].astype("Int64")
+        else:
+            frame[col] = frame[col].infer_objects()
+    return frame
+
+
+def _strip_bom(data: bytes) -> bytes:
+    return data[3:] if data.startswith(b"\xef\xbb\xbf") else data
+
+
+# -- CSV and Parquet -------------------------------------------------------------------
+
+def _read_csv(data: bytes, label: str, text_columns: set[str]) -> pd.DataFrame:
+    if not data.strip():
+        return pd.DataFrame()
+    try:
+        return pd.read_csv(
+            io.BytesIO(data),
+            # Text columns stay text; names the file lacks are ignored here (checked later).
+            dtype={c: str for c in text_columns},
+            # Only an empty cell is missing: an output "NA" or "null" is text, not NaN.
+            keep_default_na=False, na_values=[""],
+            encoding="utf-8-sig",
+        )
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{label}: not UTF-8 text ({exc.reason})") from None
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
+        raise InputError(f"{label}: not a valid CSV file: {_first_line(exc)}") from None
+
+
+def _read_parquet(data: bytes, label: str) -> pd.DataFrame:
+    try:
+        table = pq.read_table(pa.BufferReader(data))
+    except (pa.ArrowException, OSError) as exc:
+        raise InputError(f"{label}: not a valid Parquet file: {_first_line(exc)}") from None
+    return _arrow_to_pandas(table)
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

@@ -1,0 +1,110 @@
+"""The local-files source, for setups without git: two folders of prediction
+files side by side.
+
+    FilesSource(root, baseline_dir, candidate_dir)
+
+- `signoff.toml` is read from `candidate_dir` if it is there, else from `root`.
+- Samples (and, for image sets, input/reference images) are resolved against `root`.
+- Predictions (and output images) are resolved against `baseline_dir` and
+  `candidate_dir`, each at the same relative path the eval set names.
+- Relative `baseline_dir` / `candidate_dir` are taken relative to `root`.
+- The refs are the folder names; the author is unknown (""), so the policy's
+  no-self-approval rule cannot match anybody; content hashes come from the bytes.
+
+The `candidate`/`baseline` arguments of `load` do not pick files here (the
+folders do); they only name the request, e.g. a commit SHA.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import ClassVar
+
+from app.core.config import ProjectConfig, parse_config
+from app.core.errors import ConfigError, InputError, NotFoundError
+from app.core.model import EvalSetData, LoadedInput
+from app.core.tasks import TaskState
+from app.plugin_api import Source
+from plugins.common import TableFile, build_eval_set, clean_relpath
+
+CONFIG_FILE = "signoff.toml"
+
+__all__ = ["FilesSource"]
+
+
+class FilesSource(Source):
+    """Eval sets and predictions as plain files in local folders."""
+
+    NAME: ClassVar[str] = "files"
+    DESCRIPTION: ClassVar[str] = "CSV / JSONL / Parquet files in a baseline and a candidate folder"
+
+    def __init__(self, root: str, baseline_dir: str, candidate_dir: str):
+        self.root = _existing_dir(os.path.abspath(os.path.expanduser(str(root))), "root")
+        self.baseline_dir = _existing_dir(os.path.join(self.root, os.path.expanduser(str(baseline_dir))), "baseline")
+        self.candidate_dir = _existing_dir(os.path.join(self.root, os.path.expanduser(str(candidate_dir))), "candidate")
+        self._dirs = {"samples": self.root, "baseline": self.baseline_dir, "candidate": self.candidate_dir}
+
+    def locator(self) -> dict:
+        return {"root": self.root, "baseline_dir": self.baseline_dir, "candidate_dir": self.candidate_dir}
+
+    def load(self, *, candidate: str = "", baseline: str | None = None, task: TaskState | None = None) -> LoadedInput:
+        task = task or TaskState()
+        task.report(f"reading {CONFIG_FILE}", 0.0)
+        config, config_text = self._config()
+        files = 3 * len(config.eval_sets)
+        done = 0
+        sets: list[EvalSetData] = []
+        for spec in config.eval_sets:
+            where = f"eval set {spec.name!r} in {CONFIG_FILE}"
+            samples_path = clean_relpath(spec.samples, f"{where}: samples")
+            predictions_path = clean_relpath(spec.predictions, f"{where}: predictions")
+            read = []
+            for path, side in ((samples_path, "samples"), (predictions_path, "baseline"), (predictions_path, "candidate")):
+                task.report(f"reading {path} ({side})", done / files)
+                read.append(TableFile(path, self.read_bytes(side, path), f"({side})"))
+                done += 1
+            task.report(f"checking {spec.name}", done / files)
+            sets.append(build_eval_set(spec, *read, read_bytes=self.read_bytes, task=task))
+        task.report("loaded", 1.0)
+        return LoadedInput(
+            config=config, source=self.NAME, locator=self.locator(),
+            candidate_ref=os.path.basename(self.candidate_dir), baseline_ref=os.path.basename(self.baseline_dir),
+            candidate_author="", eval_sets=sets,
+            title=f"{os.path.basename(self.candidate_dir)} vs {os.path.basename(self.baseline_dir)}",
+            config_text=config_text,
+        )
+
+    def read_config(self) -> ProjectConfig:
+        return self._config()[0]
+
+    def _config(self) -> tuple[ProjectConfig, str]:
+        """The parsed signoff.toml and its text (stored with the request)."""
+        for folder in (self.candidate_dir, self.root):
+            path = os.path.join(folder, CONFIG_FILE)
+            if os.path.isfile(path):
+                try:
+                    with open(path, encoding="utf-8-sig") as f:
+                        text = f.read()
+                except UnicodeDecodeError:
+                    raise ConfigError(f"{path} is not UTF-8 text") from None
+                return parse_config(text, where=path), text
+        raise ConfigError(f"{CONFIG_FILE} not found in {self.candidate_dir} or {self.root}")
+
+    def read_bytes(self, side: str, path: str) -> bytes:
+        """The bytes of `path` (relative) in the folder of `side`: samples, baseline or candidate."""
+        folder = self._dirs[side]
+        full = os.path.join(folder, clean_relpath(path))
+        if not os.path.isfile(full):
+            raise NotFoundError(f"{path} does not exist in {folder} ({side})")
+        try:
+            with open(full, "rb") as f:
+                return f.read()
+        except OSError as exc:
+            raise InputError(f"cannot read {full} ({side}): {exc.strerror}") from None
+
+
+def _existing_dir(path: str, what: str) -> str:
+    path = os.path.abspath(path)
+    if not os.path.isdir(path):
+        raise InputError(f"{what} folder {path} does not exist")
+    return path

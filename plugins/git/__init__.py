@@ -1,0 +1,223 @@
+"""The Git source: eval sets and prediction files committed in a repository,
+read at any two commits straight from the object database (no checkout, so
+a bare repository works too and the working tree is never touched).
+
+At the candidate revision it reads `signoff.toml` and each eval set's samples;
+the predictions are read at the candidate and at the baseline revision. The
+baseline, when not given, is the merge-base of the candidate with the default
+branch (origin/HEAD, else main, else master), or the candidate's first parent
+when the candidate is itself on the default branch.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import ClassVar
+
+import git
+from git.exc import GitCommandError, InvalidGitRepositoryError, NoSuchPathError
+from gitdb.exc import AmbiguousObjectName, BadName, BadObject
+
+from app.core.config import ProjectConfig, parse_config
+from app.core.errors import ConfigError, InputError, NotFoundError
+from app.core.model import EvalSetData, LoadedInput
+from app.core.tasks import TaskState
+from app.plugin_api import Source
+from plugins.common import TableFile, build_eval_set, clean_relpath
+
+CONFIG_FILE = "signoff.toml"
+# Where the default branch is looked for, in this order.
+DEFAULT_BRANCH_REFS = ("refs/remotes/origin/HEAD", "refs/heads/main", "refs/heads/master",
+                       "refs/remotes/origin/main", "refs/remotes/origin/master")
+LFS_POINTER = b"version https://git-lfs.github.com/spec/"
+
+__all__ = ["GitSource"]
+
+
+def short(sha: str) -> str:
+    return sha[:7]
+
+
+class GitSource(Source):
+    """Eval sets and predictions committed in a git repository."""
+
+    NAME: ClassVar[str] = "git"
+    DESCRIPTION: ClassVar[str] = "eval sets and prediction files committed in a git repository"
+
+    def __init__(self, repo: str = "."):
+        path = os.path.abspath(os.path.expanduser(str(repo)))
+        if not os.path.isdir(path):
+            raise InputError(f"{path}: no such directory")
+        try:
+            self._repo = git.Repo(path, search_parent_directories=True)
+        except (InvalidGitRepositoryError, NoSuchPathError):
+            raise InputError(f"{path} is not a git repository") from None
+        # The top of the working tree, or the repository itself when it is bare.
+        self._path = os.path.abspath(self._repo.working_tree_dir or self._repo.git_dir)
+
+    @property
+    def path(self) -> str:
+        return self._path
+
+    def locator(self) -> dict:
+        return {"repo": self._path}
+
+    # -- revisions ---------------------------------------------------------------------
+
+    def resolve(self, rev: str) -> git.Commit:
+        """The commit `rev` names (SHA, prefix, branch, tag, HEAD~1, ...); NotFoundError if none."""
+        text = str(rev).strip()
+        if not text:
+            raise InputError("an empty revision was given")
+        try:
+            return self._repo.commit(text)
+        except AmbiguousObjectName:
+            raise NotFoundError(f"revision {text!r} is ambiguous in {self._path}; give more of the SHA") from None
+        except (BadName, BadObject, ValueError, IndexError, TypeError):
+            raise NotFoundError(f"unknown revision {text!r} in {self._path}") from None
+
+    def _default_branch(self) -> tuple[str, git.Commit] | None:
+        """(short name, head commit) of the default branch, or None."""
+        for ref in DEFAULT_BRANCH_REFS:
+            sym = git.SymbolicReference(self._repo, ref)
+            commit = _head_commit(sym)
+            if commit is None:
+                continue
+            name = ref
+            if ref.endswith("/HEAD"):  # origin/HEAD points at the remote's default branch
+                try:
+                    name = sym.reference.name
+                except (TypeError, ValueError):
+                    pass
+            return _branch_name(name), commit
+        return None
+
+    def default_baseline(self, candidate: git.Commit) -> git.Commit:
+        """The merge-base with the default branch; the first parent if the candidate is on it."""
+        default = self._default_branch()
+        where = f"candidate {short(candidate.hexsha)}"
+        if default is None:
+            raise InputError(f"no baseline given and {self._path} has no default branch "
+                             f"(origin/HEAD, main or master) to take the merge-base with; pass --baseline REF")
+        name, head = default
+        try:
+            bases = self._repo.merge_base(candidate, head)
+        except GitCommandError as exc:
+            raise InputError(f"cannot find the merge-base of {where} and {name}: {exc.stderr.strip()}") from None
+        if not bases:
+            raise InputError(f"{where} shares no history with {name}; pass --baseline REF")
+        base = bases[0]
+        if base.hexsha != candidate.hexsha:
+            return base
+        # The candidate is on the default branch: compare with the commit before it.
+        if not candidate.parents:
+            raise InputError(f"{where} is the first commit of {name}: there is nothing before it to compare with; "
+                             f"pass --baseline REF")
+        return candidate.parents[0]
+
+    def default_change_key(self, candidate_sha: str) -> str:
+        """What groups requests for one change: a branch whose head is the
+        candidate (local first, then remote; never the default branch), else the SHA."""
+        commit = self.resolve(candidate_sha)
+        default = self._default_branch()
+        skip = {"HEAD", default[0] if default else "main"}
+        for head in sorted(self._repo.heads, key=lambda h: h.name):
+            if head.name not in skip and _head_sha(head) == commit.hexsha:
+                return head.name
+        for remote in self._repo.remotes:
+            for ref in sorted(remote.refs, key=lambda r: r.name):
+                name = _branch_name(ref.name)
+                if name not in skip and _head_sha(ref) == commit.hexsha:
+                    return name
+        return commit.hexsha
+
+    # -- loading -----------------------------------------------------------------------
+
+    def load(self, *, candidate: str, baseline: str | None = None, task: TaskState | None = None) -> LoadedInput:
+        task = task or TaskState()
+        cand = self.resolve(candidate)
+        task.report(f"reading {CONFIG_FILE} at {short(cand.hexsha)}", 0.0)
+        config, config_text = self._config_at(cand)
+        base = self.resolve(baseline) if baseline else self.default_baseline(cand)
+
+        files = 3 * len(config.eval_sets)
+        done = 0
+        sets: list[EvalSetData] = []
+        for spec in config.eval_sets:
+            where = f"eval set {spec.name!r} in {CONFIG_FILE}"
+            samples_path = clean_relpath(spec.samples, f"{where}: samples")
+            predictions_path = clean_relpath(spec.predictions, f"{where}: predictions")
+            read = []
+            for commit, path, side in ((cand, samples_path, "samples"), (base, predictions_path, "baseline"),
+                                       (cand, predictions_path, "candidate")):
+                task.report(f"reading {path} at {short(commit.hexsha)}", done / files)
+                read.append(TableFile(path, self._read_file(commit, path, side), f"({side} {short(commit.hexsha)})"))
+                done += 1
+            revisions = {"samples": cand, "baseline": base, "candidate": cand}
+            task.report(f"checking {spec.name}", done / files)
+            sets.append(build_eval_set(
+                spec, *read, task=task,
+                read_bytes=lambda side, path, rev=revisions: self._read_file(rev[side], path, side)))
+        task.report("loaded", 1.0)
+
+        return LoadedInput(
+            config=config, source=self.NAME, locator=self.locator(),
+            candidate_ref=cand.hexsha, baseline_ref=base.hexsha,
+            candidate_author=cand.author.email or "", eval_sets=sets, title=cand.summary or "",
+            config_text=config_text,
+        )
+
+    def read_config(self, commit: git.Commit) -> ProjectConfig:
+        return self._config_at(commit)[0]
+
+    def _config_at(self, commit: git.Commit) -> tuple[ProjectConfig, str]:
+        """The parsed signoff.toml at `commit`, and its text (stored with the request)."""
+        try:
+            blob = commit.tree / CONFIG_FILE
+        except KeyError:
+            raise ConfigError(f"{CONFIG_FILE} not found at {short(commit.hexsha)} in {self._path}") from None
+        if blob.type != "blob":
+            raise ConfigError(f"{CONFIG_FILE} at {short(commit.hexsha)} is not a file")
+        try:
+            text = blob.data_stream.read().decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise ConfigError(f"{CONFIG_FILE} at {short(commit.hexsha)} is not UTF-8 text") from None
+        return parse_config(text, where=f"{CONFIG_FILE} at {short(commit.hexsha)}"), text
+
+    def _read_file(self, commit: git.Commit, path: str, side: str) -> bytes:
+        at = f"{short(commit.hexsha)} ({side})"
+        try:
+            obj = commit.tree / path
+        except KeyError:
+            raise NotFoundError(f"{path} does not exist at {at}") from None
+        if obj.type != "blob":
+            raise InputError(f"{path} is a {'directory' if obj.type == 'tree' else obj.type}, not a file, at {at}")
+        data = obj.data_stream.read()
+        if data.startswith(LFS_POINTER):
+            raise InputError(f"{path} at {at} is a Git LFS pointer; Signoff reads committed files only, "
+                             f"so commit the file itself (or use the files source on a checkout)")
+        return data
+
+
+def _branch_name(ref: str) -> str:
+    """'refs/heads/main' or 'origin/main' or 'refs/remotes/origin/main' -> 'main'."""
+    for prefix in ("refs/heads/", "refs/remotes/"):
+        if ref.startswith(prefix):
+            ref = ref[len(prefix):]
+            if prefix == "refs/remotes/":
+                ref = ref.split("/", 1)[-1]
+            return ref
+    return ref.split("/", 1)[-1] if "/" in ref else ref
+
+
+def _head_commit(ref) -> git.Commit | None:
+    """The commit a ref points at, or None if the ref does not exist or is broken."""
+    try:
+        return ref.commit
+    except (ValueError, TypeError, OSError, BadName, BadObject):
+        return None
+
+
+def _head_sha(ref) -> str | None:
+    commit = _head_commit(ref)
+    return commit.hexsha if commit is not None else None

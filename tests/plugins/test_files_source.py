@@ -1,0 +1,90 @@
+"""The local-files source: a root with the samples, two folders of predictions."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from app.core.compare import compare
+from app.core.errors import ConfigError, InputError, NotFoundError
+from app.core.tasks import Cancelled, TaskState
+from plugins.files import FilesSource
+
+
+@pytest.fixture
+def workspace(kit, tmp_path):
+    kit.write(tmp_path, {
+        "signoff.toml": kit.SIGNOFF_TOML.format(ext="csv"),
+        "evals/texts.csv": kit.table_bytes(kit.SAMPLES, "csv"),
+        "runs/v1/predictions/texts.csv": kit.table_bytes(kit.predictions(kit.BASE_OUT), "csv"),
+        "runs/v2/predictions/texts.csv": kit.table_bytes(kit.predictions(kit.CAND_OUT), "csv"),
+    })
+    return tmp_path
+
+
+def test_happy_path(kit, workspace):
+    src = FilesSource(str(workspace), "runs/v1", "runs/v2")
+    loaded = src.load(candidate="abc123")
+    assert (loaded.source, loaded.candidate_ref, loaded.baseline_ref) == ("files", "v2", "v1")
+    assert loaded.candidate_author == ""
+    assert loaded.config_text == kit.SIGNOFF_TOML.format(ext="csv")
+    (data,) = loaded.eval_sets
+    table = compare(data).table
+    got = dict(zip(table["id"], table["class"].astype(str)))
+    assert got == {"s-0": "unchanged", "s-1": "improved", "s-2": "regressed", "s-3": "unchanged",
+                   "s-4": "changed", "s-5": "changed"}
+
+
+def test_locator_round_trip(workspace):
+    src = FilesSource(str(workspace), "runs/v1", "runs/v2")
+    loc = json.loads(json.dumps(src.locator()))
+    assert loc == {"root": str(workspace), "baseline_dir": str(workspace / "runs/v1"),
+                   "candidate_dir": str(workspace / "runs/v2")}
+    assert FilesSource.from_locator(loc).load(candidate="x").eval_sets[0].content_hash == \
+        src.load(candidate="x").eval_sets[0].content_hash
+
+
+def test_config_in_the_candidate_folder_wins(kit, workspace):
+    kit.write(workspace, {"runs/v2/signoff.toml": kit.SIGNOFF_TOML.format(ext="csv").replace('name = "texts"', 'name = "v2"')})
+    loaded = FilesSource(str(workspace), "runs/v1", "runs/v2").load(candidate="x")
+    assert loaded.config.eval_sets[0].name == "v2"
+
+
+def test_no_config(workspace):
+    (workspace / "signoff.toml").unlink()
+    with pytest.raises(ConfigError, match="signoff.toml not found in .*runs/v2 or "):
+        FilesSource(str(workspace), "runs/v1", "runs/v2").load(candidate="x")
+
+
+def test_missing_predictions_file(workspace):
+    (workspace / "runs/v1/predictions/texts.csv").unlink()
+    with pytest.raises(NotFoundError, match=r"predictions/texts.csv does not exist in .*runs/v1 \(baseline\)"):
+        FilesSource(str(workspace), "runs/v1", "runs/v2").load(candidate="x")
+
+
+def test_missing_folder(workspace):
+    with pytest.raises(InputError, match="candidate folder .*runs/v3 does not exist"):
+        FilesSource(str(workspace), "runs/v1", "runs/v3")
+
+
+def test_cancel(workspace):
+    task = TaskState()
+    task.cancel()
+    with pytest.raises(Cancelled):
+        FilesSource(str(workspace), "runs/v1", "runs/v2").load(candidate="x", task=task)
+
+
+def test_image_set(kit, tmp_path):
+    red, blue = kit.png_bytes((255, 0, 0)), kit.png_bytes((0, 0, 255))
+    kit.write(tmp_path, {
+        "signoff.toml": '[[eval_sets]]\nname = "pics"\ntype = "image"\nsamples = "s.jsonl"\npredictions = "p.jsonl"\n',
+        "s.jsonl": kit.table_bytes([{"id": "a", "input": "img/a.png", "reference": "img/a_ref.png"}], "jsonl"),
+        "img/a.png": red, "img/a_ref.png": blue,
+        "base/p.jsonl": kit.table_bytes([{"id": "a", "output": "out/a.png"}], "jsonl"), "base/out/a.png": red,
+        "cand/p.jsonl": kit.table_bytes([{"id": "a", "output": "out/a.png"}], "jsonl"), "cand/out/a.png": blue,
+    })
+    data = FilesSource(str(tmp_path), "base", "cand").load(candidate="x").eval_sets[0]
+    assert data.samples["input_bytes"][0] == red and data.samples["reference_bytes"][0] == blue
+    assert data.baseline["output_bytes"][0] == red and data.candidate["output_bytes"][0] == blue
+    assert compare(data).table["class"].astype(str).tolist() == ["improved"]
