@@ -1,0 +1,291 @@
+"""The built-in demo: a real git repository with four eval sets and two
+models' predictions, built the same way (same SHAs) on every machine.
+
+    main                 c1  Dana Scientist: eval sets, signoff.toml, baseline predictions
+    candidate/model-v2   c2  Dana Scientist: the candidate's predictions (checked out)
+
+The data comes from resources/demo/data/ (made by resources/demo/build_demo_data.py
+with scikit-learn; nothing here needs it). Image paths in the eval sets and
+predictions are relative to the repository root; the image outputs live at
+the same paths on both branches (images/outputs/<id>.png), each commit
+holding its own model's pictures.
+
+`truth` is the expected count of each change class per eval set, computed
+by the data script independently of app.core.compare.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import ClassVar
+
+import git
+import pyarrow.parquet as pq
+
+from app.core.errors import InputError
+from plugins.git import GitSource
+from resources import ROOT as RESOURCES_ROOT
+
+__all__ = ["DEMO_SETS", "DemoSource", "DemoWorkspace", "build_demo_workspace", "demo_dir_default",
+           "load_truth", "open_demo_workspace"]
+
+DATA_DIR = RESOURCES_ROOT / "demo" / "data"
+MARKER = "signoff-demo.json"          # in .git/: what build_demo_workspace made, for open_demo_workspace
+MARKER_VERSION = 1
+
+BASELINE_BRANCH = "main"
+CANDIDATE_BRANCH = "candidate/model-v2"
+AUTHOR = git.Actor("Dana Scientist", "dana@example.com")
+BASELINE_DATE = datetime(2024, 5, 1, 9, 0, tzinfo=timezone.utc)
+CANDIDATE_DATE = datetime(2024, 5, 2, 15, 30, tzinfo=timezone.utc)
+BASELINE_MESSAGE = "Baseline: support model v1 with its eval sets and predictions\n"
+CANDIDATE_MESSAGE = ("Candidate model v2: retrained classifier, new reply and extraction prompts, larger denoiser\n\n"
+                     "Predictions regenerated on every eval set by CI.\n")
+
+# name -> output type, in the order of signoff.toml.
+DEMO_SETS = {"digits": "label", "support-replies": "text", "invoice-extraction": "json", "digit-denoise": "image"}
+IMAGE_SET = "digit-denoise"
+IMAGE_DIRS = {"input": "images/inputs", "reference": "images/references", "output": "images/outputs"}
+
+SIGNOFF_TOML = """\
+# Policy as code: who must sign off, and on what. Read at the candidate revision.
+
+[project]
+name = "support-model (demo)"
+
+[[eval_sets]]
+name = "digits"
+samples = "evals/digits.jsonl"
+predictions = "predictions/digits.jsonl"
+type = "label"              # score: the predicted probability of the true digit
+slices = ["stroke", "digit_group"]
+
+[[eval_sets]]
+name = "support-replies"
+samples = "evals/support-replies.jsonl"
+predictions = "predictions/support-replies.jsonl"
+type = "text"               # score: token-level F1 against the reference reply
+slices = ["channel", "topic"]
+
+[[eval_sets]]
+name = "invoice-extraction"
+samples = "evals/invoice-extraction.jsonl"
+predictions = "predictions/invoice-extraction.jsonl"
+type = "json"               # no score column: 1 for an exact match with the reference, else 0
+slices = ["language", "layout"]
+
+[[eval_sets]]
+name = "digit-denoise"
+samples = "evals/digit-denoise.jsonl"
+predictions = "predictions/digit-denoise.jsonl"
+type = "image"              # score: PSNR in dB against the clean image
+slices = ["noise"]
+higher_is_better = true
+
+[policy]
+required = { sme = 2, qa = 1 }
+min_changed_reviewed = 0.2
+all_regressions_reviewed = false
+no_self_approval = true
+
+[roles]
+sme = ["alice@example.com", "bob@example.com"]
+qa = ["quinn@example.com"]
+
+[labels]
+errors = ["wrong label", "hallucination", "wrong detail", "formatting", "unsafe markup", "other"]
+
+[status]
+sink = "local"
+repo = "demo/support-model"
+context = "signoff/review"
+"""
+
+README = """\
+# support-model (Signoff demo)
+
+A made-up model repository for trying Signoff. `main` holds the baseline
+model's predictions; the branch `candidate/model-v2` holds the candidate's.
+`signoff.toml` says which eval sets to compare and who must sign off.
+
+| eval set | output | samples | score |
+|---|---|---|---|
+| digits | label | scikit-learn's handwritten digits, 8x8, as text | probability of the true digit |
+| support-replies | text | customer messages and the ideal reply | token F1 against the reference |
+| invoice-extraction | json | invoice text and {vendor, date, total, currency} | exact match |
+| digit-denoise | image | noisy 32x32 digits (images/) and the clean ones | PSNR (dB) |
+
+Some outputs contain markup, right-to-left text, zero-width characters,
+emoji and very long text on purpose: Signoff must show them as plain text.
+
+Try it:
+
+    signoff request --sha candidate/model-v2 --repo .
+"""
+
+
+@dataclass(frozen=True)
+class DemoWorkspace:
+    repo: Path
+    baseline_sha: str
+    candidate_sha: str
+    candidate_branch: str = CANDIDATE_BRANCH
+    # eval set -> {unchanged, changed, improved, regressed, missing: count}
+    truth: dict[str, dict[str, int]] = field(default_factory=dict)
+
+
+class DemoSource(GitSource):
+    """The Git source, on the demo workspace's repository."""
+
+    NAME: ClassVar[str] = "demo"
+    DESCRIPTION: ClassVar[str] = "the built-in demo: a git repository made by `signoff demo`"
+
+
+def load_truth() -> dict[str, dict[str, int]]:
+    """The expected change-class counts per eval set (resources/demo/data/truth.json)."""
+    return json.loads(_data_file("truth.json").read_text(encoding="utf-8"))
+
+
+def demo_dir_default() -> Path:
+    """Where `signoff demo` builds its workspace when no --dir is given: <data dir>/demo."""
+    from app.store.db import data_dir  # the one place that knows SIGNOFF_HOME and platformdirs
+
+    return data_dir() / "demo"
+
+
+def open_demo_workspace(directory: str | Path) -> DemoWorkspace | None:
+    """The workspace build_demo_workspace made in `directory`, or None if it holds none."""
+    path = Path(directory).expanduser().resolve()
+    marker = path / ".git" / MARKER
+    if not marker.is_file():
+        return None
+    try:
+        info = json.loads(marker.read_text(encoding="utf-8"))
+        if info.get("version") != MARKER_VERSION:
+            return None
+        repo = git.Repo(path)
+        for sha in (info["baseline_sha"], info["candidate_sha"]):
+            repo.commit(sha)
+    except (OSError, ValueError, KeyError, git.exc.GitError):
+        return None
+    return DemoWorkspace(repo=path, baseline_sha=info["baseline_sha"], candidate_sha=info["candidate_sha"],
+                         candidate_branch=info["candidate_branch"], truth=info["truth"])
+
+
+def build_demo_workspace(directory: str | Path) -> DemoWorkspace:
+    """Create the demo repository in `directory` (new or empty) and return what it holds.
+
+    The same SHAs on every run: fixed contents, author, committer and dates.
+    """
+    path = Path(directory).expanduser().resolve()
+    try:
+        if path.exists() and not path.is_dir():
+            raise InputError(f"{path} is a file; the demo needs an empty or new directory")
+        if path.is_dir() and any(path.iterdir()):
+            raise InputError(f"{path} is not empty; the demo needs an empty or new directory")
+    except OSError as exc:
+        raise InputError(f"cannot use {path} for the demo: {exc.strerror or exc}") from None
+    truth = load_truth()
+    images = _read_images()
+    created = not path.exists()
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        baseline, candidate = _build_repo(path, images)
+        marker = {"version": MARKER_VERSION, "baseline_sha": baseline, "candidate_sha": candidate,
+                  "candidate_branch": CANDIDATE_BRANCH, "truth": truth}
+        (path / ".git" / MARKER).write_text(json.dumps(marker, indent=2) + "\n", encoding="utf-8")
+    except (OSError, git.exc.GitError) as exc:
+        _empty(path, remove=created)      # leave the directory as it was, so the next try can use it
+        detail = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc).strip().splitlines()[0]
+        raise InputError(f"cannot build the demo in {path}: {detail}") from None
+    return DemoWorkspace(repo=path, baseline_sha=baseline, candidate_sha=candidate,
+                         candidate_branch=CANDIDATE_BRANCH, truth=truth)
+
+
+# -- helpers ---------------------------------------------------------------------------
+
+def _build_repo(path: Path, images: dict[tuple[str, str], bytes]) -> tuple[str, str]:
+    """The two commits; returns (baseline SHA, candidate SHA). Leaves the candidate branch checked out."""
+    repo = git.Repo.init(path, initial_branch=BASELINE_BRANCH)
+    with repo.config_writer() as cw:                 # keep user config from changing bytes or SHAs
+        cw.set_value("core", "autocrlf", "false")
+        cw.set_value("i18n", "commitEncoding", "UTF-8")
+
+    files = [_write(path / "signoff.toml", SIGNOFF_TOML.encode()), _write(path / "README.md", README.encode())]
+    for name in DEMO_SETS:
+        files.append(_copy(name, "samples.jsonl", path / "evals" / f"{name}.jsonl"))
+        files.append(_copy(name, "baseline.jsonl", path / "predictions" / f"{name}.jsonl"))
+    for (sample_id, kind), data in sorted(images.items()):
+        if kind in ("input", "reference", "baseline"):
+            folder = IMAGE_DIRS["output" if kind == "baseline" else kind]
+            files.append(_write(path / folder / f"{sample_id}.png", data))
+    baseline = _commit(repo, path, files, BASELINE_MESSAGE, BASELINE_DATE)
+
+    repo.head.reference = repo.create_head(CANDIDATE_BRANCH, baseline)
+    changed = [_copy(name, "candidate.jsonl", path / "predictions" / f"{name}.jsonl") for name in DEMO_SETS]
+    for (sample_id, kind), data in sorted(images.items()):
+        if kind == "candidate":
+            changed.append(_write(path / IMAGE_DIRS["output"] / f"{sample_id}.png", data))
+    candidate = _commit(repo, path, changed, CANDIDATE_MESSAGE, CANDIDATE_DATE)
+    return baseline, candidate
+
+
+def _empty(path: Path, remove: bool) -> None:
+    """Undo a failed build: delete what it wrote (and the directory itself if it made it)."""
+    if not path.is_dir():
+        return
+    if remove:
+        shutil.rmtree(path, ignore_errors=True)
+        return
+    for child in path.iterdir():
+        if child.is_dir() and not child.is_symlink():
+            shutil.rmtree(child, ignore_errors=True)
+        else:
+            child.unlink(missing_ok=True)
+
+
+def _data_file(*parts: str) -> Path:
+    path = DATA_DIR.joinpath(*parts)
+    if not path.is_file():
+        raise InputError(f"the demo data file {path} is missing; rebuild it with "
+                         f"resources/demo/build_demo_data.py or reinstall Signoff")
+    return path
+
+
+def _read_images() -> dict[tuple[str, str], bytes]:
+    """(sample id, kind) -> PNG bytes; kind is input, reference, baseline or candidate."""
+    table = pq.read_table(_data_file(IMAGE_SET, "images.parquet")).to_pydict()
+    return {(i, k): bytes(b) for i, k, b in zip(table["id"], table["kind"], table["png"])}
+
+
+def _write(target: Path, data: bytes) -> Path:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(data)
+    return target
+
+
+def _copy(eval_set: str, name: str, target: Path) -> Path:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(_data_file(eval_set, name), target)
+    return target
+
+
+_PLAIN_GIT = {"GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1"}
+
+
+def _commit(repo: git.Repo, root: Path, files: list[Path], message: str, when: datetime) -> str:
+    # Regular files only (mode 100644), whatever the umask says about the executable bit.
+    for f in files:
+        os.chmod(f, 0o644)
+    # One `git add` for all files: index.add would start one `git hash-object` per file (seconds).
+    # The user's global and system git config (excludes, attributes, filters) must not change what
+    # is stored: the same bytes everywhere, so the same SHAs.
+    repo.git.add("--force", "--", *(f.relative_to(root).as_posix() for f in files), env=_PLAIN_GIT)
+    commit = repo.index.commit(message, author=AUTHOR, committer=AUTHOR, author_date=when, commit_date=when,
+                               skip_hooks=True)
+    return commit.hexsha
