@@ -1,0 +1,79 @@
+"""The audit log in the database: appends serialised on the head row.
+
+Every audited write locks the head first (SELECT ... FOR UPDATE on
+PostgreSQL; on SQLite the write transaction already holds the database's
+write lock from BEGIN IMMEDIATE), so appends from any number of processes
+form one chain. Locking the head before touching other rows also gives all
+writers one lock order, so they queue instead of deadlocking.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.core.audit import entry_hash, verify_chain
+from app.core.errors import SignoffError
+from app.core.hashing import canonical_json
+
+from .records import AuditEntry, AuditReport
+from .schema import HEAD_ID, AuditHead, AuditRow, utcnow
+
+
+class AuditAppender:
+    """Holds the locked head for the length of one write transaction."""
+
+    def __init__(self, session: Session):
+        self._session = session
+        head = session.execute(select(AuditHead).where(AuditHead.id == HEAD_ID).with_for_update()).scalar_one_or_none()
+        if head is None:  # the migration seeds it: someone removed it
+            raise SignoffError("the audit log's head record is missing, so nothing can be recorded: "
+                               "run `signoff audit verify`")
+        self._head = head
+
+    def append(self, *, actor: str, action: str, request_id: int | None, payload: dict,
+               at: datetime | None = None) -> AuditEntry:
+        # Store exactly the text that was hashed: parse it back so the returned
+        # payload is what verify will read (tuples become lists, and so on).
+        text = canonical_json(payload)
+        payload = json.loads(text)
+        at = at or utcnow()
+        seq = self._head.count + 1
+        prev = self._head.last_hash
+        digest = entry_hash(seq=seq, at=at, actor=actor, action=action, request_id=request_id,
+                            payload=payload, prev_hash=prev)
+        self._session.add(AuditRow(seq=seq, at=at, actor=actor, action=action, request_id=request_id,
+                                   payload=text, prev_hash=prev, hash=digest))
+        self._head.count = seq
+        self._head.last_hash = digest
+        self._session.flush()
+        return AuditEntry(seq=seq, at=at, actor=actor, action=action, request_id=request_id, payload=payload,
+                          prev_hash=prev, hash=digest)
+
+
+def _entry(row: AuditRow) -> AuditEntry:
+    try:
+        payload = json.loads(row.payload)
+    except (TypeError, ValueError):
+        # Edited into something that is not JSON: keep the text, its hash will not match.
+        payload = row.payload
+    return AuditEntry(seq=row.seq, at=row.at, actor=row.actor, action=row.action, request_id=row.request_id,
+                      payload=payload, prev_hash=row.prev_hash, hash=row.hash)
+
+
+def read_entries(session: Session) -> list[AuditEntry]:
+    return [_entry(r) for r in session.execute(select(AuditRow).order_by(AuditRow.seq)).scalars()]
+
+
+def verify(session: Session) -> AuditReport:
+    entries = read_entries(session)
+    head = session.get(AuditHead, HEAD_ID)
+    if head is None:
+        problems = verify_chain(entries)
+        problems.append("the audit head record is missing (removed)")
+    else:
+        problems = verify_chain(entries, head.count, head.last_hash)
+    return AuditReport(ok=not problems, entries=len(entries), problems=problems)

@@ -1,0 +1,91 @@
+"""Per-sample tables to Parquet bytes and back, keeping what matters.
+
+pyarrow keeps numbers, NaN, categoricals and bytes as they are. Object
+columns need care: a column of text or of bytes converts directly, but
+anything mixed (dicts from JSON outputs, numbers next to text) would be
+coerced by pyarrow (dicts into structs that gain each other's keys), so such
+columns are stored as one JSON text per value and decoded on load.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+META_KEY = b"signoff.columns"
+
+
+def _json_default(value):
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return {"$bytes": base64.b64encode(bytes(value)).decode("ascii")}
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    return str(value)
+
+
+def _json_hook(obj: dict):
+    if len(obj) == 1 and "$bytes" in obj:
+        return base64.b64decode(obj["$bytes"])
+    return obj
+
+
+def _is_missing(value) -> bool:
+    return value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA
+
+
+def _object_kind(series: pd.Series) -> str:
+    """'text', 'bytes' or 'json': how an object column is stored."""
+    inferred = pd.api.types.infer_dtype(series, skipna=True)
+    if inferred in ("string", "empty"):
+        return "text"
+    if inferred == "bytes":
+        return "bytes"
+    return "json"
+
+
+def frame_to_parquet(frame: pd.DataFrame) -> bytes:
+    frame = frame.reset_index(drop=True)
+    kinds: dict[str, str] = {}
+    columns = {}
+    for name in frame.columns:
+        col = frame[name]
+        if col.dtype == object:
+            kind = _object_kind(col)
+            kinds[str(name)] = kind
+            if kind == "json":
+                col = pd.Series([None if _is_missing(v) else json.dumps(v, ensure_ascii=False, default=_json_default)
+                                 for v in col], dtype=object)
+            elif kind == "bytes":
+                col = col.map(lambda v: None if _is_missing(v) else bytes(v))
+        columns[name] = col
+    table = pa.Table.from_pandas(pd.DataFrame(columns), preserve_index=False)
+    meta = dict(table.schema.metadata or {})
+    meta[META_KEY] = json.dumps(kinds).encode()
+    table = table.replace_schema_metadata(meta)
+    buf = io.BytesIO()
+    pq.write_table(table, buf, compression="zstd")
+    return buf.getvalue()
+
+
+def parquet_to_frame(data: bytes) -> pd.DataFrame:
+    table = pq.read_table(io.BytesIO(data))
+    kinds = json.loads((table.schema.metadata or {}).get(META_KEY, b"{}"))
+    frame = table.to_pandas()
+    for name, kind in kinds.items():
+        if kind == "json":
+            values = table.column(name).to_pylist()
+            frame[name] = pd.Series([None if v is None else json.loads(v, object_hook=_json_hook) for v in values],
+                                    dtype=object, index=frame.index)
+        elif kind == "text":
+            # pandas reads text back as its string dtype; the column held plain objects.
+            col = frame[name]
+            frame[name] = col.astype(object).where(col.notna(), None)
+    return frame

@@ -1,0 +1,436 @@
+"""The review store: one class, every method one transaction.
+
+Signatures and docstrings are the contract the service layer and the UI use.
+Writes that change what a review says are audited: each such transaction
+first locks the audit head (see audit_log.py), then does its work, then
+appends its entry, so the log and the data commit together or not at all.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from datetime import datetime
+
+import pandas as pd
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DatabaseError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.core.errors import InputError, NotFoundError
+from app.core.model import Decision, DecisionKind, Label, Verdict
+
+from . import audit_log, outbox as ob
+from .db import READ_ONLY, StoreUnavailable, describe, make_engine, mask, resolve_url
+from .frames import frame_to_parquet, parquet_to_frame
+from .migrate import upgrade
+from .records import AuditEntry, AuditReport, NewRequest, OutboxEntry, OutboxItem, RequestRecord
+from .schema import Comparison, DecisionRow, LabelRow, LocalStatus, OutboxRow, Request, utcnow
+
+SYSTEM_ACTOR = "signoff"
+LABEL_KEY = ["request_id", "eval_set", "sample_id", "user_name"]
+
+
+def _first_line(exc: Exception) -> str:
+    orig = getattr(exc, "orig", None) or exc
+    return (str(orig).strip().splitlines() or [type(orig).__name__])[0]
+
+
+def _request_record(r: Request) -> RequestRecord:
+    return RequestRecord(
+        id=r.id, sha=r.sha, change_key=r.change_key, source=r.source, locator=r.locator,
+        baseline_ref=r.baseline_ref, candidate_ref=r.candidate_ref, title=r.title, author=r.author,
+        content_hash=r.content_hash, config_toml=r.config_toml, eval_sets=list(r.eval_sets), status=r.status,
+        description=r.description, created_at=r.created_at, created_by=r.created_by,
+    )
+
+
+def _label(row: LabelRow) -> Label:
+    return Label(request_id=row.request_id, eval_set=row.eval_set, sample_id=row.sample_id, user=row.user_name,
+                 verdict=Verdict(row.verdict) if row.verdict else None, correct=row.correct, error=row.error,
+                 comment=row.comment, updated_at=row.updated_at)
+
+
+def _label_values(label: Label, at: datetime) -> dict:
+    return {"request_id": label.request_id, "eval_set": label.eval_set, "sample_id": str(label.sample_id),
+            "user_name": label.user, "verdict": Verdict(label.verdict).value if label.verdict else None,
+            "correct": label.correct, "error": label.error or None, "comment": label.comment or None,
+            "updated_at": at}
+
+
+def _label_audit(label: Label) -> dict:
+    return {"eval_set": label.eval_set, "sample_id": str(label.sample_id),
+            "verdict": Verdict(label.verdict).value if label.verdict else None, "correct": label.correct,
+            "error": label.error or None, "comment": label.comment or None}
+
+
+def _outbox_item(row: OutboxRow) -> OutboxItem:
+    return OutboxItem(id=row.id, sink=row.sink, target=row.target, payload=row.payload, request_id=row.request_id,
+                      state=row.state, attempts=row.attempts, created_at=row.created_at,
+                      next_attempt_at=row.next_attempt_at, delivered_at=row.delivered_at,
+                      last_error=row.last_error or "")
+
+
+def _sha_filter(column, sha: str):
+    sha = sha.strip()
+    # A prefix only from 7 characters on, like git's short SHAs; shorter must match exactly.
+    # substr, not LIKE: case-sensitive and wildcard-free on both backends.
+    return func.substr(column, 1, len(sha)) == sha if len(sha) >= 7 else column == sha
+
+
+class Store:
+    """Safe to share between threads: every call runs in its own session and transaction."""
+
+    def __init__(self, url: str | None = None, *, migrate: bool = True):
+        """Open the store at `url` (SQLAlchemy URL). None: SIGNOFF_DATABASE_URL, else a
+        SQLite file `signoff.db` in the user data dir (SIGNOFF_HOME if set, else
+        platformdirs.user_data_dir("signoff")). SQLite: WAL, foreign_keys=ON,
+        busy_timeout. `postgresql://` URLs use the psycopg (v3) driver.
+        With migrate=True, runs alembic upgrade head (creating the schema)."""
+        self._url = resolve_url(url)
+        self.url = mask(self._url)
+        self._engine = make_engine(self._url)
+        self._read_engine = self._engine.execution_options(**{READ_ONLY: True})
+        self._sessions = sessionmaker(self._engine, expire_on_commit=False)
+        self._read_sessions = sessionmaker(self._read_engine, expire_on_commit=False)
+        snapshot = (self._read_engine.execution_options(isolation_level="REPEATABLE READ")
+                    if self._url.get_backend_name() == "postgresql" else self._read_engine)
+        self._snapshot_sessions = sessionmaker(snapshot, expire_on_commit=False)
+        try:
+            if migrate:
+                upgrade(self._engine, self.describe())
+            else:
+                with self._engine.connect():
+                    pass
+        except (OperationalError, DatabaseError) as exc:
+            self._engine.dispose()
+            raise StoreUnavailable(f"cannot open the review store {self.describe()}: {_first_line(exc)}") from None
+        except BaseException:
+            self._engine.dispose()
+            raise
+
+    url: str  # the resolved URL, password masked when shown
+
+    def describe(self) -> str:
+        """'local (/path/signoff.db)' or 'postgresql://user@host/db' (no password)."""
+        return describe(self._url)
+
+    def close(self) -> None:
+        self._engine.dispose()
+
+    def __enter__(self) -> "Store":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Store({self.describe()})"
+
+    # -- transactions -----------------------------------------------------
+    @contextmanager
+    def _transaction(self, sessions: sessionmaker):
+        try:
+            with sessions.begin() as s:
+                yield s
+        except OperationalError as exc:  # server gone, file locked past busy_timeout, disk full
+            raise StoreUnavailable(f"the review store {self.describe()} failed: {_first_line(exc)}") from None
+
+    def _write(self):
+        return self._transaction(self._sessions)
+
+    def _read(self):
+        return self._transaction(self._read_sessions)
+
+    def _snapshot(self):
+        """A read whose statements all see one snapshot: SQLite's read transactions
+        already do; PostgreSQL's default (READ COMMITTED) does not."""
+        return self._transaction(self._snapshot_sessions)
+
+    def _insert(self, session: Session):
+        return (postgresql if session.bind.dialect.name == "postgresql" else sqlite).insert
+
+    @staticmethod
+    def _require_request(s: Session, request_id: int) -> Request:
+        row = s.get(Request, request_id)
+        if row is None:
+            raise NotFoundError(f"no review request {request_id}")
+        return row
+
+    @staticmethod
+    def _enqueue(s: Session, entries: list[OutboxEntry], request_id: int | None, now: datetime) -> None:
+        for e in entries:
+            s.add(OutboxRow(request_id=e.request_id if e.request_id is not None else request_id, sink=e.sink,
+                            target=e.target, payload=e.payload, state=ob.WAITING, attempts=0, created_at=now,
+                            last_error=""))
+
+    # -- requests -------------------------------------------------------
+    def add_request(self, req: NewRequest, *, comparisons: list[tuple[str, dict, pd.DataFrame]],
+                    status: str, description: str, outbox: list[OutboxEntry], actor: str) -> RequestRecord:
+        """One transaction: insert the request, its comparisons (eval set name, summary
+        dict, per-sample table stored as a Parquet blob), set its status, enqueue the
+        outbox entries, append audit entry 'request.create'."""
+        names = [name for name, _, _ in comparisons]
+        if len(set(names)) != len(names):
+            raise InputError(f"eval set names must be unique in a request: {', '.join(names)}")
+        # Encode before the transaction: no lock is held while Parquet is written.
+        blobs = [frame_to_parquet(table) for _, _, table in comparisons]
+        now = utcnow()
+        with self._write() as s:
+            log = audit_log.AuditAppender(s)
+            row = Request(sha=req.sha, change_key=req.change_key, source=req.source, locator=req.locator,
+                          baseline_ref=req.baseline_ref, candidate_ref=req.candidate_ref, title=req.title,
+                          author=req.author, content_hash=req.content_hash, config_toml=req.config_toml,
+                          eval_sets=list(req.eval_sets), status=status, description=description, created_at=now,
+                          created_by=req.created_by or actor, updated_at=now)
+            s.add(row)
+            s.flush()
+            for position, ((name, summary, _), blob) in enumerate(zip(comparisons, blobs)):
+                s.add(Comparison(request_id=row.id, eval_set=name, position=position, summary=summary,
+                                 table_parquet=blob))
+            self._enqueue(s, outbox, row.id, now)
+            log.append(actor=actor, action="request.create", request_id=row.id, at=now, payload={
+                "sha": req.sha, "change_key": req.change_key, "source": req.source, "locator": req.locator,
+                "baseline_ref": req.baseline_ref, "candidate_ref": req.candidate_ref,
+                "content_hash": req.content_hash, "eval_sets": list(req.eval_sets), "status": status,
+                "description": description})
+            return _request_record(row)
+
+    def get_request(self, request_id: int) -> RequestRecord:
+        """NotFoundError('no review request N') when absent."""
+        with self._read() as s:
+            return _request_record(self._require_request(s, request_id))
+
+    def list_requests(self) -> list[RequestRecord]:
+        """Newest first."""
+        with self._read() as s:
+            return [_request_record(r) for r in s.scalars(select(Request).order_by(Request.id.desc()))]
+
+    def requests_for_sha(self, sha: str) -> list[RequestRecord]:
+        """Requests whose sha equals or starts with `sha` (>= 7 chars), newest first."""
+        with self._read() as s:
+            rows = s.scalars(select(Request).where(_sha_filter(Request.sha, sha)).order_by(Request.id.desc()))
+            return [_request_record(r) for r in rows]
+
+    def requests_for_change(self, change_key: str) -> list[RequestRecord]:
+        """Newest first."""
+        with self._read() as s:
+            rows = s.scalars(select(Request).where(Request.change_key == change_key).order_by(Request.id.desc()))
+            return [_request_record(r) for r in rows]
+
+    def set_status(self, request_id: int, status: str, description: str, *,
+                   outbox: list[OutboxEntry], actor: str, audit_payload: dict | None = None) -> None:
+        """Update the request's status/description, enqueue outbox entries, and append
+        audit 'status.change' — in one transaction."""
+        now = utcnow()
+        with self._write() as s:
+            log = audit_log.AuditAppender(s)
+            row = self._require_request(s, request_id)
+            row.status, row.description, row.updated_at = status, description, now
+            self._enqueue(s, outbox, request_id, now)
+            log.append(actor=actor, action="status.change", request_id=request_id, at=now,
+                       payload={"status": status, "description": description, **(audit_payload or {})})
+
+    # -- comparisons ----------------------------------------------------
+    def comparison_summaries(self, request_id: int) -> dict[str, dict]:
+        """{eval set name: summary dict}, in the request's eval set order."""
+        with self._read() as s:
+            self._require_request(s, request_id)
+            rows = s.execute(select(Comparison.eval_set, Comparison.summary)
+                             .where(Comparison.request_id == request_id).order_by(Comparison.position))
+            return {name: summary for name, summary in rows}
+
+    def load_comparison(self, request_id: int, eval_set: str) -> pd.DataFrame:
+        with self._read() as s:
+            self._require_request(s, request_id)
+            blob = s.scalar(select(Comparison.table_parquet)
+                            .where(Comparison.request_id == request_id, Comparison.eval_set == eval_set))
+        if blob is None:
+            raise NotFoundError(f"no eval set {eval_set!r} in review request {request_id}")
+        return parquet_to_frame(blob)
+
+    # -- labels -----------------------------------------------------------
+    def _upsert_label_rows(self, s: Session, labels: list[Label], now: datetime) -> None:
+        # The same key twice in one batch: the later label wins, as if saved one after the other.
+        last = {(l.request_id, l.eval_set, str(l.sample_id), l.user): l for l in labels}
+        labels = list(last.values())
+        keep = [_label_values(l, now) for l in labels if not l.is_empty]
+        for l in labels:
+            if l.is_empty:
+                s.execute(delete(LabelRow).where(
+                    LabelRow.request_id == l.request_id, LabelRow.eval_set == l.eval_set,
+                    LabelRow.sample_id == str(l.sample_id), LabelRow.user_name == l.user))
+        if keep:
+            ins = self._insert(s)(LabelRow)
+            stmt = ins.on_conflict_do_update(
+                index_elements=LABEL_KEY,
+                set_={c: ins.excluded[c] for c in ("verdict", "correct", "error", "comment", "updated_at")})
+            s.execute(stmt, keep)
+
+    def upsert_label(self, label: Label) -> Label:
+        """Insert or replace the label of (request, eval_set, sample_id, user); an
+        empty label (Label.is_empty) deletes it. Audit 'label.set'. Returns it with updated_at."""
+        now = utcnow()
+        with self._write() as s:
+            log = audit_log.AuditAppender(s)
+            self._require_request(s, label.request_id)
+            self._upsert_label_rows(s, [label], now)
+            log.append(actor=label.user, action="label.set", request_id=label.request_id, at=now,
+                       payload=_label_audit(label))
+        return Label(request_id=label.request_id, eval_set=label.eval_set, sample_id=str(label.sample_id),
+                     user=label.user, verdict=Verdict(label.verdict) if label.verdict else None,
+                     correct=label.correct, error=label.error or None, comment=label.comment or None, updated_at=now)
+
+    def upsert_labels(self, labels: list[Label], *, actor: str) -> int:
+        """Many labels in one transaction, one audit entry 'label.import' with the count."""
+        if not labels:
+            return 0
+        now = utcnow()
+        request_ids = sorted({l.request_id for l in labels})
+        with self._write() as s:
+            log = audit_log.AuditAppender(s)
+            for rid in request_ids:
+                self._require_request(s, rid)
+            self._upsert_label_rows(s, labels, now)
+            log.append(actor=actor, action="label.import", at=now,
+                       request_id=request_ids[0] if len(request_ids) == 1 else None,
+                       payload={"count": len(labels), "request_ids": request_ids,
+                                "users": sorted({l.user for l in labels})})
+        return len(labels)
+
+    def labels(self, request_id: int, *, user: str | None = None, eval_set: str | None = None) -> list[Label]:
+        query = select(LabelRow).where(LabelRow.request_id == request_id)
+        if user is not None:
+            query = query.where(LabelRow.user_name == user)
+        if eval_set is not None:
+            query = query.where(LabelRow.eval_set == eval_set)
+        with self._read() as s:
+            rows = s.scalars(query.order_by(LabelRow.eval_set, LabelRow.sample_id, LabelRow.user_name))
+            return [_label(r) for r in rows]
+
+    def copy_labels(self, from_request: int, to_request: int) -> int:
+        """Carry labels to a new request of the same change with the same content."""
+        with self._write() as s:
+            log = audit_log.AuditAppender(s)
+            self._require_request(s, from_request)
+            self._require_request(s, to_request)
+            taken = set(s.execute(select(LabelRow.eval_set, LabelRow.sample_id, LabelRow.user_name)
+                                  .where(LabelRow.request_id == to_request)).all())
+            # Labels the target already has win: they are newer than the carried ones.
+            rows = [r for r in s.scalars(select(LabelRow).where(LabelRow.request_id == from_request)
+                                         .order_by(LabelRow.id))
+                    if (r.eval_set, r.sample_id, r.user_name) not in taken]
+            for r in rows:
+                s.add(LabelRow(request_id=to_request, eval_set=r.eval_set, sample_id=r.sample_id,
+                               user_name=r.user_name, verdict=r.verdict, correct=r.correct, error=r.error,
+                               comment=r.comment, updated_at=r.updated_at))
+            log.append(actor=SYSTEM_ACTOR, action="label.copy", request_id=to_request,
+                       payload={"from_request": from_request, "count": len(rows)})
+            return len(rows)
+
+    # -- decisions --------------------------------------------------------
+    def record_decision(self, decision: Decision, *, status: str, description: str,
+                        outbox: list[OutboxEntry]) -> Decision:
+        """One transaction: audit 'decision' FIRST, insert the decision, update the
+        request status/description, enqueue outbox. Returns it with created_at."""
+        if decision.request_id is None:
+            raise InputError("a decision needs the review request it decides")
+        kind = DecisionKind(decision.kind)
+        now = utcnow()
+        with self._write() as s:
+            log = audit_log.AuditAppender(s)
+            req = self._require_request(s, decision.request_id)
+            log.append(actor=decision.user, action="decision", request_id=req.id, at=now, payload={
+                "user": decision.user, "role": decision.role, "kind": kind.value,
+                "content_hash": decision.content_hash, "comment": decision.comment, "sha": req.sha,
+                "status": status, "description": description})
+            s.add(DecisionRow(request_id=req.id, user_name=decision.user, role=decision.role, kind=kind.value,
+                              content_hash=decision.content_hash, comment=decision.comment or "", created_at=now))
+            req.status, req.description, req.updated_at = status, description, now
+            self._enqueue(s, outbox, req.id, now)
+            sha = req.sha
+        return Decision(user=decision.user, role=decision.role, kind=kind, content_hash=decision.content_hash,
+                        comment=decision.comment or "", created_at=now, request_id=decision.request_id, sha=sha)
+
+    def decisions_for_change(self, change_key: str) -> list[Decision]:
+        """Every decision on any request of the change, oldest first (with request_id, sha)."""
+        with self._read() as s:
+            rows = s.execute(select(DecisionRow, Request.sha).join(Request, DecisionRow.request_id == Request.id)
+                             .where(Request.change_key == change_key).order_by(DecisionRow.id))
+            return [Decision(user=d.user_name, role=d.role, kind=DecisionKind(d.kind), content_hash=d.content_hash,
+                             comment=d.comment, created_at=d.created_at, request_id=d.request_id, sha=sha)
+                    for d, sha in rows]
+
+    # -- outbox -----------------------------------------------------------
+    def claim_outbox(self, worker: str, *, lease_seconds: float = 60, limit: int = 50,
+                     now: datetime | None = None) -> list[OutboxItem]:
+        """Take due 'waiting' items for `worker` (lease; another worker cannot take them
+        until it expires). Before claiming, older waiting items whose `target` has a
+        newer entry are marked 'superseded' and never handed out. Oldest first."""
+        now = now or utcnow()
+        with self._write() as s:
+            ids = ob.claim(s, worker, lease_seconds=lease_seconds, limit=limit, now=now)
+            if not ids:
+                return []
+            rows = s.scalars(select(OutboxRow).where(OutboxRow.id.in_(ids)).order_by(OutboxRow.id)
+                             .execution_options(populate_existing=True))
+            return [_outbox_item(r) for r in rows]
+
+    def mark_delivered(self, item_id: int, worker: str) -> None:
+        # Only while `worker` still holds the item: if its lease ran out and another
+        # worker took over, that worker's outcome is the one that counts.
+        with self._write() as s:
+            s.execute(update(OutboxRow).where(ob.held_by(item_id, worker))
+                      .values(state=ob.DELIVERED, delivered_at=utcnow(), attempts=OutboxRow.attempts + 1,
+                              claimed_by=None, lease_until=None)
+                      .execution_options(synchronize_session=False))
+
+    def mark_retry(self, item_id: int, worker: str, error: str, next_attempt_at: datetime) -> None:
+        with self._write() as s:
+            s.execute(update(OutboxRow).where(ob.held_by(item_id, worker))
+                      .values(attempts=OutboxRow.attempts + 1, claimed_by=None, lease_until=None,
+                              next_attempt_at=next_attempt_at, last_error=error)
+                      .execution_options(synchronize_session=False))
+
+    def mark_failed(self, item_id: int, worker: str, error: str) -> None:
+        """Permanent failure: stays visible to the user, not retried."""
+        with self._write() as s:
+            s.execute(update(OutboxRow).where(ob.held_by(item_id, worker))
+                      .values(state=ob.FAILED, attempts=OutboxRow.attempts + 1, claimed_by=None,
+                              lease_until=None, last_error=error)
+                      .execution_options(synchronize_session=False))
+
+    def outbox_items(self, *, states: tuple[str, ...] = ("waiting",)) -> list[OutboxItem]:
+        with self._read() as s:
+            rows = s.scalars(select(OutboxRow).where(OutboxRow.state.in_(states)).order_by(OutboxRow.id))
+            return [_outbox_item(r) for r in rows]
+
+    # -- local status sink ------------------------------------------------
+    def record_local_status(self, *, repo: str, sha: str, context: str, state: str,
+                            description: str, target_url: str = "") -> None:
+        with self._write() as s:
+            s.add(LocalStatus(repo=repo, sha=sha, context=context, state=state, description=description,
+                              target_url=target_url or "", created_at=utcnow()))
+
+    def local_statuses(self, sha: str) -> list[dict]:
+        """Posted local statuses for the commit, oldest first."""
+        with self._read() as s:
+            rows = s.scalars(select(LocalStatus).where(_sha_filter(LocalStatus.sha, sha)).order_by(LocalStatus.id))
+            return [{"repo": r.repo, "sha": r.sha, "context": r.context, "state": r.state,
+                     "description": r.description, "target_url": r.target_url, "created_at": r.created_at}
+                    for r in rows]
+
+    # -- audit ------------------------------------------------------------
+    def audit_entries(self) -> list[AuditEntry]:
+        with self._read() as s:
+            return audit_log.read_entries(s)
+
+    def append_audit(self, *, actor: str, action: str, request_id: int | None, payload: dict) -> AuditEntry:
+        with self._write() as s:
+            return audit_log.AuditAppender(s).append(actor=actor, action=action, request_id=request_id,
+                                                     payload=payload)
+
+    def verify_audit(self) -> AuditReport:
+        # Entries and head from one snapshot, or a concurrent append would look like tampering.
+        with self._snapshot() as s:
+            return audit_log.verify(s)

@@ -1,0 +1,116 @@
+"""The audit log: a hash chain that shows edits and deletions, anywhere in it."""
+
+from __future__ import annotations
+
+import threading
+
+
+from app.core.audit import GENESIS
+from app.store.db import make_engine, resolve_url
+from app.store.store import Store
+
+
+def raw_sql(url: str, *statements: str) -> None:
+    """What someone with write access to the database could do behind Signoff's back."""
+    engine = make_engine(resolve_url(url))
+    try:
+        with engine.begin() as conn:
+            for sql in statements:
+                conn.exec_driver_sql(sql)
+    finally:
+        engine.dispose()
+
+
+def append_three(store):
+    for i in range(1, 4):
+        store.append_audit(actor="alice@example.com", action="test", request_id=None, payload={"n": i})
+
+
+def test_append_chains_and_payload_round_trips(store):
+    payload = {"b": (1, 2), "a": "é ✓ <script>", "f": 0.1, "big": 2 ** 60, "nested": {"z": None, "y": [True]}}
+    first = store.append_audit(actor="alice@example.com", action="note", request_id=None, payload=payload)
+    second = store.append_audit(actor="bob@example.com", action="note", request_id=3, payload={})
+    assert (first.seq, first.prev_hash) == (1, GENESIS)
+    assert (second.seq, second.prev_hash) == (2, first.hash)
+    assert first.payload == {"b": [1, 2], "a": "é ✓ <script>", "f": 0.1, "big": 2 ** 60,
+                             "nested": {"z": None, "y": [True]}}
+    assert store.audit_entries() == [first, second]
+    assert first.at.tzinfo is not None
+    report = store.verify_audit()
+    assert report.ok and report.entries == 2 and report.problems == []
+
+
+def test_empty_log_verifies(store):
+    assert store.verify_audit().ok
+
+
+def test_edited_payload_is_detected(store, store_url):
+    append_three(store)
+    raw_sql(store_url, """UPDATE audit_log SET payload = '{"n":20}' WHERE seq = 2""")
+    report = store.verify_audit()
+    assert not report.ok
+    assert any("entry 2" in p and "edited" in p for p in report.problems), report.problems
+
+
+def test_payload_edited_into_garbage_is_reported_not_crashing(store, store_url):
+    append_three(store)
+    raw_sql(store_url, "UPDATE audit_log SET payload = 'not json', actor = 'mallory' WHERE seq = 1")
+    report = store.verify_audit()
+    assert not report.ok and any("entry 1" in p for p in report.problems)
+
+
+def test_deleted_middle_entry_is_detected(store, store_url):
+    append_three(store)
+    raw_sql(store_url, "DELETE FROM audit_log WHERE seq = 2")
+    report = store.verify_audit()
+    assert not report.ok and report.entries == 2
+    assert any("entry 2 is missing" in p for p in report.problems), report.problems
+
+
+def test_deleted_last_entry_is_detected(store, store_url):
+    append_three(store)
+    raw_sql(store_url, "DELETE FROM audit_log WHERE seq = 3")
+    report = store.verify_audit()
+    assert not report.ok
+    assert any("should hold 3 entries but holds 2" in p for p in report.problems), report.problems
+
+
+def test_every_write_that_changes_a_review_is_audited(store, make_request):
+    from app.core.model import Decision, DecisionKind, Label, Verdict
+
+    rid = make_request(store).id
+    other = make_request(store).id
+    store.set_status(rid, "pending", "0/1 SME", outbox=[], actor="ci")
+    store.upsert_label(Label(rid, "texts", "s1", "alice@example.com", verdict=Verdict.TIE))
+    store.upsert_labels([Label(rid, "texts", "s2", "alice@example.com", correct=True)], actor="alice@example.com")
+    store.copy_labels(rid, other)
+    store.record_decision(Decision("alice@example.com", "sme", DecisionKind.APPROVE, "c0ffee", request_id=rid),
+                          status="approved", description="", outbox=[])
+    assert [e.action for e in store.audit_entries()] == [
+        "request.create", "request.create", "status.change", "label.set", "label.import", "label.copy", "decision"]
+    assert store.verify_audit().ok
+
+
+def test_concurrent_appends_from_two_stores_form_one_chain(store, second_store):
+    errors = []
+    barrier = threading.Barrier(2)
+
+    def append_many(s: Store, who: str):
+        try:
+            barrier.wait(timeout=10)
+            for i in range(25):
+                s.append_audit(actor=who, action="test", request_id=None, payload={"i": i})
+        except Exception as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=append_many, args=(s, who))
+               for s, who in ((store, "one"), (second_store, "two"))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert not errors, errors
+    entries = store.audit_entries()
+    assert [e.seq for e in entries] == list(range(1, 51))
+    report = store.verify_audit()
+    assert report.ok and report.entries == 50, report.problems

@@ -1,0 +1,57 @@
+"""Decisions: recorded with the status and the outbox entry, audited first."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.core.errors import InputError, NotFoundError
+from app.core.model import Decision, DecisionKind
+from app.store.records import OutboxEntry
+
+
+def decision(request_id, user="alice@example.com", role="sme", kind=DecisionKind.APPROVE, **kw) -> Decision:
+    return Decision(user=user, role=role, kind=kind, content_hash="c0ffee", request_id=request_id, **kw)
+
+
+def test_record_decision_updates_status_outbox_and_audit(store, make_request):
+    rec = make_request(store)
+    entry = OutboxEntry(sink="local", target="t", payload={"state": "approved"})
+    saved = store.record_decision(decision(rec.id, comment="looks right"), status="approved",
+                                  description="approved: 1/1 SME", outbox=[entry])
+    assert saved.created_at is not None and saved.created_at.tzinfo is not None
+    assert saved.sha == rec.sha and saved.request_id == rec.id and saved.kind is DecisionKind.APPROVE
+    got = store.get_request(rec.id)
+    assert (got.status, got.description) == ("approved", "approved: 1/1 SME")
+    assert [i.request_id for i in store.outbox_items()] == [rec.id]
+    entry = store.audit_entries()[-1]
+    assert (entry.action, entry.actor, entry.at) == ("decision", "alice@example.com", saved.created_at)
+    assert entry.payload["kind"] == "approve" and entry.payload["comment"] == "looks right"
+    assert entry.payload["status"] == "approved"
+
+
+def test_decisions_for_change_oldest_first_across_requests(store, make_request):
+    first = make_request(store, sha="1" * 40, change_key="pr-7")
+    other = make_request(store, sha="2" * 40, change_key="pr-8")
+    second = make_request(store, sha="3" * 40, change_key="pr-7", content_hash="new")
+    store.record_decision(decision(first.id), status="pending", description="", outbox=[])
+    store.record_decision(decision(other.id, user="x@example.com"), status="pending", description="", outbox=[])
+    store.record_decision(decision(second.id, user="quinn@example.com", role="qa", kind=DecisionKind.REJECT),
+                          status="rejected", description="", outbox=[])
+    store.record_decision(decision(first.id, kind=DecisionKind.REQUEST_CHANGES), status="rejected",
+                          description="", outbox=[])
+    got = store.decisions_for_change("pr-7")
+    assert [(d.user, d.kind, d.request_id, d.sha) for d in got] == [
+        ("alice@example.com", DecisionKind.APPROVE, first.id, "1" * 40),
+        ("quinn@example.com", DecisionKind.REJECT, second.id, "3" * 40),
+        ("alice@example.com", DecisionKind.REQUEST_CHANGES, first.id, "1" * 40),
+    ]
+    assert all(d.content_hash == "c0ffee" and d.created_at.tzinfo is not None for d in got)
+    assert store.decisions_for_change("nobody") == []
+
+
+def test_decision_needs_an_existing_request(store):
+    with pytest.raises(InputError):
+        store.record_decision(decision(None), status="approved", description="", outbox=[])
+    with pytest.raises(NotFoundError, match="no review request 5"):
+        store.record_decision(decision(5), status="approved", description="", outbox=[])
+    assert store.audit_entries() == []

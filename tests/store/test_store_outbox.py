@@ -1,0 +1,149 @@
+"""The outbox: supersession, per-target order, leases, retries, concurrent claimers."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+from app.store.records import OutboxEntry
+from app.store.schema import utcnow
+
+
+def enqueue(store, rid, *targets):
+    for t in targets:
+        store.set_status(rid, "pending", f"for {t}", outbox=[OutboxEntry(sink="local", target=t, payload={"t": t})],
+                         actor="ci")
+    return [i.id for i in store.outbox_items()][-len(targets):]
+
+
+def states(store):
+    return {i.id: i.state for i in store.outbox_items(states=("waiting", "delivered", "superseded", "failed"))}
+
+
+def test_claim_oldest_first_with_lease(store, make_request):
+    rid = make_request(store).id
+    ids = enqueue(store, rid, "a", "b", "c")
+    t0 = utcnow()
+    got = store.claim_outbox("w1", now=t0, limit=2)
+    assert [i.id for i in got] == ids[:2]
+    assert got[0].payload == {"t": "a"} and got[0].request_id == rid and got[0].attempts == 0
+    assert got[0].created_at.tzinfo is not None
+    # Held by w1: w2 only gets what is left, and nothing while the lease lasts.
+    assert [i.id for i in store.claim_outbox("w2", now=t0 + timedelta(seconds=1))] == ids[2:]
+    assert store.claim_outbox("w3", now=t0 + timedelta(seconds=59)) == []
+    # An expired lease can be taken over.
+    assert [i.id for i in store.claim_outbox("w3", now=t0 + timedelta(seconds=62))] == ids
+
+
+def test_newer_entry_supersedes_older_ones_for_the_same_target(store, make_request):
+    rid = make_request(store).id
+    a1, b1, a2, a3 = enqueue(store, rid, "sha1|ctx", "sha2|ctx", "sha1|ctx", "sha1|ctx")
+    got = store.claim_outbox("w1")
+    assert [i.id for i in got] == [b1, a3]
+    assert [i.payload for i in got] == [{"t": "sha2|ctx"}, {"t": "sha1|ctx"}]
+    assert states(store) == {a1: "superseded", b1: "waiting", a2: "superseded", a3: "waiting"}
+    for item in got:
+        store.mark_delivered(item.id, "w1")
+    assert store.claim_outbox("w2", now=utcnow() + timedelta(hours=1)) == []   # superseded: never handed out
+
+
+def test_an_item_in_flight_keeps_newer_ones_of_its_target_back(store, make_request):
+    rid = make_request(store).id
+    [old] = enqueue(store, rid, "T")
+    t0 = utcnow()
+    assert [i.id for i in store.claim_outbox("w1", now=t0)] == [old]
+    [new] = enqueue(store, rid, "T")
+    # w1 is posting the old state right now: posting the new one beside it could arrive first.
+    assert store.claim_outbox("w2", now=t0 + timedelta(seconds=1)) == []
+    assert states(store)[old] == "waiting"
+    store.mark_delivered(old, "w1")
+    assert [i.id for i in store.claim_outbox("w2", now=t0 + timedelta(seconds=2))] == [new]
+
+
+def test_expired_in_flight_item_is_superseded(store, make_request):
+    rid = make_request(store).id
+    [old] = enqueue(store, rid, "T")
+    t0 = utcnow()
+    store.claim_outbox("w1", now=t0)
+    [new] = enqueue(store, rid, "T")
+    assert [i.id for i in store.claim_outbox("w2", now=t0 + timedelta(seconds=61))] == [new]
+    assert states(store)[old] == "superseded"
+    store.mark_delivered(old, "w1")                  # too late: w1 no longer holds it
+    assert states(store)[old] == "superseded"
+
+
+def test_retry_waits_until_due_and_counts_attempts(store, make_request):
+    rid = make_request(store).id
+    [item_id] = enqueue(store, rid, "T")
+    t0 = utcnow()
+    store.claim_outbox("w1", now=t0)
+    store.mark_retry(item_id, "w1", "HTTP 502 from api.github.com", t0 + timedelta(seconds=30))
+    [item] = store.outbox_items()
+    assert item.attempts == 1 and item.last_error == "HTTP 502 from api.github.com"
+    assert item.next_attempt_at == t0 + timedelta(seconds=30)
+    assert store.claim_outbox("w1", now=t0 + timedelta(seconds=10)) == []
+    [again] = store.claim_outbox("w2", now=t0 + timedelta(seconds=31))
+    assert again.id == item_id and again.attempts == 1
+    store.mark_delivered(item_id, "w2")
+    [done] = store.outbox_items(states=("delivered",))
+    assert done.attempts == 2 and done.delivered_at is not None and done.delivered_at.tzinfo is not None
+    assert store.outbox_items() == []
+
+
+def test_failed_items_stay_visible_and_are_not_retried(store, make_request):
+    rid = make_request(store).id
+    [item_id] = enqueue(store, rid, "T")
+    store.claim_outbox("w1")
+    store.mark_failed(item_id, "w1", "401 Bad credentials")
+    [failed] = store.outbox_items(states=("failed",))
+    assert failed.last_error == "401 Bad credentials" and failed.attempts == 1
+    assert store.claim_outbox("w1", now=utcnow() + timedelta(days=1)) == []
+
+
+def test_marks_by_a_worker_that_does_not_hold_the_item_are_ignored(store, make_request):
+    rid = make_request(store).id
+    [item_id] = enqueue(store, rid, "T")
+    store.claim_outbox("w1")
+    store.mark_delivered(item_id, "intruder")
+    store.mark_failed(item_id, "intruder", "x")
+    assert states(store)[item_id] == "waiting"
+
+
+def _claim_all(store, worker, barrier, out, errors, *, deliver):
+    try:
+        barrier.wait(timeout=10)
+        idle = 0
+        while idle < 2:
+            got = store.claim_outbox(worker, limit=3)
+            idle = idle + 1 if not got else 0
+            for item in got:
+                out.append(item.id)
+                if deliver:
+                    store.mark_delivered(item.id, worker)
+    except Exception as exc:  # reported by the test, not lost in the thread
+        errors.append(exc)
+
+
+def test_two_concurrent_claimers_never_share_an_item(store, second_store, make_request):
+    rid = make_request(store).id
+    store.set_status(rid, "pending", "", actor="ci",
+                     outbox=[OutboxEntry(sink="local", target=f"t{i}", payload={"i": i}) for i in range(60)])
+    all_ids = {i.id for i in store.outbox_items()}
+    for deliver in (True, False):
+        barrier = threading.Barrier(2)
+        got1, got2, errors = [], [], []
+        threads = [threading.Thread(target=_claim_all, args=(s, w, barrier, out, errors), kwargs={"deliver": deliver})
+                   for s, w, out in ((store, "w1", got1), (second_store, "w2", got2))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        assert not errors, errors
+        if deliver:
+            assert not set(got1) & set(got2) and set(got1) | set(got2) == all_ids
+            assert len(got1) + len(got2) == len(all_ids)
+            store.set_status(rid, "pending", "", actor="ci",
+                             outbox=[OutboxEntry(sink="local", target=f"u{i}", payload={}) for i in range(60)])
+            all_ids = {i.id for i in store.outbox_items()}
+        else:  # leases held: each item went to exactly one of them
+            assert not set(got1) & set(got2) and set(got1) | set(got2) == all_ids
