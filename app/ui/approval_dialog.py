@@ -1,0 +1,217 @@
+"""Approve / request changes / reject, with the policy's verdict in view.
+
+Shows what service.verdict() says now: the checklist (✓/✗, name, detail),
+the current decisions, stale ones struck through with why, and the status
+CI sees. OK calls service.decide(); a PolicyRefusal (or any SignoffError)
+is shown in the dialog, which stays open so nothing typed is lost.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtWidgets import (QButtonGroup, QComboBox, QDialog, QDialogButtonBox, QFrame, QGroupBox,
+                               QHBoxLayout, QLabel, QPlainTextEdit, QRadioButton, QScrollArea, QVBoxLayout,
+                               QWidget)
+
+from app.core.errors import PolicyRefusal, SignoffError
+from app.core.model import DecisionKind
+from app.core.policy import PolicyVerdict
+from app.ui.diff_view import plain_label
+from app.ui.palette import STATUS_STYLE
+
+log = logging.getLogger(__name__)
+
+OK_COLOUR = "#009E73"
+NO_COLOUR = "#D55E00"
+KIND_WORDS = {DecisionKind.APPROVE: "approve", DecisionKind.REQUEST_CHANGES: "request changes",
+              DecisionKind.REJECT: "reject"}
+
+
+class CommentEdit(QPlainTextEdit):
+    """The comment box: Ctrl+Enter submits the dialog instead of adding a line."""
+
+    submitted = Signal()
+
+    def keyPressEvent(self, event) -> None:
+        if (event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter)
+                and event.modifiers() & Qt.KeyboardModifier.ControlModifier):
+            self.submitted.emit()
+            event.accept()
+            return
+        super().keyPressEvent(event)
+
+
+def status_line(verdict: PolicyVerdict) -> str:
+    return f"{verdict.status.value} — {verdict.description}"
+
+
+class ApprovalDialog(QDialog):
+    def __init__(self, service, request_id: int, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.service = service
+        self.request_id = request_id
+        self.result_verdict: PolicyVerdict | None = None
+        request = service.get_request(request_id)
+        self.verdict = service.verdict(request_id)
+        self.roles = list(service.my_roles(request_id))
+        self.setWindowTitle(f"Decide on {request.sha[:7]}")
+        self.setMinimumWidth(560)
+
+        layout = QVBoxLayout(self)
+        head = plain_label(f"{request.sha[:7]} · {request.title}")
+        f = head.font()
+        f.setBold(True)
+        head.setFont(f)
+        head.setWordWrap(True)
+        layout.addWidget(head)
+        who = plain_label(f"you: {service.user}")
+        layout.addWidget(who)
+
+        # What the policy says now
+        self.status_label = plain_label("status CI sees now: " + status_line(self.verdict))
+        self.status_label.setWordWrap(True)
+        colour = STATUS_STYLE.get(self.verdict.status.value, ("#999999", ""))[0]
+        self.status_label.setStyleSheet(f"QLabel {{ border-left: 4px solid {colour}; padding-left: 6px; }}")
+        layout.addWidget(self.status_label)
+
+        checks = QGroupBox("Policy checklist")
+        cl = QVBoxLayout(checks)
+        self.check_labels: list[QLabel] = []
+        for item in self.verdict.checklist:
+            mark = "✓" if item.ok else "✗"
+            lab = plain_label(f"{mark}  {item.name} — {item.detail}")
+            lab.setWordWrap(True)
+            lab.setStyleSheet(f"color: {OK_COLOUR if item.ok else NO_COLOUR};")
+            self.check_labels.append(lab)
+            cl.addWidget(lab)
+        if not self.verdict.checklist:
+            cl.addWidget(plain_label("(the policy has no requirements)"))
+        layout.addWidget(checks)
+
+        decisions = QGroupBox("Decisions")
+        dl = QVBoxLayout(decisions)
+        self.decision_labels: list[QLabel] = []
+        self.stale_labels: list[QLabel] = []
+        for d in self.verdict.current:
+            text = f"{d.user} ({d.role}): {KIND_WORDS.get(d.kind, str(d.kind))}"
+            if d.comment:
+                text += f" — “{d.comment}”"
+            lab = plain_label(text)
+            lab.setWordWrap(True)
+            self.decision_labels.append(lab)
+            dl.addWidget(lab)
+        for d in self.verdict.stale:
+            text = f"{d.user} ({d.role}): {KIND_WORDS.get(d.kind, str(d.kind))}"
+            if d.comment:
+                text += f" — “{d.comment}”"
+            lab = plain_label(text)
+            lab.setWordWrap(True)
+            font = lab.font()
+            font.setStrikeOut(True)
+            lab.setFont(font)
+            why = plain_label("    stale: made on other content (predictions or eval sets changed since); it no longer counts")
+            why.setWordWrap(True)
+            why.setStyleSheet("color: palette(placeholder-text);")
+            self.stale_labels.append(lab)
+            dl.addWidget(lab)
+            dl.addWidget(why)
+        if not self.verdict.current and not self.verdict.stale:
+            dl.addWidget(plain_label("(no decisions yet)"))
+        layout.addWidget(decisions)
+
+        # Your decision
+        choose = QGroupBox("Your decision")
+        ch = QVBoxLayout(choose)
+        row = QHBoxLayout()
+        self.approve_radio = QRadioButton("&Approve")
+        self.changes_radio = QRadioButton("Request &changes")
+        self.reject_radio = QRadioButton("&Reject")
+        self.kinds = QButtonGroup(self)
+        for i, (btn, kind) in enumerate(((self.approve_radio, DecisionKind.APPROVE),
+                                         (self.changes_radio, DecisionKind.REQUEST_CHANGES),
+                                         (self.reject_radio, DecisionKind.REJECT))):
+            self.kinds.addButton(btn, i)
+            btn.setProperty("kind", kind.value)
+            row.addWidget(btn)
+        self.approve_radio.setChecked(True)
+        row.addStretch(1)
+        ch.addLayout(row)
+
+        role_row = QHBoxLayout()
+        role_row.addWidget(plain_label("as role:"))
+        self.role_combo = QComboBox()
+        self.role_combo.addItems(self.roles)
+        self.role_combo.setVisible(len(self.roles) > 1)
+        role_row.addWidget(self.role_combo)
+        self.role_label = plain_label(self.roles[0] if len(self.roles) == 1 else "")
+        self.role_label.setVisible(len(self.roles) <= 1)
+        if not self.roles:
+            self.role_label.setText("none — you hold no role in this policy, so a decision will be refused")
+            self.role_label.setStyleSheet(f"color: {NO_COLOUR};")
+        role_row.addWidget(self.role_label, 1)
+        ch.addLayout(role_row)
+
+        self.comment = CommentEdit()
+        self.comment.submitted.connect(self.submit)
+        self.comment.setPlaceholderText("Comment (required for request changes and reject)")
+        self.comment.setTabChangesFocus(True)
+        self.comment.setMaximumHeight(90)
+        ch.addWidget(self.comment)
+        layout.addWidget(choose)
+
+        self.error = plain_label("")
+        self.error.setWordWrap(True)
+        self.error.setStyleSheet(f"QLabel {{ color: {NO_COLOUR}; font-weight: bold; }}")
+        self.error.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.error.hide()
+        layout.addWidget(self.error)
+
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        self.ok_button = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
+        self.ok_button.setText("Record decision")
+        self.ok_button.setToolTip("Ctrl+Enter")
+        self.buttons.accepted.connect(self.submit)
+        self.buttons.rejected.connect(self.reject)
+        layout.addWidget(self.buttons)
+
+        for seq in ("Ctrl+Return", "Ctrl+Enter"):
+            QShortcut(QKeySequence(seq), self, activated=self.submit)
+        self.kinds.idToggled.connect(lambda *_: self.error.hide())
+
+    def selected_kind(self) -> DecisionKind:
+        btn = self.kinds.checkedButton()
+        return DecisionKind(btn.property("kind")) if btn is not None else DecisionKind.APPROVE
+
+    def set_kind(self, kind: DecisionKind) -> None:
+        {DecisionKind.APPROVE: self.approve_radio, DecisionKind.REQUEST_CHANGES: self.changes_radio,
+         DecisionKind.REJECT: self.reject_radio}[DecisionKind(kind)].setChecked(True)
+
+    def selected_role(self) -> str | None:
+        if len(self.roles) > 1:
+            return self.role_combo.currentText()
+        return self.roles[0] if self.roles else None
+
+    def show_error(self, message: str) -> None:
+        self.error.setText(message)
+        self.error.show()
+
+    def submit(self) -> None:
+        kind = self.selected_kind()
+        comment = self.comment.toPlainText().strip()
+        if kind is not DecisionKind.APPROVE and not comment:
+            self.show_error(f"A comment is required to {KIND_WORDS[kind]}: say what has to change.")
+            self.comment.setFocus()
+            return
+        try:
+            verdict = self.service.decide(self.request_id, kind, comment, role=self.selected_role())
+        except PolicyRefusal as exc:
+            self.show_error(f"Refused by the policy: {exc}")
+            return
+        except SignoffError as exc:
+            self.show_error(str(exc))
+            return
+        self.result_verdict = verdict
+        self.accept()

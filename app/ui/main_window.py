@@ -1,0 +1,838 @@
+"""The workbench window: inbox | comparison (header, sample table) | detail.
+
+The window talks only to the ReviewService contract (app/service/review.py).
+Loading a comparison runs off the GUI thread (app.ui.workers) with progress
+and Cancel; labels are saved synchronously on the keystroke (the store is
+local) through a QUndoStack, so Ctrl+Z / Ctrl+Shift+Z call
+service.set_label with the previous values.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+
+import pandas as pd
+from PySide6.QtCore import QItemSelectionModel, QModelIndex, QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QKeySequence, QUndoCommand, QUndoStack
+from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDialog, QDialogButtonBox, QFrame, QHBoxLayout,
+                               QHeaderView, QLabel, QLineEdit, QMainWindow, QMessageBox, QPlainTextEdit,
+                               QProgressBar, QPushButton, QSizePolicy, QSplitter, QTableView, QVBoxLayout,
+                               QWidget)
+
+from app.core.errors import SignoffError
+from app.core.model import Verdict
+from app.core.policy import PolicyVerdict
+from app.store.records import RequestRecord
+from app.ui import workers
+from app.ui.actions import ACTIONS, shortcut_sheet
+from app.ui.approval_dialog import ApprovalDialog, status_line
+from app.ui.detail_pane import DetailPane
+from app.ui.diff_view import plain_label
+from app.ui.inbox import Inbox, RequestIdRole, dot_icon
+from app.ui.palette import CLASS_STYLE, STATUS_STYLE
+from app.ui.sample_model import CLASS_ORDER, NOT_UNCHANGED, MyLabel, SampleTableModel, as_text_series, slice_columns
+
+log = logging.getLogger(__name__)
+
+FILTERS: list[tuple[str, set[str] | None]] = [
+    ("all but unchanged", set(NOT_UNCHANGED)),
+    ("all samples", None),
+    *[(c, {c}) for c in CLASS_ORDER],
+]
+MAX_SLICE_VALUES = 200
+SLICE_SEP = "\x1f"
+
+
+def load_comparison(service, request_id: int, eval_set: str, *, task) -> tuple:
+    """Worker-thread side of opening an eval set: no widgets here."""
+    task.report(f"loading comparison of {eval_set}…", None)
+    kwargs = {}
+    try:
+        if "task" in inspect.signature(service.comparison).parameters:
+            kwargs["task"] = task
+    except (TypeError, ValueError):
+        pass
+    frame = service.comparison(request_id, eval_set, **kwargs)
+    task.check()
+    task.report("loading your labels…", None)
+    labels = labels_by_sample(service.labels_frame(request_id, user=service.user), eval_set)
+    task.check()
+    task.report("preparing the table…", None)
+    prepared = SampleTableModel.prepare(frame)
+    return request_id, eval_set, prepared, labels
+
+
+def labels_by_sample(frame: pd.DataFrame, eval_set: str) -> dict[str, MyLabel]:
+    if frame is None or not len(frame):
+        return {}
+    mine = frame[frame["eval_set"] == eval_set]
+    out: dict[str, MyLabel] = {}
+    for rec in mine.to_dict("records"):
+        def val(key):
+            v = rec.get(key)
+            return None if v is None or (not isinstance(v, (str, bool)) and pd.isna(v)) else v
+        verdict = val("verdict")
+        correct = val("correct")
+        lab = MyLabel(verdict=None if verdict is None else str(verdict),
+                      correct=None if correct is None else bool(correct),
+                      error=val("error"), comment=val("comment"))
+        if not lab.is_empty:
+            out[str(rec["sample_id"])] = lab
+    return out
+
+
+class LabelCommand(QUndoCommand):
+    """One label change. Already applied when pushed; undo/redo re-apply through the service."""
+
+    def __init__(self, window: "MainWindow", key: tuple[int, str, str], before: dict, after: dict, text: str):
+        super().__init__(text)
+        self._window = window
+        self._key = key
+        self._before = before
+        self._after = after
+        self._applied = True
+
+    def redo(self) -> None:
+        if self._applied:  # the first redo() comes from push(): the label is saved already
+            self._applied = False
+            return
+        self._window.apply_label(self._key, self._after, select=True)
+
+    def undo(self) -> None:
+        self._window.apply_label(self._key, self._before, select=True)
+
+
+class Banner(QFrame):
+    """A message in the window (errors, cancelled loads), details one click away."""
+
+    retry = Signal()
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        self.setStyleSheet("Banner { border-left: 4px solid #D55E00; }")
+        self.message = plain_label("")
+        self.message.setWordWrap(True)
+        self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.details_button = QPushButton("Details…")
+        self.retry_button = QPushButton("Retry")
+        self.close_button = QPushButton("Dismiss")
+        lay = QHBoxLayout(self)
+        lay.setContentsMargins(8, 4, 8, 4)
+        lay.addWidget(self.message, 1)
+        lay.addWidget(self.details_button)
+        lay.addWidget(self.retry_button)
+        lay.addWidget(self.close_button)
+        self.details_button.clicked.connect(self.show_details)
+        self.retry_button.clicked.connect(self.retry)
+        self.close_button.clicked.connect(self.hide)
+        self._details = ""
+        self.hide()
+
+    def show_message(self, message: str, details: str = "", *, can_retry: bool = False) -> None:
+        self.message.setText(message)
+        self._details = details
+        self.details_button.setVisible(bool(details))
+        self.retry_button.setVisible(can_retry)
+        self.show()
+
+    def show_details(self) -> None:
+        box = QMessageBox(self)
+        box.setIcon(QMessageBox.Icon.Warning)
+        box.setWindowTitle("Details")
+        box.setTextFormat(Qt.TextFormat.PlainText)
+        box.setText(self.message.text())
+        box.setDetailedText(self._details + _log_hint())
+        box.open()
+
+    @property
+    def details(self) -> str:
+        return self._details
+
+
+def _log_hint() -> str:
+    from app.ui.app import log_path
+
+    path = log_path()
+    return f"\n\nLog file: {path}" if path else ""
+
+
+class LoadingBar(QWidget):
+    cancel = Signal()
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.message = plain_label("")
+        self.bar = QProgressBar()
+        self.bar.setMaximumWidth(220)
+        self.bar.setTextVisible(False)
+        self.cancel_button = QPushButton("Cancel")
+        lay = QHBoxLayout(self)
+        lay.setContentsMargins(4, 2, 4, 2)
+        lay.addWidget(self.message, 1)
+        lay.addWidget(self.bar)
+        lay.addWidget(self.cancel_button)
+        self.cancel_button.clicked.connect(self.cancel)
+        self.hide()
+
+    def start(self, message: str) -> None:
+        self.message.setText(message)
+        self.bar.setRange(0, 0)
+        self.show()
+
+    def progress(self, message: str, fraction: float) -> None:
+        if message:
+            self.message.setText(message)
+        if fraction < 0:
+            self.bar.setRange(0, 0)
+        else:
+            self.bar.setRange(0, 1000)
+            self.bar.setValue(int(max(0.0, min(1.0, fraction)) * 1000))
+
+
+class SampleTable(QTableView):
+    """The sample table: fixed row height (fast with 1M rows), whole-row selection."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.setAlternatingRowColors(True)
+        self.setWordWrap(False)
+        self.setTextElideMode(Qt.TextElideMode.ElideRight)
+        self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.setTabKeyNavigation(False)
+        vh = self.verticalHeader()
+        vh.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        vh.setDefaultSectionSize(self.fontMetrics().height() + 8)
+        vh.hide()
+        self.setIconSize(QSize(10, 10))
+        hh = self.horizontalHeader()
+        hh.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        hh.setStretchLastSection(True)
+        hh.setSortIndicatorShown(True)
+        hh.setSectionsClickable(True)
+        hh.setHighlightSections(False)
+        self.setAccessibleName("samples")
+
+    def keyboardSearch(self, search: str) -> None:
+        # Letters are review keys (j, k, n, c, x), not "jump to the row starting with…".
+        return
+
+
+class MainWindow(QMainWindow):
+    requestOpened = Signal(int)
+    comparisonLoaded = Signal(int, str)
+    loadFailed = Signal(str)
+    labelSaved = Signal(str)
+
+    def __init__(self, service, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.service = service
+        self.request: RequestRecord | None = None
+        self.config = None
+        self.eval_set: str | None = None
+        self.verdict: PolicyVerdict | None = None
+        self._load_worker: workers.Worker | None = None
+        self._load_token = 0
+        self.undo_stack = QUndoStack(self)
+        self.approval_dialog: ApprovalDialog | None = None   # the last one opened (tests drive it)
+        self.setWindowTitle("Signoff")
+        self.resize(1440, 860)
+
+        self._build_widgets()
+        self._build_actions()
+        self._verdict_timer = QTimer(self, singleShot=True, interval=400)
+        self._verdict_timer.timeout.connect(self.refresh_verdict)
+        self._search_timer = QTimer(self, singleShot=True, interval=250)
+        self._search_timer.timeout.connect(self._apply_filters)
+        self.refresh_inbox()
+        self.update_status_bar()
+
+    # ------------------------------------------------------------------ layout
+    def _build_widgets(self) -> None:
+        self.inbox = Inbox()
+        self.inbox.requestSelected.connect(self.open_request)
+
+        # Header: what this is, what blocks approval, how to filter.
+        self.title_label = plain_label("Open a review request from the inbox")
+        f = self.title_label.font()
+        f.setBold(True)
+        f.setPointSizeF(f.pointSizeF() * 1.15)
+        self.title_label.setFont(f)
+        self.title_label.setWordWrap(True)
+        self.verdict_label = plain_label("")
+        self.verdict_label.setWordWrap(True)
+        self.verdict_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+
+        self.eval_set_combo = QComboBox()
+        self.eval_set_combo.setAccessibleName("eval set")
+        self.eval_set_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        self.eval_set_combo.currentIndexChanged.connect(self._eval_set_chosen)
+        self.class_buttons: dict[str, QPushButton] = {}
+        class_row = QHBoxLayout()
+        class_row.setSpacing(4)
+        eval_label = plain_label("eval set:")
+        class_row.addWidget(eval_label)
+        class_row.addWidget(self.eval_set_combo)
+        class_row.addSpacing(12)
+        for cls in CLASS_ORDER:
+            b = QPushButton(cls)
+            b.setCheckable(True)
+            b.setIcon(dot_icon(CLASS_STYLE[cls][0]))
+            b.setToolTip(f"show only {cls} samples (click again for all but unchanged)")
+            b.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+            b.clicked.connect(lambda checked=False, c=cls: self.filter_to_class(c))
+            self.class_buttons[cls] = b
+            class_row.addWidget(b)
+        class_row.addStretch(1)
+
+        self.filter_combo = QComboBox()
+        self.filter_combo.setAccessibleName("class filter")
+        for text, _ in FILTERS:
+            self.filter_combo.addItem(text)
+        self.filter_combo.currentIndexChanged.connect(self._filter_chosen)
+        self.slice_combo = QComboBox()
+        self.slice_combo.setAccessibleName("slice filter")
+        self.slice_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        self.slice_combo.currentIndexChanged.connect(lambda _i: self._apply_filters())
+        self.search_edit = QLineEdit()
+        self.search_edit.setPlaceholderText("search id, input, outputs   ( / )")
+        self.search_edit.setClearButtonEnabled(True)
+        self.search_edit.setAccessibleName("search")
+        self.search_edit.textChanged.connect(lambda _t: self._search_timer.start())
+        self.search_edit.returnPressed.connect(self._search_done)
+        filter_row = QHBoxLayout()
+        filter_row.addWidget(plain_label("class:"))
+        filter_row.addWidget(self.filter_combo)
+        filter_row.addWidget(plain_label("slice:"))
+        filter_row.addWidget(self.slice_combo)
+        filter_row.addWidget(plain_label("search:"))
+        filter_row.addWidget(self.search_edit, 1)
+        self.count_label = plain_label("")
+        filter_row.addWidget(self.count_label)
+
+        header = QWidget()
+        hl = QVBoxLayout(header)
+        hl.setContentsMargins(6, 6, 6, 2)
+        hl.setSpacing(4)
+        hl.addWidget(self.title_label)
+        verdict_row = QHBoxLayout()
+        self.verdict_dot = QLabel()
+        self.verdict_dot.setFixedWidth(14)
+        verdict_row.addWidget(self.verdict_dot, 0, Qt.AlignmentFlag.AlignTop)
+        verdict_row.addWidget(self.verdict_label, 1)
+        hl.addLayout(verdict_row)
+        hl.addLayout(class_row)
+        hl.addLayout(filter_row)
+
+        self.loading = LoadingBar()
+        self.loading.cancel.connect(self.cancel_loading)
+        self.banner = Banner()
+        self.banner.retry.connect(self._retry_load)
+
+        self.model = SampleTableModel(self)
+        self.table = SampleTable()
+        self.table.setModel(self.model)
+        self.table.selectionModel().currentRowChanged.connect(self._current_row_changed)
+        self.table.horizontalHeader().sectionClicked.connect(self._header_clicked)
+        self._sort_column = -1
+        self._sort_order = Qt.SortOrder.AscendingOrder
+
+        self.detail = DetailPane()
+
+        self.work_splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.work_splitter.addWidget(self.table)
+        self.work_splitter.addWidget(self.detail)
+        self.work_splitter.setStretchFactor(0, 2)
+        self.work_splitter.setStretchFactor(1, 3)
+        self.work_splitter.setChildrenCollapsible(False)
+        self.work_splitter.setSizes([560, 620])
+
+        right = QWidget()
+        rl = QVBoxLayout(right)
+        rl.setContentsMargins(0, 0, 0, 0)
+        rl.setSpacing(2)
+        rl.addWidget(header)
+        rl.addWidget(self.loading)
+        rl.addWidget(self.banner)
+        rl.addWidget(self.work_splitter, 1)
+
+        self.main_splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.main_splitter.addWidget(self.inbox)
+        self.main_splitter.addWidget(right)
+        self.main_splitter.setStretchFactor(0, 0)
+        self.main_splitter.setStretchFactor(1, 1)
+        self.main_splitter.setSizes([260, 1180])
+        self.main_splitter.setChildrenCollapsible(False)
+        self.setCentralWidget(self.main_splitter)
+
+        self.status_label = plain_label("")
+        # Permanent, so a passing message ("saved: …") never hides who you are or the outbox.
+        self.statusBar().addPermanentWidget(self.status_label)
+        self.approve_button = QPushButton("Approve…  (Ctrl+Enter)")
+        self.approve_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.approve_button.clicked.connect(self.open_approval_dialog)
+        self.approve_button.setEnabled(False)
+        self.statusBar().addPermanentWidget(self.approve_button)
+        self._set_filter_enabled(False)
+
+    def _build_actions(self) -> None:
+        handlers = {
+            "label.candidate": lambda: self.label_verdict(Verdict.CANDIDATE),
+            "label.baseline": lambda: self.label_verdict(Verdict.BASELINE),
+            "label.tie": lambda: self.label_verdict(Verdict.TIE),
+            "label.both_wrong": lambda: self.label_verdict(Verdict.BOTH_WRONG),
+            "label.correct": lambda: self.label_correct(True),
+            "label.incorrect": lambda: self.label_correct(False),
+            "nav.next": lambda: self.move(1),
+            "nav.previous": lambda: self.move(-1),
+            "nav.next_unlabeled": self.next_unlabeled,
+            "view.search": self.focus_search,
+            "view.invisibles": lambda: self.detail.show_invisibles.toggle(),
+            "view.worst_first": self.sort_worst_first,
+            "view.refresh": self.refresh_inbox,
+            "decide.open": self.open_approval_dialog,
+            "help.shortcuts": self.show_shortcuts,
+            "app.quit": self.close,
+        }
+        self.actions_by_id: dict[str, QAction] = {}
+        menus: dict[str, object] = {}
+        for name in ("File", "Edit", "Review", "View", "Help"):
+            menus[name] = self.menuBar().addMenu(f"&{name}")
+        for spec in ACTIONS:
+            if spec.id == "edit.undo":
+                action = self.undo_stack.createUndoAction(self, spec.title)
+            elif spec.id == "edit.redo":
+                action = self.undo_stack.createRedoAction(self, spec.title)
+            else:
+                action = QAction(spec.title, self)
+                action.triggered.connect(lambda checked=False, h=handlers[spec.id]: h())
+            keys = [QKeySequence(k) for k in spec.keys]
+            if spec.id == "edit.undo":
+                keys = [QKeySequence(QKeySequence.StandardKey.Undo)] + [k for k in keys if k != QKeySequence(QKeySequence.StandardKey.Undo)]
+            action.setShortcuts(keys)
+            action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+            if spec.tip:
+                action.setStatusTip(spec.tip)
+            action.setObjectName(spec.id)
+            self.addAction(action)
+            menus[spec.menu].addAction(action)
+            self.actions_by_id[spec.id] = action
+
+    # ------------------------------------------------------------------ inbox
+    def refresh_inbox(self) -> None:
+        try:
+            records = self.service.list_requests()
+        except SignoffError as exc:
+            self.banner.show_message(f"Could not list review requests: {exc}")
+            return
+        self.inbox.set_requests(records, keep=self.request.id if self.request else None)
+
+    def open_request(self, request_id: int) -> None:
+        """Open a request: its header, eval sets, and the first eval set's table."""
+        try:
+            request = self.service.get_request(request_id)
+            config = self.service.config(request_id)
+        except SignoffError as exc:
+            self.banner.show_message(f"Could not open request {request_id}: {exc}")
+            return
+        if self.request is None or self.request.id != request_id:
+            self.undo_stack.clear()
+        self.request, self.config = request, config
+        self.banner.hide()
+        if self.inbox.list.currentItem() is None or self.inbox.list.currentItem().data(RequestIdRole) != request_id:
+            self.inbox.set_requests(self.service.list_requests(), keep=request_id)
+        self.setWindowTitle(f"Signoff — {request.sha[:7]} {request.title}")
+        self.eval_set_combo.blockSignals(True)
+        self.eval_set_combo.clear()
+        self.eval_set_combo.addItems(list(request.eval_sets))
+        self.eval_set_combo.blockSignals(False)
+        self.approve_button.setEnabled(True)
+        self.refresh_verdict()
+        self.update_status_bar()
+        self.requestOpened.emit(request_id)
+        if request.eval_sets:
+            self.load_eval_set(request.eval_sets[0])
+        else:
+            self.model.set_frame(pd.DataFrame(columns=["id", "class", "severity", "delta"]))
+            self.detail.clear("This request has no eval sets.")
+
+    def _eval_set_chosen(self, index: int) -> None:
+        if index >= 0 and self.request is not None:
+            name = self.eval_set_combo.itemText(index)
+            if name != self.eval_set:
+                self.load_eval_set(name)
+
+    # ------------------------------------------------------------------ loading
+    def load_eval_set(self, eval_set: str) -> None:
+        if self.request is None:
+            return
+        self.cancel_loading(quiet=True)
+        self._load_token += 1
+        token = self._load_token
+        self.eval_set = eval_set
+        idx = self.eval_set_combo.findText(eval_set)
+        if idx >= 0 and idx != self.eval_set_combo.currentIndex():
+            self.eval_set_combo.blockSignals(True)
+            self.eval_set_combo.setCurrentIndex(idx)
+            self.eval_set_combo.blockSignals(False)
+        try:
+            output_type = self.config.eval_set(eval_set).output_type if self.config else "text"
+        except SignoffError:
+            output_type = "text"
+        self.detail.set_output_type(output_type)
+        self.banner.hide()
+        self.loading.start(f"loading {eval_set}…")
+        self._set_filter_enabled(False)
+        self.model.set_frame(pd.DataFrame(columns=["id", "class", "severity", "delta"]))
+        self.detail.clear("Loading…")
+        # Connect before starting: a fast function may finish before the next line runs.
+        worker = workers.Worker(load_comparison, self.service, self.request.id, eval_set, with_task=True)
+        worker.signals.progress.connect(self.loading.progress)
+        worker.signals.finished.connect(lambda result, t=token: self._loaded(t, result))
+        worker.signals.failed.connect(lambda msg, details, t=token: self._load_failed(t, msg, details))
+        worker.signals.cancelled.connect(lambda t=token: self._load_cancelled(t))
+        self._load_worker = workers.start(worker)
+
+    def cancel_loading(self, quiet: bool = False) -> None:
+        w = self._load_worker
+        if w is not None and w.is_running:
+            w.cancel()
+            if not quiet:
+                self._load_token += 1  # results arriving later are dropped
+                self.loading.hide()
+                self.banner.show_message(f"Loading {self.eval_set} was cancelled.", can_retry=True)
+        self._load_worker = None
+
+    def _retry_load(self) -> None:
+        if self.request is not None and self.eval_set:
+            self.load_eval_set(self.eval_set)
+
+    def _loaded(self, token: int, result) -> None:
+        if token != self._load_token:
+            return
+        self._load_worker = None
+        self.loading.hide()
+        request_id, eval_set, prepared, labels = result
+        self.model.set_frame(prepared, labels)
+        frame = self.model.frame
+        self._sort_column = -1
+        self.table.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
+        self._fill_slices(frame)
+        self.filter_combo.blockSignals(True)
+        self.filter_combo.setCurrentIndex(0)
+        self.filter_combo.blockSignals(False)
+        self.search_edit.blockSignals(True)
+        self.search_edit.clear()
+        self.search_edit.blockSignals(False)
+        self.model.set_filter(classes=FILTERS[0][1], search="", slice_=None)
+        self._set_filter_enabled(True)
+        self._size_columns()
+        self._update_counts()
+        # Land on the first unlabeled sample of the default filter: worst first, so a regression.
+        row = self.model.next_unlabeled(-1)
+        self.select_row(row if row >= 0 else 0)
+        self.table.setFocus()
+        self.comparisonLoaded.emit(request_id, eval_set)
+
+    def _load_failed(self, token: int, message: str, details: str) -> None:
+        if token != self._load_token:
+            return
+        self._load_worker = None
+        self.loading.hide()
+        self.detail.clear("")
+        self.banner.show_message(f"Could not load {self.eval_set}: {message}", details, can_retry=True)
+        self.loadFailed.emit(message)
+
+    def _load_cancelled(self, token: int) -> None:
+        if token != self._load_token:
+            return
+        self._load_worker = None
+        self.loading.hide()
+        self.banner.show_message(f"Loading {self.eval_set} was cancelled.", can_retry=True)
+
+    def _size_columns(self) -> None:
+        fm = self.table.fontMetrics()
+        for i, col in enumerate(self.model.columns_):
+            sample = {"id": "s-0000000", "class": "▼ unchanged  ", "delta": "−0.00 ", "mine": "✓ both ✗ · wrong"}
+            text = sample.get(col.key, col.title + "  ")
+            if col.key not in sample:
+                # slice columns: the widest of a few values
+                vals = [self.model.data(self.model.index(r, i)) or "" for r in range(min(50, self.model.rowCount()))]
+                text = max([col.title, *vals], key=len) + "  "
+            width = min(max(fm.horizontalAdvance(text), fm.horizontalAdvance(col.title)) + 24, 260)
+            self.table.setColumnWidth(i, width)
+
+    # ------------------------------------------------------------------ filters
+    def _set_filter_enabled(self, on: bool) -> None:
+        for w in (self.filter_combo, self.slice_combo, self.search_edit, *self.class_buttons.values()):
+            w.setEnabled(on)
+
+    def _fill_slices(self, frame: pd.DataFrame) -> None:
+        self.slice_combo.blockSignals(True)
+        self.slice_combo.clear()
+        self.slice_combo.addItem("all slices", None)
+        for col in slice_columns(frame):
+            values = as_text_series(frame[col]).fillna("(none)").value_counts()
+            if len(values) > MAX_SLICE_VALUES:
+                continue
+            for value, count in sorted(values.items()):
+                self.slice_combo.addItem(f"{col} = {value}  ({count:,})", f"{col}{SLICE_SEP}{value}")
+        self.slice_combo.blockSignals(False)
+        self.slice_combo.setVisible(self.slice_combo.count() > 1)
+
+    def _filter_chosen(self, index: int) -> None:
+        self._apply_filters()
+
+    def filter_to_class(self, cls: str) -> None:
+        """The class-count buttons: one click filters to that class, a second back to the default."""
+        current = self.model.class_filter
+        target = 0 if current == {cls} else 2 + CLASS_ORDER.index(cls)
+        self.filter_combo.setCurrentIndex(target)  # -> _apply_filters
+
+    def set_search(self, text: str) -> None:
+        """Set the search text and filter at once (tests, and Enter in the box)."""
+        self.search_edit.setText(text)
+        self._search_timer.stop()
+        self._apply_filters()
+
+    def _search_done(self) -> None:
+        self._search_timer.stop()
+        self._apply_filters()
+        self.table.setFocus()
+
+    def _apply_filters(self) -> None:
+        if self.model.frame is None:
+            return
+        keep = self.current_sample_id()
+        classes = FILTERS[max(0, self.filter_combo.currentIndex())][1]
+        data = self.slice_combo.currentData()
+        slice_ = tuple(data.split(SLICE_SEP, 1)) if isinstance(data, str) and SLICE_SEP in data else None
+        self.model.set_filter(classes=classes, search=self.search_edit.text(), slice_=slice_)
+        self._update_counts()
+        row = self.model.row_of(keep) if keep is not None else -1
+        self.select_row(row if row >= 0 else 0)
+
+    def _update_counts(self) -> None:
+        counts = self.model.class_counts()
+        current = self.model.class_filter
+        for cls, b in self.class_buttons.items():
+            b.setText(f"{cls} {counts.get(cls, 0):,}")
+            b.setChecked(current == {cls})
+        total = len(self.model.frame)
+        self.count_label.setText(f"{self.model.visible_count():,} of {total:,} shown · "
+                                 f"{self.model.labeled_count():,} labeled by you")
+
+    def _header_clicked(self, column: int) -> None:
+        if column == self._sort_column:
+            self._sort_order = (Qt.SortOrder.DescendingOrder if self._sort_order == Qt.SortOrder.AscendingOrder
+                                else Qt.SortOrder.AscendingOrder)
+        else:
+            self._sort_column, self._sort_order = column, Qt.SortOrder.AscendingOrder
+        self.table.horizontalHeader().setSortIndicator(column, self._sort_order)
+        keep = self.current_sample_id()
+        self.model.sort(column, self._sort_order)
+        if keep is not None:
+            self.select_row(self.model.row_of(keep))
+
+    def sort_worst_first(self) -> None:
+        keep = self.current_sample_id()
+        self._sort_column = -1
+        self.table.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
+        self.model.reset_order()
+        if keep is not None:
+            self.select_row(self.model.row_of(keep))
+
+    def focus_search(self) -> None:
+        self.search_edit.setFocus()
+        self.search_edit.selectAll()
+
+    # ------------------------------------------------------------------ selection
+    def current_row(self) -> int:
+        idx = self.table.currentIndex()
+        return idx.row() if idx.isValid() else -1
+
+    def current_sample_id(self) -> str | None:
+        row = self.current_row()
+        return self.model.sample_id(row) if 0 <= row < self.model.rowCount() else None
+
+    def select_row(self, row: int) -> None:
+        if not (0 <= row < self.model.rowCount()):
+            if self.model.rowCount() == 0:
+                self.detail.clear("No samples match this filter." if len(self.model.frame) else "")
+            return
+        idx = self.model.index(row, 0)
+        self.table.selectionModel().setCurrentIndex(
+            idx, QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows)
+        self.table.scrollTo(idx, QAbstractItemView.ScrollHint.EnsureVisible)
+
+    def _current_row_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        if not current.isValid():
+            return
+        row = current.row()
+        sample = self.model.sample(row)
+        self.detail.set_sample(sample, slice_columns(self.model.frame), self.model.label_of(self.model.sample_id(row)))
+
+    def move(self, step: int) -> None:
+        row = self.current_row()
+        target = (0 if step > 0 else self.model.rowCount() - 1) if row < 0 else row + step
+        if 0 <= target < self.model.rowCount():
+            self.select_row(target)
+
+    def next_unlabeled(self) -> None:
+        row = self.model.next_unlabeled(self.current_row())
+        if row < 0:
+            self.statusBar().showMessage("Every sample in this filter carries your label.", 4000)
+            return
+        self.select_row(row)
+
+    # ------------------------------------------------------------------ labels
+    def label_verdict(self, verdict: Verdict) -> None:
+        if self._change_label({"verdict": verdict}, f"label {verdict.value}"):
+            self.move(1)
+
+    def label_correct(self, correct: bool) -> None:
+        self._change_label({"correct": correct}, "mark correct" if correct else "mark incorrect")
+
+    def _change_label(self, fields: dict, text: str) -> bool:
+        sid = self.current_sample_id()
+        if sid is None or self.request is None or self.eval_set is None:
+            self.statusBar().showMessage("Select a sample first.", 3000)
+            return False
+        old = self.model.label_of(sid)
+        before = {k: getattr(old, k) for k in fields}
+        after = dict(fields)
+        key = (self.request.id, self.eval_set, sid)
+        if not self.apply_label(key, after, select=False):
+            return False
+        self.undo_stack.push(LabelCommand(self, key, before, after, f"{text} on {sid}"))
+        return True
+
+    def apply_label(self, key: tuple[int, str, str], fields: dict, *, select: bool) -> bool:
+        """Save through the service and show it; used by keys, undo and redo."""
+        request_id, eval_set, sid = key
+        try:
+            saved = self.service.set_label(request_id, eval_set, sid, **fields)
+        except SignoffError as exc:
+            self.banner.show_message(f"Label not saved: {exc}")
+            return False
+        except Exception as exc:  # a store failure must not lose the window
+            log.exception("set_label failed")
+            self.banner.show_message(f"Label not saved: {type(exc).__name__}: {exc}", details=repr(exc))
+            return False
+        label = MyLabel(verdict=None if saved.verdict is None else str(getattr(saved.verdict, "value", saved.verdict)),
+                        correct=saved.correct, error=saved.error, comment=saved.comment)
+        if self.request is not None and request_id == self.request.id and eval_set == self.eval_set:
+            self.model.set_label(sid, label)
+            if select:
+                row = self.model.row_of(sid)
+                if row >= 0:
+                    self.select_row(row)
+            if self.current_sample_id() == sid:
+                self.detail.set_label(label)
+            self._update_counts()
+        self.statusBar().showMessage(f"saved: {sid} — {label.words() or 'label cleared'}", 3000)
+        self.labelSaved.emit(sid)
+        self._verdict_timer.start()
+        return True
+
+    # ------------------------------------------------------------------ verdict & decisions
+    def refresh_verdict(self) -> None:
+        if self.request is None:
+            return
+        try:
+            self.verdict = self.service.verdict(self.request.id)
+        except SignoffError as exc:
+            self.verdict_label.setText(f"policy could not be evaluated: {exc}")
+            return
+        r = self.request
+        self.title_label.setText(f"{r.sha[:7]} vs {r.baseline_ref[:12]} · {r.title}")
+        colour = STATUS_STYLE.get(self.verdict.status.value, ("#999999", ""))[0]
+        self.verdict_dot.setPixmap(dot_icon(colour).pixmap(12, 12))
+        self.verdict_label.setText(status_line(self.verdict))
+        # The inbox shows the live verdict of the open request, not the last one posted.
+        self.inbox.update_status(r.id, self.verdict.status.value, self.verdict.description)
+
+    def open_approval_dialog(self) -> None:
+        if self.request is None:
+            self.statusBar().showMessage("Open a review request first.", 3000)
+            return
+        try:
+            dialog = ApprovalDialog(self.service, self.request.id, self)
+        except SignoffError as exc:
+            self.banner.show_message(f"Could not evaluate the policy: {exc}")
+            return
+        dialog.accepted.connect(self._decided)
+        self.approval_dialog = dialog
+        dialog.open()
+
+    def _decided(self) -> None:
+        dialog = self.approval_dialog
+        if dialog is not None and dialog.result_verdict is not None:
+            self.statusBar().showMessage(f"decision recorded — {dialog.result_verdict.description}", 6000)
+        if self.request is not None:
+            try:
+                self.request = self.service.get_request(self.request.id)
+            except SignoffError:
+                pass
+        self.refresh_verdict()
+        self.refresh_inbox()
+        self.update_status_bar()
+
+    # ------------------------------------------------------------------ status bar, help
+    def update_status_bar(self) -> None:
+        parts = []
+        user = getattr(self.service, "user", "") or "(unknown user)"
+        roles: list[str] = []
+        if self.request is not None:
+            try:
+                roles = list(self.service.my_roles(self.request.id))
+            except Exception:
+                roles = []
+        parts.append(f"you: {user}" + (f" ({', '.join(roles)})" if roles else ""))
+        store = getattr(self.service, "store", None)
+        try:
+            if store is not None and hasattr(store, "describe"):
+                parts.append(f"store: {store.describe()}")
+        except Exception:
+            pass
+        try:
+            if store is not None and hasattr(store, "outbox_items"):
+                n = len(store.outbox_items(states=("waiting",)))
+                parts.append(f"outbox {n} waiting")
+        except Exception:
+            pass
+        self.status_label.setText(" · ".join(parts))
+
+    def show_shortcuts(self) -> None:
+        dlg = QDialog(self)
+        dlg.setWindowTitle("Keyboard shortcuts")
+        text = QPlainTextEdit()
+        text.setReadOnly(True)
+        text.setPlainText(shortcut_sheet())
+        from PySide6.QtGui import QFontDatabase
+
+        text.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.rejected.connect(dlg.reject)
+        lay = QVBoxLayout(dlg)
+        lay.addWidget(text)
+        lay.addWidget(buttons)
+        dlg.resize(640, 460)
+        dlg.open()
+
+    # ------------------------------------------------------------------ lifecycle
+    def closeEvent(self, event) -> None:
+        self.shutdown()
+        super().closeEvent(event)
+
+    def shutdown(self, wait: float = 3.0) -> None:
+        """Cancel background work and wait for it (so no thread outlives the window)."""
+        self._verdict_timer.stop()
+        self._search_timer.stop()
+        if self._load_worker is not None:
+            self._load_worker.cancel()
+            self._load_worker.wait(wait)
+            self._load_worker = None

@@ -1,0 +1,389 @@
+"""In-memory double of the ReviewService contract (app/service/review.py),
+for UI tests that must not depend on the real store or sources.
+
+FakeReviewService has the same method names, signatures and return types:
+RequestRecord, the per-sample DataFrame of app.core.compare (built by the
+real compare() over small hand-made eval sets), Label, and a PolicyVerdict
+from the real app.core.policy.evaluate. Everything lives in dicts; nothing
+touches disk. Tests can make it slow (`comparison_delay`) or fail
+(`fail_comparison`) to exercise the loading states of the window.
+"""
+
+from __future__ import annotations
+
+import struct
+import threading
+import time
+import zlib
+from dataclasses import replace
+from datetime import datetime, timezone
+
+import numpy as np
+import pandas as pd
+
+from app.core.compare import compare
+from app.core.config import EvalSetSpec, ProjectConfig, parse_config
+from app.core.errors import NotFoundError, PolicyRefusal
+from app.core.model import ChangeClass, Decision, DecisionKind, EvalSetData, Label, Verdict
+from app.core.policy import Coverage, PolicyVerdict, check_allowed, evaluate
+from app.store.records import RequestRecord
+
+try:  # the contract's sentinel, so callers can pass it explicitly
+    from app.service.review import KEEP
+except Exception:  # pragma: no cover - the service module is being rewritten
+    KEEP = object()
+
+FAKE_CONFIG = """
+[project]
+name = "support-model"
+
+[[eval_sets]]
+name = "support-replies"
+samples = "evals/support_replies.jsonl"
+predictions = "predictions/support_replies.jsonl"
+type = "text"
+slices = ["topic", "lang"]
+
+[[eval_sets]]
+name = "intents"
+samples = "evals/intents.jsonl"
+predictions = "predictions/intents.jsonl"
+type = "label"
+slices = ["topic"]
+
+[[eval_sets]]
+name = "extraction"
+samples = "evals/extraction.jsonl"
+predictions = "predictions/extraction.jsonl"
+type = "json"
+
+[[eval_sets]]
+name = "photos"
+samples = "evals/photos.jsonl"
+predictions = "predictions/photos.jsonl"
+type = "image"
+
+[policy]
+required = { sme = 1, qa = 1 }
+min_changed_reviewed = 0.2
+all_regressions_reviewed = true
+no_self_approval = true
+
+[roles]
+sme = ["alice@example.com", "bob@example.com"]
+qa = ["quinn@example.com", "alice@example.com"]
+
+[labels]
+errors = ["wrong label", "hallucination", "formatting", "unsafe"]
+"""
+
+ALICE = "alice@example.com"
+AUTHOR = "dana@example.com"
+MARKUP = '<b>x</b> <img src=x onerror=alert(1)> <script>alert("hi")</script> &amp; &lt;'
+
+
+def tiny_png(width: int, height: int, rgb: tuple[int, int, int]) -> bytes:
+    """A valid RGB PNG of one colour, without any imaging library."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    row = b"\x00" + bytes(rgb) * width
+    raw = row * height
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+
+
+def png_bomb_header(width: int = 60_000, height: int = 60_000) -> bytes:
+    """A PNG whose header claims a huge image (the decoder must refuse it before allocating)."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(b"\x00" * 1000)) + chunk(b"IEND", b""))
+
+
+LONG_BASE = "".join(f"Paragraph {i}: the customer asked about the refund of order {1000 + i}; "
+                    f"we explained the policy and the timeline in detail.\n" for i in range(250))
+LONG_CAND = LONG_BASE.replace("Paragraph 10:", "Paragraph ten:").replace("order 1200", "order 1201")
+
+
+def _text_set() -> EvalSetData:
+    rows = [
+        # id, topic, lang, input, reference, baseline, b score, candidate, c score
+        ("s-001", "billing", "en", "Where is my refund?", "Refunds take 5 days.",
+         "Refunds take 5 days.", 1.0, "Refunds take a while.", 0.0),
+        ("s-002", "billing", "en", "Can I pay by card?", "Yes, by card or PayPal.",
+         "Yes, by card or PayPal.", 1.0, "Yes, by card.", 0.4),
+        ("s-003", "shipping", "en", "Track my parcel", "Use the tracking link in the e-mail.",
+         "Check the e-mail.", 0.2, "Use the tracking link in the e-mail.", 1.0),
+        ("s-004", "shipping", "en", "Render this", "plain",
+         "plain answer", np.nan, MARKUP, np.nan),
+        ("s-005", "account", "ar", "كيف أغير كلمة المرور؟", "من الإعدادات",
+         "من صفحة الإعدادات", np.nan, "من الإعدادات ثم الأمان", np.nan),
+        ("s-006", "account", "en", "Delete my account", "Settings → Account → Delete.",
+         "Settings → Account → Delete.", 1.0, "Settings → Account → Delete.", 1.0),
+        ("s-007", "billing", "en", "Long answer please", None,
+         LONG_BASE, np.nan, LONG_CAND, np.nan),
+        ("s-008", "shipping", "en", "Hidden characters", None,
+         "Call us now", np.nan, "Call\u200b us\u202e now\u202c", np.nan),
+        ("s-009", "account", "en", "Reset 2FA", "Use a recovery code.",
+         "Use a recovery code.", 1.0, "Use a recovery code.", 1.0),
+        ("s-010", "billing", "en", "Invoice copy", "Download it from Billing.",
+         "Download it from Billing.", 1.0, "Ask support.", 0.1),
+    ]
+    samples = pd.DataFrame([{"id": r[0], "topic": r[1], "lang": r[2], "input": r[3], "reference": r[4]} for r in rows])
+    base = pd.DataFrame([{"id": r[0], "output": r[5], "score": r[6]} for r in rows])
+    cand = pd.DataFrame([{"id": r[0], "output": r[7], "score": r[8]} for r in rows if r[0] != "s-009"])
+    extra = pd.DataFrame([{"id": "s-011", "output": "Only the candidate answered.", "score": np.nan}])
+    cand = pd.concat([cand, extra], ignore_index=True)
+    spec = EvalSetSpec(name="support-replies", samples="s", predictions="p", output_type="text", slices=("topic", "lang"))
+    return EvalSetData(spec, samples, base, cand, content_hash="text-v1")
+
+
+def _label_set() -> EvalSetData:
+    rows = [("i-1", "billing", "refund", "refund", 0.91, "refund", 0.95),
+            ("i-2", "billing", "invoice", "refund", 0.0, "invoice", 1.0),
+            ("i-3", "shipping", "tracking", "tracking", 1.0, "delivery", 0.0),
+            ("i-4", "shipping", "delivery", "delivery", 1.0, "delivery", 1.0)]
+    samples = pd.DataFrame([{"id": r[0], "topic": r[1], "input": f"utterance {r[0]}", "reference": r[2]} for r in rows])
+    base = pd.DataFrame([{"id": r[0], "output": r[3], "score": r[4]} for r in rows])
+    cand = pd.DataFrame([{"id": r[0], "output": r[5], "score": r[6]} for r in rows])
+    spec = EvalSetSpec(name="intents", samples="s", predictions="p", output_type="label", slices=("topic",))
+    return EvalSetData(spec, samples, base, cand, content_hash="label-v1")
+
+
+def _json_set() -> EvalSetData:
+    rows = [("j-1", '{"name": "Ann", "total": 12.5}', '{"name": "Ann", "total": 12.5}', '{"total": 12.5, "name": "Ann"}'),
+            ("j-2", '{"name": "Bo", "total": 3}', '{"name": "Bo", "total": 3}', '{"name": "Bob", "total": 3, "extra": [1, 2]}'),
+            ("j-3", '{"name": "Cy"}', 'not json at all', '{"name": "Cy"}')]
+    samples = pd.DataFrame([{"id": r[0], "input": f"invoice {r[0]}", "reference": r[1]} for r in rows])
+    base = pd.DataFrame([{"id": r[0], "output": r[2], "score": np.nan} for r in rows])
+    cand = pd.DataFrame([{"id": r[0], "output": r[3], "score": np.nan} for r in rows])
+    spec = EvalSetSpec(name="extraction", samples="s", predictions="p", output_type="json")
+    return EvalSetData(spec, samples, base, cand, content_hash="json-v1")
+
+
+def _image_set() -> EvalSetData:
+    red, blue = tiny_png(64, 48, (213, 94, 0)), tiny_png(64, 48, (0, 114, 178))
+    rows = [("p-1", red, blue), ("p-2", blue, blue), ("p-3", red, png_bomb_header()), ("p-4", b"not an image", red)]
+    samples = pd.DataFrame([{"id": r[0], "input": f"photo {r[0]}.png", "reference": None} for r in rows])
+    base = pd.DataFrame([{"id": r[0], "output": f"base/{r[0]}.png", "score": np.nan, "output_bytes": r[1]} for r in rows])
+    cand = pd.DataFrame([{"id": r[0], "output": f"cand/{r[0]}.png", "score": np.nan, "output_bytes": r[2]} for r in rows])
+    spec = EvalSetSpec(name="photos", samples="s", predictions="p", output_type="image")
+    return EvalSetData(spec, samples, base, cand, content_hash="image-v1")
+
+
+def big_set(n: int, name: str = "big") -> EvalSetData:
+    """n samples built with whole-column operations (for the 100k-row tests)."""
+    rng = np.random.default_rng(3)
+    ids = pd.Series([f"b-{i:07d}" for i in range(n)])
+    topics = np.array(["billing", "shipping", "account"])[rng.integers(0, 3, n)]
+    base_out = "answer " + pd.Series(rng.integers(0, 50, n)).astype(str)
+    flip = rng.random(n) < 0.3
+    cand_out = base_out.where(~flip, "answer " + pd.Series(rng.integers(0, 50, n)).astype(str) + " v2")
+    bs = rng.random(n).round(2)
+    cs = np.where(flip, rng.random(n).round(2), bs)
+    samples = pd.DataFrame({"id": ids, "topic": topics, "input": "question " + ids, "reference": None})
+    base = pd.DataFrame({"id": ids, "output": base_out, "score": bs})
+    cand = pd.DataFrame({"id": ids, "output": cand_out, "score": cs})
+    spec = EvalSetSpec(name=name, samples="s", predictions="p", output_type="text", slices=("topic",))
+    return EvalSetData(spec, samples, base, cand, content_hash=f"big-{n}")
+
+
+class FakeStore:
+    """What the status bar asks of the store (best effort in the real one)."""
+
+    def __init__(self):
+        self.waiting: list[dict] = []
+
+    def describe(self) -> str:
+        return "memory (test double)"
+
+    def outbox_items(self, *, states: tuple[str, ...] = ("waiting",)) -> list[dict]:
+        return list(self.waiting) if "waiting" in states else []
+
+
+class FakeReviewService:
+    """The ReviewService contract over hand-made data, all in memory."""
+
+    def __init__(self, user: str = ALICE, *, config_text: str = FAKE_CONFIG, author: str = AUTHOR,
+                 big: int = 0, empty: bool = False):
+        self.user = user
+        self.store = FakeStore()
+        self.calls: list[tuple] = []
+        self.comparison_delay = 0.0                 # seconds, to test progress/cancel
+        self.fail_comparison: dict[tuple[int, str], Exception] = {}
+        self.refuse_next_decision: str | None = None  # message of a PolicyRefusal to raise once
+        self._lock = threading.Lock()
+        self._config_text = config_text
+        self._config = parse_config(config_text)
+        self._requests: dict[int, RequestRecord] = {}
+        self._data: dict[int, list[EvalSetData]] = {}
+        self._tables: dict[tuple[int, str], pd.DataFrame] = {}
+        self._labels: dict[tuple[int, str, str, str], Label] = {}
+        self._decisions: dict[str, list[Decision]] = {}
+        if empty:
+            return
+        sets = [_text_set(), _label_set(), _json_set(), _image_set()]
+        self._add(1, "a1b2c3d4e5f60718293a4b5c6d7e8f9012345678", "Shorter support replies; new intent head",
+                  author, sets, change_key="feature/short-replies")
+        self._add(2, "9f8e7d6c5b4a39281706f5e4d3c2b1a098765432", "Retrain on March data", "erin@example.com",
+                  [_text_set()], change_key="retrain-march",
+                  created=datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc))
+        self._decisions["retrain-march"] = [
+            Decision(ALICE, "sme", DecisionKind.APPROVE, self._requests[2].content_hash, "fine", request_id=2),
+            Decision("quinn@example.com", "qa", DecisionKind.APPROVE, self._requests[2].content_hash, "ok", request_id=2)]
+        for rid, es in ((2, "support-replies"),):
+            for sid in self._tables[(rid, es)]["id"]:
+                self._labels[(rid, es, sid, "bob@example.com")] = Label(rid, es, sid, "bob@example.com", Verdict.TIE)
+        self._refresh_status(2)
+        if big:
+            big_config = config_text.replace('name = "support-replies"', 'name = "big"', 1)
+            self._add(3, "b16b16b16b16b16b16b16b16b16b16b16b16b16b", f"Big eval set ({big:,} samples)", author,
+                      [big_set(big)], change_key="big", config_text=big_config)
+
+    # --- building ---------------------------------------------------------
+    def _add(self, rid, sha, title, author, sets, *, change_key, created=None, config_text=None):
+        content = "+".join(s.content_hash for s in sets)
+        self._requests[rid] = RequestRecord(
+            id=rid, sha=sha, change_key=change_key, source="memory", locator={}, baseline_ref="main",
+            candidate_ref=sha, title=title, author=author, content_hash=content,
+            config_toml=config_text or self._config_text, eval_sets=[s.spec.name for s in sets],
+            status="pending", description="awaiting review",
+            created_at=created or datetime(2026, 3, 9, 14, 30, tzinfo=timezone.utc), created_by="ci@example.com")
+        self._data[rid] = sets
+        for s in sets:
+            self._tables[(rid, s.spec.name)] = compare(s).table
+        self._refresh_status(rid)
+
+    def _refresh_status(self, rid: int) -> PolicyVerdict:
+        v = self.verdict(rid)
+        self._requests[rid] = replace(self._requests[rid], status=v.status.value, description=v.description)
+        return v
+
+    # --- the contract -----------------------------------------------------
+    def list_requests(self) -> list[RequestRecord]:
+        return sorted(self._requests.values(), key=lambda r: r.created_at, reverse=True)
+
+    def get_request(self, request_id: int) -> RequestRecord:
+        try:
+            return self._requests[request_id]
+        except KeyError:
+            raise NotFoundError(f"no review request {request_id}") from None
+
+    def resolve_request(self, ref: str) -> RequestRecord:
+        if ref.isdigit() and int(ref) in self._requests:
+            return self._requests[int(ref)]
+        for r in self.list_requests():
+            if r.sha.startswith(ref):
+                return r
+        raise NotFoundError(f"no review request {ref!r}")
+
+    def config(self, request_id: int) -> ProjectConfig:
+        return parse_config(self.get_request(request_id).config_toml)
+
+    def summary(self, request_id: int) -> dict:
+        req = self.get_request(request_id)
+        return {"request": req.id, "sha": req.sha, "eval_sets": {
+            es: {"samples": len(t), "classes": t["class"].value_counts().to_dict()}
+            for (rid, es), t in self._tables.items() if rid == request_id}}
+
+    def comparison(self, request_id: int, eval_set: str) -> pd.DataFrame:
+        self.get_request(request_id)
+        err = self.fail_comparison.get((request_id, eval_set))
+        if err is not None:
+            raise err
+        deadline = time.monotonic() + self.comparison_delay
+        while time.monotonic() < deadline:
+            time.sleep(0.01)
+        try:
+            return self._tables[(request_id, eval_set)].copy()
+        except KeyError:
+            raise NotFoundError(f"request {request_id} has no eval set {eval_set!r}") from None
+
+    def set_label(self, request_id: int, eval_set: str, sample_id: str, *, verdict: Verdict | None = KEEP,
+                  correct: bool | None = KEEP, error: str | None = KEEP, comment: str | None = KEEP) -> Label:
+        self.get_request(request_id)
+        key = (request_id, eval_set, sample_id, self.user)
+        with self._lock:
+            old = self._labels.get(key) or Label(request_id, eval_set, sample_id, self.user)
+            new = Label(request_id, eval_set, sample_id, self.user,
+                        verdict=old.verdict if verdict is KEEP else (Verdict(verdict) if verdict is not None else None),
+                        correct=old.correct if correct is KEEP else correct,
+                        error=old.error if error is KEEP else error,
+                        comment=old.comment if comment is KEEP else comment,
+                        updated_at=datetime.now(timezone.utc))
+            self._labels[key] = new
+            self.calls.append(("set_label", request_id, eval_set, sample_id,
+                               {k: v for k, v in dict(verdict=verdict, correct=correct, error=error,
+                                                      comment=comment).items() if v is not KEEP}))
+        return new
+
+    def label(self, request_id: int, eval_set: str, sample_id: str, user: str | None = None) -> Label | None:
+        """Test helper (not in the contract): one stored label."""
+        return self._labels.get((request_id, eval_set, sample_id, user or self.user))
+
+    def labels_frame(self, request_id: int, *, user: str | None = None) -> pd.DataFrame:
+        rows = [
+            {"eval_set": lab.eval_set, "sample_id": lab.sample_id, "user": lab.user,
+             "verdict": None if lab.verdict is None else lab.verdict.value, "correct": lab.correct,
+             "error": lab.error, "comment": lab.comment, "updated_at": lab.updated_at}
+            for (rid, _, _, u), lab in self._labels.items()
+            if rid == request_id and (user is None or u.lower() == user.lower())
+        ]
+        cols = ["eval_set", "sample_id", "user", "verdict", "correct", "error", "comment", "updated_at"]
+        return pd.DataFrame(rows, columns=cols)
+
+    def my_roles(self, request_id: int) -> list[str]:
+        return self.config(request_id).roles_of(self.user)
+
+    def _coverage(self, request_id: int) -> Coverage:
+        labeled: dict[str, set[str]] = {}
+        for (rid, es, sid, _), lab in self._labels.items():
+            if rid == request_id and not lab.is_empty:
+                labeled.setdefault(es, set()).add(sid)
+        changed_total = changed_labeled = regressed_total = regressed_labeled = 0
+        for (rid, es), t in self._tables.items():
+            if rid != request_id:
+                continue
+            cls = t["class"].astype(str)
+            is_lab = t["id"].isin(labeled.get(es, set())).to_numpy()
+            changed = cls.isin([ChangeClass.CHANGED, ChangeClass.IMPROVED, ChangeClass.REGRESSED]).to_numpy()
+            regressed = (cls == ChangeClass.REGRESSED).to_numpy()
+            changed_total += int(changed.sum())
+            changed_labeled += int((changed & is_lab).sum())
+            regressed_total += int(regressed.sum())
+            regressed_labeled += int((regressed & is_lab).sum())
+        return Coverage(changed_total, changed_labeled, regressed_total, regressed_labeled)
+
+    def verdict(self, request_id: int) -> PolicyVerdict:
+        req = self.get_request(request_id)
+        return evaluate(self.config(request_id), decisions=list(self._decisions.get(req.change_key, [])),
+                        coverage=self._coverage(request_id), content_hash=req.content_hash, author=req.author)
+
+    def decide(self, request_id: int, kind: DecisionKind, comment: str = "", *, role: str | None = None) -> PolicyVerdict:
+        req = self.get_request(request_id)
+        kind = DecisionKind(kind)
+        if self.refuse_next_decision:
+            msg, self.refuse_next_decision = self.refuse_next_decision, None
+            raise PolicyRefusal(msg)
+        roles = self.my_roles(request_id)
+        if role is None:
+            if not roles:
+                raise PolicyRefusal(f"{self.user} holds no role in this request's policy (signoff.toml [roles])")
+            role = roles[0]
+        check_allowed(self.config(request_id), user=self.user, role=role, kind=kind, author=req.author)
+        self._decisions.setdefault(req.change_key, []).append(
+            Decision(self.user, role, kind, req.content_hash, comment, datetime.now(timezone.utc), request_id, req.sha))
+        self.calls.append(("decide", request_id, kind, comment, role))
+        return self._refresh_status(request_id)
+
+    def publish(self):
+        return {"delivered": 0, "waiting": len(self.store.waiting), "failed": 0}
+
+    # --- test helpers -----------------------------------------------------
+    def make_stale(self, request_id: int) -> None:
+        """New content for the request: earlier decisions become stale."""
+        req = self.get_request(request_id)
+        self._requests[request_id] = replace(req, content_hash=req.content_hash + "-v2")
+        self._refresh_status(request_id)

@@ -1,0 +1,107 @@
+"""The approval dialog: the policy's verdict in view, decisions through the service."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QDialog
+
+from app.core.model import DecisionKind
+from app.ui.approval_dialog import ApprovalDialog
+from tests.doubles import FakeReviewService
+
+pytestmark = pytest.mark.gui
+
+
+def make_dialog(qtbot, service, request_id=1):
+    dialog = ApprovalDialog(service, request_id)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    return dialog
+
+
+def test_dialog_shows_checklist_status_and_role(qtbot, service):
+    dialog = make_dialog(qtbot, service)
+    texts = [lab.text() for lab in dialog.check_labels]
+    assert texts[0].startswith("✗  SME approvals — 0/1")
+    assert any("every regression reviewed" in t for t in texts)
+    assert "pending — awaiting review" in dialog.status_label.text()
+    assert dialog.roles == ["sme", "qa"]
+    assert dialog.role_combo.isVisible()        # alice holds two roles: she chooses
+
+
+def test_approve_records_a_decision(qtbot, service):
+    dialog = make_dialog(qtbot, service)
+    dialog.role_combo.setCurrentText("qa")
+    with qtbot.waitSignal(dialog.accepted, timeout=2000):
+        dialog.ok_button.click()
+    assert service.calls[-1] == ("decide", 1, DecisionKind.APPROVE, "", "qa")
+    assert dialog.result() == QDialog.DialogCode.Accepted
+    assert dialog.result_verdict is not None
+    assert "1/1 QA" not in " ".join(dialog.result_verdict.missing)
+
+
+def test_reject_without_a_comment_is_refused_in_the_dialog(qtbot, service):
+    dialog = make_dialog(qtbot, service)
+    dialog.reject_radio.setChecked(True)
+    dialog.ok_button.click()
+    assert dialog.isVisible()
+    assert dialog.error.isVisible() and "comment is required" in dialog.error.text()
+    assert not [c for c in service.calls if c[0] == "decide"]
+    dialog.changes_radio.setChecked(True)
+    dialog.ok_button.click()
+    assert "comment is required" in dialog.error.text()
+    qtbot.keyClicks(dialog.comment, "Regressions on billing refunds")
+    with qtbot.waitSignal(dialog.accepted, timeout=2000):
+        dialog.ok_button.click()
+    assert service.calls[-1][:4] == ("decide", 1, DecisionKind.REQUEST_CHANGES, "Regressions on billing refunds")
+    assert dialog.result_verdict.status.value == "rejected"
+
+
+def test_policy_refusal_is_shown_and_the_dialog_stays_open(qtbot):
+    service = FakeReviewService(user="dana@example.com",
+                                config_text=FakeReviewService().get_request(1).config_toml.replace(
+                                    'sme = ["alice@example.com", "bob@example.com"]',
+                                    'sme = ["alice@example.com", "dana@example.com"]'))
+    dialog = make_dialog(qtbot, service)
+    assert dialog.roles == ["sme"]
+    qtbot.keyClicks(dialog.comment, "looks good to me")
+    dialog.ok_button.click()          # dana is the candidate's author: no self-approval
+    assert dialog.isVisible()
+    assert "Refused by the policy" in dialog.error.text()
+    assert "may not approve" in dialog.error.text()
+    assert dialog.comment.toPlainText() == "looks good to me"   # nothing typed is lost
+
+
+def test_refusal_for_a_user_without_role(qtbot):
+    service = FakeReviewService(user="zed@example.com")
+    dialog = make_dialog(qtbot, service)
+    assert "hold no role" in dialog.role_label.text()
+    dialog.ok_button.click()
+    assert "Refused by the policy" in dialog.error.text()
+
+
+def test_stale_decisions_are_struck_through_with_why(qtbot, service):
+    service.decide(1, DecisionKind.APPROVE, "ok", role="sme")
+    service.make_stale(1)
+    dialog = make_dialog(qtbot, service)
+    assert len(dialog.stale_labels) == 1
+    stale = dialog.stale_labels[0]
+    assert stale.font().strikeOut()
+    assert stale.text().startswith("alice@example.com (sme): approve")
+
+
+def test_ctrl_enter_opens_the_dialog_and_deciding_refreshes_header_and_inbox(window, open_request, qtbot, service):
+    open_request(window, 2)
+    assert "approved" in window.verdict_label.text()
+    qtbot.keyClick(window.table, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    dialog = window.approval_dialog
+    assert dialog.isVisible()
+    dialog.reject_radio.setChecked(True)
+    qtbot.keyClicks(dialog.comment, "wrong data")
+    with qtbot.waitSignal(dialog.accepted, timeout=2000):
+        qtbot.keyClick(dialog.comment, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    assert "rejected" in window.verdict_label.text()
+    inbox_text = [window.inbox.list.item(i).text() for i in range(window.inbox.list.count())]
+    assert any(t.startswith("9f8e7d6") and "rejected" in t for t in inbox_text)
+    assert window.inbox.list.currentItem().text().startswith("9f8e7d6")   # selection kept

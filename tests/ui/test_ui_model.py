@@ -1,0 +1,118 @@
+"""SampleTableModel: Qt's model contract, vectorised filters, labels."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+from PySide6.QtCore import Qt
+
+from app.ui.sample_model import NOT_UNCHANGED, MyLabel, SampleTableModel
+from tests.doubles import FakeReviewService
+
+pytestmark = pytest.mark.gui
+
+
+@pytest.fixture
+def frame():
+    return FakeReviewService().comparison(1, "support-replies")
+
+
+def test_model_passes_qt_model_tester(qtmodeltester, frame):
+    model = SampleTableModel()
+    model.set_frame(frame, {"s-001": MyLabel(verdict="candidate")})
+    qtmodeltester.check(model, force_py=True)
+    # The tester stays connected and checks the resets and layout changes below.
+    model.set_filter(classes=set(NOT_UNCHANGED), search="refund")
+    model.sort(0, Qt.SortOrder.DescendingOrder)
+    model.set_label("s-001", MyLabel(verdict="tie"))
+    model.reset_order()
+    model.set_filter(classes=None, search="")
+    assert model.rowCount() == len(frame)
+
+
+def test_empty_model_passes_qt_model_tester(qtmodeltester):
+    qtmodeltester.check(SampleTableModel(), force_py=True)
+
+
+def test_columns_are_id_slices_class_delta_mine(frame):
+    model = SampleTableModel()
+    model.set_frame(frame)
+    assert [c.key for c in model.columns_] == ["id", "topic", "lang", "class", "delta", "mine"]
+    assert model.headerData(4, Qt.Orientation.Horizontal) == "Δscore"
+    assert model.data(model.index(0, 4), Qt.ItemDataRole.TextAlignmentRole) & Qt.AlignmentFlag.AlignRight
+
+
+def test_labels_show_at_once_and_emit_data_changed(qtbot, frame):
+    model = SampleTableModel()
+    model.set_frame(frame)
+    row = model.row_of("s-002")
+    with qtbot.waitSignal(model.dataChanged, timeout=500) as blocker:
+        model.set_label("s-002", MyLabel(verdict="tie", correct=True))
+    assert blocker.args[0].row() == row
+    assert model.data(model.index(row, 5)) == "✓ tie · ok"
+    assert model.labeled_count() == 1
+    model.set_label("s-002", MyLabel())
+    assert model.data(model.index(row, 5)) == ""
+    assert model.labeled_count() == 0
+
+
+def test_next_unlabeled_wraps_and_ends(frame):
+    model = SampleTableModel()
+    model.set_frame(frame)
+    model.set_filter(classes={"regressed"})
+    ids = [model.sample_id(r) for r in range(model.rowCount())]
+    assert model.next_unlabeled(-1) == 0
+    model.set_label(ids[1], MyLabel(verdict="tie"))
+    assert model.next_unlabeled(0) == 2
+    assert model.next_unlabeled(2) == 0       # wraps
+    for sid in ids:
+        model.set_label(sid, MyLabel(verdict="tie"))
+    assert model.next_unlabeled(0) == -1
+
+
+def million_row_table(n: int = 1_000_000) -> pd.DataFrame:
+    """A comparison-shaped table built directly (compare() itself is tested in tests/core)."""
+    rng = np.random.default_rng(5)
+    classes = np.array(["regressed", "missing", "changed", "improved", "unchanged"])
+    sev = np.sort(rng.integers(0, 5, n)).astype(np.int8)
+    ids = pd.Series([f"b-{i:07d}" for i in range(n)], dtype="str")
+    out = ("answer " + pd.Series(rng.integers(0, 50, n)).astype("str")).astype("str")
+    return pd.DataFrame({
+        "id": ids, "class": pd.Categorical(classes[sev], categories=list(classes)), "severity": sev,
+        "missing_side": "", "input": "question " + ids, "reference": None,
+        "baseline_output": out, "candidate_output": out + " v2",
+        "baseline_score": rng.random(n), "candidate_score": rng.random(n), "delta": rng.random(n) - 0.5,
+        "topic": np.array(["billing", "shipping", "account"])[rng.integers(0, 3, n)],
+    })
+
+
+@pytest.mark.slow
+def test_one_million_rows_filter_search_sort_and_label_fast():
+    table = million_row_table()
+    t = time.perf_counter()
+    prepared = SampleTableModel.prepare(table)       # on the loading worker in the app
+    prepare = time.perf_counter() - t
+    model = SampleTableModel()
+    timings = {"prepare": prepare}
+
+    def timed(name, fn):
+        t = time.perf_counter()
+        fn()
+        timings[name] = time.perf_counter() - t
+
+    timed("set_frame", lambda: model.set_frame(prepared))
+    timed("class", lambda: model.set_filter(classes={"regressed"}))
+    timed("search", lambda: model.set_filter(classes=None, search="B-00012"))
+    assert model.rowCount() == 100
+    timed("search again", lambda: model.set_filter(search="b-00013"))
+    timed("slice", lambda: model.set_filter(search="", slice_=("topic", "billing")))
+    timed("sort", lambda: model.sort(0, Qt.SortOrder.DescendingOrder))
+    timed("label", lambda: (model.set_label("b-0001305", MyLabel(verdict="tie")), model.next_unlabeled(0)))
+    assert model.sample_id(0) > model.sample_id(1)
+    # Generous bounds for busy CI machines; on a quiet machine each is a fraction of these.
+    limits = {"prepare": 10, "set_frame": 1.5, "class": 1, "search": 8, "search again": 4, "slice": 2,
+              "sort": 6, "label": 0.1}
+    assert all(timings[k] < limits[k] for k in limits), timings
