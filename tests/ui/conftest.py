@@ -8,11 +8,9 @@ from __future__ import annotations
 
 import pytest
 
-pytest.importorskip("PySide6")
+from PySide6.QtCore import QThreadPool
 
-from PySide6.QtCore import QThreadPool  # noqa: E402
-
-from tests.doubles import FakeReviewService  # noqa: E402
+from tests.doubles import FakeReviewService
 
 
 @pytest.fixture(autouse=True)

@@ -1,0 +1,77 @@
+"""The review loop in the real window, on the real service, store and demo:
+open the demo request, label by keys, approve through the dialog, and see the
+status CI waits on change."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import Qt
+
+from app.core.model import Verdict
+from app.service.review import ReviewService
+from app.store.store import Store
+from plugins.demo import DemoSource, build_demo_workspace
+
+pytestmark = pytest.mark.gui
+
+
+@pytest.fixture
+def demo_request(tmp_path):
+    ws = build_demo_workspace(tmp_path / "demo")
+    store = Store()  # SIGNOFF_HOME is a fresh temp dir (tests/conftest.py)
+    ci = ReviewService(store, user="ci@example.com")
+    req = ci.create_request(DemoSource(str(ws.repo)), sha=ws.candidate_sha)
+    yield store, req
+    store.close()
+
+
+def test_label_by_keys_and_approve_in_the_window(qtbot, make_window, demo_request):
+    store, req = demo_request
+    alice = ReviewService(store, user="alice@example.com")
+    window = make_window(alice)
+    with qtbot.waitSignal(window.comparisonLoaded, timeout=20000):
+        window.inbox.select(req.id)
+    assert window.eval_set == req.eval_sets[0]
+    assert "awaiting review: 0/2 SME, 0/1 QA" in window.verdict_label.text()
+
+    # Twelve labels by keys only: 1-4 label and move on, c / x mark correctness, undo takes one back.
+    window.table.setFocus()
+    keys = [Qt.Key_1, Qt.Key_2, Qt.Key_3, Qt.Key_4] * 3
+    labeled = []
+    for key in keys:
+        labeled.append(window.current_sample_id())
+        qtbot.keyClick(window.table, key)
+    qtbot.keyClick(window.table, Qt.Key_Z, Qt.ControlModifier)       # undo the last (both wrong)
+    mine = alice.labels_frame(req.id, user="alice@example.com")
+    assert len(mine) == 11
+    assert set(mine["sample_id"]) == set(labeled[:11])
+    assert list(mine.set_index("sample_id").loc[labeled[:4], "verdict"]) == ["candidate", "baseline", "tie", "both-wrong"]
+    qtbot.keyClick(window.table, Qt.Key_Z, Qt.ControlModifier | Qt.ShiftModifier)  # redo
+    assert len(alice.labels_frame(req.id, user="alice@example.com")) == 12
+
+    # The rest of the coverage the demo policy asks for comes from a second SME, then bob and quinn approve.
+    bob = ReviewService(store, user="bob@example.com")
+    rows = []
+    for name in req.eval_sets:
+        t = bob.comparison(req.id, name)
+        rows += [{"eval_set": name, "sample_id": i, "verdict": "tie"} for i in t.loc[t["class"] != "unchanged", "id"]]
+    bob.import_labels(req.id, rows)
+    bob.decide(req.id, "approve", "fine")
+    ReviewService(store, user="quinn@example.com").decide(req.id, "approve", "ok for release")
+
+    # Alice approves through the dialog (Ctrl+Enter).
+    qtbot.keyClick(window.table, Qt.Key_Return, Qt.ControlModifier)
+    dialog = window.approval_dialog
+    assert dialog is not None and dialog.isVisible()
+    assert "1/2 SME" in dialog.status_label.text()
+    dialog.approve_radio.setChecked(True)
+    dialog.comment.setPlainText("regressions are acceptable: see labels")
+    qtbot.mouseClick(dialog.ok_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: not dialog.isVisible(), timeout=5000)
+
+    assert store.get_request(req.id).status == "approved"
+    qtbot.waitUntil(lambda: "approved" in window.verdict_label.text(), timeout=5000)
+    # The status CI sees: posted through the outbox to the local sink, last state approved.
+    alice.publish()
+    assert store.local_statuses(req.sha)[-1]["state"] == "approved"
+    assert store.verify_audit().ok
