@@ -20,7 +20,7 @@ from app.plugin_api import Source
 from app.store.records import NewRequest, OutboxEntry, RequestRecord
 from app.store.store import Store
 
-from .identity import resolve_user
+from .identity import check_forge_identity, resolve_user
 from .publishing import PublishReport, publish_outbox
 
 log = logging.getLogger(__name__)
@@ -28,6 +28,13 @@ log = logging.getLogger(__name__)
 KEEP = object()  # "leave this field of the label as it is"
 CHANGED_CLASSES = (ChangeClass.CHANGED.value, ChangeClass.IMPROVED.value, ChangeClass.REGRESSED.value)
 LABEL_COLUMNS = ["eval_set", "sample_id", "user", "verdict", "correct", "error", "comment", "updated_at"]
+
+
+KEY_SEP = "\x1f"
+
+
+def _key(eval_set: str, sample_id: str) -> str:
+    return f"{eval_set}{KEY_SEP}{sample_id}"
 
 
 def _counts_as_reviewed(label: Label) -> bool:
@@ -120,13 +127,15 @@ class ReviewService:
 
     # -- labels -----------------------------------------------------------
     def set_label(self, request_id: int, eval_set: str, sample_id: str, *, verdict=KEEP, correct=KEEP, error=KEEP,
-                  comment=KEEP) -> Label:
+                  comment=KEEP, refresh: bool = True) -> Label:
+        """Saved at once, as self.user. `refresh=False` skips re-evaluating the policy:
+        the window labels at keystroke speed and refreshes the status itself, debounced."""
         self._check_sample(request_id, eval_set, sample_id)
         config = self.config(request_id)
         if error not in (KEEP, None, "") and error not in config.error_categories:
             raise InputError(f"unknown error category {error!r}; signoff.toml [labels] errors: {', '.join(config.error_categories)}")
-        current = next((l for l in self.store.labels(request_id, user=self.user, eval_set=eval_set)
-                        if l.sample_id == str(sample_id)), None)
+        found = self.store.labels(request_id, user=self.user, eval_set=eval_set, sample_id=str(sample_id))
+        current = found[0] if found else None
         base = current or Label(request_id=request_id, eval_set=eval_set, sample_id=str(sample_id), user=self.user)
         changes = {}
         if verdict is not KEEP:
@@ -138,7 +147,8 @@ class ReviewService:
         if comment is not KEEP:
             changes["comment"] = comment or None
         saved = self.store.upsert_label(replace(base, **changes))
-        self.refresh_status(request_id)
+        if refresh:
+            self.refresh_status(request_id)
         return saved
 
     def import_labels(self, request_id: int, rows: list[dict]) -> int:
@@ -185,13 +195,13 @@ class ReviewService:
         return self.config(request_id).roles_of(self.user)
 
     def coverage(self, request_id: int) -> Coverage:
+        # Only changed / improved / regressed samples count, so look those up alone.
         frame = self._class_frame(request_id)
-        reviewed = {(l.eval_set, l.sample_id) for l in self.store.labels(request_id) if _counts_as_reviewed(l)}
-        keys = pd.Series(list(zip(frame["eval_set"], frame["id"])), dtype="object")
-        is_labeled = keys.isin(reviewed).to_numpy() if reviewed else pd.Series(False, index=frame.index).to_numpy()
-        changed = frame["class"].isin(CHANGED_CLASSES).to_numpy()
-        regressed = (frame["class"] == ChangeClass.REGRESSED.value).to_numpy()
-        return Coverage(changed_total=int(changed.sum()), changed_labeled=int((changed & is_labeled).sum()),
+        relevant = frame[frame["class"].isin(CHANGED_CLASSES)]
+        reviewed = {_key(l.eval_set, l.sample_id) for l in self.store.labels(request_id) if _counts_as_reviewed(l)}
+        is_labeled = relevant["key"].isin(reviewed).to_numpy()
+        regressed = (relevant["class"] == ChangeClass.REGRESSED.value).to_numpy()
+        return Coverage(changed_total=len(relevant), changed_labeled=int(is_labeled.sum()),
                         regressed_total=int(regressed.sum()), regressed_labeled=int((regressed & is_labeled).sum()))
 
     def verdict(self, request_id: int, *, extra: Decision | None = None) -> PolicyVerdict:
@@ -215,6 +225,7 @@ class ReviewService:
                 raise PolicyRefusal(f"{self.user} holds several roles ({', '.join(mine)}): choose one (--role)")
             role = mine[0]
         check_allowed(config, user=self.user, role=role, kind=kind, author=req.author)
+        check_forge_identity(self.user, config.status)  # the forge token's user must be the one deciding
         decision = Decision(user=self.user, role=role, kind=kind, content_hash=req.content_hash, comment=comment,
                             request_id=req.id, sha=req.sha)
         verdict = self.verdict(req.id, extra=decision)
@@ -256,8 +267,11 @@ class ReviewService:
         parts = []
         for name in req.eval_sets:
             t = self.store.load_comparison(req.id, name)
-            parts.append(pd.DataFrame({"eval_set": name, "id": t["id"].astype(str), "class": t["class"].astype(str)}))
-        frame = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["eval_set", "id", "class"])
+            ids = t["id"].astype(str)
+            parts.append(pd.DataFrame({"eval_set": name, "id": ids, "class": t["class"].astype(str),
+                                       "key": name + KEY_SEP + ids}))
+        frame = (pd.concat(parts, ignore_index=True) if parts
+                 else pd.DataFrame(columns=["eval_set", "id", "class", "key"]))
         with self._lock:
             self._classes[request_id] = frame
         return frame

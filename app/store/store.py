@@ -298,8 +298,11 @@ class Store:
                                 "users": sorted({l.user for l in labels})})
         return len(labels)
 
-    def labels(self, request_id: int, *, user: str | None = None, eval_set: str | None = None) -> list[Label]:
+    def labels(self, request_id: int, *, user: str | None = None, eval_set: str | None = None,
+               sample_id: str | None = None) -> list[Label]:
         query = select(LabelRow).where(LabelRow.request_id == request_id)
+        if sample_id is not None:
+            query = query.where(LabelRow.sample_id == str(sample_id))
         if user is not None:
             query = query.where(LabelRow.user_name == user)
         if eval_set is not None:
