@@ -10,13 +10,14 @@ HEADLESS ?=
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help setup setup-test demo test bench clean distclean
+.PHONY: help setup setup-test demo test bench package clean distclean
 
 help:
 	@echo "make demo   set up, build the demo workspace in $(DEMO_DIR) and open the app"
 	@echo "            (no display: builds it and says how to open it; HEADLESS=1 runs it under xvfb-run)"
 	@echo "make test   set up with the test extras, run the whole test suite offscreen"
 	@echo "make bench  run the scripts in benchmarks/"
+	@echo "make package  build the desktop app with PyInstaller into dist/signoff/ (docs/packaging.md)"
 	@echo "make clean  remove build output and caches (distclean: .venv too)"
 
 setup:
@@ -47,6 +48,14 @@ bench: setup-test
 	@shopt -s nullglob; scripts=(benchmarks/*.py); \
 	if [ $${#scripts[@]} -eq 0 ]; then echo "bench: no benchmarks yet"; exit 0; fi; \
 	for s in "$${scripts[@]}"; do echo "bench: $$s"; $(PY) "$$s" || exit $$?; done
+
+# The desktop build (docs/packaging.md): one folder, dist/signoff/, started by dist/signoff/signoff.
+# Needs the dev extras (PyInstaller), hence setup-test. A cold build, every time (--clean).
+package: setup-test
+	@start=$$(date +%s); \
+	$(PY) -m PyInstaller --noconfirm --clean --log-level WARN packaging/signoff.spec || exit $$?; \
+	echo "package: dist/signoff/signoff, $$(du -sh dist/signoff | cut -f1), built in $$(( $$(date +%s) - start )) s"; \
+	echo "package: try it: dist/signoff/signoff demo; install it for you: bash packaging/linux/install.sh"
 
 clean:
 	rm -rf build dist *.egg-info .pytest_cache

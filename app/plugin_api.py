@@ -42,6 +42,29 @@ class Source(ABC):
     def load(self, *, candidate: str, baseline: str | None = None, task: "TaskState | None" = None) -> "LoadedInput":
         """Load everything for candidate vs baseline; raise SignoffError subclasses with clear messages."""
 
+    # Optional write-backs to where the models live (MLflow: tags, alias, assessments). The
+    # service enqueues what these return in the same transaction as the decision or label;
+    # the outbox delivers each through the status sink it names (that sink's `deliver`).
+    @classmethod
+    def status_write_backs(cls, request, *, config, verdict, decision=None) -> "list[WriteBack]":
+        """For a request whose status was just (re)evaluated: `decision` is the one just made, if any."""
+        return []
+
+    @classmethod
+    def label_write_backs(cls, request, *, config, label) -> "list[WriteBack]":
+        """For a label just saved (an empty label: just cleared)."""
+        return []
+
+
+@dataclass(frozen=True)
+class WriteBack:
+    """One outbox entry a source asks for: delivered by the sink plugin `sink` through its
+    `deliver(payload)`. A newer entry with the same `target` supersedes an older one."""
+
+    sink: str
+    target: str
+    payload: dict
+
 
 @dataclass(frozen=True)
 class StatusUpdate:
@@ -64,8 +87,22 @@ class DeliveryError(Exception):
         self.retry_after = retry_after
 
 
+@dataclass(frozen=True)
+class ForgeAccount:
+    """Who a forge token belongs to (for the identity check before a decision)."""
+
+    forge: str                      # github / gitlab / gitea
+    host: str
+    login: str
+    emails: tuple[str, ...] = ()    # the ones the forge shows for the token's user
+
+
 class StatusSink(ABC):
-    """Posts commit statuses to a forge (or records them locally)."""
+    """Posts commit statuses to a forge (or records them locally).
+
+    A sink that receives payloads of its own instead of commit statuses (e.g. the
+    MLflow write-backs) also implements `deliver(payload: dict)`; publishing calls
+    that when the sink has it, and `post(StatusUpdate)` otherwise."""
 
     NAME: ClassVar[str]
     DESCRIPTION_LIMIT: ClassVar[int] = 140
@@ -77,6 +114,11 @@ class StatusSink(ABC):
     @abstractmethod
     def post(self, update: StatusUpdate) -> None:
         """Deliver one status, or raise DeliveryError."""
+
+    def account(self) -> ForgeAccount | None:
+        """The forge user the configured token belongs to; None when there is no
+        token (or no forge). Raises DeliveryError when the forge cannot say."""
+        return None
 
 
 class Renderer(ABC):

@@ -26,6 +26,14 @@ class Registry:
     def sink(self, name: str) -> type:
         return self._get(self.sinks, name, "status sink")
 
+    def renderer_for(self, output_type: str) -> type | None:
+        """The renderer plugin that shows `output_type` (by its OUTPUT_TYPE, else by
+        entry-point name); None when no installed renderer does."""
+        for cls in self.renderers.values():
+            if getattr(cls, "OUTPUT_TYPE", None) == output_type:
+                return cls
+        return self.renderers.get(output_type)
+
     def _get(self, table: dict, name: str, what: str) -> type:
         try:
             return table[name]

@@ -11,7 +11,11 @@
 #   3. pip install -e . (demo) or -e '.[dev]' (test), skipped when the stamp in
 #      .venv matches (hash of pyproject.toml + this script + mode + Python)
 #   4. a smoke check that Qt (and QtWebEngine) load offscreen
-#   5. npm packages (placeholder, see below)
+#   5. npm packages (npm ci per project, stamped like the pip step; test mode:
+#      Prism and GitHub's OpenAPI description in tests/forges/prism)
+#   6. test mode: the MLflow test server's own virtualenv, .venv-mlflow
+#      (tests/mlflow/requirements-server.txt), installed in the background
+#      while steps 3-5 run, stamped like the pip step
 #
 # A re-run with nothing to do takes a second or two. The full output of every
 # step goes to build/bootstrap.log; the terminal shows one line per step.
@@ -60,6 +64,7 @@ fail() {
       tail -n 25 "$LOG" | sed 's/^/    /'
     fi
   } >&2
+  [ -n "${MLFLOW_PID:-}" ] && kill "$MLFLOW_PID" 2>/dev/null  # the background install of step 6
   exit 1
 }
 trap 'fail "unexpected error (line $LINENO)"' ERR
@@ -92,6 +97,9 @@ APT_COMMON=(
 APT_TEST=(
   postgresql   # the store tests start a real server (tests/support/postgres.py)
   imagemagick  # screenshots of the window under Xvfb
+  # >>> packaging (make package, tests/packaging) <<<
+  binutils            # PyInstaller runs objcopy/objdump on Linux (usually there with gcc)
+  desktop-file-utils  # desktop-file-validate checks packaging/linux/signoff.desktop
 )
 
 as_root() {
@@ -300,12 +308,100 @@ qt_smoke_check() {
 # ---------------------------------------------------------------------------
 # 5. npm packages
 # ---------------------------------------------------------------------------
+# Each npm project is installed with `npm ci` from its package-lock.json,
+# skipped when the stamp in its node_modules matches (hash of the lock file +
+# node version). Add a project to the list of the mode that needs it.
+NPM_PROJECTS_DEMO=()
+NPM_PROJECTS_TEST=(
+  tests/forges/prism   # Prism + GitHub's OpenAPI description: the GitHub sink's spec tests
+)
+
 npm_packages() {
-  # >>> npm packages (Prism, for code/JSON highlighting in the diff views) <<<
-  # A later issue adds them here: check `command -v npm` (apt: nodejs npm when
-  # missing), then `npm ci --prefix resources/web` keyed on a hash of its
-  # package-lock.json, like the pip stamp above. Nothing to do yet.
-  :
+  # >>> npm packages <<<
+  local dirs=()
+  [ ${#NPM_PROJECTS_DEMO[@]} -gt 0 ] && dirs+=("${NPM_PROJECTS_DEMO[@]}")
+  [ "$MODE" = test ] && [ ${#NPM_PROJECTS_TEST[@]} -gt 0 ] && dirs+=("${NPM_PROJECTS_TEST[@]}")
+  [ ${#dirs[@]} -eq 0 ] && return
+  step "npm packages ($MODE mode)"
+  if ! command -v npm >/dev/null 2>&1; then
+    if command -v apt-get >/dev/null 2>&1 && [ "${SIGNOFF_SKIP_APT:-0}" != 1 ]; then
+      apt_install nodejs npm
+    fi
+    command -v npm >/dev/null 2>&1 || fail "npm is missing (Debian/Ubuntu: apt-get install nodejs npm)"
+  fi
+  local d stamp want
+  for d in "${dirs[@]}"; do
+    [ -f "$ROOT/$d/package-lock.json" ] || fail "$d/package-lock.json is missing"
+    stamp="$ROOT/$d/node_modules/.signoff-npm-stamp"
+    want="$(hash_of "$ROOT/$d/package-lock.json") $(node --version 2>/dev/null)"
+    if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
+      say "  $d: up to date"
+      continue
+    fi
+    say "  npm ci in $d (first time: about a minute; log: build/bootstrap.log)"
+    # --ignore-scripts: nothing here needs an install script (one is only telemetry)
+    run npm ci --prefix "$ROOT/$d" --no-audit --no-fund --ignore-scripts \
+      || fail "npm ci failed in $d"
+    printf '%s\n' "$want" >"$stamp"
+  done
+}
+
+# ---------------------------------------------------------------------------
+# 6. The MLflow test server (test mode)
+# ---------------------------------------------------------------------------
+# >>> MLflow test server <<<
+# tests/mlflow start a real `mlflow server` and fill it with the real mlflow
+# client. Signoff itself never imports mlflow, so both live in a virtualenv of
+# their own. A fresh install took 3m32s here (mlflow + scikit-learn, about
+# 680 MB), so it runs in the background while steps 3-5 run; a re-run with
+# the stamp in place costs nothing.
+MLFLOW_VENV="$ROOT/.venv-mlflow"
+MLFLOW_REQ="$ROOT/tests/mlflow/requirements-server.txt"
+MLFLOW_LOG="$LOG_DIR/bootstrap-mlflow.log"
+MLFLOW_STAMP="$MLFLOW_VENV/.signoff-mlflow-stamp"
+MLFLOW_PID=""
+
+mlflow_stamp_value() {
+  printf '%s %s\n' "$(hash_of "$MLFLOW_REQ")" \
+    "$("$MLFLOW_VENV/bin/python" -c 'import sys; print(sys.version)' 2>/dev/null | head -n1)"
+}
+
+mlflow_venv_start() {
+  [ "$MODE" = test ] || return 0
+  [ -f "$MLFLOW_REQ" ] || fail "$MLFLOW_REQ is missing"
+  if [ -x "$MLFLOW_VENV/bin/mlflow" ] && [ -f "$MLFLOW_STAMP" ] && [ "$(cat "$MLFLOW_STAMP")" = "$(mlflow_stamp_value)" ]; then
+    say "MLflow test server (.venv-mlflow): up to date"
+    return
+  fi
+  local py
+  py="$(find_python)" || exit 1
+  say "MLflow test server (.venv-mlflow): installing in the background (first time: 3-4 minutes; log: build/bootstrap-mlflow.log)"
+  (
+    trap - ERR
+    exec 9>&-   # not the bootstrap lock: the main script releases it when it ends
+    set -x
+    rm -rf "$MLFLOW_VENV" &&
+      "$py" -m venv "$MLFLOW_VENV" &&
+      "$MLFLOW_VENV/bin/python" -m pip install --disable-pip-version-check -r "$MLFLOW_REQ" &&
+      "$MLFLOW_VENV/bin/mlflow" --version
+  ) >"$MLFLOW_LOG" 2>&1 &
+  MLFLOW_PID=$!
+}
+
+mlflow_venv_wait() {
+  [ -n "$MLFLOW_PID" ] || return 0
+  step "MLflow test server (.venv-mlflow)"
+  local pid=$MLFLOW_PID t0=$SECONDS
+  MLFLOW_PID=""
+  if ! wait "$pid"; then
+    {
+      echo "bootstrap: last lines of $MLFLOW_LOG:"
+      tail -n 25 "$MLFLOW_LOG" | sed 's/^/    /'
+    } >&2
+    fail "installing mlflow into .venv-mlflow failed (pip install -r tests/mlflow/requirements-server.txt)"
+  fi
+  mlflow_stamp_value >"$MLFLOW_STAMP"
+  say "  installed ($(tail -n 1 "$MLFLOW_LOG"); waited $((SECONDS - t0))s after the other steps)"
 }
 
 # ---------------------------------------------------------------------------
@@ -313,7 +409,9 @@ start=$SECONDS
 log "bootstrap $MODE mode, $(date -u +%Y-%m-%dT%H:%M:%SZ), in $ROOT"
 system_packages
 make_venv
+mlflow_venv_start
 python_packages
 npm_packages
+mlflow_venv_wait
 STEP="done"
 say "ready ($MODE mode, $((SECONDS - start))s): $VENV"

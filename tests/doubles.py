@@ -319,6 +319,13 @@ class FakeReviewService:
                                                       comment=comment).items() if v is not KEEP}))
         return new
 
+    def label_as(self, user: str, request_id: int, eval_set: str, sample_id: str, **fields) -> Label:
+        """Test helper (not in the contract): a label by another reviewer."""
+        lab = Label(request_id, eval_set, sample_id, user, **fields)
+        with self._lock:
+            self._labels[(request_id, eval_set, sample_id, user)] = lab
+        return lab
+
     def label(self, request_id: int, eval_set: str, sample_id: str, user: str | None = None) -> Label | None:
         """Test helper (not in the contract): one stored label."""
         return self._labels.get((request_id, eval_set, sample_id, user or self.user))

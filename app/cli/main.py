@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 from app import __version__
+from app.core.compare import is_prediction_extra
 from app.core.errors import InputError, SignoffError
 from app.core.model import ChangeClass, DecisionKind, Status, Verdict
 
@@ -97,8 +98,15 @@ def cmd_request(args) -> int:
 
     service = _service(args)
     source_cls = registry().source(args.source)
-    repo = str(Path(args.repo).resolve())
-    source = source_cls(repo=repo) if args.source in ("git", "demo") else source_cls.from_locator(json.loads(args.locator or "{}"))
+    repo = str(Path(args.repo or ".").resolve())
+    if args.source in ("git", "demo"):
+        source = source_cls(repo=repo)
+    elif args.source == "mlflow":  # signoff.toml from git at --sha with --repo, else from the run (docs/mlflow.md)
+        source = source_cls(tracking_uri=args.tracking_uri or "", model=args.model or "",
+                            repo=repo if args.repo else "", config_rev=args.sha if args.repo else "",
+                            experiments=args.experiment or ())
+    else:
+        source = source_cls.from_locator(json.loads(args.locator or "{}"))
     req = service.create_request(source, sha=args.sha, baseline=args.baseline, candidate=args.candidate,
                                  change_key=args.change)
     _publish_quietly(service)
@@ -130,7 +138,26 @@ def cmd_show(args) -> int:
     for es in summary["eval_sets"]:
         for w in es.get("warnings", []):
             print(f"warning ({es['eval_set']}): {w}")
+    _print_run_metrics(summary["eval_sets"])
     return 0
+
+
+def _print_run_metrics(eval_sets: list[dict]) -> None:
+    """Metrics the two models' runs logged (MLflow), once per distinct pair of runs."""
+    shown = set()
+    for es in eval_sets:
+        rm = es.get("run_metrics")
+        if not rm:
+            continue
+        key = json.dumps(rm, sort_keys=True, default=str)
+        if key in shown:
+            continue
+        shown.add(key)
+        names = sorted(set(rm.get("baseline", {})) | set(rm.get("candidate", {})))
+        rows = [[n, fmt_num(rm["baseline"].get(n)), fmt_num(rm["candidate"].get(n)),
+                 fmt_num(rm.get("delta", {}).get(n), sign=True)] for n in names]
+        print("\nrun metrics (as the baseline and candidate runs logged them):")
+        print(table(rows, ["metric", "base", "cand", "Δ"], right={1, 2, 3}))
 
 
 def cmd_samples(args) -> int:
@@ -141,6 +168,8 @@ def cmd_samples(args) -> int:
         raise InputError(f"request {req.id} has no eval set {args.eval_set!r} (it has: {', '.join(req.eval_sets)})")
     if args.klass and args.klass not in {c.value for c in ChangeClass}:
         raise InputError(f"--class must be one of {', '.join(c.value for c in ChangeClass)}")
+    if getattr(args, "export", None):
+        return _export_samples(service, req, names, args)
     rows = []
     for name in names:
         t = service.comparison(req.id, name)
@@ -149,7 +178,7 @@ def cmd_samples(args) -> int:
         skip = {"severity"} | {c for c in t.columns if c.endswith("_bytes")}
         base_cols = ["id", "class", "missing_side", "input", "reference", "baseline_output", "candidate_output",
                      "baseline_score", "candidate_score", "delta"]
-        slice_cols = [c for c in t.columns if c not in skip and c not in base_cols]
+        slice_cols = [c for c in t.columns if c not in skip and c not in base_cols and not is_prediction_extra(c)]
         for rec in t.drop(columns=[c for c in skip if c in t.columns]).to_dict("records"):
             row = {"eval_set": name, **{c: rec.get(c) for c in base_cols}, "slices": {c: rec.get(c) for c in slice_cols}}
             if args.json:
@@ -159,6 +188,41 @@ def cmd_samples(args) -> int:
                              one_line(row["baseline_output"], 40), one_line(row["candidate_output"], 40)])
     if not args.json:
         print(table(rows, ["eval set", "id", "class", "Δscore", "baseline", "candidate"], right={3}))
+    return 0
+
+
+def _export_samples(service, req, names: list[str], args) -> int:
+    """`samples --export FILE`: the listed samples as a new eval set (app/service/export.py)."""
+    from app.service.export import concat_exports, export_format, export_frame, write_export
+
+    export_format(args.export)  # a bad extension fails before any work
+    labels = None if args.labels == "none" else service.labels_frame(
+        req.id, user=service.user if args.labels == "mine" else None)
+    frames = []
+    for name in names:
+        t = service.comparison(req.id, name)
+        if args.klass:
+            t = t[t["class"] == args.klass]
+        frames.append(export_frame(t, eval_set=name, labels=labels))
+    result = write_export(concat_exports(frames), args.export)
+    for note in result.notes:
+        _say(f"note: {note}")
+    _say(f"exported {result.rows:,} sample(s) to {result.path} ({result.format})")
+    return 0
+
+
+def cmd_report(args) -> int:
+    from app.report.html import build_report
+
+    service = _service(args)
+    req = service.resolve_request(args.request)
+    out = Path(args.output)
+    if out.suffix.lower() not in (".html", ".htm"):
+        raise UsageError("signoff report: -o must name an .html file")
+    if not out.parent.exists():
+        raise InputError(f"{out.parent}: no such directory")
+    path = build_report(service, req.id, out)
+    _say(f"report for request {req.id} written to {path}")
     return 0
 
 
@@ -245,16 +309,29 @@ def cmd_status(args) -> int:
     return STATUS_EXIT[verdict.status]
 
 
+WAIT_HEARTBEAT_S = 300.0  # an unchanged status is repeated this often, so a CI log shows the job is alive
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(seconds)
+    h, rest = divmod(seconds, 3600)
+    m, s = divmod(rest, 60)
+    return f"{h}h{m:02d}m" if h else (f"{m}m{s:02d}s" if m else f"{s}s")
+
+
 def cmd_wait(args) -> int:
     service = _service(args)
-    deadline = None if args.timeout is None else time.monotonic() + args.timeout
-    last = None
+    started = time.monotonic()
+    deadline = None if args.timeout is None else started + args.timeout
+    last, last_said = None, 0.0
     while True:
         req, verdict = _status_of(service, args.sha)
         line = f"no review request for {args.sha} yet" if req is None else f"{verdict.status.value}: {verdict.description}"
-        if line != last:
-            _say(f"[{time.strftime('%H:%M:%S')}] {line}")
-            last = line
+        now = time.monotonic()
+        if line != last or now - last_said >= WAIT_HEARTBEAT_S:
+            left = "" if deadline is None else f", {_duration(max(0.0, deadline - now))} left"
+            _say(f"[{time.strftime('%H:%M:%S')}] {args.sha[:10]} {line} (waited {_duration(now - started)}{left})")
+            last, last_said = line, now
         if verdict is not None and verdict.status is not Status.PENDING:
             return STATUS_EXIT[verdict.status]
         if deadline is not None and time.monotonic() >= deadline:
@@ -286,6 +363,46 @@ def cmd_audit_verify(args) -> int:
     return 1
 
 
+# -- hidden diagnostics (the PyInstaller bundle test runs them; docs/packaging.md) --
+
+def cmd_plugins(args) -> int:
+    """The plugin registry as this copy sees it: per entry-point group, what the
+    metadata declares and what loaded. Exit 1 if a plugin failed to load."""
+    from importlib.metadata import entry_points
+
+    from app.plugin_api import GROUP_RENDERERS, GROUP_SINKS, GROUP_SOURCES
+    from app.registry import registry
+
+    reg = registry()
+    loaded = {GROUP_SOURCES: reg.sources, GROUP_SINKS: reg.sinks, GROUP_RENDERERS: reg.renderers}
+    groups = sorted(set(loaded) | {g for g in entry_points().groups if g.startswith("signoff.")})
+    data = {"groups": {g: {"declared": sorted(ep.name for ep in entry_points(group=g)),
+                           "loaded": sorted(loaded[g]) if g in loaded else None} for g in groups},
+            "problems": list(reg.problems)}
+    if args.json:
+        print_json(data)
+    else:
+        for g, info in data["groups"].items():
+            print(f"{g}: {', '.join(info['loaded'] if info['loaded'] is not None else info['declared']) or '(none)'}")
+        for problem in reg.problems:
+            print(f"problem: {problem}")
+    return 1 if reg.problems else 0
+
+
+def cmd_self_test_gui(args) -> int:
+    from app.ui.self_test import run_self_test  # Qt only here
+
+    return run_self_test(_service(args), request=args.self_test_request)
+
+
+class _SelfTestGui(argparse.Action):
+    """`signoff --self-test-gui [REQUEST]` (app/ui/self_test.py)."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        namespace.self_test_request = values
+        namespace.func = cmd_self_test_gui
+
+
 # -- parser -----------------------------------------------------------------
 
 def build_parser() -> argparse.ArgumentParser:
@@ -293,6 +410,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"signoff {__version__}")
     p.add_argument("--user", help="act as this identity (default: SIGNOFF_USER, else git user.email)")
     p.add_argument("-v", "--verbose", action="store_true", help="log details to stderr")
+    p.add_argument("--self-test-gui", nargs="?", const="latest", metavar="REQUEST", action=_SelfTestGui,
+                   help=argparse.SUPPRESS)
     sub = p.add_subparsers(dest="command", parser_class=_Parser)
 
     s = sub.add_parser("demo", help="build the demo workspace and open the app on it")
@@ -302,12 +421,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("request", help="create a review request for a commit and post 'pending'")
     s.add_argument("--sha", required=True, help="the commit to decide (its status is posted)")
-    s.add_argument("--repo", default=".", help="the model's git repository (default: .)")
-    s.add_argument("--baseline", help="baseline revision (default: merge-base with the default branch)")
-    s.add_argument("--candidate", help="candidate revision (default: --sha)")
+    s.add_argument("--repo", help="the model's git repository (default: .; mlflow: where signoff.toml is read at --sha)")
+    s.add_argument("--baseline", help="baseline revision (default: merge-base with the default branch); "
+                                      "mlflow: models:/NAME/VERSION, models:/NAME@ALIAS or a run id")
+    s.add_argument("--candidate", help="candidate revision (default: --sha; mlflow: the run CI tagged with it)")
     s.add_argument("--change", help="change key shared by requests of one change (default: the branch)")
-    s.add_argument("--source", default="git", help="source plugin (default: git)")
-    s.add_argument("--locator", help="JSON arguments for a non-git source")
+    s.add_argument("--source", default="git", help="source plugin: git, files, mlflow, ... (default: git)")
+    s.add_argument("--locator", help="JSON arguments for another source plugin")
+    s.add_argument("--tracking-uri", help="mlflow: the tracking server (default: MLFLOW_TRACKING_URI, "
+                                          "then signoff.toml [mlflow] tracking_uri)")
+    s.add_argument("--model", help="mlflow: the registered model (default: signoff.toml [mlflow] model)")
+    s.add_argument("--experiment", action="append", help="mlflow: where --sha's run is looked for "
+                                                         "(name or id; repeatable; default: every experiment)")
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=cmd_request)
 
@@ -321,7 +446,16 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--eval-set")
     s.add_argument("--class", dest="klass", metavar="CLASS")
     s.add_argument("--json", action="store_true", help="one JSON object per line")
+    s.add_argument("--export", metavar="FILE", help="write the samples to FILE (.csv, .jsonl or .parquet) "
+                                                     "as a new eval set instead of listing them")
+    s.add_argument("--labels", choices=["all", "mine", "none"], default="all",
+                   help="with --export: whose labels to include (default: all)")
     s.set_defaults(func=cmd_samples)
+
+    s = sub.add_parser("report", help="write the standalone HTML report")
+    s.add_argument("request", help="request id or commit SHA")
+    s.add_argument("-o", "--output", required=True, metavar="FILE.html")
+    s.set_defaults(func=cmd_report)
 
     s = sub.add_parser("label", help="record labels as the configured identity")
     s.add_argument("request")
@@ -355,10 +489,18 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("publish", help="post what waits in the outbox")
     s.set_defaults(func=cmd_publish)
 
+    from .tokens import add_token_parser  # signoff token set/show/delete (app/cli/tokens.py)
+
+    add_token_parser(sub, _Parser)
+
     s = sub.add_parser("audit", help="the audit log")
     asub = s.add_subparsers(dest="audit_command", parser_class=_Parser, required=True)
     v = asub.add_parser("verify", help="check the hash chain (exit 0 intact, 1 tampered)")
     v.set_defaults(func=cmd_audit_verify)
+
+    s = sub.add_parser("plugins", help=argparse.SUPPRESS)   # hidden: the plugin registry (cmd_plugins)
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_plugins)
     return p
 
 

@@ -10,6 +10,7 @@ The per-sample table has these columns:
     baseline_output, candidate_output
     baseline_score, candidate_score, delta   float (NaN where unknown)
     <slice columns>     as in the samples
+    baseline_<x>, candidate_<x>   the predictions' other columns (confidence, …), per model
   image sets also: input_bytes, reference_bytes, baseline_output_bytes, candidate_output_bytes
 """
 
@@ -27,6 +28,20 @@ from .normalise import normalise
 BYTES_COLUMNS = ("input_bytes", "reference_bytes", "output_bytes")
 BASE_COLUMNS = ["id", "class", "severity", "missing_side", "input", "reference",
                 "baseline_output", "candidate_output", "baseline_score", "candidate_score", "delta"]
+PREDICTION_PREFIXES = ("baseline_", "candidate_")
+
+
+def is_prediction_extra(name: str) -> bool:
+    """A column carrying one model's extra prediction field (baseline_confidence, …)."""
+    name = str(name)
+    return name.startswith(PREDICTION_PREFIXES) and name not in BASE_COLUMNS and not name.endswith("_bytes")
+
+
+def table_slice_columns(frame: pd.DataFrame) -> list[str]:
+    """The slice columns of a stored comparison table: what is neither one of the
+    comparison's own columns, nor bytes, nor a model's extra prediction field."""
+    return [c for c in frame.columns if c not in BASE_COLUMNS and not str(c).endswith("_bytes")
+            and not is_prediction_extra(c)]
 
 
 @dataclass
@@ -69,13 +84,16 @@ def _align(data: EvalSetData) -> pd.DataFrame:
         (data.baseline, b_idx, {"output": "baseline_output", "score": "baseline_score", "output_bytes": "baseline_output_bytes"}, "_in_base"),
         (data.candidate, c_idx, {"output": "candidate_output", "score": "candidate_score", "output_bytes": "candidate_output_bytes"}, "_in_cand"),
     ]
-    for frame, idx, renames, flag in frames:
+    for n, (frame, idx, renames, flag) in enumerate(frames):
         pos = idx.get_indexer(ids)
         present = pos >= 0
         cols[flag] = present
+        prefix = ("", "baseline_", "candidate_")[n]
         for col in frame.columns:
             if col == "id":
                 continue
+            if prefix and col not in renames:
+                renames = {**renames, col: f"{prefix}{col}"}   # the predictions' other columns, per model
             values = frame[col].to_numpy()
             if np.issubdtype(values.dtype, np.floating):
                 out = np.full(len(ids), np.nan)
@@ -138,8 +156,8 @@ def compare(data: EvalSetData) -> ComparisonResult:
         [~in_s, ~in_b & ~in_c, ~in_b, ~in_c], ["eval set", "both", "baseline", "candidate"], default="")
 
     slices = slice_columns_of(data)
-    extra = [c for c in t.columns if c.endswith("_bytes")]
-    ordered = BASE_COLUMNS + [c for c in slices if c not in BASE_COLUMNS] + extra
+    extra = [c for c in t.columns if is_prediction_extra(c)] + [c for c in t.columns if c.endswith("_bytes")]
+    ordered = BASE_COLUMNS + [c for c in slices if c not in BASE_COLUMNS and not is_prediction_extra(c)] + extra
     table = t[ordered].copy()
     # Worst first: severity, then the largest drop in score, then the eval set's own order.
     order_delta = np.where(np.isnan(delta), 0.0, sign * delta)

@@ -18,8 +18,8 @@ SINKS = ("local", "github", "gitlab", "gitea")
 @dataclass(frozen=True)
 class EvalSetSpec:
     name: str
-    samples: str
-    predictions: str
+    samples: str = ""
+    predictions: str = ""
     output_type: str = "text"
     id_column: str = "id"
     input_column: str = "input"
@@ -30,6 +30,17 @@ class EvalSetSpec:
     slices: tuple[str, ...] = ()
     # Scores: True when a higher score is better (the default).
     higher_is_better: bool = True
+    # MLflow source (docs/mlflow.md): the predictions are a table logged in each
+    # model's run (`table`, e.g. "predictions/digits.json") or the run's genai
+    # evaluation traces (`traces`); `dataset` names the run's dataset input to
+    # take the samples from. Such sets need no `samples`/`predictions` paths.
+    table: str = ""
+    traces: bool = False
+    dataset: str = ""
+
+    @property
+    def from_mlflow(self) -> bool:
+        return bool(self.table or self.traces)
 
 
 @dataclass(frozen=True)
@@ -49,6 +60,25 @@ class StatusConfig:
     target_url: str = ""
 
 
+MLFLOW_COLUMNS = ("id", "input", "reference", "output", "score")
+
+
+@dataclass(frozen=True)
+class MlflowConfig:
+    """`[mlflow]`: where the models live and what Signoff writes back (docs/mlflow.md)."""
+
+    tracking_uri: str = ""
+    model: str = ""                       # registered model name
+    candidate: str = ""                   # default candidate ref, e.g. "models:/NAME@challenger"
+    baseline: str = ""                    # default baseline ref, e.g. "models:/NAME@champion"
+    experiments: tuple[str, ...] = ()     # where `request --sha` looks for the run (names or ids; empty: all)
+    tags_on_decision: bool = True         # signoff.status / signoff.request / signoff.decided_by tags
+    alias_on_approval: str = ""           # alias moved to the candidate when the request is approved
+    assessments: bool = True              # labels on genai traces posted back as HUMAN assessments
+    assessment_name: str = "signoff_review"
+    columns: dict[str, str] = field(default_factory=dict)   # default column mapping for MLflow tables
+
+
 @dataclass(frozen=True)
 class ProjectConfig:
     eval_sets: tuple[EvalSetSpec, ...]
@@ -57,6 +87,7 @@ class ProjectConfig:
     error_categories: tuple[str, ...]
     status: StatusConfig
     name: str = ""
+    mlflow: MlflowConfig = field(default_factory=MlflowConfig)
 
     def eval_set(self, name: str) -> EvalSetSpec:
         for spec in self.eval_sets:
@@ -94,16 +125,27 @@ def config_from_dict(data: dict, where: str = "signoff.toml") -> ProjectConfig:
     _expect(sets_raw, list, "[[eval_sets]]", where)
     if not sets_raw:
         raise ConfigError(f"{where}: no [[eval_sets]] defined; add at least one with name, samples, predictions")
+    mlflow = _mlflow_config(data.get("mlflow", {}), where)
     sets: list[EvalSetSpec] = []
     names: set[str] = set()
     known_keys = set(EvalSetSpec.__dataclass_fields__) | {"type", "columns"}
     for i, raw in enumerate(sets_raw):
         key = f"eval_sets[{i}]"
         _expect(raw, dict, key, where)
-        for k in ("name", "samples", "predictions"):
+        table = _expect(raw.get("table", ""), str, f"{key}.table", where)
+        traces = _expect(raw.get("traces", False), bool, f"{key}.traces", where)
+        dataset = _expect(raw.get("dataset", ""), str, f"{key}.dataset", where)
+        if table and traces:
+            raise ConfigError(f"{where}: {key} gives both 'table' and 'traces'; an eval set reads one of them")
+        # An MLflow set (table/traces) reads its files from the runs: samples/predictions are optional there.
+        required = ("name",) if (table or traces) else ("name", "samples", "predictions")
+        for k in required:
             if k not in raw:
-                raise ConfigError(f"{where}: {key} is missing '{k}'")
-            _expect(raw[k], str, f"{key}.{k}", where)
+                hint = " (or 'table' / 'traces' for an MLflow source)" if k != "name" else ""
+                raise ConfigError(f"{where}: {key} is missing '{k}'{hint}")
+        for k in ("name", "samples", "predictions"):
+            if k in raw:
+                _expect(raw[k], str, f"{key}.{k}", where)
         unknown = set(raw) - known_keys
         if unknown:
             raise ConfigError(f"{where}: {key} has unknown keys: {', '.join(sorted(unknown))}")
@@ -118,6 +160,8 @@ def config_from_dict(data: dict, where: str = "signoff.toml") -> ProjectConfig:
         kwargs = {}
         for col in ("id", "input", "reference", "output", "score"):
             name = columns.get(col, raw.get(f"{col}_column"))
+            if name is None and (table or traces):  # [mlflow.columns]: the default mapping for MLflow sets
+                name = mlflow.columns.get(col)
             if name is not None:
                 kwargs[f"{col}_column"] = _expect(name, str, f"{key}.columns.{col}", where)
         slices = raw.get("slices", [])
@@ -125,11 +169,14 @@ def config_from_dict(data: dict, where: str = "signoff.toml") -> ProjectConfig:
         sets.append(
             EvalSetSpec(
                 name=raw["name"],
-                samples=raw["samples"],
-                predictions=raw["predictions"],
+                samples=raw.get("samples", ""),
+                predictions=raw.get("predictions", ""),
                 output_type=output_type,
                 slices=tuple(str(s) for s in slices),
                 higher_is_better=bool(_expect(raw.get("higher_is_better", True), bool, f"{key}.higher_is_better", where)),
+                table=table,
+                traces=traces,
+                dataset=dataset,
                 **kwargs,
             )
         )
@@ -188,4 +235,34 @@ def config_from_dict(data: dict, where: str = "signoff.toml") -> ProjectConfig:
         error_categories=tuple(str(e) for e in errors),
         status=status,
         name=str(project.get("name", "")) if isinstance(project, dict) else "",
+        mlflow=mlflow,
     )
+
+
+def _mlflow_config(raw, where: str) -> MlflowConfig:
+    """`[mlflow]`; every key optional (the CLI and the environment can give them too)."""
+    _expect(raw, dict, "[mlflow]", where)
+    known = set(MlflowConfig.__dataclass_fields__)
+    unknown = set(raw) - known
+    if unknown:
+        raise ConfigError(f"{where}: [mlflow] has unknown keys: {', '.join(sorted(unknown))} "
+                          f"(known: {', '.join(sorted(known))})")
+    kwargs: dict = {}
+    for k in ("tracking_uri", "model", "candidate", "baseline", "alias_on_approval", "assessment_name"):
+        if k in raw:
+            kwargs[k] = _expect(raw[k], str, f"mlflow.{k}", where).strip()
+    for k in ("tags_on_decision", "assessments"):
+        if k in raw:
+            kwargs[k] = _expect(raw[k], bool, f"mlflow.{k}", where)
+    if "experiments" in raw:
+        exps = _expect(raw["experiments"], list, "mlflow.experiments", where)
+        kwargs["experiments"] = tuple(_expect(e, str, "mlflow.experiments[]", where) for e in exps)
+    columns = _expect(raw.get("columns", {}), dict, "mlflow.columns", where)
+    bad = set(columns) - set(MLFLOW_COLUMNS)
+    if bad:
+        raise ConfigError(f"{where}: mlflow.columns has unknown keys: {', '.join(sorted(bad))} "
+                          f"(known: {', '.join(MLFLOW_COLUMNS)})")
+    kwargs["columns"] = {k: _expect(v, str, f"mlflow.columns.{k}", where) for k, v in columns.items()}
+    if kwargs.get("assessment_name", "x") == "":
+        raise ConfigError(f"{where}: mlflow.assessment_name must not be empty")
+    return MlflowConfig(**kwargs)

@@ -11,6 +11,8 @@ from __future__ import annotations
 import os
 import random
 import socket
+import threading
+import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -19,6 +21,12 @@ from app.plugin_api import DeliveryError, StatusUpdate
 from app.registry import registry
 from app.store.store import Store
 
+# A drain's claim on its entries (a lease). No post starts in the last
+# LEASE_MARGIN_S of it: a forge post takes at most a GET and a POST, each
+# bounded by the (connect, read) timeouts, so none outlives the lease and
+# another drainer never posts an entry this one is still posting.
+LEASE_S = 120.0
+LEASE_MARGIN_S = 60.0
 BACKOFF_BASE_S = 2.0
 BACKOFF_MAX_S = 600.0
 STATUS_FIELDS = ("repo", "sha", "state", "description", "context", "target_url")
@@ -53,14 +61,22 @@ def publish_outbox(store: Store, *, worker: str | None = None, now: datetime | N
     worker = worker or worker_id()
     report = PublishReport()
     sinks: dict[tuple, object] = {}
-    for item in store.claim_outbox(worker, now=now):
+    started = time.monotonic()
+    for item in store.claim_outbox(worker, now=now, lease_seconds=LEASE_S):
+        if time.monotonic() - started > LEASE_S - LEASE_MARGIN_S:
+            break  # too close to the end of the lease: the rest wait for it to run out, then any drainer takes them
         payload = item.payload
         try:
             key = (item.sink, payload.get("api_url", ""))
             if key not in sinks:
                 sink_cls = registry().sink(item.sink)
                 sinks[key] = sink_cls.create(api_url=payload.get("api_url", ""), store=store)
-            sinks[key].post(status_update_from(payload))
+            sink = sinks[key]
+            deliver = getattr(sink, "deliver", None)  # a sink with payloads of its own (MLflow write-backs)
+            if callable(deliver):
+                deliver(payload)
+            else:
+                sink.post(status_update_from(payload))
         except DeliveryError as exc:
             if exc.retry:
                 at = (now or datetime.now(timezone.utc)) + timedelta(seconds=backoff_seconds(item.attempts + 1, exc.retry_after))
@@ -80,3 +96,68 @@ def publish_outbox(store: Store, *, worker: str | None = None, now: datetime | N
         report.delivered += 1
     report.waiting = len(store.outbox_items(states=("waiting",)))
     return report
+
+
+# -- background draining (the app) -------------------------------------------
+
+@dataclass(frozen=True)
+class OutboxState:
+    """What waits, for the window's status bar: counts, the next retry, and
+    the reasons the forge gave (failed entries are permanent until fixed)."""
+
+    waiting: int
+    failed: int
+    next_attempt_at: datetime | None
+    problems: tuple[str, ...]            # one line per waiting-with-error or failed entry, newest first
+
+    @property
+    def summary(self) -> str:
+        if not self.waiting and not self.failed:
+            return "all statuses posted"
+        parts = []
+        if self.waiting:
+            parts.append(f"{self.waiting} status update(s) waiting to be posted")
+        if self.failed:
+            parts.append(f"{self.failed} failed")
+        return ", ".join(parts)
+
+
+def _describe_item(item) -> str:
+    p = item.payload
+    return f"{item.sink} {p.get('repo', '')}@{str(p.get('sha', ''))[:7]} {p.get('state', '')}: {item.last_error}"
+
+
+def outbox_state(store: Store) -> OutboxState:
+    waiting = store.outbox_items(states=("waiting",))
+    failed = store.outbox_items(states=("failed",))
+    due = [i.next_attempt_at for i in waiting if i.next_attempt_at is not None]
+    problems = [_describe_item(i) for i in sorted([*failed, *[w for w in waiting if w.last_error]],
+                                                   key=lambda i: i.id, reverse=True)]
+    return OutboxState(waiting=len(waiting), failed=len(failed), next_attempt_at=min(due) if due else None,
+                       problems=tuple(problems[:20]))
+
+
+class OutboxDrainer:
+    """Drains the outbox in the background of the app. Qt-free: the UI runs
+    `drain()` in a worker (e.g. on a QTimer every 30 s, and right after a
+    decision) and shows `state()`. One drain at a time per drainer: a call
+    while another runs returns at once with None. Leases in the store keep
+    several app instances (and `signoff publish`) from posting the same entry."""
+
+    def __init__(self, store: Store, *, worker: str | None = None):
+        self.store = store
+        self.worker = worker or worker_id()
+        self._running = threading.Lock()
+        self.last_report: PublishReport | None = None
+
+    def drain(self) -> PublishReport | None:
+        if not self._running.acquire(blocking=False):
+            return None
+        try:
+            self.last_report = publish_outbox(self.store, worker=self.worker)
+            return self.last_report
+        finally:
+            self._running.release()
+
+    def state(self) -> OutboxState:
+        return outbox_state(self.store)

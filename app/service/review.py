@@ -17,6 +17,7 @@ from app.core.model import ChangeClass, Decision, DecisionKind, Label, Verdict
 from app.core.policy import Coverage, PolicyVerdict, check_allowed, evaluate
 from app.core.tasks import NULL_TASK, TaskState
 from app.plugin_api import Source
+from app.registry import registry
 from app.store.records import NewRequest, OutboxEntry, RequestRecord
 from app.store.store import Store
 
@@ -58,8 +59,12 @@ class ReviewService:
         for i, data in enumerate(loaded.eval_sets):
             task.report(f"comparing {data.spec.name}", i / max(1, len(loaded.eval_sets)))
             result = compare(data)
-            comparisons.append((result.eval_set, result.summary, result.table))
+            # A source may add fields to an eval set's summary (MLflow: the runs' own metrics).
+            extras = (getattr(loaded, "summary_extras", None) or {}).get(result.eval_set, {})
+            comparisons.append((result.eval_set, {**result.summary, **extras}, result.table))
         sha_full = loaded.candidate_ref if (candidate is None or candidate == sha) else sha
+        if candidate is None or candidate == sha:  # a source whose refs are not commits (MLflow) names the commit
+            sha_full = getattr(loaded, "commit_sha", "") or sha_full
         if change_key is None:
             key_of = getattr(source, "default_change_key", None)
             change_key = key_of(loaded.candidate_ref) if key_of else sha_full
@@ -146,7 +151,8 @@ class ReviewService:
             changes["error"] = error or None
         if comment is not KEEP:
             changes["comment"] = comment or None
-        saved = self.store.upsert_label(replace(base, **changes))
+        label = replace(base, **changes)
+        saved = self.store.upsert_label(label, outbox=self._label_write_backs(request_id, config, [label]))
         if refresh:
             self.refresh_status(request_id)
         return saved
@@ -180,7 +186,8 @@ class ReviewService:
         if problems:
             more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
             raise InputError("labels not recorded: " + "; ".join(problems[:5]) + more)
-        count = self.store.upsert_labels(labels, actor=self.user)
+        count = self.store.upsert_labels(labels, actor=self.user,
+                                         outbox=self._label_write_backs(request_id, config, labels))
         self.refresh_status(request_id)
         return count
 
@@ -230,7 +237,8 @@ class ReviewService:
                             request_id=req.id, sha=req.sha)
         verdict = self.verdict(req.id, extra=decision)
         self.store.record_decision(decision, status=verdict.status.value, description=verdict.description,
-                                   outbox=[self._status_entry(config, req.sha, verdict, req.id)])
+                                   outbox=[self._status_entry(config, req.sha, verdict, req.id),
+                                           *self._status_write_backs(req, config, verdict, decision)])
         return verdict
 
     def refresh_status(self, request_id: int) -> PolicyVerdict:
@@ -238,8 +246,10 @@ class ReviewService:
         req = self.get_request(request_id)
         verdict = self.verdict(req.id)
         if verdict.status.value != req.status or verdict.description != req.description:
+            latest = (self.store.decisions_for_change(req.change_key) or [None])[-1]
             self.store.set_status(req.id, verdict.status.value, verdict.description,
-                                  outbox=[self._status_entry(self.config(req.id), req.sha, verdict, req.id)],
+                                  outbox=[self._status_entry(self.config(req.id), req.sha, verdict, req.id),
+                                          *self._status_write_backs(req, self.config(req.id), verdict, latest)],
                                   actor=self.user, audit_payload={"status": verdict.status.value,
                                                                   "description": verdict.description})
         return verdict
@@ -251,6 +261,28 @@ class ReviewService:
         return len(self.store.outbox_items(states=("waiting",)))
 
     # -- helpers ----------------------------------------------------------
+    def _source_hook(self, req: RequestRecord, name: str):
+        """A write-back hook of the request's source plugin (app/plugin_api.py), or None."""
+        try:
+            source_cls = registry().source(req.source)
+        except InputError:  # the plugin is gone: nothing to write back to
+            return None
+        return getattr(source_cls, name, None)
+
+    def _status_write_backs(self, req: RequestRecord, config: ProjectConfig, verdict: PolicyVerdict,
+                            decision: Decision | None) -> list[OutboxEntry]:
+        hook = self._source_hook(req, "status_write_backs")
+        backs = hook(req, config=config, verdict=verdict, decision=decision) if hook else []
+        return [OutboxEntry(sink=w.sink, target=w.target, payload=w.payload, request_id=req.id) for w in backs]
+
+    def _label_write_backs(self, request_id: int, config: ProjectConfig, labels: list[Label]) -> list[OutboxEntry]:
+        req = self.get_request(request_id)
+        hook = self._source_hook(req, "label_write_backs")
+        if hook is None:
+            return []
+        return [OutboxEntry(sink=w.sink, target=w.target, payload=w.payload, request_id=req.id)
+                for label in labels for w in hook(req, config=config, label=label)]
+
     def _status_entry(self, config: ProjectConfig, sha: str, verdict: PolicyVerdict, request_id: int | None) -> OutboxEntry:
         st = config.status
         payload = {"repo": st.repo, "sha": sha, "state": verdict.status.value, "description": verdict.description,

@@ -38,14 +38,19 @@ def data_dir() -> Path:
 
 
 def resolve_url(url: str | None = None) -> URL:
-    """The URL to open: `url`, else SIGNOFF_DATABASE_URL, else the default SQLite file."""
+    """The URL to open: `url`, else SIGNOFF_DATABASE_URL, else the settings' store.url, else the default SQLite file."""
     text = url or os.environ.get(ENV_URL) or ""
+    source = "the database URL" if url else ENV_URL
+    if not text:
+        from app.settings import configured_store_url, settings_path  # the Settings dialog's store
+
+        text, source = configured_store_url(), f"store.url in {settings_path()}"
     if not text:
         return make_url(f"sqlite:///{data_dir() / DB_FILE}")
     try:
         parsed = make_url(text)
     except ArgumentError:
-        where = "the database URL" if url else ENV_URL
+        where = source
         raise InputError(f"{where} is not a database URL: {text!r} "
                          "(expected e.g. sqlite:///path/signoff.db or postgresql://user@host/db)") from None
     # Plain postgresql:// (and Heroku-style postgres://) use psycopg 3, the driver we ship.

@@ -267,22 +267,25 @@ class Store:
                 set_={c: ins.excluded[c] for c in ("verdict", "correct", "error", "comment", "updated_at")})
             s.execute(stmt, keep)
 
-    def upsert_label(self, label: Label) -> Label:
+    def upsert_label(self, label: Label, *, outbox: list[OutboxEntry] = ()) -> Label:
         """Insert or replace the label of (request, eval_set, sample_id, user); an
-        empty label (Label.is_empty) deletes it. Audit 'label.set'. Returns it with updated_at."""
+        empty label (Label.is_empty) deletes it. Audit 'label.set'. Returns it with updated_at.
+        `outbox`: write-backs of the label (e.g. MLflow assessments), enqueued in the same transaction."""
         now = utcnow()
         with self._write() as s:
             log = audit_log.AuditAppender(s)
             self._require_request(s, label.request_id)
             self._upsert_label_rows(s, [label], now)
+            self._enqueue(s, list(outbox), label.request_id, now)
             log.append(actor=label.user, action="label.set", request_id=label.request_id, at=now,
                        payload=_label_audit(label))
         return Label(request_id=label.request_id, eval_set=label.eval_set, sample_id=str(label.sample_id),
                      user=label.user, verdict=Verdict(label.verdict) if label.verdict else None,
                      correct=label.correct, error=label.error or None, comment=label.comment or None, updated_at=now)
 
-    def upsert_labels(self, labels: list[Label], *, actor: str) -> int:
-        """Many labels in one transaction, one audit entry 'label.import' with the count."""
+    def upsert_labels(self, labels: list[Label], *, actor: str, outbox: list[OutboxEntry] = ()) -> int:
+        """Many labels in one transaction, one audit entry 'label.import' with the count
+        (and their write-backs in `outbox`, enqueued in the same transaction)."""
         if not labels:
             return 0
         now = utcnow()
@@ -292,6 +295,7 @@ class Store:
             for rid in request_ids:
                 self._require_request(s, rid)
             self._upsert_label_rows(s, labels, now)
+            self._enqueue(s, list(outbox), None, now)
             log.append(actor=actor, action="label.import", at=now,
                        request_id=request_ids[0] if len(request_ids) == 1 else None,
                        payload={"count": len(labels), "request_ids": request_ids,

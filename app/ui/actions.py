@@ -17,6 +17,7 @@ class ActionSpec:
     keys: tuple[str, ...] = ()
     tip: str = ""
     menu: str = "Review"
+    checkable: bool = False
 
 
 ACTIONS: tuple[ActionSpec, ...] = (
@@ -26,6 +27,8 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("label.both_wrong", "Both wrong", ("4",), "label the sample and move to the next"),
     ActionSpec("label.correct", "Candidate output correct", ("C",), "mark the candidate's output correct"),
     ActionSpec("label.incorrect", "Candidate output incorrect", ("X",), "mark the candidate's output incorrect"),
+    ActionSpec("label.error", "Error category…", ("E",), "pick from signoff.toml [labels]: type to filter, Enter"),
+    ActionSpec("label.comment", "Comment…", ("M",), "a note on this sample: Enter saves, Shift+Enter new line"),
     ActionSpec("nav.next", "Next sample", ("J",), "also ↓ in the table"),
     ActionSpec("nav.previous", "Previous sample", ("K",), "also ↑ in the table"),
     ActionSpec("nav.next_unlabeled", "Next unlabeled", ("N",), "next sample without your label in this filter"),
@@ -34,20 +37,42 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("view.search", "Search samples", ("/", "Ctrl+F"), "focus the search box", menu="View"),
     ActionSpec("view.invisibles", "Show whitespace and hidden characters", ("Ctrl+Shift+W",), menu="View"),
     ActionSpec("view.worst_first", "Sort worst first", ("Ctrl+0",), "back to the comparison's own order", menu="View"),
+    ActionSpec("view.blind", "Blind mode (A / B)", ("B",),
+               "outputs as A and B in a random order per sample; 1 / 2 = A / B better", menu="View", checkable=True),
+    ActionSpec("view.raw", "Raw values", ("R",), "every stored value, escaped, with its type", menu="View"),
+    ActionSpec("view.mode", "Next view mode", ("V",),
+               "images: side by side → swipe → onion skin → difference; JSON: structure ↔ text", menu="View"),
+    ActionSpec("view.zoom_in", "Zoom in", ("Ctrl+=", "Ctrl++"), "images; also Ctrl+wheel", menu="View"),
+    ActionSpec("view.zoom_out", "Zoom out", ("Ctrl+-",), "images", menu="View"),
+    ActionSpec("view.zoom_fit", "Zoom to fit", ("Ctrl+9",), "images", menu="View"),
     ActionSpec("view.refresh", "Refresh inbox", ("F5",), menu="View"),
     ActionSpec("decide.open", "Approve / request changes / reject…", ("Ctrl+Return", "Ctrl+Enter"), menu="Review"),
     ActionSpec("help.shortcuts", "Keyboard shortcuts", ("?", "F1"), menu="Help"),
+    ActionSpec("help.about", "About Signoff", (), "version, and how this copy runs", menu="Help"),
     ActionSpec("app.quit", "Quit", ("Ctrl+Q",), menu="File"),
 )
 
 BY_ID = {a.id: a for a in ACTIONS}
 
 
-def shortcut_sheet() -> str:
-    """Plain text list of every key, for the Help dialog."""
-    width = max(len(" / ".join(a.keys)) for a in ACTIONS if a.keys)
-    lines = []
-    for a in ACTIONS:
-        if a.keys:
-            lines.append(f"{' / '.join(a.keys):<{width}}   {a.title}" + (f"  ({a.tip})" if a.tip else ""))
+MENU_ORDER = ("Review", "Edit", "View", "File", "Help")
+
+
+def shortcut_sheet(extra: list[tuple[str, str, str]] | None = None) -> str:
+    """Plain text list of every key, grouped by menu, for the shortcut sheet (?).
+
+    `extra`: (keys, title, menu) of actions made elsewhere (not in ACTIONS)."""
+    entries = [(" / ".join(a.keys), a.title + (f"  ({a.tip})" if a.tip else ""), a.menu) for a in ACTIONS if a.keys]
+    entries += list(extra or [])
+    width = max(len(k) for k, _, _ in entries)
+    menus = [m for m in MENU_ORDER if any(e[2] == m for e in entries)]
+    menus += sorted({e[2] for e in entries} - set(menus))
+    lines: list[str] = []
+    for menu in menus:
+        if lines:
+            lines.append("")
+        lines.append(menu.upper())
+        for keys, title, m in entries:
+            if m == menu:
+                lines.append(f"  {keys:<{width}}   {title}")
     return "\n".join(lines)

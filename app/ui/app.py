@@ -18,7 +18,7 @@ import sys
 import traceback
 from pathlib import Path
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QCoreApplication, Qt
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from app.ui.main_window import MainWindow
@@ -85,14 +85,40 @@ def excepthook(exc_type, exc, tb) -> None:
     box.exec()
 
 
+def prepare_web_engine() -> None:
+    """What QtWebEngine (the Charts tab) needs before the QApplication exists.
+
+    Chromium's sandbox refuses to run as root (containers, CI): turn it off
+    there, as the QtWebEngine docs advise; elsewhere it stays on.
+    """
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        os.environ.setdefault("QTWEBENGINE_DISABLE_SANDBOX", "1")
+    if QApplication.instance() is None:
+        QCoreApplication.setAttribute(Qt.ApplicationAttribute.AA_ShareOpenGLContexts)
+
+
 def ensure_app(argv: list[str] | None = None) -> QApplication:
     app = QApplication.instance()
     if app is None:
+        prepare_web_engine()
         app = QApplication(list(argv) if argv is not None else sys.argv[:1])
         app.setApplicationName("Signoff")
         app.setOrganizationName("Signoff")
         app.setApplicationDisplayName("Signoff")
+        _apply_saved_theme()
     return app  # type: ignore[return-value]
+
+
+def _apply_saved_theme() -> None:
+    from app.settings import load_settings
+    from app.ui.theme import apply_theme
+
+    try:
+        theme = load_settings().get("appearance.theme")
+    except Exception:  # an unreadable settings file is reported in the Settings dialog
+        theme = "system"
+    if theme != "system":
+        apply_theme(theme)
 
 
 def create_main_window(service) -> MainWindow:

@@ -1,73 +1,87 @@
-"""The detail pane: one sample's input and reference, then baseline |
-candidate with the differences marked, then your label and the keys.
+"""The detail pane: one sample's input and reference, then the two outputs
+in the view of the eval set's output type, then your label and the keys.
 
-Every model value goes through plain-text paths (QPlainTextEdit via
-insertText, QLabel with Qt.PlainText): nothing here renders markup.
+The output views are renderer plugins (entry-point group signoff.renderers,
+app/registry.py): the pane asks the registry for the renderer of the eval
+set's output type and shows its `create_view()` (app/ui/output_view.py is
+the contract). A "Raw values" tab beside it shows every stored value as it
+is (R). In blind mode the two outputs are A and B in a per-sample order
+(app/core/shown.py) and nothing in the pane says which is the candidate.
+
+Every model value goes through plain-text paths (insertText, QLabel with
+Qt.PlainText, item text): nothing here renders markup.
 """
 
 from __future__ import annotations
 
-import json
-import math
+import logging
 
 import pandas as pd
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (QCheckBox, QHBoxLayout, QLabel, QSizePolicy, QSplitter, QStackedWidget,
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QFontDatabase
+from PySide6.QtWidgets import (QCheckBox, QHBoxLayout, QSizePolicy, QSplitter, QStackedWidget, QTabWidget,
                                QVBoxLayout, QWidget)
 
+from app.core.shown import Shown, is_missing, looks_preformatted, shown_sample, side_names
+from app.registry import registry
 from app.ui.diff_view import DiffTextView, TextDiffWidget, plain_label
-from app.ui.image_view import ImageCompareWidget, ImagePane
-from app.ui.palette import CLASS_STYLE
+from app.ui.image_view import ImagePane
+from app.ui.output_view import OutputView, as_text
+from app.ui.palette import CLASS_STYLE, VERDICT_WORDS
+from app.ui.raw_view import RawView
 from app.ui.sample_model import MyLabel, format_delta
 
-KEY_HINTS = ("[1] candidate better   [2] baseline better   [3] tie   [4] both wrong   "
-             "[c] correct   [x] incorrect   [n] next unlabeled   [j/k] next/previous")
+log = logging.getLogger(__name__)
+
+COMPARE_TAB, RAW_TAB = 0, 1
+COMMENT_PREVIEW = 80
 
 
-def _missing(value) -> bool:
-    if value is None:
-        return True
-    try:
-        return bool(pd.isna(value))
-    except (TypeError, ValueError):
-        return False
+def key_hints(blind: bool) -> str:
+    if blind:
+        return ("[1] A better   [2] B better   [3] tie   [4] both wrong   [e] error   [m] comment   "
+                "[n] next unlabeled   [j/k] next/previous   [b] blind off   [r] raw   [v] view   [?] all keys")
+    return ("[1] candidate better   [2] baseline better   [3] tie   [4] both wrong   [c] correct   [x] incorrect   "
+            "[e] error   [m] comment   [n] next unlabeled   [j/k] next/previous   [b] blind   [r] raw   [v] view   "
+            "[?] all keys")
 
 
-def as_text(value) -> str:
-    if _missing(value):
-        return ""
-    if isinstance(value, (dict, list)):
-        return json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False)
-    if isinstance(value, bytes):
-        return f"({len(value):,} bytes)"
-    return str(value)
-
-
-def pretty_json(value) -> tuple[str, bool]:
-    """(pretty text with sorted keys, True) or (the raw text, False) when it is not JSON."""
-    if _missing(value):
-        return "", True
-    if isinstance(value, (dict, list)):
-        obj = value
-    else:
-        try:
-            obj = json.loads(str(value))
-        except (TypeError, ValueError):
-            return str(value), False
-    return json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False), True
-
-
-def fmt_score(v) -> str:
-    if _missing(v):
-        return ""
-    v = float(v)
-    return f"{v:.2f}" if math.isfinite(v) else str(v)
+def label_words(label: MyLabel, names: dict[str, str] | None = None, *, blind: bool = False) -> str:
+    """Your label in words; in blind mode the verdict says A or B, never the model."""
+    parts = []
+    if label.verdict:
+        if blind and names and label.verdict in names:
+            parts.append(f"{names[label.verdict]} better")
+        else:
+            parts.append(VERDICT_WORDS.get(label.verdict, label.verdict))
+    if label.correct is not None and not blind:
+        parts.append("candidate correct" if label.correct else "candidate incorrect")
+    elif label.correct is not None:
+        parts.append("correctness marked")
+    if label.error:
+        parts.append(f"error: {label.error}")
+    if label.comment:
+        text = " ".join(str(label.comment).split())
+        parts.append(f"comment: “{text[:COMMENT_PREVIEW]}{'…' if len(text) > COMMENT_PREVIEW else ''}”")
+    return " · ".join(parts)
 
 
 class DetailPane(QWidget):
+    rawToggled = Signal(bool)
+
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.output_type = "text"
+        self.request_id = None
+        self.eval_set = ""
+        self.blind = False
+        self.shown: Shown | None = None
+        self._sample: pd.Series | None = None
+        self._slices: list[str] = []
+        self._label = MyLabel()
+        self._views: dict[str, OutputView] = {}
+        self._mono_choice: dict[str, bool] = {}     # eval set -> the reviewer's choice (else auto)
+        self.view_problem = ""
 
         self.title = plain_label("Select a sample")
         f = self.title.font()
@@ -76,62 +90,86 @@ class DetailPane(QWidget):
         self.title.setWordWrap(True)
         self.show_invisibles = QCheckBox("show whitespace and hidden characters")
         self.show_invisibles.setToolTip("spaces as ·, tabs as →, line ends as ↵, zero-width characters as ⟨ZWSP⟩ …")
+        self.show_invisibles.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.monospace = QCheckBox("monospace input")
+        self.monospace.setToolTip("show the input in a fixed-width font (on by itself for input laid out with "
+                                  "spaces, such as ASCII art or aligned tables)")
+        self.monospace.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.hidden_warning = plain_label("")
         self.hidden_warning.setStyleSheet("color: #D55E00;")
 
-        top = QHBoxLayout()
-        top.addWidget(self.title, 1)
-
         opts = QHBoxLayout()
         opts.addWidget(self.show_invisibles)
+        opts.addWidget(self.monospace)
         opts.addWidget(self.hidden_warning, 1)
 
-        # Input | reference
+        # Input | reference (text, or images for image sets)
         self.input_view = DiffTextView()
         self.input_view.setPlaceholderText("(no input)")
+        self.input_view.setAccessibleName("input")
         self.reference_view = DiffTextView()
         self.reference_view.setPlaceholderText("(no reference)")
+        self.reference_view.setAccessibleName("reference")
         self.input_image = ImagePane("INPUT")
         self.input_image.hide()
+        self.reference_image = ImagePane("REFERENCE")
+        self.reference_image.hide()
         ctx = QWidget()
         cl = QHBoxLayout(ctx)
         cl.setContentsMargins(0, 0, 0, 0)
-        cl.addWidget(self._titled("INPUT", self.input_view), 1)
+        self.input_box = self._titled("INPUT", self.input_view)
+        self.reference_box = self._titled("REFERENCE", self.reference_view)
+        cl.addWidget(self.input_box, 1)
         cl.addWidget(self.input_image, 1)
-        cl.addWidget(self._titled("REFERENCE", self.reference_view), 1)
+        cl.addWidget(self.reference_box, 1)
+        cl.addWidget(self.reference_image, 1)
 
-        # Baseline | candidate
-        self.text_diff = TextDiffWidget()
-        self.image_diff = ImageCompareWidget()
+        # The output view of this eval set's type | the raw values
         self.outputs = QStackedWidget()
-        self.outputs.addWidget(self.text_diff)
-        self.outputs.addWidget(self.image_diff)
+        self.raw_view = RawView()
+        self.tabs = QTabWidget()
+        self.tabs.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.tabs.tabBar().setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.tabs.addTab(self.outputs, "Compare")
+        self.tabs.addTab(self.raw_view, "Raw values  (r)")
+        self.tabs.currentChanged.connect(self._tab_changed)
+        self.view_note = plain_label("")
+        self.view_note.setStyleSheet("color: #D55E00;")
+        self.view_note.hide()
+
+        out_box = QWidget()
+        ol = QVBoxLayout(out_box)
+        ol.setContentsMargins(0, 0, 0, 0)
+        ol.setSpacing(2)
+        ol.addWidget(self.view_note)
+        ol.addWidget(self.tabs, 1)
 
         self.splitter = QSplitter(Qt.Orientation.Vertical)
         self.splitter.addWidget(ctx)
-        self.splitter.addWidget(self.outputs)
+        self.splitter.addWidget(out_box)
         self.splitter.setStretchFactor(0, 1)
         self.splitter.setStretchFactor(1, 3)
         self.splitter.setChildrenCollapsible(False)
-        self.splitter.setSizes([140, 460])
+        self.splitter.setSizes([150, 470])
 
         self.my_label = plain_label("")
-        self.hints = plain_label(KEY_HINTS)
+        self.my_label.setWordWrap(True)
+        self.hints = plain_label(key_hints(False))
         self.hints.setWordWrap(True)
         self.hints.setStyleSheet("color: palette(placeholder-text);")
         self.hints.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
-        layout.addLayout(top)
+        layout.addWidget(self.title)
         layout.addLayout(opts)
         layout.addWidget(self.splitter, 1)
         layout.addWidget(self.my_label)
         layout.addWidget(self.hints)
 
         self.show_invisibles.toggled.connect(self._toggle_invisibles)
-        self.text_diff.invisiblesFound.connect(self._on_hidden)
-        self._sample: pd.Series | None = None
+        self.monospace.clicked.connect(self._monospace_clicked)
+        self.set_output_type("text")
 
     @staticmethod
     def _titled(title: str, widget: QWidget) -> QWidget:
@@ -147,107 +185,177 @@ class DetailPane(QWidget):
         v.addWidget(widget)
         return box
 
+    # ------------------------------------------------------------------ views
+    def view_for(self, output_type: str) -> OutputView:
+        """The view of an output type, made once from its renderer plugin (text as a fallback)."""
+        view = self._views.get(output_type)
+        if view is not None:
+            return view
+        problem = ""
+        cls = registry().renderer_for(output_type)
+        if cls is None:
+            problem = f"no renderer plugin for output type {output_type!r}; shown as text"
+        else:
+            try:
+                view = cls().create_view()
+                if not isinstance(view, OutputView):
+                    problem = f"renderer {cls.__name__} did not return an OutputView; shown as text"
+                    view = None
+            except Exception as exc:  # a broken plugin is reported, not fatal
+                log.exception("renderer %s failed", output_type)
+                problem = f"renderer for {output_type!r} failed ({type(exc).__name__}: {exc}); shown as text"
+                view = None
+        if view is None:
+            from plugins.renderers.text.view import TextOutputView
+
+            view = TextOutputView()
+            if output_type in ("json", "number"):
+                view.diff.set_monospace(True)
+        view.setProperty("problem", problem)
+        view.invisiblesFound.connect(self._on_hidden)
+        view.set_show_invisibles(self.show_invisibles.isChecked())
+        self.outputs.addWidget(view)
+        self._views[output_type] = view
+        return view
+
+    @property
+    def view(self) -> OutputView:
+        return self.view_for(self.output_type)
+
+    @property
+    def text_diff(self) -> TextDiffWidget:
+        """The text view's word-diff widget (the text renderer's view)."""
+        return self.view_for("text").diff
+
+    def set_context(self, request_id, eval_set: str, output_type: str) -> None:
+        self.request_id = request_id
+        self.eval_set = eval_set
+        self.set_output_type(output_type)
+
+    def set_output_type(self, output_type: str) -> None:
+        self.output_type = output_type
+        view = self.view_for(output_type)
+        self.outputs.setCurrentWidget(view)
+        self.view_problem = view.property("problem") or ""
+        self.view_note.setText(self.view_problem)
+        self.view_note.setVisible(bool(self.view_problem))
+        mono = output_type in ("json", "number")
+        font = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont) if mono else self.font()
+        self.reference_view.setFont(font)
+
+    def set_blind(self, on: bool) -> None:
+        self.blind = bool(on)
+        self.hints.setText(key_hints(self.blind))
+        if self._sample is not None:
+            self.set_sample(self._sample, self._slices, self._label)
+
+    def toggle_raw(self) -> bool:
+        raw = self.tabs.currentIndex() != RAW_TAB
+        self.tabs.setCurrentIndex(RAW_TAB if raw else COMPARE_TAB)
+        return raw
+
+    def cycle_mode(self) -> bool:
+        if self.tabs.currentIndex() == RAW_TAB:
+            self.tabs.setCurrentIndex(COMPARE_TAB)
+        return self.view.cycle_mode()
+
+    def _tab_changed(self, index: int) -> None:
+        if index == RAW_TAB and self._sample is not None:
+            self.raw_view.show_row(self._sample, blind=self.blind, shown=self.shown)
+        self.rawToggled.emit(index == RAW_TAB)
+
     def _toggle_invisibles(self, on: bool) -> None:
-        self.text_diff.set_show_invisibles(on)
+        for view in self._views.values():
+            view.set_show_invisibles(on)
         if self._sample is not None:
             self._show_context(self._sample)
 
     def _on_hidden(self, found: bool) -> None:
+        if self.sender() is not None and self.sender() is not self.view:
+            return
         self.hidden_warning.setText("⚠ hidden characters in these outputs (bidi controls shown as ⟨RLO⟩ …)"
                                     if found else "")
 
-    def set_output_type(self, output_type: str) -> None:
-        self.output_type = output_type
-        self.text_diff.set_monospace(output_type in ("json", "number"))
+    def _monospace_clicked(self, on: bool) -> None:
+        self._mono_choice[self.eval_set] = on
+        self._apply_monospace(on)
 
+    def _apply_monospace(self, on: bool) -> None:
+        self.monospace.setChecked(on)
+        font = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont) if on else self.font()
+        if self.input_view.font() != font:
+            self.input_view.setFont(font)
+
+    # ------------------------------------------------------------------ samples
     def clear(self, message: str = "Select a sample") -> None:
         self._sample = None
+        self.shown = None
         self.title.setText(message)
         self.input_view.clear()
         self.reference_view.clear()
-        self.text_diff.set_texts("", "")
-        self.text_diff.set_titles("BASELINE", "CANDIDATE")
-        self.image_diff.set_images(None, None)
+        self.input_image.hide()
+        self.reference_image.hide()
+        self.input_box.show()
+        self.reference_box.show()
+        for view in self._views.values():
+            view.clear()
+        self.raw_view.clear_row()
         self.my_label.setText("")
+        self.hidden_warning.setText("")
 
     def set_sample(self, sample: pd.Series, slices: list[str], label: MyLabel | None = None) -> None:
         self._sample = sample
-        cls = str(sample.get("class", ""))
-        symbol = CLASS_STYLE.get(cls, ("", ""))[1]
-        parts = [str(sample.get("id", "")), f"{symbol} {cls}"]
-        for s in slices:
-            if not _missing(sample.get(s)):
-                parts.append(f"{s}: {sample.get(s)}")
-        delta = sample.get("delta")
-        if not _missing(delta):
-            parts.append(f"Δscore {format_delta(delta)}")
-        side = sample.get("missing_side")
-        if isinstance(side, str) and side:
-            parts.append(f"missing from {side}")
-        self.title.setText("  ·  ".join(parts))
+        self._slices = list(slices)
+        self.shown = shown_sample(sample, output_type=self.output_type, blind=self.blind,
+                                  request_id=self.request_id, eval_set=self.eval_set)
+        self.title.setText(self._title_text(sample, slices))
         self._show_context(sample)
-        self._show_outputs(sample)
+        self.view.show_sample(self.shown)
+        if self.tabs.currentIndex() == RAW_TAB:
+            self.raw_view.show_row(sample, blind=self.blind, shown=self.shown)
         self.set_label(label or MyLabel())
 
+    def _title_text(self, sample: pd.Series, slices: list[str]) -> str:
+        shown = self.shown
+        cls = shown.change_class if shown is not None else str(sample.get("class", ""))
+        symbol = CLASS_STYLE.get(cls, ("", ""))[1]
+        parts = [str(sample.get("id", "")), f"{symbol} {cls}".strip()]
+        for s in slices:
+            if not is_missing(sample.get(s)):
+                parts.append(f"{s}: {sample.get(s)}")
+        if not self.blind:
+            delta = sample.get("delta")
+            if not is_missing(delta):
+                parts.append(f"Δscore {format_delta(delta)}")
+        side = sample.get("missing_side")
+        if isinstance(side, str) and side:
+            if self.blind and shown is not None:
+                side = side_names(shown).get(side, side)
+            parts.append(f"missing from {side}")
+        if self.blind:
+            parts.append("blind: A and B in a random order")
+        return "  ·  ".join(parts)
+
     def set_label(self, label: MyLabel) -> None:
-        self.my_label.setText(f"your label: {label.words()}" if not label.is_empty else "your label: (none yet)")
+        self._label = label
+        names = side_names(self.shown) if self.shown is not None else None
+        words = label_words(label, names, blind=self.blind)
+        self.my_label.setText(f"your label: {words}" if words else "your label: (none yet)")
 
     def _show_context(self, sample: pd.Series) -> None:
         on = self.show_invisibles.isChecked()
-        input_bytes = sample.get("input_bytes")
-        if not _missing(input_bytes) and isinstance(input_bytes, (bytes, bytearray, memoryview)):
-            self.input_image.show()
-            self.input_image.set_image(input_bytes, as_text(sample.get("input")))
-        else:
-            self.input_image.hide()
-        self.input_view.set_plain(as_text(sample.get("input")), whitespace=on, invisibles=on)
+        for pane, box, key in ((self.input_image, self.input_box, "input"),
+                               (self.reference_image, self.reference_box, "reference")):
+            data = sample.get(f"{key}_bytes")
+            if isinstance(data, (bytes, bytearray, memoryview)):
+                pane.show()
+                box.hide()
+                pane.set_image(data, as_text(sample.get(key)))
+            else:
+                pane.hide()
+                box.show()
+        text = as_text(sample.get("input"))
+        mono = self._mono_choice.get(self.eval_set)
+        self._apply_monospace(looks_preformatted(text) if mono is None else mono)
+        self.input_view.set_plain(text, whitespace=on, invisibles=on)
         self.reference_view.set_plain(as_text(sample.get("reference")), whitespace=on, invisibles=on)
-
-    def _titles(self, sample: pd.Series, extra: tuple[str, str] = ("", "")) -> tuple[str, str]:
-        out = []
-        for side, more in zip(("baseline", "candidate"), extra):
-            t = side.upper()
-            score = fmt_score(sample.get(f"{side}_score"))
-            if score:
-                t += f" · score {score}"
-            if more:
-                t += f" · {more}"
-            if _missing(sample.get(f"{side}_output")) and not isinstance(sample.get(f"{side}_output_bytes"), bytes):
-                t += " · (no output)"
-            out.append(t)
-        return out[0], out[1]
-
-    def _show_outputs(self, sample: pd.Series) -> None:
-        otype = self.output_type
-        if otype == "image":
-            self.outputs.setCurrentWidget(self.image_diff)
-            self.image_diff.set_images(sample.get("baseline_output_bytes"), sample.get("candidate_output_bytes"),
-                                       baseline_caption=as_text(sample.get("baseline_output")),
-                                       candidate_caption=as_text(sample.get("candidate_output")))
-            b, c = self._titles(sample)
-            self.image_diff.baseline.title.setText(b)
-            self.image_diff.candidate.title.setText(c)
-            return
-        self.outputs.setCurrentWidget(self.text_diff)
-        extra = ("", "")
-        if otype == "json":
-            (b, bok), (c, cok) = pretty_json(sample.get("baseline_output")), pretty_json(sample.get("candidate_output"))
-            extra = ("" if bok else "not valid JSON", "" if cok else "not valid JSON")
-        elif otype == "number":
-            b, c = as_text(sample.get("baseline_output")), as_text(sample.get("candidate_output"))
-            extra = (self._number_error(sample, "baseline"), self._number_error(sample, "candidate"))
-        else:
-            b, c = as_text(sample.get("baseline_output")), as_text(sample.get("candidate_output"))
-        self.text_diff.set_titles(*self._titles(sample, extra))
-        self.text_diff.set_texts(b, c)
-
-    @staticmethod
-    def _number_error(sample: pd.Series, side: str) -> str:
-        try:
-            value = float(sample.get(f"{side}_output"))
-            ref = float(sample.get("reference"))
-        except (TypeError, ValueError):
-            return ""
-        if not (math.isfinite(value) and math.isfinite(ref)):
-            return ""
-        return f"error {value - ref:+.4g}".replace("-", "−")

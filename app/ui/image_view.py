@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QSize, Qt
 from PySide6.QtGui import QImage, QImageReader, QPixmap
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 MAX_PIXELS = 40_000_000          # 40 megapixels
 MAX_BYTES = 64 * 1024 * 1024     # encoded size
@@ -103,24 +103,9 @@ class ImagePane(QWidget):
         pix = QPixmap.fromImage(self._image)
         if pix.width() > target.width() or pix.height() > target.height():
             pix = pix.scaled(target, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation)
-        elif pix.width() * 4 <= target.width() and pix.height() * 4 <= target.height():
+        elif pix.width() * 2 <= target.width() and pix.height() * 2 <= target.height():
             # Tiny images: enlarge by whole factors with no smoothing so pixels stay visible.
             factor = max(1, min(target.width() // max(pix.width(), 1), target.height() // max(pix.height(), 1), 8))
             pix = pix.scaled(pix.width() * factor, pix.height() * factor, Qt.AspectRatioMode.KeepAspectRatio,
                              Qt.TransformationMode.FastTransformation)
         self.picture.setPixmap(pix)
-
-
-class ImageCompareWidget(QWidget):
-    def __init__(self, parent: QWidget | None = None):
-        super().__init__(parent)
-        self.baseline = ImagePane("BASELINE")
-        self.candidate = ImagePane("CANDIDATE")
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.baseline, 1)
-        layout.addWidget(self.candidate, 1)
-
-    def set_images(self, baseline, candidate, *, baseline_caption: str = "", candidate_caption: str = "") -> None:
-        self.baseline.set_image(baseline, baseline_caption)
-        self.candidate.set_image(candidate, candidate_caption)

@@ -1,12 +1,23 @@
-"""The inbox: open review requests, newest first, each with what is missing."""
+"""The inbox: review requests as a sortable table, all of them or only mine.
+
+Columns: status, commit, title, what is still missing, model, eval sets,
+created. Click a header to sort (again to reverse); newest first by default.
+"Mine" keeps the requests where you hold a role in the request's policy or
+have labeled or decided something; the tooltip says which.
+
+The involvement of each request is worked out by `involvement()` (plain
+Python over the ReviewService contract) when the list is filled.
+"""
 
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import datetime, timezone
 
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap
-from PySide6.QtWidgets import QListWidget, QListWidgetItem, QStackedWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (QAbstractItemView, QButtonGroup, QHBoxLayout, QHeaderView, QPushButton,
+                               QStackedWidget, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget)
 
 from app.store.records import RequestRecord
 from app.ui.diff_view import plain_label, plain_tooltip
@@ -17,9 +28,16 @@ EMPTY_TEXT = ("No review requests yet.\n\n"
               "  signoff request --sha <commit>\n\n"
               "To try Signoff on sample data:\n"
               "  signoff demo")
+EMPTY_MINE_TEXT = ("Nothing for you here: no open request lists you in its signoff.toml [roles], "
+                   "and you have not labeled or decided any.\n\nClick “All” to see every request.")
 
 RequestIdRole = Qt.ItemDataRole.UserRole + 10
 RecordRole = Qt.ItemDataRole.UserRole + 11
+SortRole = Qt.ItemDataRole.UserRole + 12
+
+COLUMNS = ["status", "commit", "title", "missing", "model", "sets", "created"]
+COL = {name: i for i, name in enumerate(COLUMNS)}
+STATUS_ORDER = {"rejected": 0, "pending": 1, "approved": 2}
 
 
 def dot_icon(colour: str, size: int = 12) -> QIcon:
@@ -34,26 +52,119 @@ def dot_icon(colour: str, size: int = 12) -> QIcon:
     return QIcon(pix)
 
 
+def missing_text(r: RequestRecord) -> str:
+    """What still blocks approval, in the commit status's own words."""
+    if r.status == "approved":
+        return "nothing: approved"
+    text = r.description or ""
+    for prefix in ("awaiting review: ", "awaiting review, ", "pending: "):
+        if text.startswith(prefix):
+            return text[len(prefix):]
+    return text
+
+
+def model_name(r: RequestRecord) -> str:
+    """The model a request is about: the registered MLflow model, else the project's name in signoff.toml."""
+    try:
+        import tomllib
+
+        data = tomllib.loads(r.config_toml or "")
+    except Exception:
+        return ""
+    mlflow = data.get("mlflow") if isinstance(data.get("mlflow"), dict) else {}
+    project = data.get("project") if isinstance(data.get("project"), dict) else {}
+    return str(mlflow.get("model") or project.get("name") or "")
+
+
 def request_text(r: RequestRecord) -> str:
+    """The request in words (tooltips, tests, screen readers)."""
     symbol = STATUS_STYLE.get(r.status, ("", "•"))[1]
-    first = f"{r.sha[:7]}  {symbol} {r.status}"
     sets = f"{len(r.eval_sets)} eval set{'s' if len(r.eval_sets) != 1 else ''}"
     title = r.title.splitlines()[0] if r.title else "(no title)"
-    return f"{first}\n{title}\n{sets} · {r.description}"
+    return f"{r.sha[:7]}  {symbol} {r.status}\n{title}\n{sets} · {r.description}"
+
+
+def involvement(service, r: RequestRecord, user: str | None = None) -> list[str]:
+    """Why a request is "mine": ["sme", "labeled 12", "decided approve"]; [] when it is not.
+
+    Roles come from the request's own signoff.toml; labels and decisions from the store.
+    """
+    user = (user or getattr(service, "user", "") or "").strip().lower()
+    if not user:
+        return []
+    reasons: list[str] = []
+    try:
+        reasons += [f"you are {role}" for role in service.config(r.id).roles_of(user)]
+    except Exception:  # an unreadable signoff.toml: no roles, the request still lists
+        pass
+    try:
+        labels = service.labels_frame(r.id, user=user)
+        if labels is not None and len(labels):
+            reasons.append(f"you labeled {len(labels):,}")
+    except Exception:
+        pass
+    decided = None
+    store = getattr(service, "store", None)
+    try:
+        if store is not None and hasattr(store, "decisions_for_change"):
+            decisions = store.decisions_for_change(r.change_key)
+        else:
+            v = service.verdict(r.id)
+            decisions = [*v.current, *v.stale]
+        mine = [d for d in decisions if d.user.lower() == user]
+        if mine:
+            decided = getattr(mine[-1].kind, "value", str(mine[-1].kind))
+    except Exception:
+        pass
+    if decided:
+        reasons.append(f"you decided {decided}")
+    return reasons
+
+
+class _Item(QTreeWidgetItem):
+    """Sorts by SortRole (status severity, created time) where set, else by text."""
+
+    def __lt__(self, other: QTreeWidgetItem) -> bool:
+        tree = self.treeWidget()
+        col = tree.sortColumn() if tree is not None else 0
+        a, b = self.data(col, SortRole), other.data(col, SortRole)
+        if a is not None and b is not None:
+            return a < b
+        return self.text(col).lower() < other.text(col).lower()
 
 
 class Inbox(QWidget):
     requestSelected = Signal(int)
+    scopeChanged = Signal(str)          # "all" / "mine"
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
-        self.list = QListWidget()
+        self.service = None               # set_service(): needed for "mine"
+        self._records: list[RequestRecord] = []
+        self._mine: dict[int, list[str]] = {}
+        self.scope = "all"
+
+        self.list = QTreeWidget()
         self.list.setAccessibleName("review requests")
-        self.list.setWordWrap(True)
-        self.list.setTextElideMode(Qt.TextElideMode.ElideRight)
+        self.list.setColumnCount(len(COLUMNS))
+        self.list.setHeaderLabels(COLUMNS)
+        self.list.setRootIsDecorated(False)
+        self.list.setUniformRowHeights(True)
+        self.list.setAlternatingRowColors(True)
+        self.list.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.list.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.list.setIconSize(QSize(12, 12))
-        self.list.setSpacing(2)
-        self.list.setUniformItemSizes(False)
+        self.list.setTextElideMode(Qt.TextElideMode.ElideRight)
+        self.list.setSortingEnabled(True)
+        self.list.sortByColumn(COL["created"], Qt.SortOrder.DescendingOrder)
+        header = self.list.header()
+        header.setStretchLastSection(False)
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        header.setSortIndicatorShown(True)
+        for name, width in (("status", 96), ("commit", 66), ("title", 180), ("missing", 230), ("model", 120),
+                            ("sets", 40), ("created", 118)):
+            self.list.setColumnWidth(COL[name], width)
+
         self.empty = plain_label(EMPTY_TEXT)
         self.empty.setWordWrap(True)
         self.empty.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
@@ -62,62 +173,170 @@ class Inbox(QWidget):
         self.stack = QStackedWidget()
         self.stack.addWidget(self.list)
         self.stack.addWidget(self.empty)
-        header = plain_label("Inbox")
-        f = header.font()
+
+        title = plain_label("Inbox")
+        f = title.font()
         f.setBold(True)
-        header.setFont(f)
+        title.setFont(f)
+        self.count_label = plain_label("")
+        self.mine_button = QPushButton("Mine")
+        self.all_button = QPushButton("All")
+        self.scope_group = QButtonGroup(self)
+        self.scope_group.setExclusive(True)
+        for b, scope in ((self.mine_button, "mine"), (self.all_button, "all")):
+            b.setCheckable(True)
+            b.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+            b.setAccessibleName(f"show {scope} requests")
+            self.scope_group.addButton(b)
+            b.clicked.connect(lambda _c=False, s=scope: self.set_scope(s))
+        self.mine_button.setToolTip("requests where you hold a role in signoff.toml, or labeled or decided")
+        self.all_button.setToolTip("every review request in the store")
+        self.all_button.setChecked(True)
+        top = QHBoxLayout()
+        top.addWidget(title)
+        top.addWidget(self.count_label, 1)
+        top.addWidget(self.mine_button)
+        top.addWidget(self.all_button)
+
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
-        layout.addWidget(header)
+        layout.addLayout(top)
         layout.addWidget(self.stack)
         self.list.currentItemChanged.connect(self._current_changed)
         self._updating = False
 
+    # -- data -------------------------------------------------------------
+    def set_service(self, service) -> None:
+        """The service whose user "mine" is about (the window sets it)."""
+        self.service = service
+
     def set_requests(self, records: list[RequestRecord], *, keep: int | None = None) -> None:
-        """Fill the list; `keep` re-selects that request id without emitting requestSelected."""
+        """Fill the table; `keep` re-selects that request id without emitting requestSelected."""
+        self._records = list(records)
+        self._mine = {}
+        if self.service is not None:
+            for r in self._records:
+                self._mine[r.id] = involvement(self.service, r)
+        self._fill(keep)
+
+    def _fill(self, keep: int | None) -> None:
         self._updating = True
         try:
+            if keep is None:
+                keep = self.current_request_id()
+            self.list.setSortingEnabled(False)
             self.list.clear()
-            for r in records:
-                item = QListWidgetItem(request_text(r))
-                item.setData(RequestIdRole, r.id)
-                item.setData(RecordRole, r)
-                colour = STATUS_STYLE.get(r.status, ("#999999", ""))[0]
-                item.setIcon(dot_icon(colour))
-                item.setToolTip(plain_tooltip(f"{r.sha}\n{r.title}\nbaseline: {r.baseline_ref}\n"
-                                              f"status: {r.status} — {r.description}\n"
-                                              f"eval sets: {', '.join(r.eval_sets)}"))
-                self.list.addItem(item)
-                if keep is not None and r.id == keep:
+            shown = [r for r in self._records if self.scope == "all" or self._mine.get(r.id)]
+            for r in shown:
+                item = _Item()
+                self._set_item(item, r)
+                self.list.addTopLevelItem(item)
+            self.list.setSortingEnabled(True)
+            for i in range(self.list.topLevelItemCount()):
+                item = self.list.topLevelItem(i)
+                if keep is not None and item.data(0, RequestIdRole) == keep:
                     self.list.setCurrentItem(item)
-            self.stack.setCurrentWidget(self.list if records else self.empty)
+            if shown:
+                self.stack.setCurrentWidget(self.list)
+            else:
+                self.empty.setText(EMPTY_MINE_TEXT if self._records else EMPTY_TEXT)
+                self.stack.setCurrentWidget(self.empty)
+            total = len(self._records)
+            self.count_label.setText(f"{len(shown):,} of {total:,}" if len(shown) != total else f"{total:,}")
         finally:
             self._updating = False
 
+    def _set_item(self, item: QTreeWidgetItem, r: RequestRecord) -> None:
+        colour, symbol = STATUS_STYLE.get(r.status, ("#999999", "•"))
+        created = r.created_at
+        if created is not None and created.tzinfo is None:
+            created = created.replace(tzinfo=timezone.utc)
+        values = {
+            "status": r.status if symbol == "●" else f"{symbol} {r.status}",   # the icon is the dot already
+            "commit": r.sha[:7],
+            "model": model_name(r),
+            "title": (r.title.splitlines()[0] if r.title else "(no title)"),
+            "sets": f"{len(r.eval_sets)}",
+            "missing": missing_text(r),
+            "created": created.astimezone().strftime("%Y-%m-%d %H:%M") if created else "",
+        }
+        for name, text in values.items():
+            item.setText(COL[name], text)
+        item.setIcon(COL["status"], dot_icon(colour))
+        item.setData(COL["status"], SortRole, (STATUS_ORDER.get(r.status, 9), r.status))
+        item.setData(COL["sets"], SortRole, len(r.eval_sets))
+        item.setData(COL["created"], SortRole, created.timestamp() if created else 0.0)
+        item.setTextAlignment(COL["sets"], Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        item.setData(0, RequestIdRole, r.id)
+        item.setData(0, RecordRole, r)
+        why = self._mine.get(r.id) or []
+        mine_line = ("yours: " + ", ".join(why)) if why else "not yours (no role, label or decision)"
+        tip = plain_tooltip(f"{r.sha}\n{r.title}\nmodel: {values['model'] or '—'}\nbaseline: {r.baseline_ref}\n"
+                            f"status: {r.status} — {r.description}\neval sets: {', '.join(r.eval_sets)}\n"
+                            f"{mine_line if self.service is not None else ''}".rstrip())
+        for i in range(len(COLUMNS)):
+            item.setToolTip(i, tip)
+
     def update_status(self, request_id: int, status: str, description: str) -> None:
         """Show a request's live status (after labels or a decision) without reloading the list."""
-        for i in range(self.list.count()):
-            item = self.list.item(i)
-            if item.data(RequestIdRole) == request_id:
-                record = item.data(RecordRole)
-                if record is not None:
-                    record = replace(record, status=status, description=description)
-                    item.setData(RecordRole, record)
-                    item.setText(request_text(record))
-                    item.setIcon(dot_icon(STATUS_STYLE.get(status, ("#999999", ""))[0]))
-                return
+        self._records = [replace(r, status=status, description=description) if r.id == request_id else r
+                         for r in self._records]
+        item = self._item(request_id)
+        if item is not None:
+            record = item.data(0, RecordRole)
+            if record is not None:
+                self._set_item(item, replace(record, status=status, description=description))
 
-    def _current_changed(self, current: QListWidgetItem | None, _previous) -> None:
+    def set_scope(self, scope: str) -> None:
+        """ "mine" or "all" (the toggle above the table)."""
+        if scope not in ("mine", "all"):
+            raise ValueError(scope)
+        (self.mine_button if scope == "mine" else self.all_button).setChecked(True)
+        if scope == self.scope:
+            return
+        self.scope = scope
+        if scope == "mine" and self.service is not None and not self._mine:
+            self._mine = {r.id: involvement(self.service, r) for r in self._records}
+        self._fill(None)
+        self.scopeChanged.emit(scope)
+
+    # -- selection --------------------------------------------------------
+    def _item(self, request_id: int) -> QTreeWidgetItem | None:
+        for i in range(self.list.topLevelItemCount()):
+            item = self.list.topLevelItem(i)
+            if item.data(0, RequestIdRole) == request_id:
+                return item
+        return None
+
+    def _current_changed(self, current: QTreeWidgetItem | None, _previous) -> None:
         if current is not None and not self._updating:
-            self.requestSelected.emit(int(current.data(RequestIdRole)))
+            self.requestSelected.emit(int(current.data(0, RequestIdRole)))
 
     def select(self, request_id: int) -> bool:
-        for i in range(self.list.count()):
-            item = self.list.item(i)
-            if item.data(RequestIdRole) == request_id:
-                self.list.setCurrentItem(item)
-                return True
-        return False
+        item = self._item(request_id)
+        if item is None:
+            return False
+        self.list.setCurrentItem(item)
+        return True
+
+    def current_request_id(self) -> int | None:
+        item = self.list.currentItem()
+        return None if item is None else int(item.data(0, RequestIdRole))
 
     def request_ids(self) -> list[int]:
-        return [int(self.list.item(i).data(RequestIdRole)) for i in range(self.list.count())]
+        """The ids in the order shown."""
+        return [int(self.list.topLevelItem(i).data(0, RequestIdRole)) for i in range(self.list.topLevelItemCount())]
+
+    def count(self) -> int:
+        return self.list.topLevelItemCount()
+
+    def row_text(self, row: int) -> str:
+        item = self.list.topLevelItem(row)
+        record = item.data(0, RecordRole) if item is not None else None
+        return request_text(record) if record is not None else ""
+
+    def column_texts(self, column: str) -> list[str]:
+        return [self.list.topLevelItem(i).text(COL[column]) for i in range(self.list.topLevelItemCount())]
+
+    def sort_by(self, column: str, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        self.list.sortByColumn(COL[column], order)

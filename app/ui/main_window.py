@@ -4,7 +4,18 @@ The window talks only to the ReviewService contract (app/service/review.py).
 Loading a comparison runs off the GUI thread (app.ui.workers) with progress
 and Cancel; labels are saved synchronously on the keystroke (the store is
 local) through a QUndoStack, so Ctrl+Z / Ctrl+Shift+Z call
-service.set_label with the previous values.
+service.set_label with the previous values (verdicts, correctness, error
+categories and comments alike).
+
+Blind mode (B) shows the two outputs as A and B in a per-sample order
+(app.core.shown.blind_candidate_first) and hides what would tell them
+apart (scores, Δscore, improved/regressed); keys 1 / 2 then mean "A / B
+better" and are saved as the model that A / B stands for.
+
+A substring search over a big table (ASYNC_SEARCH_ROWS and more) runs on a
+worker (sample_model.search_rows over an app.core.search.SearchIndex, built
+on a worker right after the table opens); the table keeps its rows until the
+new ones are ready, so typing never blocks the window.
 """
 
 from __future__ import annotations
@@ -15,7 +26,7 @@ import logging
 import pandas as pd
 from PySide6.QtCore import QItemSelectionModel, QModelIndex, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence, QUndoCommand, QUndoStack
-from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDialog, QDialogButtonBox, QFrame, QHBoxLayout,
+from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFrame, QHBoxLayout,
                                QHeaderView, QLabel, QLineEdit, QMainWindow, QMessageBox, QPlainTextEdit,
                                QProgressBar, QPushButton, QSizePolicy, QSplitter, QTableView, QVBoxLayout,
                                QWidget)
@@ -23,15 +34,20 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDialog, QDialogBut
 from app.core.errors import SignoffError
 from app.core.model import Verdict
 from app.core.policy import PolicyVerdict
+from app.core.search import SearchIndex
+from app.core.shown import blind_candidate_first
 from app.store.records import RequestRecord
 from app.ui import workers
 from app.ui.actions import ACTIONS, shortcut_sheet
+from app.ui.about_dialog import AboutDialog, app_icon
 from app.ui.approval_dialog import ApprovalDialog, status_line
-from app.ui.detail_pane import DetailPane
+from app.ui.detail_pane import DetailPane, label_words
 from app.ui.diff_view import plain_label
 from app.ui.inbox import Inbox, RequestIdRole, dot_icon
 from app.ui.palette import CLASS_STYLE, STATUS_STYLE
-from app.ui.sample_model import CLASS_ORDER, NOT_UNCHANGED, MyLabel, SampleTableModel, as_text_series, slice_columns
+from app.ui.label_dialogs import CommentDialog, ErrorPicker
+from app.ui.sample_model import (CLASS_ORDER, NOT_UNCHANGED, REVIEW_FILTERS, SEARCH_COLUMNS, MyLabel, SampleTableModel, as_text_series,
+                                 others_labels, search_rows, slice_columns)
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +58,15 @@ FILTERS: list[tuple[str, set[str] | None]] = [
 ]
 MAX_SLICE_VALUES = 200
 SLICE_SEP = "\x1f"
+SHIFTED_SYMBOLS = ("?",)
+ASYNC_SEARCH_ROWS = 200_000     # from this many rows on, the search runs on a worker
+
+
+def blind_names(request_id, eval_set: str, sample_id: str) -> dict[str, str]:
+    """model -> "A" / "B" for one sample in blind mode."""
+    if blind_candidate_first(request_id, eval_set, sample_id):
+        return {"candidate": "A", "baseline": "B"}
+    return {"baseline": "A", "candidate": "B"}
 
 
 def load_comparison(service, request_id: int, eval_set: str, *, task) -> tuple:
@@ -55,12 +80,16 @@ def load_comparison(service, request_id: int, eval_set: str, *, task) -> tuple:
         pass
     frame = service.comparison(request_id, eval_set, **kwargs)
     task.check()
-    task.report("loading your labels…", None)
-    labels = labels_by_sample(service.labels_frame(request_id, user=service.user), eval_set)
+    task.report("loading the labels…", None)
+    everyone = service.labels_frame(request_id)   # every reviewer: for "reviewers disagree" and "labeled by anyone"
+    me = (service.user or "").lower()
+    mine = everyone[everyone["user"].astype(str).str.lower() == me] if len(everyone) else everyone
+    labels = labels_by_sample(mine, eval_set)
+    others = others_labels(everyone, eval_set, service.user)
     task.check()
     task.report("preparing the table…", None)
     prepared = SampleTableModel.prepare(frame)
-    return request_id, eval_set, prepared, labels
+    return request_id, eval_set, prepared, labels, others
 
 
 def labels_by_sample(frame: pd.DataFrame, eval_set: str) -> dict[str, MyLabel]:
@@ -226,6 +255,7 @@ class MainWindow(QMainWindow):
     comparisonLoaded = Signal(int, str)
     loadFailed = Signal(str)
     labelSaved = Signal(str)
+    filtersApplied = Signal()
 
     def __init__(self, service, parent: QWidget | None = None):
         super().__init__(parent)
@@ -236,9 +266,19 @@ class MainWindow(QMainWindow):
         self.verdict: PolicyVerdict | None = None
         self._load_worker: workers.Worker | None = None
         self._load_token = 0
+        self._search_worker: workers.Worker | None = None
+        self._search_token = 0
+        self._index_worker: workers.Worker | None = None
+        self._index_token = 0
+        self._pending_search: str | None = None
+        self.blind = False
+        self._quick_labels: bool | None = None
+        self._status_dirty: set[int] = set()
+        self.label_dialog = None            # the error picker or comment box last opened (tests drive it)
         self.undo_stack = QUndoStack(self)
         self.approval_dialog: ApprovalDialog | None = None   # the last one opened (tests drive it)
         self.setWindowTitle("Signoff")
+        self.setWindowIcon(app_icon())
         self.resize(1440, 860)
 
         self._build_widgets()
@@ -249,10 +289,14 @@ class MainWindow(QMainWindow):
         self._search_timer.timeout.connect(self._apply_filters)
         self.refresh_inbox()
         self.update_status_bar()
+        from app.ui.workbench_extras import install_extras  # charts tab, export/report/settings, saved layout
+
+        install_extras(self)
 
     # ------------------------------------------------------------------ layout
     def _build_widgets(self) -> None:
         self.inbox = Inbox()
+        self.inbox.set_service(self.service)   # "mine": roles, labels and decisions of the service's user
         self.inbox.requestSelected.connect(self.open_request)
 
         # Header: what this is, what blocks approval, how to filter.
@@ -303,13 +347,27 @@ class MainWindow(QMainWindow):
         self.search_edit.setAccessibleName("search")
         self.search_edit.textChanged.connect(lambda _t: self._search_timer.start())
         self.search_edit.returnPressed.connect(self._search_done)
+        self.review_combo = QComboBox()
+        self.review_combo.setAccessibleName("label filter")
+        self.review_combo.setToolTip("by who labeled: anyone, you, or samples where the reviewers disagree")
+        for key, text in REVIEW_FILTERS:
+            self.review_combo.addItem(text, key)
+        self.review_combo.currentIndexChanged.connect(lambda _i: self._apply_filters())
+        self.blind_check = QCheckBox("blind (B)")
+        self.blind_check.setToolTip("show the outputs as A and B in a random order per sample and hide which "
+                                    "is the candidate (scores and Δscore too); 1 / 2 then mean A / B better")
+        self.blind_check.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.blind_check.toggled.connect(self.set_blind)
         filter_row = QHBoxLayout()
         filter_row.addWidget(plain_label("class:"))
         filter_row.addWidget(self.filter_combo)
         filter_row.addWidget(plain_label("slice:"))
         filter_row.addWidget(self.slice_combo)
+        filter_row.addWidget(plain_label("labels:"))
+        filter_row.addWidget(self.review_combo)
         filter_row.addWidget(plain_label("search:"))
         filter_row.addWidget(self.search_edit, 1)
+        filter_row.addWidget(self.blind_check)
         self.count_label = plain_label("")
         filter_row.addWidget(self.count_label)
 
@@ -386,6 +444,14 @@ class MainWindow(QMainWindow):
             "label.both_wrong": lambda: self.label_verdict(Verdict.BOTH_WRONG),
             "label.correct": lambda: self.label_correct(True),
             "label.incorrect": lambda: self.label_correct(False),
+            "label.error": self.open_error_picker,
+            "label.comment": self.open_comment_box,
+            "view.blind": lambda: self.set_blind(self.actions_by_id["view.blind"].isChecked()),
+            "view.raw": self.toggle_raw,
+            "view.mode": self.cycle_view_mode,
+            "view.zoom_in": lambda: self.detail.view.zoom(1),
+            "view.zoom_out": lambda: self.detail.view.zoom(-1),
+            "view.zoom_fit": lambda: self.detail.view.zoom_fit(),
             "nav.next": lambda: self.move(1),
             "nav.previous": lambda: self.move(-1),
             "nav.next_unlabeled": self.next_unlabeled,
@@ -395,6 +461,7 @@ class MainWindow(QMainWindow):
             "view.refresh": self.refresh_inbox,
             "decide.open": self.open_approval_dialog,
             "help.shortcuts": self.show_shortcuts,
+            "help.about": self.show_about,
             "app.quit": self.close,
         }
         self.actions_by_id: dict[str, QAction] = {}
@@ -412,11 +479,14 @@ class MainWindow(QMainWindow):
             keys = [QKeySequence(k) for k in spec.keys]
             if spec.id == "edit.undo":
                 keys = [QKeySequence(QKeySequence.StandardKey.Undo)] + [k for k in keys if k != QKeySequence(QKeySequence.StandardKey.Undo)]
+            # "?" is typed with Shift on most layouts; not every platform plugin matches it without.
+            keys += [QKeySequence(f"Shift+{k}") for k in spec.keys if k in SHIFTED_SYMBOLS]
             action.setShortcuts(keys)
             action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
             if spec.tip:
                 action.setStatusTip(spec.tip)
             action.setObjectName(spec.id)
+            action.setCheckable(spec.checkable)
             self.addAction(action)
             menus[spec.menu].addAction(action)
             self.actions_by_id[spec.id] = action
@@ -442,7 +512,7 @@ class MainWindow(QMainWindow):
             self.undo_stack.clear()
         self.request, self.config = request, config
         self.banner.hide()
-        if self.inbox.list.currentItem() is None or self.inbox.list.currentItem().data(RequestIdRole) != request_id:
+        if self.inbox.current_request_id() != request_id:
             self.inbox.set_requests(self.service.list_requests(), keep=request_id)
         self.setWindowTitle(f"Signoff — {request.sha[:7]} {request.title}")
         self.eval_set_combo.blockSignals(True)
@@ -482,7 +552,7 @@ class MainWindow(QMainWindow):
             output_type = self.config.eval_set(eval_set).output_type if self.config else "text"
         except SignoffError:
             output_type = "text"
-        self.detail.set_output_type(output_type)
+        self.detail.set_context(self.request.id, eval_set, output_type)
         self.banner.hide()
         self.loading.start(f"loading {eval_set}…")
         self._set_filter_enabled(False)
@@ -515,8 +585,11 @@ class MainWindow(QMainWindow):
             return
         self._load_worker = None
         self.loading.hide()
-        request_id, eval_set, prepared, labels = result
+        request_id, eval_set, prepared, labels, others = result
+        self._cancel_search()
+        self._cancel_index()
         self.model.set_frame(prepared, labels)
+        self.model.set_others(others)
         frame = self.model.frame
         self._sort_column = -1
         self.table.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
@@ -527,9 +600,15 @@ class MainWindow(QMainWindow):
         self.search_edit.blockSignals(True)
         self.search_edit.clear()
         self.search_edit.blockSignals(False)
-        self.model.set_filter(classes=FILTERS[0][1], search="", slice_=None)
+        self.review_combo.blockSignals(True)
+        self.review_combo.setCurrentIndex(0)
+        self.review_combo.blockSignals(False)
+        self.model.set_filter(classes=FILTERS[0][1], search="", slice_=None, review=None)
         self._set_filter_enabled(True)
         self._size_columns()
+        self._apply_blind_to_table()
+        if len(frame) >= ASYNC_SEARCH_ROWS:
+            self._start_index()
         self._update_counts()
         # Land on the first unlabeled sample of the default filter: worst first, so a regression.
         row = self.model.next_unlabeled(-1)
@@ -567,7 +646,8 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------------ filters
     def _set_filter_enabled(self, on: bool) -> None:
-        for w in (self.filter_combo, self.slice_combo, self.search_edit, *self.class_buttons.values()):
+        for w in (self.filter_combo, self.slice_combo, self.review_combo, self.search_edit,
+                  *self.class_buttons.values()):
             w.setEnabled(on)
 
     def _fill_slices(self, frame: pd.DataFrame) -> None:
@@ -610,10 +690,88 @@ class MainWindow(QMainWindow):
         classes = FILTERS[max(0, self.filter_combo.currentIndex())][1]
         data = self.slice_combo.currentData()
         slice_ = tuple(data.split(SLICE_SEP, 1)) if isinstance(data, str) and SLICE_SEP in data else None
-        self.model.set_filter(classes=classes, search=self.search_edit.text(), slice_=slice_)
+        needle = self.search_edit.text().strip()
+        search = needle
+        if len(self.model.frame) >= ASYNC_SEARCH_ROWS and not self.model.has_search_hits(needle):
+            # Big table: the other filters now, the search on a worker (the rows of the
+            # last search stay until the new ones are ready).
+            self._start_search(needle)
+            search = self.model.search_text
+        else:
+            self._cancel_search()
+        self.model.set_filter(classes=classes, search=search, slice_=slice_, review=self.review_combo.currentData())
         self._update_counts()
         row = self.model.row_of(keep) if keep is not None else -1
         self.select_row(row if row >= 0 else 0)
+        if self._search_worker is None and self._pending_search is None:
+            self.filtersApplied.emit()
+
+    def _start_search(self, needle: str) -> None:
+        self._cancel_search()
+        self._search_token += 1
+        token = self._search_token
+        if self._index_worker is not None:
+            # The index is being built: this search runs as soon as it is there.
+            self._pending_search = needle
+            self.count_label.setText(f"preparing the search of {len(self.model.frame):,} samples…")
+            return
+        self.count_label.setText(f"searching {len(self.model.frame):,} samples for “{needle[:40]}”…")
+        worker = workers.Worker(search_rows, self.model.frame, needle, self.model.search_index, with_task=True)
+        worker.signals.finished.connect(lambda result, t=token, n=needle: self._search_found(t, n, result))
+        worker.signals.failed.connect(lambda msg, details, t=token: self._search_failed(t, msg, details))
+        self._search_worker = workers.start(worker)
+
+    def _start_index(self) -> None:
+        """Big tables: build the search index on a worker as soon as the table is shown."""
+        self._cancel_index()
+        token = self._index_token
+        worker = workers.Worker(SearchIndex.build, self.model.frame, SEARCH_COLUMNS, with_task=True)
+        worker.signals.finished.connect(lambda index, t=token: self._index_built(t, index))
+        worker.signals.failed.connect(lambda msg, details, t=token: self._index_built(t, None))
+        self._index_worker = workers.start(worker)
+
+    def _cancel_index(self) -> None:
+        if self._index_worker is not None:
+            self._index_worker.cancel()
+            self._index_worker = None
+        self._index_token += 1
+        self._pending_search = None
+
+    def _index_built(self, token: int, index) -> None:
+        if token != self._index_token:
+            return
+        self._index_worker = None
+        if index is not None:
+            self.model.set_search_index(index)
+        pending, self._pending_search = self._pending_search, None
+        if pending is not None and pending == self.search_edit.text().strip():
+            self._start_search(pending)
+
+    def _cancel_search(self) -> None:
+        if self._search_worker is not None:
+            self._search_worker.cancel()
+            self._search_worker = None
+        self._search_token += 1
+        self._pending_search = None
+
+    def _search_found(self, token: int, needle: str, result) -> None:
+        if token != self._search_token:
+            return
+        self._search_worker = None
+        mask, index = result
+        keep = self.current_sample_id()
+        self.model.set_search_hits(needle, mask, index)
+        self._update_counts()
+        row = self.model.row_of(keep) if keep is not None else -1
+        self.select_row(row if row >= 0 else 0)
+        self.filtersApplied.emit()
+
+    def _search_failed(self, token: int, message: str, details: str) -> None:
+        if token != self._search_token:
+            return
+        self._search_worker = None
+        self.banner.show_message(f"Search failed: {message}", details)
+        self._update_counts()
 
     def _update_counts(self) -> None:
         counts = self.model.class_counts()
@@ -622,8 +780,10 @@ class MainWindow(QMainWindow):
             b.setText(f"{cls} {counts.get(cls, 0):,}")
             b.setChecked(current == {cls})
         total = len(self.model.frame)
-        self.count_label.setText(f"{self.model.visible_count():,} of {total:,} shown · "
-                                 f"{self.model.labeled_count():,} labeled by you")
+        text = f"{self.model.visible_count():,} of {total:,} shown · {self.model.labeled_count():,} labeled by you"
+        if self._search_worker is not None or self._pending_search is not None:
+            text = "searching… · " + text
+        self.count_label.setText(text)
 
     def _header_clicked(self, column: int) -> None:
         if column == self._sort_column:
@@ -690,14 +850,96 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------------ labels
     def label_verdict(self, verdict: Verdict) -> None:
-        if self._change_label({"verdict": verdict}, f"label {verdict.value}"):
+        """Keys 1-4. In blind mode 1 / 2 mean "A / B better", saved as the model A / B stands for."""
+        verdict = Verdict(verdict)
+        text = f"label {verdict.value}"
+        if self.blind and verdict in (Verdict.CANDIDATE, Verdict.BASELINE):
+            shown = self.detail.shown
+            if shown is None or shown.sample_id != self.current_sample_id():
+                self.statusBar().showMessage("Select a sample first.", 3000)
+                return
+            side = shown.left if verdict == Verdict.CANDIDATE else shown.right   # key 1 = A (left), 2 = B (right)
+            text = f"label {side.name} better"
+            verdict = Verdict(side.model)
+        if self._change_label({"verdict": verdict}, text):
             self.move(1)
 
     def label_correct(self, correct: bool) -> None:
+        if self.blind:
+            self.statusBar().showMessage("c / x judge the candidate: turn blind mode off (B) to use them.", 4000)
+            return
         self._change_label({"correct": correct}, "mark correct" if correct else "mark incorrect")
 
-    def _change_label(self, fields: dict, text: str) -> bool:
+    def open_error_picker(self) -> None:
+        """E: pick an error category from signoff.toml [labels] (type to filter, Enter)."""
         sid = self.current_sample_id()
+        if sid is None or self.request is None:
+            self.statusBar().showMessage("Select a sample first.", 3000)
+            return
+        categories = list(getattr(self.config, "error_categories", ()) or ())
+        if not categories:
+            self.statusBar().showMessage("signoff.toml [labels] lists no error categories.", 4000)
+            return
+        dialog = ErrorPicker(categories, self.model.label_of(sid).error, sid, self)
+        dialog.chosen.connect(lambda cat, s=sid: self._change_label(
+            {"error": cat}, f"error {cat}" if cat else "clear error", sid=s))
+        self.label_dialog = dialog
+        dialog.open()
+
+    def open_comment_box(self) -> None:
+        """M: a comment on this sample (Enter saves, Shift+Enter new line, Esc cancels)."""
+        sid = self.current_sample_id()
+        if sid is None or self.request is None:
+            self.statusBar().showMessage("Select a sample first.", 3000)
+            return
+        current = self.model.label_of(sid).comment
+        dialog = CommentDialog(current, sid, self)
+        dialog.saved.connect(lambda text, s=sid, old=current: (text or None) != (old or None) and self._change_label(
+            {"comment": text or None}, "comment" if text else "remove comment", sid=s))
+        self.label_dialog = dialog
+        dialog.open()
+
+    # ------------------------------------------------------------------ blind mode and views
+    def set_blind(self, on: bool) -> None:
+        on = bool(on)
+        if on == self.blind:
+            return
+        self.blind = on
+        for widget in (self.blind_check, self.actions_by_id.get("view.blind")):
+            if widget is not None and widget.isChecked() != on:
+                widget.blockSignals(True)
+                widget.setChecked(on)
+                widget.blockSignals(False)
+        a1, a2 = self.actions_by_id.get("label.candidate"), self.actions_by_id.get("label.baseline")
+        if a1 is not None and a2 is not None:
+            a1.setText("A better" if on else "Candidate better")
+            a2.setText("B better" if on else "Baseline better")
+        self._apply_blind_to_table()
+        self.detail.set_blind(on)
+        self.statusBar().showMessage(
+            "Blind mode: the outputs are A and B in a random order per sample; 1 = A better, 2 = B better."
+            if on else "Blind mode off: baseline left, candidate right; 1 = candidate better, 2 = baseline better.",
+            6000)
+
+    def _apply_blind_to_table(self) -> None:
+        rid, es = (self.request.id if self.request else None), self.eval_set or ""
+        self.model.set_blind(self.blind, (lambda sid: blind_names(rid, es, sid)) if self.blind else None)
+        for i, col in enumerate(self.model.columns_):
+            if col.key == "delta":
+                self.table.setColumnHidden(i, self.blind)
+
+    def toggle_raw(self) -> None:
+        raw = self.detail.toggle_raw()
+        self.statusBar().showMessage("raw stored values (R again for the comparison)" if raw else "", 3000)
+
+    def cycle_view_mode(self) -> None:
+        if self.detail.cycle_mode():
+            self.statusBar().showMessage(f"view: {self.detail.view.mode}", 2000)
+        else:
+            self.statusBar().showMessage("this view has one mode", 2000)
+
+    def _change_label(self, fields: dict, text: str, *, sid: str | None = None) -> bool:
+        sid = self.current_sample_id() if sid is None else sid
         if sid is None or self.request is None or self.eval_set is None:
             self.statusBar().showMessage("Select a sample first.", 3000)
             return False
@@ -714,7 +956,8 @@ class MainWindow(QMainWindow):
         """Save through the service and show it; used by keys, undo and redo."""
         request_id, eval_set, sid = key
         try:
-            saved = self.service.set_label(request_id, eval_set, sid, **fields)
+            # Saved at once; the policy status is re-evaluated on the debounced verdict timer.
+            saved = self.service.set_label(request_id, eval_set, sid, **fields, **self._quick_label_kwargs())
         except SignoffError as exc:
             self.banner.show_message(f"Label not saved: {exc}")
             return False
@@ -733,17 +976,47 @@ class MainWindow(QMainWindow):
             if self.current_sample_id() == sid:
                 self.detail.set_label(label)
             self._update_counts()
-        self.statusBar().showMessage(f"saved: {sid} — {label.words() or 'label cleared'}", 3000)
+        if self.blind:
+            words = label_words(label, blind_names(request_id, eval_set, sid), blind=True)
+        else:
+            words = label.words()
+        self.statusBar().showMessage(f"saved: {sid} — {words or 'label cleared'}", 3000)
         self.labelSaved.emit(sid)
+        self._status_dirty.add(request_id)
         self._verdict_timer.start()
         return True
+
+    def _quick_label_kwargs(self) -> dict:
+        """{"refresh": False} when the service can save a label without re-evaluating the policy."""
+        if self._quick_labels is None:
+            try:
+                self._quick_labels = "refresh" in inspect.signature(self.service.set_label).parameters
+            except (TypeError, ValueError):
+                self._quick_labels = False
+        return {"refresh": False} if self._quick_labels else {}
+
+    def flush_status(self) -> dict:
+        """Re-evaluate (and queue for posting) the status of requests labeled since the last
+        time; returns the verdicts it computed, by request id."""
+        dirty, self._status_dirty = self._status_dirty, set()
+        refresh = getattr(self.service, "refresh_status", None)
+        out = {}
+        if refresh is None or not self._quick_label_kwargs():
+            return out
+        for request_id in dirty:
+            try:
+                out[request_id] = refresh(request_id)
+            except Exception:   # the labels are saved; the status follows on the next refresh
+                log.exception("refresh_status failed")
+        return out
 
     # ------------------------------------------------------------------ verdict & decisions
     def refresh_verdict(self) -> None:
         if self.request is None:
             return
+        fresh = self.flush_status().get(self.request.id)
         try:
-            self.verdict = self.service.verdict(self.request.id)
+            self.verdict = fresh if isinstance(fresh, PolicyVerdict) else self.service.verdict(self.request.id)
         except SignoffError as exc:
             self.verdict_label.setText(f"policy could not be evaluated: {exc}")
             return
@@ -806,22 +1079,41 @@ class MainWindow(QMainWindow):
             pass
         self.status_label.setText(" · ".join(parts))
 
+    def shortcut_text(self) -> str:
+        """Every key of the window: the table in actions.py, then any other action with a shortcut."""
+        known = {spec.id for spec in ACTIONS}
+        extra = []
+        for action in self.findChildren(QAction):
+            keys = [k.toString() for k in action.shortcuts() if not k.isEmpty()]
+            if keys and action.objectName() not in known and action.text():
+                menu = action.objectName().split(".", 1)[0].capitalize() if "." in action.objectName() else "Other"
+                extra.append((" / ".join(keys), action.text().replace("&", ""), menu))
+        return shortcut_sheet(sorted(set(extra), key=lambda e: (e[2], e[1])))
+
     def show_shortcuts(self) -> None:
         dlg = QDialog(self)
         dlg.setWindowTitle("Keyboard shortcuts")
         text = QPlainTextEdit()
         text.setReadOnly(True)
-        text.setPlainText(shortcut_sheet())
+        text.setPlainText(self.shortcut_text())
         from PySide6.QtGui import QFontDatabase
 
         text.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+        text.setAccessibleName("keyboard shortcuts")
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(dlg.reject)
         lay = QVBoxLayout(dlg)
         lay.addWidget(text)
         lay.addWidget(buttons)
-        dlg.resize(640, 460)
+        dlg.resize(820, 560)
+        self.shortcut_dialog = dlg
+        self.shortcut_sheet_view = text
         dlg.open()
+
+    def show_about(self) -> None:
+        """Help > About: the version from the package metadata (app/ui/about_dialog.py)."""
+        self.about_dialog = AboutDialog(self)
+        self.about_dialog.open()
 
     # ------------------------------------------------------------------ lifecycle
     def closeEvent(self, event) -> None:
@@ -831,7 +1123,14 @@ class MainWindow(QMainWindow):
     def shutdown(self, wait: float = 3.0) -> None:
         """Cancel background work and wait for it (so no thread outlives the window)."""
         self._verdict_timer.stop()
+        self.flush_status()
         self._search_timer.stop()
+        for name in ("_search_worker", "_index_worker"):
+            w = getattr(self, name)
+            if w is not None:
+                w.cancel()
+                w.wait(wait)
+                setattr(self, name, None)
         if self._load_worker is not None:
             self._load_worker.cancel()
             self._load_worker.wait(wait)

@@ -9,6 +9,20 @@ reset, so a 1,000,000-row comparison filters in well under a second and
 
 Columns: id, <slice columns>, class (symbol + word, colour swatch), Δscore
 (signed, right aligned), mine (✓ and your verdict, when you labeled it).
+
+Review filters: unlabeled / labeled (by anyone), labeled / not labeled by
+you, and "reviewers disagree" (two or more reviewers gave different verdicts,
+or one marked the candidate correct and another incorrect). Other reviewers'
+labels come with the comparison (`set_others`); yours update per keystroke.
+
+Search: over an app.core.search.SearchIndex of the text columns. For big
+tables the window builds the index and runs searches on a worker
+(`search_rows`, no Qt) and hands the result back with `set_search_hits`,
+so typing never blocks the window; small tables search in place.
+
+Blind mode (`set_blind`): the class column says "changed" for improved and
+regressed, and the mine column says A/B better, after the per-sample order
+the detail pane shows (`blind_names(sample_id) -> {"candidate": "A", ...}`).
 """
 
 from __future__ import annotations
@@ -20,13 +34,35 @@ import pandas as pd
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QColor
 
-from app.core.compare import BASE_COLUMNS
+from app.core.compare import BASE_COLUMNS, table_slice_columns
+from app.core.search import SearchIndex
 from app.ui.diff_view import plain_tooltip
 from app.ui.palette import CLASS_STYLE, VERDICT_WORDS
 
 CLASS_ORDER = ["regressed", "missing", "changed", "improved", "unchanged"]
 NOT_UNCHANGED = ("regressed", "missing", "changed", "improved")
 SEARCH_COLUMNS = ("id", "input", "reference", "baseline_output", "candidate_output")
+
+# The review filter: (key, words in the combo box)
+REVIEW_FILTERS: list[tuple[str | None, str]] = [
+    (None, "any"),
+    ("unlabeled", "unlabeled (by anyone)"),
+    ("labeled", "labeled (by anyone)"),
+    ("not_mine", "not labeled by me"),
+    ("mine", "labeled by me"),
+    ("disagree", "reviewers disagree"),
+]
+
+# Constants for data(), called for every visible cell on every repaint (PySide6 enum
+# arithmetic is slow enough to matter there).
+_DISPLAY = Qt.ItemDataRole.DisplayRole
+_DECORATION = Qt.ItemDataRole.DecorationRole
+_ALIGN = Qt.ItemDataRole.TextAlignmentRole
+_RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+_LEFT = int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+_FLAGS = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+_CLASS_COLOURS = {name: QColor(colour) for name, (colour, _symbol) in CLASS_STYLE.items()}
+_GREY = QColor("#999999")
 
 SortKeyRole = Qt.ItemDataRole.UserRole + 1
 PositionRole = Qt.ItemDataRole.UserRole + 2
@@ -68,6 +104,9 @@ class Prepared:
     slices: list[str]
     arrays: dict[str, np.ndarray]
     id_index: pd.Index
+    class_codes: np.ndarray = None      # int8 per row: index into CLASS_ORDER (-1: unknown)
+    class_counts: dict = None
+    slice_codes: dict = None            # slice column -> (codes per row, unique values)
 
 
 def as_text_series(series: pd.Series) -> pd.Series:
@@ -82,7 +121,41 @@ def as_text_series(series: pd.Series) -> pd.Series:
 
 def slice_columns(frame: pd.DataFrame) -> list[str]:
     """The slice columns of a comparison table (compare.py puts them after BASE_COLUMNS)."""
-    return [c for c in frame.columns if c not in BASE_COLUMNS and not c.endswith("_bytes")]
+    return table_slice_columns(frame)
+
+
+def search_rows(frame: pd.DataFrame, needle: str, index: SearchIndex | None, *, task=None
+                ) -> tuple[np.ndarray, SearchIndex]:
+    """Worker side of a search: (rows holding `needle`, the index, built here if None).
+
+    Plain pandas/pyarrow/numpy, no Qt; `task` (a TaskState) is checked
+    between segments, so a newer search cancels this one."""
+    if index is None:
+        index = SearchIndex.build(frame, SEARCH_COLUMNS, task=task)
+    return index.search(needle, task=task), index
+
+
+def others_labels(frame: pd.DataFrame | None, eval_set: str, me: str) -> dict[str, tuple[tuple, ...]]:
+    """Other reviewers' labels of one eval set: sample id -> ((verdict, correct), ...)."""
+    if frame is None or not len(frame):
+        return {}
+    rows = frame[(frame["eval_set"] == eval_set) & (frame["user"].astype(str).str.lower() != (me or "").lower())]
+    out: dict[str, list] = {}
+    for sid, verdict, correct, error, comment in zip(rows["sample_id"].astype(str), rows["verdict"], rows["correct"],
+                                                     rows["error"], rows["comment"]):
+        v = None if _is_missing(verdict) else str(verdict)
+        c = None if _is_missing(correct) else bool(correct)
+        if v is None and c is None and _is_missing(error) and _is_missing(comment):
+            continue
+        out.setdefault(sid, []).append((v, c))
+    return {k: tuple(v) for k, v in out.items()}
+
+
+def disagree(labels: list[tuple[str | None, bool | None]]) -> bool:
+    """Two or more reviewers with different verdicts, or correct vs incorrect."""
+    verdicts = {v for v, _ in labels if v is not None}
+    correct = {c for _, c in labels if c is not None}
+    return len(verdicts) > 1 or len(correct) > 1
 
 
 def format_delta(v) -> str:
@@ -122,7 +195,18 @@ class SampleTableModel(QAbstractTableModel):
         self._search = ""
         self._slice: tuple[str, str] | None = None
         self._order: np.ndarray | None = None              # display order of all positions, None = frame order
-        self._haystack: dict[str, pd.Series] = {}
+        self._index: SearchIndex | None = None
+        self._class_codes = np.zeros(0, dtype=np.int8)
+        self._class_counts: dict[str, int] = {}
+        self._slices_cache: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        self._sort_keys: dict[str, np.ndarray] = {}
+        self._search_hits: tuple[str, np.ndarray] | None = None   # (needle, mask) computed on a worker
+        self._review: str | None = None
+        self._others: dict[str, tuple] = {}
+        self._others_labeled = np.zeros(0, dtype=bool)    # per frame position: someone else labeled it
+        self._disagree = np.zeros(0, dtype=bool)          # per frame position: reviewers disagree
+        self.blind = False
+        self.blind_names = None                            # sample id -> {"baseline": "A"|"B", "candidate": ...}
 
     # --- loading ------------------------------------------------------------
     @staticmethod
@@ -132,12 +216,26 @@ class SampleTableModel(QAbstractTableModel):
         n = len(frame)
         slices = slice_columns(frame)
         arrays = {c: frame[c].to_numpy(dtype=object) for c in ["id", *slices] if c in frame}
-        arrays["class"] = frame["class"].astype(str).to_numpy(dtype=object) if n else np.zeros(0, dtype=object)
         arrays["delta"] = pd.to_numeric(frame["delta"], errors="coerce").to_numpy(dtype=float) if n else np.zeros(0)
         id_index = pd.Index(frame["id"].astype(str)) if n else pd.Index([])
         if n:
             id_index.get_loc(str(arrays["id"][0]))   # builds the hash table now, not on the first keystroke
-        return Prepared(frame, slices, arrays, id_index)
+        # Classes as small integer codes: filtering by class is a table lookup, counting a bincount.
+        cls = frame["class"] if n else None
+        if cls is not None and isinstance(cls.dtype, pd.CategoricalDtype):
+            codes = cls.cat.set_categories(CLASS_ORDER).cat.codes.to_numpy(dtype=np.int8)
+        elif n:
+            codes = pd.Categorical(frame["class"].to_numpy(dtype=object), categories=CLASS_ORDER).codes.astype(np.int8)
+        else:
+            codes = np.zeros(0, dtype=np.int8)
+        arrays["class"] = np.array([*CLASS_ORDER, "?"], dtype=object)[codes]   # code -1: "?"
+        counts = np.bincount(codes[codes >= 0], minlength=len(CLASS_ORDER)) if n else np.zeros(len(CLASS_ORDER), int)
+        class_counts = {c: int(counts[i]) for i, c in enumerate(CLASS_ORDER)}
+        slice_codes = {}
+        for col in slices:
+            sc, uniques = pd.factorize(as_text_series(frame[col]).fillna("(none)"))
+            slice_codes[col] = (sc, np.asarray(uniques, dtype=object))
+        return Prepared(frame, slices, arrays, id_index, codes, class_counts, slice_codes)
 
     def set_frame(self, frame: pd.DataFrame | "Prepared", labels: dict[str, MyLabel] | None = None) -> None:
         prepared = frame if isinstance(frame, Prepared) else self.prepare(frame)
@@ -152,9 +250,19 @@ class SampleTableModel(QAbstractTableModel):
         self._labels = {}
         self._labeled = np.zeros(n, dtype=bool)
         self._order = None
-        self._haystack = {}
+        self._index = None
+        self._class_codes = prepared.class_codes if prepared.class_codes is not None else \
+            pd.Categorical(self._arrays["class"], categories=CLASS_ORDER).codes.astype(np.int8)
+        self._class_counts = prepared.class_counts or {}
+        self._slices_cache = dict(prepared.slice_codes or {})
+        self._sort_keys = {}
+        self._search_hits = None
         self._slice = None
         self._search = ""
+        self._review = None
+        self._others = {}
+        self._others_labeled = np.zeros(n, dtype=bool)
+        self._disagree = np.zeros(n, dtype=bool)
         self._set_labels(labels or {})
         self._rows = self._compute_rows()
         self._update_visible_of()
@@ -178,14 +286,23 @@ class SampleTableModel(QAbstractTableModel):
     def slice_filter(self) -> tuple[str, str] | None:
         return self._slice
 
-    def set_filter(self, *, classes=..., search=..., slice_=...) -> None:
-        """classes: a set of class names or None (all); search: substring; slice_: (column, value) or None."""
+    @property
+    def review_filter(self) -> str | None:
+        return self._review
+
+    def set_filter(self, *, classes=..., search=..., slice_=..., review=...) -> None:
+        """classes: a set of class names or None (all); search: substring; slice_: (column, value) or None;
+        review: a key of REVIEW_FILTERS (None: any)."""
         if classes is not ...:
             self._classes = None if classes is None else {str(c) for c in classes}
         if search is not ...:
             self._search = (search or "").strip()
         if slice_ is not ...:
             self._slice = slice_
+        if review is not ...:
+            if review not in {k for k, _ in REVIEW_FILTERS}:
+                raise ValueError(f"unknown review filter {review!r}")
+            self._review = review
         self.beginResetModel()
         self._rows = self._compute_rows()
         self._update_visible_of()
@@ -197,28 +314,106 @@ class SampleTableModel(QAbstractTableModel):
         if not n:
             return mask
         if self._classes is not None:
-            mask &= np.isin(self._arrays["class"], list(self._classes))
+            allowed = np.array([c in self._classes for c in CLASS_ORDER] + [False], dtype=bool)
+            mask &= allowed[self._class_codes]          # code -1 (unknown class) picks the last: False
         if self._slice is not None:
             col, value = self._slice
             if col in self.frame:
-                mask &= (as_text_series(self.frame[col]).fillna("(none)") == value).to_numpy(dtype=bool, na_value=False)
+                codes, uniques = self._slice_codes(col)
+                where = np.flatnonzero(uniques == value)
+                mask &= (codes == where[0]) if len(where) else np.zeros(n, dtype=bool)
+        if self._review is not None:
+            mask &= self.review_mask(self._review)
         if self._search:
             mask &= self._search_mask(self._search)
         return mask
 
+    def _slice_codes(self, col: str) -> tuple[np.ndarray, np.ndarray]:
+        """A slice column as integer codes (factorized once per column)."""
+        cached = self._slices_cache.get(col)
+        if cached is None:
+            codes, uniques = pd.factorize(as_text_series(self.frame[col]).fillna("(none)"))
+            cached = (codes, np.asarray(uniques, dtype=object))
+            self._slices_cache[col] = cached
+        return cached
+
+    def review_mask(self, review: str) -> np.ndarray:
+        anyone = self._labeled | self._others_labeled
+        return {
+            "unlabeled": ~anyone,
+            "labeled": anyone,
+            "not_mine": ~self._labeled,
+            "mine": self._labeled,
+            "disagree": self._disagree,
+        }[review]
+
     def _search_mask(self, needle: str) -> np.ndarray:
-        """Case-insensitive substring over id, input, reference and outputs (vectorised)."""
-        hit = np.zeros(len(self.frame), dtype=bool)
-        needle = needle.lower()
-        for col in SEARCH_COLUMNS:
-            if col not in self.frame:
-                continue
-            hay = self._haystack.get(col)
-            if hay is None:   # lower-cased once per column, then plain substring search
-                hay = as_text_series(self.frame[col]).str.lower()
-                self._haystack[col] = hay
-            hit |= hay.str.contains(needle, regex=False).fillna(False).to_numpy(dtype=bool)
+        """Case-insensitive substring over id, input, reference and outputs."""
+        if self._search_hits is not None and self._search_hits[0] == needle and len(self._search_hits[1]) == len(self.frame):
+            return self._search_hits[1]
+        hit, self._index = search_rows(self.frame, needle, self._index)
+        self._search_hits = (needle, hit)
         return hit
+
+    @property
+    def search_index(self) -> SearchIndex | None:
+        """The index of the text columns, once built (read-only for workers)."""
+        return self._index
+
+    def set_search_index(self, index: SearchIndex) -> None:
+        if index.rows == len(self.frame):
+            self._index = index
+
+    def has_search_hits(self, needle: str) -> bool:
+        needle = (needle or "").strip()
+        return not needle or (self._search_hits is not None and self._search_hits[0] == needle)
+
+    def set_search_hits(self, needle: str, mask: np.ndarray, index: SearchIndex | None = None) -> None:
+        """A search computed elsewhere (a worker): keep it and filter with it."""
+        if index is not None:
+            self.set_search_index(index)
+        if len(mask) == len(self.frame):
+            self._search_hits = (needle.strip(), mask)
+        self.set_filter(search=needle)
+
+    # --- other reviewers ------------------------------------------------------
+    def set_others(self, others: dict[str, tuple]) -> None:
+        """Other reviewers' labels: sample id -> ((verdict, correct), ...)."""
+        self._others = dict(others)
+        n = len(self.frame)
+        self._others_labeled = np.zeros(n, dtype=bool)
+        self._disagree = np.zeros(n, dtype=bool)
+        if not n or not self._others:
+            return
+        ids = list(self._others)
+        pos = self._id_index.get_indexer(ids)
+        for sid, p in zip(ids, pos):
+            if p >= 0:
+                self._others_labeled[p] = True
+                self._disagree[p] = disagree(self._with_mine(sid))
+        if self._review is not None:
+            self.set_filter()
+
+    def _with_mine(self, sid: str) -> list:
+        labels = list(self._others.get(sid, ()))
+        mine = self._labels.get(sid)
+        if mine is not None:
+            labels.append((mine.verdict, mine.correct))
+        return labels
+
+    def reviewers_disagree(self, sample_id: str) -> bool:
+        pos = self.position_of(sample_id)
+        return bool(self._disagree[pos]) if pos is not None else False
+
+    def others_count(self, sample_id: str) -> int:
+        return len(self._others.get(str(sample_id), ()))
+
+    # --- blind mode -------------------------------------------------------------
+    def set_blind(self, on: bool, names=None) -> None:
+        self.blind = bool(on)
+        self.blind_names = names
+        if self.rowCount() and self.columnCount():
+            self.dataChanged.emit(self.index(0, 0), self.index(self.rowCount() - 1, self.columnCount() - 1))
 
     def _compute_rows(self) -> np.ndarray:
         mask = self._mask()
@@ -236,15 +431,21 @@ class SampleTableModel(QAbstractTableModel):
             return
         key = self.columns_[column].key
         if key == "class":
-            values = self.frame["severity"].to_numpy()
+            # Regression severity: the comparison's own order (worst class first, then the
+            # biggest drop in score), app.core.compare.
+            idx = np.arange(len(self.frame))
         elif key == "delta":
-            values = np.nan_to_num(self._arrays["delta"], nan=np.inf)
+            idx = self._sort_keys.get("delta")
+            if idx is None:
+                idx = self._sort_keys["delta"] = np.argsort(np.nan_to_num(self._arrays["delta"], nan=np.inf),
+                                                            kind="stable")
         elif key == "mine":
-            values = self._labeled.astype(np.int8)
+            idx = np.argsort(self._labeled.astype(np.int8), kind="stable")
         else:
-            codes, _ = pd.factorize(as_text_series(self.frame[key]).fillna(""), sort=True)
-            values = codes
-        idx = np.argsort(values, kind="stable")
+            idx = self._sort_keys.get(key)
+            if idx is None:
+                codes, _ = pd.factorize(as_text_series(self.frame[key]).fillna(""), sort=True)
+                idx = self._sort_keys[key] = np.argsort(codes, kind="stable")
         if order == Qt.SortOrder.DescendingOrder:
             idx = idx[::-1].copy()
         self.layoutAboutToBeChanged.emit()
@@ -279,6 +480,8 @@ class SampleTableModel(QAbstractTableModel):
         if pos is None:
             return
         self._labeled[pos] = not label.is_empty
+        if sid in self._others:
+            self._disagree[pos] = disagree(self._with_mine(sid))
         row = int(self._visible_of[pos])
         if row >= 0:
             col = len(self.columns_) - 1
@@ -329,10 +532,7 @@ class SampleTableModel(QAbstractTableModel):
         return int(len(self._rows))
 
     def class_counts(self) -> dict[str, int]:
-        if not len(self.frame):
-            return {c: 0 for c in CLASS_ORDER}
-        counts = pd.Series(self._arrays["class"]).value_counts()
-        return {c: int(counts.get(c, 0)) for c in CLASS_ORDER}
+        return dict(self._class_counts) if self._class_counts else {c: 0 for c in CLASS_ORDER}
 
     # --- Qt model -----------------------------------------------------------
     def rowCount(self, parent=QModelIndex()) -> int:
@@ -358,7 +558,7 @@ class SampleTableModel(QAbstractTableModel):
     def flags(self, index):
         if not index.isValid():
             return Qt.ItemFlag.NoItemFlags
-        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+        return _FLAGS
 
     def data(self, index, role=Qt.ItemDataRole.DisplayRole):
         if not index.isValid():
@@ -368,19 +568,24 @@ class SampleTableModel(QAbstractTableModel):
             return None
         pos = self._rows[r]
         key = self.columns_[c].key
-        if role == Qt.ItemDataRole.DisplayRole:
+        if role == _DISPLAY:
             return self._display(key, pos)
-        if role == Qt.ItemDataRole.DecorationRole and key == "class":
-            return QColor(CLASS_STYLE.get(self._arrays["class"][pos], ("#999999", ""))[0])
-        if role == Qt.ItemDataRole.TextAlignmentRole:
-            if key == "delta":
-                return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-            return int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        if role == _DECORATION:
+            if key != "class":
+                return None
+            name = self._arrays["class"][pos]
+            if self.blind and name in ("improved", "regressed"):
+                name = "changed"
+            return _CLASS_COLOURS.get(name, _GREY)
+        if role == _ALIGN:
+            return _RIGHT if key == "delta" else _LEFT
         if role == Qt.ItemDataRole.ToolTipRole:
             # Cell text comes from the data (ids, slice values): escaped, never rich text.
             if key == "mine":
                 lab = self._labels.get(str(self._arrays["id"][pos]))
-                return plain_tooltip(lab.words()) if lab else "not labeled by you"
+                if lab is None:
+                    return "not labeled by you"
+                return plain_tooltip(self._display(key, pos) if self.blind else lab.words())
             return plain_tooltip(self._display(key, pos))
         if role == Qt.ItemDataRole.AccessibleTextRole:
             return self._display(key, pos)
@@ -393,6 +598,8 @@ class SampleTableModel(QAbstractTableModel):
     def _display(self, key: str, pos: int) -> str:
         if key == "class":
             name = self._arrays["class"][pos]
+            if self.blind and name in ("improved", "regressed"):
+                name = "changed"
             return f"{CLASS_STYLE.get(name, ('', '?'))[1]} {name}"
         if key == "delta":
             return format_delta(self._arrays["delta"][pos])
@@ -402,6 +609,13 @@ class SampleTableModel(QAbstractTableModel):
                 return ""
             short = {"candidate": "cand", "baseline": "base", "tie": "tie", "both-wrong": "both ✗"}
             text = "✓"
+            if self.blind:
+                names = self.blind_names(str(self._arrays["id"][pos])) if self.blind_names else {}
+                if lab.verdict in ("candidate", "baseline"):
+                    text += f" {names.get(lab.verdict, '?')} better"
+                elif lab.verdict:
+                    text += " " + short.get(lab.verdict, lab.verdict)
+                return text
             if lab.verdict:
                 text += " " + short.get(lab.verdict, lab.verdict)
             if lab.correct is not None:

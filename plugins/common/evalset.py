@@ -3,7 +3,8 @@ each model's predictions. Shared by the Git and the local-files sources.
 
 Canonical columns (what app.core.compare expects):
     samples:     id (str), input, reference (None if the file has none), slice columns
-    predictions: id (str), output, score (float, NaN if not given)
+    predictions: id (str), output, score (float, NaN if not given), then any other
+                 columns of the file (confidence, …) as they are
     image sets:  input/reference/output hold paths; input_bytes, reference_bytes
                  and output_bytes hold the files' bytes.
 """
@@ -16,7 +17,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from app.core.compare import BASE_COLUMNS
+from app.core.compare import BASE_COLUMNS, PREDICTION_PREFIXES
 from app.core.config import EvalSetSpec
 from app.core.errors import InputError
 from app.core.hashing import combine_hashes, sha256_bytes
@@ -110,7 +111,7 @@ def _samples_frame(spec: EvalSetSpec, raw: pd.DataFrame, label: str) -> pd.DataF
             raise InputError(f"{label} has no slice column {', '.join(map(repr, missing))} named in signoff.toml "
                              f"(its columns: {', '.join(map(str, raw.columns))})")
         for col in spec.slices:
-            if col in _RESERVED or col.endswith("_bytes"):
+            if col in _RESERVED or col.endswith("_bytes") or col.startswith(PREDICTION_PREFIXES):
                 raise InputError(f"{label}: slice column {col!r} has a name the comparison uses itself; rename it")
             out[col] = raw[col].to_numpy()
     else:
@@ -118,7 +119,8 @@ def _samples_frame(spec: EvalSetSpec, raw: pd.DataFrame, label: str) -> pd.DataF
             if col in mapped:
                 continue
             # A free column named like one of the comparison's keeps its data under another name.
-            name = f"sample_{col}" if (col in _RESERVED or str(col).endswith("_bytes")) else col
+            name = (f"sample_{col}" if (col in _RESERVED or str(col).endswith("_bytes")
+                                        or str(col).startswith(PREDICTION_PREFIXES)) else col)
             out[name] = raw[col].to_numpy()
     return pd.DataFrame(out)
 
@@ -130,8 +132,16 @@ def _predictions_frame(spec: EvalSetSpec, raw: pd.DataFrame, label: str) -> pd.D
         score = _scores(raw[spec.score_column], ids, spec.score_column, label)
     else:
         score = np.full(len(raw), np.nan)
-    # Only the canonical columns: anything else would clash when the two sides are merged.
-    return pd.DataFrame({"id": ids, "output": output, "score": score})
+    out = {"id": ids, "output": output, "score": score}
+    # Other columns (confidence, per-class scores, latency, …) are kept: the comparison
+    # names them per model (baseline_confidence / candidate_confidence) and the views use them.
+    mapped = {spec.id_column, spec.output_column, spec.score_column}
+    for col in raw.columns:
+        name = str(col)
+        if col in mapped or name.endswith("_bytes"):
+            continue
+        out[f"extra_{name}" if name in ("id", "output", "score") else name] = raw[col].to_numpy()
+    return pd.DataFrame(out)
 
 
 def _ids(series: pd.Series, column: str, label: str) -> pd.Series:

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import pytest
 
-from PySide6.QtCore import QThreadPool
+from PySide6.QtCore import QCoreApplication, Qt, QThreadPool
+
+# QtWebEngine (the Charts tab) needs this before pytest-qt makes the QApplication.
+QCoreApplication.setAttribute(Qt.ApplicationAttribute.AA_ShareOpenGLContexts)
 
 from tests.doubles import FakeReviewService
 

@@ -20,7 +20,7 @@ def test_create_main_window(qtbot):
     window = ui_app.create_main_window(FakeReviewService())
     qtbot.addWidget(window)
     assert isinstance(window, MainWindow)
-    assert window.inbox.list.count() == 2
+    assert window.inbox.count() == 2
 
 
 def test_run_app_opens_the_request_and_returns_the_exit_code(qapp, monkeypatch):

@@ -118,34 +118,42 @@ def test_long_outputs_render_quickly_and_scroll_together(window, open_request, q
     assert view_c.verticalScrollBar().value() == view_c.verticalScrollBar().maximum()
 
 
-def test_json_outputs_are_pretty_printed_with_sorted_keys(window, open_request):
+def test_json_outputs_as_a_structure_and_as_pretty_text(window, open_request):
     open_request(window, 1, eval_set="extraction")
+    view = window.detail.view
     select(window, "j-2")
-    base, cand = window.detail.text_diff.plain_texts()
+    rows = {r[1]: r[2:] for r in view.tree_rows()}
+    assert rows["name"] == ('"Bo"', '"Bob"', "~ changed")
+    assert rows["extra"] == ("", "[…]", "+ added")
+    assert rows["total"] == ("3", "3", "")
+    window.cycle_view_mode()                      # V: the pretty-printed text, keys sorted
+    base, cand = view.text.plain_texts()
     assert base == '{\n  "name": "Bo",\n  "total": 3\n}'
     assert cand.splitlines()[1] == '  "extra": [' and '"name": "Bob"' in cand
-    added = [t for t, f in fragments(window.detail.text_diff.candidate_view) if f.fontUnderline()]
+    added = [t for t, f in fragments(view.text.candidate_view) if f.fontUnderline()]
     assert any("extra" in t for t in added)
     select(window, "j-3")
-    assert "not valid JSON" in window.detail.text_diff.baseline_title.text()
-    assert window.detail.text_diff.plain_texts()[0] == "not json at all"
+    assert "not valid JSON" in view.text.baseline_title.text()
+    assert view.text.plain_texts()[0] == "not json at all"
+    window.cycle_view_mode()
+    assert "BASELINE is not valid JSON" in view.summary.text()
 
 
 def test_images_side_by_side_and_bad_images_refused(window, open_request):
     open_request(window, 1, eval_set="photos")
     detail = window.detail
-    assert detail.outputs.currentWidget() is detail.image_diff
+    view = detail.view
+    assert detail.outputs.currentWidget() is view and view.mode == "side by side"
     window.filter_combo.setCurrentText("all samples")
     select(window, "p-1")
-    assert detail.image_diff.baseline.has_image() and detail.image_diff.candidate.has_image()
-    assert "64 × 48" in detail.image_diff.candidate.info.text()
+    assert view.has_image("left") and view.has_image("right")
+    assert "CANDIDATE · 64 × 48" in view.info.text()
     select(window, "p-3")   # candidate claims 60000 × 60000: refused before decoding
-    assert detail.image_diff.baseline.has_image()
-    assert not detail.image_diff.candidate.has_image()
-    assert "refused" in detail.image_diff.candidate.picture.text()
+    assert view.has_image("left") and not view.has_image("right")
+    assert "refused" in view.info.text()
     select(window, "p-4")   # not an image at all
-    assert not detail.image_diff.baseline.has_image()
-    assert "not an image" in detail.image_diff.baseline.picture.text()
+    assert not view.has_image("left")
+    assert "BASELINE: not an image" in view.info.text()
 
 
 def test_decode_image_limits():
@@ -169,5 +177,5 @@ def test_tooltips_with_data_are_escaped(window, open_request):
     open_request(window, 1)
     cell = window.model.data(window.model.index(0, 0), Qt.ItemDataRole.ToolTipRole)
     assert cell.startswith("<qt>") and "s-001" in cell
-    item_tip = window.inbox.list.item(0).toolTip()
+    item_tip = window.inbox.list.topLevelItem(0).toolTip(0)
     assert item_tip.startswith("<qt>") and "Shorter support replies" in item_tip

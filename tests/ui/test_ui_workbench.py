@@ -17,7 +17,7 @@ def column_values(window, key: str) -> list[str]:
 
 
 def test_inbox_lists_requests_with_status_and_what_is_missing(window, service):
-    texts = [window.inbox.list.item(i).text() for i in range(window.inbox.list.count())]
+    texts = [window.inbox.row_text(i) for i in range(window.inbox.count())]
     assert len(texts) == 2
     first = texts[0]
     assert first.startswith("a1b2c3d")
@@ -201,9 +201,10 @@ def test_other_eval_sets_load_from_the_selector(window, open_request):
     open_request(window, 1, eval_set="intents")
     assert window.eval_set == "intents"
     assert column_values(window, "id")[0] == "i-3"
-    assert window.detail.text_diff.baseline_title.text() == "BASELINE · score 1.00"
-    assert window.detail.text_diff.candidate_title.text() == "CANDIDATE · score 0.00"
-    assert window.detail.text_diff.plain_texts() == ("tracking", "delivery")
+    text = window.detail.view.text_content()       # the label view
+    assert "BASELINE\ntracking\n✓ matches the reference" in text
+    assert "CANDIDATE\ndelivery\n✗ differs from the reference" in text
+    assert "score 1.00" in text and "score 0.00" in text
 
 
 def test_sorting_by_a_column_and_back_to_worst_first(window, open_request):

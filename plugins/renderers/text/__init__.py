@@ -17,7 +17,7 @@ class TextRenderer(Renderer):
         return value
 
     def create_view(self, parent=None):
-        """A baseline | candidate widget with word-level differences (set_texts(a, b))."""
-        from app.ui.diff_view import TextDiffWidget  # Qt only here, on demand
+        """Left | right with word-level differences, scrolled together (plugins/renderers/text/view.py)."""
+        from .view import TextOutputView  # Qt only here, on demand
 
-        return TextDiffWidget(parent)
+        return TextOutputView(parent)

@@ -1,0 +1,226 @@
+"""The user's settings: a small versioned JSON file in the config dir (no Qt).
+
+    settings = load_settings()            # $SIGNOFF_CONFIG_DIR or the per-user config dir
+    settings.get("identity.user")         # "" when not set
+    settings.set("store.url", "postgresql://…")
+    settings.save()
+
+The file holds only what the user changed: a value set back to its default
+is removed, so a later default reaches everyone who never touched it.
+
+    {"schema": 1, "identity": {"user": "alice@example.com"}, "appearance": {"theme": "dark"}}
+
+`schema` is the file's version. Older files are migrated on load (see
+MIGRATIONS) and written in the new form at the next save; a file from a
+newer Signoff is read as far as it is understood and never overwritten
+without the keys it had. A file that is not valid JSON is set aside as
+settings.json.bad-<time> and reported, never fatal.
+
+What wins where two places say something (PRODUCT.md):
+    identity:  --user  >  SIGNOFF_USER  >  settings identity.user  >  git user.email
+    store:     SIGNOFF_DATABASE_URL  >  settings store.url  >  SQLite in SIGNOFF_HOME
+
+Window geometry and splitter state are not here: they live in QSettings
+(app/ui/layout.py), which is made for Qt's own binary state.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import logging
+import os
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+log = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 1
+ENV_CONFIG_DIR = "SIGNOFF_CONFIG_DIR"
+FILE_NAME = "settings.json"
+THEMES = ("system", "light", "dark")
+INBOX_SCOPES = ("all", "mine")
+
+DEFAULTS: dict[str, Any] = {
+    "identity": {"user": ""},
+    "store": {"url": ""},
+    "connections": {
+        "git_repos": [],          # ["/path/to/model-repo", …]
+        "mlflow_servers": [],     # [{"name": "prod", "url": "https://mlflow.example.com"}, …]
+        "forges": [],             # [{"forge": "github", "api_url": "https://api.github.com"}, …] (tokens: keyring)
+    },
+    "appearance": {"theme": "system"},
+    "inbox": {"scope": "all"},
+}
+
+
+def _v0_to_v1(data: dict) -> dict:
+    """The first sketch had flat keys: user, database_url, theme, repos."""
+    out: dict[str, Any] = {}
+    if data.get("user"):
+        out.setdefault("identity", {})["user"] = str(data["user"])
+    if data.get("database_url"):
+        out.setdefault("store", {})["url"] = str(data["database_url"])
+    if data.get("theme") in THEMES:
+        out.setdefault("appearance", {})["theme"] = data["theme"]
+    if isinstance(data.get("repos"), list):
+        out.setdefault("connections", {})["git_repos"] = [str(r) for r in data["repos"]]
+    return out
+
+
+# version n -> function that turns a version-n dict into a version n+1 dict
+MIGRATIONS: dict[int, Callable[[dict], dict]] = {0: _v0_to_v1}
+
+
+def config_dir() -> Path:
+    env = os.environ.get(ENV_CONFIG_DIR, "").strip()
+    if env:
+        return Path(env).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_config_dir("signoff", appauthor=False))
+
+
+def settings_path() -> Path:
+    return config_dir() / FILE_NAME
+
+
+def _get(tree: dict, key: str, default=None):
+    cur: Any = tree
+    for part in key.split("."):
+        if not isinstance(cur, dict) or part not in cur:
+            return default
+        cur = cur[part]
+    return cur
+
+
+def default(key: str):
+    value = _get(DEFAULTS, key)
+    if value is None and key.split(".")[0] not in DEFAULTS:
+        raise KeyError(f"no setting {key!r}")
+    return copy.deepcopy(value)
+
+
+def migrate(data: dict) -> tuple[dict, int]:
+    """(data in the current schema, the version it had)."""
+    version = data.get("schema", 0)
+    if not isinstance(version, int) or version < 0:
+        version = 0
+    found = version
+    body = {k: v for k, v in data.items() if k != "schema"}
+    while version < SCHEMA_VERSION:
+        body = MIGRATIONS[version](body)
+        version += 1
+    return body, found
+
+
+class Settings:
+    def __init__(self, path: Path | None = None, values: dict | None = None, *, problem: str = "",
+                 found_version: int = SCHEMA_VERSION):
+        self.path = Path(path) if path else settings_path()
+        self.values: dict = values or {}      # only what the user changed
+        self.problem = problem                # why the file could not be read, shown in the dialog
+        self.found_version = found_version
+
+    def get(self, key: str):
+        return copy.deepcopy(_get(self.values, key, default(key)))
+
+    def is_set(self, key: str) -> bool:
+        return _get(self.values, key, _MISSING) is not _MISSING
+
+    def set(self, key: str, value) -> None:
+        """Set a value; the default value removes the key (the file keeps only changes)."""
+        if key == "appearance.theme" and value not in THEMES:
+            raise ValueError(f"theme must be one of {', '.join(THEMES)}")
+        parts = key.split(".")
+        if value == default(key):
+            self._remove(parts)
+            return
+        cur = self.values
+        for part in parts[:-1]:
+            cur = cur.setdefault(part, {})
+        cur[parts[-1]] = copy.deepcopy(value)
+
+    def _remove(self, parts: list[str]) -> None:
+        chain = [self.values]
+        for part in parts[:-1]:
+            nxt = chain[-1].get(part)
+            if not isinstance(nxt, dict):
+                return
+            chain.append(nxt)
+        chain[-1].pop(parts[-1], None)
+        for i in range(len(parts) - 2, -1, -1):   # drop sections left empty
+            if not chain[i + 1]:
+                chain[i].pop(parts[i], None)
+
+    def to_json(self) -> str:
+        return json.dumps({"schema": max(SCHEMA_VERSION, self.found_version), **self.values}, indent=2,
+                          ensure_ascii=False, sort_keys=True) + "\n"
+
+    def save(self) -> Path:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_name(self.path.name + ".tmp")
+        tmp.write_text(self.to_json(), encoding="utf-8")
+        os.replace(tmp, self.path)
+        return self.path
+
+
+_MISSING = object()
+
+
+def load_settings(path: Path | None = None) -> Settings:
+    path = Path(path) if path else settings_path()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return Settings(path)
+    except OSError as exc:
+        return Settings(path, problem=f"{path}: could not be read ({exc.strerror or exc}); using the defaults")
+    try:
+        data = json.loads(text)
+        if not isinstance(data, dict):
+            raise ValueError("not a JSON object")
+    except ValueError as exc:
+        aside = path.with_name(f"{path.name}.bad-{time.strftime('%Y%m%d-%H%M%S')}")
+        try:
+            os.replace(path, aside)
+            where = f"; it was moved to {aside}"
+        except OSError:
+            where = ""
+        log.warning("settings file %s is not valid JSON: %s", path, exc)
+        return Settings(path, problem=f"{path} was not valid JSON ({exc}){where}; using the defaults")
+    body, found = migrate(data)
+    return Settings(path, body, found_version=found)
+
+
+def configured_user() -> str:
+    """identity.user from the settings file ('' when unset or unreadable)."""
+    try:
+        return str(load_settings().get("identity.user") or "").strip()
+    except Exception:  # settings must never stop the CLI
+        return ""
+
+
+def configured_store_url() -> str:
+    try:
+        return str(load_settings().get("store.url") or "").strip()
+    except Exception:
+        return ""
+
+
+def check_store_url(url: str) -> str:
+    """Open the store at `url` (no migrations) and close it again; the message says what was reached.
+
+    Raises SignoffError (InputError, StoreUnavailable) with a message a person can act on.
+    """
+    from app.store.db import DB_FILE, data_dir, describe, resolve_url
+    from app.store.store import Store
+
+    text = (url or "").strip() or f"sqlite:///{data_dir() / DB_FILE}"   # empty: the default SQLite file
+    resolved = resolve_url(text)
+    store = Store(text, migrate=False)
+    try:
+        return f"connected to {describe(resolved)}"
+    finally:
+        store.close()

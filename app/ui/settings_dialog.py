@@ -1,0 +1,331 @@
+"""File ▸ Settings…: identity, store, connections, appearance, layout.
+
+Writes app/settings.py's JSON file (only what was changed) on OK. Forge
+tokens go straight to the OS keyring through app/credentials.py when
+"Save token" is clicked, never into the settings file; where the machine
+has no keyring the dialog says so and names the environment variable to
+use instead.
+"""
+
+from __future__ import annotations
+
+import os
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (QButtonGroup, QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout,
+                               QGroupBox, QHBoxLayout, QHeaderView, QLineEdit, QListWidget, QPushButton,
+                               QRadioButton, QTableWidget, QTableWidgetItem, QTabWidget, QVBoxLayout, QWidget)
+
+from app.core.errors import SignoffError
+from app.settings import THEMES, Settings, check_store_url, load_settings
+from app.ui import workers
+from app.ui.diff_view import plain_label
+
+FORGES = ["github", "gitlab", "gitea"]
+THEME_WORDS = {"system": "Follow the system", "light": "Light", "dark": "Dark"}
+DEFAULT_API = {"github": "https://api.github.com", "gitlab": "https://gitlab.com", "gitea": ""}
+
+
+def _note(text: str = ""):
+    label = plain_label(text)
+    label.setWordWrap(True)
+    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    return label
+
+
+class SettingsDialog(QDialog):
+    themeChanged = Signal(str)
+    layoutReset = Signal()
+    storeChecked = Signal(bool, str)     # ok, message
+    tokenMessage = Signal(bool, str)     # ok, message
+
+    def __init__(self, settings: Settings | None = None, *, current_user: str = "", parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setWindowTitle("Settings")
+        self.settings = settings or load_settings()
+        self._original_theme = self.settings.get("appearance.theme")
+        self._worker: workers.Worker | None = None
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self._identity_tab(current_user), "Identity")
+        self.tabs.addTab(self._store_tab(), "Store")
+        self.tabs.addTab(self._connections_tab(), "Connections")
+        self.tabs.addTab(self._appearance_tab(), "Appearance")
+        self.problem = _note(self.settings.problem)
+        self.problem.setVisible(bool(self.settings.problem))
+        self.path_note = _note(f"Saved in {self.settings.path}")
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        lay = QVBoxLayout(self)
+        lay.addWidget(self.problem)
+        lay.addWidget(self.tabs, 1)
+        lay.addWidget(self.path_note)
+        lay.addWidget(buttons)
+        self.resize(640, 520)
+
+    # -- tabs ---------------------------------------------------------------
+    def _identity_tab(self, current_user: str) -> QWidget:
+        w = QWidget()
+        self.user_edit = QLineEdit(self.settings.get("identity.user"))
+        self.user_edit.setPlaceholderText("e.g. alice@example.com (as listed in signoff.toml [roles])")
+        self.user_edit.setAccessibleName("identity")
+        env = os.environ.get("SIGNOFF_USER", "").strip()
+        text = (f"Acting now as: {current_user}." if current_user else "")
+        if env:
+            text += f"\nSIGNOFF_USER={env} is set in the environment and wins over this setting."
+        else:
+            text += "\nEmpty: Signoff uses git's user.email. The CLI uses this setting too."
+        self.user_note = _note(text.strip())
+        form = QFormLayout(w)
+        form.addRow("Your identity", self.user_edit)
+        form.addRow("", self.user_note)
+        return w
+
+    def _store_tab(self) -> QWidget:
+        w = QWidget()
+        self.store_edit = QLineEdit(self.settings.get("store.url"))
+        self.store_edit.setPlaceholderText("empty: a local SQLite file · postgresql://user@host/db to share reviews")
+        self.store_edit.setAccessibleName("store URL")
+        self.store_test = QPushButton("Test connection")
+        self.store_test.clicked.connect(self.test_store)
+        self.store_result = _note("")
+        env = os.environ.get("SIGNOFF_DATABASE_URL", "").strip()
+        note = ("A password in the URL is stored in this file as it is; prefer a .pgpass file or a "
+                "PGPASSWORD variable for PostgreSQL. A new store is used from the next start of Signoff.")
+        if env:
+            note = "SIGNOFF_DATABASE_URL is set in the environment and wins over this setting.\n" + note
+        row = QHBoxLayout()
+        row.addWidget(self.store_edit, 1)
+        row.addWidget(self.store_test)
+        form = QFormLayout(w)
+        form.addRow("Store URL", row)
+        form.addRow("", self.store_result)
+        form.addRow("", _note(note))
+        return w
+
+    def _connections_tab(self) -> QWidget:
+        w = QWidget()
+        lay = QVBoxLayout(w)
+
+        git = QGroupBox("Git repositories (where signoff.toml, eval sets and predictions live)")
+        gl = QHBoxLayout(git)
+        self.repo_list = QListWidget()
+        self.repo_list.setAccessibleName("git repositories")
+        self.repo_list.addItems(self.settings.get("connections.git_repos"))
+        col = QVBoxLayout()
+        add_repo, remove_repo = QPushButton("Add…"), QPushButton("Remove")
+        add_repo.clicked.connect(self._add_repo)
+        remove_repo.clicked.connect(lambda: self._remove_selected(self.repo_list))
+        col.addWidget(add_repo)
+        col.addWidget(remove_repo)
+        col.addStretch(1)
+        gl.addWidget(self.repo_list, 1)
+        gl.addLayout(col)
+        lay.addWidget(git)
+
+        ml = QGroupBox("MLflow tracking servers")
+        mll = QHBoxLayout(ml)
+        self.mlflow_table = QTableWidget(0, 2)
+        self.mlflow_table.setHorizontalHeaderLabels(["name", "tracking URL"])
+        self.mlflow_table.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        self.mlflow_table.verticalHeader().hide()
+        for entry in self.settings.get("connections.mlflow_servers"):
+            self._add_mlflow_row(entry.get("name", ""), entry.get("url", ""))
+        col = QVBoxLayout()
+        add_ml, remove_ml = QPushButton("Add"), QPushButton("Remove")
+        add_ml.clicked.connect(lambda: self._add_mlflow_row("", "https://"))
+        remove_ml.clicked.connect(lambda: self.mlflow_table.removeRow(max(0, self.mlflow_table.currentRow()))
+                                  if self.mlflow_table.rowCount() else None)
+        col.addWidget(add_ml)
+        col.addWidget(remove_ml)
+        col.addStretch(1)
+        mll.addWidget(self.mlflow_table, 1)
+        mll.addLayout(col)
+        lay.addWidget(ml)
+
+        forge = QGroupBox("Forge tokens (kept in the OS keyring, never in the settings file)")
+        fl = QFormLayout(forge)
+        self.forge_combo = QComboBox()
+        self.forge_combo.addItems(FORGES)
+        self.api_edit = QLineEdit()
+        self.api_edit.setPlaceholderText("API base URL, e.g. https://api.github.com or https://git.example.com")
+        self.token_edit = QLineEdit()
+        self.token_edit.setEchoMode(QLineEdit.EchoMode.Password)
+        self.token_edit.setPlaceholderText("paste a token (it is not shown)")
+        self.token_edit.setAccessibleName("forge token")
+        save_token, delete_token = QPushButton("Save token"), QPushButton("Remove token")
+        save_token.clicked.connect(self.save_token)
+        delete_token.clicked.connect(self.delete_token)
+        self.token_status = _note("")
+        row = QHBoxLayout()
+        row.addWidget(self.token_edit, 1)
+        row.addWidget(save_token)
+        row.addWidget(delete_token)
+        fl.addRow("Forge", self.forge_combo)
+        fl.addRow("API URL", self.api_edit)
+        fl.addRow("Token", row)
+        fl.addRow("", self.token_status)
+        self._forges = {f.get("forge"): f.get("api_url", "") for f in self.settings.get("connections.forges")}
+        self.forge_combo.currentTextChanged.connect(self._forge_chosen)
+        self._forge_chosen(self.forge_combo.currentText())
+        lay.addWidget(forge)
+        return w
+
+    def _appearance_tab(self) -> QWidget:
+        w = QWidget()
+        lay = QVBoxLayout(w)
+        self.theme_buttons: dict[str, QRadioButton] = {}
+        group = QButtonGroup(self)
+        current = self.settings.get("appearance.theme")
+        for theme in THEMES:
+            b = QRadioButton(THEME_WORDS[theme])
+            b.setChecked(theme == current)
+            b.toggled.connect(lambda on, t=theme: on and self.themeChanged.emit(t))
+            group.addButton(b)
+            self.theme_buttons[theme] = b
+            lay.addWidget(b)
+        lay.addWidget(_note("Class colours and diff marks are chosen to read in both light and dark."))
+        reset = QPushButton("Reset window layout")
+        reset.setToolTip("pane sizes, column widths and the window's size back to the defaults")
+        reset.clicked.connect(self.layoutReset)
+        lay.addSpacing(12)
+        lay.addWidget(reset, 0, Qt.AlignmentFlag.AlignLeft)
+        lay.addStretch(1)
+        return w
+
+    # -- actions --------------------------------------------------------------
+    def _add_repo(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "A model repository")
+        if path:
+            self.add_repo(path)
+
+    def add_repo(self, path: str) -> None:
+        if path and path not in self.repos():
+            self.repo_list.addItem(path)
+
+    def _remove_selected(self, lw: QListWidget) -> None:
+        for item in lw.selectedItems():
+            lw.takeItem(lw.row(item))
+
+    def _add_mlflow_row(self, name: str, url: str) -> None:
+        r = self.mlflow_table.rowCount()
+        self.mlflow_table.insertRow(r)
+        self.mlflow_table.setItem(r, 0, QTableWidgetItem(name))
+        self.mlflow_table.setItem(r, 1, QTableWidgetItem(url))
+
+    def repos(self) -> list[str]:
+        return [self.repo_list.item(i).text() for i in range(self.repo_list.count())]
+
+    def mlflow_servers(self) -> list[dict]:
+        out = []
+        for r in range(self.mlflow_table.rowCount()):
+            name = (self.mlflow_table.item(r, 0).text() if self.mlflow_table.item(r, 0) else "").strip()
+            url = (self.mlflow_table.item(r, 1).text() if self.mlflow_table.item(r, 1) else "").strip()
+            if url and url != "https://":
+                out.append({"name": name or url, "url": url})
+        return out
+
+    def _forge_chosen(self, forge: str) -> None:
+        self.api_edit.setText(self._forges.get(forge) or DEFAULT_API.get(forge, ""))
+        self._show_token_state()
+
+    def _show_token_state(self) -> None:
+        forge, api = self.forge_combo.currentText(), self.api_edit.text().strip()
+        try:
+            from app.credentials import find_token
+
+            found = find_token(forge, api)
+        except SignoffError as exc:
+            self.token_status.setText(str(exc))
+            return
+        if found.token is not None:
+            text = f"A {forge} token for {found.host} is set ({found.source})."
+        else:
+            text = f"No {forge} token for {found.host} yet."
+        if found.problem:
+            text += f" Note: {found.problem}."
+        self.token_status.setText(text)
+
+    def save_token(self) -> bool:
+        from app.credentials import store_token
+
+        forge, api, token = self.forge_combo.currentText(), self.api_edit.text().strip(), self.token_edit.text()
+        try:
+            store_token(forge, api, token)
+        except SignoffError as exc:
+            self.token_status.setText(f"Token not saved: {exc}")
+            self.tokenMessage.emit(False, str(exc))
+            return False
+        self.token_edit.clear()
+        self._forges[forge] = api
+        self._show_token_state()
+        self.token_status.setText("Saved in the OS keyring. " + self.token_status.text())
+        self.tokenMessage.emit(True, self.token_status.text())
+        return True
+
+    def delete_token(self) -> None:
+        from app.credentials import delete_token
+
+        forge, api = self.forge_combo.currentText(), self.api_edit.text().strip()
+        try:
+            removed = delete_token(forge, api)
+        except SignoffError as exc:
+            self.token_status.setText(str(exc))
+            return
+        self._show_token_state()
+        if not removed:
+            self.token_status.setText("No token in the OS keyring to remove. " + self.token_status.text())
+
+    def test_store(self) -> None:
+        if self._worker is not None and self._worker.is_running:
+            return
+        self.store_test.setEnabled(False)
+        self.store_result.setText("connecting…")
+        self._worker = workers.run_in_thread(check_store_url, self.store_edit.text(),
+                                             on_finished=lambda msg: self._store_checked(True, msg),
+                                             on_failed=lambda msg, _d: self._store_checked(False, msg))
+
+    def _store_checked(self, ok: bool, message: str) -> None:
+        self._worker = None
+        self.store_test.setEnabled(True)
+        self.store_result.setText(("✓ " if ok else "✗ ") + message)
+        self.storeChecked.emit(ok, message)
+
+    def chosen_theme(self) -> str:
+        return next((t for t, b in self.theme_buttons.items() if b.isChecked()), "system")
+
+    # -- result ---------------------------------------------------------------
+    def apply_to_settings(self) -> Settings:
+        s = self.settings
+        s.set("identity.user", self.user_edit.text().strip())
+        s.set("store.url", self.store_edit.text().strip())
+        s.set("connections.git_repos", self.repos())
+        s.set("connections.mlflow_servers", self.mlflow_servers())
+        forge, api = self.forge_combo.currentText(), self.api_edit.text().strip()
+        if api and api != DEFAULT_API.get(forge, ""):
+            self._forges[forge] = api
+        s.set("connections.forges", [{"forge": f, "api_url": a} for f, a in sorted(self._forges.items()) if f and a])
+        s.set("appearance.theme", self.chosen_theme())
+        return s
+
+    def accept(self) -> None:
+        self.apply_to_settings()
+        try:
+            self.settings.save()
+        except OSError as exc:
+            self.problem.setText(f"Settings not saved: {exc.strerror or exc} ({self.settings.path})")
+            self.problem.show()
+            return
+        self._finish()
+        super().accept()
+
+    def reject(self) -> None:
+        if self.chosen_theme() != self._original_theme:
+            self.themeChanged.emit(self._original_theme)   # undo the preview
+        self._finish()
+        super().reject()
+
+    def _finish(self) -> None:
+        if self._worker is not None:
+            self._worker.wait(5.0)
+            self._worker = None

@@ -1,0 +1,222 @@
+"""Workbench speed on a generated 1,000,000-sample comparison (issue 5 targets).
+
+Run: `make bench` (or QT_QPA_PLATFORM=offscreen .venv/bin/python benchmarks/bench_workbench.py [--n N]).
+Prints each figure next to its target; record them in docs/performance.md.
+
+What is measured, on this machine's 2 cores:
+  compare      the comparison engine on the generated set (info: done once, when CI requests a review)
+  read_table   pyarrow.parquet.read_table of the same data (the yardstick for 'open')
+  open         request opened in the window -> table interactive (load from the store, prepare, first rows shown)
+  filter       a change-class filter over all rows; search: a substring search over inputs/outputs
+  keypress     a label key (1) -> the label saved and the next sample's diff rendered: median and p95
+  memory       the app's RSS growth for the open comparison vs the Arrow size of the data
+  startup      process start -> main window shown (a separate process)
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("QTWEBENGINE_DISABLE_SANDBOX", "1")
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import pyarrow as pa  # noqa: E402
+import pyarrow.parquet as pq  # noqa: E402
+
+WORDS = np.array("the a refund order ship late card paid account reset mail box return label fast slow price "
+                 "billing help thanks sorry please soon today item week".split())
+
+
+def rss_mb() -> float:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def sentences(rng, n: int, k: int = 6) -> np.ndarray:
+    idx = rng.integers(0, len(WORDS), size=(n, k))
+    return np.array([" ".join(row) for row in WORDS[idx]], dtype=object)
+
+
+def generate(n: int, seed: int = 7) -> dict:
+    rng = np.random.default_rng(seed)
+    ids = np.array([f"s{i:07d}" for i in range(n)], dtype=object)
+    inputs = sentences(rng, n)
+    reference = sentences(rng, n)
+    base = sentences(rng, n)
+    cand = base.copy()
+    change = rng.random(n) < 0.3
+    cand[change] = sentences(rng, int(change.sum()))
+    bscore = rng.random(n).round(3)
+    cscore = np.where(change, rng.random(n).round(3), bscore)
+    slices = np.array(["billing", "shipping", "account", "returns"], dtype=object)[rng.integers(0, 4, n)]
+    return {"samples": pd.DataFrame({"id": ids, "input": inputs, "reference": reference, "topic": slices}),
+            "baseline": pd.DataFrame({"id": ids, "output": base, "score": bscore}),
+            "candidate": pd.DataFrame({"id": ids, "output": cand, "score": cscore})}
+
+
+class GeneratedSource:
+    NAME = "benchmark"
+
+    def __init__(self, tables):
+        self.tables = tables
+
+    def locator(self):
+        return {}
+
+    def load(self, *, candidate, baseline=None, task=None):
+        from app.core.config import parse_config
+        from app.core.model import EvalSetData, LoadedInput
+
+        text = ('[[eval_sets]]\nname = "big"\nsamples = "s.jsonl"\npredictions = "p.jsonl"\nslices = ["topic"]\n'
+                '[policy]\nrequired = { sme = 1 }\n[roles]\nsme = ["alice@example.com"]\n')
+        config = parse_config(text)
+        data = EvalSetData(config.eval_sets[0], self.tables["samples"], self.tables["baseline"],
+                           self.tables["candidate"], "benchmark")
+        return LoadedInput(config=config, source=self.NAME, locator={}, candidate_ref=candidate,
+                           baseline_ref="base", candidate_author="ci@example.com", eval_sets=[data],
+                           title="1M-sample benchmark", config_text=text)
+
+
+def report(name: str, value: float, unit: str, target: str, ok: bool | None) -> None:
+    mark = "" if ok is None else ("  OK" if ok else "  MISSED")
+    print(f"{name:<34} {value:>10.1f} {unit:<3}  target {target}{mark}", flush=True)
+
+
+def measure_startup(home: str) -> float:
+    code = ("import time,sys; t0=time.perf_counter();"
+            "from app.ui.app import create_main_window;"
+            "from PySide6.QtWidgets import QApplication;"
+            "from app.service.review import ReviewService; from app.store.store import Store;"
+            "app=QApplication.instance() or QApplication([]);"
+            "w=create_main_window(ReviewService(Store(),user='alice@example.com')); w.show(); app.processEvents();"
+            "print('shown', time.perf_counter()-t0)")
+    env = {**os.environ, "SIGNOFF_HOME": home, "PYTHONPATH": str(ROOT)}
+    t0 = time.perf_counter()
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    wall = time.perf_counter() - t0
+    if out.returncode != 0:
+        raise SystemExit(f"startup measurement failed: {out.stderr[-2000:]}")
+    return wall
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--n", type=int, default=1_000_000)
+    ap.add_argument("--keys", type=int, default=200)
+    args = ap.parse_args()
+    home = tempfile.mkdtemp(prefix="signoff-bench-")
+    os.environ["SIGNOFF_HOME"] = home
+    print(f"signoff workbench benchmark: {args.n:,} samples, {os.cpu_count()} cores, home {home}")
+
+    from app.core.compare import compare
+    from app.service.review import ReviewService
+    from app.store.store import Store
+
+    tables = generate(args.n)
+    # The yardstick: the same data as one Parquet file, read with pyarrow.
+    joined = tables["samples"].merge(tables["baseline"], on="id").merge(tables["candidate"], on="id", suffixes=("_b", "_c"))
+    ref_path = Path(home) / "same-data.parquet"
+    pq.write_table(pa.Table.from_pandas(joined, preserve_index=False), ref_path)
+    t0 = time.perf_counter()
+    arrow = pq.read_table(ref_path)
+    t_read = time.perf_counter() - t0
+    arrow_mb = arrow.nbytes / 2**20
+    report("read_table (yardstick)", t_read * 1000, "ms", "-", None)
+
+    source = GeneratedSource(tables)
+    t0 = time.perf_counter()
+    compare(source.load(candidate="c").eval_sets[0])
+    report("compare (info)", (time.perf_counter() - t0) * 1000, "ms", "-", None)
+
+    store = Store()
+    ci = ReviewService(store, user="ci@example.com")
+    t0 = time.perf_counter()
+    req = ci.create_request(source, sha="c" * 40)
+    report("request: compare + store (info)", (time.perf_counter() - t0) * 1000, "ms", "-", None)
+    del tables, joined, source
+
+    from PySide6.QtCore import Qt
+    from PySide6.QtTest import QTest
+    from PySide6.QtWidgets import QApplication
+
+    from app.ui.app import create_main_window
+
+    app = QApplication.instance() or QApplication([])
+    service = ReviewService(store, user="alice@example.com")
+    window = create_main_window(service)
+    window.resize(1400, 900)
+    window.show()
+    app.processEvents()
+    rss0 = rss_mb()
+
+    loaded = []
+    window.comparisonLoaded.connect(lambda *a: loaded.append(time.perf_counter()))
+    t0 = time.perf_counter()
+    window.open_request(req.id)
+    while not loaded:
+        app.processEvents()
+        time.sleep(0.001)
+    app.processEvents()
+    t_open = time.perf_counter() - t0
+    report("open -> interactive table", t_open * 1000, "ms", "<= 2000 ms and <= 3x read_table",
+           t_open <= 2.0 and t_open <= 3 * t_read)
+    print(f"{'':34} ({t_open / t_read:.1f}x read_table)")
+
+    rss_open = rss_mb() - rss0
+    report("memory for the open comparison", rss_open, "MB", f"<= 2x Arrow size ({2 * arrow_mb:.0f} MB)", rss_open <= 2 * arrow_mb)
+
+    t0 = time.perf_counter()
+    window.filter_to_class("regressed")
+    app.processEvents()
+    t_filter = time.perf_counter() - t0
+    report("filter: class = regressed", t_filter * 1000, "ms", "<= 100 ms", t_filter <= 0.1)
+    window.filter_to_class("regressed")  # back to the default
+    app.processEvents()
+
+    t0 = time.perf_counter()
+    window.set_search("refund late")
+    deadline = time.perf_counter() + 30
+    while time.perf_counter() < deadline and getattr(window, "search_running", lambda: False)():
+        app.processEvents()
+    app.processEvents()
+    t_search = time.perf_counter() - t0
+    report("search: substring over all rows", t_search * 1000, "ms", "<= 100 ms", t_search <= 0.1)
+    window.set_search("")
+    app.processEvents()
+
+    window.table.setFocus()
+    times = []
+    for _ in range(args.keys):
+        t0 = time.perf_counter()
+        QTest.keyClick(window.table, Qt.Key_1)
+        app.processEvents()
+        times.append(time.perf_counter() - t0)
+    med = statistics.median(times) * 1000
+    p95 = sorted(times)[int(0.95 * len(times)) - 1] * 1000
+    report("keypress -> next sample (median)", med, "ms", "<= 16 ms", med <= 16)
+    report("keypress -> next sample (p95)", p95, "ms", "<= 50 ms", p95 <= 50)
+
+    window.shutdown() if hasattr(window, "shutdown") else window.close()
+    store.close()
+    t_start = measure_startup(home)
+    report("start-up -> window shown", t_start * 1000, "ms", "<= 1500 ms", t_start <= 1.5)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,222 @@
+"""Browsing a tracking server for the app (Qt-free; the UI runs these in workers):
+its registered models, their versions (aliases, tags, source run, commit),
+and a Source for any two versions.
+
+    models = list_models(uri)                         # [ModelInfo]
+    versions = list_versions(uri, "digits")           # [VersionInfo], newest first
+    comparison = source_for_versions(uri, "digits", "3", "1")
+    service.create_request(**comparison.request_kwargs(), task=task)
+
+A version whose run carries no signoff.toml still opens: `source_for_versions`
+then builds one from the run's logged tables and traces (`default_config_text`),
+with no policy (local status only), for looking, not for signing off.
+"""
+
+from __future__ import annotations
+
+import re
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+from app.core.config import parse_config
+from app.core.errors import InputError
+
+from .client import MlflowClient
+from .errors import MlflowNotFound
+from .refs import GIT_COMMIT_TAG, RUN_NAME_TAG, parse_ref, resolve
+from .source import CONFIG_ARTIFACT, MlflowSource
+from .traces import run_trace_infos
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    name: str
+    description: str = ""
+    aliases: dict[str, str] = field(default_factory=dict)     # alias -> version
+    tags: dict[str, str] = field(default_factory=dict)
+    latest_version: str = ""
+    updated: datetime | None = None
+
+
+@dataclass(frozen=True)
+class VersionInfo:
+    model: str
+    version: str
+    run_id: str
+    aliases: tuple[str, ...] = ()
+    tags: dict[str, str] = field(default_factory=dict)
+    status: str = ""
+    description: str = ""
+    source: str = ""
+    created: datetime | None = None
+    user: str = ""
+
+    @property
+    def ref(self) -> str:
+        return f"models:/{self.model}/{self.version}"
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """The run behind a version, for the details pane."""
+
+    run_id: str
+    name: str
+    experiment_id: str
+    commit: str
+    metrics: dict[str, float]
+    params: dict[str, str]
+    tags: dict[str, str]
+    logged_tables: list[str]
+    has_config: bool
+    genai_traces: int
+
+
+@contextmanager
+def _client(tracking_uri: str, client: MlflowClient | None):
+    """The caller's client (left open), or a new one closed afterwards."""
+    if client is not None:
+        yield client
+        return
+    with MlflowClient(tracking_uri) as c:
+        yield c
+
+
+def _time(ms) -> datetime | None:
+    try:
+        return datetime.fromtimestamp(int(ms) / 1000, tz=timezone.utc)
+    except (TypeError, ValueError):
+        return None
+
+
+def _tags(items) -> dict[str, str]:
+    return {t.get("key", ""): t.get("value", "") for t in items or []}
+
+
+def list_models(tracking_uri: str, name_like: str = "", *, client: MlflowClient | None = None) -> list[ModelInfo]:
+    with _client(tracking_uri, client) as c:
+        out = []
+        for m in c.search_registered_models(name_like):
+            latest = max((int(v.get("version", 0)) for v in m.get("latest_versions", [])), default=0)
+            out.append(ModelInfo(name=m.get("name", ""), description=m.get("description", ""),
+                                 aliases={a.get("alias", ""): str(a.get("version", "")) for a in m.get("aliases", [])},
+                                 tags=_tags(m.get("tags")), latest_version=str(latest or ""),
+                                 updated=_time(m.get("last_updated_timestamp"))))
+        return sorted(out, key=lambda m: m.name.lower())
+
+
+def list_versions(tracking_uri: str, model: str, *, client: MlflowClient | None = None) -> list[VersionInfo]:
+    with _client(tracking_uri, client) as c:
+        registered = c.get_registered_model(model)  # "no registered model X" rather than an empty list
+        # The version search leaves aliases out; the model lists them.
+        aliases: dict[str, list[str]] = {}
+        for a in registered.get("aliases", []):
+            aliases.setdefault(str(a.get("version", "")), []).append(a.get("alias", ""))
+        versions = [VersionInfo(model=v.get("name", model), version=str(v.get("version", "")),
+                                run_id=v.get("run_id", ""),
+                                aliases=tuple(v.get("aliases") or sorted(aliases.get(str(v.get("version", "")), []))),
+                                tags=_tags(v.get("tags")), status=v.get("status", ""),
+                                description=v.get("description", ""), source=v.get("source", ""),
+                                created=_time(v.get("creation_timestamp")), user=v.get("user_id", ""))
+                    for v in c.search_model_versions(name=model)]
+        return sorted(versions, key=lambda v: int(v.version or 0), reverse=True)
+
+
+def run_info(tracking_uri: str, run_id: str, *, client: MlflowClient | None = None) -> RunInfo:
+    with _client(tracking_uri, client) as c:
+        r = resolve(c, parse_ref(f"runs:/{run_id}"))
+        try:
+            c.artifact_size(r.run_id, CONFIG_ARTIFACT)
+            has_config = True
+        except MlflowNotFound:
+            has_config = False
+        return RunInfo(run_id=r.run_id, name=r.tags.get(RUN_NAME_TAG, ""), experiment_id=r.experiment_id,
+                       commit=r.tags.get(GIT_COMMIT_TAG, ""), metrics=r.metrics, params=r.params, tags=r.tags,
+                       logged_tables=r.logged_tables, has_config=has_config,
+                       genai_traces=len(run_trace_infos(c, r)))
+
+
+def default_config_text(tracking_uri: str, ref: str, *, client: MlflowClient | None = None) -> str:
+    """A signoff.toml for a run that logged none: one eval set per logged table (and one for its
+    genai traces), text outputs, no policy. For looking at two versions, not for signing off."""
+    with _client(tracking_uri, client) as c:
+        r = resolve(c, parse_ref(ref))
+        sets = [(t.rsplit("/", 1)[-1].rsplit(".", 1)[0], f'table = "{t}"') for t in r.logged_tables]
+        if run_trace_infos(c, r):
+            sets.append(("traces", "traces = true"))
+        if not sets:
+            raise InputError(f"{r.label} has no logged tables (mlflow.log_table) and no genai evaluation traces: "
+                             f"nothing to compare")
+    names: set[str] = set()
+    lines = ["# Made by Signoff for a run without signoff.toml: every logged table, compared as text.", ""]
+    for name, what in sets:
+        while name in names:
+            name += "_"
+        names.add(name)
+        lines += ["[[eval_sets]]", f'name = "{name}"', what, 'type = "text"', ""]
+    return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class VersionComparison:
+    """What the app hands to `ReviewService.create_request(**c.request_kwargs())`.
+
+    A comparison opened by browsing is not a CI request: its `sha` and change key are
+    "models:/M/3 vs models:/M/1", so `signoff status --sha` and the stale-approval logic
+    of the commit never see it, and its signoff.toml posts statuses to the local sink only."""
+
+    source: MlflowSource
+    candidate: str
+    baseline: str
+
+    @property
+    def label(self) -> str:
+        return f"{self.candidate} vs {self.baseline}"
+
+    def request_kwargs(self) -> dict:
+        return {"source": self.source, "sha": self.label, "candidate": self.candidate, "baseline": self.baseline,
+                "change_key": self.label}
+
+
+def source_for_versions(tracking_uri: str, model: str, candidate: str, baseline: str, *,
+                        config_text: str = "", client: MlflowClient | None = None) -> VersionComparison:
+    """Comparing two versions of `model` (version numbers, or any refs). The signoff.toml:
+    `config_text`, else the candidate run's, else a made-up one; its [status] made local."""
+    cand = candidate if candidate.startswith(("models:/", "runs:/")) else f"models:/{model}/{candidate}"
+    base = baseline if baseline.startswith(("models:/", "runs:/")) else f"models:/{model}/{baseline}"
+    if not config_text:
+        with _client(tracking_uri, client) as c:
+            r = resolve(c, parse_ref(cand))
+            try:
+                config_text = c.read_artifact(r.run, CONFIG_ARTIFACT).decode("utf-8-sig")
+            except MlflowNotFound:
+                config_text = default_config_text(tracking_uri, cand, client=c)
+            except UnicodeDecodeError:
+                raise InputError(f"{CONFIG_ARTIFACT} of {r.label} is not UTF-8 text") from None
+    source = MlflowSource(tracking_uri=tracking_uri, model=model, config_text=local_status(config_text))
+    return VersionComparison(source, cand, base)
+
+
+_TABLE_HEADER = re.compile(r"^\s*\[")
+_STATUS_HEADER = re.compile(r"^\s*\[\s*status\s*\]\s*(#.*)?$")
+
+
+def local_status(config_text: str) -> str:
+    """The same signoff.toml with `[status]` replaced by the local sink: a comparison opened by
+    browsing posts no commit status to a forge (there is no commit to post it on)."""
+    kept, skipping = [], False
+    for line in config_text.splitlines():
+        if _STATUS_HEADER.match(line):
+            skipping = True
+            continue
+        if skipping and _TABLE_HEADER.match(line):
+            skipping = False
+        if not skipping:
+            kept.append(line)
+    text = "\n".join(kept) + '\n\n[status]\nsink = "local"\ncontext = "signoff/browse"\n'
+    config = parse_config(text, "signoff.toml (for browsing)")
+    if config.status.sink != "local":
+        raise InputError("signoff.toml sets [status] in a form Signoff cannot replace for browsing; "
+                         "write it as a [status] table")
+    return text

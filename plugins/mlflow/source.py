@@ -1,0 +1,352 @@
+"""The MLflow source: candidate and baseline are registered model versions
+(or runs) on a tracking server; each eval set's predictions are a table
+logged in each version's run, or the run's genai evaluation traces.
+
+Where signoff.toml comes from, first that applies:
+1. `config_text` (the app's "compare any two versions" passes one);
+2. the git repository `repo` at `config_rev` (`request --sha SHA --repo DIR`),
+   else at the candidate run's mlflow.source.git.commit tag;
+3. the artifact `signoff.toml` of the candidate's run (CI logs it beside
+   the predictions: what was evaluated and the policy stay together).
+
+The baseline, when not given: signoff.toml `[mlflow] baseline`, else the
+model's `champion` alias, else the version before the candidate. The
+candidate of a request by commit is the run CI tagged with it, unless a
+signoff.toml known before the lookup (given, or from git) sets
+`[mlflow] candidate` (e.g. an alias CI moves).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from dataclasses import dataclass, field
+from typing import ClassVar
+from urllib.parse import urlsplit
+
+import pandas as pd
+
+from app.core.config import EvalSetSpec, ProjectConfig, parse_config
+from app.core.errors import ConfigError, InputError, NotFoundError
+from app.core.hashing import canonical_json, combine_hashes, sha256_bytes
+from app.core.model import EvalSetData, LoadedInput
+from app.core.tasks import NULL_TASK, TaskState
+from app.plugin_api import Source
+from plugins.common import id_warnings
+
+from . import writeback
+from .cache import TraceIndex
+from .client import ENV_TRACKING_URI, MlflowClient, normalise_tracking_uri
+from .errors import MlflowNotFound
+from .refs import GIT_BRANCH_TAG, USER_TAG, Resolved, parse_ref, resolve
+from .tables import parse_logged_table, predictions_from_table, samples_from_dataset, samples_from_table
+from .traces import ambiguous_scores, load_trace_rows, run_trace_infos
+
+log = logging.getLogger(__name__)
+
+CONFIG_ARTIFACT = "signoff.toml"
+DEFAULT_BASELINE_ALIAS = "champion"
+EXAMPLES = 5
+
+
+@dataclass
+class MlflowLoadedInput(LoadedInput):
+    """LoadedInput plus what only MLflow has: run metrics per eval set, and the git commit CI tagged."""
+
+    summary_extras: dict = field(default_factory=dict)   # eval set -> fields added to its comparison summary
+    commit_sha: str = ""                                 # the candidate run's mlflow.source.git.commit
+
+
+class MlflowSource(Source):
+    """Registered model versions, runs, logged tables and genai traces on an MLflow tracking server."""
+
+    NAME: ClassVar[str] = "mlflow"
+    DESCRIPTION: ClassVar[str] = "model versions and their logged predictions on an MLflow tracking server"
+
+    def __init__(self, tracking_uri: str = "", model: str = "", repo: str = "", config_rev: str = "",
+                 config_text: str = "", experiments: list[str] | tuple[str, ...] = (), resolved: dict | None = None):
+        self.tracking_uri = (tracking_uri or "").strip()
+        self.model = (model or "").strip()
+        self.repo = os.path.abspath(os.path.expanduser(repo)) if repo else ""
+        self.config_rev = (config_rev or "").strip()
+        self.config_text = config_text or ""
+        self.experiments = tuple(experiments or ())
+        self.resolved = dict(resolved or {})     # filled by load(): what the refs resolved to (for write-backs)
+        self._change_key = ""
+
+    def locator(self) -> dict:
+        loc = {"tracking_uri": self.tracking_uri, "model": self.model}
+        for key, value in (("repo", self.repo), ("config_rev", self.config_rev), ("config_text", self.config_text),
+                           ("experiments", list(self.experiments)), ("resolved", self.resolved)):
+            if value:
+                loc[key] = value
+        return loc
+
+    def default_change_key(self, candidate_ref: str) -> str:
+        """The git branch CI tagged the run with, else its commit: a new run of the branch makes
+        earlier approvals stale, as with the git source."""
+        return self._change_key or candidate_ref
+
+    # -- write-backs (plugins/mlflow/writeback.py) ---------------------------------------
+
+    @classmethod
+    def status_write_backs(cls, request, *, config, verdict, decision=None):
+        return writeback.status_write_backs(request, config=config, verdict=verdict, decision=decision)
+
+    @classmethod
+    def label_write_backs(cls, request, *, config, label):
+        return writeback.label_write_backs(request, config=config, label=label)
+
+    # -- loading -----------------------------------------------------------------------------
+
+    def load(self, *, candidate: str, baseline: str | None = None, task: TaskState | None = None) -> MlflowLoadedInput:
+        task = task or NULL_TASK
+        config, config_text, where = self._early_config(candidate)
+        uri = self.tracking_uri or os.environ.get(ENV_TRACKING_URI, "") or (config.mlflow.tracking_uri if config else "")
+        self.tracking_uri = normalise_tracking_uri(uri)
+        with MlflowClient(self.tracking_uri) as client:
+            task.report(f"resolving {candidate} on {self.tracking_uri}", 0.0)
+            model = self.model or (config.mlflow.model if config else "")
+            experiments = self.experiments or (config.mlflow.experiments if config else ())
+            requested_commit = ""
+            if config is not None and config.mlflow.candidate and _looks_like_commit(candidate):
+                # [mlflow] candidate (e.g. an alias CI moves) names the version for a request by commit.
+                requested_commit, candidate = candidate, config.mlflow.candidate
+            cand = resolve(client, parse_ref(candidate, model=model), model=model, experiments=experiments)
+            if config is None:
+                config, config_text, where = self._late_config(client, cand, task)
+            model = model or config.mlflow.model or cand.model
+            base_text = baseline or config.mlflow.baseline
+            base = (resolve(client, parse_ref(base_text, model=model), model=model, experiments=experiments)
+                    if base_text else self._default_baseline(client, cand))
+            if base.run_id == cand.run_id:
+                raise InputError(f"candidate {cand.label} and baseline {base.label} are the same run: "
+                                 f"nothing to compare")
+            sets = []
+            extras = {}
+            for i, spec in enumerate(config.eval_sets):
+                task.report(f"loading eval set {spec.name}", 0.1 + 0.8 * i / max(1, len(config.eval_sets)))
+                sets.append(self._eval_set(client, spec, cand, base, task))
+                extras[spec.name] = _summary_extras(spec, cand, base)
+        self.model = self.model or model
+        self.resolved = {"candidate": _describe(cand), "baseline": _describe(base), "config_from": where}
+        self._change_key = cand.tags.get(GIT_BRANCH_TAG, "") or cand.commit or cand.canonical
+        task.report("loaded", 1.0)
+        run_name = cand.tags.get("mlflow.runName", "")
+        return MlflowLoadedInput(
+            config=config, source=self.NAME, locator=self.locator(), candidate_ref=cand.canonical,
+            baseline_ref=base.canonical, candidate_author=cand.tags.get(USER_TAG, "") or cand.run.get("info", {}).get("user_id", ""),
+            eval_sets=sets, title=cand.label + (f" — {run_name}" if run_name and cand.version else ""),
+            config_text=config_text, summary_extras=extras, commit_sha=self._full_commit(requested_commit) or cand.commit,
+        )
+
+    def _full_commit(self, commit: str) -> str:
+        if commit and self.repo:
+            from plugins.git import GitSource
+
+            return GitSource(self.repo).resolve(commit).hexsha
+        return commit
+
+    # -- signoff.toml ----------------------------------------------------------------------
+
+    def _early_config(self, candidate: str) -> tuple[ProjectConfig | None, str, str]:
+        """The config when it is known before talking to the server (inline, or git at a known commit)."""
+        if self.config_text:
+            return parse_config(self.config_text, "signoff.toml (given)"), self.config_text, "given"
+        if self.repo:
+            rev = self.config_rev or (candidate if _looks_like_commit(candidate) else "")
+            if rev:
+                return (*_config_from_git(self.repo, rev), f"git {rev}")
+        return None, "", ""
+
+    def _late_config(self, client: MlflowClient, cand: Resolved, task: TaskState) -> tuple[ProjectConfig, str, str]:
+        if self.repo:
+            if not cand.commit:
+                raise ConfigError(f"--repo was given, but {cand.label} carries no mlflow.source.git.commit tag "
+                                  f"saying which commit's {CONFIG_ARTIFACT} to read; pass --sha SHA")
+            return (*_config_from_git(self.repo, cand.commit), f"git {cand.commit}")
+        try:
+            data = client.read_artifact(cand.run, CONFIG_ARTIFACT, task=task, what=f"{CONFIG_ARTIFACT} of {cand.label}")
+        except MlflowNotFound:
+            raise ConfigError(f"{cand.label} has no {CONFIG_ARTIFACT} artifact; log it in CI "
+                              f"(mlflow.log_artifact('{CONFIG_ARTIFACT}')) or pass --repo DIR to read it from git "
+                              f"at the run's commit (docs/mlflow.md)") from None
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise ConfigError(f"{CONFIG_ARTIFACT} of {cand.label} is not UTF-8 text") from None
+        return parse_config(text, f"{CONFIG_ARTIFACT} of {cand.label}"), text, f"run {cand.run_id}"
+
+    # -- baseline --------------------------------------------------------------------------
+
+    def _default_baseline(self, client: MlflowClient, cand: Resolved) -> Resolved:
+        if not cand.version:
+            raise InputError(f"no baseline given for {cand.label}: pass --baseline REF (models:/NAME/VERSION, "
+                             f"models:/NAME@ALIAS or a run id) or set baseline in signoff.toml [mlflow]")
+        model = client.get_registered_model(cand.model)
+        aliases = {a.get("alias"): str(a.get("version")) for a in model.get("aliases", [])}
+        champion = aliases.get(DEFAULT_BASELINE_ALIAS)
+        if champion and champion != cand.version:
+            return resolve(client, parse_ref(f"models:/{cand.model}@{DEFAULT_BASELINE_ALIAS}"))
+        earlier = sorted((int(v["version"]) for v in client.search_model_versions(name=cand.model)
+                          if int(v["version"]) < int(cand.version)), reverse=True)
+        if not earlier:
+            raise InputError(f"no baseline given for {cand.label}, and it is the first version of {cand.model!r} "
+                             f"with no '{DEFAULT_BASELINE_ALIAS}' alias to compare with: pass --baseline REF")
+        return resolve(client, parse_ref(f"models:/{cand.model}/{earlier[0]}"))
+
+    # -- eval sets -------------------------------------------------------------------------
+
+    def _eval_set(self, client: MlflowClient, spec: EvalSetSpec, cand: Resolved, base: Resolved,
+                  task: TaskState) -> EvalSetData:
+        if not spec.from_mlflow:
+            raise ConfigError(f"eval set {spec.name!r} reads files from git (samples/predictions); with the "
+                              f"MLflow source give `table = \"PATH\"` (a table logged in each run) or "
+                              f"`traces = true` (genai evaluation) — docs/mlflow.md")
+        if spec.output_type == "image":
+            raise ConfigError(f"eval set {spec.name!r}: image eval sets are read from git or files for now; "
+                              f"the MLflow source compares text, json, label and number outputs")
+        hashes: list[str] = []
+        warnings: list[str] = []
+        if spec.table:
+            sides = {}
+            for side, run in (("candidate", cand), ("baseline", base)):
+                label = f"eval set {spec.name!r}: {spec.table} of the {side} {run.label}"
+                data = self._read_table(client, run, spec, label, task)
+                hashes.append(f"{side}:{sha256_bytes(data)}")
+                sides[side] = (parse_logged_table(data, spec.table, label), label)
+            c_raw, c_label = sides["candidate"]
+            b_raw, b_label = sides["baseline"]
+            candidate = predictions_from_table(spec, c_raw, c_label)
+            baseline = predictions_from_table(spec, b_raw, b_label)
+            samples = None if spec.dataset else samples_from_table(spec, c_raw, c_label)
+        else:
+            frames = {}
+            for side, run in (("candidate", cand), ("baseline", base)):
+                label = f"eval set {spec.name!r}: traces of the {side} {run.label}"
+                frame = load_trace_rows(client, run, spec, task=task, label=label)
+                _check_unique(frame, label)
+                hashes.append(f"{side}:{sha256_bytes(canonical_json(frame.drop(columns=['trace_id']).to_dict('records')).encode())}")
+                frames[side] = frame
+                TraceIndex().save(client.uri, run.run_id, spec.id_column, dict(zip(frame["id"], frame["trace_id"])))
+            scorers = ambiguous_scores(run_trace_infos(client, cand))
+            if scorers:
+                warnings.append(f"several scorers ({', '.join(scorers)}) and none named in columns.score: "
+                                f"no per-sample score, so changed samples are not called better or worse")
+            candidate = frames["candidate"][["id", "output", "score"]].reset_index(drop=True)
+            baseline = frames["baseline"][["id", "output", "score"]].reset_index(drop=True)
+            samples = frames["candidate"][["id", "input", "reference"]].reset_index(drop=True)
+        if spec.dataset:  # the samples (and their slices) from the run's dataset input instead
+            samples, data = self._dataset_samples(client, spec, cand, task)
+            hashes.append(f"samples:{sha256_bytes(data)}")
+        warnings += _dataset_warnings(spec, cand, base)
+        _check_overlap(spec, baseline, candidate, base, cand)
+        return EvalSetData(spec=spec, samples=samples, baseline=baseline, candidate=candidate,
+                           content_hash=combine_hashes(hashes), warnings=warnings + id_warnings(samples, baseline, candidate))
+
+    def _read_table(self, client: MlflowClient, run: Resolved, spec: EvalSetSpec, label: str, task: TaskState) -> bytes:
+        try:
+            return client.read_artifact(run.run, spec.table, task=task, what=label)
+        except MlflowNotFound:
+            tables = run.logged_tables
+            has = f"its logged tables: {', '.join(tables)}" if tables else "it has no logged tables (mlflow.log_table)"
+            raise NotFoundError(f"eval set {spec.name!r}: {run.label} has no predictions table {spec.table!r}; "
+                                f"{has}") from None
+
+    def _dataset_samples(self, client: MlflowClient, spec: EvalSetSpec, cand: Resolved,
+                         task: TaskState) -> tuple[pd.DataFrame, bytes]:
+        found = [d for d in cand.datasets if d.get("name") == spec.dataset]
+        label = f"eval set {spec.name!r}: dataset {spec.dataset!r} of {cand.label}"
+        if not found:
+            names = ", ".join(sorted({d.get("name", "") for d in cand.datasets})) or "none"
+            raise NotFoundError(f"{label}: the run logged no dataset input of that name (its datasets: {names})")
+        ds = found[-1]
+        try:
+            source = canonical_source(ds)
+        except ValueError:
+            source = {}
+        url = source.get("url", "") if ds.get("source_type") == "http" else ""
+        if not url:
+            raise InputError(f"{label}: its source ({ds.get('source_type', '?')}) holds no rows Signoff can read; "
+                             f"log the dataset from a file on the tracking server (an http source) or drop "
+                             f"`dataset` to take the samples from the predictions table")
+        path = urlsplit(url).path
+        data = client.download_url(url, what=label, digest=str(ds.get("digest", "")), task=task)
+        return samples_from_dataset(spec, parse_logged_table(data, path, label), label), data
+
+
+# -- helpers ------------------------------------------------------------------------------------
+
+def canonical_source(dataset: dict) -> dict:
+    value = json.loads(dataset.get("source") or "{}")
+    return value if isinstance(value, dict) else {}
+
+
+def _looks_like_commit(text: str) -> bool:
+    t = (text or "").strip()
+    return 7 <= len(t) <= 64 and all(c in "0123456789abcdefABCDEF" for c in t) and len(t) != 32
+
+
+def _config_from_git(repo: str, rev: str) -> tuple[ProjectConfig, str]:
+    from plugins.git import CONFIG_FILE, GitSource
+
+    commit = GitSource(repo).resolve(rev)
+    try:
+        blob = commit.tree / CONFIG_FILE
+    except KeyError:
+        raise ConfigError(f"{CONFIG_FILE} not found at {commit.hexsha[:7]} in {repo}") from None
+    try:
+        text = blob.data_stream.read().decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ConfigError(f"{CONFIG_FILE} at {commit.hexsha[:7]} is not UTF-8 text") from None
+    return parse_config(text, f"{CONFIG_FILE} at {commit.hexsha[:7]}"), text
+
+
+def _describe(r: Resolved) -> dict:
+    return {"ref": r.ref, "run_id": r.run_id, "experiment_id": r.experiment_id, "model": r.model,
+            "version": r.version, "commit": r.commit, "label": r.label}
+
+
+def _summary_extras(spec: EvalSetSpec, cand: Resolved, base: Resolved) -> dict:
+    """Run metrics of both versions, shown beside the per-sample metric deltas."""
+    b, c = base.metrics, cand.metrics
+    delta = {k: c[k] - b[k] for k in sorted(set(b) & set(c))
+             if isinstance(b[k], (int, float)) and isinstance(c[k], (int, float))}
+    return {"run_metrics": {"baseline": b, "candidate": c, "delta": delta},
+            "mlflow": {"baseline": _describe(base), "candidate": _describe(cand),
+                       "table": spec.table, "traces": spec.traces}}
+
+
+def _dataset_warnings(spec: EvalSetSpec, cand: Resolved, base: Resolved) -> list[str]:
+    """Both runs evaluated on a dataset of the same name but different content: say so."""
+    out = []
+    if not spec.dataset:  # unnamed inputs (mlflow.evaluate logs its data, predictions included) prove nothing
+        return out
+    b = {d.get("name"): d.get("digest") for d in base.datasets}
+    for d in cand.datasets:
+        name = d.get("name")
+        if name == spec.dataset and name in b and b[name] != d.get("digest"):
+            out.append(f"dataset {name!r} differs between the runs (digest {b[name]} in the baseline, "
+                       f"{d.get('digest')} in the candidate): the two models were not evaluated on the same data")
+    return out
+
+
+def _check_unique(frame: pd.DataFrame, label: str) -> None:
+    dup = frame["id"][frame["id"].duplicated()].unique()
+    if len(dup):
+        raise InputError(f"{label}: {len(dup)} sample id(s) appear in more than one trace, e.g. "
+                         f"{', '.join(map(str, dup[:EXAMPLES]))}; give each row an id in its inputs (columns.id)")
+
+
+def _check_overlap(spec: EvalSetSpec, baseline: pd.DataFrame, candidate: pd.DataFrame, base: Resolved,
+                   cand: Resolved) -> None:
+    """Some ids only on one side are 'missing' samples; none in common is a wrong mapping, not a comparison."""
+    if len(baseline) and len(candidate) and not pd.Index(baseline["id"]).isin(candidate["id"]).any():
+        raise InputError(f"eval set {spec.name!r}: the ids do not match between the baseline {base.label} "
+                         f"(e.g. {', '.join(map(str, baseline['id'][:EXAMPLES]))}) and the candidate {cand.label} "
+                         f"(e.g. {', '.join(map(str, candidate['id'][:EXAMPLES]))}); not one of "
+                         f"{len(candidate)} candidate ids is in the baseline. Check columns.id in signoff.toml")
+    for frame, run in ((baseline, base), (candidate, cand)):
+        if not len(frame):
+            raise InputError(f"eval set {spec.name!r}: the predictions of {run.label} are empty")

@@ -1,0 +1,179 @@
+"""Writing decisions and labels back to MLflow, through the outbox.
+
+What is written (signoff.toml `[mlflow]` turns each part on or off):
+- on each status change (every decision, and a label that completes the
+  policy): model-version tags `signoff.status`, `signoff.request`,
+  `signoff.decided_by` (the latest decision) and `signoff.description`;
+  a candidate that is a run without a registered version gets run tags;
+- when the request becomes approved: `alias_on_approval` moved to the
+  candidate version (not moved back if it is rejected later: the tags say so);
+- each label on a genai-traces eval set: one assessment with source type
+  HUMAN on the candidate's trace of that sample, per reviewer (updated in
+  place when the label changes, deleted when it is cleared).
+
+The service enqueues these in the same transaction as the decision or label
+(ReviewService asks the request's source plugin, see app/plugin_api.py);
+`MlflowSink.deliver` posts them later, so a server that is down loses
+nothing. Each write is idempotent: delivered twice, the server ends the same.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from app.core.errors import SignoffError
+from app.plugin_api import DeliveryError, StatusSink, StatusUpdate, WriteBack
+
+from .cache import TraceIndex
+from .client import MlflowClient
+from .errors import MlflowError
+from .refs import Resolved
+from .traces import HUMAN, load_trace_rows
+
+SINK = "mlflow"
+TAG_STATUS, TAG_REQUEST, TAG_DECIDED_BY, TAG_DESCRIPTION = (
+    "signoff.status", "signoff.request", "signoff.decided_by", "signoff.description")
+TAG_VALUE_LIMIT = 5000
+
+
+# -- what to enqueue (called by ReviewService through MlflowSource) --------------------------
+
+def status_write_backs(request, *, config, verdict, decision=None) -> list[WriteBack]:
+    mc = config.mlflow
+    cand = (request.locator or {}).get("resolved", {}).get("candidate")
+    uri = (request.locator or {}).get("tracking_uri", "")
+    if not cand or not uri:
+        return []
+    out: list[WriteBack] = []
+    where = f"models:/{cand['model']}/{cand['version']}" if cand.get("version") else f"runs:/{cand['run_id']}"
+    base = {"kind": "tags", "api_url": uri, "tracking_uri": uri, "repo": where, "sha": request.sha,
+            "state": verdict.status.value, "model": cand.get("model", ""), "version": cand.get("version", ""),
+            "run_id": cand.get("run_id", "")}
+    if mc.tags_on_decision:
+        tags = {TAG_STATUS: verdict.status.value, TAG_REQUEST: str(request.id),
+                TAG_DESCRIPTION: verdict.description}
+        if decision is not None:
+            tags[TAG_DECIDED_BY] = f"{decision.user} ({decision.role}): {decision.kind.value}"
+        out.append(WriteBack(SINK, f"{SINK}|{uri}|tags|{where}", {**base, "tags": tags}))
+    if mc.alias_on_approval and verdict.status.value == "approved" and cand.get("version"):
+        out.append(WriteBack(SINK, f"{SINK}|{uri}|alias|{cand['model']}@{mc.alias_on_approval}",
+                             {**base, "kind": "alias", "alias": mc.alias_on_approval}))
+    return out
+
+
+def label_write_backs(request, *, config, label) -> list[WriteBack]:
+    if not config.mlflow.assessments:
+        return []
+    try:
+        spec = config.eval_set(label.eval_set)
+    except SignoffError:
+        return []
+    cand = (request.locator or {}).get("resolved", {}).get("candidate")
+    uri = (request.locator or {}).get("tracking_uri", "")
+    if not spec.traces or not cand or not uri:
+        return []
+    value = None
+    if not label.is_empty:
+        value = {"verdict": label.verdict.value if label.verdict else None, "correct": label.correct,
+                 "error": label.error or None}
+    payload = {"kind": "assessment", "api_url": uri, "tracking_uri": uri, "repo": f"trace of {label.eval_set}/{label.sample_id}",
+               "sha": request.sha, "state": "label", "run_id": cand["run_id"], "experiment_id": cand["experiment_id"],
+               "eval_set": label.eval_set, "sample_id": str(label.sample_id), "id_column": spec.id_column,
+               "user": label.user, "name": config.mlflow.assessment_name, "value": value,
+               "rationale": label.comment or "", "request": request.id}
+    target = f"{SINK}|{uri}|assessment|{cand['run_id']}|{label.eval_set}|{label.sample_id}|{label.user}"
+    return [WriteBack(SINK, target, payload)]
+
+
+# -- delivering them ---------------------------------------------------------------------------
+
+class MlflowSink(StatusSink):
+    """Receives the MLflow write-backs from the outbox (not commit statuses)."""
+
+    NAME: ClassVar[str] = SINK
+
+    def __init__(self, *, api_url: str = "", store=None, **_options):
+        self.api_url = api_url
+        self._client: MlflowClient | None = None
+        self._trace_ids: dict[tuple[str, str], dict[str, str]] = {}
+
+    def post(self, update: StatusUpdate) -> None:
+        raise DeliveryError("the mlflow sink writes model-version tags and assessments, not commit statuses; "
+                            "set [status] sink to local, github, gitlab or gitea", retry=False)
+
+    def deliver(self, payload: dict) -> None:
+        try:
+            self._deliver(payload)
+        except MlflowError as exc:
+            raise DeliveryError(str(exc), retry=exc.retry, retry_after=exc.retry_after) from None
+        except SignoffError as exc:
+            raise DeliveryError(str(exc), retry=False) from None
+
+    def client(self, uri: str) -> MlflowClient:
+        if self._client is None or self._client.uri != uri.rstrip("/"):
+            self._client = MlflowClient(uri)
+        return self._client
+
+    def _deliver(self, payload: dict) -> None:
+        client = self.client(payload["tracking_uri"])
+        kind = payload.get("kind")
+        if kind == "tags":
+            for key, value in payload["tags"].items():
+                value = str(value)[:TAG_VALUE_LIMIT]
+                if payload.get("version"):
+                    client.set_model_version_tag(payload["model"], payload["version"], key, value)
+                else:
+                    client.set_run_tag(payload["run_id"], key, value)
+        elif kind == "alias":
+            client.set_alias(payload["model"], payload["alias"], payload["version"])
+        elif kind == "assessment":
+            self._assessment(client, payload)
+        else:
+            raise DeliveryError(f"unknown MLflow write-back {kind!r} in the outbox", retry=False)
+
+    # -- assessments -------------------------------------------------------------------------
+
+    def _assessment(self, client: MlflowClient, p: dict) -> None:
+        trace_id = self._trace_of(client, p)
+        info = client.get_trace_info(trace_id)
+        mine = [a for a in info.get("assessments", [])
+                if a.get("assessment_name") == p["name"] and a.get("valid", True) is not False
+                and (a.get("source") or {}).get("source_type") == HUMAN
+                and (a.get("source") or {}).get("source_id") == p["user"]]
+        if p.get("value") is None:  # the label was cleared
+            for a in mine:
+                client.delete_assessment(trace_id, a["assessment_id"])
+            return
+        body = {"assessment_name": p["name"], "trace_id": trace_id,
+                "source": {"source_type": HUMAN, "source_id": p["user"]},
+                "feedback": {"value": p["value"]}, "rationale": p.get("rationale", ""),
+                "metadata": {"signoff.request": str(p.get("request", "")), "signoff.eval_set": p["eval_set"],
+                             "signoff.sample_id": p["sample_id"]}}
+        if mine:
+            client.update_assessment(trace_id, mine[0]["assessment_id"], body, ["feedback", "rationale", "metadata"])
+        else:
+            client.create_assessment(trace_id, body)
+
+    def _trace_of(self, client: MlflowClient, p: dict) -> str:
+        key = (p["run_id"], p["id_column"])
+        if key not in self._trace_ids:
+            index = TraceIndex().load(client.uri, p["run_id"], p["id_column"])
+            if index is None or p["sample_id"] not in index:
+                index = self._index_from_server(client, p)
+            self._trace_ids[key] = index
+        try:
+            return self._trace_ids[key][p["sample_id"]]
+        except KeyError:
+            raise DeliveryError(f"run {p['run_id']} has no trace for sample {p['sample_id']!r} of eval set "
+                                f"{p['eval_set']!r} any more; the label stays in Signoff only", retry=False) from None
+
+    @staticmethod
+    def _index_from_server(client: MlflowClient, p: dict) -> dict[str, str]:
+        from app.core.config import EvalSetSpec
+
+        run = Resolved(p["run_id"], {"info": {"run_id": p["run_id"], "experiment_id": p["experiment_id"]}})
+        spec = EvalSetSpec(name=p["eval_set"], traces=True, id_column=p["id_column"])
+        frame = load_trace_rows(client, run, spec, label=f"eval set {p['eval_set']!r}")
+        index = dict(zip(frame["id"], frame["trace_id"]))
+        TraceIndex().save(client.uri, p["run_id"], p["id_column"], index)
+        return index

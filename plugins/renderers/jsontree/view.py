@@ -1,0 +1,206 @@
+"""The JSON view: a tree of both values, key by key, with every difference
+marked by a word and a sign (+ added, − removed, ~ changed), a tint, and
+strike-through (left) / underline (right); unchanged parts greyed. V
+switches to the pretty-printed text of both (sorted keys) with a word diff.
+
+Every cell is QTreeWidgetItem text (plain, never rich text)."""
+
+from __future__ import annotations
+
+import json
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QBrush, QColor, QFont, QPalette
+from PySide6.QtWidgets import (QCheckBox, QHBoxLayout, QHeaderView, QStackedWidget, QTreeWidget, QTreeWidgetItem,
+                               QVBoxLayout, QWidget)
+
+from app.core.jsondiff import MARKS, MISSING, DiffRow, diff_json, parse_json, rows
+from app.core.shown import Shown
+from app.ui.diff_view import TextDiffWidget, plain_label, plain_tooltip
+from app.ui.output_view import OutputView, side_title, visible
+from app.ui.palette import DELETE_TINT, INSERT_TINT
+
+KEY, LEFT, RIGHT, CHANGE = range(4)
+
+
+def pretty(parsed) -> str:
+    if parsed.value is MISSING:
+        return ""
+    if not parsed.ok:
+        return str(parsed.value)
+    return json.dumps(parsed.value, indent=2, sort_keys=True, ensure_ascii=False)
+
+
+class JsonOutputView(OutputView):
+    MODES = ("structure", "text")
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.summary = plain_label("")
+        self.summary.setWordWrap(True)
+        self.only_changes = QCheckBox("only differences")
+        self.only_changes.setToolTip("hide the keys that are the same on both sides")
+        self.only_changes.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.only_changes.toggled.connect(lambda _on: self._rebuild())
+        self.mode_note = plain_label("")
+        self.mode_note.setStyleSheet("color: palette(placeholder-text);")
+
+        self.tree = QTreeWidget()
+        self.tree.setColumnCount(4)
+        self.tree.setHeaderLabels(["key", "BASELINE", "CANDIDATE", "change"])
+        self.tree.setUniformRowHeights(True)
+        self.tree.setAlternatingRowColors(False)
+        self.tree.setFocusPolicy(Qt.FocusPolicy.ClickFocus)   # the review keys stay with the window
+        self.tree.setAccessibleName("JSON differences")
+        hh = self.tree.header()
+        hh.setSectionResizeMode(KEY, QHeaderView.ResizeMode.Interactive)
+        hh.setSectionResizeMode(LEFT, QHeaderView.ResizeMode.Stretch)
+        hh.setSectionResizeMode(RIGHT, QHeaderView.ResizeMode.Stretch)
+        hh.setSectionResizeMode(CHANGE, QHeaderView.ResizeMode.ResizeToContents)
+        hh.setStretchLastSection(False)
+        mono = self.tree.font()
+        mono.setFamily("monospace")
+        mono.setStyleHint(QFont.StyleHint.TypeWriter)
+        self._mono = mono
+
+        self.text = TextDiffWidget()
+        self.text.set_monospace(True)
+        self.text.invisiblesFound.connect(self.invisiblesFound)
+
+        self.stack = QStackedWidget()
+        self.stack.addWidget(self.tree)
+        self.stack.addWidget(self.text)
+
+        top = QHBoxLayout()
+        top.setContentsMargins(0, 0, 0, 0)
+        top.addWidget(self.summary, 1)
+        top.addWidget(self.only_changes)
+        top.addWidget(self.mode_note)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(2)
+        lay.addLayout(top)
+        lay.addWidget(self.stack, 1)
+        self._rows: list[DiffRow] = []
+        self._diff = None
+        self._mode_changed()
+
+    # --- modes ----------------------------------------------------------
+    def _mode_changed(self) -> None:
+        self.stack.setCurrentIndex(0 if self.mode == "structure" else 1)
+        self.only_changes.setVisible(self.mode == "structure")
+        other = "text" if self.mode == "structure" else "structure"
+        self.mode_note.setText(f"[v] {other}")
+
+    # --- showing --------------------------------------------------------
+    def show_sample(self, shown: Shown) -> None:
+        self.shown = shown
+        left, right = shown.sides
+        a, b = parse_json(left.output), parse_json(right.output)
+        self._diff = diff_json(a.value, b.value)
+        counts = self._diff.counts()
+        problems = [f"{s.name} is not valid JSON (compared as text)" for s, p in ((left, a), (right, b)) if not p.ok]
+        missing = [f"{s.name} has no output" for s, p in ((left, a), (right, b)) if p.value is MISSING]
+        if self._diff.status == "same":
+            words = "the same JSON value on both sides (key order and spacing ignored)"
+        elif not self._diff.children:
+            words = "the values differ as a whole"
+        else:
+            words = (f"{counts['added']} added (+) · {counts['removed']} removed (−) · {counts['changed']} changed (~)"
+                     f" — key order ignored")
+        self.summary.setText(" · ".join([*missing, *problems, words]))
+        self.tree.setHeaderLabels(["key", side_title(left), side_title(right), "change"])
+        self._rebuild()
+        self.text.set_show_invisibles(self.show_invisibles)
+        self.text.set_titles(side_title(left, extra="" if a.ok else "not valid JSON"),
+                             side_title(right, extra="" if b.ok else "not valid JSON"))
+        self.text.set_texts(pretty(a), pretty(b))
+
+    def clear(self) -> None:
+        super().clear()
+        self._diff = None
+        self.tree.clear()
+        self.summary.setText("")
+        self.text.set_texts("", "")
+
+    def _rebuild(self) -> None:
+        self.tree.clear()
+        if self._diff is None:
+            return
+        self._rows = rows(self._diff, only_changes=self.only_changes.isChecked())
+        grey = self.palette().color(QPalette.ColorRole.PlaceholderText)
+        del_bg, ins_bg = QBrush(QColor(*DELETE_TINT)), QBrush(QColor(*INSERT_TINT))
+        parents: list[QTreeWidgetItem | None] = [None]
+        top_level_leaf = len(self._rows) == 1
+        items = []
+        for r in self._rows:
+            if r.depth == 0 and not top_level_leaf:
+                continue                     # the root object itself: its keys are the top level
+            depth = max(r.depth - (0 if top_level_leaf else 1), 0)
+            parent = parents[depth] if depth < len(parents) else parents[-1]
+            item = QTreeWidgetItem(parent) if parent is not None else QTreeWidgetItem(self.tree)
+            mark, word = MARKS[r.status]
+            key = r.key if r.depth else "(whole value)"
+            item.setText(KEY, visible(key, self.show_invisibles))
+            item.setText(LEFT, visible(r.a_text, self.show_invisibles))
+            item.setText(RIGHT, visible(r.b_text, self.show_invisibles))
+            item.setText(CHANGE, "" if r.status == "same" else f"{mark} {word}" + (f" · {r.note}" if r.note else ""))
+            for col in (KEY, LEFT, RIGHT):
+                item.setFont(col, self._mono)
+            item.setToolTip(LEFT, plain_tooltip(r.a_text))
+            item.setToolTip(RIGHT, plain_tooltip(r.b_text))
+            item.setToolTip(KEY, plain_tooltip(r.path or key))
+            item.setData(KEY, Qt.ItemDataRole.UserRole, r.status)
+            if r.status == "same":
+                for col in range(4):
+                    item.setForeground(col, grey)
+            if r.status in ("removed", "changed"):
+                f = QFont(self._mono)
+                f.setStrikeOut(True)
+                item.setFont(LEFT, f)
+                item.setBackground(LEFT, del_bg)
+                item.setBackground(KEY, del_bg if r.status == "removed" else QBrush())
+            if r.status in ("added", "changed"):
+                f = QFont(self._mono)
+                f.setUnderline(True)
+                item.setFont(RIGHT, f)
+                item.setBackground(RIGHT, ins_bg)
+                if r.status == "added":
+                    item.setBackground(KEY, ins_bg)
+            if r.status != "same":
+                f = item.font(CHANGE)
+                f.setBold(True)
+                item.setFont(CHANGE, f)
+            del parents[depth + 1:]
+            parents.append(item)
+            items.append((item, r))
+        # Open what holds a difference; unchanged objects and arrays stay folded.
+        for item, r in items:
+            if r.has_children:
+                item.setExpanded(r.status != "same")
+        self.tree.resizeColumnToContents(KEY)
+        if self.tree.columnWidth(KEY) > 260:
+            self.tree.setColumnWidth(KEY, 260)
+
+    def set_show_invisibles(self, on: bool) -> None:
+        self.show_invisibles = on
+        self.text.set_show_invisibles(on)
+        self._rebuild()
+
+    # --- for tests and copy ---------------------------------------------
+    def tree_rows(self) -> list[tuple[int, str, str, str, str]]:
+        """(depth, key, left, right, change) of every row, depth first."""
+        out = []
+
+        def walk(item: QTreeWidgetItem, depth: int) -> None:
+            out.append((depth, item.text(KEY), item.text(LEFT), item.text(RIGHT), item.text(CHANGE)))
+            for i in range(item.childCount()):
+                walk(item.child(i), depth + 1)
+
+        for i in range(self.tree.topLevelItemCount()):
+            walk(self.tree.topLevelItem(i), 0)
+        return out
+
+    def text_content(self) -> str:
+        head = [self.summary.text()]
+        return "\n".join(head + ["\t".join([" " * d + k, a, b, c]) for d, k, a, b, c in self.tree_rows()])

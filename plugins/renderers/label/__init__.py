@@ -1,0 +1,26 @@
+"""The label renderer (classification): each model's label beside the
+reference, with score bars from the score and the predictions' other
+columns (confidence, per-class probabilities) when they are there."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from app.plugin_api import Renderer
+
+
+class LabelRenderer(Renderer):
+    NAME = "label"
+    OUTPUT_TYPE = "label"
+
+    @staticmethod
+    def normalise(value: Any) -> Any:
+        """Labels are compared as text without surrounding whitespace."""
+        if value is None or (isinstance(value, float) and value != value):
+            return None
+        return str(value).strip()
+
+    def create_view(self, parent=None):
+        from .view import LabelOutputView  # Qt only here, on demand
+
+        return LabelOutputView(parent)

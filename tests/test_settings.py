@@ -1,0 +1,93 @@
+"""The settings file: versioned, only what was changed, migrated, and used by the CLI."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from app.core.errors import SignoffError
+from app.service.identity import resolve_user
+from app.settings import SCHEMA_VERSION, Settings, check_store_url, load_settings, settings_path
+from tests.support.postgres import free_port, postgres_server  # noqa: F401  (session fixture)
+from app.store.db import resolve_url
+
+
+def test_only_what_the_user_changed_is_written(tmp_path):
+    s = Settings(tmp_path / "settings.json")
+    s.set("identity.user", "alice@example.com")
+    s.set("appearance.theme", "system")            # the default: not written
+    s.set("connections.git_repos", [])             # the default: not written
+    s.save()
+    assert json.loads((tmp_path / "settings.json").read_text()) == {
+        "schema": SCHEMA_VERSION, "identity": {"user": "alice@example.com"}}
+    s.set("identity.user", "")                     # back to the default: the key goes away
+    s.set("appearance.theme", "dark")
+    s.save()
+    assert json.loads((tmp_path / "settings.json").read_text()) == {
+        "schema": SCHEMA_VERSION, "appearance": {"theme": "dark"}}
+    again = load_settings(tmp_path / "settings.json")
+    assert again.get("appearance.theme") == "dark" and again.get("identity.user") == ""
+    assert again.get("connections.mlflow_servers") == []
+
+
+def test_an_unversioned_file_is_migrated_and_saved_in_the_new_form(tmp_path):
+    path = tmp_path / "settings.json"
+    path.write_text(json.dumps({"user": "bob@example.com", "database_url": "sqlite:////tmp/x.db",
+                                "theme": "light", "repos": ["/src/model"]}))
+    s = load_settings(path)
+    assert s.found_version == 0
+    assert s.get("identity.user") == "bob@example.com" and s.get("store.url") == "sqlite:////tmp/x.db"
+    assert s.get("appearance.theme") == "light" and s.get("connections.git_repos") == ["/src/model"]
+    s.save()
+    data = json.loads(path.read_text())
+    assert data["schema"] == SCHEMA_VERSION and data["identity"] == {"user": "bob@example.com"}
+    assert "user" not in data
+
+
+def test_a_newer_file_keeps_what_this_version_does_not_know(tmp_path):
+    path = tmp_path / "settings.json"
+    path.write_text(json.dumps({"schema": SCHEMA_VERSION + 1, "identity": {"user": "a@x"}, "future": {"k": 1}}))
+    s = load_settings(path)
+    s.set("appearance.theme", "dark")
+    s.save()
+    data = json.loads(path.read_text())
+    assert data["schema"] == SCHEMA_VERSION + 1 and data["future"] == {"k": 1}
+
+
+def test_a_broken_file_is_set_aside_and_reported(tmp_path):
+    path = tmp_path / "settings.json"
+    path.write_text("{not json")
+    s = load_settings(path)
+    assert "not valid JSON" in s.problem and s.get("identity.user") == ""
+    assert list(tmp_path.glob("settings.json.bad-*"))
+
+
+def test_identity_and_store_come_from_the_settings_after_the_environment(monkeypatch, tmp_path):
+    s = load_settings()
+    assert s.path == settings_path()
+    s.set("identity.user", "carol@example.com")
+    s.set("store.url", f"sqlite:///{tmp_path}/team.db")
+    s.save()
+    assert resolve_user() == "carol@example.com"
+    assert str(resolve_url()).endswith("team.db")
+    monkeypatch.setenv("SIGNOFF_USER", "env@example.com")
+    monkeypatch.setenv("SIGNOFF_DATABASE_URL", f"sqlite:///{tmp_path}/env.db")
+    assert resolve_user() == "env@example.com"
+    assert str(resolve_url()).endswith("env.db")
+    assert resolve_user("flag@example.com") == "flag@example.com"
+
+
+@pytest.mark.postgres
+def test_test_connection_reaches_postgresql_and_names_what_failed(postgres_server):
+    url = postgres_server.create_database("signoff_settings")
+    assert check_store_url(url).startswith("connected to postgresql")
+    bad = url.rsplit(":", 1)[0] + f":{free_port()}/nope"      # nothing listens there
+    with pytest.raises(SignoffError, match="cannot open the review store"):
+        check_store_url(bad)
+    with pytest.raises(SignoffError, match="not a database URL"):
+        check_store_url("not a url")
+
+
+def test_test_connection_on_the_default_sqlite_file(tmp_path):
+    assert "local (" in check_store_url("")

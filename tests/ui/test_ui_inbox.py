@@ -1,0 +1,92 @@
+"""The inbox table: sortable columns, what is missing, mine/all."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pytest
+from PySide6.QtCore import QPoint, Qt
+
+from app.core.model import Verdict
+from tests.doubles import FakeReviewService, _text_set
+
+pytestmark = pytest.mark.gui
+
+
+def three_requests(user="alice@example.com") -> FakeReviewService:
+    svc = FakeReviewService(user=user)
+    other = FAKE_OTHER_ROLES
+    svc._add(5, "5555555aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "Older experiment", "erin@example.com",
+             [_text_set()], change_key="old", created=datetime(2026, 1, 5, tzinfo=timezone.utc), config_text=other)
+    return svc
+
+
+FAKE_OTHER_ROLES = __import__("tests.doubles", fromlist=["FAKE_CONFIG"]).FAKE_CONFIG.replace(
+    'sme = ["alice@example.com", "bob@example.com"]', 'sme = ["bob@example.com"]').replace(
+    'qa = ["quinn@example.com", "alice@example.com"]', 'qa = ["quinn@example.com"]').replace(
+    'name = "support-model"', 'name = "other-model"')
+
+
+def test_columns_say_commit_model_sets_status_and_what_is_missing(make_window):
+    window = make_window(three_requests())
+    inbox = window.inbox
+    assert inbox.column_texts("commit") == ["a1b2c3d", "9f8e7d6", "5555555"]      # newest first
+    assert inbox.column_texts("model") == ["support-model", "support-model", "other-model"]
+    assert inbox.column_texts("sets") == ["4", "1", "1"]
+    status = inbox.column_texts("status")
+    assert status[0] == "pending" and status[1] == "✓ approved"
+    missing = inbox.column_texts("missing")
+    assert missing[0].startswith("0/1 SME, 0/1 QA") and missing[1] == "nothing: approved"
+
+
+def test_clicking_headers_sorts_and_reverses(qtbot, make_window):
+    window = make_window(three_requests())
+    inbox = window.inbox
+    header = inbox.list.header()
+    model_header = QPoint(header.sectionViewportPosition(2) + 5, 5)
+    qtbot.mouseClick(header.viewport(), Qt.MouseButton.LeftButton, pos=model_header)
+    first = inbox.column_texts("model")
+    assert first == sorted(first) and first[0] == "other-model"
+    qtbot.mouseClick(header.viewport(), Qt.MouseButton.LeftButton, pos=model_header)
+    assert inbox.column_texts("model") == sorted(first, reverse=True)
+    inbox.sort_by("sets", Qt.SortOrder.DescendingOrder)
+    assert inbox.column_texts("sets") == ["4", "1", "1"]
+    inbox.sort_by("created", Qt.SortOrder.AscendingOrder)
+    assert inbox.column_texts("commit") == ["5555555", "9f8e7d6", "a1b2c3d"]      # by time, not by text
+    inbox.sort_by("status", Qt.SortOrder.AscendingOrder)
+    assert inbox.column_texts("status")[-1] == "✓ approved"                         # blocked first
+
+
+def test_mine_keeps_requests_where_i_hold_a_role_or_labeled(qtbot, make_window):
+    svc = three_requests()
+    window = make_window(svc)
+    inbox = window.inbox
+    inbox.set_scope("mine")
+    assert inbox.request_ids() == [1, 2]               # alice is sme/qa in 1 and 2, not in 5
+    assert "yours: you are sme, you are qa" in inbox.list.topLevelItem(0).toolTip(0)
+    svc.set_label(5, "support-replies", "s-001", verdict=Verdict.BASELINE)
+    window.refresh_inbox()
+    assert inbox.request_ids() == [1, 2, 5]            # labeled there: mine now
+    assert "you labeled 1" in inbox.list.topLevelItem(2).toolTip(0)
+    inbox.set_scope("all")
+    assert inbox.count() == 3
+
+
+def test_mine_when_nothing_is_mine_says_so_and_the_choice_is_kept(qtbot, make_window):
+    svc = FakeReviewService(user="zed@example.com")
+    window = make_window(svc)
+    qtbot.mouseClick(window.inbox.mine_button, Qt.MouseButton.LeftButton)
+    assert window.inbox.stack.currentWidget() is window.inbox.empty
+    assert "Nothing for you here" in window.inbox.empty.text()
+    assert window.inbox.count_label.text() == "0 of 2"
+    again = make_window(svc)                            # the next window opens on "mine" again
+    assert again.inbox.scope == "mine" and again.inbox.mine_button.isChecked()
+
+
+def test_decided_requests_are_mine(make_window):
+    svc = FakeReviewService(user="quinn@example.com")
+    window = make_window(svc)
+    window.inbox.set_scope("mine")
+    assert set(window.inbox.request_ids()) == {1, 2}   # quinn is qa in both and decided on 2
+    tip = window.inbox.list.topLevelItem(window.inbox.request_ids().index(2)).toolTip(0)
+    assert "you decided approve" in tip
