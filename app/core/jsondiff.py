@@ -22,7 +22,7 @@ Statuses of a node:
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from difflib import SequenceMatcher
 from typing import Any, Iterator, Literal
 

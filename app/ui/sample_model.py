@@ -34,7 +34,7 @@ import pandas as pd
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QColor
 
-from app.core.compare import BASE_COLUMNS, table_slice_columns
+from app.core.compare import BASE_COLUMNS, is_prediction_extra, table_slice_columns
 from app.core.search import SearchIndex
 from app.ui.diff_view import plain_tooltip
 from app.ui.palette import CLASS_STYLE, VERDICT_WORDS
@@ -200,6 +200,8 @@ class SampleTableModel(QAbstractTableModel):
         self._class_counts: dict[str, int] = {}
         self._slices_cache: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         self._sort_keys: dict[str, np.ndarray] = {}
+        self._optional: list[str] = []
+        self._numeric: set[str] = {"delta"}
         self._search_hits: tuple[str, np.ndarray] | None = None   # (needle, mask) computed on a worker
         self._review: str | None = None
         self._others: dict[str, tuple] = {}
@@ -242,9 +244,10 @@ class SampleTableModel(QAbstractTableModel):
         self.beginResetModel()
         self.frame = prepared.frame
         slices = prepared.slices
-        self.columns_ = ([Column("id", "id")] + [Column(c, c) for c in slices]
-                         + [Column("class", "class"), Column("delta", "Δscore"), Column("mine", "mine")])
         self._arrays = prepared.arrays
+        self._optional = []
+        self._numeric = {"delta"}
+        self.columns_ = self._make_columns(slices)
         self._id_index = prepared.id_index
         n = len(self.frame)
         self._labels = {}
@@ -266,6 +269,49 @@ class SampleTableModel(QAbstractTableModel):
         self._set_labels(labels or {})
         self._rows = self._compute_rows()
         self._update_visible_of()
+        self.endResetModel()
+
+    # --- optional columns (the header's menu) -----------------------------------
+    OPTIONAL_TITLES = {"baseline_score": "baseline score", "candidate_score": "candidate score",
+                       "input": "input", "reference": "reference", "baseline_output": "baseline output",
+                       "candidate_output": "candidate output"}
+
+    def _make_columns(self, slices: list[str]) -> list[Column]:
+        extra = [Column(k, self.column_title(k)) for k in self._optional if k in self.frame.columns]
+        return ([Column("id", "id")] + [Column(c, c) for c in slices]
+                + [Column("class", "class"), Column("delta", "Δscore")] + extra + [Column("mine", "mine")])
+
+    def column_title(self, key: str) -> str:
+        if key in self.OPTIONAL_TITLES:
+            return self.OPTIONAL_TITLES[key]
+        for model in ("baseline", "candidate"):
+            if key.startswith(model + "_"):
+                return f"{model} {key[len(model) + 1:]}"
+        return key
+
+    def optional_columns(self) -> list[tuple[str, str]]:
+        """(key, title) of the columns the table can show besides its own: scores,
+        input, reference, outputs, and the predictions' other fields."""
+        keys = [k for k in self.OPTIONAL_TITLES if k in self.frame.columns]
+        keys += [str(c) for c in self.frame.columns if is_prediction_extra(c)]
+        return [(k, self.column_title(k)) for k in keys]
+
+    @property
+    def shown_optional(self) -> list[str]:
+        return list(self._optional)
+
+    def set_optional_columns(self, keys) -> None:
+        self.beginResetModel()
+        self._optional = [k for k in keys if k in self.frame.columns]
+        for k in self._optional:
+            if k not in self._arrays:
+                col = self.frame[k]
+                numeric = pd.api.types.is_numeric_dtype(col.dtype) and not pd.api.types.is_bool_dtype(col.dtype)
+                self._arrays[k] = (pd.to_numeric(col, errors="coerce").to_numpy(dtype=float)
+                                   if numeric else col.to_numpy(dtype=object))
+                if numeric:
+                    self._numeric.add(k)
+        self.columns_ = self._make_columns(slice_columns(self.frame))
         self.endResetModel()
 
     def _set_labels(self, labels: dict[str, MyLabel]) -> None:
@@ -441,6 +487,10 @@ class SampleTableModel(QAbstractTableModel):
                                                             kind="stable")
         elif key == "mine":
             idx = np.argsort(self._labeled.astype(np.int8), kind="stable")
+        elif key in self._arrays and self._arrays[key].dtype == float:
+            idx = self._sort_keys.get(key)
+            if idx is None:
+                idx = self._sort_keys[key] = np.argsort(np.nan_to_num(self._arrays[key], nan=np.inf), kind="stable")
         else:
             idx = self._sort_keys.get(key)
             if idx is None:
@@ -578,7 +628,7 @@ class SampleTableModel(QAbstractTableModel):
                 name = "changed"
             return _CLASS_COLOURS.get(name, _GREY)
         if role == _ALIGN:
-            return _RIGHT if key == "delta" else _LEFT
+            return _RIGHT if key in self._numeric else _LEFT
         if role == Qt.ItemDataRole.ToolTipRole:
             # Cell text comes from the data (ids, slice values): escaped, never rich text.
             if key == "mine":
@@ -622,4 +672,13 @@ class SampleTableModel(QAbstractTableModel):
                 text += " · ok" if lab.correct else " · wrong"
             return text
         value = self._arrays[key][pos]
-        return "" if _is_missing(value) else str(value)
+        if _is_missing(value):
+            return ""
+        if isinstance(value, float):
+            return f"{value:.4g}".replace("-", "−")
+        if isinstance(value, (bytes, bytearray, memoryview)):
+            return f"({len(bytes(value)):,} bytes)"
+        text = str(value)
+        if len(text) > 200 or "\n" in text:
+            text = text[:200].replace("\r\n", " ⏎ ").replace("\n", " ⏎ ") + ("…" if len(text) > 200 else "")
+        return text

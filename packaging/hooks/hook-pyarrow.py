@@ -22,8 +22,10 @@ def _used(name: str) -> bool:
 
 
 hiddenimports = collect_submodules("pyarrow", filter=_used)
-# Headers, Cython sources and tests are for building against pyarrow, not for running it.
+# Headers, Cython sources and tests are for building against pyarrow, not for running it. (Every
+# non-Python file counts as data here, the shared libraries too: the unused ones are left out by name.)
 datas = collect_data_files("pyarrow", excludes=["include", "include/**", "src", "src/**", "tests", "tests/**",
-                                                "**/*.pxd", "**/*.pyx", "**/*.pxi", "**/*.h", "**/*.cc"])
+                                                "**/*.pxd", "**/*.pyx", "**/*.pxi", "**/*.h", "**/*.cc"]
+                           + [f"{lib}*" for lib in PYARROW_UNUSED_LIBS])
 binaries = [(src, dest) for src, dest in collect_dynamic_libs("pyarrow")
             if not any(os.path.basename(src).startswith(lib) for lib in PYARROW_UNUSED_LIBS)]

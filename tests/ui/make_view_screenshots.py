@@ -11,7 +11,8 @@ and saves one PNG per view:
 
     view-text.png  view-json.png  view-label.png  view-image-side-by-side.png
     view-image-swipe.png  view-image-difference.png  view-number.png
-    view-number-table.png  view-raw.png  view-blind.png
+    view-number-table.png  view-raw.png  view-blind.png  view-image-onion.png
+    view-json-dark.png  view-label-dark.png
 
 Not a test: run it, then look at every picture.
 """
@@ -223,6 +224,18 @@ def main(out_dir: str = "docs/screenshots") -> int:
     open_set(num_req.id, "demand-quantiles")
     select(worst("demand-quantiles"))
     shot("view-number-table.png")
+
+    # The dark theme: marks, bars and the heatmap stay legible.
+    from app.ui.theme import apply_theme
+
+    apply_theme("dark")
+    open_set(demo_req.id, "invoice-extraction")
+    select("inv-0004")
+    shot("view-json-dark.png")
+    open_set(demo_req.id, "digits")
+    select(worst("digits"))
+    shot("view-label-dark.png")
+    apply_theme("light")
 
     window.shutdown()
     store.close()

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 
-import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QTextEdit
@@ -153,8 +152,7 @@ def test_json_view_with_text_that_is_not_json(qtbot):
     view.show_sample(shown_sample(row(baseline_output="not json at all", candidate_output='{"name": "Cy"}')))
     assert "BASELINE is not valid JSON" in view.summary.text()
     rows = view.tree_rows()
-    assert rows == [(0, "(whole value)", '"not json at all"', '{}', "~ changed · type: text → object")] or \
-        rows[0][1] == "(whole value)"
+    assert rows == [(0, "(whole value)", '"not json at all"', '{"name": "Cy"}', "~ changed · type: text → object")]
 
 
 def test_label_view_shows_labels_match_and_score_bars(qtbot):
@@ -172,10 +170,6 @@ def test_label_view_shows_labels_match_and_score_bars(qtbot):
 
     bars = view.findChildren(ScoreBar)
     assert {round(b.value, 2) for b in bars} >= {0.74, 0.25, 0.33}
-
-
-def decoded_png(w, h, rgb):
-    return tiny_png(w, h, rgb)
 
 
 def test_image_view_modes_switch_and_the_heatmap_is_computed(qtbot):
@@ -304,7 +298,8 @@ def test_monospace_input_is_detected_and_can_be_switched(qtbot):
     pane.set_context(1, "digits", "label")
     art = "    ::##++\n    ##%%++%%::\n  ..%%..  **==\n  ::**    ====\n  ::==    ++=="
     pane.set_sample(pd.Series(row(input=art, baseline_output="0", candidate_output="0")), [])
-    assert pane.monospace.isChecked() and pane.input_view.font().fixedPitch() or pane.monospace.isChecked()
+    assert pane.monospace.isChecked()
+    assert pane.input_view.font().family() != pane.font().family() or pane.input_view.font().fixedPitch()
     pane.set_sample(pd.Series(row(input="Where is my refund?", baseline_output="0", candidate_output="0")), [])
     assert not pane.monospace.isChecked()
     pane.monospace.click()                       # the reviewer's choice holds for the eval set

@@ -11,10 +11,10 @@ import math
 from typing import Any
 
 from PySide6.QtCore import QRectF, QSize, Qt
-from PySide6.QtGui import QColor, QPainter, QPalette
+from PySide6.QtGui import QPainter, QPalette
 from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QScrollArea, QSizePolicy, QVBoxLayout, QWidget
 
-from app.core.shown import Shown, Side, is_missing
+from app.core.shown import Shown, is_missing
 from app.ui.diff_view import plain_label
 from app.ui.output_view import OutputView, bold_label, fmt_score, visible
 
