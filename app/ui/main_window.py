@@ -395,6 +395,11 @@ class MainWindow(QMainWindow):
         self.table.setModel(self.model)
         self.table.selectionModel().currentRowChanged.connect(self._current_row_changed)
         self.table.horizontalHeader().sectionClicked.connect(self._header_clicked)
+        table_header = self.table.horizontalHeader()
+        table_header.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        table_header.customContextMenuRequested.connect(self._header_menu)
+        table_header.setToolTip("click to sort; right-click for more columns (scores, outputs, confidence, …)")
+        self._optional_columns: list[str] = []     # chosen in the header's menu, kept across eval sets
         self._sort_column = -1
         self._sort_order = Qt.SortOrder.AscendingOrder
 
@@ -605,6 +610,8 @@ class MainWindow(QMainWindow):
         self.review_combo.blockSignals(False)
         self.model.set_filter(classes=FILTERS[0][1], search="", slice_=None, review=None)
         self._set_filter_enabled(True)
+        if self._optional_columns:
+            self.model.set_optional_columns(self._optional_columns)
         self._size_columns()
         self._apply_blind_to_table()
         if len(frame) >= ASYNC_SEARCH_ROWS:
@@ -925,8 +932,41 @@ class MainWindow(QMainWindow):
         rid, es = (self.request.id if self.request else None), self.eval_set or ""
         self.model.set_blind(self.blind, (lambda sid: blind_names(rid, es, sid)) if self.blind else None)
         for i, col in enumerate(self.model.columns_):
-            if col.key == "delta":
+            if col.key == "delta" or col.key.startswith(("baseline_", "candidate_")):
                 self.table.setColumnHidden(i, self.blind)
+
+    def _header_menu(self, pos) -> None:
+        from PySide6.QtWidgets import QMenu
+
+        menu = QMenu(self)
+        menu.addSection("Columns")
+        for key, title in self.model.optional_columns():
+            action = menu.addAction(title)
+            action.setCheckable(True)
+            action.setChecked(key in self.model.shown_optional)
+            if self.blind and key.startswith(("baseline_", "candidate_")):
+                action.setEnabled(False)
+                action.setToolTip("hidden in blind mode: it would say which output is which")
+            action.toggled.connect(lambda on, k=key: self.show_column(k, on))
+        menu.popup(self.table.horizontalHeader().mapToGlobal(pos))
+        self.header_menu = menu
+
+    def show_column(self, key: str, on: bool = True) -> None:
+        """Add or remove one of the optional columns (scores, outputs, prediction fields)."""
+        keys = [k for k in self.model.shown_optional if k != key] + ([key] if on else [])
+        self._optional_columns = keys
+        self._set_optional_columns(keys)
+
+    def _set_optional_columns(self, keys: list[str]) -> None:
+        keep = self.current_sample_id()
+        self.model.set_optional_columns(keys)
+        self._sort_column = -1
+        self.table.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
+        self.model.reset_order()
+        self._size_columns()
+        self._apply_blind_to_table()
+        if keep is not None and self.model.row_of(keep) >= 0:
+            self.select_row(self.model.row_of(keep))
 
     def toggle_raw(self) -> None:
         raw = self.detail.toggle_raw()

@@ -169,3 +169,44 @@ def test_sort_by_regression_severity_and_by_delta(window, open_request):
     window.table.horizontalHeader().sectionClicked.emit(cols.index("delta"))
     deltas = [window.model.data(window.model.index(r, cols.index("delta"))) for r in range(window.model.rowCount())]
     assert deltas[:4] == ["−1.00", "−1.00", "−0.90", "−0.60"] and deltas[-1] == "—"
+
+
+def test_more_columns_from_the_header_menu_sort_and_hide_in_blind_mode(window, open_request, qtbot):
+    open_request(window, 1)
+    window.filter_combo.setCurrentText("all samples")
+    offered = dict(window.model.optional_columns())
+    assert {"baseline_score", "candidate_score", "input", "candidate_output"} <= set(offered)
+    from PySide6.QtCore import QPoint
+
+    window._header_menu(QPoint(5, 5))                                 # right-click on the header
+    titles = [a.text() for a in window.header_menu.actions() if a.isCheckable()]
+    assert "candidate score" in titles and "baseline output" in titles
+    next(a for a in window.header_menu.actions() if a.text() == "candidate score").setChecked(True)
+    window.header_menu.close()
+    assert "candidate_score" in [c.key for c in window.model.columns_]
+    window.show_column("candidate_score", False)
+    window.show_column("candidate_score")
+    window.show_column("input")
+    keys = [c.key for c in window.model.columns_]
+    assert keys[-3:] == ["candidate_score", "input", "mine"] and keys[0] == "id"
+    col = keys.index("candidate_score")
+    assert window.model.headerData(col, Qt.Orientation.Horizontal) == "candidate score"
+    assert window.model.data(window.model.index(0, col), Qt.ItemDataRole.TextAlignmentRole) & Qt.AlignmentFlag.AlignRight
+    window.table.horizontalHeader().sectionClicked.emit(col)          # sort by the candidate's score
+    values = [window.model.data(window.model.index(r, col)) for r in range(window.model.rowCount())]
+    numbers = [float(v.replace("−", "-")) for v in values if v]
+    assert numbers == sorted(numbers) and values[-1] == ""            # unknown scores last
+    # Multi-line input shows on one line; markup stays text.
+    row = window.model.row_of("s-004")
+    assert window.model.data(window.model.index(row, keys.index("input"))) == "Render this"
+    # Blind mode hides what would tell the models apart.
+    window.set_blind(True)
+    assert window.table.isColumnHidden(col) and not window.table.isColumnHidden(keys.index("input"))
+    window.set_blind(False)
+    assert not window.table.isColumnHidden(col)
+    # The choice holds for the next eval set (where the columns exist).
+    with qtbot.waitSignal(window.comparisonLoaded, timeout=10_000):
+        window.eval_set_combo.setCurrentText("intents")
+    assert [c.key for c in window.model.columns_][-3:] == ["candidate_score", "input", "mine"]
+    window.show_column("input", False)
+    assert "input" not in [c.key for c in window.model.columns_]

@@ -181,10 +181,13 @@ def test_image_view_modes_switch_and_the_heatmap_is_computed(qtbot):
     assert view.has_image("left") and view.has_image("right") and view.has_image("reference")
     assert view.modes() == ("side by side", "swipe", "onion skin", "difference")
     assert view.mode == "side by side" and "BASELINE · score 20.00 · 16 × 12" in view.info.text()
+    assert view.stats is None                   # the heatmap waits until it is looked at
+    view.set_mode("difference")
     # The heatmap: every pixel differs by 200 in red.
     assert view.stats is not None and view.stats.changed == 16 * 12 and view.stats.max == 200
     assert view.canvas.heat is not None and view.canvas.heat.size().width() == 16
     assert "100.0% of pixels differ" in view.stats_label.text()
+    view.set_mode("side by side")
     for expected in ("swipe", "onion skin", "difference", "side by side"):
         assert view.cycle_mode() and view.mode == expected
         assert view.mode_buttons[expected].isChecked()
@@ -217,13 +220,13 @@ def test_image_view_scales_a_different_size_and_refuses_bombs(qtbot):
     r = row(baseline_output_bytes=tiny_png(16, 12, (0, 0, 0)), candidate_output_bytes=tiny_png(32, 24, (0, 0, 0)))
     view.show_sample(shown_sample(r, output_type="image"))
     assert "sizes differ" in view.info.text()
-    assert view.stats is not None and view.stats.max == 0
+    assert view.difference_stats() is not None and view.stats.max == 0
     r = row(baseline_output_bytes=tiny_png(4, 4, (0, 0, 0)), candidate_output_bytes=png_bomb_header())
     view.show_sample(shown_sample(r, output_type="image"))
     assert view.has_image("left") and not view.has_image("right")
     assert "refused" in view.info.text()
-    assert "CANDIDATE has no image" in view.stats_label.text()
     view.set_mode("difference")
+    assert "CANDIDATE has no image" in view.stats_label.text() and view.stats is None
     view.canvas.grab()
 
 

@@ -332,6 +332,7 @@ class ImageOutputView(OutputView):
         lay.addWidget(self.info)
         self.problems: dict[str, str] = {}
         self.stats: DiffStats | None = None
+        self._heat_dirty = False
         self._mode_changed()
 
     # --- data -----------------------------------------------------------
@@ -375,7 +376,9 @@ class ImageOutputView(OutputView):
             self.heat_pair.addItem(f"{right.name} vs reference", ("right", "reference"))
         self.heat_pair.setCurrentIndex(current if 0 <= current < self.heat_pair.count() else 0)
         self.heat_pair.blockSignals(False)
-        self._update_heat()
+        self._heat_dirty = True
+        if self.mode == "difference":          # computed when it is looked at, not on every keystroke
+            self._update_heat()
         self._relayout()
 
     def clear(self) -> None:
@@ -391,6 +394,7 @@ class ImageOutputView(OutputView):
         return getattr(self.canvas, side) is not None
 
     def _update_heat(self) -> None:
+        self._heat_dirty = False
         c = self.canvas
         pair = self.heat_pair.currentData() or ("left", "right")
         a, b = getattr(c, pair[0]), getattr(c, pair[1])
@@ -421,6 +425,8 @@ class ImageOutputView(OutputView):
     # --- modes and zoom -------------------------------------------------
     def _mode_changed(self) -> None:
         self.canvas.mode = self.mode
+        if self.mode == "difference" and getattr(self, "_heat_dirty", False):
+            self._update_heat()
         b = self.mode_buttons.get(self.mode)
         if b is not None and not b.isChecked():
             b.setChecked(True)
@@ -476,8 +482,16 @@ class ImageOutputView(OutputView):
         c.updateGeometry()
         c.update()
 
+    def difference_stats(self) -> DiffStats | None:
+        """The heatmap's numbers (computed now if the difference mode has not been shown yet)."""
+        if self._heat_dirty:
+            self._update_heat()
+        return self.stats
+
     def text_content(self) -> str:
-        return "\n".join([self.info.text(), self.stats_label.text()])
+        if self.mode == "difference":
+            return "\n".join([self.info.text(), self.stats_label.text()])
+        return self.info.text()
 
 
 class HeatLegend(QWidget):
