@@ -131,9 +131,11 @@ def compare(data: EvalSetData) -> ComparisonResult:
         rkey = normalise(t["reference_bytes"], otype)
     else:
         rkey = normalise(t["reference"], otype)
-    for side, key in (("baseline", bkey), ("candidate", ckey)):
+    for side, key, present in (("baseline", bkey, "_in_base"), ("candidate", ckey, "_in_cand")):
         col = f"{side}_score"
-        derived = np.where(has_ref, (key == rkey).fillna(False).to_numpy(dtype=bool).astype(float), np.nan)
+        # A side with no prediction for the sample has no score (never a derived 0).
+        derived = np.where(has_ref & t[present].to_numpy(),
+                           (key == rkey).fillna(False).to_numpy(dtype=bool).astype(float), np.nan)
         given = t[col].to_numpy(dtype=float)
         t[col] = np.where(np.isnan(given), derived, given)
     bs = t["baseline_score"].to_numpy(dtype=float)

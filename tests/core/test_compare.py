@@ -60,6 +60,18 @@ def test_missing_ids_are_reported_never_dropped():
     assert t.loc["9", "missing_side"] == "eval set"
 
 
+def test_a_missing_side_gets_no_derived_score():
+    r = compare(data(
+        samples={"id": ["1", "2"], "input": ["q", "q"], "reference": ["a", "a"]},
+        base={"id": ["1", "2"], "output": ["a", "a"]},
+        cand={"id": ["1"], "output": ["a"]},
+    ))
+    t = r.table.set_index("id")
+    assert t.loc["2", "class"] == "missing"
+    assert t.loc["2", "baseline_score"] == 1.0
+    assert np.isnan(t.loc["2", "candidate_score"]) and np.isnan(t.loc["2", "delta"])
+
+
 def test_json_key_order_and_whitespace_do_not_count():
     r = compare(data("json",
                      samples={"id": ["1", "2", "3"], "input": ["q"] * 3},
