@@ -49,6 +49,7 @@ class ReviewService:
         self._lock = threading.Lock()
         self._configs: dict[int, ProjectConfig] = {}
         self._classes: dict[int, pd.DataFrame] = {}   # request -> (eval_set, id, class); comparisons never change
+        self._keys: dict[int, pd.Index] = {}
 
     # -- requests ---------------------------------------------------------
     def create_request(self, source: Source, *, sha: str, baseline: str | None = None, candidate: str | None = None,
@@ -308,13 +309,23 @@ class ReviewService:
             self._classes[request_id] = frame
         return frame
 
+    def _sample_keys(self, request_id: int) -> pd.Index:
+        """A hashed index of every (eval set, sample) key: a keystroke checks its sample in O(1)."""
+        with self._lock:
+            cached = self._keys.get(request_id)
+        if cached is None:
+            cached = pd.Index(self._class_frame(request_id)["key"].to_numpy(dtype=object), dtype=object)
+            with self._lock:
+                self._keys[request_id] = cached
+        return cached
+
     def _check_sample(self, request_id: int, eval_set: str, sample_id: str) -> None:
+        if _key(eval_set, str(sample_id)) in self._sample_keys(request_id):
+            return
         req = self.get_request(request_id)
         if eval_set not in req.eval_sets:
             raise InputError(f"request {req.id} has no eval set {eval_set!r} (it has: {', '.join(req.eval_sets)})")
-        frame = self._class_frame(request_id)
-        if not ((frame["eval_set"] == eval_set) & (frame["id"] == str(sample_id))).any():
-            raise InputError(f"no sample {sample_id!r} in eval set {eval_set!r} of request {req.id}")
+        raise InputError(f"no sample {sample_id!r} in eval set {eval_set!r} of request {req.id}")
 
     @staticmethod
     def _coverage_of(comparisons, labels: list[Label]) -> Coverage:
