@@ -188,12 +188,19 @@ def main() -> int:
     window.filter_to_class("regressed")  # back to the default
     app.processEvents()
 
+    # The search index is built on a worker right after opening; wait for it, then time one search
+    # from the keystroke to the filtered table (the search itself runs on a worker too).
+    deadline = time.perf_counter() + 60
+    while time.perf_counter() < deadline and (getattr(window, "_index_worker", None) is not None):
+        app.processEvents()
+        time.sleep(0.005)
+    done = []
+    window.filtersApplied.connect(lambda: done.append(1))
     t0 = time.perf_counter()
     window.set_search("refund late")
-    deadline = time.perf_counter() + 30
-    while time.perf_counter() < deadline and getattr(window, "search_running", lambda: False)():
+    while not done and time.perf_counter() - t0 < 30:
         app.processEvents()
-    app.processEvents()
+        time.sleep(0.0005)
     t_search = time.perf_counter() - t0
     report("search: substring over all rows", t_search * 1000, "ms", "<= 100 ms", t_search <= 0.1)
     window.set_search("")

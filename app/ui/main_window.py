@@ -42,7 +42,8 @@ from app.ui.actions import ACTIONS, shortcut_sheet
 from app.ui.about_dialog import AboutDialog, app_icon
 from app.ui.approval_dialog import ApprovalDialog, status_line
 from app.ui.detail_pane import DetailPane, label_words
-from app.ui.diff_view import plain_label
+from app.ui.diff_view import plain_label, plain_tooltip
+from app.ui.outbox_drain import BackgroundDrain
 from app.ui.inbox import Inbox, RequestIdRole, dot_icon
 from app.ui.palette import CLASS_STYLE, STATUS_STYLE
 from app.ui.label_dialogs import CommentDialog, ErrorPicker
@@ -288,6 +289,12 @@ class MainWindow(QMainWindow):
         self._search_timer = QTimer(self, singleShot=True, interval=250)
         self._search_timer.timeout.connect(self._apply_filters)
         self.refresh_inbox()
+        # Post what waits in the outbox in the background (only over a real store, not a test double).
+        store = getattr(service, "store", None)
+        self.outbox_drain = BackgroundDrain(store, self) if hasattr(store, "claim_outbox") else None
+        if self.outbox_drain is not None:
+            self.outbox_drain.changed.connect(lambda _state: self.update_status_bar())
+            self.outbox_drain.drain_now()
         self.update_status_bar()
         from app.ui.workbench_extras import install_extras  # charts tab, export/report/settings, saved layout
 
@@ -1048,6 +1055,8 @@ class MainWindow(QMainWindow):
                 out[request_id] = refresh(request_id)
             except Exception:   # the labels are saved; the status follows on the next refresh
                 log.exception("refresh_status failed")
+        if out and getattr(self, "outbox_drain", None) is not None:
+            self.outbox_drain.drain_now()
         return out
 
     # ------------------------------------------------------------------ verdict & decisions
@@ -1082,6 +1091,8 @@ class MainWindow(QMainWindow):
         dialog.open()
 
     def _decided(self) -> None:
+        if getattr(self, "outbox_drain", None) is not None:
+            self.outbox_drain.drain_now()     # the new status goes out at once, off the GUI thread
         dialog = self.approval_dialog
         if dialog is not None and dialog.result_verdict is not None:
             self.statusBar().showMessage(f"decision recorded — {dialog.result_verdict.description}", 6000)
@@ -1111,13 +1122,20 @@ class MainWindow(QMainWindow):
                 parts.append(f"store: {store.describe()}")
         except Exception:
             pass
+        drain = getattr(self, "outbox_drain", None)
+        tooltip = ""
         try:
-            if store is not None and hasattr(store, "outbox_items"):
+            if drain is not None and drain.state is not None:
+                state = drain.state
+                parts.append(f"outbox: {state.summary}")
+                tooltip = "\n".join(state.problems)
+            elif store is not None and hasattr(store, "outbox_items"):
                 n = len(store.outbox_items(states=("waiting",)))
                 parts.append(f"outbox {n} waiting")
         except Exception:
             pass
         self.status_label.setText(" · ".join(parts))
+        self.status_label.setToolTip(plain_tooltip(tooltip) if tooltip else "")
 
     def shortcut_text(self) -> str:
         """Every key of the window: the table in actions.py, then any other action with a shortcut."""
@@ -1164,6 +1182,8 @@ class MainWindow(QMainWindow):
         """Cancel background work and wait for it (so no thread outlives the window)."""
         self._verdict_timer.stop()
         self.flush_status()
+        if getattr(self, "outbox_drain", None) is not None:
+            self.outbox_drain.stop(wait)
         self._search_timer.stop()
         for name in ("_search_worker", "_index_worker"):
             w = getattr(self, name)

@@ -71,7 +71,7 @@ def test_label_by_keys_and_approve_in_the_window(qtbot, make_window, demo_reques
 
     assert store.get_request(req.id).status == "approved"
     qtbot.waitUntil(lambda: "approved" in window.verdict_label.text(), timeout=5000)
-    # The status CI sees: posted through the outbox to the local sink, last state approved.
-    alice.publish()
-    assert store.local_statuses(req.sha)[-1]["state"] == "approved"
+    # The status CI sees: the window posts the outbox in the background, last state approved.
+    qtbot.waitUntil(lambda: (store.local_statuses(req.sha) or [{}])[-1].get("state") == "approved", timeout=10000)
+    qtbot.waitUntil(lambda: "outbox: all statuses posted" in window.status_label.text(), timeout=10000)
     assert store.verify_audit().ok
