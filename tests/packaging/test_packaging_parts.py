@@ -133,7 +133,7 @@ def test_desktop_entry_is_valid_and_names_a_shipped_icon():
         assert (icons / f"{entry['Icon']}-{size}.png").is_file()
     validator = shutil.which("desktop-file-validate")
     if validator is None:
-        pytest.skip("desktop-file-validate is not installed (scripts/bootstrap.sh --test installs it)")
+        pytest.fail("desktop-file-validate is not installed (scripts/bootstrap.sh --test installs it)")
     proc = subprocess.run([validator, str(path)], capture_output=True, text=True)
     assert proc.returncode == 0 and not proc.stdout.strip(), proc.stdout + proc.stderr
 
