@@ -76,6 +76,7 @@ class StatusUpdate:
     description: str
     context: str
     target_url: str = ""
+    ref: str = ""        # the branch or tag of the commit, when known (GitLab attaches the status to it)
 
 
 class DeliveryError(Exception):

@@ -11,6 +11,8 @@ touches disk. Tests can make it slow (`comparison_delay`) or fail
 
 from __future__ import annotations
 
+import sys
+
 import struct
 import threading
 import time
@@ -203,6 +205,16 @@ class FakeStore:
         return list(self.waiting) if "waiting" in states else []
 
 
+def _flush_windows() -> None:
+    widgets = sys.modules.get("PySide6.QtWidgets")
+    if widgets is None or widgets.QApplication.instance() is None:
+        return
+    for w in widgets.QApplication.topLevelWidgets():
+        flush = getattr(w, "flush_labels", None)
+        if callable(flush):
+            flush()
+
+
 class FakeReviewService:
     """The ReviewService contract over hand-made data, all in memory."""
 
@@ -327,7 +339,9 @@ class FakeReviewService:
         return lab
 
     def label(self, request_id: int, eval_set: str, sample_id: str, user: str | None = None) -> Label | None:
-        """Test helper (not in the contract): one stored label."""
+        """Test helper (not in the contract): one stored label, once the windows have written
+        what their label writers queued (app/ui/label_writer.py)."""
+        _flush_windows()
         return self._labels.get((request_id, eval_set, sample_id, user or self.user))
 
     def labels_frame(self, request_id: int, *, user: str | None = None) -> pd.DataFrame:

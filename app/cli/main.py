@@ -19,7 +19,6 @@ import time
 from pathlib import Path
 
 from app import __version__
-from app.core.compare import is_prediction_extra
 from app.core.errors import InputError, SignoffError
 from app.core.model import ChangeClass, DecisionKind, Status, Verdict
 
@@ -62,9 +61,10 @@ def _publish_quietly(service) -> None:
 # -- commands ---------------------------------------------------------------
 
 def cmd_gui(args) -> int:
-    from app.ui.app import run_app  # Qt only here
+    # Qt only here. The start-up window shows at once; the store is opened behind it (app/ui/startup.py).
+    from app.ui.startup import launch
 
-    return run_app(_service(args), open_request=getattr(args, "open_request", None))
+    return launch(open_request=getattr(args, "open_request", None), user=getattr(args, "user", None))
 
 
 def cmd_demo(args) -> int:
@@ -97,6 +97,7 @@ def cmd_request(args) -> int:
     from app.registry import registry
 
     service = _service(args)
+    service.status_ref = (args.ref or "").strip()
     source_cls = registry().source(args.source)
     repo = str(Path(args.repo or ".").resolve())
     if args.source in ("git", "demo"):
@@ -170,6 +171,8 @@ def cmd_samples(args) -> int:
         raise InputError(f"--class must be one of {', '.join(c.value for c in ChangeClass)}")
     if getattr(args, "export", None):
         return _export_samples(service, req, names, args)
+    from app.core.compare import is_prediction_extra  # pandas: only in the commands that need it
+
     rows = []
     for name in names:
         t = service.comparison(req.id, name)
@@ -343,10 +346,18 @@ def cmd_wait(args) -> int:
 
 def cmd_publish(args) -> int:
     service = _service(args)
+    if args.retry_failed:  # e.g. after fixing the token a 401 failed on
+        n = service.store.requeue_failed(actor=service.user)
+        _say(f"requeued {n} failed status update(s)" if n else "no failed status updates to retry")
     report = service.publish()
     for err in report.errors:
         _say(f"not posted: {err}")
     print(f"delivered {report.delivered}, waiting {report.waiting}, failed {report.failed}")
+    stuck = service.store.outbox_items(states=("failed",))
+    if stuck:
+        last = "" if report.failed else f" (the last: {stuck[-1].last_error})"   # else printed just above
+        _say(f"{len(stuck)} status update(s) failed for good{last}; once the cause is fixed (e.g. the token), "
+             f"`signoff publish --retry-failed` posts them again")
     return 0 if report.waiting == 0 and report.failed == 0 else 1
 
 
@@ -426,6 +437,8 @@ def build_parser() -> argparse.ArgumentParser:
                                       "mlflow: models:/NAME/VERSION, models:/NAME@ALIAS or a run id")
     s.add_argument("--candidate", help="candidate revision (default: --sha; mlflow: the run CI tagged with it)")
     s.add_argument("--change", help="change key shared by requests of one change (default: the branch)")
+    s.add_argument("--ref", help="the branch or tag the commit is on, sent with the status where the forge takes it "
+                                 "(GitLab: --ref \"$CI_COMMIT_REF_NAME\"; needed for a commit on no branch)")
     s.add_argument("--source", default="git", help="source plugin: git, files, mlflow, ... (default: git)")
     s.add_argument("--locator", help="JSON arguments for another source plugin")
     s.add_argument("--tracking-uri", help="mlflow: the tracking server (default: MLFLOW_TRACKING_URI, "
@@ -487,6 +500,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_wait)
 
     s = sub.add_parser("publish", help="post what waits in the outbox")
+    s.add_argument("--retry-failed", action="store_true",
+                   help="first put permanently failed updates back in the queue (the newest per commit "
+                        "and context), e.g. after fixing a token")
     s.set_defaults(func=cmd_publish)
 
     from .tokens import add_token_parser  # signoff token set/show/delete (app/cli/tokens.py)

@@ -5,10 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from .config import EvalSetSpec, ProjectConfig
+
+if TYPE_CHECKING:  # only in annotations: `signoff --version` and the start-up window need no pandas
+    import pandas as pd
 
 
 class ChangeClass(StrEnum):

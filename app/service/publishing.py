@@ -29,7 +29,7 @@ LEASE_S = 120.0
 LEASE_MARGIN_S = 60.0
 BACKOFF_BASE_S = 2.0
 BACKOFF_MAX_S = 600.0
-STATUS_FIELDS = ("repo", "sha", "state", "description", "context", "target_url")
+STATUS_FIELDS = ("repo", "sha", "state", "description", "context", "target_url", "ref")
 
 
 @dataclass

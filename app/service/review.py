@@ -6,13 +6,17 @@ from __future__ import annotations
 
 import logging
 import threading
-from dataclasses import replace
+from collections import OrderedDict
+from dataclasses import dataclass, replace
+
+import numpy as np
 
 import pandas as pd
 
 from app.core.compare import compare
 from app.core.config import ProjectConfig, parse_config
 from app.core.errors import InputError, NotFoundError, PolicyRefusal
+from app.core.id_lookup import IdLookup
 from app.core.model import ChangeClass, Decision, DecisionKind, Label, Verdict
 from app.core.policy import Coverage, PolicyVerdict, check_allowed, evaluate
 from app.core.tasks import NULL_TASK, TaskState
@@ -28,14 +32,31 @@ log = logging.getLogger(__name__)
 
 KEEP = object()  # "leave this field of the label as it is"
 CHANGED_CLASSES = (ChangeClass.CHANGED.value, ChangeClass.IMPROVED.value, ChangeClass.REGRESSED.value)
+CLASS_NAMES = [c.value for c in ChangeClass]
+FRAMES_CACHED = 2   # whole comparison tables kept (a 1M-sample one is ~220 MB of Arrow memory)
 LABEL_COLUMNS = ["eval_set", "sample_id", "user", "verdict", "correct", "error", "comment", "updated_at"]
 
 
-KEY_SEP = "\x1f"
+@dataclass
+class _Slim:
+    """What the policy needs of one eval set: ids (with a look-up) and class codes (CLASS_NAMES)."""
+    ids: IdLookup
+    codes: np.ndarray
 
+    @classmethod
+    def of(cls, frame: pd.DataFrame) -> "_Slim":
+        cls_col = frame["class"]
+        if isinstance(cls_col.dtype, pd.CategoricalDtype):
+            codes = cls_col.cat.set_categories(CLASS_NAMES).cat.codes.to_numpy(dtype=np.int8)
+        else:
+            codes = pd.Categorical(cls_col.astype(str), categories=CLASS_NAMES).codes.astype(np.int8)
+        return cls(IdLookup(frame["id"]), codes)
 
-def _key(eval_set: str, sample_id: str) -> str:
-    return f"{eval_set}{KEY_SEP}{sample_id}"
+    def changed(self) -> np.ndarray:
+        return np.isin(self.codes, [CLASS_NAMES.index(c) for c in CHANGED_CLASSES])
+
+    def regressed(self) -> np.ndarray:
+        return self.codes == CLASS_NAMES.index(ChangeClass.REGRESSED.value)
 
 
 def _counts_as_reviewed(label: Label) -> bool:
@@ -43,13 +64,19 @@ def _counts_as_reviewed(label: Label) -> bool:
 
 
 class ReviewService:
+    status_ref = ""  # the branch/tag of the statuses this service queues, when known (GitLab's `ref`)
+
     def __init__(self, store: Store, *, user: str | None = None):
         self.store = store
         self.user = resolve_user(user)
         self._lock = threading.Lock()
         self._configs: dict[int, ProjectConfig] = {}
-        self._classes: dict[int, pd.DataFrame] = {}   # request -> (eval_set, id, class); comparisons never change
-        self._keys: dict[int, pd.Index] = {}
+        # Comparisons never change once stored, so they are cached: the last few whole tables
+        # (Arrow-backed, shared with whoever asked), and for every eval set looked at, its
+        # ids and classes (what the policy's coverage and a label's sample check need).
+        self._frames: OrderedDict[tuple[int, str], pd.DataFrame] = OrderedDict()
+        self._slims: dict[tuple[int, str], _Slim] = {}
+        self._fixed_requests: dict[int, RequestRecord] = {}
 
     # -- requests ---------------------------------------------------------
     def create_request(self, source: Source, *, sha: str, baseline: str | None = None, candidate: str | None = None,
@@ -129,7 +156,22 @@ class ReviewService:
         }
 
     def comparison(self, request_id: int, eval_set: str) -> pd.DataFrame:
-        return self.store.load_comparison(int(request_id), eval_set)
+        """The per-sample table (cached; a shallow copy: changing it leaves the cache alone)."""
+        key = (int(request_id), eval_set)
+        with self._lock:
+            frame = self._frames.get(key)
+            if frame is not None:
+                self._frames.move_to_end(key)
+        if frame is None:
+            frame = self.store.load_comparison(*key)
+            with self._lock:
+                self._frames[key] = frame
+                while len(self._frames) > FRAMES_CACHED:
+                    self._frames.popitem(last=False)
+                if key not in self._slims:
+                    self._slims[key] = _Slim.of(frame)
+                    self._slims[key].ids.start()   # sorted ids for the first label's check, on a spare core
+        return frame.copy(deep=False)
 
     # -- labels -----------------------------------------------------------
     def set_label(self, request_id: int, eval_set: str, sample_id: str, *, verdict=KEEP, correct=KEEP, error=KEEP,
@@ -140,20 +182,17 @@ class ReviewService:
         config = self.config(request_id)
         if error not in (KEEP, None, "") and error not in config.error_categories:
             raise InputError(f"unknown error category {error!r}; signoff.toml [labels] errors: {', '.join(config.error_categories)}")
-        found = self.store.labels(request_id, user=self.user, eval_set=eval_set, sample_id=str(sample_id))
-        current = found[0] if found else None
-        base = current or Label(request_id=request_id, eval_set=eval_set, sample_id=str(sample_id), user=self.user)
         changes = {}
         if verdict is not KEEP:
-            changes["verdict"] = Verdict(verdict) if verdict is not None else None
+            changes["verdict"] = Verdict(verdict).value if verdict is not None else None
         if correct is not KEEP:
             changes["correct"] = correct
         if error is not KEEP:
             changes["error"] = error or None
         if comment is not KEEP:
             changes["comment"] = comment or None
-        label = replace(base, **changes)
-        saved = self.store.upsert_label(label, outbox=self._label_write_backs(request_id, config, [label]))
+        saved = self.store.change_label(request_id, eval_set, str(sample_id), self.user, changes,
+                                        outbox_for=lambda label: self._label_write_backs(request_id, config, [label]))
         if refresh:
             self.refresh_status(request_id)
         return saved
@@ -161,14 +200,19 @@ class ReviewService:
     def import_labels(self, request_id: int, rows: list[dict]) -> int:
         """All rows or none: every problem is reported before anything is saved."""
         config = self.config(request_id)
-        ids = self._class_frame(request_id)
-        known = set(zip(ids["eval_set"], ids["id"]))
+        eval_sets = set(self.get_request(request_id).eval_sets)
+        wanted: dict[str, set[str]] = {}
+        for row in rows:
+            es = str(row.get("eval_set", ""))
+            if es in eval_sets:
+                wanted.setdefault(es, set()).add(str(row.get("sample_id", row.get("id", ""))))
+        known = {es: set(self._slim(request_id, es).ids.positions_of(sorted(ids))) for es, ids in wanted.items()}
         problems, labels = [], []
         for n, row in enumerate(rows, start=1):
             es, sid = str(row.get("eval_set", "")), str(row.get("sample_id", row.get("id", "")))
             v = row.get("verdict")
             err = row.get("error") or None
-            if (es, sid) not in known:
+            if sid not in known.get(es, ()):
                 problems.append(f"row {n}: no sample {sid!r} in eval set {es!r}")
                 continue
             if v not in (None, "") and v not in {x.value for x in Verdict}:
@@ -203,14 +247,19 @@ class ReviewService:
         return self.config(request_id).roles_of(self.user)
 
     def coverage(self, request_id: int) -> Coverage:
-        # Only changed / improved / regressed samples count, so look those up alone.
-        frame = self._class_frame(request_id)
-        relevant = frame[frame["class"].isin(CHANGED_CLASSES)]
-        reviewed = {_key(l.eval_set, l.sample_id) for l in self.store.labels(request_id) if _counts_as_reviewed(l)}
-        is_labeled = relevant["key"].isin(reviewed).to_numpy()
-        regressed = (relevant["class"] == ChangeClass.REGRESSED.value).to_numpy()
-        return Coverage(changed_total=len(relevant), changed_labeled=int(is_labeled.sum()),
-                        regressed_total=int(regressed.sum()), regressed_labeled=int((regressed & is_labeled).sum()))
+        # Only changed / improved / regressed samples count; a sample counts once, whoever labeled it.
+        reviewed: dict[str, set[str]] = {}
+        for l in self.store.labels(request_id):
+            if _counts_as_reviewed(l):
+                reviewed.setdefault(l.eval_set, set()).add(l.sample_id)
+        ct = cl = rt = rl = 0
+        for name in self.get_request(request_id).eval_sets:
+            slim = self._slim(request_id, name)
+            changed, regressed = slim.changed(), slim.regressed()
+            labeled = slim.ids.mask_of(sorted(reviewed[name])) if reviewed.get(name) else np.zeros(len(changed), bool)
+            ct += int(changed.sum()); cl += int((changed & labeled).sum())
+            rt += int(regressed.sum()); rl += int((regressed & labeled).sum())
+        return Coverage(changed_total=ct, changed_labeled=cl, regressed_total=rt, regressed_labeled=rl)
 
     def verdict(self, request_id: int, *, extra: Decision | None = None) -> PolicyVerdict:
         req = self.get_request(request_id)
@@ -277,7 +326,7 @@ class ReviewService:
         return [OutboxEntry(sink=w.sink, target=w.target, payload=w.payload, request_id=req.id) for w in backs]
 
     def _label_write_backs(self, request_id: int, config: ProjectConfig, labels: list[Label]) -> list[OutboxEntry]:
-        req = self.get_request(request_id)
+        req = self._fixed(request_id)
         hook = self._source_hook(req, "label_write_backs")
         if hook is None:
             return []
@@ -288,44 +337,40 @@ class ReviewService:
         st = config.status
         payload = {"repo": st.repo, "sha": sha, "state": verdict.status.value, "description": verdict.description,
                    "context": st.context, "target_url": st.target_url, "api_url": st.api_url}
+        if self.status_ref:  # the commit's branch or tag, when the caller knows it (signoff request --ref)
+            payload["ref"] = self.status_ref
         return OutboxEntry(sink=st.sink, target=f"{st.sink}|{st.api_url}|{st.repo}|{sha}|{st.context}",
                            payload=payload, request_id=request_id)
 
-    def _class_frame(self, request_id: int) -> pd.DataFrame:
+    def _slim(self, request_id: int, eval_set: str) -> _Slim:
+        """Ids and classes of one eval set: from the cached table, else only those two columns."""
+        key = (int(request_id), eval_set)
         with self._lock:
-            cached = self._classes.get(request_id)
-        if cached is not None:
-            return cached
-        req = self.get_request(request_id)
-        parts = []
-        for name in req.eval_sets:
-            t = self.store.load_comparison(req.id, name)
-            ids = t["id"].astype(str)
-            parts.append(pd.DataFrame({"eval_set": name, "id": ids, "class": t["class"].astype(str),
-                                       "key": name + KEY_SEP + ids}))
-        frame = (pd.concat(parts, ignore_index=True) if parts
-                 else pd.DataFrame(columns=["eval_set", "id", "class", "key"]))
-        with self._lock:
-            self._classes[request_id] = frame
-        return frame
-
-    def _sample_keys(self, request_id: int) -> pd.Index:
-        """A hashed index of every (eval set, sample) key: a keystroke checks its sample in O(1)."""
-        with self._lock:
-            cached = self._keys.get(request_id)
-        if cached is None:
-            cached = pd.Index(self._class_frame(request_id)["key"].to_numpy(dtype=object), dtype=object)
+            slim = self._slims.get(key)
+        if slim is None:
+            slim = _Slim.of(self.store.load_comparison(*key, columns=["id", "class"]))
             with self._lock:
-                self._keys[request_id] = cached
-        return cached
+                slim = self._slims.setdefault(key, slim)
+        return slim
+
+    def _fixed(self, request_id: int) -> RequestRecord:
+        """The request as stored when first asked: only for what never changes (eval sets,
+        source, commit), which a keystroke needs without a query."""
+        key = int(request_id)
+        with self._lock:
+            req = self._fixed_requests.get(key)
+        if req is None:
+            req = self.get_request(key)
+            with self._lock:
+                self._fixed_requests[key] = req
+        return req
 
     def _check_sample(self, request_id: int, eval_set: str, sample_id: str) -> None:
-        if _key(eval_set, str(sample_id)) in self._sample_keys(request_id):
-            return
-        req = self.get_request(request_id)
+        req = self._fixed(request_id)
         if eval_set not in req.eval_sets:
             raise InputError(f"request {req.id} has no eval set {eval_set!r} (it has: {', '.join(req.eval_sets)})")
-        raise InputError(f"no sample {sample_id!r} in eval set {eval_set!r} of request {req.id}")
+        if str(sample_id) not in self._slim(req.id, eval_set).ids:
+            raise InputError(f"no sample {sample_id!r} in eval set {eval_set!r} of request {req.id}")
 
     @staticmethod
     def _coverage_of(comparisons, labels: list[Label]) -> Coverage:

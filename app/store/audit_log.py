@@ -12,7 +12,8 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from app.core.audit import entry_hash, verify_chain
@@ -52,6 +53,30 @@ class AuditAppender:
         self._session.flush()
         return AuditEntry(seq=seq, at=at, actor=actor, action=action, request_id=request_id, payload=payload,
                           prev_hash=prev, hash=digest)
+
+
+_HEAD_FOR_UPDATE = select(AuditHead.count, AuditHead.last_hash).where(AuditHead.id == HEAD_ID).with_for_update()
+_INSERT_ROW = insert(AuditRow)
+_MOVE_HEAD = (update(AuditHead).where(AuditHead.id == HEAD_ID)
+              .values(count=bindparam("new_count"), last_hash=bindparam("new_hash")))
+
+
+def append_on(conn: Connection, *, actor: str, action: str, request_id: int | None, payload: dict,
+              at: datetime) -> None:
+    """The same append as AuditAppender, as prepared SQL statements on a connection inside a
+    write transaction (the keystroke path: a fraction of the ORM's time). Same lock order: head first."""
+    head = conn.execute(_HEAD_FOR_UPDATE).first()
+    if head is None:
+        raise SignoffError("the audit log's head record is missing, so nothing can be recorded: "
+                           "run `signoff audit verify`")
+    text = canonical_json(payload)
+    payload = json.loads(text)
+    seq, prev = head.count + 1, head.last_hash
+    digest = entry_hash(seq=seq, at=at, actor=actor, action=action, request_id=request_id,
+                        payload=payload, prev_hash=prev)
+    conn.execute(_INSERT_ROW, {"seq": seq, "at": at, "actor": actor, "action": action, "request_id": request_id,
+                               "payload": text, "prev_hash": prev, "hash": digest})
+    conn.execute(_MOVE_HEAD, {"new_count": seq, "new_hash": digest})
 
 
 def _entry(row: AuditRow) -> AuditEntry:

@@ -83,3 +83,26 @@ def held_by(item_id: int, worker: str):
     """WHERE clause: the item is waiting and `worker` holds it. A worker whose lease
     expired and was taken over by another one no longer does: its marks are ignored."""
     return and_(OutboxRow.id == item_id, OutboxRow.state == WAITING, OutboxRow.claimed_by == worker)
+
+
+def requeue_failed(session: Session, ids: list[int] | None = None) -> tuple[list[tuple[int, str]], list[int]]:
+    """Failed items (all, or those of `ids`) back to waiting, due now, attempts reset;
+    a failed item with a newer entry for its target is superseded instead, never
+    resurrected. Returns ([(id, last_error)] requeued, [id] superseded)."""
+    chosen = [OutboxRow.state == FAILED]
+    if ids is not None:
+        chosen.append(OutboxRow.id.in_(list(ids)))
+    rows = session.execute(
+        select(OutboxRow.id, OutboxRow.last_error, _has_newer().label("has_newer")).where(*chosen)
+        .order_by(OutboxRow.id).with_for_update()
+    ).all()
+    stale = [r.id for r in rows if r.has_newer]
+    fresh = [(r.id, r.last_error or "") for r in rows if not r.has_newer]
+    if stale:
+        session.execute(update(OutboxRow).where(OutboxRow.id.in_(stale), OutboxRow.state == FAILED)
+                        .values(state=SUPERSEDED).execution_options(synchronize_session=False))
+    if fresh:
+        session.execute(update(OutboxRow).where(OutboxRow.id.in_([i for i, _ in fresh]), OutboxRow.state == FAILED)
+                        .values(state=WAITING, attempts=0, next_attempt_at=None, claimed_by=None, lease_until=None)
+                        .execution_options(synchronize_session=False))
+    return fresh, stale

@@ -84,7 +84,8 @@ class Comparison(Base):
     position: Mapped[int] = mapped_column(Integer)
     summary: Mapped[dict] = mapped_column(JSON)
     # The per-sample table as Parquet: columnar, typed (categoricals, bytes, NaN) and compact.
-    table_parquet: Mapped[bytes] = mapped_column(LargeBinary)
+    # Arrow IPC bytes (app/store/frames.py); the column's name is from when it held Parquet.
+    table_data: Mapped[bytes] = mapped_column("table_parquet", LargeBinary)
 
 
 class LabelRow(Base):

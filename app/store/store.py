@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from datetime import datetime
 
 import pandas as pd
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DatabaseError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -22,7 +22,7 @@ from app.core.model import Decision, DecisionKind, Label, Verdict
 
 from . import audit_log, outbox as ob
 from .db import READ_ONLY, StoreUnavailable, describe, make_engine, mask, resolve_url
-from .frames import frame_to_parquet, parquet_to_frame
+from .frames import bytes_to_frame, frame_to_bytes
 from .migrate import upgrade
 from .records import AuditEntry, AuditReport, NewRequest, OutboxEntry, OutboxItem, RequestRecord
 from .schema import Comparison, DecisionRow, LabelRow, LocalStatus, OutboxRow, Request, utcnow
@@ -76,6 +76,25 @@ def _sha_filter(column, sha: str):
     # A prefix only from 7 characters on, like git's short SHAs; shorter must match exactly.
     # substr, not LIKE: case-sensitive and wildcard-free on both backends.
     return func.substr(column, 1, len(sha)) == sha if len(sha) >= 7 else column == sha
+
+
+# The keystroke path's statements, built once (Store.change_label).
+_LABEL_KEY_WHERE = (LabelRow.request_id == bindparam("k_request"), LabelRow.eval_set == bindparam("k_eval_set"),
+                    LabelRow.sample_id == bindparam("k_sample"), LabelRow.user_name == bindparam("k_user"))
+_LABEL_FIELDS = select(LabelRow.verdict, LabelRow.correct, LabelRow.error, LabelRow.comment).where(*_LABEL_KEY_WHERE)
+_REQUEST_EXISTS = select(Request.id).where(Request.id == bindparam("k_request"))
+_DELETE_LABEL = delete(LabelRow).where(*_LABEL_KEY_WHERE)
+_UPSERTS: dict[str, object] = {}
+
+
+def _upsert_label_statement(dialect: str):
+    stmt = _UPSERTS.get(dialect)
+    if stmt is None:
+        ins = (postgresql if dialect == "postgresql" else sqlite).insert(LabelRow)
+        stmt = _UPSERTS[dialect] = ins.on_conflict_do_update(
+            index_elements=LABEL_KEY,
+            set_={c: ins.excluded[c] for c in ("verdict", "correct", "error", "comment", "updated_at")})
+    return stmt
 
 
 class Store:
@@ -174,7 +193,7 @@ class Store:
         if len(set(names)) != len(names):
             raise InputError(f"eval set names must be unique in a request: {', '.join(names)}")
         # Encode before the transaction: no lock is held while Parquet is written.
-        blobs = [frame_to_parquet(table) for _, _, table in comparisons]
+        blobs = [frame_to_bytes(table) for _, _, table in comparisons]
         now = utcnow()
         with self._write() as s:
             log = audit_log.AuditAppender(s)
@@ -187,7 +206,7 @@ class Store:
             s.flush()
             for position, ((name, summary, _), blob) in enumerate(zip(comparisons, blobs)):
                 s.add(Comparison(request_id=row.id, eval_set=name, position=position, summary=summary,
-                                 table_parquet=blob))
+                                 table_data=blob))
             self._enqueue(s, outbox, row.id, now)
             log.append(actor=actor, action="request.create", request_id=row.id, at=now, payload={
                 "sha": req.sha, "change_key": req.change_key, "source": req.source, "locator": req.locator,
@@ -240,14 +259,16 @@ class Store:
                              .where(Comparison.request_id == request_id).order_by(Comparison.position))
             return {name: summary for name, summary in rows}
 
-    def load_comparison(self, request_id: int, eval_set: str) -> pd.DataFrame:
+    def load_comparison(self, request_id: int, eval_set: str, *, columns: list[str] | None = None) -> pd.DataFrame:
+        """The per-sample table (app/core/compare.py), text in Arrow-backed columns;
+        `columns`: only these (decoding only them)."""
         with self._read() as s:
             self._require_request(s, request_id)
-            blob = s.scalar(select(Comparison.table_parquet)
+            blob = s.scalar(select(Comparison.table_data)
                             .where(Comparison.request_id == request_id, Comparison.eval_set == eval_set))
         if blob is None:
             raise NotFoundError(f"no eval set {eval_set!r} in review request {request_id}")
-        return parquet_to_frame(blob)
+        return bytes_to_frame(blob, columns)
 
     # -- labels -----------------------------------------------------------
     def _upsert_label_rows(self, s: Session, labels: list[Label], now: datetime) -> None:
@@ -282,6 +303,43 @@ class Store:
         return Label(request_id=label.request_id, eval_set=label.eval_set, sample_id=str(label.sample_id),
                      user=label.user, verdict=Verdict(label.verdict) if label.verdict else None,
                      correct=label.correct, error=label.error or None, comment=label.comment or None, updated_at=now)
+
+    def change_label(self, request_id: int, eval_set: str, sample_id: str, user: str, changes: dict,
+                     outbox_for=None) -> Label:
+        """Change some fields of one label (verdict, correct, error, comment), the others as
+        stored: one write transaction in plain SQL statements (the keystroke path), with the
+        same effects as upsert_label: the row inserted, updated or (left empty) deleted, its
+        write-backs `outbox_for(label)` enqueued, audit 'label.set'."""
+        now = utcnow()
+        key = {"k_request": request_id, "k_eval_set": eval_set, "k_sample": str(sample_id), "k_user": user}
+        try:
+            with self._engine.begin() as conn:
+                row = conn.execute(_LABEL_FIELDS, key).first()
+                if row is None and conn.execute(_REQUEST_EXISTS, key).first() is None:
+                    raise NotFoundError(f"no review request {request_id}")
+                current = dict(row._mapping) if row is not None else {"verdict": None, "correct": None,
+                                                                     "error": None, "comment": None}
+                merged = {**current, **{k: v for k, v in changes.items() if k in current}}
+                label = Label(request_id=request_id, eval_set=eval_set, sample_id=str(sample_id), user=user,
+                              verdict=Verdict(merged["verdict"]) if merged["verdict"] else None,
+                              correct=merged["correct"], error=merged["error"] or None,
+                              comment=merged["comment"] or None, updated_at=now)
+                if label.is_empty:
+                    if row is not None:
+                        conn.execute(_DELETE_LABEL, key)
+                else:
+                    conn.execute(_upsert_label_statement(conn.dialect.name), _label_values(label, now))
+                entries = list(outbox_for(label)) if outbox_for else []
+                if entries:
+                    conn.execute(insert(OutboxRow), [
+                        {"request_id": e.request_id if e.request_id is not None else request_id, "sink": e.sink,
+                         "target": e.target, "payload": e.payload, "state": ob.WAITING, "attempts": 0,
+                         "created_at": now, "last_error": ""} for e in entries])
+                audit_log.append_on(conn, actor=user, action="label.set", request_id=request_id, at=now,
+                                    payload=_label_audit(label))
+        except OperationalError as exc:
+            raise StoreUnavailable(f"the review store {self.describe()} failed: {_first_line(exc)}") from None
+        return label
 
     def upsert_labels(self, labels: list[Label], *, actor: str, outbox: list[OutboxEntry] = ()) -> int:
         """Many labels in one transaction, one audit entry 'label.import' with the count
@@ -411,6 +469,22 @@ class Store:
         with self._read() as s:
             rows = s.scalars(select(OutboxRow).where(OutboxRow.state.in_(states)).order_by(OutboxRow.id))
             return [_outbox_item(r) for r in rows]
+
+    def requeue_failed(self, ids: list[int] | None = None, *, actor: str = SYSTEM_ACTOR) -> int:
+        """Put 'failed' items (all, or those of `ids`) back to 'waiting' with attempts
+        reset and due at once, e.g. after the user fixed a token; returns how many.
+        Only the newest entry of a target comes back: a failed one with a newer entry
+        for its target is marked 'superseded' instead (posting it would overwrite the
+        newer state). Audit 'outbox.requeue' with the ids and their last errors."""
+        with self._write() as s:
+            log = audit_log.AuditAppender(s)
+            requeued, superseded = ob.requeue_failed(s, ids)
+            if not requeued and not superseded:
+                return 0
+            log.append(actor=actor, action="outbox.requeue", request_id=None,
+                       payload={"ids": [i for i, _ in requeued], "errors": {str(i): e for i, e in requeued},
+                                "superseded": superseded})
+            return len(requeued)
 
     # -- local status sink ------------------------------------------------
     def record_local_status(self, *, repo: str, sha: str, context: str, state: str,

@@ -11,6 +11,7 @@ Python over the ReviewService contract) when the list is filled.
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from datetime import datetime, timezone
 
@@ -63,17 +64,53 @@ def missing_text(r: RequestRecord) -> str:
     return text
 
 
+_VERSION_REF = re.compile(r"^models:/(?P<model>[^/@]+)(?:/(?P<version>[^/@\s]+)|@(?P<alias>[^/\s]+))$")
+_COMMIT = re.compile(r"^[0-9a-fA-F]{7,64}$")
+
+
+def _version_ref(ref: str) -> tuple[str, str]:
+    """("digits", "v3") for models:/digits/3, ("digits", "@champion") for an alias; ("", "") otherwise."""
+    m = _VERSION_REF.match((ref or "").strip())
+    if not m:
+        return "", ""
+    return m["model"], (f"v{m['version']}" if m["version"] else f"@{m['alias']}")
+
+
+def _short_ref(ref: str) -> str:
+    ref = (ref or "").strip()
+    _model, version = _version_ref(ref)
+    if version:
+        return version
+    if ref.startswith("runs:/"):
+        return f"run {ref[6:13]}"
+    return ref[:7]
+
+
 def model_name(r: RequestRecord) -> str:
-    """The model a request is about: the registered MLflow model, else the project's name in signoff.toml."""
+    """The model a request is about: the registered MLflow model, else the project's name in
+    signoff.toml. For an MLflow request the candidate version follows ("digits-classifier v2")."""
     try:
         import tomllib
 
         data = tomllib.loads(r.config_toml or "")
     except Exception:
-        return ""
+        data = {}
     mlflow = data.get("mlflow") if isinstance(data.get("mlflow"), dict) else {}
     project = data.get("project") if isinstance(data.get("project"), dict) else {}
-    return str(mlflow.get("model") or project.get("name") or "")
+    name = str(mlflow.get("model") or project.get("name") or "")
+    if r.source != "mlflow":
+        return name
+    ref_model, version = _version_ref(r.candidate_ref)
+    name = name or str((r.locator or {}).get("model") or "") or ref_model
+    return f"{name} {version}".strip() if version and (not name or name == ref_model) else name
+
+
+def commit_text(r: RequestRecord) -> str:
+    """The commit column: the commit's short SHA; for a comparison opened by browsing MLflow
+    (no commit: its "sha" is "models:/M/3 vs models:/M/1"), the two versions: "v3 vs v1"."""
+    if r.source == "mlflow" and not _COMMIT.match(r.sha or ""):
+        return f"{_short_ref(r.candidate_ref)} vs {_short_ref(r.baseline_ref)}"
+    return r.sha[:7]
 
 
 def request_text(r: RequestRecord) -> str:
@@ -81,7 +118,7 @@ def request_text(r: RequestRecord) -> str:
     symbol = STATUS_STYLE.get(r.status, ("", "•"))[1]
     sets = f"{len(r.eval_sets)} eval set{'s' if len(r.eval_sets) != 1 else ''}"
     title = r.title.splitlines()[0] if r.title else "(no title)"
-    return f"{r.sha[:7]}  {symbol} {r.status}\n{title}\n{sets} · {r.description}"
+    return f"{commit_text(r)}  {symbol} {r.status}\n{title}\n{sets} · {r.description}"
 
 
 def involvement(service, r: RequestRecord, user: str | None = None) -> list[str]:
@@ -253,7 +290,7 @@ class Inbox(QWidget):
             created = created.replace(tzinfo=timezone.utc)
         values = {
             "status": r.status if symbol == "●" else f"{symbol} {r.status}",   # the icon is the dot already
-            "commit": r.sha[:7],
+            "commit": commit_text(r),
             "model": model_name(r),
             "title": (r.title.splitlines()[0] if r.title else "(no title)"),
             "sets": f"{len(r.eval_sets)}",

@@ -23,6 +23,7 @@ from __future__ import annotations
 import inspect
 import logging
 
+import numpy as np
 import pandas as pd
 from PySide6.QtCore import QItemSelectionModel, QModelIndex, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence, QUndoCommand, QUndoStack
@@ -47,6 +48,7 @@ from app.ui.outbox_drain import BackgroundDrain
 from app.ui.inbox import Inbox, RequestIdRole, dot_icon
 from app.ui.palette import CLASS_STYLE, STATUS_STYLE
 from app.ui.label_dialogs import CommentDialog, ErrorPicker
+from app.ui.label_writer import LabelWriter
 from app.ui.sample_model import (CLASS_ORDER, NOT_UNCHANGED, REVIEW_FILTERS, SEARCH_COLUMNS, MyLabel, SampleTableModel, as_text_series,
                                  others_labels, search_rows, slice_columns)
 
@@ -70,8 +72,10 @@ def blind_names(request_id, eval_set: str, sample_id: str) -> dict[str, str]:
     return {"baseline": "A", "candidate": "B"}
 
 
-def load_comparison(service, request_id: int, eval_set: str, *, task) -> tuple:
-    """Worker-thread side of opening an eval set: no widgets here."""
+def load_comparison(service, request_id: int, eval_set: str, *, task, with_verdict: bool = False) -> tuple:
+    """Worker-thread side of opening an eval set: no widgets here. With `with_verdict`, the
+    policy's verdict too (its coverage reads every eval set's classes: the one just loaded
+    comes from the service's cache)."""
     task.report(f"loading comparison of {eval_set}…", None)
     kwargs = {}
     try:
@@ -89,8 +93,28 @@ def load_comparison(service, request_id: int, eval_set: str, *, task) -> tuple:
     others = others_labels(everyone, eval_set, service.user)
     task.check()
     task.report("preparing the table…", None)
-    prepared = SampleTableModel.prepare(frame)
-    return request_id, eval_set, prepared, labels, others
+    prepared = SampleTableModel.prepare(frame, labels, others)
+    verdict = None
+    if with_verdict:
+        task.report("checking the policy…", None)
+        try:
+            verdict = service.verdict(request_id)
+        except SignoffError as exc:
+            verdict = exc
+    return request_id, eval_set, prepared, labels, others, verdict
+
+
+def _label_fields(fields: dict) -> dict:
+    """service.set_label's keyword fields as MyLabel's (verdicts as their words, "" as None)."""
+    out = {}
+    for k, v in fields.items():
+        if k == "verdict":
+            out[k] = None if v is None else str(getattr(v, "value", v))
+        elif k in ("error", "comment"):
+            out[k] = v or None
+        elif k == "correct":
+            out[k] = v
+    return out
 
 
 def labels_by_sample(frame: pd.DataFrame, eval_set: str) -> dict[str, MyLabel]:
@@ -277,6 +301,8 @@ class MainWindow(QMainWindow):
         self._status_dirty: set[int] = set()
         self.label_dialog = None            # the error picker or comment box last opened (tests drive it)
         self.undo_stack = QUndoStack(self)
+        self.label_writer = LabelWriter(service, self)
+        self.label_writer.failed.connect(self._label_failed)
         self.approval_dialog: ApprovalDialog | None = None   # the last one opened (tests drive it)
         self.setWindowTitle("Signoff")
         self.setWindowIcon(app_icon())
@@ -474,6 +500,7 @@ class MainWindow(QMainWindow):
             "decide.open": self.open_approval_dialog,
             "help.shortcuts": self.show_shortcuts,
             "help.about": self.show_about,
+            "file.mlflow": self.open_mlflow_browser,
             "app.quit": self.close,
         }
         self.actions_by_id: dict[str, QAction] = {}
@@ -505,6 +532,7 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------------ inbox
     def refresh_inbox(self) -> None:
+        self.flush_labels()   # the inbox's "still missing" counts read the labels
         try:
             records = self.service.list_requests()
         except SignoffError as exc:
@@ -532,12 +560,16 @@ class MainWindow(QMainWindow):
         self.eval_set_combo.addItems(list(request.eval_sets))
         self.eval_set_combo.blockSignals(False)
         self.approve_button.setEnabled(True)
-        self.refresh_verdict()
         self.update_status_bar()
         self.requestOpened.emit(request_id)
         if request.eval_sets:
-            self.load_eval_set(request.eval_sets[0])
+            # The verdict comes with the first eval set (its coverage needs the same table).
+            self.flush_status()
+            self.title_label.setText(f"{request.sha[:7]} vs {request.baseline_ref[:12]} · {request.title}")
+            self.verdict_label.setText("checking the policy…")
+            self.load_eval_set(request.eval_sets[0], with_verdict=True)
         else:
+            self.refresh_verdict()
             self.model.set_frame(pd.DataFrame(columns=["id", "class", "severity", "delta"]))
             self.detail.clear("This request has no eval sets.")
 
@@ -548,9 +580,10 @@ class MainWindow(QMainWindow):
                 self.load_eval_set(name)
 
     # ------------------------------------------------------------------ loading
-    def load_eval_set(self, eval_set: str) -> None:
+    def load_eval_set(self, eval_set: str, *, with_verdict: bool = False) -> None:
         if self.request is None:
             return
+        self.flush_labels()   # the table reads the labels back from the store
         self.cancel_loading(quiet=True)
         self._load_token += 1
         token = self._load_token
@@ -571,7 +604,8 @@ class MainWindow(QMainWindow):
         self.model.set_frame(pd.DataFrame(columns=["id", "class", "severity", "delta"]))
         self.detail.clear("Loading…")
         # Connect before starting: a fast function may finish before the next line runs.
-        worker = workers.Worker(load_comparison, self.service, self.request.id, eval_set, with_task=True)
+        worker = workers.Worker(load_comparison, self.service, self.request.id, eval_set, with_task=True,
+                                with_verdict=with_verdict)
         worker.signals.progress.connect(self.loading.progress)
         worker.signals.finished.connect(lambda result, t=token: self._loaded(t, result))
         worker.signals.failed.connect(lambda msg, details, t=token: self._load_failed(t, msg, details))
@@ -597,12 +631,15 @@ class MainWindow(QMainWindow):
             return
         self._load_worker = None
         self.loading.hide()
-        request_id, eval_set, prepared, labels, others = result
+        request_id, eval_set, prepared, labels, others, verdict = result
         self._cancel_search()
         self._cancel_index()
-        self.model.set_frame(prepared, labels)
-        self.model.set_others(others)
+        self.model.set_frame(prepared)
         frame = self.model.frame
+        if isinstance(verdict, PolicyVerdict):
+            self._show_verdict(verdict)
+        elif isinstance(verdict, SignoffError):
+            self.verdict_label.setText(f"policy could not be evaluated: {verdict}")
         self._sort_column = -1
         self.table.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
         self._fill_slices(frame)
@@ -669,10 +706,11 @@ class MainWindow(QMainWindow):
         self.slice_combo.clear()
         self.slice_combo.addItem("all slices", None)
         for col in slice_columns(frame):
-            values = as_text_series(frame[col]).fillna("(none)").value_counts()
-            if len(values) > MAX_SLICE_VALUES:
+            codes, uniques = self.model.slice_values(col)   # factorized on the loading worker
+            if len(uniques) > MAX_SLICE_VALUES:
                 continue
-            for value, count in sorted(values.items()):
+            counts = np.bincount(codes[codes >= 0], minlength=len(uniques))
+            for value, count in sorted(zip(uniques.tolist(), counts.tolist())):
                 self.slice_combo.addItem(f"{col} = {value}  ({count:,})", f"{col}{SLICE_SEP}{value}")
         self.slice_combo.blockSignals(False)
         self.slice_combo.setVisible(self.slice_combo.count() > 1)
@@ -706,14 +744,18 @@ class MainWindow(QMainWindow):
         slice_ = tuple(data.split(SLICE_SEP, 1)) if isinstance(data, str) and SLICE_SEP in data else None
         needle = self.search_edit.text().strip()
         search = needle
+        review = self.review_combo.currentData()
         if len(self.model.frame) >= ASYNC_SEARCH_ROWS and not self.model.has_search_hits(needle):
             # Big table: the other filters now, the search on a worker (the rows of the
             # last search stay until the new ones are ready).
             self._start_search(needle)
             search = self.model.search_text
+            if (classes, slice_, review) == (self.model.class_filter, self.model.slice_filter, self.model.review_filter):
+                self._update_counts()     # only the search changed: its worker refilters
+                return
         else:
             self._cancel_search()
-        self.model.set_filter(classes=classes, search=search, slice_=slice_, review=self.review_combo.currentData())
+        self.model.set_filter(classes=classes, search=search, slice_=slice_, review=review)
         self._update_counts()
         row = self.model.row_of(keep) if keep is not None else -1
         self.select_row(row if row >= 0 else 0)
@@ -1000,38 +1042,49 @@ class MainWindow(QMainWindow):
         return True
 
     def apply_label(self, key: tuple[int, str, str], fields: dict, *, select: bool) -> bool:
-        """Save through the service and show it; used by keys, undo and redo."""
+        """Show the label at once and queue its write (app/ui/label_writer.py); used by keys,
+        undo and redo. A write the store refuses comes back to _label_failed."""
         request_id, eval_set, sid = key
+        here = self.request is not None and request_id == self.request.id and eval_set == self.eval_set
+        current = self.model.label_of(sid) if here else MyLabel()
+        before = {k: getattr(current, k) for k in ("verdict", "correct", "error", "comment")}
+        label = MyLabel(**{**before, **_label_fields(fields)})
         try:
-            # Saved at once; the policy status is re-evaluated on the debounced verdict timer.
-            saved = self.service.set_label(request_id, eval_set, sid, **fields, **self._quick_label_kwargs())
+            self.label_writer.submit(key, fields, before, self._quick_label_kwargs())
         except SignoffError as exc:
             self.banner.show_message(f"Label not saved: {exc}")
             return False
-        except Exception as exc:  # a store failure must not lose the window
-            log.exception("set_label failed")
-            self.banner.show_message(f"Label not saved: {type(exc).__name__}: {exc}", details=repr(exc))
-            return False
-        label = MyLabel(verdict=None if saved.verdict is None else str(getattr(saved.verdict, "value", saved.verdict)),
-                        correct=saved.correct, error=saved.error, comment=saved.comment)
-        if self.request is not None and request_id == self.request.id and eval_set == self.eval_set:
-            self.model.set_label(sid, label)
-            if select:
-                row = self.model.row_of(sid)
-                if row >= 0:
-                    self.select_row(row)
-            if self.current_sample_id() == sid:
-                self.detail.set_label(label)
-            self._update_counts()
-        if self.blind:
-            words = label_words(label, blind_names(request_id, eval_set, sid), blind=True)
-        else:
-            words = label.words()
+        self._show_label(key, label, select=select)
+        words = (label_words(label, blind_names(request_id, eval_set, sid), blind=True) if self.blind
+                 else label.words())
         self.statusBar().showMessage(f"saved: {sid} — {words or 'label cleared'}", 3000)
         self.labelSaved.emit(sid)
         self._status_dirty.add(request_id)
         self._verdict_timer.start()
         return True
+
+    def _show_label(self, key: tuple[int, str, str], label: MyLabel, *, select: bool) -> None:
+        request_id, eval_set, sid = key
+        if self.request is None or request_id != self.request.id or eval_set != self.eval_set:
+            return
+        self.model.set_label(sid, label)
+        if select:
+            row = self.model.row_of(sid)
+            if row >= 0:
+                self.select_row(row)
+        if self.current_sample_id() == sid:
+            self.detail.set_label(label)
+        self._update_counts()
+
+    def _label_failed(self, key: tuple[int, str, str], before: dict, message: str, details: str) -> None:
+        """A queued label the store refused: say so, and show the label as it was."""
+        self.banner.show_message(f"Label not saved: {message}", details)
+        self._show_label(key, MyLabel(**before), select=False)
+        self.statusBar().showMessage(f"not saved: {key[2]} — {message}", 6000)
+
+    def flush_labels(self, timeout: float = 30.0) -> bool:
+        """Wait for queued labels to reach the store (before anything reads them back)."""
+        return self.label_writer.flush(timeout)
 
     def _quick_label_kwargs(self) -> dict:
         """{"refresh": False} when the service can save a label without re-evaluating the policy."""
@@ -1045,6 +1098,7 @@ class MainWindow(QMainWindow):
     def flush_status(self) -> dict:
         """Re-evaluate (and queue for posting) the status of requests labeled since the last
         time; returns the verdicts it computed, by request id."""
+        self.flush_labels()
         dirty, self._status_dirty = self._status_dirty, set()
         refresh = getattr(self.service, "refresh_status", None)
         out = {}
@@ -1065,10 +1119,14 @@ class MainWindow(QMainWindow):
             return
         fresh = self.flush_status().get(self.request.id)
         try:
-            self.verdict = fresh if isinstance(fresh, PolicyVerdict) else self.service.verdict(self.request.id)
+            verdict = fresh if isinstance(fresh, PolicyVerdict) else self.service.verdict(self.request.id)
         except SignoffError as exc:
             self.verdict_label.setText(f"policy could not be evaluated: {exc}")
             return
+        self._show_verdict(verdict)
+
+    def _show_verdict(self, verdict: PolicyVerdict) -> None:
+        self.verdict = verdict
         r = self.request
         self.title_label.setText(f"{r.sha[:7]} vs {r.baseline_ref[:12]} · {r.title}")
         colour = STATUS_STYLE.get(self.verdict.status.value, ("#999999", ""))[0]
@@ -1081,6 +1139,7 @@ class MainWindow(QMainWindow):
         if self.request is None:
             self.statusBar().showMessage("Open a review request first.", 3000)
             return
+        self.flush_status()   # every label written and the status current before the checklist
         try:
             dialog = ApprovalDialog(self.service, self.request.id, self)
         except SignoffError as exc:
@@ -1173,6 +1232,18 @@ class MainWindow(QMainWindow):
         self.about_dialog = AboutDialog(self)
         self.about_dialog.open()
 
+    def open_mlflow_browser(self):
+        """File > Browse MLflow…: compare any two model versions (app/ui/mlflow_browser.py); the
+        request it creates is listed and opened."""
+        from app.ui.mlflow_browser import MlflowBrowser
+
+        dialog = MlflowBrowser(self.service, self)
+        dialog.requestCreated.connect(
+            lambda rid: (self.refresh_inbox(), self.inbox.select(rid) or self.open_request(rid)))
+        self.mlflow_browser = dialog
+        dialog.open()
+        return dialog
+
     # ------------------------------------------------------------------ lifecycle
     def closeEvent(self, event) -> None:
         self.shutdown()
@@ -1182,6 +1253,7 @@ class MainWindow(QMainWindow):
         """Cancel background work and wait for it (so no thread outlives the window)."""
         self._verdict_timer.stop()
         self.flush_status()
+        self.label_writer.close()
         if getattr(self, "outbox_drain", None) is not None:
             self.outbox_drain.stop(wait)
         self._search_timer.stop()

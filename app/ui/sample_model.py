@@ -1,11 +1,13 @@
 """The sample table: a QAbstractTableModel over the comparison DataFrame.
 
-The model never copies rows into Qt. It keeps the columns it shows as numpy
-arrays and an int array `_rows` of the frame positions currently visible
-(filtered and in display order). Filtering and sorting are vectorised
-pandas / numpy over whole columns, then `_rows` is replaced in one model
-reset, so a 1,000,000-row comparison filters in well under a second and
-`data()` is an array lookup.
+The model never copies rows into Qt, nor text into Python objects. The
+frame's text columns stay Arrow-backed (read cell by cell, for the rows
+shown, through `ArrowColumn`); numbers and classes are numpy arrays; `_rows`
+is an int array of the frame positions currently visible (filtered and in
+display order). Filtering and sorting are vectorised numpy / pyarrow over
+whole columns, then `_rows` is replaced in one model reset. Sample ids are
+found through an app.core.id_lookup.IdLookup (sorted positions, built on a
+spare core), not a pandas Index of a million Python strings.
 
 Columns: id, <slice columns>, class (symbol + word, colour swatch), Δscore
 (signed, right aligned), mine (✓ and your verdict, when you labeled it).
@@ -31,10 +33,13 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QColor
 
 from app.core.compare import BASE_COLUMNS, is_prediction_extra, table_slice_columns
+from app.core.id_lookup import IdLookup
 from app.core.search import SearchIndex
 from app.ui.diff_view import plain_tooltip
 from app.ui.palette import CLASS_STYLE, VERDICT_WORDS
@@ -66,6 +71,12 @@ _GREY = QColor("#999999")
 
 SortKeyRole = Qt.ItemDataRole.UserRole + 1
 PositionRole = Qt.ItemDataRole.UserRole + 2
+_TOOLTIP = Qt.ItemDataRole.ToolTipRole
+_ACCESSIBLE = Qt.ItemDataRole.AccessibleTextRole
+# The roles data() answers; a repaint asks each visible cell for a dozen (font, colours, size,
+# check state…), so the others are turned away before anything else is looked at.
+_ANSWERED = frozenset({_DISPLAY, _DECORATION, _ALIGN, _TOOLTIP, _ACCESSIBLE, SortKeyRole, PositionRole})
+CELL_CACHE = 4096   # display texts kept (a screenful is ~200 cells; cleared when full)
 
 
 @dataclass(frozen=True)
@@ -102,11 +113,78 @@ class MyLabel:
 class Prepared:
     frame: pd.DataFrame
     slices: list[str]
-    arrays: dict[str, np.ndarray]
-    id_index: pd.Index
+    arrays: dict[str, object]           # column key -> numpy array or ArrowColumn
+    id_index: IdLookup
     class_codes: np.ndarray = None      # int8 per row: index into CLASS_ORDER (-1: unknown)
     class_counts: dict = None
     slice_codes: dict = None            # slice column -> (codes per row, unique values)
+    labels: dict = None                 # your labels, and the rows carrying them
+    labeled: np.ndarray = None
+    others: dict = None                 # other reviewers' labels, and their rows
+    others_pos: dict = None
+
+
+def _reader(series: pd.Series):
+    """position -> the column's value as a Python object, without building a row Series
+    (pandas' iloc of one row of twelve columns takes ~0.3 ms, and .get on it as much again)."""
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        codes = series.cat.codes.to_numpy()
+        cats = np.asarray(series.cat.categories, dtype=object)
+        return lambda pos: cats[codes[pos]] if codes[pos] >= 0 else None
+    column = ArrowColumn.of(series)
+    if isinstance(column, ArrowColumn):
+        return column.__getitem__
+    values = series.to_numpy()
+    if values.dtype != object:
+        return lambda pos: values[pos].item()
+    return values.__getitem__
+
+
+class _ClassNames:
+    """The class name of each row, from its int8 code (no array of a million references)."""
+
+    dtype = np.dtype(object)
+    NAMES = (*CLASS_ORDER, "?")   # code -1: "?"
+
+    def __init__(self, codes: np.ndarray):
+        self.codes = codes
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+    def __getitem__(self, pos):
+        return self.NAMES[int(self.codes[pos])]
+
+
+class ArrowColumn:
+    """A frame column read one cell at a time as a Python value (for the rows on screen),
+    without turning a million values into Python objects."""
+
+    dtype = np.dtype(object)
+
+    def __init__(self, values: pa.ChunkedArray):
+        self.values = values
+
+    @classmethod
+    def of(cls, series: pd.Series):
+        """An ArrowColumn for Arrow-backed columns; other columns as a numpy object array."""
+        array = series.array
+        if hasattr(array, "__arrow_array__") and not isinstance(series.dtype, pd.CategoricalDtype):
+            try:
+                arr = array.__arrow_array__()
+                return cls(pa.chunked_array([arr]) if isinstance(arr, pa.Array) else arr)
+            except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
+                pass
+        return series.to_numpy(dtype=object)
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    def __getitem__(self, pos):
+        return self.values[int(pos)].as_py()
+
+    def sort_order(self) -> np.ndarray:
+        return pc.sort_indices(self.values, null_placement="at_end").to_numpy()
 
 
 def as_text_series(series: pd.Series) -> pd.Series:
@@ -190,7 +268,7 @@ class SampleTableModel(QAbstractTableModel):
         self._visible_of = np.zeros(0, dtype=np.int64)   # frame position -> visible row, -1 if hidden
         self._labels: dict[str, MyLabel] = {}
         self._labeled = np.zeros(0, dtype=bool)           # per frame position
-        self._id_index = pd.Index([])
+        self._id_index = IdLookup(pa.array([], pa.large_string()))
         self._classes: set[str] | None = None
         self._search = ""
         self._slice: tuple[str, str] | None = None
@@ -209,19 +287,24 @@ class SampleTableModel(QAbstractTableModel):
         self._disagree = np.zeros(0, dtype=bool)          # per frame position: reviewers disagree
         self.blind = False
         self.blind_names = None                            # sample id -> {"baseline": "A"|"B", "candidate": ...}
+        self._cells: dict[tuple[int, int], str] = {}       # (position, column) -> display text
+        self._row_readers: list | None = None              # (column, position -> value), for sample()
 
     # --- loading ------------------------------------------------------------
     @staticmethod
-    def prepare(frame: pd.DataFrame) -> "Prepared":
-        """The expensive part of set_frame, safe to run on a worker thread (no Qt)."""
-        frame = frame.reset_index(drop=True)
+    def prepare(frame: pd.DataFrame, labels: dict[str, "MyLabel"] | None = None,
+                others: dict[str, tuple] | None = None) -> "Prepared":
+        """The expensive part of set_frame, safe to run on a worker thread (no Qt).
+        `labels` (yours) and `others` (other reviewers') are placed on their rows here too."""
+        if not isinstance(frame.index, pd.RangeIndex) or frame.index.start != 0 or frame.index.step != 1:
+            frame = frame.reset_index(drop=True)
         n = len(frame)
         slices = slice_columns(frame)
-        arrays = {c: frame[c].to_numpy(dtype=object) for c in ["id", *slices] if c in frame}
+        if n and not (pd.api.types.is_string_dtype(frame["id"].dtype) and hasattr(frame["id"].array, "__arrow_array__")):
+            frame = frame.assign(id=frame["id"].astype(str))
+        arrays = {c: ArrowColumn.of(frame[c]) for c in ["id", *slices] if c in frame}
         arrays["delta"] = pd.to_numeric(frame["delta"], errors="coerce").to_numpy(dtype=float) if n else np.zeros(0)
-        id_index = pd.Index(frame["id"].astype(str)) if n else pd.Index([])
-        if n:
-            id_index.get_loc(str(arrays["id"][0]))   # builds the hash table now, not on the first keystroke
+        id_index = IdLookup(frame["id"] if n else pa.array([], pa.large_string())).start()
         # Classes as small integer codes: filtering by class is a table lookup, counting a bincount.
         cls = frame["class"] if n else None
         if cls is not None and isinstance(cls.dtype, pd.CategoricalDtype):
@@ -230,18 +313,25 @@ class SampleTableModel(QAbstractTableModel):
             codes = pd.Categorical(frame["class"].to_numpy(dtype=object), categories=CLASS_ORDER).codes.astype(np.int8)
         else:
             codes = np.zeros(0, dtype=np.int8)
-        arrays["class"] = np.array([*CLASS_ORDER, "?"], dtype=object)[codes]   # code -1: "?"
+        arrays["class"] = _ClassNames(codes)
         counts = np.bincount(codes[codes >= 0], minlength=len(CLASS_ORDER)) if n else np.zeros(len(CLASS_ORDER), int)
         class_counts = {c: int(counts[i]) for i, c in enumerate(CLASS_ORDER)}
         slice_codes = {}
         for col in slices:
             sc, uniques = pd.factorize(as_text_series(frame[col]).fillna("(none)"))
-            slice_codes[col] = (sc, np.asarray(uniques, dtype=object))
-        return Prepared(frame, slices, arrays, id_index, codes, class_counts, slice_codes)
+            slice_codes[col] = (sc.astype(np.int32 if len(uniques) > 32_000 else np.int16), np.asarray(uniques, dtype=object))
+        labels = {k: v for k, v in (labels or {}).items() if not v.is_empty}
+        labeled = id_index.mask_of(list(labels)) if n and labels else np.zeros(n, dtype=bool)
+        others = dict(others or {})
+        others_pos = id_index.positions_of(list(others)) if n and others else {}
+        return Prepared(frame, slices, arrays, id_index, codes, class_counts, slice_codes,
+                        labels, labeled, others, others_pos)
 
     def set_frame(self, frame: pd.DataFrame | "Prepared", labels: dict[str, MyLabel] | None = None) -> None:
         prepared = frame if isinstance(frame, Prepared) else self.prepare(frame)
         self.beginResetModel()
+        self._cells = {}
+        self._row_readers = None
         self.frame = prepared.frame
         slices = prepared.slices
         self._arrays = prepared.arrays
@@ -254,8 +344,7 @@ class SampleTableModel(QAbstractTableModel):
         self._labeled = np.zeros(n, dtype=bool)
         self._order = None
         self._index = None
-        self._class_codes = prepared.class_codes if prepared.class_codes is not None else \
-            pd.Categorical(self._arrays["class"], categories=CLASS_ORDER).codes.astype(np.int8)
+        self._class_codes = prepared.class_codes
         self._class_counts = prepared.class_counts or {}
         self._slices_cache = dict(prepared.slice_codes or {})
         self._sort_keys = {}
@@ -266,9 +355,15 @@ class SampleTableModel(QAbstractTableModel):
         self._others = {}
         self._others_labeled = np.zeros(n, dtype=bool)
         self._disagree = np.zeros(n, dtype=bool)
-        self._set_labels(labels or {})
+        if prepared.labeled is not None and labels is None:
+            self._labels = dict(prepared.labels or {})
+            self._labeled = prepared.labeled
+        else:
+            self._set_labels(labels or {})
+        if prepared.others:
+            self._place_others(prepared.others, prepared.others_pos)
         self._rows = self._compute_rows()
-        self._update_visible_of()
+        self._visible_of = None
         self.endResetModel()
 
     # --- optional columns (the header's menu) -----------------------------------
@@ -302,13 +397,14 @@ class SampleTableModel(QAbstractTableModel):
 
     def set_optional_columns(self, keys) -> None:
         self.beginResetModel()
+        self._cells = {}
         self._optional = [k for k in keys if k in self.frame.columns]
         for k in self._optional:
             if k not in self._arrays:
                 col = self.frame[k]
                 numeric = pd.api.types.is_numeric_dtype(col.dtype) and not pd.api.types.is_bool_dtype(col.dtype)
                 self._arrays[k] = (pd.to_numeric(col, errors="coerce").to_numpy(dtype=float)
-                                   if numeric else col.to_numpy(dtype=object))
+                                   if numeric else ArrowColumn.of(col))
                 if numeric:
                     self._numeric.add(k)
         self.columns_ = self._make_columns(slice_columns(self.frame))
@@ -317,7 +413,8 @@ class SampleTableModel(QAbstractTableModel):
     def _set_labels(self, labels: dict[str, MyLabel]) -> None:
         self._labels = {k: v for k, v in labels.items() if not v.is_empty}
         if len(self.frame):
-            self._labeled = self.frame["id"].astype(str).isin(list(self._labels)).to_numpy(dtype=bool, copy=True)
+            self._labeled = self._id_index.mask_of(list(self._labels)) if self._labels \
+                else np.zeros(len(self.frame), dtype=bool)
 
     # --- filtering ----------------------------------------------------------
     @property
@@ -351,7 +448,7 @@ class SampleTableModel(QAbstractTableModel):
             self._review = review
         self.beginResetModel()
         self._rows = self._compute_rows()
-        self._update_visible_of()
+        self._visible_of = None
         self.endResetModel()
 
     def _mask(self) -> np.ndarray:
@@ -373,6 +470,10 @@ class SampleTableModel(QAbstractTableModel):
         if self._search:
             mask &= self._search_mask(self._search)
         return mask
+
+    def slice_values(self, col: str) -> tuple[np.ndarray, np.ndarray]:
+        """(code per row, the distinct values) of a slice column; missing values read "(none)"."""
+        return self._slice_codes(col)
 
     def _slice_codes(self, col: str) -> tuple[np.ndarray, np.ndarray]:
         """A slice column as integer codes (factorized once per column)."""
@@ -425,20 +526,22 @@ class SampleTableModel(QAbstractTableModel):
     # --- other reviewers ------------------------------------------------------
     def set_others(self, others: dict[str, tuple]) -> None:
         """Other reviewers' labels: sample id -> ((verdict, correct), ...)."""
-        self._others = dict(others)
+        others = dict(others)
+        if not len(self.frame) or not others:
+            self._place_others(others, {})
+        else:
+            self._place_others(others, self._id_index.positions_of(list(others)))
+        if self._review is not None:
+            self.set_filter()
+
+    def _place_others(self, others: dict[str, tuple], positions: dict[str, int]) -> None:
+        self._others = others
         n = len(self.frame)
         self._others_labeled = np.zeros(n, dtype=bool)
         self._disagree = np.zeros(n, dtype=bool)
-        if not n or not self._others:
-            return
-        ids = list(self._others)
-        pos = self._id_index.get_indexer(ids)
-        for sid, p in zip(ids, pos):
-            if p >= 0:
-                self._others_labeled[p] = True
-                self._disagree[p] = disagree(self._with_mine(sid))
-        if self._review is not None:
-            self.set_filter()
+        for sid, p in positions.items():
+            self._others_labeled[p] = True
+            self._disagree[p] = disagree(self._with_mine(sid))
 
     def _with_mine(self, sid: str) -> list:
         labels = list(self._others.get(sid, ()))
@@ -458,17 +561,29 @@ class SampleTableModel(QAbstractTableModel):
     def set_blind(self, on: bool, names=None) -> None:
         self.blind = bool(on)
         self.blind_names = names
+        self._cells = {}
         if self.rowCount() and self.columnCount():
             self.dataChanged.emit(self.index(0, 0), self.index(self.rowCount() - 1, self.columnCount() - 1))
 
     def _compute_rows(self) -> np.ndarray:
         mask = self._mask()
-        order = self._order if self._order is not None else np.arange(len(self.frame))
-        return order[mask[order]]
+        if self._order is None:
+            return np.flatnonzero(mask)
+        return self._order[mask[self._order]]
+
+    def _row_at(self, pos: int) -> int:
+        """The visible row of frame position `pos`, -1 if hidden. In the comparison's own order
+        the visible positions are ascending: a binary search, no position -> row array needed."""
+        if self._order is None:
+            i = int(np.searchsorted(self._rows, pos))
+            return i if i < len(self._rows) and self._rows[i] == pos else -1
+        if self._visible_of is None:
+            self._update_visible_of()
+        return int(self._visible_of[pos]) if 0 <= pos < len(self._visible_of) else -1
 
     def _update_visible_of(self) -> None:
-        vis = np.full(len(self.frame), -1, dtype=np.int64)
-        vis[self._rows] = np.arange(len(self._rows))
+        vis = np.full(len(self.frame), -1, dtype=np.int32)
+        vis[self._rows] = np.arange(len(self._rows), dtype=np.int32)
         self._visible_of = vis
 
     # --- sorting ------------------------------------------------------------
@@ -491,6 +606,12 @@ class SampleTableModel(QAbstractTableModel):
             idx = self._sort_keys.get(key)
             if idx is None:
                 idx = self._sort_keys[key] = np.argsort(np.nan_to_num(self._arrays[key], nan=np.inf), kind="stable")
+        elif key == "id":
+            idx = self._id_index.sorted_positions()
+        elif isinstance(self._arrays.get(key), ArrowColumn):
+            idx = self._sort_keys.get(key)
+            if idx is None:
+                idx = self._sort_keys[key] = self._arrays[key].sort_order()
         else:
             idx = self._sort_keys.get(key)
             if idx is None:
@@ -513,7 +634,7 @@ class SampleTableModel(QAbstractTableModel):
         self.beginResetModel()
         self._order = None
         self._rows = self._compute_rows()
-        self._update_visible_of()
+        self._visible_of = None
         self.endResetModel()
 
     # --- labels -------------------------------------------------------------
@@ -532,26 +653,19 @@ class SampleTableModel(QAbstractTableModel):
         self._labeled[pos] = not label.is_empty
         if sid in self._others:
             self._disagree[pos] = disagree(self._with_mine(sid))
-        row = int(self._visible_of[pos])
+        for c in range(len(self.columns_)):
+            self._cells.pop((pos, c), None)
+        row = self._row_at(pos)
         if row >= 0:
-            col = len(self.columns_) - 1
-            self.dataChanged.emit(self.index(row, 0), self.index(row, col))
+            col = len(self.columns_) - 1   # only "mine" shows the label
+            self.dataChanged.emit(self.index(row, col), self.index(row, col))
 
     def position_of(self, sample_id: str) -> int | None:
-        try:
-            loc = self._id_index.get_loc(str(sample_id))
-        except KeyError:
-            return None
-        if isinstance(loc, slice):
-            return loc.start
-        if isinstance(loc, np.ndarray):
-            hits = np.flatnonzero(loc)
-            return int(hits[0]) if len(hits) else None
-        return int(loc)
+        return self._id_index.position(str(sample_id))
 
     def row_of(self, sample_id: str) -> int:
         pos = self.position_of(sample_id)
-        return -1 if pos is None else int(self._visible_of[pos])
+        return -1 if pos is None else self._row_at(pos)
 
     def next_unlabeled(self, after_row: int) -> int:
         """The next visible row without your label after `after_row`, wrapping; -1 if none."""
@@ -571,9 +685,13 @@ class SampleTableModel(QAbstractTableModel):
     def position(self, row: int) -> int:
         return int(self._rows[row])
 
-    def sample(self, row: int) -> pd.Series:
-        """The whole frame row shown at `row` (all columns, outputs included)."""
-        return self.frame.iloc[int(self._rows[row])]
+    def sample(self, row: int) -> dict:
+        """The whole frame row shown at `row` (all columns, outputs included), as a dict of
+        Python values; missing values are None or NaN (app.core.normalise.is_missing)."""
+        pos = int(self._rows[row])
+        if self._row_readers is None:
+            self._row_readers = [(str(name), _reader(self.frame[name])) for name in self.frame.columns]
+        return {name: read(pos) for name, read in self._row_readers}
 
     def sample_id(self, row: int) -> str:
         return str(self._arrays["id"][self._rows[row]])
@@ -611,15 +729,21 @@ class SampleTableModel(QAbstractTableModel):
         return _FLAGS
 
     def data(self, index, role=Qt.ItemDataRole.DisplayRole):
-        if not index.isValid():
+        if role not in _ANSWERED or not index.isValid():
             return None
         r, c = index.row(), index.column()
         if not (0 <= r < len(self._rows) and 0 <= c < len(self.columns_)):
             return None
         pos = self._rows[r]
-        key = self.columns_[c].key
         if role == _DISPLAY:
-            return self._display(key, pos)
+            cell = (int(pos), c)
+            text = self._cells.get(cell)
+            if text is None:
+                if len(self._cells) >= CELL_CACHE:
+                    self._cells.clear()
+                text = self._cells[cell] = self._display(self.columns_[c].key, pos)
+            return text
+        key = self.columns_[c].key
         if role == _DECORATION:
             if key != "class":
                 return None

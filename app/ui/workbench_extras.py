@@ -8,7 +8,9 @@ at the end of MainWindow.__init__ (`install_extras(self)`):
   File ▸ Settings… (Ctrl+,), View ▸ Samples (Ctrl+1) / Charts (Ctrl+2);
 - the theme from the settings, and the window layout saved on close and
   restored on open (app/ui/layout.py);
-- the inbox's Mine/All choice kept in the settings.
+- the inbox's Mine/All choice kept in the settings;
+- "Retry failed posts" beside the status bar's outbox indicator, while some
+  status posts failed for good (app/ui/outbox_drain.py).
 
 Kept apart from main_window.py so that file stays about reviewing.
 """
@@ -44,6 +46,7 @@ class WorkbenchExtras(QObject):
         self._install_tabs()
         self._install_actions()
         self._install_inbox_scope()
+        self.outbox_retry = self._install_outbox_retry()
         window.requestOpened.connect(self._request_opened)
         blind = getattr(window, "blind_check", None)
         if blind is not None:   # the charts would tell a blind reviewer which output is the candidate
@@ -94,6 +97,7 @@ class WorkbenchExtras(QObject):
         self.tabs.setCurrentIndex(SAMPLES_TAB)
 
     def show_charts(self) -> None:
+        self.window.flush_labels()   # the progress and agreement charts read the labels back
         self.tabs.setCurrentIndex(CHARTS_TAB)
 
     def _request_opened(self, request_id: int) -> None:
@@ -157,6 +161,15 @@ class WorkbenchExtras(QObject):
             inbox.set_scope("mine")
         inbox.scopeChanged.connect(self._scope_changed)
 
+    # -- outbox ----------------------------------------------------------
+    def _install_outbox_retry(self):
+        drain = getattr(self.window, "outbox_drain", None)
+        if drain is None:       # a test double's store: nothing is posted
+            return None
+        from app.ui.outbox_drain import RetryFailedControl
+
+        return RetryFailedControl(self.window, drain, actor=getattr(self.window.service, "user", "") or "")
+
     def _scope_changed(self, scope: str) -> None:
         from app.settings import load_settings
 
@@ -175,6 +188,7 @@ class WorkbenchExtras(QObject):
         if w.request is None or w.eval_set is None or w.model.frame is None or not len(w.model.frame):
             w.statusBar().showMessage("Open a review request with samples first.", 4000)
             return None
+        w.flush_labels()
         dialog = ExportDialog(w.service, w.request.id, w.eval_set, selected=w.current_sample_id(),
                               shown=visible_ids(w.model), total=len(w.model.frame), parent=w)
         dialog.exported.connect(self._exported)
@@ -203,6 +217,7 @@ class WorkbenchExtras(QObject):
         w = self.window
         if w.request is None:
             return None
+        w.flush_labels()
         if self.report_worker is not None and self.report_worker.is_running:
             w.statusBar().showMessage("A report is being written already.", 4000)
             return self.report_worker

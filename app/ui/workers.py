@@ -60,7 +60,15 @@ class Worker(QRunnable):
 
     # Called in the worker thread through TaskState.report.
     def _on_progress(self, message: str, fraction: float | None) -> None:
-        self.signals.progress.emit(str(message), -1.0 if fraction is None else float(fraction))
+        self._emit(self.signals.progress, str(message), -1.0 if fraction is None else float(fraction))
+
+    def _emit(self, signal, *args) -> None:
+        # The receiver (and the signals' QObject) can be gone when the app quits while the
+        # function still runs: then there is no one left to tell, and the worker just ends.
+        try:
+            signal.emit(*args)
+        except RuntimeError:
+            self.task.cancel()
 
     def cancel(self) -> None:
         """Ask the function to stop; its result, if any, is dropped."""
@@ -78,7 +86,7 @@ class Worker(QRunnable):
         try:
             result = self._fn(*self._args, **self._kwargs)
         except Cancelled:
-            self.signals.cancelled.emit()
+            self._emit(self.signals.cancelled)
         except SignoffError as exc:
             self._emit_failed(str(exc), traceback.format_exc())
         except Exception as exc:  # shown to the user with details, never a dead thread
@@ -86,18 +94,18 @@ class Worker(QRunnable):
             self._emit_failed(f"{type(exc).__name__}: {exc}", traceback.format_exc())
         else:
             if self.task.cancelled:
-                self.signals.cancelled.emit()
+                self._emit(self.signals.cancelled)
             else:
-                self.signals.finished.emit(result)
+                self._emit(self.signals.finished, result)
         finally:
             self._ended.set()
-            self.signals.done.emit()
+            self._emit(self.signals.done)
 
     def _emit_failed(self, message: str, details: str) -> None:
         if self.task.cancelled:
-            self.signals.cancelled.emit()
+            self._emit(self.signals.cancelled)
         else:
-            self.signals.failed.emit(message, details)
+            self._emit(self.signals.failed, message, details)
 
 
 def _forget(worker: Worker) -> None:

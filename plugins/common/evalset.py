@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from app.core.compare import BASE_COLUMNS, PREDICTION_PREFIXES
-from app.core.config import EvalSetSpec
+from app.core.config import EvalSetSpec, ProjectConfig
 from app.core.errors import InputError
 from app.core.hashing import combine_hashes, sha256_bytes
 from app.core.model import EvalSetData
@@ -222,3 +222,39 @@ class _ImageReader:
             self._cache[key] = data
             self.hashes.append(f"{side}:{path}:{sha256_bytes(data)}")
         return self._cache[key]
+
+
+# -- every eval set of a config ---------------------------------------------------------------
+
+def load_eval_sets(config: ProjectConfig, read_bytes: ReadBytes, *, revision: Callable[[str], str] | None = None,
+                   task: TaskState | None = None, config_file: str = "signoff.toml") -> list[EvalSetData]:
+    """Read and build each eval set of `config`: its samples at side "samples",
+    its predictions at "baseline" and "candidate" (through `read_bytes`).
+
+    revision: the short revision a side is read at (e.g. a commit), named in
+    progress and messages; None for sources without revisions.
+    """
+    task = task or TaskState()
+
+    def where(side: str) -> str:
+        return f"({side} {revision(side)})" if revision else f"({side})"
+
+    def progress(path: str, side: str) -> str:
+        return f"reading {path} at {revision(side)}" if revision else f"reading {path} ({side})"
+
+    files = 3 * len(config.eval_sets)
+    done = 0
+    sets: list[EvalSetData] = []
+    for spec in config.eval_sets:
+        what = f"eval set {spec.name!r} in {config_file}"
+        samples_path = clean_relpath(spec.samples, f"{what}: samples")
+        predictions_path = clean_relpath(spec.predictions, f"{what}: predictions")
+        read = []
+        for path, side in ((samples_path, "samples"), (predictions_path, "baseline"), (predictions_path, "candidate")):
+            task.report(progress(path, side), done / files)
+            read.append(TableFile(path, read_bytes(side, path), where(side)))
+            done += 1
+        task.report(f"checking {spec.name}", done / files)
+        sets.append(build_eval_set(spec, *read, read_bytes=read_bytes, task=task))
+    task.report("loaded", 1.0)
+    return sets

@@ -22,10 +22,10 @@ from typing import ClassVar
 
 from app.core.config import ProjectConfig, parse_config
 from app.core.errors import ConfigError, InputError, NotFoundError
-from app.core.model import EvalSetData, LoadedInput
+from app.core.model import LoadedInput
 from app.core.tasks import TaskState
 from app.plugin_api import Source
-from plugins.common import TableFile, build_eval_set, clean_relpath
+from plugins.common import clean_relpath, load_eval_sets
 
 CONFIG_FILE = "signoff.toml"
 
@@ -51,21 +51,7 @@ class FilesSource(Source):
         task = task or TaskState()
         task.report(f"reading {CONFIG_FILE}", 0.0)
         config, config_text = self._config()
-        files = 3 * len(config.eval_sets)
-        done = 0
-        sets: list[EvalSetData] = []
-        for spec in config.eval_sets:
-            where = f"eval set {spec.name!r} in {CONFIG_FILE}"
-            samples_path = clean_relpath(spec.samples, f"{where}: samples")
-            predictions_path = clean_relpath(spec.predictions, f"{where}: predictions")
-            read = []
-            for path, side in ((samples_path, "samples"), (predictions_path, "baseline"), (predictions_path, "candidate")):
-                task.report(f"reading {path} ({side})", done / files)
-                read.append(TableFile(path, self.read_bytes(side, path), f"({side})"))
-                done += 1
-            task.report(f"checking {spec.name}", done / files)
-            sets.append(build_eval_set(spec, *read, read_bytes=self.read_bytes, task=task))
-        task.report("loaded", 1.0)
+        sets = load_eval_sets(config, self.read_bytes, task=task, config_file=CONFIG_FILE)
         return LoadedInput(
             config=config, source=self.NAME, locator=self.locator(),
             candidate_ref=os.path.basename(self.candidate_dir), baseline_ref=os.path.basename(self.baseline_dir),

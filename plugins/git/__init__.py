@@ -20,10 +20,10 @@ from gitdb.exc import AmbiguousObjectName, BadName, BadObject
 
 from app.core.config import ProjectConfig, parse_config
 from app.core.errors import ConfigError, InputError, NotFoundError
-from app.core.model import EvalSetData, LoadedInput
+from app.core.model import LoadedInput
 from app.core.tasks import TaskState
 from app.plugin_api import Source
-from plugins.common import TableFile, build_eval_set, clean_relpath
+from plugins.common import load_eval_sets
 
 CONFIG_FILE = "signoff.toml"
 # Where the default branch is looked for, in this order.
@@ -140,25 +140,10 @@ class GitSource(Source):
         config, config_text = self._config_at(cand)
         base = self.resolve(baseline) if baseline else self.default_baseline(cand)
 
-        files = 3 * len(config.eval_sets)
-        done = 0
-        sets: list[EvalSetData] = []
-        for spec in config.eval_sets:
-            where = f"eval set {spec.name!r} in {CONFIG_FILE}"
-            samples_path = clean_relpath(spec.samples, f"{where}: samples")
-            predictions_path = clean_relpath(spec.predictions, f"{where}: predictions")
-            read = []
-            for commit, path, side in ((cand, samples_path, "samples"), (base, predictions_path, "baseline"),
-                                       (cand, predictions_path, "candidate")):
-                task.report(f"reading {path} at {short(commit.hexsha)}", done / files)
-                read.append(TableFile(path, self._read_file(commit, path, side), f"({side} {short(commit.hexsha)})"))
-                done += 1
-            revisions = {"samples": cand, "baseline": base, "candidate": cand}
-            task.report(f"checking {spec.name}", done / files)
-            sets.append(build_eval_set(
-                spec, *read, task=task,
-                read_bytes=lambda side, path, rev=revisions: self._read_file(rev[side], path, side)))
-        task.report("loaded", 1.0)
+        revisions = {"samples": cand, "baseline": base, "candidate": cand}
+        sets = load_eval_sets(config, lambda side, path: self._read_file(revisions[side], path, side),
+                              revision=lambda side: short(revisions[side].hexsha), task=task,
+                              config_file=CONFIG_FILE)
 
         return LoadedInput(
             config=config, source=self.NAME, locator=self.locator(),

@@ -1,8 +1,8 @@
 """GitLab status sink: the commit status API of gitlab.com and self-managed
 GitLab (api_url = the instance's base URL; /api/v4 is added).
 
-    POST /projects/:id/statuses/:sha        state, name, description, target_url
-    GET  /projects/:id/repository/commits/:sha/statuses?name=...   latest per name
+    POST /projects/:id/statuses/:sha        state, name, description, target_url, ref
+    GET  /projects/:id/repository/commits/:sha/statuses?name=...&ref=...   latest per name
     GET  /user                                who the token belongs to
 
 `:id` is the URL-encoded project path (group/sub/project) or a numeric id.
@@ -17,6 +17,12 @@ pending status whose words changed ("1/2 SME" -> "2/2 SME") is posted as
 take newer words until the state changes, and the sink says so in the log
 instead of failing the entry. 409 means GitLab's per-commit lock was busy:
 retried.
+
+`ref` (the branch or tag, from `signoff request --ref`) picks the pipeline the
+status joins. Without it GitLab takes the ref of the newest pipeline of the
+commit, else the first branch that contains it, and answers 404 "References
+for commit Not Found" when there is neither (a commit only on a tag, on a
+deleted branch, or from a fork): that error says to pass --ref.
 """
 
 from __future__ import annotations
@@ -32,6 +38,7 @@ log = logging.getLogger(__name__)
 
 IN_PROGRESS = ("pending", "running")
 TRANSITION_REFUSED = "cannot transition status"
+NO_REFERENCES = "references for commit"
 
 
 def gitlab_api_base(api_url: str) -> str:
@@ -68,6 +75,8 @@ class GitLabSink(ForgeSink):
     def status_body(self, update: StatusUpdate) -> dict:
         body = super().status_body(update)
         body["name"] = body.pop("context")  # GitLab's word for it (it takes `context` too)
+        if update.ref:
+            body["ref"] = update.ref
         return body
 
     def holds(self, current: dict, body: dict) -> bool:
@@ -91,7 +100,8 @@ class GitLabSink(ForgeSink):
 
     def current_status(self, update: StatusUpdate) -> dict | None:
         path = f"projects/{project_id(update.repo)}/repository/commits/{quote(update.sha, safe='')}/statuses"
-        items = self.client.json("GET", path, params={"name": update.context, "per_page": 100})
+        params = {"name": update.context, "per_page": 100, **({"ref": update.ref} if update.ref else {})}
+        items = self.client.json("GET", path, params=params)
         if not isinstance(items, list):
             raise DeliveryError(f"gitlab GET {path}: expected a list of statuses", retry=True)
         mine = [i for i in items if isinstance(i, dict) and i.get("name") == update.context]
@@ -110,6 +120,12 @@ class GitLabSink(ForgeSink):
             if not exc.retry and TRANSITION_REFUSED in str(exc).lower() and body["state"] in IN_PROGRESS:
                 log.warning("gitlab already holds an in-progress status for %s: %s", update.context, exc)
                 return
+            if not exc.retry and NO_REFERENCES in str(exc).lower():
+                raise DeliveryError(
+                    f"gitlab POST {self.client.url(path)}: 404 References for commit Not Found: GitLab knows no "
+                    f"branch or pipeline with {update.sha[:10]}, so it cannot tell which ref the status belongs to. "
+                    f"Pass the branch or tag: `signoff request --ref NAME` (GitLab CI: --ref \"$CI_COMMIT_REF_NAME\"), "
+                    f"or push the commit to a branch; then `signoff publish --retry-failed`", retry=False) from None
             raise
 
     def fetch_account(self) -> ForgeAccount:

@@ -15,7 +15,7 @@ mlflow. Modules:
 """
 
 from .browse import (ModelInfo, RunInfo, VersionComparison, VersionInfo, default_config_text, list_models,
-                     list_versions, run_info, source_for_versions)
+                     list_versions, run_info, source_for_versions, version_commits)
 from .client import MlflowClient
 from .errors import (MlflowAuthError, MlflowError, MlflowNotFound, MlflowRequestError, MlflowServerError,
                      MlflowUnreachable)
@@ -26,5 +26,5 @@ __all__ = [
     "MlflowAuthError", "MlflowClient", "MlflowError", "MlflowLoadedInput", "MlflowNotFound", "MlflowRequestError",
     "MlflowServerError", "MlflowSink", "MlflowSource", "MlflowUnreachable", "ModelInfo", "RunInfo", "VersionComparison",
     "VersionInfo",
-    "default_config_text", "list_models", "list_versions", "run_info", "source_for_versions",
+    "default_config_text", "list_models", "list_versions", "run_info", "source_for_versions", "version_commits",
 ]

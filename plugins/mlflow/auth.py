@@ -1,9 +1,9 @@
 """Credentials for a tracking server, in this order:
 
 1. the OS keyring: a token stored for the server's host (service "signoff",
-   user "mlflow@HOST[:PORT]", see app/credentials.py; the settings dialog
-   stores it with `store_token("mlflow", tracking_uri, token)`), sent as a
-   bearer token;
+   user "mlflow@HOST[:PORT]", see app/credentials.py; the app's Browse MLflow
+   dialog stores it with `store_token("mlflow", tracking_uri, token)`), sent
+   as a bearer token;
 2. MLFLOW_TRACKING_TOKEN: a bearer token (what the mlflow client reads too);
 3. MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD: basic auth
    (MLflow's own `--app-name basic-auth` server).
@@ -62,4 +62,5 @@ def credentials_for(tracking_uri: str) -> Credentials:
 
 
 HOW_TO_AUTHENTICATE = (f"set {ENV_TOKEN} (bearer token) or {ENV_USER} and {ENV_PASSWORD} (basic auth), "
-                       f"or store a token for this server in Settings (OS keyring)")
+                       f"or store a token for this server in the OS keyring "
+                       f"(in the app: File ▸ Browse MLflow… ▸ Token…)")

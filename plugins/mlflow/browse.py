@@ -4,6 +4,7 @@ and a Source for any two versions.
 
     models = list_models(uri)                         # [ModelInfo]
     versions = list_versions(uri, "digits")           # [VersionInfo], newest first
+    commits = version_commits(uri, versions)          # run id -> git commit tag
     comparison = source_for_versions(uri, "digits", "3", "1")
     service.create_request(**comparison.request_kwargs(), task=task)
 
@@ -121,6 +122,23 @@ def list_versions(tracking_uri: str, model: str, *, client: MlflowClient | None 
                                 created=_time(v.get("creation_timestamp")), user=v.get("user_id", ""))
                     for v in c.search_model_versions(name=model)]
         return sorted(versions, key=lambda v: int(v.version or 0), reverse=True)
+
+
+def version_commits(tracking_uri: str, versions: list[VersionInfo], *, client: MlflowClient | None = None,
+                    task=None) -> dict[str, str]:
+    """run id -> the git commit its run is tagged with ("" when none, or the run is gone), one
+    runs/get per distinct run; `task` (app.core.tasks.TaskState) reports progress and cancels."""
+    run_ids = list(dict.fromkeys(v.run_id for v in versions if v.run_id))
+    out: dict[str, str] = {}
+    with _client(tracking_uri, client) as c:
+        for i, run_id in enumerate(run_ids):
+            if task is not None:
+                task.report(f"reading run {i + 1} of {len(run_ids)}", i / max(1, len(run_ids)))
+            try:
+                out[run_id] = _tags(c.get_run(run_id).get("data", {}).get("tags")).get(GIT_COMMIT_TAG, "")
+            except MlflowNotFound:
+                out[run_id] = ""
+    return out
 
 
 def run_info(tracking_uri: str, run_id: str, *, client: MlflowClient | None = None) -> RunInfo:

@@ -10,7 +10,7 @@ import pandas as pd
 from app.core.compare import compare, is_prediction_extra, table_slice_columns
 from app.core.config import EvalSetSpec
 from app.core.model import EvalSetData
-from app.store.frames import frame_to_parquet, parquet_to_frame
+from app.store.frames import bytes_to_frame, frame_to_bytes
 from plugins.common import TableFile, build_eval_set
 
 
@@ -36,7 +36,7 @@ def test_extras_are_kept_per_model_and_survive_the_store():
     assert row["baseline_confidence"] == 0.7 and row["candidate_confidence"] == 0.5
     assert row["baseline_scores"] == {"6": 0.7, "1": 0.2}
     assert "candidate_scores" not in t.columns     # only the baseline file has it
-    back = parquet_to_frame(frame_to_parquet(t))
+    back = bytes_to_frame(frame_to_bytes(t))
     assert back.iloc[0]["baseline_scores"] == {"6": 0.7, "1": 0.2}
     assert table_slice_columns(back) == ["stroke"]
     assert is_prediction_extra("candidate_confidence") and not is_prediction_extra("candidate_output")

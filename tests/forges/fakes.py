@@ -7,8 +7,11 @@ accepted, so a test can say what reached the forge, and how often.
     GitHub  POST /repos/{o}/{r}/statuses/{sha}        states error/failure/pending/success,
                                                       description <= 140 (422 otherwise)
     GitLab  POST /api/v4/projects/{id}/statuses/{sha}  states pending/running/success/failed/
-                                                      canceled/skipped, description and
-                                                      target_url <= 255 (400 otherwise)
+                                                      canceled/skipped, description, target_url
+                                                      and ref <= 255 (400 otherwise); no ref:
+                                                      the newest pipeline's, else "main", else
+                                                      (a commit in `refless`) 404 "References
+                                                      for commit Not Found"
     Gitea   POST /api/v1/repos/{o}/{r}/statuses/{sha}  states pending/success/error/failure/warning;
                                                       answers the state in `status`
 """
@@ -32,6 +35,7 @@ class Posted:
     state: str
     description: str
     target_url: str
+    ref: str = ""           # GitLab: the ref the status was attached to
 
 
 class _StatusBook:
@@ -129,6 +133,7 @@ class FakeGitLab(LoopbackForge, _StatusBook):
         self.token = token
         self.users = users or {token: {"id": 7, "username": username, "email": email}}
         self.jobs: list[dict] = []           # GitLab's external jobs, updated in place
+        self.refless: set[str] = set()       # commits on no branch: a post without `ref` finds no reference
         self.route("POST", r"/projects/([^/]+)/statuses/([^/]+)", self._create)
         self.route("GET", r"/projects/([^/]+)/repository/commits/([^/]+)/statuses", self._list)
         self.route("GET", r"/user", self._user)
@@ -154,19 +159,24 @@ class FakeGitLab(LoopbackForge, _StatusBook):
             return Reply(404, {"message": "404 Commit Not Found"})
         name = body.get("name") or body.get("context") or "default"
         with self.lock:
+            # GitLab: the given ref, else the newest pipeline's of the commit, else a branch that holds it.
+            newest = next((j["ref"] for j in reversed(self.jobs) if j["project"] == project and j["sha"] == sha), None)
+            ref = body.get("ref") or newest or (None if sha in self.refless else "main")
+            if not ref:
+                return Reply(404, {"message": "404 References for commit Not Found"})
             job = next((j for j in reversed(self.jobs) if j["project"] == project and j["sha"] == sha
-                        and j["name"] == name and j["status"] in ("pending", "running")), None)
+                        and j["name"] == name and j["ref"] == ref and j["status"] in ("pending", "running")), None)
             current = job["status"] if job else "created"
             refused = self._transition_refused(current, state)
             if refused:
                 return Reply(400, {"message": refused})
             if job is None:
-                job = {"id": len(self.jobs) + 1, "project": project, "sha": sha, "name": name}
+                job = {"id": len(self.jobs) + 1, "project": project, "sha": sha, "name": name, "ref": ref}
                 self.jobs.append(job)
             job.update(status=state, description=body.get("description"), target_url=body.get("target_url"))
             self.accepted.append(Posted(project, sha, name, state, body.get("description") or "",
-                                        body.get("target_url") or ""))
-            return Reply(201, {**{k: v for k, v in job.items() if k != "project"}, "ref": "main",
+                                        body.get("target_url") or "", ref))
+            return Reply(201, {**{k: v for k, v in job.items() if k != "project"},
                                "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ"), "allow_failure": False})
 
     @staticmethod
@@ -183,6 +193,8 @@ class FakeGitLab(LoopbackForge, _StatusBook):
             return denied
         with self.lock:
             jobs = [j for j in self.jobs if j["project"] == project and j["sha"] == sha]
+        if call.query.get("ref"):
+            jobs = [j for j in jobs if j["ref"] == call.query["ref"]]
         if call.query.get("all") not in ("true", "1"):
             latest: dict[str, dict] = {}
             for j in jobs:

@@ -125,6 +125,9 @@ def test_recipe_runs(forge, tmp_path):
                "SIGNOFF_DATABASE_URL": f"sqlite:///{tmp_path / 'shared.db'}", token_var: "tok-ci",
                "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring",
                {"github": "GITHUB_SHA", "gitlab": "CI_COMMIT_SHA"}[forge]: sha}
+        if forge == "gitlab":  # a commit GitLab finds no branch for: only the recipe's --ref places the status
+            env["CI_COMMIT_REF_NAME"] = "candidate/model-v2"
+            server.refless.add(sha)
         repo = tmp_path / "model"
 
         for line in signoff_lines(request_job):                          # CI: request the review
@@ -151,5 +154,7 @@ def test_recipe_runs(forge, tmp_path):
             assert "approved: 1/1 SME, 1/1 QA" in done.stderr
         state = {"github": "success", "gitlab": "success"}[forge]
         assert server.posted(sha, "signoff/review")[-1] == (state, "approved: 1/1 SME, 1/1 QA")
+        if forge == "gitlab":
+            assert {p.ref for p in server.accepted} == {"candidate/model-v2"}
     finally:
         server.stop()

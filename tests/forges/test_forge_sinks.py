@@ -209,3 +209,44 @@ def test_identity_check_when_the_forge_is_down_or_refuses_the_token(store, monke
         assert [d.user for d in store.decisions_for_change(req.change_key)] == ["alice@example.com"]
     finally:
         server.stop()
+
+
+def test_gitlab_ref_and_a_commit_on_no_branch(gitlab):
+    from app.plugin_api import DeliveryError
+    from tests.forges.helpers import SHA2
+
+    sink = GitLabSink(api_url=base_url("gitlab", gitlab), token=Token(gitlab.token))
+    gitlab.refless.add(SHA)                  # e.g. only a tag holds it: GitLab finds no branch, no pipeline
+    up = StatusUpdate(repo="acme/model", sha=SHA, state="pending", description="0/2 SME", context="signoff")
+    with pytest.raises(DeliveryError) as err:
+        sink.post(up)
+    text = str(err.value)
+    assert not err.value.retry and "404 References for commit Not Found" in text
+    assert 'signoff request --ref NAME` (GitLab CI: --ref "$CI_COMMIT_REF_NAME")' in text
+    assert "--retry-failed" in text and "check [status] repo" not in text
+
+    sink.post(StatusUpdate(**{**up.__dict__, "ref": "v1.2.0"}))
+    # A later status without the ref (a reviewer's desktop) joins the pipeline the first one made.
+    sink.post(StatusUpdate(**{**up.__dict__, "state": "approved", "description": "approved"}))
+    assert [(p.state, p.ref) for p in gitlab.accepted] == [("pending", "v1.2.0"), ("success", "v1.2.0")]
+
+    # Read back per ref: a pending status on another ref is a job of its own, not a change of words.
+    sink.post(StatusUpdate(**{**up.__dict__, "sha": SHA2, "ref": "main"}))
+    sink.post(StatusUpdate(**{**up.__dict__, "sha": SHA2, "ref": "release", "description": "1/2 SME"}))
+    assert [(p.state, p.ref) for p in gitlab.accepted[2:]] == [("pending", "main"), ("pending", "release")]
+
+
+def test_the_request_ref_reaches_gitlab_through_the_outbox(gitlab, store, monkeypatch):
+    monkeypatch.setenv("GITLAB_TOKEN", gitlab.token)
+    gitlab.refless.add(SHA)
+    service = ReviewService(store, user="ci@example.com")
+    service.status_ref = "feature/new-model"
+    service.create_request(forge_source(forge_config("gitlab", base_url("gitlab", gitlab))), sha=SHA)
+    [item] = store.outbox_items()
+    assert item.payload["ref"] == "feature/new-model"
+    assert service.publish().delivered == 1
+    assert [(p.state, p.ref) for p in gitlab.accepted] == [("pending", "feature/new-model")]
+    # Without --ref nothing changes in the payload (entries queued before this version have none either).
+    plain = ReviewService(store, user="ci@example.com")
+    plain.create_request(forge_source(forge_config("gitlab", base_url("gitlab", gitlab))), sha=SHA, change_key="other")
+    assert "ref" not in store.outbox_items()[-1].payload

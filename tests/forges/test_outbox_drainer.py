@@ -63,3 +63,30 @@ def test_no_token_in_the_store_logs_or_errors(store, github, monkeypatch, caplog
     texts = [caplog.text, "\n".join(report.errors), *(p.read_bytes().decode("latin-1") for p in db.parent.glob("store.db*"))]
     for text in texts:
         assert SECRET not in text and github.token not in text
+
+
+def test_publish_retry_failed_posts_once_the_token_is_fixed(store, github, monkeypatch, capsys, tmp_path):
+    from app.cli.main import main
+
+    monkeypatch.setenv("SIGNOFF_DATABASE_URL", f"sqlite:///{tmp_path / 'store.db'}")   # the `store` fixture's
+    monkeypatch.setenv("GITHUB_TOKEN", "ghp_revoked")
+    ReviewService(store, user="ci@example.com").create_request(forge_source(forge_config("github", github.url)), sha=SHA)
+    assert main(["publish"]) == 1
+    assert "401 Bad credentials" in capsys.readouterr().err
+    assert outbox_state(store).failed == 1
+
+    monkeypatch.setenv("GITHUB_TOKEN", github.token)          # fixed; a plain publish leaves failures alone
+    assert main(["publish"]) == 0
+    assert github.posted(SHA) == []
+    assert "`signoff publish --retry-failed` posts them again" in capsys.readouterr().err
+    assert main(["--user", "dana@example.com", "publish", "--retry-failed"]) == 0
+    captured = capsys.readouterr()
+    assert "requeued 1 failed status update(s)" in captured.err
+    assert "delivered 1, waiting 0, failed 0" in captured.out
+    assert [state for state, _ in github.posted(SHA)] == ["pending"]
+    entry = store.audit_entries()[-1]
+    assert (entry.action, entry.actor) == ("outbox.requeue", "dana@example.com")
+    assert "401 Bad credentials" in next(iter(entry.payload["errors"].values()))
+
+    assert main(["publish", "--retry-failed"]) == 0
+    assert "no failed status updates to retry" in capsys.readouterr().err

@@ -15,39 +15,11 @@ from app.service.review import ReviewService
 from app.store.store import Store
 from plugins.mlflow import MlflowClient, MlflowSource, list_models, list_versions, source_for_versions
 from tests.mlflow.configs import classic_toml
+from tests.mlflow.expected import expected_classes
 
 pytestmark = pytest.mark.slow
 
 ALICE, BOB, QUINN = "alice@example.com", "bob@example.com", "quinn@example.com"
-
-
-# -- the expected classes, counted without Signoff ------------------------------------------
-
-def expected_classes(base_rows, cand_rows, sample_ids=None, scored=False) -> dict[str, int]:
-    """Plain loop over what the fill script logged. Rows: (id, reference, output[, score])."""
-    base = {str(r[0]): r for r in base_rows}
-    cand = {str(r[0]): r for r in cand_rows}
-    ids = set(base) | set(cand) | set(sample_ids or ())
-    counts = {"unchanged": 0, "changed": 0, "improved": 0, "regressed": 0, "missing": 0}
-    for i in ids:
-        if i not in base or i not in cand or (sample_ids is not None and i not in sample_ids):
-            counts["missing"] += 1
-            continue
-        b, c = base[i], cand[i]
-        if str(b[2]).strip() == str(c[2]).strip():
-            counts["unchanged"] += 1
-            continue
-        if scored:
-            b_score, c_score = float(b[3]), float(c[3])
-        else:
-            b_score, c_score = float(str(b[2]) == str(b[1])), float(str(c[2]) == str(c[1]))
-        if c_score > b_score:
-            counts["improved"] += 1
-        elif c_score < b_score:
-            counts["regressed"] += 1
-        else:
-            counts["changed"] += 1
-    return counts
 
 
 def classes_of(summary: dict) -> dict[str, dict[str, int]]:

@@ -290,6 +290,7 @@ def test_browsing_makes_the_status_local():
 def test_the_public_surface():
     import plugins.mlflow as pkg
 
-    functions = {"default_config_text", "list_models", "list_versions", "run_info", "source_for_versions"}
+    functions = {"default_config_text", "list_models", "list_versions", "run_info", "source_for_versions",
+                 "version_commits"}
     classes = {n for n in vars(pkg) if n[:1].isupper()}
     assert set(pkg.__all__) == classes | functions

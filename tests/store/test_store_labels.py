@@ -88,3 +88,28 @@ def test_copy_labels_to_a_new_request(store, make_request):
     assert len(store.labels(old)) == 2                                       # the source keeps its labels
     assert store.audit_entries()[-1].action == "label.copy"
     assert store.copy_labels(old, new) == 0
+
+
+def test_change_label_merges_fields_audits_and_deletes_when_empty(store, make_request):
+    """The keystroke path: only the given fields change, in one transaction with its audit entry."""
+    from app.store.records import OutboxEntry
+
+    rid = make_request(store).id
+    first = store.change_label(rid, "texts", "s1", ALICE, {"verdict": "candidate"})
+    assert first.verdict is Verdict.CANDIDATE and first.updated_at is not None
+    second = store.change_label(rid, "texts", "s1", ALICE, {"correct": False, "comment": "wrong unit"},
+                                outbox_for=lambda l: [OutboxEntry(sink="local", target=f"t|{l.sample_id}",
+                                                                  payload={"correct": l.correct})])
+    [stored] = store.labels(rid)
+    assert (stored.verdict, stored.correct, stored.comment) == (Verdict.CANDIDATE, False, "wrong unit")
+    assert second == stored
+    assert [i.payload for i in store.outbox_items(states=("waiting",)) if i.target == "t|s1"] == [{"correct": False}]
+    entry = store.audit_entries()[-1]
+    assert (entry.action, entry.actor, entry.request_id) == ("label.set", ALICE, rid)
+    assert entry.payload == {"eval_set": "texts", "sample_id": "s1", "verdict": "candidate", "correct": False,
+                             "error": None, "comment": "wrong unit"}
+    store.change_label(rid, "texts", "s1", ALICE, {"verdict": None, "correct": None, "comment": None})
+    assert store.labels(rid) == []
+    assert store.verify_audit().ok
+    with pytest.raises(NotFoundError):
+        store.change_label(rid + 999, "texts", "s1", ALICE, {"verdict": "tie"})

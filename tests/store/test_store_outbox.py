@@ -147,3 +147,58 @@ def test_two_concurrent_claimers_never_share_an_item(store, second_store, make_r
             all_ids = {i.id for i in store.outbox_items()}
         else:  # leases held: each item went to exactly one of them
             assert not set(got1) & set(got2) and set(got1) | set(got2) == all_ids
+
+
+def _fail(store, item_id, error="401 Bad credentials"):
+    assert item_id in [i.id for i in store.claim_outbox("w1")]
+    store.mark_failed(item_id, "w1", error)
+
+
+def test_requeue_failed_puts_the_item_back_and_audits_it(store, make_request):
+    rid = make_request(store).id
+    [item_id] = enqueue(store, rid, "T")
+    _fail(store, item_id)
+    assert store.requeue_failed(actor="alice@example.com") == 1
+    [item] = store.outbox_items()
+    assert (item.id, item.state, item.attempts, item.next_attempt_at) == (item_id, "waiting", 0, None)
+    entry = store.audit_entries()[-1]
+    assert (entry.action, entry.actor, entry.request_id) == ("outbox.requeue", "alice@example.com", None)
+    assert entry.payload == {"ids": [item_id], "errors": {str(item_id): "401 Bad credentials"}, "superseded": []}
+    assert store.verify_audit().ok
+    # Due at once; nothing left to requeue, and nothing audited for that.
+    assert [i.id for i in store.claim_outbox("w2")] == [item_id]
+    entries = len(store.audit_entries())
+    assert store.requeue_failed() == 0
+    assert len(store.audit_entries()) == entries
+
+
+def test_requeue_failed_brings_back_only_the_newest_entry_of_a_target(store, make_request):
+    rid = make_request(store).id
+    [a1] = enqueue(store, rid, "A")
+    _fail(store, a1)
+    [a2] = enqueue(store, rid, "A")
+    _fail(store, a2)                       # newest for A, failed too: this one comes back
+    [b1] = enqueue(store, rid, "B")
+    _fail(store, b1)
+    [c1] = enqueue(store, rid, "C")
+    _fail(store, c1)
+    [c2] = enqueue(store, rid, "C")        # a newer state of C was posted: c1 must stay dead
+    store.claim_outbox("w1")
+    store.mark_delivered(c2, "w1")
+    assert store.requeue_failed() == 2
+    assert states(store) == {a1: "superseded", a2: "waiting", b1: "waiting", c1: "superseded", c2: "delivered"}
+    payload = store.audit_entries()[-1].payload
+    assert payload["ids"] == [a2, b1] and payload["superseded"] == [a1, c1]
+    assert [i.id for i in store.claim_outbox("w2")] == [a2, b1]
+
+
+def test_requeue_failed_by_ids(store, make_request):
+    rid = make_request(store).id
+    [a] = enqueue(store, rid, "A")
+    _fail(store, a)
+    [b] = enqueue(store, rid, "B")
+    _fail(store, b, "403 Forbidden")
+    [w] = enqueue(store, rid, "W")         # waiting: not a failed item, left alone
+    assert store.requeue_failed([b, w, 9999]) == 1
+    assert states(store) == {a: "failed", b: "waiting", w: "waiting"}
+    assert store.audit_entries()[-1].payload["errors"] == {str(b): "403 Forbidden"}

@@ -42,11 +42,13 @@ def test_label_by_keys_and_approve_in_the_window(qtbot, make_window, demo_reques
         labeled.append(window.current_sample_id())
         qtbot.keyClick(window.table, key)
     qtbot.keyClick(window.table, Qt.Key_Z, Qt.ControlModifier)       # undo the last (both wrong)
+    window.flush_labels()            # labels are written off the GUI thread, in keystroke order
     mine = alice.labels_frame(req.id, user="alice@example.com")
     assert len(mine) == 11
     assert set(mine["sample_id"]) == set(labeled[:11])
     assert list(mine.set_index("sample_id").loc[labeled[:4], "verdict"]) == ["candidate", "baseline", "tie", "both-wrong"]
     qtbot.keyClick(window.table, Qt.Key_Z, Qt.ControlModifier | Qt.ShiftModifier)  # redo
+    window.flush_labels()
     assert len(alice.labels_frame(req.id, user="alice@example.com")) == 12
 
     # The rest of the coverage the demo policy asks for comes from a second SME, then bob and quinn approve.

@@ -90,3 +90,28 @@ def test_decided_requests_are_mine(make_window):
     assert set(window.inbox.request_ids()) == {1, 2}   # quinn is qa in both and decided on 2
     tip = window.inbox.list.topLevelItem(window.inbox.request_ids().index(2)).toolTip(0)
     assert "you decided approve" in tip
+
+
+def _mlflow_record(sha: str, candidate: str, baseline: str, config: str = "", locator: dict | None = None):
+    from app.store.records import RequestRecord
+
+    return RequestRecord(id=9, sha=sha, change_key=sha, source="mlflow", locator=locator or {},
+                         baseline_ref=baseline, candidate_ref=candidate, title="t", author="", content_hash="h",
+                         config_toml=config, eval_sets=["e"], status="pending", description="",
+                         created_at=datetime(2026, 1, 1, tzinfo=timezone.utc))
+
+
+@pytest.mark.parametrize("record, commit, model", [
+    # CI's request: the commit the run is tagged with, the model and the candidate version.
+    (_mlflow_record("a1b2c3d4e5f6" * 3, "models:/intents/7", "models:/intents/6", '[mlflow]\nmodel = "intents"\n'),
+     "a1b2c3d", "intents v7"),
+    # Opened from File ▸ Browse MLflow…: no commit, so the versions stand in the commit column.
+    (_mlflow_record("models:/intents/7 vs models:/intents/2", "models:/intents/7", "models:/intents/2",
+                    locator={"model": "intents"}), "v7 vs v2", "intents v7"),
+    (_mlflow_record("runs:/" + "b" * 32 + " vs runs:/" + "c" * 32, "runs:/" + "b" * 32, "runs:/" + "c" * 32),
+     "run bbbbbbb vs run ccccccc", ""),
+])
+def test_mlflow_requests_show_versions_not_a_cut_reference(record, commit, model):
+    from app.ui.inbox import commit_text, model_name
+
+    assert (commit_text(record), model_name(record)) == (commit, model)

@@ -241,6 +241,7 @@ def test_keys_save_at_once_and_the_status_follows_debounced(make_window, open_re
     window.table.setFocus()
     for key in (Qt.Key.Key_1, Qt.Key.Key_2, Qt.Key.Key_3):
         qtbot.keyClick(window.table, key)
+    window.flush_labels()                                     # written off the GUI thread, in order
     assert service.refresh_flags == [False, False, False]      # no policy evaluation per keystroke
     assert len([c for c in service.inner.calls if c[0] == "set_label"]) == 3   # but every label saved
     assert service.refreshes == []
@@ -248,3 +249,26 @@ def test_keys_save_at_once_and_the_status_follows_debounced(make_window, open_re
     qtbot.keyClick(window.table, Qt.Key.Key_4)
     window.shutdown()                                          # closing flushes what is pending
     assert service.refreshes == [1, 1]
+
+
+def test_a_label_the_store_refuses_is_reported_and_shown_as_it_was(window, service, open_request, qtbot, monkeypatch):
+    """Labels are written off the GUI thread; a refused write comes back as a message in the
+    window, and the table and detail pane show the label as it was before the key."""
+    from app.store.db import StoreUnavailable
+
+    open_request(window, 1)
+    select(window, "s-002")
+    qtbot.keyClick(window.table, Qt.Key.Key_1)
+    assert stored(service, "s-002").verdict.value == "candidate"
+
+    def refuse(*args, **kwargs):
+        raise StoreUnavailable("the review store local (x.db) failed: database is locked")
+
+    monkeypatch.setattr(service, "set_label", refuse)
+    select(window, "s-002")
+    qtbot.keyClick(window.table, Qt.Key.Key_2)
+    assert window.model.label_of("s-002").verdict == "baseline"      # shown at once…
+    qtbot.waitUntil(lambda: window.banner.isVisible(), timeout=5000)
+    assert "Label not saved: the review store local (x.db) failed: database is locked" in window.banner.message.text()
+    assert window.model.label_of("s-002").verdict == "candidate"     # …and back when the store said no
+    window.flush_labels()

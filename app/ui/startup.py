@@ -1,0 +1,557 @@
+"""Starting the app: the start-up window at once, the workbench behind it.
+
+    signoff   ->  app.cli.main.cmd_gui  ->  launch(open_request=None, user=None)
+
+`launch` creates the QApplication and shows the start-up window (titled
+"Signoff", the app icon, the saved window geometry, one line of progress)
+before anything heavy is imported. A worker thread then imports pandas,
+pyarrow and SQLAlchemy, opens the review store (`ReviewService(Store(),
+user=…)`: connect, migrations) and loads the plugins; back on the GUI thread
+the MainWindow is built (app.ui.app.create_main_window), put where the
+start-up window was and shown, the start-up window closes and the request
+asked for is opened. When the store cannot be opened, the start-up window
+shows the one-line message with Settings…, Retry and Quit, never a
+traceback; the exit code is then non-zero.
+
+This module imports only PySide6, the standard library and light app modules
+(app.settings, app.ui.theme, app.ui.layout, resources): tests/ui/
+test_ui_startup.py checks that it pulls in no pandas, pyarrow or SQLAlchemy.
+It also holds what every start shares, re-exported by app.ui.app:
+`ensure_app`, `prepare_web_engine`, the excepthook and the log file.
+
+SIGNOFF_STARTUP_PROBE=1 (benchmarks/bench_workbench.py) prints `shown <s>`
+when the start-up window is first painted and `ready <s>` when the workbench
+is painted with its inbox filled (seconds since the process started), then
+closes the window; `failed <message>` if the store did not open.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+import sys
+import threading
+import time
+import traceback
+from pathlib import Path
+from contextlib import contextmanager
+from typing import Callable
+
+import builtins
+
+# Python's own __import__, taken before PySide6 replaces it (see _plain_imports); None if Qt came first.
+_PLAIN_IMPORT = builtins.__import__ if getattr(builtins.__import__, "__name__", "") == "__import__" else None
+
+from PySide6.QtCore import QCoreApplication, QEvent, QObject, Qt, QTimer, Signal
+from PySide6.QtGui import QIcon
+from PySide6.QtWidgets import (QApplication, QHBoxLayout, QLabel, QMessageBox, QProgressBar, QPushButton,
+                               QVBoxLayout, QWidget)
+
+log = logging.getLogger(__name__)
+_LOG_PATH: Path | None = None
+_IMPORTED_AT = time.perf_counter()
+
+PROBE_ENV = "SIGNOFF_STARTUP_PROBE"
+ICON_SIZES = (16, 24, 32, 48, 64, 128, 256)
+DEFAULT_SIZE = (1440, 860)          # MainWindow's own default size
+# Qt-free modules the window needs besides the service and the store: imported on the worker too,
+# so that the GUI thread is busy only with Qt's part.
+WARM_MODULES = ("app.core.search", "app.core.shown", "app.core.textdiff", "app.service.publishing")
+
+
+# -- what every start shares (app.ui.app re-exports these) ----------------------------
+
+def log_path() -> Path | None:
+    """Where the app writes its log (None until run_app / launch set it up)."""
+    return _LOG_PATH
+
+
+def _default_log_path() -> Path:
+    home = os.environ.get("SIGNOFF_HOME")
+    if home:
+        base = Path(home)
+    else:
+        try:
+            import platformdirs
+
+            base = Path(platformdirs.user_log_dir("signoff", appauthor=False))
+        except Exception:
+            base = Path.home() / ".signoff"
+    return base / "logs" / "signoff-app.log"
+
+
+def _setup_logging() -> None:
+    global _LOG_PATH
+    path = _default_log_path()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handler = logging.FileHandler(path, encoding="utf-8")
+    except OSError:  # a read-only home must not stop the app
+        return
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.addHandler(handler)
+    if root.level > logging.INFO or root.level == logging.NOTSET:
+        root.setLevel(logging.INFO)
+    _LOG_PATH = path
+
+
+def excepthook(exc_type, exc, tb) -> None:
+    """Log an unexpected error and show it; the app keeps running."""
+    if issubclass(exc_type, KeyboardInterrupt):
+        sys.__excepthook__(exc_type, exc, tb)
+        return
+    details = "".join(traceback.format_exception(exc_type, exc, tb))
+    log.error("unexpected error\n%s", details)
+    app = QApplication.instance()
+    if app is None:
+        sys.__excepthook__(exc_type, exc, tb)
+        return
+    box = QMessageBox(app.activeWindow())
+    box.setIcon(QMessageBox.Icon.Critical)
+    box.setWindowTitle("Signoff: unexpected error")
+    box.setTextFormat(Qt.TextFormat.PlainText)
+    box.setText(f"Something went wrong: {exc_type.__name__}: {exc}\n\n"
+                "Your labels are saved as you make them. You can keep working; "
+                "please report this with the details below.")
+    path = log_path()
+    box.setDetailedText(details + (f"\nLog file: {path}" if path else ""))
+    box.exec()
+
+
+def prepare_web_engine() -> None:
+    """What QtWebEngine (the Charts tab) needs before the QApplication exists.
+
+    Chromium's sandbox refuses to run as root (containers, CI): turn it off
+    there, as the QtWebEngine docs advise; elsewhere it stays on.
+    """
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        os.environ.setdefault("QTWEBENGINE_DISABLE_SANDBOX", "1")
+    if QApplication.instance() is None:
+        QCoreApplication.setAttribute(Qt.ApplicationAttribute.AA_ShareOpenGLContexts)
+
+
+def ensure_app(argv: list[str] | None = None) -> QApplication:
+    app = QApplication.instance()
+    if app is None:
+        prepare_web_engine()
+        app = QApplication(list(argv) if argv is not None else sys.argv[:1])
+        app.setApplicationName("Signoff")
+        app.setOrganizationName("Signoff")
+        app.setApplicationDisplayName("Signoff")
+        _apply_saved_theme()
+    return app  # type: ignore[return-value]
+
+
+def _apply_saved_theme() -> None:
+    from app.settings import load_settings
+    from app.ui.theme import apply_theme
+
+    try:
+        theme = load_settings().get("appearance.theme")
+    except Exception:  # an unreadable settings file is reported in the Settings dialog
+        theme = "system"
+    if theme != "system":
+        apply_theme(theme)
+
+
+def app_icon() -> QIcon:
+    """The Signoff icon from resources/icons (as app.ui.about_dialog.app_icon, without its imports)."""
+    from resources import ROOT
+
+    icon = QIcon()
+    for size in ICON_SIZES:
+        path = ROOT / "icons" / f"signoff-{size}.png"
+        if path.is_file():
+            icon.addFile(str(path))
+    return icon
+
+
+def saved_geometry():
+    """The main window's geometry as app.ui.layout saved it (None when there is none of this layout version)."""
+    try:
+        from app.ui.layout import GROUP, LAYOUT_VERSION, layout_settings
+
+        s = layout_settings()
+        s.beginGroup(GROUP)
+        try:
+            if int(s.value("version", 0) or 0) != LAYOUT_VERSION:
+                return None
+            return s.value("geometry")
+        finally:
+            s.endGroup()
+    except Exception:  # a broken layout.ini: the default size
+        return None
+
+
+def seconds_since_process_start() -> float:
+    """For the probe: from the process's start (Linux: /proc), else from this module's import."""
+    try:
+        with open("/proc/self/stat", encoding="ascii") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        started = int(fields[19]) / os.sysconf("SC_CLK_TCK")     # field 22: starttime, ticks since boot
+        return max(0.0, time.clock_gettime(time.CLOCK_BOOTTIME) - started)
+    except Exception:
+        return time.perf_counter() - _IMPORTED_AT
+
+
+# -- the work off the GUI thread ------------------------------------------------------
+
+def store_description() -> str:
+    """Where the store is, for the progress line: 'local: /path/signoff.db' or the masked server URL."""
+    from app.store.db import describe, resolve_url, sqlite_path
+
+    url = resolve_url()
+    path = sqlite_path(url) if url.get_backend_name() == "sqlite" else None
+    return f"local: {path}" if path is not None else describe(url)
+
+
+@contextmanager
+def _plain_imports():
+    """Import with Python's own __import__ for a while.
+
+    PySide6 replaces builtins.__import__ with a hook that, after every import,
+    reads the imported module's source (inspect.getsource) to see whether it
+    uses PySide6, for the opt-in `from __feature__ import snake_case` syntax
+    Signoff does not use. For the ~1,000 modules of pandas, pyarrow and
+    SQLAlchemy that costs ~0.7 s on 2 cores. The worker's imports are all
+    Qt-free (tests/test_layering.py), so they skip the hook; a module missing
+    from PySide6's table is treated as one that ignores features.
+    """
+    hooked = builtins.__import__
+    if _PLAIN_IMPORT is None or hooked is _PLAIN_IMPORT:
+        yield
+        return
+    builtins.__import__ = _PLAIN_IMPORT
+    try:
+        yield
+    finally:
+        builtins.__import__ = hooked
+
+
+def open_service(user: str | None = None, progress: Callable[[str], None] = lambda text: None):
+    """On the worker thread: the heavy imports, the review store and the plugins; returns the ReviewService.
+
+    Raises what Store() raises (StoreUnavailable, InputError: SignoffError with one line for the user).
+    """
+    quiet = logging.getLogger("alembic")
+    if quiet.level == logging.NOTSET and not logging.getLogger().isEnabledFor(logging.DEBUG):
+        quiet.setLevel(logging.WARNING)     # the app's INFO log level (for its log file) is not for the migrations
+    with _plain_imports():
+        from app.service.review import ReviewService
+        from app.store.store import Store
+
+    progress(f"Opening the review store ({store_description()})…")
+    service = ReviewService(Store(), user=user)
+    progress("Loading the plugins…")
+    with _plain_imports():
+        from app.registry import registry
+
+        registry()
+        for name in WARM_MODULES:
+            importlib.import_module(name)
+    return service
+
+
+def build_window(service):
+    """On the GUI thread: the workbench on `service`, not shown."""
+    from app.ui.app import create_main_window
+
+    return create_main_window(service)
+
+
+def _close_service(service) -> None:
+    close = getattr(getattr(service, "store", None), "close", None)
+    if callable(close):
+        try:
+            close()
+        except Exception:
+            log.debug("closing the store of an abandoned start-up failed", exc_info=True)
+
+
+# -- the window -----------------------------------------------------------------------
+
+class StartupWindow(QWidget):
+    """What shows while the workbench loads: the icon, the name, one line of progress; on a failure
+    the message with Settings…, Retry and Quit."""
+
+    painted = Signal()             # the first paint: the window is on the screen
+    closed = Signal()
+    retryRequested = Signal()
+    settingsRequested = Signal()
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setWindowTitle("Signoff")
+        self.setObjectName("startup")
+        icon = app_icon()
+        self.setWindowIcon(icon)
+        self._handed_over = False
+        _FirstPaint(self, self.painted.emit)    # an event filter, gone after the first paint
+
+        logo = QLabel()
+        logo.setPixmap(icon.pixmap(96, 96))
+        logo.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        title = QLabel("Signoff")
+        title.setTextFormat(Qt.TextFormat.PlainText)
+        f = title.font()
+        f.setBold(True)
+        f.setPointSizeF(f.pointSizeF() * 1.8)
+        title.setFont(f)
+        title.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.message = QLabel("Loading the workbench…")
+        self.message.setTextFormat(Qt.TextFormat.PlainText)
+        self.message.setWordWrap(True)
+        self.message.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.message.setMinimumWidth(560)
+        self.message.setMaximumWidth(760)
+        self.message.setAccessibleName("start-up progress")
+        self.hint = QLabel("Check the store in Settings… (or SIGNOFF_DATABASE_URL), then Retry.")
+        self.hint.setTextFormat(Qt.TextFormat.PlainText)
+        self.hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.hint.setEnabled(False)         # dimmed
+        self.hint.hide()
+        self.bar = QProgressBar()
+        self.bar.setRange(0, 0)
+        self.bar.setTextVisible(False)
+        self.bar.setFixedWidth(320)
+
+        self.settings_button = QPushButton("Settings…")
+        self.retry_button = QPushButton("Retry")
+        self.quit_button = QPushButton("Quit")
+        self.settings_button.clicked.connect(self.settingsRequested)
+        self.retry_button.clicked.connect(self.retryRequested)
+        self.quit_button.clicked.connect(self.close)
+        buttons = QHBoxLayout()
+        buttons.addStretch(1)
+        for b in (self.settings_button, self.retry_button, self.quit_button):
+            buttons.addWidget(b)
+            b.hide()
+        buttons.addStretch(1)
+
+        lay = QVBoxLayout(self)
+        lay.addStretch(2)
+        lay.addWidget(logo)
+        lay.addWidget(title)
+        lay.addSpacing(12)
+        lay.addWidget(self.message, 0, Qt.AlignmentFlag.AlignHCenter)
+        lay.addWidget(self.hint, 0, Qt.AlignmentFlag.AlignHCenter)
+        lay.addWidget(self.bar, 0, Qt.AlignmentFlag.AlignHCenter)
+        lay.addLayout(buttons)
+        lay.addStretch(3)
+
+        geometry = saved_geometry()
+        if geometry is None or not self.restoreGeometry(geometry):
+            self.resize(*DEFAULT_SIZE)
+
+    @property
+    def failed(self) -> bool:
+        return self.quit_button.isVisible()
+
+    def show_progress(self, text: str) -> None:
+        self.message.setText(text)
+        self.hint.hide()
+        self.bar.show()
+        for b in (self.settings_button, self.retry_button, self.quit_button):
+            b.hide()
+
+    def show_failure(self, text: str) -> None:
+        self.message.setText(text)
+        self.bar.hide()
+        self.hint.show()
+        for b in (self.settings_button, self.retry_button, self.quit_button):
+            b.show()
+        self.retry_button.setDefault(True)
+        self.retry_button.setFocus()
+
+    def hand_over(self) -> None:
+        """Close because the workbench took over (not the user quitting)."""
+        self._handed_over = True
+        self.close()
+
+    def closeEvent(self, event) -> None:
+        super().closeEvent(event)
+        if not self._handed_over:
+            self.closed.emit()
+
+
+class _FirstPaint(QObject):
+    """Calls `callback` once, after `widget`'s first paint."""
+
+    def __init__(self, widget: QWidget, callback: Callable[[], None]):
+        super().__init__(widget)
+        self._callback = callback
+        widget.installEventFilter(self)
+
+    def eventFilter(self, obj, event) -> bool:
+        if event.type() == QEvent.Type.Paint and self._callback is not None:
+            callback, self._callback = self._callback, None
+            obj.removeEventFilter(self)
+            QTimer.singleShot(0, callback)      # after the paint has gone through
+        return False
+
+
+class Launcher(QObject):
+    """The start-up sequence: start() shows the start-up window and opens the store on a thread;
+    `ready` carries the shown MainWindow, `failed` the message when the store did not open."""
+
+    ready = Signal(object)
+    failed = Signal(str)
+    _progress = Signal(int, str)            # attempt, text        (worker -> GUI thread)
+    _loaded = Signal(int, object)           # attempt, service
+    _load_failed = Signal(int, str, int)    # attempt, message, exit code
+
+    def __init__(self, *, open_request: int | None = None, user: str | None = None, probe: bool = False,
+                 parent: QObject | None = None):
+        super().__init__(parent)
+        self.open_request = open_request
+        self.user = user
+        self.probe = probe
+        self.window = None                  # the MainWindow once built
+        self.error = ""                     # the last failure's message
+        self.exit_code = 0
+        self.settings_dialog = None
+        self._attempt = 0
+        self._thread: threading.Thread | None = None
+        self._abandoned = False             # the user closed the start-up window
+        self.startup = StartupWindow()
+        self.startup.closed.connect(self._startup_closed)
+        self.startup.retryRequested.connect(self.retry)
+        self.startup.settingsRequested.connect(self.open_settings)
+        queued = Qt.ConnectionType.QueuedConnection
+        self._progress.connect(self._on_progress, queued)
+        self._loaded.connect(self._on_loaded, queued)
+        self._load_failed.connect(self._on_failed, queued)
+        if probe:
+            self.startup.painted.connect(lambda: self._probe("shown"))
+
+    # -- the sequence --------------------------------------------------------------------
+    def start(self) -> None:
+        self.startup.show()
+        self._load()
+
+    def _load(self) -> None:
+        self._attempt += 1
+        self.error, self.exit_code = "", 0
+        self.startup.show_progress("Loading the workbench…")
+        self._thread = threading.Thread(target=self._work, args=(self._attempt,), name="signoff-startup",
+                                        daemon=True)
+        self._thread.start()
+
+    def _work(self, attempt: int) -> None:
+        """The worker thread: nothing here touches a widget; results go back through queued signals."""
+        try:
+            service = open_service(self.user, progress=lambda text: self._progress.emit(attempt, text))
+        except Exception as exc:
+            from app.core.errors import SignoffError
+
+            if isinstance(exc, SignoffError):
+                message, code = str(exc), exc.exit_code
+            else:  # a bug: one line here, the traceback in the log file
+                log.error("opening the workbench failed", exc_info=True)
+                where = log_path()
+                message = f"internal error: {type(exc).__name__}: {exc}" + (f" (details in {where})" if where else "")
+                code = 70
+            self._load_failed.emit(attempt, message or type(exc).__name__, code or 1)
+            return
+        self._loaded.emit(attempt, service)
+
+    def _on_progress(self, attempt: int, text: str) -> None:
+        if attempt == self._attempt and self.window is None:
+            self.startup.show_progress(text)
+
+    def _on_loaded(self, attempt: int, service) -> None:
+        if attempt != self._attempt or self._abandoned:
+            _close_service(service)
+            return
+        self.startup.show_progress("Opening the workbench…")
+        self.startup.repaint()                  # the GUI thread is busy for a moment now
+        try:
+            window = build_window(service)
+        except Exception as exc:
+            log.error("building the window failed", exc_info=True)
+            _close_service(service)
+            self._on_failed(attempt, f"internal error: {type(exc).__name__}: {exc}", 70)
+            return
+        window.restoreGeometry(self.startup.saveGeometry())     # where the start-up window is now
+        self.window = window
+        if self.probe:
+            _FirstPaint(window, lambda: self._probe("ready"))
+        window.show()
+        self.startup.hand_over()
+        rid = self.open_request
+        if rid is not None and not window.inbox.select(rid):
+            window.open_request(rid)
+        self.ready.emit(window)
+
+    def _on_failed(self, attempt: int, message: str, code: int) -> None:
+        if attempt != self._attempt:
+            return
+        self.error, self.exit_code = message, code
+        if self._abandoned:
+            return
+        self.startup.show_failure(message)
+        sys.stderr.write(f"signoff: {message}\n")
+        self.failed.emit(message)
+        if self.probe:
+            self._probe("failed", message)
+
+    # -- the buttons -----------------------------------------------------------------------
+    def retry(self) -> None:
+        if self._thread is not None and self._thread.is_alive():
+            return
+        self._load()
+
+    def open_settings(self):
+        """Settings… on a failed start: e.g. another store URL; saved settings retry at once."""
+        from app.ui.settings_dialog import SettingsDialog
+        from app.ui.theme import apply_theme
+
+        dialog = SettingsDialog(current_user=self.user or "", parent=self.startup)
+        dialog.themeChanged.connect(apply_theme)
+        dialog.accepted.connect(lambda: (apply_theme(dialog.chosen_theme()), self.retry()))
+        self.settings_dialog = dialog
+        dialog.open()
+        return dialog
+
+    def _startup_closed(self) -> None:
+        """The user closed the start-up window: quit (non-zero after a failure)."""
+        self._abandoned = True
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait for the worker thread (True when none runs any more)."""
+        t = self._thread
+        if t is not None:
+            t.join(timeout)
+        return t is None or not t.is_alive()
+
+    # -- SIGNOFF_STARTUP_PROBE ---------------------------------------------------------------
+    def _probe(self, what: str, detail: str = "") -> None:
+        sys.stdout.write(f"{what} {detail or f'{seconds_since_process_start():.3f}'}\n")
+        sys.stdout.flush()
+        if what == "ready" and self.window is not None:
+            self.window.close()
+        elif what == "failed":
+            self.startup.close()
+
+
+def launch(open_request: int | None = None, user: str | None = None, *, argv: list[str] | None = None) -> int:
+    """`signoff` (and `signoff demo`): the start-up window, then the workbench; runs until the window
+    closes and returns the exit code (non-zero when the store could not be opened)."""
+    app = ensure_app(argv)
+    app.setWindowIcon(app_icon())
+    _setup_logging()
+    previous_hook = sys.excepthook
+    sys.excepthook = excepthook
+    launcher = Launcher(open_request=open_request, user=user, probe=os.environ.get(PROBE_ENV, "") not in ("", "0"))
+    try:
+        launcher.start()
+        code = int(app.exec())
+        if launcher.window is None:         # closed before the workbench was there
+            return launcher.exit_code
+        return code
+    finally:
+        sys.excepthook = previous_hook
+        launcher.wait(5.0)

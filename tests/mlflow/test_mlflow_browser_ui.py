@@ -1,0 +1,342 @@
+"""File ▸ Browse MLflow… in the real window, on the real service and store,
+against the real tracking server of tests/mlflow/conftest.py: a server
+configured in Settings, its models and versions listed, two versions
+compared, and the request opened with the change classes the mlflow tests
+count without Signoff (tests/mlflow/expected.py). Then what goes wrong:
+nothing listening, a server that wants a token, a model gone, versions whose
+runs logged nothing.
+
+A screenshot of the dialog for docs/screenshots/ is saved when
+SIGNOFF_SCREENSHOT_DIR is set (run under Xvfb, see docs/mlflow.md).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from pathlib import Path
+
+import keyring
+import pytest
+import requests
+from keyring.backend import KeyringBackend
+from PySide6.QtCore import QCoreApplication, QItemSelectionModel, Qt, QThreadPool
+
+if QCoreApplication.instance() is None:   # QtWebEngine (the Charts tab) wants it before the QApplication
+    QCoreApplication.setAttribute(Qt.ApplicationAttribute.AA_ShareOpenGLContexts)
+
+from app.service.review import ReviewService  # noqa: E402
+from app.store.store import Store  # noqa: E402
+from tests.mlflow.expected import expected_classes  # noqa: E402
+from tests.mlflow.fake_server import FakeServer  # noqa: E402
+
+pytestmark = [pytest.mark.slow, pytest.mark.gui]
+
+MODEL = "digits-classifier"
+NOTHING_LOGGED = "nothing-logged"
+LOAD_TIMEOUT_MS = 180_000
+LIST_TIMEOUT_MS = 60_000
+
+
+class MemoryKeyring(KeyringBackend):
+    priority = 1
+
+    def __init__(self):
+        super().__init__()
+        self.items = {}
+
+    def get_password(self, service, username):
+        return self.items.get((service, username))
+
+    def set_password(self, service, username, password):
+        self.items[(service, username)] = password
+
+    def delete_password(self, service, username):
+        self.items.pop((service, username))
+
+
+@pytest.fixture(autouse=True)
+def _no_outside_credentials(monkeypatch):
+    """Neither the developer's MLflow variables nor their OS keyring: a keyring in memory."""
+    for name in ("MLFLOW_TRACKING_URI", "MLFLOW_TRACKING_TOKEN", "MLFLOW_TRACKING_USERNAME",
+                 "MLFLOW_TRACKING_PASSWORD"):
+        monkeypatch.delenv(name, raising=False)
+    previous = keyring.get_keyring()
+    ring = MemoryKeyring()
+    keyring.set_keyring(ring)
+    yield ring
+    keyring.set_keyring(previous)
+
+
+@pytest.fixture(autouse=True)
+def _no_running_workers(qapp):
+    yield
+    from app.ui import workers
+
+    for w in workers.running_workers():
+        w.cancel()
+    assert QThreadPool.globalInstance().waitForDone(10_000), "a background worker was still running after the test"
+
+
+@pytest.fixture
+def window(qtbot):
+    from app.ui.app import create_main_window
+
+    store = Store()     # in this test's own SIGNOFF_HOME (tests/conftest.py)
+    w = create_main_window(ReviewService(store, user="alice@example.com"))
+    qtbot.addWidget(w)
+    w.resize(1400, 850)
+    w.show()
+    yield w
+    browser = getattr(w, "mlflow_browser", None)
+    if browser is not None:
+        browser.shutdown()
+    w.shutdown()
+    store.close()
+
+
+@pytest.fixture(scope="module")
+def nothing_logged(mlflow_world) -> str:
+    """A registered model whose two versions come from runs that logged nothing (no table,
+    no traces, no signoff.toml), made through the REST API in an experiment of its own."""
+    api = f"{mlflow_world.url}/api/2.0/mlflow"
+
+    def post(path: str, body: dict) -> dict:
+        r = requests.post(f"{api}/{path}", json=body, timeout=30)
+        assert r.ok, f"{path}: {r.status_code} {r.text}"
+        return r.json()
+
+    experiment = post("experiments/create", {"name": "browse-ui-nothing-logged"})["experiment_id"]
+    post("registered-models/create", {"name": NOTHING_LOGGED})
+    for i in (1, 2):
+        run = post("runs/create", {"experiment_id": experiment, "run_name": f"nothing {i}"})["run"]["info"]
+        post("model-versions/create", {"name": NOTHING_LOGGED, "run_id": run["run_id"],
+                                       "source": f"{run['artifact_uri']}/model"})
+    return NOTHING_LOGGED
+
+
+def free_url() -> str:
+    """A loopback URL with nothing listening."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    return f"http://127.0.0.1:{port}"
+
+
+def configure(window, qtbot, name: str, url: str) -> None:
+    """Settings ▸ Connections ▸ MLflow tracking servers, as a user adds one."""
+    settings = window.extras.open_settings()
+    settings._add_mlflow_row(name, url)
+    with qtbot.waitSignal(settings.accepted):
+        settings.accept()
+
+
+def open_browser(window, qtbot):
+    window.actions_by_id["file.mlflow"].trigger()            # File ▸ Browse MLflow…
+    browser = window.mlflow_browser
+    assert browser.isVisible()
+    return browser
+
+
+def wait_idle(browser, qtbot, timeout: int = LIST_TIMEOUT_MS) -> None:
+    qtbot.waitUntil(lambda: not browser.busy, timeout=timeout)
+
+
+def shot(widget, name: str) -> None:
+    out = os.environ.get("SIGNOFF_SCREENSHOT_DIR")
+    if out:
+        Path(out).mkdir(parents=True, exist_ok=True)
+        widget.grab().save(str(Path(out) / name))
+
+
+# -- the comparison ---------------------------------------------------------------------------
+
+def test_browse_a_configured_server_compare_two_versions_and_review_them(mlflow_world, nothing_logged, window,
+                                                                         qtbot):
+    configure(window, qtbot, "test server", mlflow_world.url)
+    browser = open_browser(window, qtbot)
+
+    # The configured server is chosen and its models listed, off the GUI thread, with a busy bar.
+    assert browser.server_combo.currentData() == mlflow_world.url
+    assert browser.busy and browser.busy_row.isVisible()
+    qtbot.waitUntil(lambda: MODEL in browser.model_names(), timeout=LIST_TIMEOUT_MS)
+    wait_idle(browser, qtbot)
+    assert not browser.busy_row.isVisible() and browser.error_text == ""
+    assert {MODEL, NOTHING_LOGGED} <= set(browser.model_names())
+    row = next(browser.models_tree.topLevelItem(i) for i in range(browser.models_tree.topLevelItemCount())
+               if browser.models_tree.topLevelItem(i).text(0) == MODEL)
+    assert (row.text(1), row.text(2)) == ("2", "@champion → v1")          # latest version, aliases
+    browser.filter_edit.setText("digits")
+    assert browser.model_names() == [MODEL]
+    browser.filter_edit.setText("champion")                               # aliases match too
+    assert browser.model_names() == [MODEL]
+    browser.filter_edit.clear()
+
+    # Choosing the model lists its versions: newest first, with alias, run and the commit CI tagged.
+    with qtbot.waitSignal(browser.versionsListed, timeout=LIST_TIMEOUT_MS) as listed:
+        assert browser.select_model(MODEL)
+    assert listed.args == [MODEL, 2]
+    rows = browser.version_rows()
+    assert [r["version"] for r in rows] == ["2", "1"]
+    assert [r["aliases"] for r in rows] == ["", "@champion"]
+    assert [r["run"] for r in rows] == [mlflow_world.run_id("2")[:7], mlflow_world.run_id("1")[:7]]
+    assert [r["commit"] for r in rows] == [mlflow_world.commits["2"][:7], mlflow_world.commits["1"][:7]]
+    assert all(r["status"] == "READY" and r["created"] for r in rows)
+    assert browser.chosen() == ("2", "1")                                 # the newer is the candidate
+    shot(browser, "mlflow-browser.png")
+
+    browser.swap()
+    assert browser.chosen() == ("1", "2")
+    tree = browser.versions_tree                                          # "compare the selected two"
+    for i in range(tree.topLevelItemCount()):
+        tree.selectionModel().select(tree.model().index(i, 0), QItemSelectionModel.SelectionFlag.Select
+                                     | QItemSelectionModel.SelectionFlag.Rows)
+    assert browser.chosen() == ("2", "1")
+    assert browser.open_button.isEnabled()
+
+    # Open comparison: made on a worker, then the window lists the new request and opens it.
+    with qtbot.waitSignal(window.comparisonLoaded, timeout=LOAD_TIMEOUT_MS):
+        qtbot.mouseClick(browser.open_button, Qt.MouseButton.LeftButton)
+        assert browser.busy and not browser.models_tree.isEnabled()       # nothing else starts meanwhile
+    assert not browser.isVisible()
+    req = window.request
+    assert (req.candidate_ref, req.baseline_ref) == (f"models:/{MODEL}/2", f"models:/{MODEL}/1")
+    assert req.source == "mlflow" and req.sha == f"models:/{MODEL}/2 vs models:/{MODEL}/1"
+    assert window.inbox.current_request_id() == req.id
+    assert window.inbox.column_texts("commit") == ["v2 vs v1"]
+    assert window.inbox.column_texts("model") == [f"{MODEL} v2"]
+    assert window.service.config(req.id).status.sink == "local"          # no commit to post a status on
+
+    # The window shows, per eval set, exactly the classes counted without Signoff.
+    v1, v2 = mlflow_world.facts["versions"]["1"], mlflow_world.facts["versions"]["2"]
+    expected = {
+        "digits": expected_classes(v1["digits"], v2["digits"], sample_ids={r[0] for r in v1["digits"]}),
+        "digits-noisy": expected_classes(v1["noisy"], v2["noisy"], scored=True),
+        "digits-eval": expected_classes(v1["eval"], v2["eval"]),
+    }
+    assert set(req.eval_sets) == set(expected)
+    for eval_set in req.eval_sets:
+        if window.eval_set != eval_set:
+            with qtbot.waitSignal(window.comparisonLoaded, timeout=LOAD_TIMEOUT_MS):
+                window.eval_set_combo.setCurrentText(eval_set)
+        counts = {c: n for c, n in window.model.class_counts().items() if n or c in expected[eval_set]}
+        assert counts == expected[eval_set], eval_set
+        for cls, button in window.class_buttons.items():
+            assert button.text() == f"{cls} {expected[eval_set].get(cls, 0):,}"
+        assert len(window.model.frame) == sum(expected[eval_set].values())
+
+
+# -- what goes wrong ----------------------------------------------------------------------------
+
+def test_nothing_listening_is_one_message_and_the_dialog_stays_usable(mlflow_world, window, qtbot):
+    browser = open_browser(window, qtbot)
+    assert browser.server_combo.count() == 0 and "No MLflow server in Settings yet" in browser.server_note.text()
+
+    browser.url_edit.setText("mlflow.example.com")                      # no scheme: said at once, no call
+    browser.list_models()
+    assert "give its http:// or https:// URL" in browser.error_text and not browser.busy
+
+    dead = free_url()
+    browser.url_edit.setText(dead)
+    with qtbot.waitSignal(browser.failed, timeout=LIST_TIMEOUT_MS):
+        qtbot.keyClick(browser.url_edit, Qt.Key.Key_Return)
+    assert browser.error_text.startswith(f"Cannot reach the MLflow tracking server at {dead} (connection refused)")
+    assert "Traceback" not in browser.error_text and "\n" not in browser.error_text
+    assert browser.isVisible() and not browser.busy and browser.list_button.isEnabled()
+
+    # Still usable: the right URL lists the models, and saving it puts it in Settings.
+    browser.url_edit.setText(mlflow_world.url)
+    with qtbot.waitSignal(browser.modelsListed, timeout=LIST_TIMEOUT_MS):
+        browser.list_models()
+    assert browser.error_text == "" and MODEL in browser.model_names()
+    assert browser.save_server()
+    from app.settings import load_settings
+
+    host = mlflow_world.url.split("://", 1)[1]
+    assert load_settings().get("connections.mlflow_servers") == [{"name": host, "url": mlflow_world.url}]
+    assert browser.server_combo.currentData() == mlflow_world.url
+
+
+def test_versions_whose_runs_logged_nothing_say_so_and_open_nothing(mlflow_world, nothing_logged, window, qtbot):
+    configure(window, qtbot, "test server", mlflow_world.url)
+    browser = open_browser(window, qtbot)
+    qtbot.waitUntil(lambda: NOTHING_LOGGED in browser.model_names(), timeout=LIST_TIMEOUT_MS)
+    with qtbot.waitSignal(browser.versionsListed, timeout=LIST_TIMEOUT_MS):
+        browser.select_model(NOTHING_LOGGED)
+    assert browser.chosen() == ("2", "1")
+    with qtbot.waitSignal(browser.failed, timeout=LOAD_TIMEOUT_MS):
+        browser.open_comparison()
+    assert "has no logged tables (mlflow.log_table) and no genai evaluation traces: nothing to compare" \
+        in browser.error_text
+    assert browser.isVisible() and window.service.list_requests() == [] and window.request is None
+    assert browser.models_tree.isEnabled() and browser.open_button.isEnabled()
+
+
+@pytest.fixture
+def fake():
+    server = FakeServer()
+    yield server
+    server.stop()
+
+
+def test_a_server_that_wants_a_token_says_how_to_give_one_and_takes_it(fake, window, qtbot, _no_outside_credentials):
+    fake.routes = {"/api/2.0/mlflow/registered-models/search": (
+        200, {"registered_models": [{"name": "m", "latest_versions": [{"version": "3"}]}]}, {})}
+    fake.authorization = "Bearer s3cret"
+    configure(window, qtbot, "locked", fake.url)
+    browser = open_browser(window, qtbot)
+    qtbot.waitUntil(lambda: bool(browser.error_text), timeout=LIST_TIMEOUT_MS)
+    text = browser.error_text
+    assert text.startswith(f"The MLflow tracking server at {fake.url} said 401 unauthorized (listing registered "
+                           f"models): no credentials were sent; set MLFLOW_TRACKING_TOKEN")
+    assert "File ▸ Browse MLflow… ▸ Token…" in text
+    assert browser.model_names() == [] and not browser.busy
+
+    # Token… stores it in the OS keyring for this host, and the models are listed with it.
+    with qtbot.waitSignal(browser.modelsListed, timeout=LIST_TIMEOUT_MS):
+        assert browser.save_token("s3cret")
+    assert browser.model_names() == ["m"] and browser.error_text == ""
+    assert "credentials: keyring" in browser.server_note.text()
+    host = fake.url.split("://", 1)[1]
+    assert _no_outside_credentials.items == {("signoff", f"mlflow@{host}"): "s3cret"}
+    assert "s3cret" not in browser.server_note.text()
+
+
+def test_a_model_gone_since_the_list_is_one_message(fake, window, qtbot):
+    fake.routes = {
+        "/api/2.0/mlflow/registered-models/search": (200, {"registered_models": [{"name": "gone"}]}, {}),
+        "/api/2.0/mlflow/registered-models/get": (404, {"error_code": "RESOURCE_DOES_NOT_EXIST",
+                                                        "message": "Registered Model with name=gone not found"}, {}),
+    }
+    browser = open_browser(window, qtbot)
+    browser.url_edit.setText(fake.url)
+    with qtbot.waitSignal(browser.modelsListed, timeout=LIST_TIMEOUT_MS):
+        browser.list_models()
+    with qtbot.waitSignal(browser.failed, timeout=LIST_TIMEOUT_MS):
+        browser.select_model("gone")
+    assert browser.error_text == f"No registered model 'gone' on the MLflow tracking server at {fake.url}"
+    assert browser.version_rows() == [] and not browser.open_button.isEnabled()
+
+
+def test_cancel_drops_the_listing(fake, window, qtbot):
+    import threading
+
+    release = threading.Event()
+    original = fake.httpd.RequestHandlerClass._answer
+
+    def slow(handler):
+        release.wait(10)
+        original(handler)
+
+    fake.httpd.RequestHandlerClass._answer = slow
+    fake.httpd.RequestHandlerClass.do_GET = slow
+    fake.routes = {"/api/2.0/mlflow/registered-models/search": (200, {"registered_models": [{"name": "m"}]}, {})}
+    browser = open_browser(window, qtbot)
+    browser.url_edit.setText(fake.url)
+    browser.list_models()
+    assert browser.busy and browser.cancel_button.isVisible()
+    qtbot.mouseClick(browser.cancel_button, Qt.MouseButton.LeftButton)
+    assert not browser.busy and "Cancelled" in browser.server_note.text()
+    release.set()
+    qtbot.wait(300)
+    assert browser.model_names() == []          # the late answer is dropped
