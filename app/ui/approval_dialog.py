@@ -20,6 +20,7 @@ from app.core.errors import PolicyRefusal, SignoffError
 from app.core.model import DecisionKind
 from app.core.policy import PolicyVerdict
 from app.ui.diff_view import plain_label
+from app.ui.inbox import commit_text
 from app.ui.palette import STATUS_STYLE
 
 log = logging.getLogger(__name__)
@@ -57,11 +58,11 @@ class ApprovalDialog(QDialog):
         request = service.get_request(request_id)
         self.verdict = service.verdict(request_id)
         self.roles = list(service.my_roles(request_id))
-        self.setWindowTitle(f"Decide on {request.sha[:7]}")
+        self.setWindowTitle(f"Decide on {commit_text(request)}")
         self.setMinimumWidth(560)
 
         layout = QVBoxLayout(self)
-        head = plain_label(f"{request.sha[:7]} · {request.title}")
+        head = plain_label(f"{commit_text(request)} · {request.title}")
         f = head.font()
         f.setBold(True)
         head.setFont(f)

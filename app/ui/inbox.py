@@ -158,8 +158,8 @@ def involvement(service, r: RequestRecord, user: str | None = None) -> list[str]
     return reasons
 
 
-class _Item(QTreeWidgetItem):
-    """Sorts by SortRole (status severity, created time) where set, else by text."""
+class SortableItem(QTreeWidgetItem):
+    """Sorts by SortRole (status severity, created time, version numbers) where set, else by text."""
 
     def __lt__(self, other: QTreeWidgetItem) -> bool:
         tree = self.treeWidget()
@@ -265,7 +265,7 @@ class Inbox(QWidget):
             self.list.clear()
             shown = [r for r in self._records if self.scope == "all" or self._mine.get(r.id)]
             for r in shown:
-                item = _Item()
+                item = SortableItem()
                 self._set_item(item, r)
                 self.list.addTopLevelItem(item)
             self.list.setSortingEnabled(True)

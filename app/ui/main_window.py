@@ -45,7 +45,7 @@ from app.ui.approval_dialog import ApprovalDialog, status_line
 from app.ui.detail_pane import DetailPane, label_words
 from app.ui.diff_view import plain_label, plain_tooltip
 from app.ui.outbox_drain import BackgroundDrain
-from app.ui.inbox import Inbox, RequestIdRole, dot_icon
+from app.ui.inbox import Inbox, RequestIdRole, commit_text, dot_icon
 from app.ui.palette import CLASS_STYLE, STATUS_STYLE
 from app.ui.label_dialogs import CommentDialog, ErrorPicker
 from app.ui.label_writer import LabelWriter
@@ -102,6 +102,14 @@ def load_comparison(service, request_id: int, eval_set: str, *, task, with_verdi
         except SignoffError as exc:
             verdict = exc
     return request_id, eval_set, prepared, labels, others, verdict
+
+
+def header_text(r: RequestRecord) -> str:
+    """The comparison header: "1a69639 vs 783bc14e0f1a · title"; for two MLflow versions
+    opened by browsing (no commit), "v2 vs v1 · title"."""
+    if r.source == "mlflow" and " vs " in commit_text(r):
+        return f"{commit_text(r)} · {r.title}"
+    return f"{r.sha[:7]} vs {r.baseline_ref[:12]} · {r.title}"
 
 
 def _label_fields(fields: dict) -> dict:
@@ -542,6 +550,9 @@ class MainWindow(QMainWindow):
 
     def open_request(self, request_id: int) -> None:
         """Open a request: its header, eval sets, and the first eval set's table."""
+        if (self.request is not None and self.request.id == request_id and self._load_worker is not None
+                and self._load_worker.is_running):
+            return   # already on its way (the inbox selected it as the window opened, say)
         try:
             request = self.service.get_request(request_id)
             config = self.service.config(request_id)
@@ -553,8 +564,14 @@ class MainWindow(QMainWindow):
         self.request, self.config = request, config
         self.banner.hide()
         if self.inbox.current_request_id() != request_id:
-            self.inbox.set_requests(self.service.list_requests(), keep=request_id)
-        self.setWindowTitle(f"Signoff — {request.sha[:7]} {request.title}")
+            # Only show it as selected: the inbox's selection signal would open it a second time
+            # (two loads of the same table, side by side).
+            self.inbox.blockSignals(True)
+            try:
+                self.inbox.set_requests(self.service.list_requests(), keep=request_id)
+            finally:
+                self.inbox.blockSignals(False)
+        self.setWindowTitle(f"Signoff — {commit_text(request)} {request.title}")
         self.eval_set_combo.blockSignals(True)
         self.eval_set_combo.clear()
         self.eval_set_combo.addItems(list(request.eval_sets))
@@ -565,7 +582,7 @@ class MainWindow(QMainWindow):
         if request.eval_sets:
             # The verdict comes with the first eval set (its coverage needs the same table).
             self.flush_status()
-            self.title_label.setText(f"{request.sha[:7]} vs {request.baseline_ref[:12]} · {request.title}")
+            self.title_label.setText(header_text(request))
             self.verdict_label.setText("checking the policy…")
             self.load_eval_set(request.eval_sets[0], with_verdict=True)
         else:
@@ -1128,7 +1145,7 @@ class MainWindow(QMainWindow):
     def _show_verdict(self, verdict: PolicyVerdict) -> None:
         self.verdict = verdict
         r = self.request
-        self.title_label.setText(f"{r.sha[:7]} vs {r.baseline_ref[:12]} · {r.title}")
+        self.title_label.setText(header_text(r))
         colour = STATUS_STYLE.get(self.verdict.status.value, ("#999999", ""))[0]
         self.verdict_dot.setPixmap(dot_icon(colour).pixmap(12, 12))
         self.verdict_label.setText(status_line(self.verdict))

@@ -40,6 +40,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDialog, QDialogBut
 from app.core.errors import SignoffError
 from app.ui import workers
 from app.ui.diff_view import plain_label, plain_tooltip
+from app.ui.inbox import SortRole, SortableItem
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +49,6 @@ ENV_TOKEN = "MLFLOW_TRACKING_TOKEN"
 MODEL_COLUMNS = ["name", "latest", "aliases", "updated"]
 VERSION_COLUMNS = ["version", "aliases", "status", "run", "commit", "created", "user", "tags"]
 VersionRole = Qt.ItemDataRole.UserRole + 20
-SortRole = Qt.ItemDataRole.UserRole + 21
 NO_SERVER_TEXT = ("No MLflow server in Settings yet: type its URL (e.g. http://mlflow.example.com:5000) and press "
                   "Enter; “Save server” keeps it.")
 
@@ -93,18 +93,6 @@ def _when(value: datetime | None) -> str:
 def _host(url: str) -> str:
     parts = urlsplit(url)
     return f"{parts.hostname}:{parts.port}" if parts.port else (parts.hostname or url)
-
-
-class _Item(QTreeWidgetItem):
-    """Sorts by SortRole where set (version numbers, times), else by text."""
-
-    def __lt__(self, other: QTreeWidgetItem) -> bool:
-        tree = self.treeWidget()
-        col = tree.sortColumn() if tree is not None else 0
-        a, b = self.data(col, SortRole), other.data(col, SortRole)
-        if a is not None and b is not None:
-            return a < b
-        return self.text(col).lower() < other.text(col).lower()
 
 
 def _tree(columns: list[str], name: str) -> QTreeWidget:
@@ -395,7 +383,7 @@ class MlflowBrowser(QDialog):
         self.models_tree.setSortingEnabled(False)
         self.models_tree.clear()
         for m in models:
-            item = _Item([m.name, m.latest_version, ", ".join(f"@{a} → v{v}" for a, v in sorted(m.aliases.items())),
+            item = SortableItem([m.name, m.latest_version, ", ".join(f"@{a} → v{v}" for a, v in sorted(m.aliases.items())),
                           _when(m.updated)])
             item.setData(1, SortRole, int(m.latest_version or 0))
             item.setData(3, SortRole, m.updated.timestamp() if m.updated else 0.0)
@@ -460,7 +448,7 @@ class MlflowBrowser(QDialog):
         for v in versions:
             commit = commits.get(v.run_id, "")
             tags = ", ".join(f"{k}={val}" for k, val in sorted(v.tags.items()) if not k.startswith("mlflow."))
-            item = _Item([v.version, ", ".join(f"@{a}" for a in v.aliases), v.status, v.run_id[:7], commit[:7],
+            item = SortableItem([v.version, ", ".join(f"@{a}" for a in v.aliases), v.status, v.run_id[:7], commit[:7],
                           _when(v.created), v.user, tags])
             item.setData(0, VersionRole, v.version)
             item.setData(0, SortRole, int(v.version or 0))

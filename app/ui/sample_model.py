@@ -122,6 +122,7 @@ class Prepared:
     labeled: np.ndarray = None
     others: dict = None                 # other reviewers' labels, and their rows
     others_pos: dict = None
+    readers: list = None                # (column, position -> value): one row as a dict, for sample()
 
 
 def _reader(series: pd.Series):
@@ -131,13 +132,13 @@ def _reader(series: pd.Series):
         codes = series.cat.codes.to_numpy()
         cats = np.asarray(series.cat.categories, dtype=object)
         return lambda pos: cats[codes[pos]] if codes[pos] >= 0 else None
-    column = ArrowColumn.of(series)
-    if isinstance(column, ArrowColumn):
-        return column.__getitem__
-    values = series.to_numpy()
-    if values.dtype != object:
-        return lambda pos: values[pos].item()
-    return values.__getitem__
+    if isinstance(series.dtype, np.dtype):       # numpy-backed: numbers, bools, objects (no copy)
+        values = series.to_numpy()
+        if values.dtype != object:
+            return lambda pos: values[pos].item()
+        return values.__getitem__
+    column = ArrowColumn.of(series)              # Arrow-backed text and nullable numbers
+    return column.__getitem__
 
 
 class _ClassNames:
@@ -324,14 +325,15 @@ class SampleTableModel(QAbstractTableModel):
         labeled = id_index.mask_of(list(labels)) if n and labels else np.zeros(n, dtype=bool)
         others = dict(others or {})
         others_pos = id_index.positions_of(list(others)) if n and others else {}
+        readers = [(str(name), _reader(frame[name])) for name in frame.columns]
         return Prepared(frame, slices, arrays, id_index, codes, class_counts, slice_codes,
-                        labels, labeled, others, others_pos)
+                        labels, labeled, others, others_pos, readers)
 
     def set_frame(self, frame: pd.DataFrame | "Prepared", labels: dict[str, MyLabel] | None = None) -> None:
         prepared = frame if isinstance(frame, Prepared) else self.prepare(frame)
         self.beginResetModel()
         self._cells = {}
-        self._row_readers = None
+        self._row_readers = prepared.readers
         self.frame = prepared.frame
         slices = prepared.slices
         self._arrays = prepared.arrays

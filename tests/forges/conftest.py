@@ -7,14 +7,13 @@ from __future__ import annotations
 import atexit
 
 import keyring
-import keyring.backend
 import pytest
-from keyring.errors import PasswordDeleteError
 
 from app.store.store import Store
 
 from tests.forges.fakes import FakeGitea, FakeGitHub, FakeGitLab
 from tests.forges.prism_server import PrismServer
+from tests.support.memory_keyring import MemoryKeyring
 
 TOKEN_VARS = ("GITHUB_TOKEN", "GITLAB_TOKEN", "GITEA_TOKEN", "FORGEJO_TOKEN", "SIGNOFF_HTTP_TIMEOUT")
 
@@ -38,23 +37,6 @@ def prism() -> PrismServer:
     _PRISM.wait_ready()
     return _PRISM
 
-
-class MemoryKeyring(keyring.backend.KeyringBackend):
-    priority = 1
-
-    def __init__(self):
-        super().__init__()
-        self.data: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service, username):
-        return self.data.get((service, username))
-
-    def set_password(self, service, username, password):
-        self.data[(service, username)] = password
-
-    def delete_password(self, service, username):
-        if self.data.pop((service, username), None) is None:
-            raise PasswordDeleteError("not there")
 
 
 @pytest.fixture(autouse=True)

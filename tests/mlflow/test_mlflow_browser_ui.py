@@ -19,7 +19,6 @@ from pathlib import Path
 import keyring
 import pytest
 import requests
-from keyring.backend import KeyringBackend
 from PySide6.QtCore import QCoreApplication, QItemSelectionModel, Qt, QThreadPool
 
 if QCoreApplication.instance() is None:   # QtWebEngine (the Charts tab) wants it before the QApplication
@@ -29,6 +28,7 @@ from app.service.review import ReviewService  # noqa: E402
 from app.store.store import Store  # noqa: E402
 from tests.mlflow.expected import expected_classes  # noqa: E402
 from tests.mlflow.fake_server import FakeServer  # noqa: E402
+from tests.support.memory_keyring import MemoryKeyring  # noqa: E402
 
 pytestmark = [pytest.mark.slow, pytest.mark.gui]
 
@@ -37,22 +37,6 @@ NOTHING_LOGGED = "nothing-logged"
 LOAD_TIMEOUT_MS = 180_000
 LIST_TIMEOUT_MS = 60_000
 
-
-class MemoryKeyring(KeyringBackend):
-    priority = 1
-
-    def __init__(self):
-        super().__init__()
-        self.items = {}
-
-    def get_password(self, service, username):
-        return self.items.get((service, username))
-
-    def set_password(self, service, username, password):
-        self.items[(service, username)] = password
-
-    def delete_password(self, service, username):
-        self.items.pop((service, username))
 
 
 @pytest.fixture(autouse=True)

@@ -6,7 +6,6 @@ import json
 
 import keyring
 import pytest
-from keyring.backend import KeyringBackend
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
@@ -14,25 +13,10 @@ from app.service.export import read_export
 from app.settings import load_settings
 from app.ui import layout
 from app.ui.theme import apply_theme, is_dark
+from tests.support.memory_keyring import MemoryKeyring
 
 pytestmark = pytest.mark.gui
 
-
-class MemoryKeyring(KeyringBackend):
-    priority = 1
-
-    def __init__(self):
-        super().__init__()
-        self.items = {}
-
-    def get_password(self, service, username):
-        return self.items.get((service, username))
-
-    def set_password(self, service, username, password):
-        self.items[(service, username)] = password
-
-    def delete_password(self, service, username):
-        self.items.pop((service, username))
 
 
 @pytest.fixture
@@ -96,7 +80,7 @@ def test_forge_token_goes_to_the_keyring_not_the_settings_file(qtbot, window, mo
     dialog.api_edit.setText("https://git.example.com")
     dialog.token_edit.setText("gitea-token-123")
     assert dialog.save_token() is True
-    assert ring.items == {("signoff", "gitea@git.example.com"): "gitea-token-123"}
+    assert ring.data == {("signoff", "gitea@git.example.com"): "gitea-token-123"}
     assert "Saved in the OS keyring" in dialog.token_status.text() and dialog.token_edit.text() == ""
     dialog.accept()
     text = load_settings().path.read_text()
