@@ -547,6 +547,7 @@ class MainWindow(QMainWindow):
             self.banner.show_message(f"Could not list review requests: {exc}")
             return
         self.inbox.set_requests(records, keep=self.request.id if self.request else None)
+        self.inbox.refresh_mlflow()   # versions CI tagged for review on the MLflow servers in Settings (worker)
 
     def open_request(self, request_id: int) -> None:
         """Open a request: its header, eval sets, and the first eval set's table."""
@@ -1271,6 +1272,7 @@ class MainWindow(QMainWindow):
         self._verdict_timer.stop()
         self.flush_status()
         self.label_writer.close()
+        self.inbox.shutdown(wait)
         if getattr(self, "outbox_drain", None) is not None:
             self.outbox_drain.stop(wait)
         self._search_timer.stop()

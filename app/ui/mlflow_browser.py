@@ -130,6 +130,7 @@ class MlflowBrowser(QDialog):
         self._worker: workers.Worker | None = None
         self._token = 0
         self._busy = False
+        self._preselected: tuple[str, str] | None = None   # (model, version) to choose once listed
 
         # Server row.
         self.server_combo = QComboBox()
@@ -303,6 +304,46 @@ class MlflowBrowser(QDialog):
             self.url_edit.setText(url)
             self.list_models()
 
+    def preselect(self, url: str, model: str, version: str) -> None:
+        """Open on this server with `model` chosen and `version` as the candidate (the inbox's
+        "On MLflow" rows); the baseline is `champion`, else the version before."""
+        self._preselected = (model, str(version))
+        i = self.server_combo.findData(url)
+        self.server_combo.blockSignals(True)
+        if i >= 0:
+            self.server_combo.setCurrentIndex(i)
+        self.server_combo.blockSignals(False)
+        self.url_edit.setText(url)
+        self.list_models()
+
+    def _apply_preselected(self, model: str = "") -> None:
+        if self._preselected is None:
+            return
+        want, version = self._preselected
+        if not model:                                   # the models are listed: choose the model
+            if not self.select_model(want):
+                self._preselected = None
+                self.show_error(f"No registered model '{want}' on {self.url} any more")
+            return
+        if model != want:
+            return
+        self._preselected = None
+        numbers = [v.version for v in self.versions]
+        if version not in numbers:
+            self.show_error(f"Model '{model}' has no version {version} on {self.url} any more")
+            return
+        champion = next((v.version for v in self.versions if "champion" in v.aliases), "")
+        older = [n for n in numbers if n.isdigit() and version.isdigit() and int(n) < int(version)]
+        others = [n for n in numbers if n != version]
+        self.choose(version, champion if champion and champion != version else (older or others or [""])[0])
+        for i in range(self.versions_tree.topLevelItemCount()):
+            item = self.versions_tree.topLevelItem(i)
+            if str(item.data(0, VersionRole)) == version:
+                self.versions_tree.blockSignals(True)
+                self.versions_tree.setCurrentItem(item)
+                self.versions_tree.blockSignals(False)
+                self.versions_tree.scrollToItem(item)
+
     def current_url(self) -> str:
         return self.url_edit.text().strip()
 
@@ -399,6 +440,7 @@ class MlflowBrowser(QDialog):
         self.server_note.setText(f"{len(models)} registered model{'s' if len(models) != 1 else ''} on {url} "
                                  f"({who}).")
         self.modelsListed.emit(len(models))
+        self._apply_preselected()
 
     def _apply_filter(self) -> None:
         needle = self.filter_edit.text().strip().lower()
@@ -425,6 +467,8 @@ class MlflowBrowser(QDialog):
             return
         model = current.text(0)
         self.model = model
+        if self._preselected is not None and self._preselected[0] != model:
+            self._preselected = None                    # the user chose another model meanwhile
         self._clear_versions(f"listing the versions of {model}…")
         self._start(fetch_versions, self.url, model, message=f"listing the versions of {model}…",
                     done=lambda result, m=model: self._versions_listed(m, result))
@@ -472,6 +516,7 @@ class MlflowBrowser(QDialog):
             cand = versions[0].version                      # the newest
             champion = next((v.version for v in versions if "champion" in v.aliases), "")
             self.choose(cand, champion if champion and champion != cand else versions[1].version)
+        self._apply_preselected(model)
         self._update_buttons()
         self.versionsListed.emit(model, n)
 

@@ -264,6 +264,7 @@ class WorkbenchExtras(QObject):
                 w.refresh_inbox()
                 if w.request is not None:
                     w.refresh_verdict()
+        w.inbox.refresh_mlflow()   # MLflow servers added or removed: the inbox's MLflow section follows
         w.update_status_bar()
         w.statusBar().showMessage(f"settings saved to {dialog.settings.path}", 6000)
 

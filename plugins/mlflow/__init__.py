@@ -15,7 +15,7 @@ mlflow. Modules:
 """
 
 from .browse import (ModelInfo, RunInfo, VersionComparison, VersionInfo, default_config_text, list_models,
-                     list_versions, run_info, source_for_versions, version_commits)
+                     list_versions, run_info, source_for_versions, version_commits, versions_awaiting_review)
 from .client import MlflowClient
 from .errors import (MlflowAuthError, MlflowError, MlflowNotFound, MlflowRequestError, MlflowServerError,
                      MlflowUnreachable)
@@ -27,4 +27,5 @@ __all__ = [
     "MlflowServerError", "MlflowSink", "MlflowSource", "MlflowUnreachable", "ModelInfo", "RunInfo", "VersionComparison",
     "VersionInfo",
     "default_config_text", "list_models", "list_versions", "run_info", "source_for_versions", "version_commits",
+    "versions_awaiting_review",
 ]

@@ -5,6 +5,7 @@ and a Source for any two versions.
     models = list_models(uri)                         # [ModelInfo]
     versions = list_versions(uri, "digits")           # [VersionInfo], newest first
     commits = version_commits(uri, versions)          # run id -> git commit tag
+    waiting = versions_awaiting_review(uri, known_refs={"models:/digits/2"})  # CI asked, no request here yet
     comparison = source_for_versions(uri, "digits", "3", "1")
     service.create_request(**comparison.request_kwargs(), task=task)
 
@@ -107,21 +108,57 @@ def list_models(tracking_uri: str, name_like: str = "", *, client: MlflowClient 
         return sorted(out, key=lambda m: m.name.lower())
 
 
+def _version_info(v: dict, model: str, aliases: dict[str, list[str]]) -> VersionInfo:
+    version = str(v.get("version", ""))
+    return VersionInfo(model=v.get("name", model), version=version, run_id=v.get("run_id", ""),
+                       aliases=tuple(v.get("aliases") or sorted(aliases.get(version, []))),
+                       tags=_tags(v.get("tags")), status=v.get("status", ""),
+                       description=v.get("description", ""), source=v.get("source", ""),
+                       created=_time(v.get("creation_timestamp")), user=v.get("user_id", ""))
+
+
+def _alias_map(registered: dict) -> dict[str, list[str]]:
+    """version -> its aliases (the version search leaves aliases out; the model lists them)."""
+    aliases: dict[str, list[str]] = {}
+    for a in registered.get("aliases", []):
+        aliases.setdefault(str(a.get("version", "")), []).append(a.get("alias", ""))
+    return aliases
+
+
+def _version_number(v: VersionInfo) -> int:
+    return int(v.version) if v.version.isdigit() else 0
+
+
 def list_versions(tracking_uri: str, model: str, *, client: MlflowClient | None = None) -> list[VersionInfo]:
     with _client(tracking_uri, client) as c:
         registered = c.get_registered_model(model)  # "no registered model X" rather than an empty list
-        # The version search leaves aliases out; the model lists them.
-        aliases: dict[str, list[str]] = {}
-        for a in registered.get("aliases", []):
-            aliases.setdefault(str(a.get("version", "")), []).append(a.get("alias", ""))
-        versions = [VersionInfo(model=v.get("name", model), version=str(v.get("version", "")),
-                                run_id=v.get("run_id", ""),
-                                aliases=tuple(v.get("aliases") or sorted(aliases.get(str(v.get("version", "")), []))),
-                                tags=_tags(v.get("tags")), status=v.get("status", ""),
-                                description=v.get("description", ""), source=v.get("source", ""),
-                                created=_time(v.get("creation_timestamp")), user=v.get("user_id", ""))
-                    for v in c.search_model_versions(name=model)]
-        return sorted(versions, key=lambda v: int(v.version or 0), reverse=True)
+        aliases = _alias_map(registered)
+        versions = [_version_info(v, model, aliases) for v in c.search_model_versions(name=model)]
+        return sorted(versions, key=_version_number, reverse=True)
+
+
+# What CI tags a model version with when it asks for a review (docs/mlflow.md); Signoff's own
+# write-backs use the same tag, so a version stays "awaiting" until someone decides on it.
+AWAITING_TAG, AWAITING_VALUE = "signoff.status", "pending"
+
+
+def is_awaiting_review(v: VersionInfo) -> bool:
+    return v.tags.get(AWAITING_TAG, "").strip().lower() == AWAITING_VALUE
+
+
+def versions_awaiting_review(tracking_uri: str, *, known_refs=frozenset(),
+                             client: MlflowClient | None = None) -> list[VersionInfo]:
+    """The versions CI marked for review (tag `signoff.status` = "pending") whose
+    `models:/NAME/VERSION` is not in `known_refs` (the candidate refs of the requests already
+    in the store), newest first. One pass: the registered models (for their aliases), then
+    every model version of the server in one paged search."""
+    known = set(known_refs or ())
+    with _client(tracking_uri, client) as c:
+        aliases = {m.get("name", ""): _alias_map(m) for m in c.search_registered_models()}
+        versions = [_version_info(v, "", aliases.get(v.get("name", ""), {})) for v in c.search_model_versions()]
+    out = [v for v in versions if is_awaiting_review(v) and v.ref not in known]
+    return sorted(out, key=lambda v: (v.created.timestamp() if v.created else 0.0, v.model, _version_number(v)),
+                  reverse=True)
 
 
 def version_commits(tracking_uri: str, versions: list[VersionInfo], *, client: MlflowClient | None = None,

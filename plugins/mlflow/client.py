@@ -180,7 +180,8 @@ class MlflowClient:
         if run_id is not None:
             clauses.append(f"run_id = {_quote(run_id)}")
         params = {"filter": " AND ".join(clauses), "max_results": 10000}
-        what = f"listing the versions of model {name!r}" if name else f"listing model versions of run {run_id}"
+        what = (f"listing the versions of model {name!r}" if name else
+                f"listing model versions of run {run_id}" if run_id else "listing model versions")
         return list(self._pages("GET", "/api/2.0/mlflow/model-versions/search", params, "model_versions", what=what))
 
     def get_model_version(self, name: str, version: str) -> dict:

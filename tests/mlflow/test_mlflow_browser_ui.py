@@ -20,6 +20,7 @@ import keyring
 import pytest
 import requests
 from PySide6.QtCore import QCoreApplication, QItemSelectionModel, Qt, QThreadPool
+from PySide6.QtWidgets import QDialog
 
 if QCoreApplication.instance() is None:   # QtWebEngine (the Charts tab) wants it before the QApplication
     QCoreApplication.setAttribute(Qt.ApplicationAttribute.AA_ShareOpenGLContexts)
@@ -282,7 +283,7 @@ def test_a_server_that_wants_a_token_says_how_to_give_one_and_takes_it(fake, win
     assert browser.model_names() == ["m"] and browser.error_text == ""
     assert "credentials: keyring" in browser.server_note.text()
     host = fake.url.split("://", 1)[1]
-    assert _no_outside_credentials.items == {("signoff", f"mlflow@{host}"): "s3cret"}
+    assert _no_outside_credentials.data == {("signoff", f"mlflow@{host}"): "s3cret"}
     assert "s3cret" not in browser.server_note.text()
 
 
@@ -324,3 +325,119 @@ def test_cancel_drops_the_listing(fake, window, qtbot):
     release.set()
     qtbot.wait(300)
     assert browser.model_names() == []          # the late answer is dropped
+
+
+# -- the inbox's "On MLflow (not opened here yet)" ------------------------------------------------
+
+AWAITING = "awaiting-review"
+
+
+AWAITING_COMMIT = "feedc0de" * 5      # tagged on v2's run only; no world commit starts like it
+
+
+@pytest.fixture(scope="module")
+def awaiting_model(mlflow_world) -> str:
+    """A registered model of its own, its three versions from new empty runs (a world run registered
+    in a second model would resolve to no one version for `signoff request --sha`): CI tagged v2
+    (@challenger, its run tagged with a commit) and v3 for review."""
+    from plugins.mlflow import MlflowClient
+
+    with MlflowClient(mlflow_world.url) as c:
+        experiment = c.post("/api/2.0/mlflow/experiments/create", {"name": "inbox-awaiting"},
+                            what="creating an experiment")["experiment_id"]
+        c.post("/api/2.0/mlflow/registered-models/create", {"name": AWAITING}, what="creating a model")
+        for version in ("1", "2", "3"):
+            tags = [{"key": "mlflow.source.git.commit", "value": AWAITING_COMMIT}] if version == "2" else []
+            run = c.post("/api/2.0/mlflow/runs/create", {"experiment_id": experiment, "run_name": f"v{version}",
+                                                         "tags": tags}, what="creating a run")["run"]["info"]
+            c.post("/api/2.0/mlflow/model-versions/create",
+                   {"name": AWAITING, "run_id": run["run_id"], "source": f"{run['artifact_uri']}/model"},
+                   what="creating a version")
+        for version in ("2", "3"):
+            c.set_model_version_tag(AWAITING, version, "signoff.status", "pending")
+        c.set_alias(AWAITING, "challenger", "2")
+    return AWAITING
+
+
+@pytest.fixture
+def digits_v2_awaiting(mlflow_world):
+    """digits-classifier v2 tagged for review (it has tables to compare), untagged afterwards."""
+    from plugins.mlflow import MlflowClient
+
+    with MlflowClient(mlflow_world.url) as c:
+        c.set_model_version_tag(MODEL, "2", "signoff.status", "pending")
+    yield
+    r = requests.delete(f"{mlflow_world.url}/api/2.0/mlflow/model-versions/delete-tag",
+                        json={"name": MODEL, "version": "2", "key": "signoff.status"}, timeout=30)
+    assert r.ok, r.text
+
+
+def awaiting(inbox) -> list[dict[str, str]]:
+    return [r for r in inbox.awaiting_rows() if r["model"] == AWAITING]
+
+
+def refresh(window, qtbot):
+    """View ▸ Refresh, waiting for the MLflow section's worker."""
+    with qtbot.waitSignal(window.inbox.mlflowListed, timeout=LIST_TIMEOUT_MS):
+        window.actions_by_id["view.refresh"].trigger()
+        assert window.inbox.mlflow_busy                                  # on a worker, the window goes on
+
+
+def test_the_inbox_lists_versions_ci_tagged_for_review_and_opens_one(mlflow_world, awaiting_model,
+                                                                     digits_v2_awaiting, window, qtbot):
+    inbox = window.inbox
+    assert inbox.mlflow_section.isHidden()                               # no MLflow server in Settings
+    configure(window, qtbot, "test server", mlflow_world.url)
+    refresh(window, qtbot)
+    assert inbox.mlflow_section.isVisible() and inbox.mlflow_note_text == ""
+    rows = awaiting(inbox)
+    assert [r["version"] for r in rows] == ["v3", "v2"]                  # newest first; v1 is not tagged
+    v2 = rows[1]
+    assert (v2["server"], v2["aliases"], v2["commit"]) == ("test server", "@challenger", AWAITING_COMMIT[:7])
+    assert v2["created"]
+    assert [r["version"] for r in inbox.awaiting_rows() if r["model"] == MODEL] == ["v2"]
+
+    # Double-clicking digits-classifier v2 opens Browse MLflow on it: v2 the candidate, @champion the baseline.
+    tree = inbox.mlflow_list
+    item = next(tree.topLevelItem(i) for i in range(tree.topLevelItemCount())
+                if (tree.topLevelItem(i).text(1), tree.topLevelItem(i).text(2)) == (MODEL, "v2"))
+    tree.scrollToItem(item)
+    qtbot.mouseClick(tree.viewport(), Qt.MouseButton.LeftButton, pos=tree.visualItemRect(item).center())
+    qtbot.mouseDClick(tree.viewport(), Qt.MouseButton.LeftButton, pos=tree.visualItemRect(item).center())
+    browser = inbox.mlflow_browser
+    assert browser is not None and browser.isVisible()
+    qtbot.waitUntil(lambda: browser.chosen() == ("2", "1") and not browser.busy, timeout=LIST_TIMEOUT_MS)
+    assert browser.url == mlflow_world.url and browser.model == MODEL and browser.error_text == ""
+
+    # Open comparison: the window opens the new request, and v2 leaves the MLflow section at once.
+    with qtbot.waitSignal(window.comparisonLoaded, timeout=LOAD_TIMEOUT_MS):
+        qtbot.mouseClick(browser.open_button, Qt.MouseButton.LeftButton)
+    req = window.request
+    assert (req.candidate_ref, req.baseline_ref) == (f"models:/{MODEL}/2", f"models:/{MODEL}/1")
+    assert inbox.current_request_id() == req.id and inbox.column_texts("commit") == ["v2 vs v1"]
+    assert [r["model"] for r in inbox.awaiting_rows()].count(MODEL) == 0
+    assert [r["version"] for r in awaiting(inbox)] == ["v3", "v2"]
+
+    # Asked again: a version with a request here stays out.
+    refresh(window, qtbot)
+    assert [r["model"] for r in inbox.awaiting_rows()].count(MODEL) == 0
+    assert [r["version"] for r in awaiting(inbox)] == ["v3", "v2"]
+    inbox.shutdown()
+
+
+def test_an_unreachable_server_is_one_quiet_line_in_the_inbox(mlflow_world, awaiting_model, window, qtbot):
+    dead = free_url()
+    configure(window, qtbot, "gone", dead)
+    configure(window, qtbot, "test server", mlflow_world.url)
+    refresh(window, qtbot)
+    inbox = window.inbox
+    note = inbox.mlflow_note_text
+    assert note.startswith(f"gone: cannot reach the MLflow tracking server at {dead} (connection refused)")
+    assert "\n" not in note and "Traceback" not in note
+    assert [r["version"] for r in awaiting(inbox)] == ["v3", "v2"]       # the other server still lists
+    assert all(r["server"] == "test server" for r in inbox.awaiting_rows())
+    assert not [w for w in window.findChildren(QDialog) if w.isVisible()]  # no dialog
+    inbox.mlflow_toggle.click()                                          # collapsible
+    assert not inbox.mlflow_list.isVisible() and inbox.mlflow_toggle.isVisible()
+    inbox.mlflow_toggle.click()
+    assert inbox.mlflow_list.isVisible()

@@ -13,7 +13,8 @@ import requests
 from app.core.tasks import TaskState
 from app.service.review import ReviewService
 from app.store.store import Store
-from plugins.mlflow import MlflowClient, MlflowSource, list_models, list_versions, source_for_versions
+from plugins.mlflow import (MlflowClient, MlflowSource, list_models, list_versions, source_for_versions,
+                            versions_awaiting_review)
 from tests.mlflow.configs import classic_toml
 from tests.mlflow.expected import expected_classes
 
@@ -150,6 +151,46 @@ def test_browsing_models_and_versions_and_opening_any_two(mlflow_world, service)
     assert req.sha == req.change_key == "models:/digits-classifier/1 vs models:/digits-classifier/2"
     assert service.config(req.id).status.sink == "local"
     assert service.latest_for_sha(mlflow_world.commits["1"]) is None
+
+
+def register_versions(url: str, model: str, count: int, tags: dict[str, dict[str, str]]) -> list[str]:
+    """A registered model of its own with `count` versions, each from a new empty run (other
+    tests tag digits-classifier, and a world run registered in two models has no one version),
+    tagged {version: {key: value}} with the app's REST client; the run ids."""
+    runs = []
+    with MlflowClient(url) as c:
+        experiment = c.post("/api/2.0/mlflow/experiments/create", {"name": f"{model}-runs"},
+                            what="creating an experiment")["experiment_id"]
+        c.post("/api/2.0/mlflow/registered-models/create", {"name": model}, what="creating a model")
+        for i in range(count):
+            run = c.post("/api/2.0/mlflow/runs/create", {"experiment_id": experiment, "run_name": f"{model} {i + 1}"},
+                         what="creating a run")["run"]["info"]
+            c.post("/api/2.0/mlflow/model-versions/create", {"name": model, "run_id": run["run_id"],
+                                                             "source": f"{run['artifact_uri']}/model"},
+                   what="creating a version")
+            runs.append(run["run_id"])
+        for version, pairs in tags.items():
+            for key, value in pairs.items():
+                c.set_model_version_tag(model, version, key, value)
+    return runs
+
+
+def test_versions_awaiting_review_are_the_pending_ones_without_a_request_here(mlflow_world):
+    model = "awaiting-unit"
+    runs = register_versions(mlflow_world.url, model, 4,
+                             {"2": {"signoff.status": "pending"}, "3": {"signoff.status": "pending", "ci": "yes"},
+                              "4": {"signoff.status": "approved"}})
+    mine = lambda vs: [(v.model, v.version) for v in vs if v.model == model]   # noqa: E731 (others tag versions too)
+    waiting = versions_awaiting_review(mlflow_world.url)
+    assert mine(waiting) == [(model, "3"), (model, "2")]                          # newest first
+    v3 = next(v for v in waiting if v.ref == f"models:/{model}/3")
+    assert v3.run_id == runs[2] and v3.tags["ci"] == "yes" and v3.created is not None
+    # A version that is already a request's candidate here is not listed.
+    assert mine(versions_awaiting_review(mlflow_world.url, known_refs={f"models:/{model}/3"})) == [(model, "2")]
+    with MlflowClient(mlflow_world.url) as c:                                     # aliases come from the model
+        c.set_alias(model, "challenger", "2")
+        assert [v.aliases for v in versions_awaiting_review(mlflow_world.url, client=c)
+                if v.ref == f"models:/{model}/2"] == [("challenger",)]
 
 
 def test_a_run_without_signoff_toml_opens_with_its_logged_tables(mlflow_world, service):

@@ -291,6 +291,6 @@ def test_the_public_surface():
     import plugins.mlflow as pkg
 
     functions = {"default_config_text", "list_models", "list_versions", "run_info", "source_for_versions",
-                 "version_commits"}
+                 "version_commits", "versions_awaiting_review"}
     classes = {n for n in vars(pkg) if n[:1].isupper()}
     assert set(pkg.__all__) == classes | functions
