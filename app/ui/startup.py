@@ -336,7 +336,13 @@ class StartupWindow(QWidget):
         lay.addWidget(logo)
         lay.addWidget(title)
         lay.addSpacing(12)
-        lay.addWidget(self.message, 0, Qt.AlignmentFlag.AlignHCenter)
+        # Centred by stretches, not an alignment flag: with one, a word-wrapped label keeps the
+        # height of a single line and a long store error is cut after its first line.
+        middle = QHBoxLayout()
+        middle.addStretch(1)
+        middle.addWidget(self.message, 4)
+        middle.addStretch(1)
+        lay.addLayout(middle)
         lay.addWidget(self.hint, 0, Qt.AlignmentFlag.AlignHCenter)
         lay.addWidget(self.bar, 0, Qt.AlignmentFlag.AlignHCenter)
         lay.addLayout(buttons)

@@ -130,6 +130,8 @@ def test_a_store_that_is_down_is_one_line_with_quit_and_no_traceback(qtbot, laun
     assert failed.args == [text]
     assert text.startswith("cannot open the review store postgresql://alice@127.0.0.1:1/signoff")
     assert "\n" not in text and "Traceback" not in text and "s3cret" not in text
+    qtbot.waitUntil(lambda: s.message.height() >= s.message.heightForWidth(s.message.width()))  # all of it shows
+    assert s.message.heightForWidth(s.message.width()) > s.message.fontMetrics().height()     # (it wraps)
     assert s.isVisible() and launcher.window is None
     assert s.quit_button.isVisible() and s.retry_button.isVisible() and s.settings_button.isVisible()
     assert not s.bar.isVisible()
