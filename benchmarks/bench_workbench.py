@@ -181,12 +181,6 @@ def measure_window(home: str, request_id: int, t_read: float, arrow_mb: float, k
             lookup._thread.join(30)
     app.processEvents()
     rss_open = rss_mb() - rss0
-    if os.environ.get("BENCH_DEBUG"):
-        print(f"  rss {rss_open:.0f} MB, arrow {pa.total_allocated_bytes() / 2**20:.0f} MB")
-        import tracemalloc
-        if tracemalloc.is_tracing():
-            for stat in tracemalloc.take_snapshot().statistics("lineno")[:12]:
-                print("   ", stat)
     report("memory for the open comparison", rss_open, "MB", f"<= 2x Arrow size ({2 * arrow_mb:.0f} MB)",
            rss_open <= 2 * arrow_mb)
 

@@ -11,7 +11,7 @@ Bulk questions ("which rows carry one of these 5,000 ids?") do not need the
 order at all: `mask_of` / `positions_of` hash the small set instead
 (`pyarrow.compute.is_in` / `index_in` over the ids, ~50 ms per million rows).
 
-    ids = IdLookup(pa.chunked_array(frame["id"].array))
+    ids = IdLookup.shared(frame["id"])   # one per Arrow column, whoever asks
     ids.start()                       # optional: sort in the background now
     ids.position("s0001234")          # -> 1234 or None
     ids.mask_of(["s1", "s2"])         # -> bool per row
@@ -20,24 +20,22 @@ order at all: `mask_of` / `positions_of` hash the small set instead
 from __future__ import annotations
 
 import threading
+import weakref
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from app.core.arrow import arrow_of
+
 
 def as_text_array(values) -> pa.ChunkedArray:
     """Ids as an Arrow string array (a pandas Series, an Arrow array or a list)."""
-    if isinstance(values, pa.ChunkedArray):
-        arr = values
-    elif isinstance(values, pa.Array):
-        arr = pa.chunked_array([values])
-    else:
+    arr = arrow_of(values)
+    if arr is None:
         array = getattr(values, "array", values)
         try:
-            arr = array.__arrow_array__() if hasattr(array, "__arrow_array__") else pa.array(array)
-            if isinstance(arr, pa.Array):
-                arr = pa.chunked_array([arr])
+            arr = pa.chunked_array([pa.array(array)])
         except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
             arr = pa.chunked_array([pa.array([None if v is None else str(v) for v in array], pa.large_string())])
     if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
@@ -45,7 +43,24 @@ def as_text_array(values) -> pa.ChunkedArray:
     return arr
 
 
+_SHARED: "weakref.WeakValueDictionary[int, IdLookup]" = weakref.WeakValueDictionary()
+_SHARED_LOCK = threading.Lock()
+
+
 class IdLookup:
+    @classmethod
+    def shared(cls, ids) -> "IdLookup":
+        """The look-up of these ids, shared by everyone holding the same Arrow column (the
+        service's cache and the window's table hold one frame: one sort, not two). Keyed by
+        the array's identity, which cannot be reused while the look-up keeps the array alive."""
+        arr = as_text_array(ids)
+        with _SHARED_LOCK:
+            found = _SHARED.get(id(arr))
+            if found is None or found.ids is not arr:
+                found = cls(arr)
+                _SHARED[id(arr)] = found
+            return found
+
     def __init__(self, ids):
         self.ids = as_text_array(ids)
         self._order: np.ndarray | None = None

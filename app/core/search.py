@@ -42,6 +42,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import stringzilla as sz
 
+from app.core.arrow import arrow_of
+
 CHUNK = 131_072       # rows per converted chunk of a non-text column
 SAME_AS = {"candidate_output": "baseline_output"}   # search only where the two differ
 
@@ -69,18 +71,12 @@ def _text_chunk(values) -> pa.Array:
 
 def _arrow_text(series: pd.Series, task=None) -> pa.ChunkedArray:
     """A column as Arrow strings: zero-copy when it is Arrow text already."""
-    array = series.array
-    if hasattr(array, "__arrow_array__"):
-        try:
-            arr = array.__arrow_array__()
-            if isinstance(arr, pa.Array):
-                arr = pa.chunked_array([arr])
-            if pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type):
-                return arr
-            if pa.types.is_dictionary(arr.type):
-                return pc.cast(arr, pa.large_string())
-        except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
-            pass
+    arr = arrow_of(series)
+    if arr is not None:
+        if pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type):
+            return arr
+        if pa.types.is_dictionary(arr.type):
+            return pc.cast(arr, pa.large_string())
     values = series.to_numpy(dtype=object)
     chunks = []
     for lo in range(0, len(values), CHUNK):
@@ -189,11 +185,17 @@ class SearchIndex:
         return mask
 
 
+def _rows_of(seg: Segment, starts: list[int], lengths) -> tuple[np.ndarray, np.ndarray]:
+    """(row of each match, whether it ends inside that row), matches given as offsets into
+    `seg.text` and their lengths in bytes."""
+    at = np.array(starts, dtype=np.int64) + seg.base
+    rows = np.searchsorted(seg.offsets, at, side="right") - 1
+    return rows, at + lengths <= seg.offsets[rows + 1]
+
+
 def _plain_hits(seg: Segment, needle: str) -> np.ndarray:
     """Rows of a lower-case ASCII segment holding `needle` (lower case): a plain search."""
-    text = seg.text
-    find = text.find
-    width = len(needle)
+    find = seg.text.find
     starts = []
     at = find(needle)
     while at >= 0:
@@ -201,15 +203,12 @@ def _plain_hits(seg: Segment, needle: str) -> np.ndarray:
         at = find(needle, at + 1)
     if not starts:
         return np.zeros(0, dtype=np.int64)
-    at = np.array(starts, dtype=np.int64) + seg.base
-    offs = seg.offsets
-    rows = np.searchsorted(offs, at, side="right") - 1
-    good = rows[at + width <= offs[rows + 1]]     # overlapping finds: none is hidden by one across rows
-    return np.unique(good) + seg.first_row
+    rows, inside = _rows_of(seg, starts, len(needle))
+    return np.unique(rows[inside]) + seg.first_row   # overlapping finds: none hides one across rows
 
 
 def _segment_hits(seg: Segment, needle: str) -> np.ndarray:
-    """Table rows (first_row-based) of `seg` holding `needle`."""
+    """Table rows (first_row-based) of `seg` holding `needle`, with Unicode case folding."""
     text = seg.text
     where = sz.offset_within
     starts, lengths = [], []
@@ -218,16 +217,13 @@ def _segment_hits(seg: Segment, needle: str) -> np.ndarray:
         lengths.append(len(m))
     if not starts:
         return np.zeros(0, dtype=np.int64)
-    at = np.array(starts, dtype=np.int64) + seg.base
-    length = np.array(lengths, dtype=np.int64)
-    offs = seg.offsets
-    rows = np.searchsorted(offs, at, side="right") - 1
-    inside = at + length <= offs[rows + 1]
+    rows, inside = _rows_of(seg, starts, np.array(lengths, dtype=np.int64))
     good = rows[inside]
     extra = []
     if not inside.all():
         # A match across a row boundary is not a match; it may hide one that starts inside
         # it, so search the rows it touched one by one.
+        offs = seg.offsets
         for r in set(rows[~inside].tolist()):
             for rr in (r, r + 1):
                 if rr >= seg.rows:

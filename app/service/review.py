@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -50,7 +50,7 @@ class _Slim:
             codes = cls_col.cat.set_categories(CLASS_NAMES).cat.codes.to_numpy(dtype=np.int8)
         else:
             codes = pd.Categorical(cls_col.astype(str), categories=CLASS_NAMES).codes.astype(np.int8)
-        return cls(IdLookup(frame["id"]), codes)
+        return cls(IdLookup.shared(frame["id"]), codes)
 
     def changed(self) -> np.ndarray:
         return np.isin(self.codes, [CLASS_NAMES.index(c) for c in CHANGED_CLASSES])
@@ -253,7 +253,7 @@ class ReviewService:
             if _counts_as_reviewed(l):
                 reviewed.setdefault(l.eval_set, set()).add(l.sample_id)
         ct = cl = rt = rl = 0
-        for name in self.get_request(request_id).eval_sets:
+        for name in self._fixed(request_id).eval_sets:
             slim = self._slim(request_id, name)
             changed, regressed = slim.changed(), slim.regressed()
             labeled = slim.ids.mask_of(sorted(reviewed[name])) if reviewed.get(name) else np.zeros(len(changed), bool)

@@ -15,6 +15,7 @@ import pandas as pd
 from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DatabaseError, OperationalError
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.core.errors import InputError, NotFoundError
@@ -166,9 +167,6 @@ class Store:
         already do; PostgreSQL's default (READ COMMITTED) does not."""
         return self._transaction(self._snapshot_sessions)
 
-    def _insert(self, session: Session):
-        return (postgresql if session.bind.dialect.name == "postgresql" else sqlite).insert
-
     @staticmethod
     def _require_request(s: Session, request_id: int) -> Request:
         row = s.get(Request, request_id)
@@ -177,11 +175,13 @@ class Store:
         return row
 
     @staticmethod
-    def _enqueue(s: Session, entries: list[OutboxEntry], request_id: int | None, now: datetime) -> None:
-        for e in entries:
-            s.add(OutboxRow(request_id=e.request_id if e.request_id is not None else request_id, sink=e.sink,
-                            target=e.target, payload=e.payload, state=ob.WAITING, attempts=0, created_at=now,
-                            last_error=""))
+    def _enqueue(db: Session | Connection, entries: list[OutboxEntry], request_id: int | None,
+                 now: datetime) -> None:
+        if entries:
+            db.execute(insert(OutboxRow), [
+                {"request_id": e.request_id if e.request_id is not None else request_id, "sink": e.sink,
+                 "target": e.target, "payload": e.payload, "state": ob.WAITING, "attempts": 0,
+                 "created_at": now, "last_error": ""} for e in entries])
 
     # -- requests -------------------------------------------------------
     def add_request(self, req: NewRequest, *, comparisons: list[tuple[str, dict, pd.DataFrame]],
@@ -271,22 +271,19 @@ class Store:
         return bytes_to_frame(blob, columns)
 
     # -- labels -----------------------------------------------------------
-    def _upsert_label_rows(self, s: Session, labels: list[Label], now: datetime) -> None:
+    @staticmethod
+    def _upsert_label_rows(db: Session | Connection, labels: list[Label], now: datetime) -> None:
         # The same key twice in one batch: the later label wins, as if saved one after the other.
         last = {(l.request_id, l.eval_set, str(l.sample_id), l.user): l for l in labels}
         labels = list(last.values())
+        db = db.connection() if isinstance(db, Session) else db   # executemany: plain statements
+        gone = [{"k_request": l.request_id, "k_eval_set": l.eval_set, "k_sample": str(l.sample_id), "k_user": l.user}
+                for l in labels if l.is_empty]
         keep = [_label_values(l, now) for l in labels if not l.is_empty]
-        for l in labels:
-            if l.is_empty:
-                s.execute(delete(LabelRow).where(
-                    LabelRow.request_id == l.request_id, LabelRow.eval_set == l.eval_set,
-                    LabelRow.sample_id == str(l.sample_id), LabelRow.user_name == l.user))
+        if gone:
+            db.execute(_DELETE_LABEL, gone)
         if keep:
-            ins = self._insert(s)(LabelRow)
-            stmt = ins.on_conflict_do_update(
-                index_elements=LABEL_KEY,
-                set_={c: ins.excluded[c] for c in ("verdict", "correct", "error", "comment", "updated_at")})
-            s.execute(stmt, keep)
+            db.execute(_upsert_label_statement(db.dialect.name), keep)
 
     def upsert_label(self, label: Label, *, outbox: list[OutboxEntry] = ()) -> Label:
         """Insert or replace the label of (request, eval_set, sample_id, user); an
@@ -314,6 +311,7 @@ class Store:
         key = {"k_request": request_id, "k_eval_set": eval_set, "k_sample": str(sample_id), "k_user": user}
         try:
             with self._engine.begin() as conn:
+                log = audit_log.AuditAppender(conn)   # the head first: every writer's lock order
                 row = conn.execute(_LABEL_FIELDS, key).first()
                 if row is None and conn.execute(_REQUEST_EXISTS, key).first() is None:
                     raise NotFoundError(f"no review request {request_id}")
@@ -324,19 +322,10 @@ class Store:
                               verdict=Verdict(merged["verdict"]) if merged["verdict"] else None,
                               correct=merged["correct"], error=merged["error"] or None,
                               comment=merged["comment"] or None, updated_at=now)
-                if label.is_empty:
-                    if row is not None:
-                        conn.execute(_DELETE_LABEL, key)
-                else:
-                    conn.execute(_upsert_label_statement(conn.dialect.name), _label_values(label, now))
-                entries = list(outbox_for(label)) if outbox_for else []
-                if entries:
-                    conn.execute(insert(OutboxRow), [
-                        {"request_id": e.request_id if e.request_id is not None else request_id, "sink": e.sink,
-                         "target": e.target, "payload": e.payload, "state": ob.WAITING, "attempts": 0,
-                         "created_at": now, "last_error": ""} for e in entries])
-                audit_log.append_on(conn, actor=user, action="label.set", request_id=request_id, at=now,
-                                    payload=_label_audit(label))
+                self._upsert_label_rows(conn, [label], now)
+                self._enqueue(conn, list(outbox_for(label)) if outbox_for else [], request_id, now)
+                log.append(actor=user, action="label.set", request_id=request_id, at=now,
+                           payload=_label_audit(label))
         except OperationalError as exc:
             raise StoreUnavailable(f"the review store {self.describe()} failed: {_first_line(exc)}") from None
         return label

@@ -104,6 +104,25 @@ def load_comparison(service, request_id: int, eval_set: str, *, task, with_verdi
     return request_id, eval_set, prepared, labels, others, verdict
 
 
+def refresh_statuses(service, writer, dirty: set[int], current: int, *, quick: bool) -> tuple:
+    """Worker side of the debounced verdict: once the queued labels are written, re-evaluate
+    (and queue for posting) the statuses of the requests labeled, and the open one's verdict.
+    Returns (open request id, its verdict, whether any status was re-evaluated)."""
+    writer.flush()
+    refreshed = {}
+    refresh = getattr(service, "refresh_status", None)
+    if refresh is not None and quick:
+        for request_id in dirty:
+            try:
+                refreshed[request_id] = refresh(request_id)
+            except Exception:   # the labels are saved; the status follows on the next refresh
+                log.exception("refresh_status failed")
+    verdict = refreshed.get(current)
+    if not isinstance(verdict, PolicyVerdict):
+        verdict = service.verdict(current)
+    return current, verdict, bool(refreshed)
+
+
 def header_text(r: RequestRecord) -> str:
     """The comparison header: "1a69639 vs 783bc14e0f1a · title"; for two MLflow versions
     opened by browsing (no commit), "v2 vs v1 · title"."""
@@ -319,7 +338,8 @@ class MainWindow(QMainWindow):
         self._build_widgets()
         self._build_actions()
         self._verdict_timer = QTimer(self, singleShot=True, interval=400)
-        self._verdict_timer.timeout.connect(self.refresh_verdict)
+        self._verdict_timer.timeout.connect(self._refresh_verdict_in_background)
+        self._verdict_worker: workers.Worker | None = None
         self._search_timer = QTimer(self, singleShot=True, interval=250)
         self._search_timer.timeout.connect(self._apply_filters)
         self.refresh_inbox()
@@ -1131,6 +1151,30 @@ class MainWindow(QMainWindow):
             self.outbox_drain.drain_now()
         return out
 
+    def _refresh_verdict_in_background(self) -> None:
+        """The debounced refresh after labeling: the policy's coverage reads every label and
+        every eval set's classes (~0.1 s at a million samples), so it runs on a worker."""
+        if self.request is None:
+            return
+        if self._verdict_worker is not None and self._verdict_worker.is_running:
+            self._verdict_timer.start()      # one at a time: try again shortly
+            return
+        dirty, self._status_dirty = self._status_dirty, set()
+        quick = bool(self._quick_label_kwargs())
+        worker = workers.Worker(refresh_statuses, self.service, self.label_writer, dirty, self.request.id,
+                                quick=quick)
+        worker.signals.finished.connect(self._background_verdict)
+        worker.signals.failed.connect(
+            lambda message, _details: self.verdict_label.setText(f"policy could not be evaluated: {message}"))
+        self._verdict_worker = workers.start(worker)
+
+    def _background_verdict(self, result) -> None:
+        request_id, verdict, posted = result
+        if posted and getattr(self, "outbox_drain", None) is not None:
+            self.outbox_drain.drain_now()
+        if self.request is not None and self.request.id == request_id:
+            self._show_verdict(verdict)
+
     # ------------------------------------------------------------------ verdict & decisions
     def refresh_verdict(self) -> None:
         if self.request is None:
@@ -1270,6 +1314,9 @@ class MainWindow(QMainWindow):
     def shutdown(self, wait: float = 3.0) -> None:
         """Cancel background work and wait for it (so no thread outlives the window)."""
         self._verdict_timer.stop()
+        if self._verdict_worker is not None:
+            self._verdict_worker.wait(wait)
+            self._verdict_worker = None
         self.flush_status()
         self.label_writer.close()
         self.inbox.shutdown(wait)

@@ -39,6 +39,7 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelInd
 from PySide6.QtGui import QColor
 
 from app.core.compare import BASE_COLUMNS, is_prediction_extra, table_slice_columns
+from app.core.arrow import arrow_of
 from app.core.id_lookup import IdLookup
 from app.core.search import SearchIndex
 from app.ui.diff_view import plain_tooltip
@@ -169,14 +170,8 @@ class ArrowColumn:
     @classmethod
     def of(cls, series: pd.Series):
         """An ArrowColumn for Arrow-backed columns; other columns as a numpy object array."""
-        array = series.array
-        if hasattr(array, "__arrow_array__") and not isinstance(series.dtype, pd.CategoricalDtype):
-            try:
-                arr = array.__arrow_array__()
-                return cls(pa.chunked_array([arr]) if isinstance(arr, pa.Array) else arr)
-            except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
-                pass
-        return series.to_numpy(dtype=object)
+        arr = None if isinstance(series.dtype, pd.CategoricalDtype) else arrow_of(series)
+        return cls(arr) if arr is not None else series.to_numpy(dtype=object)
 
     def __len__(self) -> int:
         return len(self.values)
@@ -305,7 +300,8 @@ class SampleTableModel(QAbstractTableModel):
             frame = frame.assign(id=frame["id"].astype(str))
         arrays = {c: ArrowColumn.of(frame[c]) for c in ["id", *slices] if c in frame}
         arrays["delta"] = pd.to_numeric(frame["delta"], errors="coerce").to_numpy(dtype=float) if n else np.zeros(0)
-        id_index = IdLookup(frame["id"] if n else pa.array([], pa.large_string())).start()
+        # Shared with the service, which holds the same frame: the ids are sorted once.
+        id_index = IdLookup.shared(frame["id"] if n else pa.array([], pa.large_string())).start()
         # Classes as small integer codes: filtering by class is a table lookup, counting a bincount.
         cls = frame["class"] if n else None
         if cls is not None and isinstance(cls.dtype, pd.CategoricalDtype):
