@@ -49,6 +49,23 @@ class PolicyConfig:
     min_changed_reviewed: float = 0.0
     all_regressions_reviewed: bool = False
     no_self_approval: bool = True
+    # Who may approve a candidate's change to signoff.toml (the policy's CODEOWNERS).
+    owners: tuple[str, ...] = ()
+    # A release with no human review must be written out: required = {} and allow_unreviewed = true.
+    allow_unreviewed: bool = False
+
+
+@dataclass(frozen=True)
+class SignersConfig:
+    """`[signers]`: the keys that prove who a reviewer is (docs/trust.md).
+
+    keys: reviewer -> key specs, each an OpenSSH public key line ("ssh-ed25519 AAAA… comment"),
+    "github:LOGIN" or "gitlab:LOGIN" (the signing keys the forge publishes for that user).
+    allowed_signers: a file in git's allowed-signers format, read at the policy's (base) revision.
+    """
+
+    keys: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    allowed_signers: str = ""
 
 
 @dataclass(frozen=True)
@@ -88,6 +105,7 @@ class ProjectConfig:
     status: StatusConfig
     name: str = ""
     mlflow: MlflowConfig = field(default_factory=MlflowConfig)
+    signers: SignersConfig = field(default_factory=SignersConfig)
 
     def eval_set(self, name: str) -> EvalSetSpec:
         for spec in self.eval_sets:

@@ -117,3 +117,9 @@ class Decision:
     created_at: datetime | None = None
     request_id: int | None = None
     sha: str = ""
+    # Trust (docs/trust.md): the SSHSIG over the signed statement, and whether the service
+    # verified it against the keys the request's policy lists for `user`. Only verified
+    # decisions count; `not_counted` says why one does not ("unsigned", "key not listed", ...).
+    signature: str = ""
+    verified: bool = False
+    not_counted: str = ""
