@@ -216,6 +216,8 @@ def config_from_dict(data: dict, where: str = "signoff.toml") -> ProjectConfig:
         min_changed_reviewed=float(share),
         all_regressions_reviewed=_expect(pol.get("all_regressions_reviewed", False), bool, "policy.all_regressions_reviewed", where),
         no_self_approval=_expect(pol.get("no_self_approval", True), bool, "policy.no_self_approval", where),
+        owners=tuple(_expect(p, str, "policy.owners[]", where) for p in _expect(pol.get("owners", []), list, "policy.owners", where)),
+        allow_unreviewed=_expect(pol.get("allow_unreviewed", False), bool, "policy.allow_unreviewed", where),
     )
 
     roles_raw = data.get("roles", {})
@@ -245,8 +247,16 @@ def config_from_dict(data: dict, where: str = "signoff.toml") -> ProjectConfig:
         api_url=str(st.get("api_url", "")),
         target_url=str(st.get("target_url", "")),
     )
+    sg = _expect(data.get("signers", {}), dict, "[signers]", where)
+    sg_keys = _expect(sg.get("keys", {}), dict, "signers.keys", where)
+    signers = SignersConfig(
+        keys={str(u): tuple(_expect(k, str, f"signers.keys.{u}[]", where) for k in _expect(v, list, f"signers.keys.{u}", where))
+              for u, v in sg_keys.items()},
+        allowed_signers=_expect(sg.get("allowed_signers", ""), str, "signers.allowed_signers", where),
+    )
     project = data.get("project", {})
     return ProjectConfig(
+        signers=signers,
         eval_sets=tuple(sets),
         policy=policy,
         roles=roles,
