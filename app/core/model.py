@@ -81,7 +81,14 @@ class LoadedInput:
     candidate_author: str            # e-mail of the candidate's author (self-approval)
     eval_sets: list[EvalSetData]
     title: str = ""                  # e.g. the commit subject
-    config_text: str = ""            # signoff.toml as read (stored with the request)
+    config_text: str = ""            # signoff.toml as read at the protected base (stored with the request)
+    # Trust (docs/trust.md). The candidate's own signoff.toml when it differs from the base's
+    # (shown as a diff, never applied); every author, committer and co-author of the commits
+    # between base and candidate (no self-approval); the text of [signers] allowed_signers
+    # read at the base revision ("" when the policy names none).
+    candidate_config_text: str = ""
+    authors: tuple[str, ...] = ()
+    allowed_signers_text: str = ""
 
     @property
     def content_hash(self) -> str:
