@@ -33,7 +33,7 @@ def d(user, role, kind="approve", h=H):
 
 
 def ev(decisions, coverage=FULL, author="dana@example.com"):
-    return evaluate(CONFIG, decisions=decisions, coverage=coverage, content_hash=H, author=author)
+    return evaluate(CONFIG, decisions=decisions, coverage=coverage, content_hash=H, authors=[author] if author else [])
 
 
 def test_nothing_yet_says_what_is_missing():
@@ -74,18 +74,18 @@ def test_request_changes_is_rejected_status_too():
 
 def test_self_approval_refused_and_not_counted():
     with pytest.raises(PolicyRefusal, match="author"):
-        check_allowed(CONFIG, user="dana@example.com", role="sme", kind=DecisionKind.APPROVE, author="dana@example.com")
+        check_allowed(CONFIG, user="dana@example.com", role="sme", kind=DecisionKind.APPROVE, authors=["dana@example.com"])
     # the author may still reject their own candidate
-    check_allowed(CONFIG, user="dana@example.com", role="sme", kind=DecisionKind.REJECT, author="dana@example.com")
+    check_allowed(CONFIG, user="dana@example.com", role="sme", kind=DecisionKind.REJECT, authors=["dana@example.com"])
     v = ev([d("dana@example.com", "sme"), d("alice@example.com", "sme"), d("quinn@example.com", "qa")])
     assert v.status is Status.PENDING and v.approvals["sme"] == ["alice@example.com"]
 
 
 def test_roles_are_checked():
     with pytest.raises(PolicyRefusal, match="not in role 'qa'"):
-        check_allowed(CONFIG, user="alice@example.com", role="qa", kind=DecisionKind.APPROVE, author="")
+        check_allowed(CONFIG, user="alice@example.com", role="qa", kind=DecisionKind.APPROVE)
     with pytest.raises(PolicyRefusal, match="not defined"):
-        check_allowed(CONFIG, user="alice@example.com", role="boss", kind=DecisionKind.APPROVE, author="")
+        check_allowed(CONFIG, user="alice@example.com", role="boss", kind=DecisionKind.APPROVE)
     # a decision recorded in a role the person no longer holds does not count
     v = ev([d("mallory@example.com", "qa"), d("alice@example.com", "sme"), d("bob@example.com", "sme")])
     assert v.status is Status.PENDING and "0/1 QA" in v.missing
