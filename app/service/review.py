@@ -200,6 +200,7 @@ class ReviewService:
             "status": verdict.status.value,
             "description": verdict.description,
             "missing": verdict.missing,
+            "checklist": [{"name": c.name, "ok": c.ok, "detail": c.detail} for c in verdict.checklist],
             "eval_sets": list(self.store.comparison_summaries(req.id).values()),
             "policy_change": self.policy_change_json(req.id, verdict),
         }
