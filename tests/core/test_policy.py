@@ -119,3 +119,63 @@ required = { sme = 1 }
 [roles]
 sme = [%s]
 """ % ", ".join(f'"user{i}@example.com"' for i in range(20))
+
+
+# -- a candidate's change to signoff.toml, and who wrote the candidate (docs/trust.md) ---------
+
+OWNED_TEXT = """
+[[eval_sets]]
+name = "e"
+samples = "s.jsonl"
+predictions = "p.jsonl"
+
+[policy]
+required = { sme = 1 }
+owners = ["quinn@example.com"]
+
+[roles]
+sme = ["alice@example.com", "carol@example.com"]
+"""
+
+
+def test_a_policy_change_blocks_until_a_policy_owner_approves():
+    from app.core.policy_change import POLICY_OWNER, compare_policies
+
+    base = parse_config(OWNED_TEXT)
+    relaxed = OWNED_TEXT.replace("required = { sme = 1 }", "required = {}").replace('"p.jsonl"', '"q.jsonl"')
+    change = compare_policies(base, OWNED_TEXT, relaxed)
+    assert change.changed and change.repointed_sets == ("e",) and "+required = {}" in change.diff
+
+    def run(decisions):
+        return evaluate(base, decisions=decisions, coverage=FULL, content_hash=H, policy_change=change)
+
+    v = run([d("alice@example.com", "sme")])
+    assert v.status is Status.PENDING
+    assert v.description == "awaiting review: signoff.toml changed (needs a policy owner)"
+    assert v.checklist[0].name == "signoff.toml changed: needs approval by a policy owner" and not v.checklist[0].ok
+    # Somebody who is no owner cannot approve it, and an owner's review decision is kept apart.
+    with pytest.raises(PolicyRefusal, match="not a policy owner"):
+        check_allowed(base, user="alice@example.com", role=POLICY_OWNER, kind=DecisionKind.APPROVE)
+    v = run([d("alice@example.com", "sme"), d("quinn@example.com", POLICY_OWNER)])
+    assert v.status is Status.APPROVED and v.checklist[0].ok
+    assert v.approvals[POLICY_OWNER] == ["quinn@example.com"]
+    # No owners listed: the item says so and blocks.
+    ownerless = parse_config(OWNED_TEXT.replace('owners = ["quinn@example.com"]\n', ""))
+    v = evaluate(ownerless, decisions=[d("alice@example.com", "sme")], coverage=FULL, content_hash=H,
+                 policy_change=change)
+    assert v.status is Status.PENDING and "no [policy] owners are listed" in v.checklist[0].detail
+    with pytest.raises(PolicyRefusal, match="lists no \\[policy\\] owners"):
+        check_allowed(ownerless, user="quinn@example.com", role=POLICY_OWNER, kind=DecisionKind.APPROVE)
+
+
+def test_co_authors_and_committers_may_not_approve_and_do_not_count():
+    base = parse_config(OWNED_TEXT)
+    authors = {"dana@example.com": "author", "alice@example.com": "committer", "carol@example.com": "co-author"}
+    with pytest.raises(PolicyRefusal, match=r"(?i)carol@example.com co-authored a candidate commit \(Co-authored-by\) "
+                                            r"and may not approve it"):
+        check_allowed(base, user="Carol@Example.com", role="sme", kind=DecisionKind.APPROVE, authors=authors)
+    with pytest.raises(PolicyRefusal, match="alice@example.com committed a candidate commit"):
+        check_allowed(base, user="alice@example.com", role="sme", kind=DecisionKind.APPROVE, authors=authors)
+    v = evaluate(base, decisions=[d("carol@example.com", "sme"), d("alice@example.com", "sme")], coverage=FULL,
+                 content_hash=H, authors=authors)
+    assert v.status is Status.PENDING and v.approvals == {}
