@@ -28,6 +28,7 @@ from app.core.config import EvalSetSpec, ProjectConfig, parse_config
 from app.core.errors import NotFoundError, PolicyRefusal
 from app.core.model import ChangeClass, Decision, DecisionKind, EvalSetData, Label, Verdict
 from app.core.policy import Coverage, PolicyVerdict, check_allowed, evaluate
+from app.core.policy_change import PolicyChange, compare_policies
 from app.store.records import RequestRecord
 
 try:  # the contract's sentinel, so callers can pass it explicitly
@@ -380,7 +381,12 @@ class FakeReviewService:
     def verdict(self, request_id: int) -> PolicyVerdict:
         req = self.get_request(request_id)
         return evaluate(self.config(request_id), decisions=list(self._decisions.get(req.change_key, [])),
-                        coverage=self._coverage(request_id), content_hash=req.content_hash, author=req.author)
+                        coverage=self._coverage(request_id), content_hash=req.content_hash,
+                        authors={**req.authors, req.author: "author"}, policy_change=self.policy_change(request_id))
+
+    def policy_change(self, request_id: int) -> PolicyChange:
+        req = self.get_request(request_id)
+        return compare_policies(parse_config(req.config_toml), req.config_toml, req.candidate_config_toml)
 
     def decide(self, request_id: int, kind: DecisionKind, comment: str = "", *, role: str | None = None) -> PolicyVerdict:
         req = self.get_request(request_id)
@@ -393,7 +399,8 @@ class FakeReviewService:
             if not roles:
                 raise PolicyRefusal(f"{self.user} holds no role in this request's policy (signoff.toml [roles])")
             role = roles[0]
-        check_allowed(self.config(request_id), user=self.user, role=role, kind=kind, author=req.author)
+        check_allowed(self.config(request_id), user=self.user, role=role, kind=kind,
+                      authors={**req.authors, req.author: "author"})
         self._decisions.setdefault(req.change_key, []).append(
             Decision(self.user, role, kind, req.content_hash, comment, datetime.now(timezone.utc), request_id, req.sha))
         self.calls.append(("decide", request_id, kind, comment, role))

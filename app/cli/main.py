@@ -100,14 +100,29 @@ def cmd_request(args) -> int:
     service.status_ref = (args.ref or "").strip()
     source_cls = registry().source(args.source)
     repo = str(Path(args.repo or ".").resolve())
+    # The policy never comes from what it judges (docs/trust.md): git reads it at the protected base.
+    policy_ref = (args.policy_ref or "").strip()
     if args.source in ("git", "demo"):
-        source = source_cls(repo=repo)
-    elif args.source == "mlflow":  # signoff.toml from git at --sha with --repo, else from the run (docs/mlflow.md)
+        if args.policy:
+            raise InputError("--policy is for the mlflow and files sources; git reads signoff.toml at the protected "
+                             "base (--policy-ref REF to name that branch)")
+        source = source_cls(repo=repo, policy_ref=policy_ref)
+    elif args.source == "mlflow":  # --policy FILE, else --repo at its default branch (docs/mlflow.md)
+        from plugins.common.policy import read_policy_file
+
         source = source_cls(tracking_uri=args.tracking_uri or "", model=args.model or "",
                             repo=repo if args.repo else "", config_rev=args.sha if args.repo else "",
-                            experiments=args.experiment or ())
+                            experiments=args.experiment or (), policy_ref=policy_ref,
+                            config_text=read_policy_file(args.policy) if args.policy else "")
     else:
-        source = source_cls.from_locator(json.loads(args.locator or "{}"))
+        locator = json.loads(args.locator or "{}")
+        if args.policy:
+            locator["policy"] = str(Path(args.policy).resolve())
+        elif args.repo and args.source == "files":
+            locator["policy_repo"] = repo
+        if policy_ref and args.source == "files":
+            locator["policy_ref"] = policy_ref
+        source = source_cls.from_locator(locator)
     req = service.create_request(source, sha=args.sha, baseline=args.baseline, candidate=args.candidate,
                                  change_key=args.change)
     _publish_quietly(service)
@@ -129,6 +144,12 @@ def cmd_show(args) -> int:
     print(f"request {req.id}  {req.sha[:10]}  {req.title}")
     print(f"baseline {req.baseline_ref[:10]}  author {req.author}  change {req.change_key}")
     print(f"status: {summary['status']} — {summary['description']}\n")
+    change = summary.get("policy_change")
+    if change:  # the candidate's signoff.toml: shown, never applied (docs/trust.md)
+        state = (f"approved by {', '.join(change['approved_by'])}" if change["approved"]
+                 else "needs approval by a policy owner (" + (", ".join(change["owners"]) or "none listed") + ")")
+        print(f"policy change: signoff.toml changed by the candidate, not applied to this request; {state}")
+        print(change["diff"])
     classes = [c.value for c in ChangeClass]
     rows = []
     for es in summary["eval_sets"]:
@@ -439,6 +460,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--change", help="change key shared by requests of one change (default: the branch)")
     s.add_argument("--ref", help="the branch or tag the commit is on, sent with the status where the forge takes it "
                                  "(GitLab: --ref \"$CI_COMMIT_REF_NAME\"; needed for a commit on no branch)")
+    s.add_argument("--policy-ref", help="the protected branch whose signoff.toml judges the candidate (default: the "
+                                        "default branch; read at its merge-base with the candidate)")
+    s.add_argument("--policy", help="mlflow/files: signoff.toml from CI's own checkout of the default branch "
+                                    "(else --repo DIR, read at its default branch)")
     s.add_argument("--source", default="git", help="source plugin: git, files, mlflow, ... (default: git)")
     s.add_argument("--locator", help="JSON arguments for another source plugin")
     s.add_argument("--tracking-uri", help="mlflow: the tracking server (default: MLFLOW_TRACKING_URI, "

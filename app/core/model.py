@@ -89,6 +89,9 @@ class LoadedInput:
     candidate_config_text: str = ""
     authors: tuple[str, ...] = ()
     allowed_signers_text: str = ""
+    # identity (lower case) -> how it is tied to the candidate: "author", "committer", "co-author"
+    # (app/core/policy_change.py); the refusal names it. Empty: every one of `authors` is an author.
+    author_kinds: dict[str, str] = field(default_factory=dict)
 
     @property
     def content_hash(self) -> str:

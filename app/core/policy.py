@@ -6,11 +6,15 @@ returns a PolicyVerdict whose `description` fits a commit status (<= 140).
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 
 from .config import ProjectConfig
 from .errors import PolicyRefusal
 from .model import Decision, DecisionKind, Status
+from .policy_change import CHANGE_ITEM, POLICY_OWNER, PolicyChange, author_reason
+
+Authors = Collection[str] | Mapping[str, str]   # identities of the candidate's commits (-> how they are tied)
 
 DESCRIPTION_LIMIT = 140
 
@@ -53,40 +57,63 @@ def shorten(text: str, limit: int = DESCRIPTION_LIMIT) -> str:
 
 
 def latest_per_person(decisions: list[Decision]) -> list[Decision]:
-    """A person's last decision replaces their earlier ones (decisions oldest first)."""
-    last: dict[str, Decision] = {}
+    """A person's last decision replaces their earlier ones (decisions oldest first).
+    A policy owner's decision on a policy change is kept apart from their review decision."""
+    last: dict[tuple[str, bool], Decision] = {}
     for d in decisions:
-        last[d.user.lower()] = d
+        last[(d.user.lower(), d.role == POLICY_OWNER)] = d
     return list(last.values())
 
 
-def check_allowed(config: ProjectConfig, *, user: str, role: str, kind: DecisionKind, author: str) -> None:
-    """Raise PolicyRefusal when `user` may not make this decision in `role`."""
-    people = {p.lower() for p in config.roles.get(role, ())}
-    if role not in config.roles:
-        raise PolicyRefusal(f"role {role!r} is not defined in signoff.toml [roles]")
-    if user.lower() not in people:
-        raise PolicyRefusal(f"{user} is not in role {role!r} (signoff.toml [roles].{role})")
-    if kind is DecisionKind.APPROVE and config.policy.no_self_approval and author and user.lower() == author.lower():
-        raise PolicyRefusal(f"{user} is the author of the candidate and may not approve it (policy.no_self_approval)")
+def _members(config: ProjectConfig, role: str) -> set[str]:
+    people = config.policy.owners if role == POLICY_OWNER else config.roles.get(role, ())
+    return {p.strip().lower() for p in people}
 
 
-def evaluate(config: ProjectConfig, *, decisions: list[Decision], coverage: Coverage, content_hash: str, author: str = "") -> PolicyVerdict:
-    """What the policy says now. `decisions` oldest first, over every request of the change."""
+def check_allowed(config: ProjectConfig, *, user: str, role: str, kind: DecisionKind, authors: Authors = ()) -> None:
+    """Raise PolicyRefusal when `user` may not make this decision in `role`.
+    `authors`: every author, committer and co-author of the candidate's commits."""
+    if role == POLICY_OWNER:
+        if not config.policy.owners:
+            raise PolicyRefusal("signoff.toml on the default branch lists no [policy] owners; "
+                                "add owners there first to approve a change to signoff.toml")
+        if user.strip().lower() not in _members(config, role):
+            raise PolicyRefusal(f"{user} is not a policy owner (signoff.toml [policy] owners on the default branch)")
+    else:
+        if role not in config.roles:
+            raise PolicyRefusal(f"role {role!r} is not defined in signoff.toml [roles]")
+        if user.strip().lower() not in _members(config, role):
+            raise PolicyRefusal(f"{user} is not in role {role!r} (signoff.toml [roles].{role})")
+    if kind is DecisionKind.APPROVE and config.policy.no_self_approval:
+        why = author_reason(user, authors)
+        if why:
+            raise PolicyRefusal(why)
+
+
+def evaluate(config: ProjectConfig, *, decisions: list[Decision], coverage: Coverage, content_hash: str,
+             authors: Authors = (), policy_change: PolicyChange | None = None) -> PolicyVerdict:
+    """What the policy says now. `decisions` oldest first, over every request of the change.
+    `config` is the BASE policy; `policy_change` what the candidate's signoff.toml changes
+    (blocks until a policy owner approves)."""
     latest = latest_per_person(decisions)
     current = [d for d in latest if d.content_hash == content_hash]
     stale = [d for d in latest if d.content_hash != content_hash]
     pol = config.policy
+    change = policy_change if policy_change is not None and policy_change.changed else None
 
     def holds(d: Decision) -> bool:
         # A decision counts only in a role its maker holds now, and never an author's own approval.
-        in_role = d.user.lower() in {p.lower() for p in config.roles.get(d.role, ())}
-        self_ok = not (d.kind is DecisionKind.APPROVE and pol.no_self_approval and author and d.user.lower() == author.lower())
+        in_role = d.user.strip().lower() in _members(config, d.role)
+        self_ok = not (d.kind is DecisionKind.APPROVE and pol.no_self_approval and author_reason(d.user, authors))
         return in_role and self_ok
 
     valid = [d for d in current if holds(d)]
+    owner_decisions = [d for d in valid if d.role == POLICY_OWNER]
+    valid = [d for d in valid if d.role != POLICY_OWNER]
     required_roles = {r for r, n in pol.required.items() if n > 0}
     blocking = [d for d in valid if d.kind is not DecisionKind.APPROVE and (d.role in required_roles or not required_roles)]
+    if change is not None:  # a policy owner's reject / request-changes blocks the change
+        blocking += [d for d in owner_decisions if d.kind is not DecisionKind.APPROVE]
     approvals: dict[str, list[str]] = {}
     for d in valid:
         if d.kind is DecisionKind.APPROVE:
@@ -94,6 +121,22 @@ def evaluate(config: ProjectConfig, *, decisions: list[Decision], coverage: Cove
 
     checklist: list[CheckItem] = []
     missing: list[str] = []
+    if change is not None:
+        owners_ok = [d.user for d in owner_decisions if d.kind is DecisionKind.APPROVE]
+        what = change.summary()
+        if owners_ok:
+            detail = f"approved by policy owner {', '.join(owners_ok)}"
+        elif not pol.owners:
+            detail = "no [policy] owners are listed: add owners to signoff.toml on the default branch first"
+        else:
+            detail = f"needs approval by a policy owner ({', '.join(pol.owners)})"
+        checklist.append(CheckItem(f"{CHANGE_ITEM}: needs approval by a policy owner", bool(owners_ok),
+                                   detail + (f"; the change {what}" if what else "")))
+        if not owners_ok:
+            missing.append("signoff.toml changed (needs a policy owner)")
+        approvals_owner = owners_ok
+    else:
+        approvals_owner = []
     for role, n in pol.required.items():
         got = approvals.get(role, [])
         ok = len(got) >= n
@@ -125,7 +168,11 @@ def evaluate(config: ProjectConfig, *, decisions: list[Decision], coverage: Cove
         status, description = Status.PENDING, shorten("awaiting review: " + ", ".join(missing))
     else:
         parts = [f"{len(approvals.get(r, []))}/{n} {r.upper()}" for r, n in pol.required.items()]
+        if approvals_owner:
+            parts.append("signoff.toml change approved")
         status, description = Status.APPROVED, shorten("approved: " + ", ".join(parts) if parts else "approved")
+    if approvals_owner:
+        approvals[POLICY_OWNER] = approvals_owner
     return PolicyVerdict(status=status, description=description, missing=missing, checklist=checklist,
                          approvals=approvals, blocking=blocking, stale=stale, current=current)
 

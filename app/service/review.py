@@ -18,7 +18,9 @@ from app.core.config import ProjectConfig, parse_config
 from app.core.errors import InputError, NotFoundError, PolicyRefusal
 from app.core.id_lookup import IdLookup
 from app.core.model import ChangeClass, Decision, DecisionKind, Label, Verdict
+from app.core.hashing import combine_hashes, sha256_bytes
 from app.core.policy import Coverage, PolicyVerdict, check_allowed, evaluate
+from app.core.policy_change import AUTHOR, POLICY_OWNER, PolicyChange, added_specs, compare_policies
 from app.core.tasks import NULL_TASK, TaskState
 from app.plugin_api import Source
 from app.registry import registry
@@ -71,6 +73,7 @@ class ReviewService:
         self.user = resolve_user(user)
         self._lock = threading.Lock()
         self._configs: dict[int, ProjectConfig] = {}
+        self._changes: dict[int, PolicyChange] = {}
         # Comparisons never change once stored, so they are cached: the last few whole tables
         # (Arrow-backed, shared with whoever asked), and for every eval set looked at, its
         # ids and classes (what the policy's coverage and a label's sample check need).
@@ -96,20 +99,31 @@ class ReviewService:
         if change_key is None:
             key_of = getattr(source, "default_change_key", None)
             change_key = key_of(loaded.candidate_ref) if key_of else sha_full
-        config = loaded.config
+        config = loaded.config   # the protected base's policy (docs/trust.md), never the candidate's
         config_text = getattr(loaded, "config_text", "") or ""
         if not config_text:
             raise InputError("the source did not return the text of signoff.toml")
+        candidate_text = getattr(loaded, "candidate_config_text", "") or ""
+        if candidate_text == config_text:
+            candidate_text = ""
+        change = compare_policies(config, config_text, candidate_text)
+        authors = _authors_of(loaded)
+        content_hash = loaded.content_hash
+        if change.changed:  # an approval of one proposed policy is not one of another
+            content_hash = combine_hashes([content_hash, f"policy:{sha256_bytes(candidate_text.encode())}"])
         req = NewRequest(
             sha=sha_full, change_key=change_key, source=source.NAME, locator=source.locator(),
             baseline_ref=loaded.baseline_ref, candidate_ref=loaded.candidate_ref, title=loaded.title,
-            author=loaded.candidate_author, content_hash=loaded.content_hash, config_toml=config_text,
+            author=loaded.candidate_author, content_hash=content_hash, config_toml=config_text,
             eval_sets=[c[0] for c in comparisons], created_by=self.user,
+            candidate_config_toml=candidate_text, authors=authors,
+            allowed_signers=getattr(loaded, "allowed_signers_text", "") or "",
         )
         decisions = self.store.decisions_for_change(change_key)
         earlier = [r for r in self.store.requests_for_change(change_key) if r.content_hash == req.content_hash]
         coverage = self._coverage_of(comparisons, self.store.labels(earlier[0].id) if earlier else [])
-        verdict = evaluate(config, decisions=decisions, coverage=coverage, content_hash=req.content_hash, author=req.author)
+        verdict = evaluate(config, decisions=decisions, coverage=coverage, content_hash=req.content_hash,
+                           authors=authors, policy_change=change)
         task.report("saving the review request", 0.95)
         record = self.store.add_request(req, comparisons=comparisons, status=verdict.status.value,
                                         description=verdict.description,
@@ -138,11 +152,45 @@ class ReviewService:
         return found[0] if found else None
 
     def config(self, request_id: int) -> ProjectConfig:
+        """The request's policy: signoff.toml of the protected base, plus the eval sets the
+        candidate added (compared in addition; everything else of the candidate's text is ignored)."""
         with self._lock:
             if request_id not in self._configs:
                 req = self.get_request(request_id)
-                self._configs[request_id] = parse_config(req.config_toml, f"signoff.toml at {req.candidate_ref[:7]}")
+                base = parse_config(req.config_toml, f"signoff.toml of request {req.id} (protected base)")
+                added = [s for s in added_specs(base, req.candidate_config_toml) if s.name in req.eval_sets]
+                if added:
+                    from dataclasses import replace
+
+                    base = replace(base, eval_sets=(*base.eval_sets, *added))
+                self._configs[request_id] = base
             return self._configs[request_id]
+
+    def policy_change(self, request_id: int) -> PolicyChange:
+        """What the candidate's signoff.toml changes against the base's (nothing: PolicyChange())."""
+        req = self._fixed(request_id)   # both texts never change once stored
+        if not req.candidate_config_toml:
+            return PolicyChange()
+        with self._lock:
+            found = self._changes.get(req.id)
+        if found is None:
+            base = parse_config(req.config_toml, f"signoff.toml of request {req.id} (protected base)")
+            found = compare_policies(base, req.config_toml, req.candidate_config_toml)
+            with self._lock:
+                self._changes[req.id] = found
+        return found
+
+    def policy_change_json(self, request_id: int, verdict: PolicyVerdict | None = None) -> dict | None:
+        """`show --json`'s "policy_change": the diff, whether a policy owner approved it, and who."""
+        change = self.policy_change(request_id)
+        if not change.changed:
+            return None
+        verdict = verdict or self.verdict(request_id)
+        by = list(verdict.approvals.get(POLICY_OWNER, []))
+        return {"diff": change.diff, "approved": bool(by), "approved_by": by,
+                "owners": list(self.config(request_id).policy.owners), "added_eval_sets": list(change.added_sets),
+                "removed_eval_sets": list(change.removed_sets), "repointed_eval_sets": list(change.repointed_sets),
+                "candidate_error": change.candidate_error}
 
     def summary(self, request_id: int) -> dict:
         req = self.get_request(request_id)
@@ -152,7 +200,9 @@ class ReviewService:
             "status": verdict.status.value,
             "description": verdict.description,
             "missing": verdict.missing,
+            "checklist": [{"name": c.name, "ok": c.ok, "detail": c.detail} for c in verdict.checklist],
             "eval_sets": list(self.store.comparison_summaries(req.id).values()),
+            "policy_change": self.policy_change_json(req.id, verdict),
         }
 
     def comparison(self, request_id: int, eval_set: str) -> pd.DataFrame:
@@ -267,7 +317,8 @@ class ReviewService:
         if extra is not None:
             decisions = [*decisions, extra]
         return evaluate(self.config(req.id), decisions=decisions, coverage=self.coverage(req.id),
-                        content_hash=req.content_hash, author=req.author)
+                        content_hash=req.content_hash, authors=_request_authors(req),
+                        policy_change=self.policy_change(req.id))
 
     def decide(self, request_id: int, kind: DecisionKind | str, comment: str = "", *, role: str | None = None) -> PolicyVerdict:
         req = self.get_request(request_id)
@@ -276,12 +327,17 @@ class ReviewService:
         mine = config.roles_of(self.user)
         if role is None:
             if not mine:
-                raise PolicyRefusal(f"{self.user} holds no role in signoff.toml [roles] and may not decide")
+                hint = (" (a policy owner approves a change to signoff.toml with --role policy-owner)"
+                        if self.user.lower() in {o.lower() for o in config.policy.owners} else "")
+                raise PolicyRefusal(f"{self.user} holds no role in signoff.toml [roles] and may not decide{hint}")
             # Of several roles, the one the policy still needs most is the natural default; ask instead of guessing.
             if len(mine) > 1:
                 raise PolicyRefusal(f"{self.user} holds several roles ({', '.join(mine)}): choose one (--role)")
             role = mine[0]
-        check_allowed(config, user=self.user, role=role, kind=kind, author=req.author)
+        if role == POLICY_OWNER and not req.candidate_config_toml:
+            raise PolicyRefusal(f"request {req.id} does not change signoff.toml: there is nothing for a policy owner "
+                                f"to approve")
+        check_allowed(config, user=self.user, role=role, kind=kind, authors=_request_authors(req))
         check_forge_identity(self.user, config.status)  # the forge token's user must be the one deciding
         decision = Decision(user=self.user, role=role, kind=kind, content_hash=req.content_hash, comment=comment,
                             request_id=req.id, sha=req.sha)
@@ -386,6 +442,23 @@ class ReviewService:
         return Coverage(ct, cl, rt, rl)
 
 
+def _authors_of(loaded) -> dict[str, str]:
+    """identity -> how it is tied to the candidate, as the source found it."""
+    kinds = dict(getattr(loaded, "author_kinds", None) or {})
+    for who in getattr(loaded, "authors", ()) or ():
+        kinds.setdefault(who.strip().lower(), AUTHOR)
+    if loaded.candidate_author:
+        kinds.setdefault(loaded.candidate_author.strip().lower(), AUTHOR)
+    return {k: v for k, v in kinds.items() if k}
+
+
+def _request_authors(req: RequestRecord) -> dict[str, str]:
+    authors = dict(req.authors or {})
+    if req.author:
+        authors.setdefault(req.author.strip().lower(), AUTHOR)
+    return authors
+
+
 def _parse_bool(value):
     if value is None or value == "" or (isinstance(value, float) and pd.isna(value)):
         return None
@@ -404,4 +477,5 @@ def request_json(req: RequestRecord) -> dict:
             "baseline": req.baseline_ref, "candidate": req.candidate_ref, "source": req.source,
             "content_hash": req.content_hash, "eval_sets": req.eval_sets, "status": req.status,
             "description": req.description, "created_at": req.created_at.isoformat() if req.created_at else None,
-            "created_by": req.created_by}
+            "created_by": req.created_by, "authors": dict(req.authors or {}),
+            "policy_changed": bool(req.candidate_config_toml)}

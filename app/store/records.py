@@ -18,12 +18,15 @@ class RequestRecord:
     title: str
     author: str               # candidate author e-mail
     content_hash: str
-    config_toml: str          # signoff.toml text at the candidate revision
+    config_toml: str          # signoff.toml text at the protected base: the request's policy
     eval_sets: list[str]
     status: str               # pending / approved / rejected (last evaluated)
     description: str          # last status description (<= 140 chars)
     created_at: datetime
     created_by: str = ""
+    candidate_config_toml: str = ""   # the candidate's own signoff.toml when it differs (shown, never applied)
+    authors: dict = field(default_factory=dict)   # identity -> "author" / "committer" / "co-author" (no self-approval)
+    allowed_signers: str = ""         # [signers] allowed_signers as read at the base ("" if none)
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,9 @@ class NewRequest:
     config_toml: str
     eval_sets: list[str]
     created_by: str = ""
+    candidate_config_toml: str = ""
+    authors: dict = field(default_factory=dict)
+    allowed_signers: str = ""
 
 
 @dataclass(frozen=True)

@@ -65,13 +65,18 @@ class Request(Base):
     title: Mapped[str] = mapped_column(Text)
     author: Mapped[str] = mapped_column(Text)
     content_hash: Mapped[str] = mapped_column(String(64))
-    config_toml: Mapped[str] = mapped_column(Text)
+    config_toml: Mapped[str] = mapped_column(Text)   # signoff.toml at the protected base: the request's policy
     eval_sets: Mapped[list] = mapped_column(JSON)
     status: Mapped[str] = mapped_column(String(20))
     description: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     created_by: Mapped[str] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # 0002_policy_base: the candidate's own signoff.toml ("" when the same as the base's; never applied),
+    # identity -> how it is tied to the candidate's commits, and [signers] allowed_signers read at the base.
+    candidate_config_toml: Mapped[str] = mapped_column(Text, server_default="")
+    authors: Mapped[dict] = mapped_column(JSON, server_default="{}")
+    allowed_signers: Mapped[str] = mapped_column(Text, server_default="")
 
 
 class Comparison(Base):

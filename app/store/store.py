@@ -43,6 +43,8 @@ def _request_record(r: Request) -> RequestRecord:
         baseline_ref=r.baseline_ref, candidate_ref=r.candidate_ref, title=r.title, author=r.author,
         content_hash=r.content_hash, config_toml=r.config_toml, eval_sets=list(r.eval_sets), status=r.status,
         description=r.description, created_at=r.created_at, created_by=r.created_by,
+        candidate_config_toml=r.candidate_config_toml or "", authors=dict(r.authors or {}),
+        allowed_signers=r.allowed_signers or "",
     )
 
 
@@ -201,7 +203,9 @@ class Store:
                           baseline_ref=req.baseline_ref, candidate_ref=req.candidate_ref, title=req.title,
                           author=req.author, content_hash=req.content_hash, config_toml=req.config_toml,
                           eval_sets=list(req.eval_sets), status=status, description=description, created_at=now,
-                          created_by=req.created_by or actor, updated_at=now)
+                          created_by=req.created_by or actor, updated_at=now,
+                          candidate_config_toml=req.candidate_config_toml, authors=dict(req.authors),
+                          allowed_signers=req.allowed_signers)
             s.add(row)
             s.flush()
             for position, ((name, summary, _), blob) in enumerate(zip(comparisons, blobs)):
@@ -212,7 +216,8 @@ class Store:
                 "sha": req.sha, "change_key": req.change_key, "source": req.source, "locator": req.locator,
                 "baseline_ref": req.baseline_ref, "candidate_ref": req.candidate_ref,
                 "content_hash": req.content_hash, "eval_sets": list(req.eval_sets), "status": status,
-                "description": description})
+                "description": description, "authors": dict(req.authors),
+                "policy_changed": bool(req.candidate_config_toml)})
             return _request_record(row)
 
     def get_request(self, request_id: int) -> RequestRecord:

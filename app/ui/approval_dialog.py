@@ -19,9 +19,11 @@ from PySide6.QtWidgets import (QButtonGroup, QComboBox, QDialog, QDialogButtonBo
 from app.core.errors import PolicyRefusal, SignoffError
 from app.core.model import DecisionKind
 from app.core.policy import PolicyVerdict
+from app.core.policy_change import POLICY_OWNER, PolicyChange
 from app.ui.diff_view import plain_label
 from app.ui.inbox import commit_text
 from app.ui.palette import STATUS_STYLE
+from app.ui.policy_change_view import PolicyChangeBox
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +60,12 @@ class ApprovalDialog(QDialog):
         request = service.get_request(request_id)
         self.verdict = service.verdict(request_id)
         self.roles = list(service.my_roles(request_id))
+        # A candidate that changes signoff.toml: its diff, and a policy owner may approve the change.
+        change_of = getattr(service, "policy_change", None)
+        self.change = change_of(request_id) if change_of is not None else PolicyChange()
+        owners = tuple(service.config(request_id).policy.owners)
+        if self.change.changed and service.user.strip().lower() in {o.strip().lower() for o in owners}:
+            self.roles.append(POLICY_OWNER)
         self.setWindowTitle(f"Decide on {commit_text(request)}")
         self.setMinimumWidth(560)
 
@@ -77,6 +85,10 @@ class ApprovalDialog(QDialog):
         colour = STATUS_STYLE.get(self.verdict.status.value, ("#999999", ""))[0]
         self.status_label.setStyleSheet(f"QLabel {{ border-left: 4px solid {colour}; padding-left: 6px; }}")
         layout.addWidget(self.status_label)
+
+        self.policy_change = PolicyChangeBox()
+        self.policy_change.set_change(self.change, self.verdict, owners)
+        layout.addWidget(self.policy_change)
 
         checks = QGroupBox("Policy checklist")
         cl = QVBoxLayout(checks)

@@ -35,6 +35,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QDialog,
 from app.core.errors import SignoffError
 from app.core.model import Verdict
 from app.core.policy import PolicyVerdict
+from app.core.policy_change import PolicyChange
 from app.core.search import SearchIndex
 from app.core.shown import blind_candidate_first
 from app.store.records import RequestRecord
@@ -47,6 +48,7 @@ from app.ui.diff_view import plain_label, plain_tooltip
 from app.ui.outbox_drain import BackgroundDrain
 from app.ui.inbox import Inbox, RequestIdRole, commit_text, dot_icon
 from app.ui.palette import CLASS_STYLE, STATUS_STYLE
+from app.ui.policy_change_view import PolicyChangeBox
 from app.ui.label_dialogs import CommentDialog, ErrorPicker
 from app.ui.label_writer import LabelWriter
 from app.ui.sample_model import (CLASS_ORDER, NOT_UNCHANGED, REVIEW_FILTERS, SEARCH_COLUMNS, MyLabel, SampleTableModel, as_text_series,
@@ -126,9 +128,10 @@ def refresh_statuses(service, writer, dirty: set[int], current: int, *, quick: b
 def header_text(r: RequestRecord) -> str:
     """The comparison header: "1a69639 vs 783bc14e0f1a · title"; for two MLflow versions
     opened by browsing (no commit), "v2 vs v1 · title"."""
+    changed = " · signoff.toml changed (not applied)" if getattr(r, "candidate_config_toml", "") else ""
     if r.source == "mlflow" and " vs " in commit_text(r):
-        return f"{commit_text(r)} · {r.title}"
-    return f"{r.sha[:7]} vs {r.baseline_ref[:12]} · {r.title}"
+        return f"{commit_text(r)} · {r.title}{changed}"
+    return f"{r.sha[:7]} vs {r.baseline_ref[:12]} · {r.title}{changed}"
 
 
 def _label_fields(fields: dict) -> dict:
@@ -437,6 +440,8 @@ class MainWindow(QMainWindow):
         hl.setContentsMargins(6, 6, 6, 2)
         hl.setSpacing(4)
         hl.addWidget(self.title_label)
+        self.policy_change_box = PolicyChangeBox()   # a candidate's change to signoff.toml: line + diff
+        hl.addWidget(self.policy_change_box)
         verdict_row = QHBoxLayout()
         self.verdict_dot = QLabel()
         self.verdict_dot.setFixedWidth(14)
@@ -1194,8 +1199,21 @@ class MainWindow(QMainWindow):
         colour = STATUS_STYLE.get(self.verdict.status.value, ("#999999", ""))[0]
         self.verdict_dot.setPixmap(dot_icon(colour).pixmap(12, 12))
         self.verdict_label.setText(status_line(self.verdict))
+        self._show_policy_change(r, verdict)
         # The inbox shows the live verdict of the open request, not the last one posted.
         self.inbox.update_status(r.id, self.verdict.status.value, self.verdict.description)
+
+    def _show_policy_change(self, r, verdict: PolicyVerdict) -> None:
+        change_of = getattr(self.service, "policy_change", None)
+        if change_of is None or not getattr(r, "candidate_config_toml", ""):
+            self.policy_change_box.set_change(PolicyChange(), None)
+            return
+        try:
+            change, owners = change_of(r.id), tuple(self.service.config(r.id).policy.owners)
+        except SignoffError as exc:
+            log.warning("policy change of request %s: %s", r.id, exc)
+            return
+        self.policy_change_box.set_change(change, verdict, owners)
 
     def open_approval_dialog(self) -> None:
         if self.request is None:

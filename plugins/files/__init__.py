@@ -3,7 +3,10 @@ files side by side.
 
     FilesSource(root, baseline_dir, candidate_dir)
 
-- `signoff.toml` is read from `candidate_dir` if it is there, else from `root`.
+- The policy (`signoff.toml`) never comes from what is judged: `policy` (a file CI takes
+  from its own checkout of the default branch: `--policy FILE`) or `policy_repo` (a git
+  repository, read at its default branch: `--repo DIR`); neither: a ConfigError saying so.
+  A `signoff.toml` in `candidate_dir` is the candidate's own: shown as a diff, never applied.
 - Samples (and, for image sets, input/reference images) are resolved against `root`.
 - Predictions (and output images) are resolved against `baseline_dir` and
   `candidate_dir`, each at the same relative path the eval set names.
@@ -18,14 +21,17 @@ folders do); they only name the request, e.g. a commit SHA.
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from typing import ClassVar
 
 from app.core.config import ProjectConfig, parse_config
 from app.core.errors import ConfigError, InputError, NotFoundError
 from app.core.model import LoadedInput
+from app.core.policy_change import added_specs
 from app.core.tasks import TaskState
 from app.plugin_api import Source
 from plugins.common import clean_relpath, load_eval_sets
+from plugins.common.policy import no_policy_error, policy_from_repo, read_policy_file
 
 CONFIG_FILE = "signoff.toml"
 
@@ -38,43 +44,62 @@ class FilesSource(Source):
     NAME: ClassVar[str] = "files"
     DESCRIPTION: ClassVar[str] = "CSV / JSONL / Parquet files in a baseline and a candidate folder"
 
-    def __init__(self, root: str, baseline_dir: str, candidate_dir: str):
+    def __init__(self, root: str, baseline_dir: str, candidate_dir: str, policy: str = "", policy_repo: str = "",
+                 policy_ref: str = ""):
+        self.policy = os.path.abspath(os.path.expanduser(policy)) if policy else ""
+        self.policy_repo = os.path.abspath(os.path.expanduser(policy_repo)) if policy_repo else ""
+        self.policy_ref = (policy_ref or "").strip()
         self.root = _existing_dir(os.path.abspath(os.path.expanduser(str(root))), "root")
         self.baseline_dir = _existing_dir(os.path.join(self.root, os.path.expanduser(str(baseline_dir))), "baseline")
         self.candidate_dir = _existing_dir(os.path.join(self.root, os.path.expanduser(str(candidate_dir))), "candidate")
         self._dirs = {"samples": self.root, "baseline": self.baseline_dir, "candidate": self.candidate_dir}
 
     def locator(self) -> dict:
-        return {"root": self.root, "baseline_dir": self.baseline_dir, "candidate_dir": self.candidate_dir}
+        loc = {"root": self.root, "baseline_dir": self.baseline_dir, "candidate_dir": self.candidate_dir}
+        for key in ("policy", "policy_repo", "policy_ref"):
+            if getattr(self, key):
+                loc[key] = getattr(self, key)
+        return loc
 
     def load(self, *, candidate: str = "", baseline: str | None = None, task: TaskState | None = None) -> LoadedInput:
         task = task or TaskState()
         task.report(f"reading {CONFIG_FILE}", 0.0)
         config, config_text = self._config()
-        sets = load_eval_sets(config, self.read_bytes, task=task, config_file=CONFIG_FILE)
+        candidate_text = self._candidate_text()
+        candidate_text = "" if candidate_text == config_text else candidate_text
+        added = added_specs(config, candidate_text)
+        load_config = replace(config, eval_sets=(*config.eval_sets, *added)) if added else config
+        sets = load_eval_sets(load_config, self.read_bytes, task=task, config_file=CONFIG_FILE)
         return LoadedInput(
             config=config, source=self.NAME, locator=self.locator(),
             candidate_ref=os.path.basename(self.candidate_dir), baseline_ref=os.path.basename(self.baseline_dir),
             candidate_author="", eval_sets=sets,
             title=f"{os.path.basename(self.candidate_dir)} vs {os.path.basename(self.baseline_dir)}",
-            config_text=config_text,
+            config_text=config_text, candidate_config_text=candidate_text,
         )
 
     def read_config(self) -> ProjectConfig:
         return self._config()[0]
 
     def _config(self) -> tuple[ProjectConfig, str]:
-        """The parsed signoff.toml and its text (stored with the request)."""
-        for folder in (self.candidate_dir, self.root):
-            path = os.path.join(folder, CONFIG_FILE)
-            if os.path.isfile(path):
-                try:
-                    with open(path, encoding="utf-8-sig") as f:
-                        text = f.read()
-                except UnicodeDecodeError:
-                    raise ConfigError(f"{path} is not UTF-8 text") from None
-                return parse_config(text, where=path), text
-        raise ConfigError(f"{CONFIG_FILE} not found in {self.candidate_dir} or {self.root}")
+        """The parsed policy and its text (stored with the request): never the candidate folder's."""
+        if self.policy:
+            text, where = read_policy_file(self.policy), self.policy
+        elif self.policy_repo:
+            text, _, where = policy_from_repo(self.policy_repo, self.policy_ref)
+        else:
+            raise no_policy_error(f"the files in {self.candidate_dir}")
+        return parse_config(text, where=where), text
+
+    def _candidate_text(self) -> str:
+        path = os.path.join(self.candidate_dir, CONFIG_FILE)
+        if not os.path.isfile(path):
+            return ""
+        try:
+            with open(path, encoding="utf-8-sig") as f:
+                return f.read()
+        except UnicodeDecodeError:
+            raise ConfigError(f"{path} is not UTF-8 text") from None
 
     def read_bytes(self, side: str, path: str) -> bytes:
         """The bytes of `path` (relative) in the folder of `side`: samples, baseline or candidate."""

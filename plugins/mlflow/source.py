@@ -2,12 +2,14 @@
 (or runs) on a tracking server; each eval set's predictions are a table
 logged in each version's run, or the run's genai evaluation traces.
 
-Where signoff.toml comes from, first that applies:
-1. `config_text` (the app's "compare any two versions" passes one);
-2. the git repository `repo` at `config_rev` (`request --sha SHA --repo DIR`),
-   else at the candidate run's mlflow.source.git.commit tag;
-3. the artifact `signoff.toml` of the candidate's run (CI logs it beside
-   the predictions: what was evaluated and the policy stay together).
+Where signoff.toml comes from (never from the candidate run; docs/trust.md):
+1. `config_text` (`request --policy FILE`, a file CI takes from its own checkout
+   of the default branch; the app's "compare any two versions" passes one too);
+2. the git repository `repo` at its default branch (or `policy_ref`): the
+   merge-base with `config_rev` / the candidate run's mlflow.source.git.commit
+   when that commit is in the repository, else the branch head. The candidate
+   commit's own signoff.toml is kept beside it (shown as a diff, never applied).
+Neither: a ConfigError saying how to give one.
 
 The baseline, when not given: signoff.toml `[mlflow] baseline`, else the
 model's `champion` alias, else the version before the candidate. The
@@ -34,6 +36,7 @@ from app.core.model import EvalSetData, LoadedInput
 from app.core.tasks import NULL_TASK, TaskState
 from app.plugin_api import Source
 from plugins.common import id_warnings
+from plugins.common.policy import CONFIG_FILE, no_policy_error, policy_from_repo
 
 from . import writeback
 from .cache import TraceIndex
@@ -65,7 +68,10 @@ class MlflowSource(Source):
     DESCRIPTION: ClassVar[str] = "model versions and their logged predictions on an MLflow tracking server"
 
     def __init__(self, tracking_uri: str = "", model: str = "", repo: str = "", config_rev: str = "",
-                 config_text: str = "", experiments: list[str] | tuple[str, ...] = (), resolved: dict | None = None):
+                 config_text: str = "", experiments: list[str] | tuple[str, ...] = (), resolved: dict | None = None,
+                 policy_ref: str = ""):
+        self.policy_ref = (policy_ref or "").strip()
+        self._candidate_text = ""
         self.tracking_uri = (tracking_uri or "").strip()
         self.model = (model or "").strip()
         self.repo = os.path.abspath(os.path.expanduser(repo)) if repo else ""
@@ -78,6 +84,7 @@ class MlflowSource(Source):
     def locator(self) -> dict:
         loc = {"tracking_uri": self.tracking_uri, "model": self.model}
         for key, value in (("repo", self.repo), ("config_rev", self.config_rev), ("config_text", self.config_text),
+                           ("policy_ref", self.policy_ref),
                            ("experiments", list(self.experiments)), ("resolved", self.resolved)):
             if value:
                 loc[key] = value
@@ -138,7 +145,7 @@ class MlflowSource(Source):
             config=config, source=self.NAME, locator=self.locator(), candidate_ref=cand.canonical,
             baseline_ref=base.canonical, candidate_author=cand.tags.get(USER_TAG, "") or cand.run.get("info", {}).get("user_id", ""),
             eval_sets=sets, title=cand.label + (f" — {run_name}" if run_name and cand.version else ""),
-            config_text=config_text, summary_extras=extras, commit_sha=self._full_commit(requested_commit) or cand.commit,
+            config_text=config_text, candidate_config_text=self._candidate_text, summary_extras=extras, commit_sha=self._full_commit(requested_commit) or cand.commit,
         )
 
     def _full_commit(self, commit: str) -> str:
@@ -151,32 +158,23 @@ class MlflowSource(Source):
     # -- signoff.toml ----------------------------------------------------------------------
 
     def _early_config(self, candidate: str) -> tuple[ProjectConfig | None, str, str]:
-        """The config when it is known before talking to the server (inline, or git at a known commit)."""
+        """The config when it is known before talking to the server (given, or git at a known commit)."""
         if self.config_text:
             return parse_config(self.config_text, "signoff.toml (given)"), self.config_text, "given"
         if self.repo:
             rev = self.config_rev or (candidate if _looks_like_commit(candidate) else "")
             if rev:
-                return (*_config_from_git(self.repo, rev), f"git {rev}")
+                return self._config_from_repo(rev)
         return None, "", ""
 
     def _late_config(self, client: MlflowClient, cand: Resolved, task: TaskState) -> tuple[ProjectConfig, str, str]:
         if self.repo:
-            if not cand.commit:
-                raise ConfigError(f"--repo was given, but {cand.label} carries no mlflow.source.git.commit tag "
-                                  f"saying which commit's {CONFIG_ARTIFACT} to read; pass --sha SHA")
-            return (*_config_from_git(self.repo, cand.commit), f"git {cand.commit}")
-        try:
-            data = client.read_artifact(cand.run, CONFIG_ARTIFACT, task=task, what=f"{CONFIG_ARTIFACT} of {cand.label}")
-        except MlflowNotFound:
-            raise ConfigError(f"{cand.label} has no {CONFIG_ARTIFACT} artifact; log it in CI "
-                              f"(mlflow.log_artifact('{CONFIG_ARTIFACT}')) or pass --repo DIR to read it from git "
-                              f"at the run's commit (docs/mlflow.md)") from None
-        try:
-            text = data.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            raise ConfigError(f"{CONFIG_ARTIFACT} of {cand.label} is not UTF-8 text") from None
-        return parse_config(text, f"{CONFIG_ARTIFACT} of {cand.label}"), text, f"run {cand.run_id}"
+            return self._config_from_repo(cand.commit)
+        raise no_policy_error(cand.label)
+
+    def _config_from_repo(self, commit: str) -> tuple[ProjectConfig, str, str]:
+        text, self._candidate_text, where = policy_from_repo(self.repo, self.policy_ref, commit)
+        return parse_config(text, f"{CONFIG_FILE} ({where})"), text, where
 
     # -- baseline --------------------------------------------------------------------------
 
@@ -286,21 +284,6 @@ def canonical_source(dataset: dict) -> dict:
 def _looks_like_commit(text: str) -> bool:
     t = (text or "").strip()
     return 7 <= len(t) <= 64 and all(c in "0123456789abcdefABCDEF" for c in t) and len(t) != 32
-
-
-def _config_from_git(repo: str, rev: str) -> tuple[ProjectConfig, str]:
-    from plugins.git import CONFIG_FILE, GitSource
-
-    commit = GitSource(repo).resolve(rev)
-    try:
-        blob = commit.tree / CONFIG_FILE
-    except KeyError:
-        raise ConfigError(f"{CONFIG_FILE} not found at {commit.hexsha[:7]} in {repo}") from None
-    try:
-        text = blob.data_stream.read().decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise ConfigError(f"{CONFIG_FILE} at {commit.hexsha[:7]} is not UTF-8 text") from None
-    return parse_config(text, f"{CONFIG_FILE} at {commit.hexsha[:7]}"), text
 
 
 def _describe(r: Resolved) -> dict:

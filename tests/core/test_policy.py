@@ -33,7 +33,7 @@ def d(user, role, kind="approve", h=H):
 
 
 def ev(decisions, coverage=FULL, author="dana@example.com"):
-    return evaluate(CONFIG, decisions=decisions, coverage=coverage, content_hash=H, author=author)
+    return evaluate(CONFIG, decisions=decisions, coverage=coverage, content_hash=H, authors=[author] if author else [])
 
 
 def test_nothing_yet_says_what_is_missing():
@@ -74,18 +74,18 @@ def test_request_changes_is_rejected_status_too():
 
 def test_self_approval_refused_and_not_counted():
     with pytest.raises(PolicyRefusal, match="author"):
-        check_allowed(CONFIG, user="dana@example.com", role="sme", kind=DecisionKind.APPROVE, author="dana@example.com")
+        check_allowed(CONFIG, user="dana@example.com", role="sme", kind=DecisionKind.APPROVE, authors=["dana@example.com"])
     # the author may still reject their own candidate
-    check_allowed(CONFIG, user="dana@example.com", role="sme", kind=DecisionKind.REJECT, author="dana@example.com")
+    check_allowed(CONFIG, user="dana@example.com", role="sme", kind=DecisionKind.REJECT, authors=["dana@example.com"])
     v = ev([d("dana@example.com", "sme"), d("alice@example.com", "sme"), d("quinn@example.com", "qa")])
     assert v.status is Status.PENDING and v.approvals["sme"] == ["alice@example.com"]
 
 
 def test_roles_are_checked():
     with pytest.raises(PolicyRefusal, match="not in role 'qa'"):
-        check_allowed(CONFIG, user="alice@example.com", role="qa", kind=DecisionKind.APPROVE, author="")
+        check_allowed(CONFIG, user="alice@example.com", role="qa", kind=DecisionKind.APPROVE)
     with pytest.raises(PolicyRefusal, match="not defined"):
-        check_allowed(CONFIG, user="alice@example.com", role="boss", kind=DecisionKind.APPROVE, author="")
+        check_allowed(CONFIG, user="alice@example.com", role="boss", kind=DecisionKind.APPROVE)
     # a decision recorded in a role the person no longer holds does not count
     v = ev([d("mallory@example.com", "qa"), d("alice@example.com", "sme"), d("bob@example.com", "sme")])
     assert v.status is Status.PENDING and "0/1 QA" in v.missing
@@ -119,3 +119,63 @@ required = { sme = 1 }
 [roles]
 sme = [%s]
 """ % ", ".join(f'"user{i}@example.com"' for i in range(20))
+
+
+# -- a candidate's change to signoff.toml, and who wrote the candidate (docs/trust.md) ---------
+
+OWNED_TEXT = """
+[[eval_sets]]
+name = "e"
+samples = "s.jsonl"
+predictions = "p.jsonl"
+
+[policy]
+required = { sme = 1 }
+owners = ["quinn@example.com"]
+
+[roles]
+sme = ["alice@example.com", "carol@example.com"]
+"""
+
+
+def test_a_policy_change_blocks_until_a_policy_owner_approves():
+    from app.core.policy_change import POLICY_OWNER, compare_policies
+
+    base = parse_config(OWNED_TEXT)
+    relaxed = OWNED_TEXT.replace("required = { sme = 1 }", "required = {}").replace('"p.jsonl"', '"q.jsonl"')
+    change = compare_policies(base, OWNED_TEXT, relaxed)
+    assert change.changed and change.repointed_sets == ("e",) and "+required = {}" in change.diff
+
+    def run(decisions):
+        return evaluate(base, decisions=decisions, coverage=FULL, content_hash=H, policy_change=change)
+
+    v = run([d("alice@example.com", "sme")])
+    assert v.status is Status.PENDING
+    assert v.description == "awaiting review: signoff.toml changed (needs a policy owner)"
+    assert v.checklist[0].name == "signoff.toml changed: needs approval by a policy owner" and not v.checklist[0].ok
+    # Somebody who is no owner cannot approve it, and an owner's review decision is kept apart.
+    with pytest.raises(PolicyRefusal, match="not a policy owner"):
+        check_allowed(base, user="alice@example.com", role=POLICY_OWNER, kind=DecisionKind.APPROVE)
+    v = run([d("alice@example.com", "sme"), d("quinn@example.com", POLICY_OWNER)])
+    assert v.status is Status.APPROVED and v.checklist[0].ok
+    assert v.approvals[POLICY_OWNER] == ["quinn@example.com"]
+    # No owners listed: the item says so and blocks.
+    ownerless = parse_config(OWNED_TEXT.replace('owners = ["quinn@example.com"]\n', ""))
+    v = evaluate(ownerless, decisions=[d("alice@example.com", "sme")], coverage=FULL, content_hash=H,
+                 policy_change=change)
+    assert v.status is Status.PENDING and "no [policy] owners are listed" in v.checklist[0].detail
+    with pytest.raises(PolicyRefusal, match="lists no \\[policy\\] owners"):
+        check_allowed(ownerless, user="quinn@example.com", role=POLICY_OWNER, kind=DecisionKind.APPROVE)
+
+
+def test_co_authors_and_committers_may_not_approve_and_do_not_count():
+    base = parse_config(OWNED_TEXT)
+    authors = {"dana@example.com": "author", "alice@example.com": "committer", "carol@example.com": "co-author"}
+    with pytest.raises(PolicyRefusal, match=r"(?i)carol@example.com co-authored a candidate commit \(Co-authored-by\) "
+                                            r"and may not approve it"):
+        check_allowed(base, user="Carol@Example.com", role="sme", kind=DecisionKind.APPROVE, authors=authors)
+    with pytest.raises(PolicyRefusal, match="alice@example.com committed a candidate commit"):
+        check_allowed(base, user="alice@example.com", role="sme", kind=DecisionKind.APPROVE, authors=authors)
+    v = evaluate(base, decisions=[d("carol@example.com", "sme"), d("alice@example.com", "sme")], coverage=FULL,
+                 content_hash=H, authors=authors)
+    assert v.status is Status.PENDING and v.approvals == {}

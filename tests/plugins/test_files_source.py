@@ -24,7 +24,7 @@ def workspace(kit, tmp_path):
 
 
 def test_happy_path(kit, workspace):
-    src = FilesSource(str(workspace), "runs/v1", "runs/v2")
+    src = FilesSource(str(workspace), "runs/v1", "runs/v2", policy=str(workspace / "signoff.toml"))
     loaded = src.load(candidate="abc123")
     assert (loaded.source, loaded.candidate_ref, loaded.baseline_ref) == ("files", "v2", "v1")
     assert loaded.candidate_author == ""
@@ -37,30 +37,43 @@ def test_happy_path(kit, workspace):
 
 
 def test_locator_round_trip(workspace):
-    src = FilesSource(str(workspace), "runs/v1", "runs/v2")
+    src = FilesSource(str(workspace), "runs/v1", "runs/v2", policy=str(workspace / "signoff.toml"))
     loc = json.loads(json.dumps(src.locator()))
     assert loc == {"root": str(workspace), "baseline_dir": str(workspace / "runs/v1"),
-                   "candidate_dir": str(workspace / "runs/v2")}
+                   "candidate_dir": str(workspace / "runs/v2"), "policy": str(workspace / "signoff.toml")}
     assert FilesSource.from_locator(loc).load(candidate="x").eval_sets[0].content_hash == \
         src.load(candidate="x").eval_sets[0].content_hash
 
 
-def test_config_in_the_candidate_folder_wins(kit, workspace):
-    kit.write(workspace, {"runs/v2/signoff.toml": kit.SIGNOFF_TOML.format(ext="csv").replace('name = "texts"', 'name = "v2"')})
-    loaded = FilesSource(str(workspace), "runs/v1", "runs/v2").load(candidate="x")
-    assert loaded.config.eval_sets[0].name == "v2"
+def test_config_in_the_candidate_folder_is_shown_never_applied(kit, workspace):
+    mine = kit.SIGNOFF_TOML.format(ext="csv").replace("sme = 1", "sme = 0")
+    kit.write(workspace, {"runs/v2/signoff.toml": mine})
+    loaded = FilesSource(str(workspace), "runs/v1", "runs/v2", policy=str(workspace / "signoff.toml")).load(candidate="x")
+    assert loaded.config.policy.required == {"sme": 1}
+    assert loaded.config_text == kit.SIGNOFF_TOML.format(ext="csv")
+    assert loaded.candidate_config_text == mine
 
 
-def test_no_config(workspace):
-    (workspace / "signoff.toml").unlink()
-    with pytest.raises(ConfigError, match="signoff.toml not found in .*runs/v2 or "):
+def test_no_policy_given_says_how_to_give_one(workspace):
+    with pytest.raises(ConfigError, match="no policy for .*pass --policy FILE .* or --repo DIR"):
         FilesSource(str(workspace), "runs/v1", "runs/v2").load(candidate="x")
+    with pytest.raises(ConfigError, match="--policy .*absent.toml: no such file"):
+        FilesSource(str(workspace), "runs/v1", "runs/v2", policy=str(workspace / "absent.toml")).load(candidate="x")
+
+
+def test_policy_from_a_repository_at_its_default_branch(kit, workspace, tmp_path):
+    repo = kit.init_repo(tmp_path / "policy-repo")
+    kit.commit(repo, {"signoff.toml": kit.SIGNOFF_TOML.format(ext="csv")}, "policy")
+    repo.create_head("feature").checkout()
+    kit.commit(repo, {"signoff.toml": "[policy]\n"}, "not on main")
+    loaded = FilesSource(str(workspace), "runs/v1", "runs/v2", policy_repo=repo.working_tree_dir).load(candidate="x")
+    assert loaded.config_text == kit.SIGNOFF_TOML.format(ext="csv")
 
 
 def test_missing_predictions_file(workspace):
     (workspace / "runs/v1/predictions/texts.csv").unlink()
     with pytest.raises(NotFoundError, match=r"predictions/texts.csv does not exist in .*runs/v1 \(baseline\)"):
-        FilesSource(str(workspace), "runs/v1", "runs/v2").load(candidate="x")
+        FilesSource(str(workspace), "runs/v1", "runs/v2", policy=str(workspace / "signoff.toml")).load(candidate="x")
 
 
 def test_missing_folder(workspace):
@@ -72,7 +85,7 @@ def test_cancel(workspace):
     task = TaskState()
     task.cancel()
     with pytest.raises(Cancelled):
-        FilesSource(str(workspace), "runs/v1", "runs/v2").load(candidate="x", task=task)
+        FilesSource(str(workspace), "runs/v1", "runs/v2", policy=str(workspace / "signoff.toml")).load(candidate="x", task=task)
 
 
 def test_image_set(kit, tmp_path):
@@ -84,7 +97,7 @@ def test_image_set(kit, tmp_path):
         "base/p.jsonl": kit.table_bytes([{"id": "a", "output": "out/a.png"}], "jsonl"), "base/out/a.png": red,
         "cand/p.jsonl": kit.table_bytes([{"id": "a", "output": "out/a.png"}], "jsonl"), "cand/out/a.png": blue,
     })
-    data = FilesSource(str(tmp_path), "base", "cand").load(candidate="x").eval_sets[0]
+    data = FilesSource(str(tmp_path), "base", "cand", policy=str(tmp_path / "signoff.toml")).load(candidate="x").eval_sets[0]
     assert data.samples["input_bytes"][0] == red and data.samples["reference_bytes"][0] == blue
     assert data.baseline["output_bytes"][0] == red and data.candidate["output_bytes"][0] == blue
     assert compare(data).table["class"].astype(str).tolist() == ["improved"]

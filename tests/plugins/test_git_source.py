@@ -226,21 +226,34 @@ def test_not_a_repository(tmp_path):
 
 def test_missing_signoff_toml(kit, tmp_path):
     repo = kit.init_repo(tmp_path / "r")
-    kit.commit(repo, {"a.txt": "a"}, "one")
+    first = kit.commit(repo, {"a.txt": "a"}, "one")
     sha = kit.commit(repo, {"b.txt": "b"}, "two")
-    with pytest.raises(ConfigError, match=f"signoff.toml not found at {sha[:7]} in "):
+    with pytest.raises(ConfigError, match=f"signoff.toml not found on main at {first[:7]} .*add signoff.toml to main first"):
         GitSource(repo.working_tree_dir).load(candidate=sha)
+
+
+def test_no_policy_on_the_default_branch_even_if_the_candidate_has_one(kit, tmp_path):
+    repo = kit.init_repo(tmp_path / "r")
+    kit.commit(repo, {"a.txt": "a"}, "one")
+    repo.create_head("feature").checkout()
+    cand = kit.commit(repo, {"signoff.toml": kit.SIGNOFF_TOML.format(ext="jsonl")}, "bring my own policy")
+    with pytest.raises(ConfigError, match="signoff.toml not found on main .*add signoff.toml to main first"):
+        GitSource(repo.working_tree_dir).load(candidate=cand)
 
 
 def test_bad_signoff_toml(kit, history):
     repo = history.repo
+    sha = kit.commit(repo, {"signoff.toml": "[[eval_sets]\nname = "}, "broken toml on main")
+    repo.create_head("later", sha).checkout()
+    kit.commit(repo, {"x.txt": "x"}, "on top")
+    with pytest.raises(ConfigError, match=f"signoff.toml at {sha[:7]} \\(main\\): not valid TOML"):
+        GitSource(history.path).load(candidate="later")
+    # A broken signoff.toml on the candidate does not judge it: it is shown as a change, never applied.
     repo.heads.feature.checkout()
-    sha = kit.commit(repo, {"signoff.toml": "[[eval_sets]\nname = "}, "broken toml")
-    with pytest.raises(ConfigError, match=f"signoff.toml at {sha[:7]}: not valid TOML"):
-        GitSource(history.path).load(candidate="feature")
-    sha = kit.commit(repo, {"signoff.toml": "[policy]\nrequired = { sme = 1 }\n"}, "no sets")
-    with pytest.raises(ConfigError, match="no \\[\\[eval_sets\\]\\]"):
-        GitSource(history.path).load(candidate="feature")
+    kit.commit(repo, {"signoff.toml": "[policy]\nrequired = { sme = 1 }\n"}, "no sets")
+    loaded = GitSource(history.path).load(candidate="feature")
+    assert loaded.candidate_config_text == "[policy]\nrequired = { sme = 1 }\n"
+    assert [e.spec.name for e in loaded.eval_sets] == ["texts"]
 
 
 def test_path_outside_the_repository_is_refused(kit, history):

@@ -93,7 +93,7 @@ def number_workspace(root: Path) -> Path:
     _write_jsonl(root / "evals/demand.jsonl", samples)
     _write_jsonl(root / "baseline/predictions/demand.jsonl", base)
     _write_jsonl(root / "candidate/predictions/demand.jsonl", cand)
-    (root / "candidate/signoff.toml").write_text(NUMBER_TOML, encoding="utf-8")
+    (root / "signoff.toml").write_text(NUMBER_TOML, encoding="utf-8")   # the policy: --policy FILE
     return root
 
 
@@ -118,7 +118,7 @@ def main(out_dir: str = "docs/screenshots") -> int:
     ci = ReviewService(store, user="ci@example.com")
     demo_req = ci.create_request(DemoSource(str(ws.repo)), sha=ws.candidate_sha)
     numbers = number_workspace(work / "numbers")
-    num_req = ci.create_request(FilesSource(str(numbers), "baseline", "candidate"), sha="5e1f00d" + "0" * 33,
+    num_req = ci.create_request(FilesSource(str(numbers), "baseline", "candidate", policy=str(numbers / "signoff.toml")), sha="5e1f00d" + "0" * 33,
                                 candidate="forecast-v2", baseline="forecast-v1")
     # Another reviewer's labels, so "reviewers disagree" has something to show.
     ReviewService(store, user="bob@example.com").import_labels(demo_req.id, [

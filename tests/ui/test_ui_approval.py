@@ -105,3 +105,57 @@ def test_ctrl_enter_opens_the_dialog_and_deciding_refreshes_header_and_inbox(win
     inbox_text = [window.inbox.row_text(i) for i in range(window.inbox.count())]
     assert any(t.startswith("9f8e7d6") and "rejected" in t for t in inbox_text)
     assert window.inbox.current_request_id() == 2   # selection kept
+
+
+def _policy_change_service(user: str):
+    from dataclasses import replace
+
+    from tests.doubles import FAKE_CONFIG
+
+    base = FAKE_CONFIG.replace("no_self_approval = true", 'no_self_approval = true\nowners = ["quinn@example.com"]')
+    service = FakeReviewService(user=user, config_text=base)
+    relaxed = base.replace("required = { sme = 1, qa = 1 }", "required = {}")
+    service._requests[1] = replace(service.get_request(1), candidate_config_toml=relaxed)
+    service._refresh_status(1)
+    return service
+
+
+def test_a_policy_change_shows_its_diff_as_plain_text_and_blocks(qtbot):
+    service = _policy_change_service("alice@example.com")
+    dialog = make_dialog(qtbot, service)
+    box = dialog.policy_change
+    assert box.isVisible()
+    assert box.line.text().startswith("Policy change: signoff.toml changed by the candidate (not applied")
+    assert "needs approval by a policy owner (quinn@example.com)" in box.line.text()
+    assert box.line.textFormat() == Qt.TextFormat.PlainText
+    assert not box.diff.isVisible()
+    box.toggle.click()
+    assert box.diff.isVisible() and "+required = {}" in box.diff.toPlainText()
+    texts = [lab.text() for lab in dialog.check_labels]
+    assert texts[0].startswith("✗  signoff.toml changed: needs approval by a policy owner")
+    assert "signoff.toml changed (needs a policy owner)" in dialog.status_label.text()
+    assert "policy-owner" not in dialog.roles          # alice is no policy owner
+
+
+def test_a_policy_owner_approves_the_change_in_the_dialog(qtbot):
+    service = _policy_change_service("quinn@example.com")
+    dialog = make_dialog(qtbot, service)
+    assert dialog.roles == ["qa", "policy-owner"]
+    dialog.role_combo.setCurrentText("policy-owner")
+    with qtbot.waitSignal(dialog.accepted, timeout=2000):
+        dialog.ok_button.click()
+    assert service.calls[-1] == ("decide", 1, DecisionKind.APPROVE, "", "policy-owner")
+    item = dialog.result_verdict.checklist[0]
+    assert item.ok and item.detail.startswith("approved by policy owner quinn@example.com")
+    again = make_dialog(qtbot, service)
+    assert "approved by policy owner quinn@example.com" in again.policy_change.line.text()
+
+
+def test_the_window_header_names_a_policy_change():
+    from dataclasses import replace
+
+    from app.ui.main_window import header_text
+
+    req = FakeReviewService().get_request(1)
+    assert "signoff.toml changed" not in header_text(req)
+    assert header_text(replace(req, candidate_config_toml="x")).endswith(" · signoff.toml changed (not applied)")
