@@ -41,6 +41,11 @@ def _note(text: str = ""):
     return label
 
 
+def _home_short(path: str) -> str:
+    home = str(Path.home())
+    return "~" + path[len(home):] if path.startswith(home + os.sep) else path
+
+
 class SettingsDialog(QDialog):
     themeChanged = Signal(str)
     layoutReset = Signal()
@@ -69,7 +74,7 @@ class SettingsDialog(QDialog):
         lay.addWidget(self.tabs, 1)
         lay.addWidget(self.path_note)
         lay.addWidget(buttons)
-        self.resize(780, 680)
+        self.resize(900, 680)
 
     # -- tabs ---------------------------------------------------------------
     def _identity_tab(self, current_user: str) -> QWidget:
@@ -105,7 +110,7 @@ class SettingsDialog(QDialog):
         self.keys_table.setAccessibleName("signing keys")
         header = self.keys_table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setStretchLastSection(True)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)    # the comment gives way, never the fingerprint
         self.keys_table.itemSelectionChanged.connect(self._key_selected)
         self.create_key_button = QPushButton("Create a key…")
         self.create_key_button.setToolTip("Makes a new ed25519 key in ~/.ssh (signoff_ed25519) and selects it")
@@ -167,7 +172,7 @@ class SettingsDialog(QDialog):
         table.blockSignals(True)
         table.setRowCount(len(self._keys))
         for row, key in enumerate(self._keys):
-            where = "ssh-agent" if key.private_path is None else key.where.replace(str(Path.home()), "~", 1)
+            where = "ssh-agent" if key.private_path is None else _home_short(key.where)
             for col, text in enumerate((key.key_type, key.comment, key.fingerprint, where)):
                 item = QTableWidgetItem(text)
                 item.setToolTip(key.listing)
@@ -204,7 +209,7 @@ class SettingsDialog(QDialog):
         except SignoffError as exc:
             self.key_message.setText(f"✗ {exc}")
             return
-        self.key_message.setText(f"✓ Created {key.where} and chose it. Copy the public key below and send it on.")
+        self.key_message.setText(f"✓ Created {_home_short(key.where)} and chose it. Copy the public key below and send it on.")
         self._chosen_key = key.choice
         self.refresh_keys()
 
