@@ -5,7 +5,19 @@ the fallback for CI.
     env       GITHUB_TOKEN, GITLAB_TOKEN, GITEA_TOKEN (or FORGEJO_TOKEN)
 
 The keyring wins when it holds a token for the host; the variable is read
-otherwise. A machine with no keyring backend (CI, containers) is normal:
+otherwise.
+
+Tokens go only where they were meant to (docs/trust.md, "Tokens and hosts"):
+- a keyring token is looked up by its exact host (with the port), so it is
+  only ever sent to the host it was saved for;
+- an ENVIRONMENT token is for the forge host the environment names
+  (ENV_HOST_VARS: GITHUB_API_URL; CI_API_V4_URL / CI_SERVER_URL;
+  GITEA_API_URL / GITEA_SERVER_URL, or GITHUB_API_URL under Gitea/Forgejo
+  Actions), else the public default (api.github.com, gitlab.com). It is never
+  sent to a host that only signoff.toml [status] api_url names: that file is
+  in the repository under review. A mismatch is `TokenLookup.refused`, one
+  line naming both hosts and what to do;
+- plain http:// carries a token only to a loopback host. A machine with no keyring backend (CI, containers) is normal:
 reading falls back to the variable, and storing says what to do instead.
 
 A token never leaves this module as a plain string by accident: `Token`
@@ -32,6 +44,15 @@ FORGE_ENV: dict[str, tuple[str, ...]] = {
     "gitea": ("GITEA_TOKEN", "FORGEJO_TOKEN"),
 }
 DEFAULT_API_URL = {"github": "https://api.github.com"}
+# Where the environment says its forge lives, in order; the first one set wins.
+ENV_HOST_VARS: dict[str, tuple[str, ...]] = {
+    "github": ("GITHUB_API_URL",),                       # GitHub Actions sets it (also on GHES)
+    "gitlab": ("CI_API_V4_URL", "CI_SERVER_URL"),        # GitLab CI sets both
+    "gitea": ("GITEA_API_URL", "GITEA_SERVER_URL"),      # set by hand; Actions: see _actions_host_vars
+}
+# With none set, an environment token is for the public forge (Gitea has none).
+PUBLIC_HOST = {"github": "api.github.com", "gitlab": "gitlab.com"}
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
 
 
 class CredentialError(InputError):
@@ -73,6 +94,7 @@ class TokenLookup:
     token: Token | None
     source: str = ""         # "keyring", "env GITHUB_TOKEN", or "" when none
     problem: str = ""        # e.g. the keyring is unavailable (reading fell back to the environment)
+    refused: str = ""        # a token exists but may not go to this host (token is then None): why, what to do
 
 
 def forge_host(forge: str, api_url: str) -> str:
@@ -111,9 +133,65 @@ def keyring_unavailable() -> str:
     return ""
 
 
+def _actions_host_vars(forge: str) -> tuple[str, ...]:
+    """Gitea's act_runner and Forgejo's runner set GITHUB_API_URL / GITHUB_SERVER_URL
+    (to the instance's own URL) and GITEA_ACTIONS=true / FORGEJO_ACTIONS=true."""
+    if forge == "gitea" and (os.environ.get("GITEA_ACTIONS", "").lower() == "true"
+                             or os.environ.get("FORGEJO_ACTIONS", "").lower() == "true"):
+        return ("GITHUB_API_URL", "GITHUB_SERVER_URL")
+    return ()
+
+
+def env_token_host(forge: str) -> tuple[str, str]:
+    """(the host an environment token of `forge` is for, the variable that says so).
+
+    ("", "") when the environment names none and the forge has no public default."""
+    for name in ENV_HOST_VARS.get(forge, ()) + _actions_host_vars(forge):
+        value = os.environ.get(name, "").strip()
+        if value:
+            try:
+                return forge_host(forge, value), name
+            except CredentialError:
+                return "", name
+    public = PUBLIC_HOST.get(forge, "")
+    return public, ("the public default" if public else "")
+
+
+def is_loopback(hostname: str) -> bool:
+    """`hostname` without a port (urlsplit(...).hostname)."""
+    name = (hostname or "").strip("[]").lower()
+    return name in LOOPBACK_HOSTS or name.startswith("127.")
+
+
+def _plain_http_refusal(forge: str, api_url: str, host: str) -> str:
+    url = (api_url or "").strip()
+    if url.lower().startswith("http://") and not is_loopback(urlsplit(url).hostname or ""):
+        return (f"the {forge} token is not sent to {host} over plain http:// (anyone on the way could read it): "
+                f"set [status] api_url to https://{host} on the default branch")
+    return ""
+
+
+def _env_mismatch(forge: str, name: str, host: str) -> str:
+    env_host, said_by = env_token_host(forge)
+    hosts = " / ".join(ENV_HOST_VARS.get(forge, ())) or "the forge's URL variable"
+    if not env_host:
+        where = (f"{name} names no host ({said_by} is not a URL)" if said_by
+                 else f"the environment names no {forge} host for {name} (set {hosts})")
+        return (f"{where}, so it is not sent to {host}, which signoff.toml [status] api_url names: "
+                f"set {hosts} to that instance's URL, or save a token for it with "
+                f"`signoff token set {forge} --api-url URL`")
+    return (f"{name} is for {env_host} ({said_by}), but signoff.toml [status] api_url names {host}: "
+            f"save a token for that host with `signoff token set {forge} --api-url URL`, "
+            f"or fix api_url on the default branch")
+
+
 def find_token(forge: str, api_url: str) -> TokenLookup:
-    """The token for this forge host: the keyring first, then the environment."""
+    """The token for this forge host: the keyring entry saved for exactly this host,
+    then an environment token when the environment names this host (see the module doc)."""
     host = forge_host(forge, api_url)
+    refusal = _plain_http_refusal(forge, api_url, host)
+    if refusal:
+        return TokenLookup(forge, host, None, "", "", refusal)
     problem = keyring_unavailable()
     if not problem:
         import keyring
@@ -128,11 +206,15 @@ def find_token(forge: str, api_url: str) -> TokenLookup:
     for name in env_names(forge):
         value = os.environ.get(name, "").strip()
         if value:
+            if env_token_host(forge)[0] != host:
+                return TokenLookup(forge, host, None, "", problem, _env_mismatch(forge, name, host))
             return TokenLookup(forge, host, Token(value), f"env {name}", problem)
     return TokenLookup(forge, host, None, "", problem)
 
 
 def missing_token_message(lookup: TokenLookup) -> str:
+    if lookup.refused:
+        return lookup.refused
     names = " or ".join(env_names(lookup.forge)) or "a token variable"
     why = f" ({lookup.problem})" if lookup.problem else ""
     return (f"no {lookup.forge} token for {lookup.host}: store one in Settings (OS keyring) or set {names}{why}")

@@ -18,6 +18,7 @@ settings.json.bad-<time> and reported, never fatal.
 
 What wins where two places say something (PRODUCT.md):
     identity:  --user  >  SIGNOFF_USER  >  settings identity.user  >  git user.email
+    signing key: SIGNOFF_SIGNING_KEY  >  settings identity.signing_key  (configured_signing_key())
     store:     SIGNOFF_DATABASE_URL  >  settings store.url  >  SQLite in SIGNOFF_HOME
 
 Window geometry and splitter state are not here: they live in QSettings
@@ -31,6 +32,7 @@ import json
 import logging
 import os
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
@@ -41,9 +43,11 @@ ENV_CONFIG_DIR = "SIGNOFF_CONFIG_DIR"
 FILE_NAME = "settings.json"
 THEMES = ("system", "light", "dark")
 INBOX_SCOPES = ("all", "mine")
+ENV_SIGNING_KEY = "SIGNOFF_SIGNING_KEY"
+AGENT_PREFIX = "agent:"     # identity.signing_key for a key held by the ssh-agent: "agent:SHA256:<fingerprint>"
 
 DEFAULTS: dict[str, Any] = {
-    "identity": {"user": "", "signing_key": ""},
+    "identity": {"user": "", "signing_key": ""},   # signing_key: a private key file, or "agent:SHA256:…"
     "store": {"url": ""},
     "connections": {
         "git_repos": [],          # ["/path/to/model-repo", …]
@@ -202,13 +206,33 @@ def configured_user() -> str:
         return ""
 
 
-def configured_signing_key() -> str:
-    """identity.signing_key: the private key file chosen in Settings ▸ Identity ('' when unset;
-    SIGNOFF_SIGNING_KEY wins over it, see app/service/signer.py)."""
+@dataclass(frozen=True)
+class SigningKeyChoice:
+    """The key Signoff signs with, as the user chose it (Settings ▸ Identity) or SIGNOFF_SIGNING_KEY says.
+
+    Exactly one of `path` (a private key file) and `agent_fingerprint` ("SHA256:…", a key the
+    ssh-agent holds) is set. `source` is "SIGNOFF_SIGNING_KEY" or "settings"."""
+
+    path: Path | None
+    agent_fingerprint: str
+    source: str
+
+
+def configured_signing_key() -> SigningKeyChoice | None:
+    """SIGNOFF_SIGNING_KEY (a private key file) when set, else settings identity.signing_key, else None
+    (then the signer takes the agent key the policy lists for the user)."""
+    env = os.environ.get(ENV_SIGNING_KEY, "").strip()
+    if env:
+        return SigningKeyChoice(Path(env).expanduser(), "", ENV_SIGNING_KEY)
     try:
-        return str(load_settings().get("identity.signing_key") or "").strip()
+        value = str(load_settings().get("identity.signing_key") or "").strip()
     except Exception:  # settings must never stop the CLI
-        return ""
+        return None
+    if not value:
+        return None
+    if value.startswith(AGENT_PREFIX):
+        return SigningKeyChoice(None, value[len(AGENT_PREFIX):], "settings")
+    return SigningKeyChoice(Path(value).expanduser(), "", "settings")
 
 
 def configured_store_url() -> str:

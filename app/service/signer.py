@@ -152,23 +152,23 @@ def agent_keys() -> list[str]:
     return [line.strip() for line in out.stdout.splitlines() if line.strip().startswith(("ssh-", "ecdsa-", "sk-"))]
 
 
-def _configured_key_file() -> str:
-    env = os.environ.get(SIGNING_KEY_ENV, "").strip()
-    if env:
-        return env
-    from app.settings import configured_signing_key  # Settings ▸ Identity
-
-    return configured_signing_key()
-
-
 def signer_for(user: str, allowed_keys: list[str] | None = None) -> Signer:
-    """The signer for `user`: SIGNOFF_SIGNING_KEY, else Settings ▸ Identity's key, else an agent key
-    the policy lists for the user (`allowed_keys`; None: the agent's first key). SigningError when none."""
-    path = _configured_key_file()
-    if path:
-        return KeyFileSigner(path)
-    wanted = {normalise_key(k) for k in (allowed_keys or [])}
+    """The signer for `user`: SIGNOFF_SIGNING_KEY, else Settings ▸ Identity's key (a file, or an
+    agent key by fingerprint), else an agent key the policy lists for the user (`allowed_keys`;
+    None: the agent's first key). SigningError when there is none."""
+    from app.settings import configured_signing_key
+
+    choice = configured_signing_key()
+    if choice is not None and choice.path is not None:
+        return KeyFileSigner(choice.path)
     held = agent_keys()
+    if choice is not None:  # an agent key chosen in Settings ▸ Identity
+        for line in held:
+            if fingerprint(line) == choice.agent_fingerprint:
+                return AgentSigner(line)
+        raise SigningError(f"the key chosen in Settings ▸ Identity ({choice.agent_fingerprint}) is not in the "
+                           f"ssh-agent now: add it (ssh-add) or choose another")
+    wanted = {normalise_key(k) for k in (allowed_keys or [])}
     for line in held:
         try:
             key = normalise_key(line)

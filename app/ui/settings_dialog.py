@@ -1,4 +1,9 @@
-"""File ▸ Settings…: identity, store, connections, appearance, layout.
+"""File ▸ Settings…: identity (who you are, the SSH key you sign with), store,
+connections, appearance, layout.
+
+Identity lists the user's SSH keys (the ssh-agent's and ~/.ssh/*.pub with the
+private key beside it, app/service/local_keys.py), creates an ed25519 key on
+request, and shows the chosen public key with a Copy button and what to do with it.
 
 Writes app/settings.py's JSON file (only what was changed) on OK. Forge
 tokens go straight to the OS keyring through app/credentials.py when
@@ -10,14 +15,17 @@ use instead.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (QButtonGroup, QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout,
                                QGroupBox, QHBoxLayout, QHeaderView, QLineEdit, QListWidget, QPushButton,
                                QRadioButton, QTableWidget, QTableWidgetItem, QTabWidget, QVBoxLayout, QWidget)
 
 from app.core.errors import SignoffError
-from app.settings import THEMES, Settings, check_store_url, load_settings
+from app.service import local_keys
+from app.settings import ENV_SIGNING_KEY, THEMES, Settings, check_store_url, load_settings
 from app.ui import workers
 from app.ui.diff_view import plain_label
 
@@ -31,6 +39,11 @@ def _note(text: str = ""):
     label.setWordWrap(True)
     label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
     return label
+
+
+def _home_short(path: str) -> str:
+    home = str(Path.home())
+    return "~" + path[len(home):] if path.startswith(home + os.sep) else path
 
 
 class SettingsDialog(QDialog):
@@ -61,11 +74,12 @@ class SettingsDialog(QDialog):
         lay.addWidget(self.tabs, 1)
         lay.addWidget(self.path_note)
         lay.addWidget(buttons)
-        self.resize(640, 520)
+        self.resize(900, 680)
 
     # -- tabs ---------------------------------------------------------------
     def _identity_tab(self, current_user: str) -> QWidget:
         w = QWidget()
+        self._current_user = current_user
         self.user_edit = QLineEdit(self.settings.get("identity.user"))
         self.user_edit.setPlaceholderText("e.g. alice@example.com (as listed in signoff.toml [roles])")
         self.user_edit.setAccessibleName("identity")
@@ -76,10 +90,134 @@ class SettingsDialog(QDialog):
         else:
             text += "\nEmpty: Signoff uses git's user.email. The CLI uses this setting too."
         self.user_note = _note(text.strip())
-        form = QFormLayout(w)
+        outer = QVBoxLayout(w)
+        form = QFormLayout()
         form.addRow("Your identity", self.user_edit)
         form.addRow("", self.user_note)
+        outer.addLayout(form)
+        outer.addWidget(self._keys_box(), 1)
         return w
+
+    def _keys_box(self) -> QGroupBox:
+        """Your signing key: the way a forge's "SSH keys" page shows them."""
+        box = QGroupBox("Your signing key")
+        self.keys_table = QTableWidget(0, 4)
+        self.keys_table.setHorizontalHeaderLabels(["Type", "Comment", "Fingerprint", "Where"])
+        self.keys_table.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
+        self.keys_table.setSelectionMode(QTableWidget.SelectionMode.SingleSelection)
+        self.keys_table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.keys_table.verticalHeader().hide()
+        self.keys_table.setAccessibleName("signing keys")
+        header = self.keys_table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)    # the comment gives way, never the fingerprint
+        self.keys_table.itemSelectionChanged.connect(self._key_selected)
+        self.create_key_button = QPushButton("Create a key…")
+        self.create_key_button.setToolTip("Makes a new ed25519 key in ~/.ssh (signoff_ed25519) and selects it")
+        self.create_key_button.clicked.connect(self.create_key)
+        refresh = QPushButton("Look again")
+        refresh.clicked.connect(self.refresh_keys)
+        self.public_key_edit = QLineEdit()
+        self.public_key_edit.setReadOnly(True)
+        self.public_key_edit.setAccessibleName("public key")
+        self.public_key_edit.setPlaceholderText("choose a key above, or create one")
+        self.copy_key_button = QPushButton("Copy")
+        self.copy_key_button.clicked.connect(self.copy_public_key)
+        self.key_note = _note("")
+        self.key_env_note = _note("")
+        self.key_message = _note("")
+        self.send_note = _note("Send this public key to your policy owner to add under [signers.keys] in signoff.toml "
+                               "on the default branch (or add it to GitHub as a signing key if your team lists you "
+                               "as github:LOGIN).")
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.create_key_button)
+        buttons.addWidget(refresh)
+        buttons.addStretch(1)
+        copy_row = QHBoxLayout()
+        copy_row.addWidget(self.public_key_edit, 1)
+        copy_row.addWidget(self.copy_key_button)
+        lay = QVBoxLayout(box)
+        lay.addWidget(self.key_env_note)
+        lay.addWidget(self.keys_table, 1)
+        lay.addWidget(self.key_note)
+        lay.addLayout(buttons)
+        lay.addWidget(self.key_message)
+        lay.addWidget(plain_label("Public key"))
+        lay.addLayout(copy_row)
+        lay.addWidget(self.send_note)
+        self._keys: list = []
+        self._chosen_key = self.settings.get("identity.signing_key")
+        env_key = os.environ.get(ENV_SIGNING_KEY, "").strip()
+        self.key_env_note.setText(f"{ENV_SIGNING_KEY}={env_key} is set in the environment and wins over the key "
+                                  f"chosen here." if env_key else "")
+        self.key_env_note.setVisible(bool(env_key))
+        self.refresh_keys()
+        return box
+
+    # -- signing keys -----------------------------------------------------------
+    def refresh_keys(self) -> None:
+        self._keys, agent_note = local_keys.find_keys()
+        chosen = self._chosen_key
+        if chosen and local_keys.find_choice(self._keys, chosen) is None:
+            note = f"The key chosen before ({chosen}) is not here any more. "
+        else:
+            note = ""
+        if not self._keys:
+            note += "No SSH keys found in the ssh-agent or in ~/.ssh: create one below."
+        elif agent_note:
+            note += f"Keys from ~/.ssh ({agent_note})."
+        self.key_note.setText(note.strip())
+        self.key_note.setVisible(bool(note))
+        table = self.keys_table
+        table.blockSignals(True)
+        table.setRowCount(len(self._keys))
+        for row, key in enumerate(self._keys):
+            where = "ssh-agent" if key.private_path is None else _home_short(key.where)
+            for col, text in enumerate((key.key_type, key.comment, key.fingerprint, where)):
+                item = QTableWidgetItem(text)
+                item.setToolTip(key.listing)
+                table.setItem(row, col, item)
+        table.clearSelection()
+        table.blockSignals(False)
+        self.select_key(chosen)
+
+    def select_key(self, choice: str) -> None:
+        for row, key in enumerate(self._keys):
+            if key.choice == choice:
+                self.keys_table.selectRow(row)
+                return
+        self._show_public_key(None)
+
+    def _key_selected(self) -> None:
+        rows = {i.row() for i in self.keys_table.selectedItems()}
+        key = self._keys[min(rows)] if rows else None
+        if key is not None:
+            self._chosen_key = key.choice
+        self._show_public_key(key)
+
+    def _show_public_key(self, key) -> None:
+        self.public_key_edit.setText(key.public_key if key else "")
+        self.public_key_edit.setCursorPosition(0)
+        self.copy_key_button.setEnabled(key is not None)
+
+    def chosen_key(self):
+        return local_keys.find_choice(self._keys, self._chosen_key)
+
+    def create_key(self) -> None:
+        try:
+            key = local_keys.create_key(comment=self.user_edit.text().strip() or self._current_user)
+        except SignoffError as exc:
+            self.key_message.setText(f"✗ {exc}")
+            return
+        self.key_message.setText(f"✓ Created {_home_short(key.where)} and chose it. Copy the public key below and send it on.")
+        self._chosen_key = key.choice
+        self.refresh_keys()
+
+    def copy_public_key(self) -> None:
+        text = self.public_key_edit.text()
+        if text:
+            QGuiApplication.clipboard().setText(text)
+            self.key_message.setText("✓ The public key is on the clipboard.")
 
     def _store_tab(self) -> QWidget:
         w = QWidget()
@@ -298,6 +436,7 @@ class SettingsDialog(QDialog):
     def apply_to_settings(self) -> Settings:
         s = self.settings
         s.set("identity.user", self.user_edit.text().strip())
+        s.set("identity.signing_key", self._chosen_key or "")
         s.set("store.url", self.store_edit.text().strip())
         s.set("connections.git_repos", self.repos())
         s.set("connections.mlflow_servers", self.mlflow_servers())

@@ -59,9 +59,10 @@ class ForgeSink(StatusSink):
         self.api_url = api_url
         self.base_url = self.api_base_url(api_url)
         self.host = forge_host(self.FORGE, self.base_url)
+        self._refused = ""  # a token exists but is not for this host: never sent, the entry fails for good
         if token is LOOKUP:
             lookup = find_token(self.FORGE, self.base_url)
-            token, self._missing = lookup.token, missing_token_message(lookup)
+            token, self._missing, self._refused = lookup.token, missing_token_message(lookup), lookup.refused
         else:
             self._missing = f"no {self.FORGE} token for {self.host}"
         self.token: Token | None = token  # type: ignore[assignment]
@@ -121,6 +122,9 @@ class ForgeSink(StatusSink):
         return body
 
     def post(self, update: StatusUpdate) -> None:
+        if self._refused:
+            # Failed for good: it waits, visible, until the token or api_url is fixed (publish --retry-failed).
+            raise DeliveryError(self._refused, retry=False)
         if self.token is None:
             # Retried: once a token is stored the waiting status goes out by itself.
             raise DeliveryError(self._missing, retry=True)
@@ -139,7 +143,9 @@ class ForgeSink(StatusSink):
         self.last_outcome = "posted"
 
     def account(self) -> ForgeAccount | None:
-        if self.token is None:
+        if self.token is None:  # no token for this host (one for another host is never sent here)
+            if self._refused:
+                log.warning("%s: the reviewer's forge account is not checked: %s", self.FORGE, self._refused)
             return None
         return self.fetch_account()
 

@@ -21,10 +21,11 @@ import logging
 import os
 import time
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 
-from app.credentials import Token
+from app.credentials import Token, is_loopback
 from app.plugin_api import DeliveryError
 
 log = logging.getLogger(__name__)
@@ -130,6 +131,9 @@ class ForgeClient:
         self.session = requests.Session()
         self.session.headers.update({"Accept": accept, "User-Agent": "signoff-status-sink",
                                      **(extra_headers or {})})
+        parts = urlsplit(self.base_url)
+        if token is not None and parts.scheme.lower() == "http" and not is_loopback(parts.hostname or ""):
+            token = None  # never in clear text over the network (find_token already refuses it, with a message)
         if token is not None:
             value = f"{auth_scheme} {token.reveal()}" if auth_scheme else token.reveal()
             self.session.headers[auth_header] = value

@@ -11,11 +11,15 @@ import pytest
 
 from app.store.store import Store
 
+from tests.forges.helpers import ci_names
 from tests.forges.fakes import FakeGitea, FakeGitHub, FakeGitLab
 from tests.forges.prism_server import PrismServer
 from tests.support.memory_keyring import MemoryKeyring
 
-TOKEN_VARS = ("GITHUB_TOKEN", "GITLAB_TOKEN", "GITEA_TOKEN", "FORGEJO_TOKEN", "SIGNOFF_HTTP_TIMEOUT")
+TOKEN_VARS = ("GITHUB_TOKEN", "GITLAB_TOKEN", "GITEA_TOKEN", "FORGEJO_TOKEN", "SIGNOFF_HTTP_TIMEOUT",
+              # the variables that say which host an environment token is for (a real CI sets them)
+              "GITHUB_API_URL", "GITHUB_SERVER_URL", "CI_API_V4_URL", "CI_SERVER_URL", "GITEA_API_URL",
+              "GITEA_SERVER_URL", "GITEA_ACTIONS", "FORGEJO_ACTIONS")
 
 _PRISM = PrismServer()
 atexit.register(_PRISM.stop)  # also when the session ends abnormally
@@ -54,22 +58,28 @@ def memory_keyring(monkeypatch):
 
 
 @pytest.fixture
-def github():
+def github(monkeypatch):
+    """A loopback GitHub, named by the environment as its own CI would (helpers.ci_names)."""
     server = FakeGitHub()
+    ci_names(monkeypatch, "github", server.url)
     yield server
     server.stop()
 
 
 @pytest.fixture
-def gitlab():
+def gitlab(monkeypatch):
+    """A loopback GitLab, named by the environment as its own CI would (helpers.ci_names)."""
     server = FakeGitLab()
+    ci_names(monkeypatch, "gitlab", server.url)
     yield server
     server.stop()
 
 
 @pytest.fixture
-def gitea():
+def gitea(monkeypatch):
+    """A loopback Gitea, named by the environment as its own CI would (helpers.ci_names)."""
     server = FakeGitea()
+    ci_names(monkeypatch, "gitea", server.url)
     yield server
     server.stop()
 

@@ -46,3 +46,13 @@ def drain(store: Store, clock: Clock, *, rounds: int = 30, step_s: float = 700.0
             break
         clock.advance(step_s)
     return reports
+
+
+# The variable a forge's own CI sets to say where the forge is: an environment
+# token goes only to that host (app/credentials.py), so a test that hands a
+# loopback forge an environment token names it here, as that CI would.
+CI_HOST_VAR = {"github": "GITHUB_API_URL", "gitlab": "CI_SERVER_URL", "gitea": "GITEA_SERVER_URL"}
+
+
+def ci_names(monkeypatch, forge: str, url: str) -> None:
+    monkeypatch.setenv(CI_HOST_VAR[forge], url)

@@ -70,6 +70,7 @@ class LoopbackForge:
         self.routes: list[Route] = []
         self.faults: list[Fault] = []
         self.calls: list[tuple[str, str, int]] = []     # method, path, status answered ("-" = none)
+        self.headers_seen: list[dict] = []              # every request's headers (lower-case names), in order
         self.lock = threading.RLock()
         self.held = threading.Event()
         self._release = threading.Event()
@@ -89,6 +90,11 @@ class LoopbackForge:
 
     def route(self, method: str, pattern: str, handler: Callable[..., Reply]) -> None:
         self.routes.append((method, re.compile(f"^{self.prefix}{pattern}$"), handler))
+
+    def authorizations(self) -> list[str]:
+        """Every credential header it was sent (Authorization, PRIVATE-TOKEN)."""
+        with self.lock:
+            return [h[k] for h in self.headers_seen for k in ("authorization", "private-token") if k in h]
 
     def inject(self, *faults: Fault) -> None:
         with self.lock:
@@ -139,6 +145,8 @@ class LoopbackForge:
                 parts = urlsplit(self.path)
                 call = Call(method, self.path, {k: v[-1] for k, v in parse_qs(parts.query).items()},
                             {k.lower(): v for k, v in self.headers.items()}, body)
+                with forge.lock:
+                    forge.headers_seen.append(dict(call.headers))
                 fault = forge._take_fault(method, parts.path)
                 if fault is None:
                     return self._answer(call, forge._dispatch(call))

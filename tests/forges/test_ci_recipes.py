@@ -124,7 +124,9 @@ def test_recipe_runs(forge, tmp_path):
         env = {**os.environ, **literal, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}", "PYTHONPATH": str(ROOT),
                "SIGNOFF_DATABASE_URL": f"sqlite:///{tmp_path / 'shared.db'}", token_var: "tok-ci",
                "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring",
-               {"github": "GITHUB_SHA", "gitlab": "CI_COMMIT_SHA"}[forge]: sha}
+               {"github": "GITHUB_SHA", "gitlab": "CI_COMMIT_SHA"}[forge]: sha,
+               # what the runner sets: where its forge is (an environment token goes only there)
+               {"github": "GITHUB_API_URL", "gitlab": "CI_SERVER_URL"}[forge]: api_url}
         if forge == "gitlab":  # a commit GitLab finds no branch for: only the recipe's --ref places the status
             env["CI_COMMIT_REF_NAME"] = "candidate/model-v2"
             server.refless.add(sha)

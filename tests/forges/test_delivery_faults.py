@@ -19,7 +19,7 @@ from app.service.publishing import LEASE_S, publish_outbox
 from app.service.review import ReviewService
 from app.store.outbox import DELIVERED, WAITING
 from app.store.store import Store
-from tests.forges.helpers import SHA, SHA2, Clock, drain, forge_config, forge_source
+from tests.forges.helpers import SHA, SHA2, Clock, ci_names, drain, forge_config, forge_source
 from tests.forges.fakes import FakeGitHub
 from tests.forges.loopback import Fault
 
@@ -48,6 +48,7 @@ def assert_exactly_once_and_last_right(server: FakeGitHub, store: Store, sha: st
 
 def test_faults_mid_run(store, monkeypatch):
     server = FakeGitHub(token="tok-ci", users=USERS)
+    ci_names(monkeypatch, "github", server.url)
     monkeypatch.setenv("SIGNOFF_HTTP_TIMEOUT", "2,0.5")
     clock = Clock()
     try:
@@ -104,13 +105,14 @@ def test_faults_mid_run(store, monkeypatch):
 
 def test_publish_killed_between_post_and_bookkeeping(store, tmp_path, monkeypatch):
     server = FakeGitHub(token="tok-ci", users=USERS)
+    ci_names(monkeypatch, "github", server.url)
     try:
         config = forge_config("github", server.url)
         req = as_user(monkeypatch, store, "ci").create_request(forge_source(config), sha=SHA)
         server.inject(Fault("hold", apply=True))  # the forge stores it, then the answer waits
         env = {**os.environ, "SIGNOFF_DATABASE_URL": f"sqlite:///{tmp_path / 'store.db'}",  # the `store` fixture's
                "PYTHONPATH": str(ROOT), "GITHUB_TOKEN": "tok-ci",
-               "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring"}
+               "GITHUB_API_URL": server.url, "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring"}
         proc = subprocess.Popen([sys.executable, "-m", "app", "publish"], env=env, cwd=tmp_path,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         try:
@@ -136,6 +138,7 @@ def test_publish_killed_between_post_and_bookkeeping(store, tmp_path, monkeypatc
 
 def test_two_drainers_at_once_post_each_status_once(store, monkeypatch):
     server = FakeGitHub(token="tok-ci", users=USERS)
+    ci_names(monkeypatch, "github", server.url)
     try:
         monkeypatch.setenv("GITHUB_TOKEN", "tok-ci")
         config = forge_config("github", server.url)
@@ -163,6 +166,7 @@ def test_without_reading_first_a_retry_would_post_twice(store, monkeypatch):
     from plugins.github import GitHubSink
 
     server = FakeGitHub(token="tok-ci", users=USERS)
+    ci_names(monkeypatch, "github", server.url)
     try:
         monkeypatch.setattr(GitHubSink, "current_status", lambda self, update: None)
         config = forge_config("github", server.url)

@@ -17,7 +17,7 @@ from plugins.common.forge_sink import fit
 from plugins.gitea import GiteaSink, gitea_api_base
 from plugins.github import GitHubSink, github_api_base
 from plugins.gitlab import GitLabSink, gitlab_api_base
-from tests.forges.helpers import SHA, Clock, drain, forge_config, forge_source
+from tests.forges.helpers import SHA, Clock, ci_names, drain, forge_config, forge_source
 from tests.forges.fakes import FakeGitea, FakeGitHub, FakeGitLab
 
 USERS = {  # token -> the forge's answer to GET /user, per forge's field names
@@ -41,9 +41,10 @@ ROLES = 'sme = ["alice@example.com"]\nqa = ["quinn"]'
 
 
 @pytest.fixture(params=["github", "gitlab", "gitea"])
-def forge(request):
+def forge(request, monkeypatch):
     name = request.param
     server = FAKES[name](token="tok-ci", users=USERS[name])
+    ci_names(monkeypatch, name, server.url)
     yield name, server
     server.stop()
 
@@ -152,6 +153,7 @@ def test_api_base_urls():
 
 def test_github_enterprise_base_url_end_to_end(store, monkeypatch):
     server = FakeGitHub(prefix="/api/v3", token="tok-ci")
+    ci_names(monkeypatch, "github", server.url)
     try:
         monkeypatch.setenv("GITHUB_TOKEN", "tok-ci")
         config = forge_config("github", server.url, "acme/model")
@@ -195,6 +197,7 @@ def test_identity_check_when_the_forge_is_down_or_refuses_the_token(store, monke
     from tests.forges.loopback import Fault
 
     server = FakeGitHub(token="tok-alice", users={"tok-alice": {"login": "alice", "email": "alice@example.com"}})
+    ci_names(monkeypatch, "github", server.url)
     try:
         config = forge_config("github", server.url)
         req = ReviewService(store, user="ci@example.com").create_request(forge_source(config), sha=SHA)

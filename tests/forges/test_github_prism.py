@@ -68,6 +68,7 @@ def test_prism_refuses_an_off_spec_status(prism):
 
 def test_request_decide_publish_is_accepted_by_githubs_spec(prism, store, monkeypatch, responses):
     monkeypatch.setenv("GITHUB_TOKEN", "ghp_prism_test_token")
+    monkeypatch.setenv("GITHUB_API_URL", prism.url)   # as GitHub Actions names its own API
     config = PRISM_CONFIG.replace("{api_url}", prism.url)
     clock = Clock()
     req = ReviewService(store, user="ci@example.com").create_request(forge_source(config), sha=SHA)
@@ -88,6 +89,7 @@ def test_request_decide_publish_is_accepted_by_githubs_spec(prism, store, monkey
 
 def test_the_token_user_from_the_spec_must_match(prism, store, monkeypatch):
     monkeypatch.setenv("GITHUB_TOKEN", "ghp_prism_test_token")
+    monkeypatch.setenv("GITHUB_API_URL", prism.url)   # as GitHub Actions names its own API
     config = PRISM_CONFIG.replace("{api_url}", prism.url).replace('sme = ["octocat"]', 'sme = ["alice@example.com"]')
     req = ReviewService(store, user="ci@example.com").create_request(forge_source(config), sha=SHA)
     from app.core.errors import PolicyRefusal

@@ -115,6 +115,10 @@ def main(out_dir: str = "docs/screenshots") -> int:
     grab(export, "export-dialog.png")
     export.reject()
 
+    from tests.ui.make_identity_screenshot import grab_identity
+
+    saved.append(grab_identity(out, window))
+
     settings = window.extras.open_settings()
     settings.tabs.setCurrentIndex(2)
     pump(0.4)

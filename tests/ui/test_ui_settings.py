@@ -139,3 +139,83 @@ def test_report_from_the_menu(qtbot, window, open_request, tmp_path):
     text = path.read_text()
     assert "Policy checklist" in text and "Shorter support replies" in text
     assert "report written" in window.statusBar().currentMessage()
+
+
+# -- Settings ▸ Identity: the user's SSH keys -------------------------------------
+
+@pytest.fixture
+def ssh_home(monkeypatch):
+    """HOME is a temp dir (tests/conftest.py); no ssh-agent and no SIGNOFF_SIGNING_KEY from the machine."""
+    from pathlib import Path
+
+    monkeypatch.delenv("SSH_AUTH_SOCK", raising=False)
+    monkeypatch.delenv("SIGNOFF_SIGNING_KEY", raising=False)
+    return Path.home()
+
+
+def _keygen(path, comment):
+    import subprocess
+
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", str(path)], check=True)
+    return subprocess.run(["ssh-keygen", "-l", "-f", str(path)], check=True, capture_output=True,
+                          text=True).stdout.strip()
+
+
+def test_identity_lists_the_users_key_and_the_choice_survives_reopening(qtbot, window, ssh_home):
+    from app.settings import configured_signing_key
+
+    (ssh_home / ".ssh").mkdir(mode=0o700)
+    listing = _keygen(ssh_home / ".ssh" / "id_ed25519", "alice@example.com")
+    (ssh_home / ".ssh" / "stray.pub").write_text("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIG/l no private key\n")
+    dialog = window.extras.open_settings()
+    assert dialog.keys_table.rowCount() == 1                        # stray.pub has no private key beside it
+    cells = [dialog.keys_table.item(0, c).text() for c in range(4)]
+    assert cells[:2] == ["ED25519", "alice@example.com"] and cells[2] == listing.split()[1]
+    assert cells[3] == "~/.ssh/id_ed25519" and dialog.keys_table.item(0, 0).toolTip() == listing
+    dialog.keys_table.selectRow(0)
+    public = (ssh_home / ".ssh" / "id_ed25519.pub").read_text().strip()
+    assert dialog.public_key_edit.text() == public and dialog.public_key_edit.isReadOnly()
+    assert "[signers.keys]" in dialog.send_note.text()
+    with qtbot.waitSignal(dialog.accepted):
+        dialog.accept()
+    choice = configured_signing_key()
+    assert (choice.path, choice.source) == (ssh_home / ".ssh" / "id_ed25519", "settings")
+    again = window.extras.open_settings()
+    assert again.chosen_key().public_key == public and again.public_key_edit.text() == public
+    again.reject()
+
+
+def test_create_a_key_makes_one_openssh_accepts_and_copy_puts_it_on_the_clipboard(qtbot, window, ssh_home):
+    import subprocess
+
+    dialog = window.extras.open_settings()
+    assert dialog.keys_table.rowCount() == 0 and "create one" in dialog.key_note.text()
+    dialog.user_edit.setText("alice@example.com")
+    qtbot.mouseClick(dialog.create_key_button, Qt.MouseButton.LeftButton)
+    made = ssh_home / ".ssh" / "signoff_ed25519"
+    out = subprocess.run(["ssh-keygen", "-l", "-f", str(made)], capture_output=True, text=True)
+    assert out.returncode == 0 and out.stdout.strip().endswith("alice@example.com (ED25519)")
+    assert oct(made.stat().st_mode & 0o777) == "0o600"
+    public = (ssh_home / ".ssh" / "signoff_ed25519.pub").read_text().strip()
+    assert dialog.chosen_key().private_path == made and dialog.public_key_edit.text() == public
+    assert out.stdout.split()[1] == dialog.chosen_key().fingerprint
+    qtbot.mouseClick(dialog.copy_key_button, Qt.MouseButton.LeftButton)
+    assert QApplication.clipboard().text() == public
+    # Once more: a second key beside it, never over it
+    before = made.read_bytes()
+    qtbot.mouseClick(dialog.create_key_button, Qt.MouseButton.LeftButton)
+    assert made.read_bytes() == before and (ssh_home / ".ssh" / "signoff_ed25519_2").is_file()
+    assert dialog.keys_table.rowCount() == 2 and dialog.chosen_key().private_path.name == "signoff_ed25519_2"
+    dialog.reject()
+
+
+def test_signoff_signing_key_wins_and_the_dialog_says_so(qtbot, window, ssh_home, monkeypatch):
+    from app.settings import configured_signing_key
+
+    monkeypatch.setenv("SIGNOFF_SIGNING_KEY", "/keys/ci_ed25519")
+    dialog = window.extras.open_settings()
+    assert dialog.key_env_note.isVisibleTo(dialog)
+    assert "SIGNOFF_SIGNING_KEY=/keys/ci_ed25519 is set in the environment and wins" in dialog.key_env_note.text()
+    dialog.reject()
+    choice = configured_signing_key()
+    assert (str(choice.path), choice.source) == ("/keys/ci_ed25519", "SIGNOFF_SIGNING_KEY")
