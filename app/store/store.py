@@ -18,6 +18,7 @@ from sqlalchemy.exc import DatabaseError, OperationalError
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.core.audit import label_row
 from app.core.errors import InputError, NotFoundError
 from app.core.model import Decision, DecisionKind, Label, Verdict
 
@@ -63,6 +64,13 @@ def _label_audit(label: Label) -> dict:
     return {"eval_set": label.eval_set, "sample_id": str(label.sample_id),
             "verdict": Verdict(label.verdict).value if label.verdict else None, "correct": label.correct,
             "error": label.error or None, "comment": label.comment or None}
+
+
+def _label_log_row(label: Label) -> list:
+    """One label as the log keeps it in a batch (app/core/audit.py label_row)."""
+    return label_row(label.request_id, label.eval_set, label.sample_id, label.user,
+                     Verdict(label.verdict).value if label.verdict else None, label.correct, label.error,
+                     label.comment)
 
 
 def _outbox_item(row: OutboxRow) -> OutboxItem:
@@ -346,7 +354,8 @@ class Store:
             log.append(actor=actor, action="label.import", at=now,
                        request_id=request_ids[0] if len(request_ids) == 1 else None,
                        payload={"count": len(labels), "request_ids": request_ids,
-                                "users": sorted({l.user for l in labels})})
+                                "users": sorted({l.user for l in labels}),
+                                "labels": [_label_log_row(l) for l in labels]})
         return len(labels)
 
     def labels(self, request_id: int, *, user: str | None = None, eval_set: str | None = None,
@@ -379,7 +388,9 @@ class Store:
                                user_name=r.user_name, verdict=r.verdict, correct=r.correct, error=r.error,
                                comment=r.comment, updated_at=r.updated_at))
             log.append(actor=SYSTEM_ACTOR, action="label.copy", request_id=to_request,
-                       payload={"from_request": from_request, "count": len(rows)})
+                       payload={"from_request": from_request, "count": len(rows),
+                                "labels": [label_row(to_request, r.eval_set, r.sample_id, r.user_name, r.verdict,
+                                                     r.correct, r.error, r.comment) for r in rows]})
             return len(rows)
 
     # -- decisions --------------------------------------------------------
