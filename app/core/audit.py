@@ -21,11 +21,21 @@ def _ts(at: datetime) -> str:
     return at.astimezone(timezone.utc).isoformat(timespec="microseconds")
 
 
-def entry_hash(*, seq: int, at: datetime, actor: str, action: str, request_id: int | None, payload: dict, prev_hash: str) -> str:
-    body = canonical_json(
-        {"seq": seq, "at": _ts(at), "actor": actor, "action": action, "request_id": request_id, "payload": payload, "prev": prev_hash}
-    )
-    return hashlib.sha256(body.encode()).hexdigest()
+def entry_body(*, seq: int, at: datetime, actor: str, action: str, request_id: int | None, payload: dict,
+               prev_hash: str) -> bytes:
+    """The bytes the installation signs for an entry (and, with the signature, what its hash covers)."""
+    return canonical_json(
+        {"seq": seq, "at": _ts(at), "actor": actor, "action": action, "request_id": request_id, "payload": payload,
+         "prev": prev_hash}).encode()
+
+
+def entry_hash(*, seq: int, at: datetime, actor: str, action: str, request_id: int | None, payload: dict,
+               prev_hash: str, signature: str | None = None, key: str | None = None) -> str:
+    body = {"seq": seq, "at": _ts(at), "actor": actor, "action": action, "request_id": request_id, "payload": payload,
+            "prev": prev_hash}
+    if signature or key:   # entries from before 0005_audit_record have neither: their hash is unchanged
+        body["signature"], body["key"] = signature or "", key or ""
+    return hashlib.sha256(canonical_json(body).encode()).hexdigest()
 
 
 def verify_chain(entries, head_count: int | None = None, head_hash: str | None = None) -> list[str]:
@@ -39,7 +49,8 @@ def verify_chain(entries, head_count: int | None = None, head_hash: str | None =
             expected_seq = e.seq
         if e.prev_hash != prev:
             problems.append(f"entry {e.seq}: does not follow the entry before it (deleted or edited)")
-        h = entry_hash(seq=e.seq, at=e.at, actor=e.actor, action=e.action, request_id=e.request_id, payload=e.payload, prev_hash=e.prev_hash)
+        h = entry_hash(seq=e.seq, at=e.at, actor=e.actor, action=e.action, request_id=e.request_id, payload=e.payload,
+                       prev_hash=e.prev_hash, signature=getattr(e, "signature", None), key=getattr(e, "key", None))
         if h != e.hash:
             problems.append(f"entry {e.seq} ({e.action} by {e.actor}): content does not match its hash (edited)")
         prev = e.hash
@@ -192,3 +203,113 @@ def compare_state(expected: dict, *, requests: dict, decisions: list[dict], labe
                     problems.append(f"labels: {_fmt_key(key)}: {f} is {_norm_label(have)[f]!r} in the store, "
                                     f"{want[f]!r} in the log")
     return problems
+
+
+# -- signatures in the log ---------------------------------------------------------
+
+INSTALLATION_KEY_ACTION = "installation.key"
+
+
+def reviewer_keys(config_toml: str, allowed_signers_text: str = "") -> "callable":
+    """user -> the OpenSSH key lines the policy lists for them (signers.keys inline lines and the
+    allowed-signers file's entries); forge specs such as 'github:bob' need the network: not here."""
+    from .config import parse_config
+    from .signing import SignatureError, keys_for, parse_allowed_signers
+
+    try:
+        cfg = parse_config(config_toml or "")
+        inline = {u.lower(): [k for k in ks if k.startswith(("ssh-", "ecdsa-", "sk-"))]
+                  for u, ks in cfg.signers.keys.items()}
+    except Exception:  # an unreadable policy lists no keys; the caller says so
+        inline = {}
+    try:
+        listed = parse_allowed_signers(allowed_signers_text or "")
+    except SignatureError:
+        listed = []
+
+    def keys(user: str) -> list[str]:
+        return [*inline.get(user.lower(), []), *keys_for(user, listed)]
+
+    return keys
+
+
+def check_signatures(entries, keys_of_request=None) -> tuple[list[str], list[str]]:
+    """(problems, notes) about the signatures in the log.
+
+    Installation signatures: every entry after the first 'installation.key' entry must be signed
+    by an installation key announced earlier in the log (or, for the announcement itself, by
+    the key it announces). Actor signatures: an entry whose payload carries a signed statement
+    must verify, with the key the entry names, and that key must be one the request's policy
+    lists for the statement's user (`keys_of_request(request_id)` -> user -> keys, or None)."""
+    from .signing import SignatureError, fingerprint, signature_key, verify_bytes, verify_statement
+
+    problems: list[str] = []
+    notes: list[str] = []
+    installations: dict[str, str] = {}
+    unsigned_before = 0
+    for e in entries:
+        where = f"entry {e.seq} ({e.action} by {e.actor})"
+        sig, key = getattr(e, "signature", None), getattr(e, "key", None)
+        p = e.payload if isinstance(e.payload, dict) else {}
+        if e.action == INSTALLATION_KEY_ACTION and isinstance(p.get("public_key"), str):
+            try:
+                fp = fingerprint(p["public_key"])
+            except SignatureError:
+                fp = ""
+            if fp and fp == key:
+                installations.setdefault(fp, p["public_key"])
+        if not sig:
+            if installations:
+                problems.append(f"{where}: not signed by an installation (forged or edited in the database)")
+            else:
+                unsigned_before += 1
+        elif key not in installations:
+            problems.append(f"{where}: signed by {key}, which no installation.key entry before it announces")
+        else:
+            body = entry_body(seq=e.seq, at=e.at, actor=e.actor, action=e.action, request_id=e.request_id,
+                              payload=e.payload, prev_hash=e.prev_hash)
+            try:
+                verify_bytes(body, sig, [installations[key]])
+            except SignatureError as exc:
+                problems.append(f"{where}: the installation's signature does not verify ({exc})")
+        statement = p.get("statement")
+        if isinstance(statement, dict) and e.action != INSTALLATION_KEY_ACTION:
+            user = statement.get("user", e.actor)
+            actor_sig = p.get("signature") or ""
+            if not actor_sig:
+                problems.append(f"{where}: carries a statement but no signature")
+                continue
+            embedded = signature_key(actor_sig)
+            try:
+                fp = verify_statement(statement, actor_sig, [embedded] if embedded else [])
+            except SignatureError as exc:
+                problems.append(f"{where}: {user}'s signature does not verify ({exc})")
+                continue
+            if p.get("key") and p.get("key") != fp:
+                problems.append(f"{where}: names key {p.get('key')} but was signed with {fp}")
+            if statement.get("request", e.request_id) != e.request_id or user != e.actor:
+                problems.append(f"{where}: its signed statement is about request {statement.get('request')} by "
+                                f"{user}, not this entry's")
+            listed = keys_of_request(e.request_id) if keys_of_request else None
+            if listed is not None:
+                allowed = listed(user)
+                if allowed and fp not in {_fp_or_none(k) for k in allowed}:
+                    problems.append(f"{where}: signed with {fp}, a key the request's policy does not list for {user}")
+        elif e.action == "decision" and keys_of_request:
+            listed = keys_of_request(e.request_id)
+            user = p.get("user", e.actor)
+            if listed is not None and listed(user):
+                problems.append(f"{where}: unsigned, though the request's policy lists keys for {user}")
+    if unsigned_before:
+        notes.append(f"{unsigned_before} entr{'y' if unsigned_before == 1 else 'ies'} written before this log's "
+                     f"first installation key carry no signature")
+    return problems, notes
+
+
+def _fp_or_none(key: str):
+    from .signing import SignatureError, fingerprint
+
+    try:
+        return fingerprint(key)
+    except SignatureError:
+        return None

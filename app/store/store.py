@@ -117,6 +117,8 @@ class Store:
         With migrate=True, runs alembic upgrade head (creating the schema)."""
         self._url = resolve_url(url)
         self.url = mask(self._url)
+        # Signs every audit entry this process writes (SIGNOFF_HOME/installation_ed25519, made on first use).
+        self._installation = audit_log.Installation()
         self._engine = make_engine(self._url)
         self._read_engine = self._engine.execution_options(**{READ_ONLY: True})
         self._sessions = sessionmaker(self._engine, expire_on_commit=False)
@@ -161,8 +163,11 @@ class Store:
         try:
             with sessions.begin() as s:
                 yield s
-        except OperationalError as exc:  # server gone, file locked past busy_timeout, disk full
-            raise StoreUnavailable(f"the review store {self.describe()} failed: {_first_line(exc)}") from None
+        except BaseException as exc:
+            self._installation.announced = False   # a rolled-back announcement: look again next time
+            if isinstance(exc, OperationalError):  # server gone, file locked past busy_timeout, disk full
+                raise StoreUnavailable(f"the review store {self.describe()} failed: {_first_line(exc)}") from None
+            raise
 
     def _write(self):
         return self._transaction(self._sessions)
@@ -204,7 +209,7 @@ class Store:
         blobs = [frame_to_bytes(table) for _, _, table in comparisons]
         now = utcnow()
         with self._write() as s:
-            log = audit_log.AuditAppender(s)
+            log = audit_log.AuditAppender(s, self._installation)
             row = Request(sha=req.sha, change_key=req.change_key, source=req.source, locator=req.locator,
                           baseline_ref=req.baseline_ref, candidate_ref=req.candidate_ref, title=req.title,
                           author=req.author, content_hash=req.content_hash, config_toml=req.config_toml,
@@ -251,7 +256,7 @@ class Store:
         audit 'status.change' — in one transaction."""
         now = utcnow()
         with self._write() as s:
-            log = audit_log.AuditAppender(s)
+            log = audit_log.AuditAppender(s, self._installation)
             row = self._require_request(s, request_id)
             row.status, row.description, row.updated_at = status, description, now
             self._enqueue(s, outbox, request_id, now)
@@ -299,7 +304,7 @@ class Store:
         `outbox`: write-backs of the label (e.g. MLflow assessments), enqueued in the same transaction."""
         now = utcnow()
         with self._write() as s:
-            log = audit_log.AuditAppender(s)
+            log = audit_log.AuditAppender(s, self._installation)
             self._require_request(s, label.request_id)
             self._upsert_label_rows(s, [label], now)
             self._enqueue(s, list(outbox), label.request_id, now)
@@ -319,7 +324,7 @@ class Store:
         key = {"k_request": request_id, "k_eval_set": eval_set, "k_sample": str(sample_id), "k_user": user}
         try:
             with self._engine.begin() as conn:
-                log = audit_log.AuditAppender(conn)   # the head first: every writer's lock order
+                log = audit_log.AuditAppender(conn, self._installation)   # the head first: every writer's lock order
                 row = conn.execute(_LABEL_FIELDS, key).first()
                 if row is None and conn.execute(_REQUEST_EXISTS, key).first() is None:
                     raise NotFoundError(f"no review request {request_id}")
@@ -334,7 +339,10 @@ class Store:
                 self._enqueue(conn, list(outbox_for(label)) if outbox_for else [], request_id, now)
                 log.append(actor=user, action="label.set", request_id=request_id, at=now,
                            payload=_label_audit(label))
-        except OperationalError as exc:
+        except BaseException as exc:
+            self._installation.announced = False
+            if not isinstance(exc, OperationalError):
+                raise
             raise StoreUnavailable(f"the review store {self.describe()} failed: {_first_line(exc)}") from None
         return label
 
@@ -346,7 +354,7 @@ class Store:
         now = utcnow()
         request_ids = sorted({l.request_id for l in labels})
         with self._write() as s:
-            log = audit_log.AuditAppender(s)
+            log = audit_log.AuditAppender(s, self._installation)
             for rid in request_ids:
                 self._require_request(s, rid)
             self._upsert_label_rows(s, labels, now)
@@ -374,7 +382,7 @@ class Store:
     def copy_labels(self, from_request: int, to_request: int) -> int:
         """Carry labels to a new request of the same change with the same content."""
         with self._write() as s:
-            log = audit_log.AuditAppender(s)
+            log = audit_log.AuditAppender(s, self._installation)
             self._require_request(s, from_request)
             self._require_request(s, to_request)
             taken = set(s.execute(select(LabelRow.eval_set, LabelRow.sample_id, LabelRow.user_name)
@@ -403,7 +411,7 @@ class Store:
         kind = DecisionKind(decision.kind)
         now = utcnow()
         with self._write() as s:
-            log = audit_log.AuditAppender(s)
+            log = audit_log.AuditAppender(s, self._installation)
             req = self._require_request(s, decision.request_id)
             log.append(actor=decision.user, action="decision", request_id=req.id, at=now, payload={
                 "user": decision.user, "role": decision.role, "kind": kind.value,
@@ -477,7 +485,7 @@ class Store:
         for its target is marked 'superseded' instead (posting it would overwrite the
         newer state). Audit 'outbox.requeue' with the ids and their last errors."""
         with self._write() as s:
-            log = audit_log.AuditAppender(s)
+            log = audit_log.AuditAppender(s, self._installation)
             requeued, superseded = ob.requeue_failed(s, ids)
             if not requeued and not superseded:
                 return 0
@@ -502,16 +510,28 @@ class Store:
                     for r in rows]
 
     # -- audit ------------------------------------------------------------
-    def audit_entries(self) -> list[AuditEntry]:
+    def audit_entries(self, request_id: int | None = None) -> list[AuditEntry]:
+        """The log, oldest first (only the entries about `request_id` when given)."""
         with self._read() as s:
-            return audit_log.read_entries(s)
+            return audit_log.read_entries(s, request_id)
+
+    def audit_head(self) -> tuple[int, str] | None:
+        """(count, hash) of the log's head row; None when the row is missing."""
+        with self._read() as s:
+            return audit_log.head(s)
 
     def append_audit(self, *, actor: str, action: str, request_id: int | None, payload: dict) -> AuditEntry:
         with self._write() as s:
-            return audit_log.AuditAppender(s).append(actor=actor, action=action, request_id=request_id,
-                                                     payload=payload)
+            return audit_log.AuditAppender(s, self._installation).append(actor=actor, action=action,
+                                                                         request_id=request_id, payload=payload)
 
     def verify_audit(self) -> AuditReport:
-        # Entries and head from one snapshot, or a concurrent append would look like tampering.
+        """Chain, head, signatures, and the tables replayed from the log (app/store/audit_log.py)."""
+        # Entries, head and tables from one snapshot, or a concurrent write would look like tampering.
         with self._snapshot() as s:
             return audit_log.verify(s)
+
+    def repair_audit(self, *, actor: str = SYSTEM_ACTOR) -> AuditEntry | None:
+        """Rebuild a missing head row from the log and audit it ('audit.repair'); None if nothing to repair."""
+        with self._write() as s:
+            return audit_log.repair_head(s, actor=actor, installation=self._installation)
