@@ -89,10 +89,32 @@ def _norm_label(fields: dict) -> dict:
             "error": fields.get("error") or None, "comment": fields.get("comment") or None}
 
 
+def statement_of(payload) -> tuple[dict | None, bytes | None]:
+    """An entry's signed statement as (dict, the exact signed bytes); (None, None) when it has none.
+    The store keeps the statement as its canonical JSON text; a dict is accepted too."""
+    import json as _json
+
+    st = payload.get("statement") if isinstance(payload, dict) else None
+    if isinstance(st, dict):
+        return st, canonical_json(st).encode("utf-8")
+    if isinstance(st, str) and st:
+        try:
+            parsed = _json.loads(st)
+        except ValueError:
+            return {}, st.encode("utf-8")
+        return (parsed if isinstance(parsed, dict) else {}), st.encode("utf-8")
+    return None, None
+
+
+def key_of(payload) -> str:
+    """The fingerprint an entry names for its signed statement."""
+    return (payload.get("key_fingerprint") or payload.get("key") or "") if isinstance(payload, dict) else ""
+
+
 def labels_of_entry(entry) -> list[tuple[tuple, dict]]:
     """((request, eval_set, sample_id, user), fields) for every label an entry sets (empty fields: deleted)."""
     p = entry.payload if isinstance(entry.payload, dict) else {}
-    st = p.get("statement") if isinstance(p.get("statement"), dict) else None
+    st, _ = statement_of(p)
     out = []
     if st is not None and isinstance(st.get("labels"), list):       # a signed batch (signoff/labels/v1)
         rid, user = st.get("request", entry.request_id), st.get("user", entry.actor)
@@ -114,7 +136,7 @@ def labels_of_entry(entry) -> list[tuple[tuple, dict]]:
 def decision_of_entry(entry) -> dict:
     """The decision row an entry 'decision' records (the statement's fields win when signed)."""
     p = entry.payload if isinstance(entry.payload, dict) else {}
-    st = p.get("statement") if isinstance(p.get("statement"), dict) else {}
+    st = statement_of(p)[0] or {}
     return {"request_id": entry.request_id, "user": st.get("user", p.get("user", entry.actor)),
             "role": st.get("role", p.get("role")), "kind": st.get("decision", p.get("kind")),
             "content_hash": st.get("content_hash", p.get("content_hash")),
@@ -210,9 +232,10 @@ def compare_state(expected: dict, *, requests: dict, decisions: list[dict], labe
 INSTALLATION_KEY_ACTION = "installation.key"
 
 
-def reviewer_keys(config_toml: str, allowed_signers_text: str = "") -> "callable":
-    """user -> the OpenSSH key lines the policy lists for them (signers.keys inline lines and the
-    allowed-signers file's entries); forge specs such as 'github:bob' need the network: not here."""
+def reviewer_keys(config_toml: str, allowed_signers_text: str = "", stored: dict | None = None) -> "callable":
+    """user -> the OpenSSH key lines the policy lists for them (signers.keys inline lines, the
+    allowed-signers file's entries, and `stored`: the keys stored with the request, {user: [lines]},
+    which include the forge-published ones such as 'github:bob' resolved when the request was made)."""
     from .config import parse_config
     from .signing import SignatureError, keys_for, parse_allowed_signers
 
@@ -227,8 +250,11 @@ def reviewer_keys(config_toml: str, allowed_signers_text: str = "") -> "callable
     except SignatureError:
         listed = []
 
+    stored_keys = {str(u).lower(): [k for k in ks if isinstance(k, str)] for u, ks in (stored or {}).items()
+                   if isinstance(ks, list)}
+
     def keys(user: str) -> list[str]:
-        return [*inline.get(user.lower(), []), *keys_for(user, listed)]
+        return [*inline.get(user.lower(), []), *keys_for(user, listed), *stored_keys.get(user.lower(), [])]
 
     return keys
 
@@ -241,7 +267,7 @@ def check_signatures(entries, keys_of_request=None) -> tuple[list[str], list[str
     the key it announces). Actor signatures: an entry whose payload carries a signed statement
     must verify, with the key the entry names, and that key must be one the request's policy
     lists for the statement's user (`keys_of_request(request_id)` -> user -> keys, or None)."""
-    from .signing import SignatureError, fingerprint, signature_key, verify_bytes, verify_statement
+    from .signing import SignatureError, fingerprint, signature_key, verify_bytes
 
     problems: list[str] = []
     notes: list[str] = []
@@ -272,8 +298,8 @@ def check_signatures(entries, keys_of_request=None) -> tuple[list[str], list[str
                 verify_bytes(body, sig, [installations[key]])
             except SignatureError as exc:
                 problems.append(f"{where}: the installation's signature does not verify ({exc})")
-        statement = p.get("statement")
-        if isinstance(statement, dict) and e.action != INSTALLATION_KEY_ACTION:
+        statement, signed_bytes = statement_of(p)
+        if statement is not None and e.action != INSTALLATION_KEY_ACTION:
             user = statement.get("user", e.actor)
             actor_sig = p.get("signature") or ""
             if not actor_sig:
@@ -281,13 +307,14 @@ def check_signatures(entries, keys_of_request=None) -> tuple[list[str], list[str
                 continue
             embedded = signature_key(actor_sig)
             try:
-                fp = verify_statement(statement, actor_sig, [embedded] if embedded else [])
+                fp = verify_bytes(signed_bytes, actor_sig, [embedded] if embedded else [])
             except SignatureError as exc:
                 problems.append(f"{where}: {user}'s signature does not verify ({exc})")
                 continue
-            if p.get("key") and p.get("key") != fp:
-                problems.append(f"{where}: names key {p.get('key')} but was signed with {fp}")
-            if statement.get("request", e.request_id) != e.request_id or user != e.actor:
+            if key_of(p) and key_of(p) != fp:
+                problems.append(f"{where}: names key {key_of(p)} but was signed with {fp}")
+            if statement.get("request", e.request_id) != e.request_id or (
+                    e.action != "label.import" and user != e.actor):
                 problems.append(f"{where}: its signed statement is about request {statement.get('request')} by "
                                 f"{user}, not this entry's")
             listed = keys_of_request(e.request_id) if keys_of_request else None

@@ -164,18 +164,26 @@ def _tables(session: Session) -> dict:
     return {"requests": requests, "decisions": decisions, "labels": labels}
 
 
-def _request_keys(session: Session):
-    """request id -> (user -> keys) from the policy each request stored (None when it lists none)."""
+def _request_keys(session: Session, entries: list[AuditEntry]):
+    """request id -> (user -> keys): the request's policy keys, the keys stored with it (a column
+    once the signing part adds it) and those its 'request.create' entry recorded."""
     cache: dict[int, object] = {}
-    allowed_col = getattr(Request, "allowed_signers", None)   # the signing part stores the file's text
+    logged = {e.request_id: e.payload.get("reviewer_keys") for e in entries
+              if e.action == "request.create" and isinstance(e.payload, dict)}
+    stored_col = getattr(Request, "reviewer_keys", None)
 
     def of(request_id):
         if request_id is None:
             return None
         if request_id not in cache:
-            cols = [Request.config_toml] + ([allowed_col] if allowed_col is not None else [])
+            cols = [Request.config_toml] + ([stored_col] if stored_col is not None else [])
             row = session.execute(select(*cols).where(Request.id == request_id)).first()
-            cache[request_id] = None if row is None else reviewer_keys(row[0], row[1] if len(row) > 1 else "")
+            stored: dict = {}
+            for extra in (logged.get(request_id), row[1] if row is not None and len(row) > 1 else None):
+                for user, keys in (extra or {}).items() if isinstance(extra, dict) else ():
+                    stored.setdefault(user, [])
+                    stored[user] += [k for k in keys or [] if k not in stored[user]]
+            cache[request_id] = None if row is None else reviewer_keys(row[0], "", stored)
         return cache[request_id]
 
     return of
@@ -189,7 +197,7 @@ def verify(session: Session) -> AuditReport:
         problems.append("the audit head record is missing (removed): `signoff audit repair` rebuilds it")
     else:
         problems = verify_chain(entries, h[0], h[1])
-    sig_problems, notes = check_signatures(entries, _request_keys(session))
+    sig_problems, notes = check_signatures(entries, _request_keys(session, entries))
     problems += sig_problems
     problems += compare_state(replay(entries), **_tables(session))
     checked = [f"hash chain of {len(entries)} entries and the head",
