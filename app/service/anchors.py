@@ -130,15 +130,15 @@ def check_anchors(store, entries) -> AnchorCheck:
         requests = store.list_requests()
     except Exception:   # noqa: BLE001
         requests = []
+    for st in store.local_statuses(None):   # all of them: the requests table may have been emptied too
+        for text in (st["target_url"], st["description"]):
+            for m in ANCHOR_RE.finditer(text or ""):
+                found.append((f"local status on {st['sha'][:10]} ({st['state']})", int(m.group(1)), m.group(2)))
     seen_shas = set()
     for req in requests:
         if req.sha in seen_shas:
             continue
         seen_shas.add(req.sha)
-        for st in store.local_statuses(req.sha):
-            for text in (st["target_url"], st["description"]):
-                for m in ANCHOR_RE.finditer(text or ""):
-                    found.append((f"local status on {req.sha[:10]} ({st['state']})", int(m.group(1)), m.group(2)))
         repo = (req.locator or {}).get("repo")
         if req.source in GIT_SOURCES and repo:
             try:

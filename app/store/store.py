@@ -501,10 +501,11 @@ class Store:
             s.add(LocalStatus(repo=repo, sha=sha, context=context, state=state, description=description,
                               target_url=target_url or "", created_at=utcnow()))
 
-    def local_statuses(self, sha: str) -> list[dict]:
-        """Posted local statuses for the commit, oldest first."""
+    def local_statuses(self, sha: str | None) -> list[dict]:
+        """Posted local statuses for the commit (None: of every commit), oldest first."""
+        query = select(LocalStatus) if sha is None else select(LocalStatus).where(_sha_filter(LocalStatus.sha, sha))
         with self._read() as s:
-            rows = s.scalars(select(LocalStatus).where(_sha_filter(LocalStatus.sha, sha)).order_by(LocalStatus.id))
+            rows = s.scalars(query.order_by(LocalStatus.id))
             return [{"repo": r.repo, "sha": r.sha, "context": r.context, "state": r.state,
                      "description": r.description, "target_url": r.target_url, "created_at": r.created_at}
                     for r in rows]
