@@ -103,11 +103,11 @@ def bash(line: str, cwd: Path, env: dict, timeout: float = 120) -> subprocess.Co
                           timeout=timeout)
 
 
-@pytest.mark.parametrize("forge", ["github", "gitlab"])
 def unanchored(posted):
     return [(state, re.sub(r" · signoff:\d+-[0-9a-f]+$", "", text)) for state, text in posted]
 
 
+@pytest.mark.parametrize("forge", ["github", "gitlab"])
 def test_recipe_runs(forge, tmp_path):
     spec = recipe({"github": "github-actions", "gitlab": "gitlab-ci"}[forge])
     server = (FakeGitHub if forge == "github" else FakeGitLab)(token="tok-ci", users=USERS[forge])
