@@ -4,6 +4,7 @@
     status: 0 approved, 1 rejected, 3 pending
     wait:   0 approved, 1 rejected, 2 timed out
     publish: 0, 1 if some still wait   audit verify: 0 intact, 1 tampered
+    verify / wait --verify / audit verify --record: 0 the signed record verifies, 1 not (wait: 2 timed out)
 """
 
 from __future__ import annotations
@@ -344,6 +345,8 @@ def _duration(seconds: float) -> str:
 
 
 def cmd_wait(args) -> int:
+    if args.verify:
+        return _wait_verified(args)
     service = _service(args)
     started = time.monotonic()
     deadline = None if args.timeout is None else started + args.timeout
@@ -360,6 +363,30 @@ def cmd_wait(args) -> int:
             return STATUS_EXIT[verdict.status]
         if deadline is not None and time.monotonic() >= deadline:
             _say(f"timed out after {args.timeout:g} s; still {'pending' if req else 'not requested'}")
+            return 2
+        pause = args.interval if deadline is None else max(0.0, min(args.interval, deadline - time.monotonic()))
+        time.sleep(pause)
+
+
+def _wait_verified(args) -> int:
+    """Until the commit's signed record verifies (0), the store says rejected (1), or the timeout (2).
+    A status alone (e.g. one set by hand on the forge) never ends the wait with 0."""
+    started = time.monotonic()
+    deadline = None if args.timeout is None else started + args.timeout
+    last = None
+    while True:
+        code, problems, ok, where = _signed_verdict(args)
+        if code == 0:
+            _say(f"[{time.strftime('%H:%M:%S')}] {args.sha[:10]} signed record verifies (from {where})")
+            return 0
+        line = problems[0] if problems else "no signed record yet"
+        if line != last:
+            _say(f"[{time.strftime('%H:%M:%S')}] {args.sha[:10]} not verified yet: {line}")
+            last = line
+        if "says rejected" in line:
+            return 1
+        if deadline is not None and time.monotonic() >= deadline:
+            _say(f"timed out after {args.timeout:g} s; the signed record of {args.sha[:10]} does not verify: {line}")
             return 2
         pause = args.interval if deadline is None else max(0.0, min(args.interval, deadline - time.monotonic()))
         time.sleep(pause)
@@ -383,16 +410,137 @@ def cmd_publish(args) -> int:
 
 
 def cmd_audit_verify(args) -> int:
+    if args.record:
+        return _verify_record_file(args)
+    from app.service.anchors import check_anchors
     from app.store.store import Store
 
-    report = Store().verify_audit()
-    if report.ok:
+    store = Store()
+    report = store.verify_audit()
+    anchors = check_anchors(store, store.audit_entries())
+    problems = report.problems + anchors.problems
+    for line in report.checked:
+        print(f"checked: {line}")
+    for line in anchors.checked:
+        print(f"checked anchor: {line}")
+    for line in anchors.unreachable:
+        print(f"not checked: {line}")
+    for line in report.notes:
+        print(f"note: {line}")
+    if not anchors.checked:
+        print("note: no anchor reachable: a log cut at its end, rewritten with recomputed hashes or reset "
+              "cannot be told from an intact one (docs/trust.md)")
+    if not problems:
         print(f"audit log intact: {report.entries} entries")
         return 0
     print(f"audit log TAMPERED ({report.entries} entries):")
-    for p in report.problems:
+    for p in problems:
         print(f"  - {p}")
     return 1
+
+
+def _verify_record_file(args) -> int:
+    from app.service.record import record_keys, verify_record
+
+    try:
+        record = json.loads(Path(args.record).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise InputError(f"cannot read {args.record}: {exc.strerror or exc}") from None
+    except ValueError:
+        print(f"record {args.record} does NOT verify: not JSON (edited or damaged)")
+        return 1
+    if not args.allowed_signers:
+        raise InputError("--record needs --allowed-signers FILE (git's allowed-signers format)")
+    try:
+        allowed = Path(args.allowed_signers).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise InputError(f"cannot read {args.allowed_signers}: {exc.strerror or exc}") from None
+    problems, ok = verify_record(record, record_keys(record, allowed))
+    return _say_record(f"record {args.record}", problems, ok)
+
+
+def _say_record(what: str, problems: list[str], ok: list[str]) -> int:
+    for line in ok:
+        print(f"ok: {line}")
+    if problems:
+        print(f"{what} does NOT verify:")
+        for p in problems:
+            print(f"  - {p}")
+        return 1
+    print(f"{what} verifies: signed and approved")
+    return 0
+
+
+def cmd_audit_repair(args) -> int:
+    from app.store.store import Store
+
+    entry = Store().repair_audit(actor=_actor(args))
+    if entry is None:
+        print("the audit head is in place: nothing to repair (`signoff audit verify` checks the log)")
+        return 0
+    print(f"audit head rebuilt from the log: {entry.payload['rebuilt_head']['count']} entries "
+          f"(recorded as entry {entry.seq}); run `signoff audit verify`")
+    return 0
+
+
+def _actor(args) -> str:
+    from app.service.identity import resolve_user
+
+    try:
+        return resolve_user(getattr(args, "user", None))
+    except SignoffError:
+        return "signoff"
+
+
+def cmd_audit_export(args) -> int:
+    from app.service.record import build_record
+
+    record = build_record(_service(args), args.sha)
+    text = json.dumps(record, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+    if args.output == "-":
+        sys.stdout.write(text)
+    else:
+        Path(args.output).write_text(text, encoding="utf-8")
+        _say(f"wrote the sign-off record of {record['predicate']['request']['sha'][:10]} to {args.output}")
+    return 0
+
+
+def _signed_verdict(args) -> tuple[int, list[str], list[str], str]:
+    """(exit, problems, ok, where): the signed record of args.sha, from the store when it has the
+    commit, else from the note in --repo (or its origin)."""
+    from app.service.record import RecordError, record_from_repo, record_keys, verify_record
+    from app.store.db import StoreUnavailable
+
+    record = keys = None
+    where = ""
+    try:
+        from app.service.record import build_record
+        from app.service.review import ReviewService
+        from app.store.store import Store
+
+        service = ReviewService(Store(), user=getattr(args, "user", None) or "signoff")
+        req = service.latest_for_sha(args.sha)
+        if req is not None:
+            record = build_record(service, args.sha)
+            keys = record_keys(record, None, getattr(req, "reviewer_keys", None) or {})
+            where = f"the store {service.store.describe()}"
+    except (StoreUnavailable, InputError) as exc:
+        log.debug("store not usable for verify: %s", exc)
+    if record is None:
+        try:
+            record, keys, where = record_from_repo(args.repo or ".", args.sha)
+        except RecordError as exc:
+            return 1, [str(exc)], [], "the repository"
+    subject = [s.get("digest", {}).get("gitCommit", "") for s in record.get("subject") or []]
+    if not any(c and (c.startswith(args.sha) or args.sha.startswith(c)) for c in subject):
+        return 1, [f"the record found is not about {args.sha}"], [], where
+    problems, ok = verify_record(record, keys)
+    return (1 if problems else 0), problems, ok, where
+
+
+def cmd_verify(args) -> int:
+    code, problems, ok, where = _signed_verdict(args)
+    return _say_record(f"the sign-off of {args.sha[:10]} (from {where})", problems, ok)
 
 
 # -- hidden diagnostics (the PyInstaller bundle test runs them; docs/packaging.md) --
@@ -522,7 +670,17 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--sha", required=True)
     s.add_argument("--timeout", type=float, help="seconds (default: no limit)")
     s.add_argument("--interval", type=float, default=10.0, help="seconds between checks (default 10)")
+    s.add_argument("--verify", action="store_true", help="end with 0 only once the commit's signed record "
+                                                         "verifies (as `signoff verify`), never on a status alone")
+    s.add_argument("--repo", help="with --verify: the repository whose refs/notes/signoff holds the record "
+                                  "when the store is out of reach (default: .)")
     s.set_defaults(func=cmd_wait)
+
+    s = sub.add_parser("verify", help="check the commit's signed sign-off record (exit 0 verifies, 1 not)")
+    s.add_argument("--sha", required=True)
+    s.add_argument("--repo", help="the repository whose refs/notes/signoff holds the record when the store "
+                                  "is out of reach (default: .; fetched from its origin if missing)")
+    s.set_defaults(func=cmd_verify)
 
     s = sub.add_parser("publish", help="post what waits in the outbox")
     s.add_argument("--retry-failed", action="store_true",
@@ -536,8 +694,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("audit", help="the audit log")
     asub = s.add_subparsers(dest="audit_command", parser_class=_Parser, required=True)
-    v = asub.add_parser("verify", help="check the hash chain (exit 0 intact, 1 tampered)")
+    v = asub.add_parser("verify", help="check the log against the tables and the anchors (exit 0 intact, "
+                                       "1 tampered); with --record: check an exported record offline")
+    v.add_argument("--record", metavar="FILE", help="a record from `audit export`, checked with nothing else")
+    v.add_argument("--allowed-signers", metavar="FILE", help="with --record: the reviewers' keys (git's format)")
     v.set_defaults(func=cmd_audit_verify)
+    v = asub.add_parser("repair", help="rebuild a missing audit head from the log (audited)")
+    v.set_defaults(func=cmd_audit_repair)
+    v = asub.add_parser("export", help="write a commit's sign-off record (in-toto Statement v1)")
+    v.add_argument("--sha", required=True)
+    v.add_argument("-o", "--output", required=True, metavar="FILE", help="record.json, or - for stdout")
+    v.set_defaults(func=cmd_audit_export)
 
     s = sub.add_parser("plugins", help=argparse.SUPPRESS)   # hidden: the plugin registry (cmd_plugins)
     s.add_argument("--json", action="store_true")

@@ -21,6 +21,8 @@ from app.plugin_api import DeliveryError, StatusUpdate
 from app.registry import registry
 from app.store.store import Store
 
+from . import anchors
+
 # A drain's claim on its entries (a lease). No post starts in the last
 # LEASE_MARGIN_S of it: a forge post takes at most a GET and a POST, each
 # bounded by the (connect, read) timeouts, so none outlives the lease and
@@ -65,7 +67,7 @@ def publish_outbox(store: Store, *, worker: str | None = None, now: datetime | N
     for item in store.claim_outbox(worker, now=now, lease_seconds=LEASE_S):
         if time.monotonic() - started > LEASE_S - LEASE_MARGIN_S:
             break  # too close to the end of the lease: the rest wait for it to run out, then any drainer takes them
-        payload = item.payload
+        payload = anchors.anchor_payload(store, item)   # the audit head goes out with the status
         try:
             key = (item.sink, payload.get("api_url", ""))
             if key not in sinks:
@@ -93,6 +95,7 @@ def publish_outbox(store: Store, *, worker: str | None = None, now: datetime | N
             report.errors.append(f"{item.sink} {payload.get('sha', '')[:7]}: {exc}")
             continue
         store.mark_delivered(item.id, worker)
+        anchors.after_delivery(store, item, payload)   # git note + audited 'status.posted'
         report.delivered += 1
     report.waiting = len(store.outbox_items(states=("waiting",)))
     return report

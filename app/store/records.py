@@ -83,6 +83,8 @@ class AuditEntry:
     payload: dict
     prev_hash: str
     hash: str
+    signature: str | None = None    # the installation's SSHSIG over the entry (app/core/audit.py entry_body)
+    key: str | None = None          # its key's fingerprint (announced by an 'installation.key' entry)
 
 
 @dataclass
@@ -90,3 +92,5 @@ class AuditReport:
     ok: bool
     entries: int
     problems: list[str] = field(default_factory=list)
+    checked: list[str] = field(default_factory=list)   # what was compared: tables, signatures, anchors
+    notes: list[str] = field(default_factory=list)     # what could not be checked, and why

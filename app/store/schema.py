@@ -168,6 +168,9 @@ class AuditRow(Base):
     payload: Mapped[str] = mapped_column(Text)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+    # The installation's SSHSIG over the entry and its key's fingerprint (0005_audit_record).
+    signature: Mapped[str | None] = mapped_column(Text)
+    key: Mapped[str | None] = mapped_column(String(100))
 
 
 class AuditHead(Base):

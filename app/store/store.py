@@ -18,6 +18,7 @@ from sqlalchemy.exc import DatabaseError, OperationalError
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.core.audit import label_row
 from app.core.errors import InputError, NotFoundError
 from app.core.model import Decision, DecisionKind, Label, Verdict
 
@@ -67,6 +68,13 @@ def _label_audit(label: Label) -> dict:
             "error": label.error or None, "comment": label.comment or None}
 
 
+def _label_log_row(label: Label) -> list:
+    """One label as the log keeps it in a batch (app/core/audit.py label_row)."""
+    return label_row(label.request_id, label.eval_set, label.sample_id, label.user,
+                     Verdict(label.verdict).value if label.verdict else None, label.correct, label.error,
+                     label.comment)
+
+
 def _outbox_item(row: OutboxRow) -> OutboxItem:
     return OutboxItem(id=row.id, sink=row.sink, target=row.target, payload=row.payload, request_id=row.request_id,
                       state=row.state, attempts=row.attempts, created_at=row.created_at,
@@ -111,6 +119,8 @@ class Store:
         With migrate=True, runs alembic upgrade head (creating the schema)."""
         self._url = resolve_url(url)
         self.url = mask(self._url)
+        # Signs every audit entry this process writes (SIGNOFF_HOME/installation_ed25519, made on first use).
+        self._installation = audit_log.Installation()
         self._engine = make_engine(self._url)
         self._read_engine = self._engine.execution_options(**{READ_ONLY: True})
         self._sessions = sessionmaker(self._engine, expire_on_commit=False)
@@ -155,8 +165,11 @@ class Store:
         try:
             with sessions.begin() as s:
                 yield s
-        except OperationalError as exc:  # server gone, file locked past busy_timeout, disk full
-            raise StoreUnavailable(f"the review store {self.describe()} failed: {_first_line(exc)}") from None
+        except BaseException as exc:
+            self._installation.announced = False   # a rolled-back announcement: look again next time
+            if isinstance(exc, OperationalError):  # server gone, file locked past busy_timeout, disk full
+                raise StoreUnavailable(f"the review store {self.describe()} failed: {_first_line(exc)}") from None
+            raise
 
     def _write(self):
         return self._transaction(self._sessions)
@@ -198,7 +211,7 @@ class Store:
         blobs = [frame_to_bytes(table) for _, _, table in comparisons]
         now = utcnow()
         with self._write() as s:
-            log = audit_log.AuditAppender(s)
+            log = audit_log.AuditAppender(s, self._installation)
             row = Request(sha=req.sha, change_key=req.change_key, source=req.source, locator=req.locator,
                           baseline_ref=req.baseline_ref, candidate_ref=req.candidate_ref, title=req.title,
                           author=req.author, content_hash=req.content_hash, config_toml=req.config_toml,
@@ -248,7 +261,7 @@ class Store:
         audit 'status.change' — in one transaction."""
         now = utcnow()
         with self._write() as s:
-            log = audit_log.AuditAppender(s)
+            log = audit_log.AuditAppender(s, self._installation)
             row = self._require_request(s, request_id)
             row.status, row.description, row.updated_at = status, description, now
             self._enqueue(s, outbox, request_id, now)
@@ -296,7 +309,7 @@ class Store:
         `outbox`: write-backs of the label (e.g. MLflow assessments), enqueued in the same transaction."""
         now = utcnow()
         with self._write() as s:
-            log = audit_log.AuditAppender(s)
+            log = audit_log.AuditAppender(s, self._installation)
             self._require_request(s, label.request_id)
             self._upsert_label_rows(s, [label], now)
             self._enqueue(s, list(outbox), label.request_id, now)
@@ -316,7 +329,7 @@ class Store:
         key = {"k_request": request_id, "k_eval_set": eval_set, "k_sample": str(sample_id), "k_user": user}
         try:
             with self._engine.begin() as conn:
-                log = audit_log.AuditAppender(conn)   # the head first: every writer's lock order
+                log = audit_log.AuditAppender(conn, self._installation)   # the head first: every writer's lock order
                 row = conn.execute(_LABEL_FIELDS, key).first()
                 if row is None and conn.execute(_REQUEST_EXISTS, key).first() is None:
                     raise NotFoundError(f"no review request {request_id}")
@@ -331,7 +344,10 @@ class Store:
                 self._enqueue(conn, list(outbox_for(label)) if outbox_for else [], request_id, now)
                 log.append(actor=user, action="label.set", request_id=request_id, at=now,
                            payload=_label_audit(label))
-        except OperationalError as exc:
+        except BaseException as exc:
+            self._installation.announced = False
+            if not isinstance(exc, OperationalError):
+                raise
             raise StoreUnavailable(f"the review store {self.describe()} failed: {_first_line(exc)}") from None
         return label
 
@@ -343,7 +359,7 @@ class Store:
         now = utcnow()
         request_ids = sorted({l.request_id for l in labels})
         with self._write() as s:
-            log = audit_log.AuditAppender(s)
+            log = audit_log.AuditAppender(s, self._installation)
             for rid in request_ids:
                 self._require_request(s, rid)
             self._upsert_label_rows(s, labels, now)
@@ -351,7 +367,8 @@ class Store:
             log.append(actor=actor, action="label.import", at=now,
                        request_id=request_ids[0] if len(request_ids) == 1 else None,
                        payload={"count": len(labels), "request_ids": request_ids,
-                                "users": sorted({l.user for l in labels})})
+                                "users": sorted({l.user for l in labels}),
+                                "labels": [_label_log_row(l) for l in labels]})
         return len(labels)
 
     def labels(self, request_id: int, *, user: str | None = None, eval_set: str | None = None,
@@ -370,7 +387,7 @@ class Store:
     def copy_labels(self, from_request: int, to_request: int) -> int:
         """Carry labels to a new request of the same change with the same content."""
         with self._write() as s:
-            log = audit_log.AuditAppender(s)
+            log = audit_log.AuditAppender(s, self._installation)
             self._require_request(s, from_request)
             self._require_request(s, to_request)
             taken = set(s.execute(select(LabelRow.eval_set, LabelRow.sample_id, LabelRow.user_name)
@@ -384,7 +401,9 @@ class Store:
                                user_name=r.user_name, verdict=r.verdict, correct=r.correct, error=r.error,
                                comment=r.comment, updated_at=r.updated_at))
             log.append(actor=SYSTEM_ACTOR, action="label.copy", request_id=to_request,
-                       payload={"from_request": from_request, "count": len(rows)})
+                       payload={"from_request": from_request, "count": len(rows),
+                                "labels": [label_row(to_request, r.eval_set, r.sample_id, r.user_name, r.verdict,
+                                                     r.correct, r.error, r.comment) for r in rows]})
             return len(rows)
 
     # -- decisions --------------------------------------------------------
@@ -397,7 +416,7 @@ class Store:
         kind = DecisionKind(decision.kind)
         now = utcnow()
         with self._write() as s:
-            log = audit_log.AuditAppender(s)
+            log = audit_log.AuditAppender(s, self._installation)
             req = self._require_request(s, decision.request_id)
             log.append(actor=decision.user, action="decision", request_id=req.id, at=now, payload={
                 "user": decision.user, "role": decision.role, "kind": kind.value,
@@ -471,7 +490,7 @@ class Store:
         for its target is marked 'superseded' instead (posting it would overwrite the
         newer state). Audit 'outbox.requeue' with the ids and their last errors."""
         with self._write() as s:
-            log = audit_log.AuditAppender(s)
+            log = audit_log.AuditAppender(s, self._installation)
             requeued, superseded = ob.requeue_failed(s, ids)
             if not requeued and not superseded:
                 return 0
@@ -487,25 +506,38 @@ class Store:
             s.add(LocalStatus(repo=repo, sha=sha, context=context, state=state, description=description,
                               target_url=target_url or "", created_at=utcnow()))
 
-    def local_statuses(self, sha: str) -> list[dict]:
-        """Posted local statuses for the commit, oldest first."""
+    def local_statuses(self, sha: str | None) -> list[dict]:
+        """Posted local statuses for the commit (None: of every commit), oldest first."""
+        query = select(LocalStatus) if sha is None else select(LocalStatus).where(_sha_filter(LocalStatus.sha, sha))
         with self._read() as s:
-            rows = s.scalars(select(LocalStatus).where(_sha_filter(LocalStatus.sha, sha)).order_by(LocalStatus.id))
+            rows = s.scalars(query.order_by(LocalStatus.id))
             return [{"repo": r.repo, "sha": r.sha, "context": r.context, "state": r.state,
                      "description": r.description, "target_url": r.target_url, "created_at": r.created_at}
                     for r in rows]
 
     # -- audit ------------------------------------------------------------
-    def audit_entries(self) -> list[AuditEntry]:
+    def audit_entries(self, request_id: int | None = None) -> list[AuditEntry]:
+        """The log, oldest first (only the entries about `request_id` when given)."""
         with self._read() as s:
-            return audit_log.read_entries(s)
+            return audit_log.read_entries(s, request_id)
+
+    def audit_head(self) -> tuple[int, str] | None:
+        """(count, hash) of the log's head row; None when the row is missing."""
+        with self._read() as s:
+            return audit_log.head(s)
 
     def append_audit(self, *, actor: str, action: str, request_id: int | None, payload: dict) -> AuditEntry:
         with self._write() as s:
-            return audit_log.AuditAppender(s).append(actor=actor, action=action, request_id=request_id,
-                                                     payload=payload)
+            return audit_log.AuditAppender(s, self._installation).append(actor=actor, action=action,
+                                                                         request_id=request_id, payload=payload)
 
     def verify_audit(self) -> AuditReport:
-        # Entries and head from one snapshot, or a concurrent append would look like tampering.
+        """Chain, head, signatures, and the tables replayed from the log (app/store/audit_log.py)."""
+        # Entries, head and tables from one snapshot, or a concurrent write would look like tampering.
         with self._snapshot() as s:
             return audit_log.verify(s)
+
+    def repair_audit(self, *, actor: str = SYSTEM_ACTOR) -> AuditEntry | None:
+        """Rebuild a missing head row from the log and audit it ('audit.repair'); None if nothing to repair."""
+        with self._write() as s:
+            return audit_log.repair_head(s, actor=actor, installation=self._installation)

@@ -115,9 +115,9 @@ def test_label_decide_status_and_audit(loop):
     assert code == 0, out
     db = run.home / "signoff.db"
     with sqlite3.connect(db) as con:
-        con.execute("UPDATE audit_log SET actor = 'eve@example.com' WHERE seq = 2")
+        con.execute("UPDATE audit_log SET actor = 'eve@example.com' WHERE seq = 3")   # 1 is the installation's key
     code, out, _ = run("audit", "verify")
-    assert code == 1 and "entry 2" in out
+    assert code == 1 and "entry 3" in out
 
 
 def test_wait_times_out_while_pending_and_returns_once_approved(tmp_path):

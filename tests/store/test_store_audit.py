@@ -22,6 +22,7 @@ def raw_sql(url: str, *statements: str) -> None:
 
 
 def append_three(store):
+    """Entry 1 is the installation's key (written before this store's first entry), 2-4 the three."""
     for i in range(1, 4):
         store.append_audit(actor="alice@example.com", action="test", request_id=None, payload={"n": i})
 
@@ -30,14 +31,16 @@ def test_append_chains_and_payload_round_trips(store):
     payload = {"b": (1, 2), "a": "é ✓ <script>", "f": 0.1, "big": 2 ** 60, "nested": {"z": None, "y": [True]}}
     first = store.append_audit(actor="alice@example.com", action="note", request_id=None, payload=payload)
     second = store.append_audit(actor="bob@example.com", action="note", request_id=3, payload={})
-    assert (first.seq, first.prev_hash) == (1, GENESIS)
-    assert (second.seq, second.prev_hash) == (2, first.hash)
+    [key] = [e for e in store.audit_entries() if e.seq == 1]
+    assert (key.action, key.prev_hash) == ("installation.key", GENESIS)
+    assert (first.seq, first.prev_hash) == (2, key.hash)
+    assert (second.seq, second.prev_hash) == (3, first.hash)
     assert first.payload == {"b": [1, 2], "a": "é ✓ <script>", "f": 0.1, "big": 2 ** 60,
                              "nested": {"z": None, "y": [True]}}
-    assert store.audit_entries() == [first, second]
+    assert store.audit_entries() == [key, first, second]
     assert first.at.tzinfo is not None
     report = store.verify_audit()
-    assert report.ok and report.entries == 2 and report.problems == []
+    assert report.ok and report.entries == 3 and report.problems == []
 
 
 def test_empty_log_verifies(store):
@@ -46,10 +49,10 @@ def test_empty_log_verifies(store):
 
 def test_edited_payload_is_detected(store, store_url):
     append_three(store)
-    raw_sql(store_url, """UPDATE audit_log SET payload = '{"n":20}' WHERE seq = 2""")
+    raw_sql(store_url, """UPDATE audit_log SET payload = '{"n":20}' WHERE seq = 3""")
     report = store.verify_audit()
     assert not report.ok
-    assert any("entry 2" in p and "edited" in p for p in report.problems), report.problems
+    assert any("entry 3" in p and "edited" in p for p in report.problems), report.problems
 
 
 def test_payload_edited_into_garbage_is_reported_not_crashing(store, store_url):
@@ -61,18 +64,18 @@ def test_payload_edited_into_garbage_is_reported_not_crashing(store, store_url):
 
 def test_deleted_middle_entry_is_detected(store, store_url):
     append_three(store)
-    raw_sql(store_url, "DELETE FROM audit_log WHERE seq = 2")
+    raw_sql(store_url, "DELETE FROM audit_log WHERE seq = 3")
     report = store.verify_audit()
-    assert not report.ok and report.entries == 2
-    assert any("entry 2 is missing" in p for p in report.problems), report.problems
+    assert not report.ok and report.entries == 3
+    assert any("entry 3 is missing" in p for p in report.problems), report.problems
 
 
 def test_deleted_last_entry_is_detected(store, store_url):
     append_three(store)
-    raw_sql(store_url, "DELETE FROM audit_log WHERE seq = 3")
+    raw_sql(store_url, "DELETE FROM audit_log WHERE seq = 4")
     report = store.verify_audit()
     assert not report.ok
-    assert any("should hold 3 entries but holds 2" in p for p in report.problems), report.problems
+    assert any("should hold 4 entries but holds 3" in p for p in report.problems), report.problems
 
 
 def test_every_write_that_changes_a_review_is_audited(store, make_request):
@@ -86,7 +89,7 @@ def test_every_write_that_changes_a_review_is_audited(store, make_request):
     store.copy_labels(rid, other)
     store.record_decision(Decision("alice@example.com", "sme", DecisionKind.APPROVE, "c0ffee", request_id=rid),
                           status="approved", description="", outbox=[])
-    assert [e.action for e in store.audit_entries()] == [
+    assert [e.action for e in store.audit_entries()] == ["installation.key",
         "request.create", "request.create", "status.change", "label.set", "label.import", "label.copy", "decision"]
     assert store.verify_audit().ok
 
@@ -111,6 +114,6 @@ def test_concurrent_appends_from_two_stores_form_one_chain(store, second_store):
         t.join(60)
     assert not errors, errors
     entries = store.audit_entries()
-    assert [e.seq for e in entries] == list(range(1, 51))
+    assert [e.seq for e in entries] == list(range(1, 52))   # one installation key: both stores share it
     report = store.verify_audit()
-    assert report.ok and report.entries == 50, report.problems
+    assert report.ok and report.entries == 51, report.problems
