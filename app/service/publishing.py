@@ -3,7 +3,10 @@
 The decision is already committed (with its audit entry) when an entry is
 enqueued; here we only deliver. Leases in the store keep two processes from
 posting the same entry; supersession keeps an old state from overtaking a
-newer one.
+newer one, also one already claimed: each entry is re-checked against the
+newest of its target right before its post (Store.begin_post), and per target
+no two posts run at once (app/store/outbox.py). `signoff publish` and the
+window's background drain (OutboxDrainer) both run publish_outbox.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from datetime import datetime, timedelta, timezone
 
 from app.plugin_api import DeliveryError, StatusUpdate
 from app.registry import registry
+from app.store import outbox as ob
 from app.store.store import Store
 
 # A drain's claim on its entries (a lease). No post starts in the last
@@ -37,6 +41,7 @@ class PublishReport:
     delivered: int = 0
     retrying: int = 0
     failed: int = 0
+    superseded: int = 0                   # claimed, then found older than a newer state: not posted
     waiting: int = 0                      # still in the outbox after this run
     errors: list[str] = field(default_factory=list)
 
@@ -66,6 +71,15 @@ def publish_outbox(store: Store, *, worker: str | None = None, now: datetime | N
         if time.monotonic() - started > LEASE_S - LEASE_MARGIN_S:
             break  # too close to the end of the lease: the rest wait for it to run out, then any drainer takes them
         payload = item.payload
+        # The last check, right before the post: a newer state of the target may have been
+        # queued since the claim (then this one is superseded and never posted), or another
+        # drainer may be posting one (then this one waits for a later drain).
+        check = store.begin_post(item.id, worker, now=now)
+        if check == ob.SUPERSEDED_NOW:
+            report.superseded += 1
+            continue
+        if check != ob.POST:
+            continue
         try:
             key = (item.sink, payload.get("api_url", ""))
             if key not in sinks:
