@@ -28,7 +28,7 @@ from plugins.git import GitSource
 from tests.forges.fakes import FakeGitHub
 from tests.plugins.conftest import commit, init_repo, predictions, table_bytes
 
-pytestmark = pytest.mark.postgres
+pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
 TRIALS = int(os.environ.get("SIGNOFF_RACE_TRIALS", "20"))
 CONTEXT = "signoff/review"
@@ -84,7 +84,7 @@ def _publisher(url: str, barrier) -> None:
         os.environ["GITHUB_TOKEN"] = "tok-ci"
         store = Store(url, migrate=False)
         barrier.wait(timeout=30)
-        for _ in range(6):                          # posts while the decisions land
+        for _ in range(3):                          # posts while the decisions land
             publish_outbox(store)
         store.close()
     except BaseException:
@@ -108,6 +108,7 @@ class Bench:
         self.store = Store(url)
         self.ci = ReviewService(self.store, user="ci@example.com")
         self.ctx = multiprocessing.get_context("fork")
+        self.services: dict[str, ReviewService] = {}
 
     def new_request(self, n: int):
         sha = commit(self.repo, {f"trial-{n}.txt": str(n)}, f"trial {n}")
@@ -116,9 +117,10 @@ class Bench:
         return req
 
     def settle(self, request_id: int, who: str, kind: str) -> None:
-        service = _as(who, self.url)
+        """A decision made before the race, by one reviewer alone."""
+        os.environ["GITHUB_TOKEN"] = f"tok-{who}"
+        service = self.services.setdefault(who, ReviewService(self.store, user=f"{who}@example.com"))
         decide(service, request_id, kind)
-        service.store.close()
         os.environ["GITHUB_TOKEN"] = "tok-ci"
 
     def race(self, request_id: int, moves: list[tuple[str, str]]) -> None:
