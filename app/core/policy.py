@@ -167,7 +167,8 @@ def evaluate(config: ProjectConfig, *, decisions: list[Decision], coverage: Cove
     elif missing:
         status, description = Status.PENDING, shorten("awaiting review: " + ", ".join(missing))
     else:
-        parts = [f"{len(approvals.get(r, []))}/{n} {r.upper()}" for r, n in pol.required.items()]
+        # Never past the quorum ("3/2 SME"): a third approval changes nothing worth a new post.
+        parts = [f"{min(len(approvals.get(r, [])), n)}/{n} {r.upper()}" for r, n in pol.required.items()]
         if approvals_owner:
             parts.append("signoff.toml change approved")
         status, description = Status.APPROVED, shorten("approved: " + ", ".join(parts) if parts else "approved")

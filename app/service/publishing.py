@@ -3,7 +3,10 @@
 The decision is already committed (with its audit entry) when an entry is
 enqueued; here we only deliver. Leases in the store keep two processes from
 posting the same entry; supersession keeps an old state from overtaking a
-newer one.
+newer one, also one already claimed: each entry is re-checked against the
+newest of its target right before its post (Store.begin_post), and per target
+no two posts run at once (app/store/outbox.py). `signoff publish` and the
+window's background drain (OutboxDrainer) both run publish_outbox.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from datetime import datetime, timedelta, timezone
 
 from app.plugin_api import DeliveryError, StatusUpdate
 from app.registry import registry
+from app.store import outbox as ob
 from app.store.store import Store
 
 from . import anchors
@@ -39,6 +43,7 @@ class PublishReport:
     delivered: int = 0
     retrying: int = 0
     failed: int = 0
+    superseded: int = 0                   # claimed, then found older than a newer state: not posted
     waiting: int = 0                      # still in the outbox after this run
     errors: list[str] = field(default_factory=list)
 
@@ -63,40 +68,55 @@ def publish_outbox(store: Store, *, worker: str | None = None, now: datetime | N
     worker = worker or worker_id()
     report = PublishReport()
     sinks: dict[tuple, object] = {}
-    started = time.monotonic()
-    for item in store.claim_outbox(worker, now=now, lease_seconds=LEASE_S):
-        if time.monotonic() - started > LEASE_S - LEASE_MARGIN_S:
-            break  # too close to the end of the lease: the rest wait for it to run out, then any drainer takes them
-        payload = anchors.anchor_payload(store, item)   # the audit head goes out with the status
-        try:
-            key = (item.sink, payload.get("api_url", ""))
-            if key not in sinks:
-                sink_cls = registry().sink(item.sink)
-                sinks[key] = sink_cls.create(api_url=payload.get("api_url", ""), store=store)
-            sink = sinks[key]
-            deliver = getattr(sink, "deliver", None)  # a sink with payloads of its own (MLflow write-backs)
-            if callable(deliver):
-                deliver(payload)
-            else:
-                sink.post(status_update_from(payload))
-        except DeliveryError as exc:
-            if exc.retry:
-                at = (now or datetime.now(timezone.utc)) + timedelta(seconds=backoff_seconds(item.attempts + 1, exc.retry_after))
-                store.mark_retry(item.id, worker, str(exc), at)
-                report.retrying += 1
-            else:
-                store.mark_failed(item.id, worker, str(exc))
+    # A claimed entry found superseded means a newer state of its target waits: claim again
+    # (a few rounds at most) so this run posts it instead of leaving it to the next one.
+    for _round in range(3):
+        superseded_before = report.superseded
+        started = time.monotonic()
+        for item in store.claim_outbox(worker, now=now, lease_seconds=LEASE_S):
+            if time.monotonic() - started > LEASE_S - LEASE_MARGIN_S:
+                break  # too close to the end of the lease: the rest wait for it to run out, then any drainer takes them
+            # The last check, right before the post: a newer state of the target may have been
+            # queued since the claim (then this one is superseded and never posted), or another
+            # drainer may be posting one (then this one waits for a later drain).
+            check = store.begin_post(item.id, worker, now=now)
+            if check == ob.SUPERSEDED_NOW:
+                report.superseded += 1
+                continue
+            if check != ob.POST:
+                continue
+            payload = anchors.anchor_payload(store, item)   # the audit head goes out with the status
+            try:
+                key = (item.sink, payload.get("api_url", ""))
+                if key not in sinks:
+                    sink_cls = registry().sink(item.sink)
+                    sinks[key] = sink_cls.create(api_url=payload.get("api_url", ""), store=store)
+                sink = sinks[key]
+                deliver = getattr(sink, "deliver", None)  # a sink with payloads of its own (MLflow write-backs)
+                if callable(deliver):
+                    deliver(payload)
+                else:
+                    sink.post(status_update_from(payload))
+            except DeliveryError as exc:
+                if exc.retry:
+                    at = (now or datetime.now(timezone.utc)) + timedelta(seconds=backoff_seconds(item.attempts + 1, exc.retry_after))
+                    store.mark_retry(item.id, worker, str(exc), at)
+                    report.retrying += 1
+                else:
+                    store.mark_failed(item.id, worker, str(exc))
+                    report.failed += 1
+                report.errors.append(f"{item.sink} {payload.get('sha', '')[:7]}: {exc}")
+                continue
+            except Exception as exc:  # a sink bug or bad config: keep the entry, say why
+                store.mark_failed(item.id, worker, f"{type(exc).__name__}: {exc}")
                 report.failed += 1
-            report.errors.append(f"{item.sink} {payload.get('sha', '')[:7]}: {exc}")
-            continue
-        except Exception as exc:  # a sink bug or bad config: keep the entry, say why
-            store.mark_failed(item.id, worker, f"{type(exc).__name__}: {exc}")
-            report.failed += 1
-            report.errors.append(f"{item.sink} {payload.get('sha', '')[:7]}: {exc}")
-            continue
-        store.mark_delivered(item.id, worker)
-        anchors.after_delivery(store, item, payload)   # git note + audited 'status.posted'
-        report.delivered += 1
+                report.errors.append(f"{item.sink} {payload.get('sha', '')[:7]}: {exc}")
+                continue
+            store.mark_delivered(item.id, worker)
+            anchors.after_delivery(store, item, payload)   # git note + audited 'status.posted'
+            report.delivered += 1
+        if report.superseded == superseded_before:
+            break
     report.waiting = len(store.outbox_items(states=("waiting",)))
     return report
 

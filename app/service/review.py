@@ -296,10 +296,11 @@ class ReviewService:
     def my_roles(self, request_id: int) -> list[str]:
         return self.config(request_id).roles_of(self.user)
 
-    def coverage(self, request_id: int) -> Coverage:
+    def coverage(self, request_id: int, labels: list[Label] | None = None) -> Coverage:
+        """`labels`: the request's labels as a transaction read them (else read now)."""
         # Only changed / improved / regressed samples count; a sample counts once, whoever labeled it.
         reviewed: dict[str, set[str]] = {}
-        for l in self.store.labels(request_id):
+        for l in (self.store.labels(request_id) if labels is None else labels):
             if _counts_as_reviewed(l):
                 reviewed.setdefault(l.eval_set, set()).add(l.sample_id)
         ct = cl = rt = rl = 0
@@ -316,9 +317,22 @@ class ReviewService:
         decisions = self.store.decisions_for_change(req.change_key)
         if extra is not None:
             decisions = [*decisions, extra]
-        return evaluate(self.config(req.id), decisions=decisions, coverage=self.coverage(req.id),
-                        content_hash=req.content_hash, authors=_request_authors(req),
-                        policy_change=self.policy_change(req.id))
+        return self._evaluator(req)(decisions, None)
+
+    def _evaluator(self, req: RequestRecord):
+        """The policy of `req` as a function of (decisions oldest first, labels or None):
+        what the store calls inside the transaction that records a decision or a status."""
+        config = self.config(req.id)
+        self._fixed(req.id)
+        for name in req.eval_sets:   # load what coverage needs before any lock is taken
+            self._slim(req.id, name)
+
+        def evaluate_now(decisions: list[Decision], labels: list[Label] | None) -> PolicyVerdict:
+            return evaluate(config, decisions=decisions, coverage=self.coverage(req.id, labels),
+                            content_hash=req.content_hash, authors=_request_authors(req),
+                            policy_change=self.policy_change(req.id))
+
+        return evaluate_now
 
     def decide(self, request_id: int, kind: DecisionKind | str, comment: str = "", *, role: str | None = None) -> PolicyVerdict:
         req = self.get_request(request_id)
@@ -341,23 +355,33 @@ class ReviewService:
         check_forge_identity(self.user, config.status)  # the forge token's user must be the one deciding
         decision = Decision(user=self.user, role=role, kind=kind, content_hash=req.content_hash, comment=comment,
                             request_id=req.id, sha=req.sha)
-        verdict = self.verdict(req.id, extra=decision)
-        self.store.record_decision(decision, status=verdict.status.value, description=verdict.description,
-                                   outbox=[self._status_entry(config, req.sha, verdict, req.id),
-                                           *self._status_write_backs(req, config, verdict, decision)])
+
+        def outbox_for(verdict: PolicyVerdict, changed: bool) -> list[OutboxEntry]:
+            # The commit status only when it changed (an identical one would be a second post of
+            # the same state); the source's write-backs carry the decision itself, so always.
+            status = [self._status_entry(config, req.sha, verdict, req.id)] if changed else []
+            return [*status, *self._status_write_backs(req, config, verdict, decision)]
+
+        # The verdict is computed inside the store's transaction, under the request's lock.
+        _saved, verdict = self.store.record_decision(decision, evaluate=self._evaluator(req), outbox_for=outbox_for)
         return verdict
 
     def refresh_status(self, request_id: int) -> PolicyVerdict:
-        """Re-evaluate; when the status or its words changed, record it and queue the post."""
+        """Re-evaluate inside the store's transaction; when the status or its words changed,
+        record it and queue the post (an identical status queues nothing)."""
         req = self.get_request(request_id)
-        verdict = self.verdict(req.id)
-        if verdict.status.value != req.status or verdict.description != req.description:
-            latest = (self.store.decisions_for_change(req.change_key) or [None])[-1]
-            self.store.set_status(req.id, verdict.status.value, verdict.description,
-                                  outbox=[self._status_entry(self.config(req.id), req.sha, verdict, req.id),
-                                          *self._status_write_backs(req, self.config(req.id), verdict, latest)],
-                                  actor=self.user, audit_payload={"status": verdict.status.value,
-                                                                  "description": verdict.description})
+        config = self.config(req.id)
+        latest: list[Decision | None] = [None]
+        evaluate_now = self._evaluator(req)
+
+        def evaluate_locked(decisions: list[Decision], labels: list[Label]) -> PolicyVerdict:
+            latest[0] = decisions[-1] if decisions else None
+            return evaluate_now(decisions, labels)
+
+        verdict, _changed = self.store.refresh_status(
+            req.id, evaluate=evaluate_locked, actor=self.user,
+            outbox_for=lambda v: [self._status_entry(config, req.sha, v, req.id),
+                                  *self._status_write_backs(req, config, v, latest[0])])
         return verdict
 
     def publish(self) -> PublishReport:

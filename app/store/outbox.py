@@ -1,12 +1,23 @@
-"""Claiming outbox items: supersession, per-target order and leases.
+"""The outbox: sequence per target, supersession, per-target order and leases.
 
-Rules, all evaluated inside one write transaction:
+Every entry carries `seq`, monotonic per target (sink, API URL, repository,
+commit, context: the `target` string), assigned in the transaction that
+enqueues it; enqueuers all hold the audit head lock, so `max(seq) + 1` is
+race-free. The highest seq of a target is its newest state. Rules:
 - an item is *free* when nobody holds it or its holder's lease expired;
-- a free waiting item with a newer entry for the same target is superseded:
-  posting it would only be overwritten (or, worse, overwrite the newer one);
+- an item is *posting* when its holder passed the last check before the
+  post (`begin_post`) and its lease still runs;
+- a waiting item with a newer entry for the same target is superseded, also
+  one that is claimed (in flight) but not posting yet: posting it would only
+  be overwritten, or worse, overwrite the newer state;
 - an item is handed out only when it is due, is the newest for its target,
-  and no older item of that target is still in flight under a live lease
-  (so statuses for one target arrive in order);
+  and no other item of that target is posting;
+- right before the post, `begin_post` re-checks the claimed item under the
+  audit head lock (so no enqueue and no other begin_post runs beside it):
+  still held, still the newest of its target (else superseded, not posted),
+  no other item of the target posting; only then is it marked posting.
+  Hence, per target, posts never overlap and an older state is never posted
+  after a newer one was enqueued;
 - the claim itself is a conditional UPDATE, so of two processes racing for
   one item exactly one sees rowcount 1.
 PostgreSQL: candidate rows are picked FOR UPDATE SKIP LOCKED, so concurrent
@@ -18,7 +29,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, exists, or_, select, update
+from sqlalchemy import and_, exists, func, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
 from .schema import OutboxRow
@@ -26,31 +37,46 @@ from .schema import OutboxRow
 WAITING, DELIVERED, SUPERSEDED, FAILED = "waiting", "delivered", "superseded", "failed"
 
 
+def next_seqs(db, targets: list[str]) -> dict[str, int]:
+    """The next sequence number of each target (the caller holds the audit head lock)."""
+    if not targets:
+        return {}
+    rows = db.execute(select(OutboxRow.target, func.max(OutboxRow.seq))
+                      .where(OutboxRow.target.in_(sorted(set(targets)))).group_by(OutboxRow.target)).all()
+    top = {t: int(m or 0) for t, m in rows}
+    return {t: top.get(t, 0) + 1 for t in set(targets)}
+
+
 def _free(now: datetime):
     return or_(OutboxRow.claimed_by.is_(None), OutboxRow.lease_until < now)
 
 
+def _posting(now: datetime, row=OutboxRow):
+    return and_(row.state == WAITING, row.post_started_at.is_not(None), row.claimed_by.is_not(None),
+                row.lease_until >= now)
+
+
 def _has_newer():
     newer = aliased(OutboxRow)
-    return exists().where(newer.target == OutboxRow.target, newer.id > OutboxRow.id)
+    return exists().where(newer.target == OutboxRow.target, newer.seq > OutboxRow.seq)
 
 
-def _older_in_flight(now: datetime):
-    older = aliased(OutboxRow)
-    return exists().where(older.target == OutboxRow.target, older.id < OutboxRow.id, older.state == WAITING,
-                          older.claimed_by.is_not(None), older.lease_until >= now)
+def _other_posting(now: datetime):
+    other = aliased(OutboxRow)
+    return exists().where(other.target == OutboxRow.target, other.id != OutboxRow.id, _posting(now, other))
 
 
 def supersede(session: Session, now: datetime) -> int:
+    """Waiting items with a newer entry for their target, free or claimed, unless posting."""
     ids = session.execute(
-        select(OutboxRow.id).where(OutboxRow.state == WAITING, _free(now), _has_newer())
+        select(OutboxRow.id).where(OutboxRow.state == WAITING, ~_posting(now), _has_newer())
         .order_by(OutboxRow.id).with_for_update(skip_locked=True)
     ).scalars().all()
     if not ids:
         return 0
     result = session.execute(
-        update(OutboxRow).where(OutboxRow.id.in_(ids), OutboxRow.state == WAITING, _free(now))
-        .values(state=SUPERSEDED, claimed_by=None, lease_until=None)
+        update(OutboxRow).where(OutboxRow.id.in_(ids), OutboxRow.state == WAITING, ~_posting(now))
+        .values(state=SUPERSEDED, claimed_by=None, lease_until=None, post_started_at=None)
         .execution_options(synchronize_session=False)
     )
     return result.rowcount
@@ -62,7 +88,7 @@ def claim(session: Session, worker: str, *, lease_seconds: float, limit: int, no
     due = or_(OutboxRow.next_attempt_at.is_(None), OutboxRow.next_attempt_at <= now)
     candidates = session.execute(
         select(OutboxRow.id)
-        .where(OutboxRow.state == WAITING, _free(now), due, ~_has_newer(), ~_older_in_flight(now))
+        .where(OutboxRow.state == WAITING, _free(now), due, ~_has_newer(), ~_other_posting(now))
         .order_by(OutboxRow.id).limit(limit).with_for_update(skip_locked=True)
     ).scalars().all()
     lease_until = now + timedelta(seconds=lease_seconds)
@@ -71,12 +97,47 @@ def claim(session: Session, worker: str, *, lease_seconds: float, limit: int, no
         result = session.execute(
             update(OutboxRow)
             .where(OutboxRow.id == item_id, OutboxRow.state == WAITING, _free(now))
-            .values(claimed_by=worker, lease_until=lease_until)
+            .values(claimed_by=worker, lease_until=lease_until, post_started_at=None)
             .execution_options(synchronize_session=False)
         )
         if result.rowcount == 1:
             claimed.append(item_id)
     return claimed
+
+
+# begin_post outcomes
+POST, SUPERSEDED_NOW, LATER, LOST = "post", "superseded", "later", "lost"
+
+
+def begin_post(session: Session, item_id: int, worker: str, now: datetime) -> str:
+    """The last check before posting a claimed item; the caller holds the audit head lock.
+    POST: marked posting, go ahead. SUPERSEDED_NOW: a newer entry of its target exists, it
+    is marked superseded and must not be posted. LATER: another entry of the target is
+    being posted; the claim is released, the item waits for a later drain. LOST: the
+    worker no longer holds it (lease expired and taken over, or superseded meanwhile)."""
+    row = session.execute(
+        select(OutboxRow.id, OutboxRow.target, OutboxRow.seq)
+        .where(held_by(item_id, worker), OutboxRow.lease_until >= now).with_for_update()
+    ).first()
+    if row is None:
+        return LOST
+    newer = session.execute(select(func.max(OutboxRow.seq)).where(OutboxRow.target == row.target)).scalar()
+    if newer is not None and newer > row.seq:
+        session.execute(update(OutboxRow).where(OutboxRow.id == item_id)
+                        .values(state=SUPERSEDED, claimed_by=None, lease_until=None, post_started_at=None)
+                        .execution_options(synchronize_session=False))
+        return SUPERSEDED_NOW
+    other = aliased(OutboxRow)
+    busy = session.execute(select(other.id).where(other.target == row.target, other.id != item_id,
+                                                  _posting(now, other)).limit(1)).first()
+    if busy is not None:
+        session.execute(update(OutboxRow).where(OutboxRow.id == item_id)
+                        .values(claimed_by=None, lease_until=None, post_started_at=None)
+                        .execution_options(synchronize_session=False))
+        return LATER
+    session.execute(update(OutboxRow).where(OutboxRow.id == item_id).values(post_started_at=now)
+                    .execution_options(synchronize_session=False))
+    return POST
 
 
 def held_by(item_id: int, worker: str):
@@ -103,6 +164,7 @@ def requeue_failed(session: Session, ids: list[int] | None = None) -> tuple[list
                         .values(state=SUPERSEDED).execution_options(synchronize_session=False))
     if fresh:
         session.execute(update(OutboxRow).where(OutboxRow.id.in_([i for i, _ in fresh]), OutboxRow.state == FAILED)
-                        .values(state=WAITING, attempts=0, next_attempt_at=None, claimed_by=None, lease_until=None)
+                        .values(state=WAITING, attempts=0, next_attempt_at=None, claimed_by=None, lease_until=None,
+                                post_started_at=None)
                         .execution_options(synchronize_session=False))
     return fresh, stale

@@ -124,12 +124,15 @@ class DecisionRow(Base):
 
 class OutboxRow(Base):
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_state_target", "state", "target"),)
+    __table_args__ = (Index("ix_outbox_state_target", "state", "target"), UniqueConstraint("target", "seq"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     request_id: Mapped[int | None] = mapped_column(ForeignKey("requests.id", ondelete="SET NULL"))
     sink: Mapped[str] = mapped_column(String(100))
     target: Mapped[str] = mapped_column(String(500), index=True)
+    # Order within the target: 1, 2, 3, ... assigned in the enqueueing transaction (under the
+    # audit head lock every enqueuer holds); the highest is the newest state of the target.
+    seq: Mapped[int] = mapped_column(BigInteger)
     payload: Mapped[dict] = mapped_column(JSON)
     state: Mapped[str] = mapped_column(String(20))          # waiting / delivered / superseded / failed
     attempts: Mapped[int] = mapped_column(Integer)
@@ -138,6 +141,9 @@ class OutboxRow(Base):
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Set by the last check before the post (Store.begin_post): the entry is on its way to the
+    # sink; while its lease lasts, no other entry of the target is posted beside it.
+    post_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str] = mapped_column(Text)
 
 

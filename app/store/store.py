@@ -8,6 +8,7 @@ appends its entry, so the log and the data commit together or not at all.
 
 from __future__ import annotations
 
+import dataclasses
 from contextlib import contextmanager
 from datetime import datetime
 
@@ -27,7 +28,7 @@ from .db import READ_ONLY, StoreUnavailable, describe, make_engine, mask, resolv
 from .frames import bytes_to_frame, frame_to_bytes
 from .migrate import upgrade
 from .records import AuditEntry, AuditReport, NewRequest, OutboxEntry, OutboxItem, RequestRecord
-from .schema import Comparison, DecisionRow, LabelRow, LocalStatus, OutboxRow, Request, utcnow
+from .schema import HEAD_ID, AuditHead, Comparison, DecisionRow, LabelRow, LocalStatus, OutboxRow, Request, utcnow
 
 SYSTEM_ACTOR = "signoff"
 LABEL_KEY = ["request_id", "eval_set", "sample_id", "user_name"]
@@ -75,6 +76,17 @@ def _label_log_row(label: Label) -> list:
                      label.comment)
 
 
+def _decision(d: DecisionRow, sha: str) -> Decision:
+    return Decision(user=d.user_name, role=d.role, kind=DecisionKind(d.kind), content_hash=d.content_hash,
+                    comment=d.comment, created_at=d.created_at, request_id=d.request_id, sha=sha)
+
+
+def _status_of(verdict) -> tuple[str, str]:
+    """(status, description) of what an `evaluate` callback returned (a PolicyVerdict)."""
+    status = verdict.status
+    return str(getattr(status, "value", status)), verdict.description
+
+
 def _outbox_item(row: OutboxRow) -> OutboxItem:
     return OutboxItem(id=row.id, sink=row.sink, target=row.target, payload=row.payload, request_id=row.request_id,
                       state=row.state, attempts=row.attempts, created_at=row.created_at,
@@ -96,6 +108,8 @@ _LABEL_FIELDS = select(LabelRow.verdict, LabelRow.correct, LabelRow.error, Label
 _REQUEST_EXISTS = select(Request.id).where(Request.id == bindparam("k_request"))
 _DELETE_LABEL = delete(LabelRow).where(*_LABEL_KEY_WHERE)
 _UPSERTS: dict[str, object] = {}
+# The audit head row, locked by a write that appends nothing (Store.begin_post).
+_HEAD_LOCK = select(AuditHead.id).where(AuditHead.id == HEAD_ID).with_for_update()
 
 
 def _upsert_label_statement(dialect: str):
@@ -192,11 +206,40 @@ class Store:
     @staticmethod
     def _enqueue(db: Session | Connection, entries: list[OutboxEntry], request_id: int | None,
                  now: datetime) -> None:
+        """Insert outbox rows, each with the next sequence number of its target. Every caller
+        holds the audit head lock (the first thing each audited write takes), so no two
+        transactions number the same target at once."""
         if entries:
-            db.execute(insert(OutboxRow), [
-                {"request_id": e.request_id if e.request_id is not None else request_id, "sink": e.sink,
-                 "target": e.target, "payload": e.payload, "state": ob.WAITING, "attempts": 0,
-                 "created_at": now, "last_error": ""} for e in entries])
+            seqs = ob.next_seqs(db, [e.target for e in entries])
+            rows = []
+            for e in entries:
+                rows.append({"request_id": e.request_id if e.request_id is not None else request_id,
+                             "sink": e.sink, "target": e.target, "seq": seqs[e.target], "payload": e.payload,
+                             "state": ob.WAITING, "attempts": 0, "created_at": now, "last_error": ""})
+                seqs[e.target] += 1
+            db.execute(insert(OutboxRow), rows)
+
+    @staticmethod
+    def _lock_request(s: Session, request_id: int) -> Request:
+        """The request row, locked for the rest of the transaction (PostgreSQL: FOR UPDATE;
+        SQLite: the write transaction is already IMMEDIATE). Taken after the audit head."""
+        row = s.execute(select(Request).where(Request.id == request_id).with_for_update()
+                        .execution_options(populate_existing=True)).scalar_one_or_none()
+        if row is None:
+            raise NotFoundError(f"no review request {request_id}")
+        return row
+
+    @staticmethod
+    def _decisions_in(s: Session, change_key: str) -> list[Decision]:
+        rows = s.execute(select(DecisionRow, Request.sha).join(Request, DecisionRow.request_id == Request.id)
+                         .where(Request.change_key == change_key).order_by(DecisionRow.id))
+        return [_decision(d, sha) for d, sha in rows]
+
+    @staticmethod
+    def _labels_in(s: Session, request_id: int) -> list[Label]:
+        rows = s.scalars(select(LabelRow).where(LabelRow.request_id == request_id)
+                         .order_by(LabelRow.eval_set, LabelRow.sample_id, LabelRow.user_name))
+        return [_label(r) for r in rows]
 
     # -- requests -------------------------------------------------------
     def add_request(self, req: NewRequest, *, comparisons: list[tuple[str, dict, pd.DataFrame]],
@@ -267,6 +310,30 @@ class Store:
             self._enqueue(s, outbox, request_id, now)
             log.append(actor=actor, action="status.change", request_id=request_id, at=now,
                        payload={"status": status, "description": description, **(audit_payload or {})})
+
+    def refresh_status(self, request_id: int, *, evaluate, outbox_for, actor: str,
+                       audit_payload=None):
+        """Re-evaluate the request's status inside one write transaction, under the audit head
+        lock and then a lock on the request row: `evaluate(decisions, labels)` gets every
+        decision of the change (oldest first) and the request's labels as this transaction
+        reads them, and returns a PolicyVerdict. When its status or description differs from
+        the stored one: store it, enqueue `outbox_for(verdict)`, append audit 'status.change'
+        (payload status, description and `audit_payload(verdict)` if given). When it is the
+        same, nothing is written and nothing is queued. Returns (verdict, changed)."""
+        now = utcnow()
+        with self._write() as s:
+            log = audit_log.AuditAppender(s, self._installation)
+            row = self._lock_request(s, request_id)
+            verdict = evaluate(self._decisions_in(s, row.change_key), self._labels_in(s, request_id))
+            status, description = _status_of(verdict)
+            if (status, description) == (row.status, row.description):
+                return verdict, False
+            row.status, row.description, row.updated_at = status, description, now
+            self._enqueue(s, list(outbox_for(verdict)), request_id, now)
+            log.append(actor=actor, action="status.change", request_id=request_id, at=now,
+                       payload={"status": status, "description": description,
+                                **(audit_payload(verdict) if audit_payload else {})})
+            return verdict, True
 
     # -- comparisons ----------------------------------------------------
     def comparison_summaries(self, request_id: int) -> dict[str, dict]:
@@ -407,17 +474,28 @@ class Store:
             return len(rows)
 
     # -- decisions --------------------------------------------------------
-    def record_decision(self, decision: Decision, *, status: str, description: str,
-                        outbox: list[OutboxEntry]) -> Decision:
-        """One transaction: audit 'decision' FIRST, insert the decision, update the
-        request status/description, enqueue outbox. Returns it with created_at."""
+    def record_decision(self, decision: Decision, *, evaluate, outbox_for):
+        """One decision at a time per request. One write transaction: lock the audit head
+        (every writer's first lock), then the request row; read every decision of the change
+        and the request's labels; `evaluate(decisions, labels)` (decisions oldest first, this
+        one last, as Decision objects with all their fields) returns the PolicyVerdict; the
+        audit entry 'decision' FIRST, then the decision row, the request's status and
+        description, and `outbox_for(verdict, changed)` enqueued, where `changed` says whether
+        the status or description differs from the stored one (a status identical to the
+        stored one should queue no new post). So the stored status, the outbox and the policy
+        agree whatever the interleaving. Returns (decision with created_at and sha, verdict)."""
         if decision.request_id is None:
             raise InputError("a decision needs the review request it decides")
         kind = DecisionKind(decision.kind)
         now = utcnow()
         with self._write() as s:
             log = audit_log.AuditAppender(s, self._installation)
-            req = self._require_request(s, decision.request_id)
+            req = self._lock_request(s, decision.request_id)
+            saved = dataclasses.replace(decision, kind=kind, comment=decision.comment or "", created_at=now,
+                                        sha=req.sha)
+            verdict = evaluate([*self._decisions_in(s, req.change_key), saved], self._labels_in(s, req.id))
+            status, description = _status_of(verdict)
+            changed = (status, description) != (req.status, req.description)
             log.append(actor=decision.user, action="decision", request_id=req.id, at=now, payload={
                 "user": decision.user, "role": decision.role, "kind": kind.value,
                 "content_hash": decision.content_hash, "comment": decision.comment, "sha": req.sha,
@@ -425,19 +503,15 @@ class Store:
             s.add(DecisionRow(request_id=req.id, user_name=decision.user, role=decision.role, kind=kind.value,
                               content_hash=decision.content_hash, comment=decision.comment or "", created_at=now))
             req.status, req.description, req.updated_at = status, description, now
-            self._enqueue(s, outbox, req.id, now)
-            sha = req.sha
-        return Decision(user=decision.user, role=decision.role, kind=kind, content_hash=decision.content_hash,
-                        comment=decision.comment or "", created_at=now, request_id=decision.request_id, sha=sha)
+            self._enqueue(s, list(outbox_for(verdict, changed)), req.id, now)
+        return saved, verdict
 
     def decisions_for_change(self, change_key: str) -> list[Decision]:
         """Every decision on any request of the change, oldest first (with request_id, sha)."""
         with self._read() as s:
             rows = s.execute(select(DecisionRow, Request.sha).join(Request, DecisionRow.request_id == Request.id)
                              .where(Request.change_key == change_key).order_by(DecisionRow.id))
-            return [Decision(user=d.user_name, role=d.role, kind=DecisionKind(d.kind), content_hash=d.content_hash,
-                             comment=d.comment, created_at=d.created_at, request_id=d.request_id, sha=sha)
-                    for d, sha in rows]
+            return [_decision(d, sha) for d, sha in rows]
 
     # -- outbox -----------------------------------------------------------
     def claim_outbox(self, worker: str, *, lease_seconds: float = 60, limit: int = 50,
@@ -454,6 +528,16 @@ class Store:
                              .execution_options(populate_existing=True))
             return [_outbox_item(r) for r in rows]
 
+    def begin_post(self, item_id: int, worker: str, *, now: datetime | None = None) -> str:
+        """The last check right before posting a claimed item (outbox.begin_post): under the
+        audit head lock, so no enqueue and no other check runs beside it. Returns
+        outbox.POST (go ahead), SUPERSEDED_NOW (a newer state exists: do not post), LATER
+        (another entry of the target is being posted) or LOST (no longer held)."""
+        now = now or utcnow()
+        with self._write() as s:
+            s.execute(_HEAD_LOCK)   # every writer's first lock (audit_log.py)
+            return ob.begin_post(s, item_id, worker, now)
+
     def mark_delivered(self, item_id: int, worker: str) -> None:
         # Only while `worker` still holds the item: if its lease ran out and another
         # worker took over, that worker's outcome is the one that counts.
@@ -467,7 +551,7 @@ class Store:
         with self._write() as s:
             s.execute(update(OutboxRow).where(ob.held_by(item_id, worker))
                       .values(attempts=OutboxRow.attempts + 1, claimed_by=None, lease_until=None,
-                              next_attempt_at=next_attempt_at, last_error=error)
+                              post_started_at=None, next_attempt_at=next_attempt_at, last_error=error)
                       .execution_options(synchronize_session=False))
 
     def mark_failed(self, item_id: int, worker: str, error: str) -> None:

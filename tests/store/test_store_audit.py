@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import threading
 
 
@@ -88,7 +90,8 @@ def test_every_write_that_changes_a_review_is_audited(store, make_request):
     store.upsert_labels([Label(rid, "texts", "s2", "alice@example.com", correct=True)], actor="alice@example.com")
     store.copy_labels(rid, other)
     store.record_decision(Decision("alice@example.com", "sme", DecisionKind.APPROVE, "c0ffee", request_id=rid),
-                          status="approved", description="", outbox=[])
+                          evaluate=lambda decisions, labels: SimpleNamespace(status="approved", description=""),
+                          outbox_for=lambda verdict, changed: [])
     assert [e.action for e in store.audit_entries()] == ["installation.key",
         "request.create", "request.create", "status.change", "label.set", "label.import", "label.copy", "decision"]
     assert store.verify_audit().ok

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
 
 from app.core.errors import InputError, NotFoundError
 from app.core.model import Decision, DecisionKind
 from app.store.records import OutboxEntry
+
+
+def fixed(status: str, description: str, outbox=()):
+    """record_decision's callbacks for a verdict decided beforehand (the store tests' policy)."""
+    return {"evaluate": lambda decisions, labels: SimpleNamespace(status=status, description=description),
+            "outbox_for": lambda verdict, changed: list(outbox)}
 
 
 def decision(request_id, user="alice@example.com", role="sme", kind=DecisionKind.APPROVE, **kw) -> Decision:
@@ -16,8 +24,7 @@ def decision(request_id, user="alice@example.com", role="sme", kind=DecisionKind
 def test_record_decision_updates_status_outbox_and_audit(store, make_request):
     rec = make_request(store)
     entry = OutboxEntry(sink="local", target="t", payload={"state": "approved"})
-    saved = store.record_decision(decision(rec.id, comment="looks right"), status="approved",
-                                  description="approved: 1/1 SME", outbox=[entry])
+    saved, _ = store.record_decision(decision(rec.id, comment="looks right"), **fixed("approved", "approved: 1/1 SME", [entry]))
     assert saved.created_at is not None and saved.created_at.tzinfo is not None
     assert saved.sha == rec.sha and saved.request_id == rec.id and saved.kind is DecisionKind.APPROVE
     got = store.get_request(rec.id)
@@ -33,12 +40,11 @@ def test_decisions_for_change_oldest_first_across_requests(store, make_request):
     first = make_request(store, sha="1" * 40, change_key="pr-7")
     other = make_request(store, sha="2" * 40, change_key="pr-8")
     second = make_request(store, sha="3" * 40, change_key="pr-7", content_hash="new")
-    store.record_decision(decision(first.id), status="pending", description="", outbox=[])
-    store.record_decision(decision(other.id, user="x@example.com"), status="pending", description="", outbox=[])
+    store.record_decision(decision(first.id), **fixed("pending", "", []))
+    store.record_decision(decision(other.id, user="x@example.com"), **fixed("pending", "", []))
     store.record_decision(decision(second.id, user="quinn@example.com", role="qa", kind=DecisionKind.REJECT),
-                          status="rejected", description="", outbox=[])
-    store.record_decision(decision(first.id, kind=DecisionKind.REQUEST_CHANGES), status="rejected",
-                          description="", outbox=[])
+                          **fixed("rejected", "", []))
+    store.record_decision(decision(first.id, kind=DecisionKind.REQUEST_CHANGES), **fixed("rejected", "", []))
     got = store.decisions_for_change("pr-7")
     assert [(d.user, d.kind, d.request_id, d.sha) for d in got] == [
         ("alice@example.com", DecisionKind.APPROVE, first.id, "1" * 40),
@@ -51,7 +57,7 @@ def test_decisions_for_change_oldest_first_across_requests(store, make_request):
 
 def test_decision_needs_an_existing_request(store):
     with pytest.raises(InputError):
-        store.record_decision(decision(None), status="approved", description="", outbox=[])
+        store.record_decision(decision(None), **fixed("approved", "", []))
     with pytest.raises(NotFoundError, match="no review request 5"):
-        store.record_decision(decision(5), status="approved", description="", outbox=[])
+        store.record_decision(decision(5), **fixed("approved", "", []))
     assert store.audit_entries() == []

@@ -5,10 +5,12 @@ from __future__ import annotations
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from sqlalchemy import text
 
 from app.core.errors import SignoffError
 from app.store import migrate
 from app.store.db import make_engine, resolve_url
+from app.store.records import OutboxEntry
 from app.store.schema import Base
 from app.store.store import Store
 
@@ -59,3 +61,29 @@ def test_migration_scripts_ship_inside_the_package():
     assert (folder / "env.py").is_file() and (folder / "__init__.py").is_file()
     assert (folder / "versions" / "__init__.py").is_file()
     assert migrate.head_revision() == "0005_audit_record"
+
+
+def test_outbox_order_numbers_existing_entries_per_target(empty_db_url, new_request):
+    """0004_outbox_order on a store with entries: each target's entries get 1, 2, ... in id order."""
+    from alembic import command
+
+    engine = make_engine(resolve_url(empty_db_url))
+    try:
+        with engine.begin() as conn:
+            command.upgrade(migrate.alembic_config(conn), "0001")
+            for target in ("A", "B", "A", "A"):
+                conn.exec_driver_sql(
+                    "INSERT INTO outbox (sink, target, payload, state, attempts, created_at, last_error) "
+                    f"VALUES ('local', '{target}', '{{}}', 'waiting', 0, CURRENT_TIMESTAMP, '')")
+    finally:
+        engine.dispose()
+    with Store(empty_db_url) as store:
+        with store._read() as s:
+            rows = s.execute(text("SELECT target, seq FROM outbox ORDER BY id")).all()
+        assert [tuple(r) for r in rows] == [("A", 1), ("B", 1), ("A", 2), ("A", 3)]
+        rid = store.add_request(new_request(),
+                                comparisons=[], status="pending", description="", actor="ci",
+                                outbox=[OutboxEntry(sink="local", target="A", payload={})]).id
+        assert [i.request_id for i in store.outbox_items()][-1] == rid
+        with store._read() as s:
+            assert s.execute(text("SELECT max(seq) FROM outbox WHERE target = 'A'")).scalar() == 4

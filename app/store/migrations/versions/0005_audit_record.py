@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0005_audit_record"
-down_revision = "0002_policy_base"
+down_revision = "0004_outbox_order"
 branch_labels = None
 depends_on = None
 
