@@ -125,7 +125,10 @@ def evaluate(config: ProjectConfig, *, decisions: list[Decision], coverage: Cove
         status, description = Status.PENDING, shorten("awaiting review: " + ", ".join(missing))
     else:
         parts = [f"{len(approvals.get(r, []))}/{n} {r.upper()}" for r, n in pol.required.items()]
-        status, description = Status.APPROVED, shorten("approved: " + ", ".join(parts) if parts else "approved")
+        if pol.allow_unreviewed and not any(n > 0 for n in pol.required.values()):   # written out in signoff.toml; say so wherever the status shows
+            status, description = Status.APPROVED, "approved without human review (policy.allow_unreviewed)"
+        else:
+            status, description = Status.APPROVED, shorten("approved: " + ", ".join(parts) if parts else "approved")
     return PolicyVerdict(status=status, description=description, missing=missing, checklist=checklist,
                          approvals=approvals, blocking=blocking, stale=stale, current=current)
 
