@@ -365,6 +365,9 @@ def json_schema() -> dict:
     schema = msgspec.json.schema(_top_type())
     top = schema["$defs"].pop("SignoffToml")
     top.pop("title", None)
+    for name in _sections:   # `Struct | None` in code (None: not in the file); TOML has no null
+        prop = top["properties"][name]
+        top["properties"][name] = next(a for a in prop["anyOf"] if a.get("type") != "null")
     return {"$schema": "https://json-schema.org/draft/2020-12/schema",
             "$id": "https://signoff.dev/schema/signoff.schema.json",
             "title": "signoff.toml",
