@@ -23,6 +23,7 @@ registers the built-ins itself, so parsing works before the registry is loaded.
 from __future__ import annotations
 
 import difflib
+import json
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -385,8 +386,8 @@ def parse_config(text: str, where: str = "signoff.toml") -> ProjectConfig:
         msg = str(exc)
         m = re.search(r"\s*\(at line (\d+), column \d+\)$", msg)
         if m:
-            raise ConfigError(f"{where} line {m.group(1)}: not valid TOML: {msg[:m.start()]}") from None
-        raise ConfigError(f"{where}: not valid TOML: {msg}") from None
+            raise ConfigError(f"{where} line {m.group(1)}: not valid TOML: {msg[:m.start()]}".replace("\n", " ")) from None
+        raise ConfigError(f"{where}: not valid TOML: {msg}".replace("\n", " ")) from None
     return _build(data, where, _Lines(text))
 
 
@@ -469,10 +470,10 @@ def _semantics(raw, data: dict, p: _Problems) -> ProjectConfig:
             continue
         if role not in roles:
             p.add(("policy", "required", role), f"policy.required names role {role!r}, but [roles] does not list "
-                  f"its people; add {role} = [\"…\"] to [roles]" + _suggest(role, list(roles), "{}"))
+                  f"its people; add {_dotted((role,))} = [\"…\"] to [roles]" + _suggest(role, list(roles), "{}"))
         elif not roles[role]:
-            p.add(("roles", role), f"roles.{role} lists nobody, but policy.required needs {n} approval(s) by "
-                  f"{role}; add its members")
+            p.add(("roles", role), f"{_dotted(('roles', role))} lists nobody, but policy.required needs {n} "
+                  f"approval(s) by {role!r}; add its members")
     if not any(n > 0 for n in pol.required.values()) and not pol.allow_unreviewed:
         p.add(("policy", "required"), "policy.required asks for no approval; name the roles that must approve "
               "(e.g. required = { sme = 1 }), or write allow_unreviewed = true to ship without human review")
@@ -533,7 +534,7 @@ def _dotted(path: Path) -> str:
             out += f"[{part}]"
         else:
             bare = re.fullmatch(r"[A-Za-z0-9_-]+", part)
-            out += ("." if out else "") + (part if bare else '"' + part.replace('"', '\\"') + '"')
+            out += ("." if out else "") + (part if bare else json.dumps(part))
     return out
 
 
@@ -590,7 +591,7 @@ def _walk(value, t, path: Path, p: _Problems) -> None:
                 _walk(v, fields[k].type, path + (k,), p)
             elif not path:
                 valid = [f"[{n}]" if n != "eval_sets" else "[[eval_sets]]" for n in fields]
-                what = f"section [{k}]" if isinstance(v, (dict, list)) else f"key {_dotted((k,))}"
+                what = f"section [{_dotted((k,))}]" if isinstance(v, (dict, list)) else f"key {_dotted((k,))}"
                 hint = _suggest(k, fields, "[{}]" if isinstance(v, (dict, list)) else "{}")
                 if hint.endswith("[eval_sets]?"):
                     hint = hint.replace("[eval_sets]", "[[eval_sets]]")
