@@ -388,6 +388,8 @@ def parse_config(text: str, where: str = "signoff.toml") -> ProjectConfig:
         if m:
             raise ConfigError(f"{where} line {m.group(1)}: not valid TOML: {msg[:m.start()]}".replace("\n", " ")) from None
         raise ConfigError(f"{where}: not valid TOML: {msg}".replace("\n", " ")) from None
+    except RecursionError:   # tomllib recurses into nested arrays and inline tables
+        raise ConfigError(f"{where}: not valid for Signoff: arrays or tables nested too deeply") from None
     return _build(data, where, _Lines(text))
 
 

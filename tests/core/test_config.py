@@ -180,6 +180,12 @@ def test_a_required_role_needs_members():
         parse_config(_edit("sme = 1", "smes = 1"))
 
 
+@pytest.mark.parametrize("text", ["a = " + "[" * 5000 + "]" * 5000, "a = " + "{b=" * 3000 + "1" + "}" * 3000])
+def test_deep_nesting_is_a_config_error(text):
+    with pytest.raises(ConfigError, match="nested too deeply"):
+        parse_config(text)
+
+
 def test_the_where_names_the_file_and_revision():
     with pytest.raises(ConfigError, match=r"^signoff.toml at abc1234 line 9: unknown section \[polciy\]"):
         parse_config(_edit("[policy]", "[polciy]"), "signoff.toml at abc1234")
