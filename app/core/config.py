@@ -297,7 +297,7 @@ _CORE_SECTIONS = ("project", "eval_sets", "policy", "roles", "labels", "status",
 _output_types: list[str] = list(BUILTIN_OUTPUT_TYPES)
 _sinks: list[str] = list(BUILTIN_SINKS)
 _sections: dict[str, Section] = {}
-_schema_cache: dict[str, type] = {}   # "top" -> the whole file's Struct for the sections registered now
+_schema_cache: dict[str, Any] = {}   # "top": the whole file's Struct for the sections registered now; "info": its type_info
 
 
 def register_output_types(*names: str) -> None:
@@ -425,7 +425,9 @@ class _Problems:
 def _build(data: dict, where: str, lines: "_Lines | None") -> ProjectConfig:
     problems = _Problems(where, lines)
     top = _top_type()
-    _walk(data, mi.type_info(top), (), problems)
+    if "info" not in _schema_cache:
+        _schema_cache["info"] = mi.type_info(top)
+    _walk(data, _schema_cache["info"], (), problems)
     problems.raise_first()
     try:
         raw = msgspec.convert(data, top)
