@@ -28,6 +28,11 @@ class Source(ABC):
 
     NAME: ClassVar[str]
     DESCRIPTION: ClassVar[str] = ""
+    # Top-level sections of signoff.toml this plugin reads: name -> a msgspec.Struct (declared
+    # with forbid_unknown_fields=True), or (Struct, build) where build(decoded Struct or None)
+    # makes what ProjectConfig.section(name) returns. Any plugin class may declare it; the
+    # registry registers them with app.core.config.register_section when it loads the plugin.
+    CONFIG_SECTIONS: ClassVar[dict[str, Any]] = {}
 
     @classmethod
     def from_locator(cls, locator: dict) -> "Source":
@@ -107,6 +112,9 @@ class StatusSink(ABC):
 
     NAME: ClassVar[str]
     DESCRIPTION_LIMIT: ClassVar[int] = 140
+    # False for a sink that only delivers payloads of its own (the MLflow write-backs): it cannot be
+    # signoff.toml's [status] sink. The registry registers the others as valid sinks.
+    POSTS_COMMIT_STATUSES: ClassVar[bool] = True
 
     @classmethod
     def create(cls, *, api_url: str = "", store: Any = None, **options) -> "StatusSink":

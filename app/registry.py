@@ -52,6 +52,25 @@ def _load_group(group: str, table: dict, problems: list[str]) -> None:
             problems.append(msg)
 
 
+def _register_config(reg: Registry) -> None:
+    """Tell signoff.toml's schema what the plugins add: output types (renderers), status sinks
+    that post commit statuses, and the sections a plugin declares in CONFIG_SECTIONS."""
+    from .core import config
+
+    config.register_output_types(*(getattr(cls, "OUTPUT_TYPE", None) or name for name, cls in reg.renderers.items()))
+    config.register_sinks(*(name for name, cls in reg.sinks.items() if getattr(cls, "POSTS_COMMIT_STATUSES", True)))
+    for group in (reg.sources, reg.sinks, reg.renderers):
+        for name, cls in group.items():
+            for section, spec in (getattr(cls, "CONFIG_SECTIONS", None) or {}).items():
+                struct, build = spec if isinstance(spec, tuple) else (spec, None)
+                try:
+                    config.register_section(section, struct, build)
+                except (TypeError, ValueError) as exc:   # a broken plugin must not take the app down
+                    msg = f"plugin {name!r}: config section [{section}] not registered: {exc}"
+                    log.warning(msg)
+                    reg.problems.append(msg)
+
+
 _REGISTRY: Registry | None = None
 
 
@@ -62,5 +81,6 @@ def registry(refresh: bool = False) -> Registry:
         _load_group(GROUP_SOURCES, reg.sources, reg.problems)
         _load_group(GROUP_SINKS, reg.sinks, reg.problems)
         _load_group(GROUP_RENDERERS, reg.renderers, reg.problems)
+        _register_config(reg)
         _REGISTRY = reg
     return _REGISTRY

@@ -569,6 +569,81 @@ def cmd_plugins(args) -> int:
     return 1 if reg.problems else 0
 
 
+def _policy_in_words(config, path: str) -> dict:
+    """What `config check` prints: the effective policy, as data and as sentences."""
+    pol = config.policy
+    keyed = {u.lower() for u in config.signers.keys}
+    reviewers = sorted({p for r, n in pol.required.items() if n > 0 for p in config.roles.get(r, ())}, key=str.lower)
+    with_keys = [u for u in reviewers if u.lower() in keyed]
+    without = [u for u in reviewers if u.lower() not in keyed]
+    lines = [f"{path}: valid"]
+    needed = [(r, n) for r, n in pol.required.items() if n > 0]
+    if needed:
+        for role, n in needed:
+            people = ", ".join(config.roles[role])
+            lines.append(f"needs {n} approval{'s' if n != 1 else ''} by {role} ({people})")
+    else:
+        lines.append("needs no approval: releases ship without human review (policy.allow_unreviewed = true)")
+    if pol.min_changed_reviewed > 0:
+        lines.append(f"at least {pol.min_changed_reviewed:.0%} of the changed samples must be labeled")
+    if pol.all_regressions_reviewed:
+        lines.append("every regressed sample must be labeled")
+    lines.append("an author of the candidate may not approve it" if pol.no_self_approval
+                 else "authors may approve their own candidate (policy.no_self_approval = false)")
+    lines.append(f"a change to signoff.toml needs the approval of a policy owner: {', '.join(pol.owners)}"
+                 if pol.owners else "no policy owners: a candidate that changes signoff.toml cannot be approved "
+                                    "(add [policy] owners)")
+    if with_keys:
+        lines.append(f"reviewers with keys in [signers]: {', '.join(with_keys)}")
+    if without:
+        where = (f" (unless {config.signers.allowed_signers} lists them)" if config.signers.allowed_signers else "")
+        lines.append(f"reviewers with no key in [signers]{where}: {', '.join(without)}: "
+                     "their decisions will not count")
+    lines.append("eval sets: " + ", ".join(f"{e.name} ({e.output_type})" for e in config.eval_sets))
+    lines.append(f"status: {config.status.sink}" + (f" {config.status.repo}" if config.status.repo else "")
+                 + f", context {config.status.context}")
+    return {"file": path, "valid": True, "required": {r: n for r, n in needed},
+            "roles": {r: list(p) for r, p in config.roles.items()},
+            "min_changed_reviewed": pol.min_changed_reviewed, "all_regressions_reviewed": pol.all_regressions_reviewed,
+            "no_self_approval": pol.no_self_approval, "owners": list(pol.owners),
+            "allow_unreviewed": pol.allow_unreviewed,
+            "reviewers_with_keys": with_keys, "reviewers_without_keys": without,
+            "allowed_signers": config.signers.allowed_signers,
+            "eval_sets": [{"name": e.name, "type": e.output_type} for e in config.eval_sets],
+            "status": {"sink": config.status.sink, "repo": config.status.repo, "context": config.status.context},
+            "summary": lines}
+
+
+def cmd_config_check(args) -> int:
+    """Validate signoff.toml and say what its policy means (exit 0), or one line and exit 2."""
+    from app.core.config import parse_config
+    from app.core.errors import ConfigError
+    from app.registry import registry
+
+    registry()   # the plugins' output types, sinks and sections are part of the schema
+    path = Path(args.file)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read it: {exc}") from None
+    data = _policy_in_words(parse_config(text, str(path)), str(path))
+    if args.json:
+        print_json(data)
+    else:
+        print("\n".join(data["summary"]))
+    return 0
+
+
+def cmd_config_schema(args) -> int:
+    """Print the JSON Schema of signoff.toml (resources/schema/signoff.schema.json is this output)."""
+    from app.core.config import json_schema
+
+    print(json.dumps(json_schema(), indent=2, ensure_ascii=False))
+    return 0
+
+
 def cmd_self_test_gui(args) -> int:
     from app.ui.self_test import run_self_test  # Qt only here
 
@@ -705,6 +780,15 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--sha", required=True)
     v.add_argument("-o", "--output", required=True, metavar="FILE", help="record.json, or - for stdout")
     v.set_defaults(func=cmd_audit_export)
+
+    s = sub.add_parser("config", help="check signoff.toml and print its policy in words")
+    csub = s.add_subparsers(dest="config_command", parser_class=_Parser, required=True)
+    c = csub.add_parser("check", help="validate signoff.toml and print the effective policy (exit 0 valid, 2 not)")
+    c.add_argument("file", nargs="?", default="signoff.toml", help="the file (default: ./signoff.toml)")
+    c.add_argument("--json", action="store_true")
+    c.set_defaults(func=cmd_config_check)
+    c = csub.add_parser("schema", help="print signoff.toml's JSON Schema (for editors)")
+    c.set_defaults(func=cmd_config_schema)
 
     s = sub.add_parser("plugins", help=argparse.SUPPRESS)   # hidden: the plugin registry (cmd_plugins)
     s.add_argument("--json", action="store_true")

@@ -1,19 +1,46 @@
 """`signoff.toml`: the policy and the eval sets, kept in the model's repo.
 
-Parsed into plain frozen dataclasses; every problem is a ConfigError that
-names the key, so a reviewer of the file knows what to fix.
+The file's shape is declared once, as msgspec Structs (the `*Toml` classes below):
+they give the strict validation (every section and key known, every value of the
+right type), the JSON Schema editors use (resources/schema/signoff.schema.json,
+`json_schema()`), and the decoded values. The validation walks the same types
+itself so that every error is ONE line naming the file, the physical line of the
+key or section, and, for an unknown name, the closest valid one:
+
+    signoff.toml line 7: unknown section [polciy]; did you mean [policy]?
+
+Then the TOML is turned into the plain frozen dataclasses callers use
+(ProjectConfig and friends). Fail closed: a missing [policy], a policy that needs
+no human approval without `allow_unreviewed = true`, and a required role with no
+members are errors.
+
+Open to plugins: the output types (renderers), status sinks and extra sections
+(e.g. [mlflow]) are registered here (`register_output_types`, `register_sinks`,
+`register_section`); app/registry.py calls them when it loads the plugins. Core
+registers the built-ins itself, so parsing works before the registry is loaded.
 """
 
 from __future__ import annotations
 
+import difflib
+import json
+import re
 import tomllib
 from dataclasses import dataclass, field
+from typing import Annotated, Any, Callable, Mapping
+
+import msgspec
+import msgspec.inspect as mi
 
 from .errors import ConfigError
 
-OUTPUT_TYPES = ("text", "json", "label", "image", "number")
-SINKS = ("local", "github", "gitlab", "gitea")
+BUILTIN_OUTPUT_TYPES = ("text", "json", "label", "image", "number")
+BUILTIN_SINKS = ("local", "github", "gitlab", "gitea")
+DEFAULT_ERRORS = ("wrong label", "hallucination", "formatting", "unsafe", "other")
+MLFLOW_COLUMNS = ("id", "input", "reference", "output", "score")
 
+
+# -- the model callers use -----------------------------------------------------------------------
 
 @dataclass(frozen=True)
 class EvalSetSpec:
@@ -41,6 +68,16 @@ class EvalSetSpec:
     @property
     def from_mlflow(self) -> bool:
         return bool(self.table or self.traces)
+
+    @property
+    def type(self) -> str:
+        """The output type as signoff.toml spells it (`type = "label"`)."""
+        return self.output_type
+
+    @property
+    def columns(self) -> dict[str, str]:
+        """The column mapping as signoff.toml spells it (`columns = { id = "uid" }`)."""
+        return {c: getattr(self, f"{c}_column") for c in MLFLOW_COLUMNS}
 
 
 @dataclass(frozen=True)
@@ -77,9 +114,6 @@ class StatusConfig:
     target_url: str = ""
 
 
-MLFLOW_COLUMNS = ("id", "input", "reference", "output", "score")
-
-
 @dataclass(frozen=True)
 class MlflowConfig:
     """`[mlflow]`: where the models live and what Signoff writes back (docs/mlflow.md)."""
@@ -106,6 +140,8 @@ class ProjectConfig:
     name: str = ""
     mlflow: MlflowConfig = field(default_factory=MlflowConfig)
     signers: SignersConfig = field(default_factory=SignersConfig)
+    # Sections registered by plugins (register_section): name -> the value its `build` made.
+    sections: Mapping[str, Any] = field(default_factory=dict)
 
     def eval_set(self, name: str) -> EvalSetSpec:
         for spec in self.eval_sets:
@@ -119,178 +155,540 @@ class ProjectConfig:
         u = user.strip().lower()
         return [role for role, people in self.roles.items() if u in {p.lower() for p in people}]
 
+    def section(self, name: str) -> Any:
+        """A plugin section's value (None when the file has no such section)."""
+        return self.sections.get(name)
 
-DEFAULT_ERRORS = ("wrong label", "hallucination", "formatting", "unsafe", "other")
 
+# -- the file's schema (msgspec) -----------------------------------------------------------------
+
+def _doc(text: str, **extra) -> msgspec.Meta:
+    return msgspec.Meta(description=text, **extra)
+
+
+class _Table(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, frozen=True):
+    pass
+
+
+class ProjectToml(_Table):
+    """[project]: about the model."""
+
+    name: Annotated[str, _doc("Shown in the window's title and the report.")] = ""
+
+
+class ColumnsToml(_Table):
+    """Which column of the samples/predictions holds what."""
+
+    id: Annotated[str, _doc("Sample id column (default \"id\").")] = "id"
+    input: Annotated[str, _doc("Input column (default \"input\").")] = "input"
+    reference: Annotated[str, _doc("Reference (expected output) column (default \"reference\").")] = "reference"
+    output: Annotated[str, _doc("Model output column (default \"output\").")] = "output"
+    score: Annotated[str, _doc("Per-sample score column (default \"score\").")] = "score"
+
+
+class EvalSetToml(_Table):
+    """[[eval_sets]]: one set of samples both models were run on."""
+
+    name: Annotated[str, _doc("Unique name of the eval set.", min_length=1)]
+    samples: Annotated[str, _doc("Path of the samples file in the repository (.jsonl, .csv, .parquet).")] = ""
+    predictions: Annotated[str, _doc("Path of the predictions file, read at each revision.")] = ""
+    type: Annotated[str, _doc("Output type: text, json, label, image, number, or one a renderer plugin adds.",
+                              examples=list(BUILTIN_OUTPUT_TYPES))] = "text"
+    columns: Annotated[ColumnsToml, _doc("Column mapping; keys id, input, reference, output, score.")] = ColumnsToml()
+    slices: Annotated[list[str], _doc("Slice fields of the samples (default: every extra column).")] = []
+    higher_is_better: Annotated[bool, _doc("Scores: true when a higher score is better.")] = True
+    table: Annotated[str, _doc("MLflow: the table logged in each run, e.g. \"predictions/digits.json\".")] = ""
+    traces: Annotated[bool, _doc("MLflow: read the run's genai evaluation traces.")] = False
+    dataset: Annotated[str, _doc("MLflow: the run's dataset input to take the samples from.")] = ""
+
+
+class PolicyToml(_Table):
+    """[policy]: what must hold before a release may ship."""
+
+    required: Annotated[dict[str, Annotated[int, msgspec.Meta(ge=0)]],
+                        _doc("Approvals needed per role, e.g. { sme = 2, qa = 1 }. Empty or all zeros needs "
+                             "allow_unreviewed = true.")] = {}
+    min_changed_reviewed: Annotated[float, _doc("Share (0 to 1) of changed samples that must be labeled.",
+                                                ge=0, le=1)] = 0.0
+    all_regressions_reviewed: Annotated[bool, _doc("Every regressed sample must be labeled.")] = False
+    no_self_approval: Annotated[bool, _doc("An author of the candidate may not approve it.")] = True
+    owners: Annotated[list[str], _doc("Policy owners: their approval is needed when a candidate changes "
+                                      "signoff.toml.")] = []
+    allow_unreviewed: Annotated[bool, _doc("Must be true for a policy that requires no approvals.")] = False
+
+
+class LabelsToml(_Table):
+    """[labels]: what reviewers can say about a sample."""
+
+    errors: Annotated[list[str], _doc("Error categories offered when labeling (default: "
+                                      + ", ".join(DEFAULT_ERRORS) + ").")] = \
+        msgspec.field(default_factory=lambda: list(DEFAULT_ERRORS))
+
+
+class StatusToml(_Table):
+    """[status]: where the commit status is posted."""
+
+    sink: Annotated[str, _doc("Status sink: local, github, gitlab, gitea, or one a plugin adds.",
+                              examples=list(BUILTIN_SINKS))] = "local"
+    repo: Annotated[str, _doc("The forge's repository, e.g. \"acme/model\".")] = ""
+    context: Annotated[str, _doc("The status context (check name).")] = "signoff/review"
+    api_url: Annotated[str, _doc("The forge's API URL (self-hosted forges).")] = ""
+    target_url: Annotated[str, _doc("Link shown with the status.")] = ""
+
+
+class SignersToml(_Table):
+    """[signers]: the keys that prove who a reviewer is."""
+
+    allowed_signers: Annotated[str, _doc("A file in git's allowed-signers format, read at the base revision.")] = ""
+    keys: Annotated[dict[str, list[str]], _doc("Reviewer -> OpenSSH public key lines, or \"github:LOGIN\" / "
+                                               "\"gitlab:LOGIN\".")] = {}
+
+
+class MlflowColumnsToml(_Table):
+    """[mlflow.columns]: the default column mapping of MLflow eval sets."""
+
+    id: str = ""
+    input: str = ""
+    reference: str = ""
+    output: str = ""
+    score: str = ""
+
+
+class MlflowToml(_Table):
+    """[mlflow]: where the models live and what Signoff writes back (docs/mlflow.md)."""
+
+    tracking_uri: Annotated[str, _doc("The tracking server (else MLFLOW_TRACKING_URI).")] = ""
+    model: Annotated[str, _doc("The registered model name.")] = ""
+    candidate: Annotated[str, _doc("Default candidate ref, e.g. \"models:/NAME@challenger\".")] = ""
+    baseline: Annotated[str, _doc("Default baseline ref, e.g. \"models:/NAME@champion\".")] = ""
+    experiments: Annotated[list[str], _doc("Where `request --sha` looks for the run (names or ids).")] = []
+    tags_on_decision: Annotated[bool, _doc("Tag the model version with the status and decisions.")] = True
+    alias_on_approval: Annotated[str, _doc("Alias moved to the candidate when the request is approved.")] = ""
+    assessments: Annotated[bool, _doc("Post labels on genai traces back as HUMAN assessments.")] = True
+    assessment_name: Annotated[str, _doc("Name of those assessments.", min_length=1)] = "signoff_review"
+    columns: MlflowColumnsToml = MlflowColumnsToml()
+
+
+def _mlflow_build(raw: MlflowToml | None) -> MlflowConfig:
+    if raw is None:
+        return MlflowConfig()
+    return MlflowConfig(
+        tracking_uri=raw.tracking_uri.strip(), model=raw.model.strip(), candidate=raw.candidate.strip(),
+        baseline=raw.baseline.strip(), experiments=tuple(raw.experiments),
+        tags_on_decision=raw.tags_on_decision, alias_on_approval=raw.alias_on_approval.strip(),
+        assessments=raw.assessments, assessment_name=raw.assessment_name.strip(),
+        columns={c: v for c in MLFLOW_COLUMNS if (v := getattr(raw.columns, c))})
+
+
+# -- what plugins add ----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Section:
+    """A top-level section a plugin adds: `type` is a msgspec Struct (declare it with
+    forbid_unknown_fields=True), `build` turns the decoded Struct (or None when the file
+    has no such section) into what `ProjectConfig.section(name)` returns."""
+
+    name: str
+    type: type
+    build: Callable[[Any], Any] | None = None
+
+
+_CORE_SECTIONS = ("project", "eval_sets", "policy", "roles", "labels", "status", "signers")
+_output_types: list[str] = list(BUILTIN_OUTPUT_TYPES)
+_sinks: list[str] = list(BUILTIN_SINKS)
+_sections: dict[str, Section] = {}
+_schema_cache: dict[str, Any] = {}   # "top": the whole file's Struct for the sections registered now; "info": its type_info
+
+
+def register_output_types(*names: str) -> None:
+    """Output types a renderer plugin shows: allowed as `[[eval_sets]] type`."""
+    for n in names:
+        if n and n not in _output_types:
+            _output_types.append(n)
+
+
+def register_sinks(*names: str) -> None:
+    """Status sinks a plugin provides: allowed as `[status] sink`."""
+    for n in names:
+        if n and n not in _sinks:
+            _sinks.append(n)
+
+
+def register_section(name: str, struct: type, build: Callable[[Any], Any] | None = None) -> None:
+    """A top-level section a plugin reads (see Section). Registering it again replaces it."""
+    if name in _CORE_SECTIONS:
+        raise ValueError(f"[{name}] is a core section of signoff.toml")
+    if not (isinstance(struct, type) and issubclass(struct, msgspec.Struct)):
+        raise TypeError(f"section [{name}]: its type must be a msgspec.Struct")
+    _sections[name] = Section(name, struct, build)
+    _schema_cache.clear()
+
+
+def output_types() -> tuple[str, ...]:
+    return tuple(_output_types)
+
+
+def sinks() -> tuple[str, ...]:
+    return tuple(_sinks)
+
+
+def sections() -> dict[str, Section]:
+    return dict(_sections)
+
+
+# [mlflow] belongs to the MLflow source; it is registered here, like a plugin would, so that
+# `config.mlflow` and the eval sets' [mlflow.columns] defaults work before the registry loads.
+register_section("mlflow", MlflowToml, _mlflow_build)
+
+
+def _top_type() -> type:
+    """The whole file's Struct: the core sections plus the registered ones."""
+    if "top" not in _schema_cache:
+        fields = [
+            ("project", Annotated[ProjectToml, _doc("About the model.")], ProjectToml()),
+            ("eval_sets", Annotated[list[EvalSetToml], _doc("The eval sets to compare; at least one.")]),
+            ("policy", Annotated[PolicyToml, _doc("Who must approve and what must be reviewed. Required.")]),
+            ("roles", Annotated[dict[str, list[str]], _doc("Role -> its members' e-mails.")], {}),
+            ("labels", LabelsToml, LabelsToml()),
+            ("status", StatusToml, StatusToml()),
+            ("signers", SignersToml, SignersToml()),
+        ]
+        fields += [(s.name, s.type | None, None) for s in _sections.values()]
+        # Required fields first (a Struct's rule); the walk below reports in document order anyway.
+        fields.sort(key=lambda f: len(f) == 3)
+        _schema_cache["top"] = msgspec.defstruct("SignoffToml", fields, bases=(_Table,),
+                                            module=__name__)
+    return _schema_cache["top"]
+
+
+def json_schema() -> dict:
+    """The JSON Schema of signoff.toml (draft 2020-12) for editors, from the same types."""
+    schema = msgspec.json.schema(_top_type())
+    top = schema["$defs"].pop("SignoffToml")
+    top.pop("title", None)
+    for name in _sections:   # `Struct | None` in code (None: not in the file); TOML has no null
+        prop = top["properties"][name]
+        top["properties"][name] = next(a for a in prop["anyOf"] if a.get("type") != "null")
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema",
+            "$id": "https://signoff.dev/schema/signoff.schema.json",
+            "title": "signoff.toml",
+            "description": "Signoff's policy and eval sets (docs/configuration.md). Unknown sections and keys "
+                           "are errors.",
+            **top, "$defs": schema["$defs"]}
+
+
+# -- parsing -------------------------------------------------------------------------------------
 
 def parse_config(text: str, where: str = "signoff.toml") -> ProjectConfig:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{where}: not valid TOML: {exc}") from None
-    return config_from_dict(data, where)
-
-
-def _expect(value, kind, key: str, where: str):
-    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-        want = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
-        raise ConfigError(f"{where}: {key} must be {want}, got {value!r}")
-    return value
+        msg = str(exc)
+        m = re.search(r"\s*\(at line (\d+), column \d+\)$", msg)
+        if m:
+            raise ConfigError(f"{where} line {m.group(1)}: not valid TOML: {msg[:m.start()]}".replace("\n", " ")) from None
+        raise ConfigError(f"{where}: not valid TOML: {msg}".replace("\n", " ")) from None
+    except RecursionError:   # tomllib recurses into nested arrays and inline tables
+        raise ConfigError(f"{where}: not valid for Signoff: arrays or tables nested too deeply") from None
+    return _build(data, where, _Lines(text))
 
 
 def config_from_dict(data: dict, where: str = "signoff.toml") -> ProjectConfig:
-    sets_raw = data.get("eval_sets", [])
-    _expect(sets_raw, list, "[[eval_sets]]", where)
-    if not sets_raw:
-        raise ConfigError(f"{where}: no [[eval_sets]] defined; add at least one with name, samples, predictions")
-    mlflow = _mlflow_config(data.get("mlflow", {}), where)
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where}: expected a table of sections, got {_kind(data)}")
+    return _build(data, where, None)
+
+
+Path = tuple  # of str (keys) and int (array indices)
+
+
+class _Problems:
+    def __init__(self, where: str, lines: "_Lines | None"):
+        self.where, self.lines, self.found = where, lines, []
+
+    def add(self, path: Path, message: str) -> None:
+        line = self.lines.find(path) if self.lines else None
+        self.found.append((line is None, line or 0, len(self.found), message))
+
+    def raise_first(self) -> None:
+        """The first problem in the file (those with no line, e.g. a missing section, last)."""
+        if self.found:
+            _, line, _, message = min(self.found)
+            raise ConfigError(f"{self.where} line {line}: {message}" if line else f"{self.where}: {message}")
+
+    def fail(self, path: Path, message: str):
+        self.found = []
+        self.add(path, message)
+        self.raise_first()
+
+
+def _build(data: dict, where: str, lines: "_Lines | None") -> ProjectConfig:
+    problems = _Problems(where, lines)
+    top = _top_type()
+    if "info" not in _schema_cache:
+        _schema_cache["info"] = mi.type_info(top)
+    _walk(data, _schema_cache["info"], (), problems)
+    problems.raise_first()
+    try:
+        raw = msgspec.convert(data, top)
+    except msgspec.ValidationError as exc:  # the walk above should have said it more precisely
+        raise ConfigError(f"{where}: {exc}") from None
+    return _semantics(raw, data, problems)
+
+
+def _semantics(raw, data: dict, p: _Problems) -> ProjectConfig:
+    mlflow = _mlflow_build(getattr(raw, "mlflow", None))
+    if not raw.eval_sets:
+        p.fail(("eval_sets",), "no [[eval_sets]] defined; add at least one with name, samples, predictions")
     sets: list[EvalSetSpec] = []
-    names: set[str] = set()
-    known_keys = set(EvalSetSpec.__dataclass_fields__) | {"type", "columns"}
-    for i, raw in enumerate(sets_raw):
-        key = f"eval_sets[{i}]"
-        _expect(raw, dict, key, where)
-        table = _expect(raw.get("table", ""), str, f"{key}.table", where)
-        traces = _expect(raw.get("traces", False), bool, f"{key}.traces", where)
-        dataset = _expect(raw.get("dataset", ""), str, f"{key}.dataset", where)
-        if table and traces:
-            raise ConfigError(f"{where}: {key} gives both 'table' and 'traces'; an eval set reads one of them")
-        # An MLflow set (table/traces) reads its files from the runs: samples/predictions are optional there.
-        required = ("name",) if (table or traces) else ("name", "samples", "predictions")
-        for k in required:
-            if k not in raw:
-                hint = " (or 'table' / 'traces' for an MLflow source)" if k != "name" else ""
-                raise ConfigError(f"{where}: {key} is missing '{k}'{hint}")
-        for k in ("name", "samples", "predictions"):
-            if k in raw:
-                _expect(raw[k], str, f"{key}.{k}", where)
-        unknown = set(raw) - known_keys
-        if unknown:
-            raise ConfigError(f"{where}: {key} has unknown keys: {', '.join(sorted(unknown))}")
-        if raw["name"] in names:
-            raise ConfigError(f"{where}: eval set name {raw['name']!r} is used twice")
-        names.add(raw["name"])
-        output_type = raw.get("type", raw.get("output_type", "text"))
-        if output_type not in OUTPUT_TYPES:
-            raise ConfigError(f"{where}: {key}.type must be one of {', '.join(OUTPUT_TYPES)}, got {output_type!r}")
-        columns = raw.get("columns", {})
-        _expect(columns, dict, f"{key}.columns", where)
-        kwargs = {}
-        for col in ("id", "input", "reference", "output", "score"):
-            name = columns.get(col, raw.get(f"{col}_column"))
-            if name is None and (table or traces):  # [mlflow.columns]: the default mapping for MLflow sets
-                name = mlflow.columns.get(col)
-            if name is not None:
-                kwargs[f"{col}_column"] = _expect(name, str, f"{key}.columns.{col}", where)
-        slices = raw.get("slices", [])
-        _expect(slices, list, f"{key}.slices", where)
-        sets.append(
-            EvalSetSpec(
-                name=raw["name"],
-                samples=raw.get("samples", ""),
-                predictions=raw.get("predictions", ""),
-                output_type=output_type,
-                slices=tuple(str(s) for s in slices),
-                higher_is_better=bool(_expect(raw.get("higher_is_better", True), bool, f"{key}.higher_is_better", where)),
-                table=table,
-                traces=traces,
-                dataset=dataset,
-                **kwargs,
-            )
-        )
+    seen: set[str] = set()
+    for i, es in enumerate(raw.eval_sets):
+        at = ("eval_sets", i)
+        if es.table and es.traces:
+            p.add(at + ("traces",), f"eval_sets[{i}] gives both 'table' and 'traces'; an eval set reads one of them")
+        if not (es.table or es.traces):
+            for k in ("samples", "predictions"):
+                if not getattr(es, k):
+                    p.add(at, f"eval_sets[{i}] is missing '{k}' (or 'table' / 'traces' for an MLflow source)")
+        if es.name in seen:
+            p.add(at + ("name",), f"eval set name {es.name!r} is used twice")
+        seen.add(es.name)
+        if es.type not in _output_types:
+            p.add(at + ("type",), f"eval_sets[{i}].type must be one of {', '.join(_output_types)}, got {es.type!r}"
+                  + _suggest(es.type, _output_types, "{}"))
+        cols = {}
+        written = set(data["eval_sets"][i].get("columns", {}))
+        for c in MLFLOW_COLUMNS:
+            name = getattr(es.columns, c)
+            if c not in written and (es.table or es.traces) and c in mlflow.columns:
+                name = mlflow.columns[c]   # [mlflow.columns]: the default mapping for MLflow sets
+            cols[f"{c}_column"] = name
+        sets.append(EvalSetSpec(name=es.name, samples=es.samples, predictions=es.predictions, output_type=es.type,
+                                slices=tuple(es.slices), higher_is_better=es.higher_is_better, table=es.table,
+                                traces=es.traces, dataset=es.dataset, **cols))
 
-    pol = data.get("policy", {})
-    _expect(pol, dict, "[policy]", where)
-    required = pol.get("required", {})
-    _expect(required, dict, "policy.required", where)
-    for role, n in required.items():
-        _expect(n, int, f"policy.required.{role}", where)
-        if n < 0:
-            raise ConfigError(f"{where}: policy.required.{role} must be >= 0")
-    share = pol.get("min_changed_reviewed", 0.0)
-    _expect(share, (int, float), "policy.min_changed_reviewed", where)
-    if not 0 <= share <= 1:
-        raise ConfigError(f"{where}: policy.min_changed_reviewed is a share between 0 and 1, got {share}")
-    policy = PolicyConfig(
-        required={str(r): int(n) for r, n in required.items()},
-        min_changed_reviewed=float(share),
-        all_regressions_reviewed=_expect(pol.get("all_regressions_reviewed", False), bool, "policy.all_regressions_reviewed", where),
-        no_self_approval=_expect(pol.get("no_self_approval", True), bool, "policy.no_self_approval", where),
-        owners=tuple(_expect(p, str, "policy.owners[]", where) for p in _expect(pol.get("owners", []), list, "policy.owners", where)),
-        allow_unreviewed=_expect(pol.get("allow_unreviewed", False), bool, "policy.allow_unreviewed", where),
-    )
+    pol = raw.policy
+    roles = {r: tuple(people) for r, people in raw.roles.items()}
+    for role, n in pol.required.items():
+        if n <= 0:
+            continue
+        if role not in roles:
+            p.add(("policy", "required", role), f"policy.required names role {role!r}, but [roles] does not list "
+                  f"its people; add {_dotted((role,))} = [\"…\"] to [roles]" + _suggest(role, list(roles), "{}"))
+        elif not roles[role]:
+            p.add(("roles", role), f"{_dotted(('roles', role))} lists nobody, but policy.required needs {n} "
+                  f"approval(s) by {role!r}; add its members")
+    if not any(n > 0 for n in pol.required.values()) and not pol.allow_unreviewed:
+        p.add(("policy", "required"), "policy.required asks for no approval; name the roles that must approve "
+              "(e.g. required = { sme = 1 }), or write allow_unreviewed = true to ship without human review")
+    if raw.status.sink not in _sinks:
+        p.add(("status", "sink"), f"status.sink must be one of {', '.join(_sinks)}, got {raw.status.sink!r}"
+              + _suggest(raw.status.sink, _sinks, "{}"))
+    p.raise_first()
 
-    roles_raw = data.get("roles", {})
-    _expect(roles_raw, dict, "[roles]", where)
-    roles: dict[str, tuple[str, ...]] = {}
-    for role, people in roles_raw.items():
-        _expect(people, list, f"roles.{role}", where)
-        roles[str(role)] = tuple(_expect(p, str, f"roles.{role}[]", where) for p in people)
-    for role in policy.required:
-        if policy.required[role] > 0 and role not in roles:
-            raise ConfigError(f"{where}: policy.required names role {role!r}, but [roles] does not list its people")
-
-    labels = data.get("labels", {})
-    _expect(labels, dict, "[labels]", where)
-    errors = labels.get("errors", list(DEFAULT_ERRORS))
-    _expect(errors, list, "labels.errors", where)
-
-    st = data.get("status", {})
-    _expect(st, dict, "[status]", where)
-    sink = st.get("sink", "local")
-    if sink not in SINKS:
-        raise ConfigError(f"{where}: status.sink must be one of {', '.join(SINKS)}, got {sink!r}")
-    status = StatusConfig(
-        sink=sink,
-        repo=str(st.get("repo", "")),
-        context=str(st.get("context", "signoff/review")),
-        api_url=str(st.get("api_url", "")),
-        target_url=str(st.get("target_url", "")),
-    )
-    sg = _expect(data.get("signers", {}), dict, "[signers]", where)
-    sg_keys = _expect(sg.get("keys", {}), dict, "signers.keys", where)
-    signers = SignersConfig(
-        keys={str(u): tuple(_expect(k, str, f"signers.keys.{u}[]", where) for k in _expect(v, list, f"signers.keys.{u}", where))
-              for u, v in sg_keys.items()},
-        allowed_signers=_expect(sg.get("allowed_signers", ""), str, "signers.allowed_signers", where),
-    )
-    project = data.get("project", {})
+    extra = {name: (s.build or (lambda v: v))(getattr(raw, name, None))
+             for name, s in _sections.items() if name != "mlflow"}
     return ProjectConfig(
-        signers=signers,
         eval_sets=tuple(sets),
-        policy=policy,
+        policy=PolicyConfig(required=dict(pol.required), min_changed_reviewed=float(pol.min_changed_reviewed),
+                            all_regressions_reviewed=pol.all_regressions_reviewed,
+                            no_self_approval=pol.no_self_approval, owners=tuple(pol.owners),
+                            allow_unreviewed=pol.allow_unreviewed),
         roles=roles,
-        error_categories=tuple(str(e) for e in errors),
-        status=status,
-        name=str(project.get("name", "")) if isinstance(project, dict) else "",
+        error_categories=tuple(raw.labels.errors),
+        status=StatusConfig(sink=raw.status.sink, repo=raw.status.repo, context=raw.status.context,
+                            api_url=raw.status.api_url, target_url=raw.status.target_url),
+        name=raw.project.name,
         mlflow=mlflow,
+        signers=SignersConfig(keys={u: tuple(k) for u, k in raw.signers.keys.items()},
+                              allowed_signers=raw.signers.allowed_signers),
+        sections=extra,
     )
 
 
-def _mlflow_config(raw, where: str) -> MlflowConfig:
-    """`[mlflow]`; every key optional (the CLI and the environment can give them too)."""
-    _expect(raw, dict, "[mlflow]", where)
-    known = set(MlflowConfig.__dataclass_fields__)
-    unknown = set(raw) - known
-    if unknown:
-        raise ConfigError(f"{where}: [mlflow] has unknown keys: {', '.join(sorted(unknown))} "
-                          f"(known: {', '.join(sorted(known))})")
-    kwargs: dict = {}
-    for k in ("tracking_uri", "model", "candidate", "baseline", "alias_on_approval", "assessment_name"):
-        if k in raw:
-            kwargs[k] = _expect(raw[k], str, f"mlflow.{k}", where).strip()
-    for k in ("tags_on_decision", "assessments"):
-        if k in raw:
-            kwargs[k] = _expect(raw[k], bool, f"mlflow.{k}", where)
-    if "experiments" in raw:
-        exps = _expect(raw["experiments"], list, "mlflow.experiments", where)
-        kwargs["experiments"] = tuple(_expect(e, str, "mlflow.experiments[]", where) for e in exps)
-    columns = _expect(raw.get("columns", {}), dict, "mlflow.columns", where)
-    bad = set(columns) - set(MLFLOW_COLUMNS)
-    if bad:
-        raise ConfigError(f"{where}: mlflow.columns has unknown keys: {', '.join(sorted(bad))} "
-                          f"(known: {', '.join(MLFLOW_COLUMNS)})")
-    kwargs["columns"] = {k: _expect(v, str, f"mlflow.columns.{k}", where) for k, v in columns.items()}
-    if kwargs.get("assessment_name", "x") == "":
-        raise ConfigError(f"{where}: mlflow.assessment_name must not be empty")
-    return MlflowConfig(**kwargs)
+# -- the walk: types, unknown names, constraints -------------------------------------------------
+
+_TOML_KIND = {bool: "a boolean", int: "an integer", float: "a float", str: "a string", list: "an array",
+              dict: "a table"}
+
+
+def _kind(value) -> str:
+    for t, name in _TOML_KIND.items():
+        if isinstance(value, t):
+            return name
+    return "a date/time" if hasattr(value, "isoformat") else type(value).__name__
+
+
+def _show(value) -> str:
+    if isinstance(value, (dict, list)):
+        return ""
+    if isinstance(value, bool):
+        text = str(value).lower()
+    elif hasattr(value, "isoformat"):
+        text = value.isoformat()
+    else:
+        text = repr(value)
+    return f" ({text[:40]}{'…' if len(text) > 40 else ''})"
+
+
+def _dotted(path: Path) -> str:
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            bare = re.fullmatch(r"[A-Za-z0-9_-]+", part)
+            out += ("." if out else "") + (part if bare else json.dumps(part))
+    return out
+
+
+def _suggest(name: str, valid, fmt: str) -> str:
+    close = difflib.get_close_matches(name, list(valid), n=1, cutoff=0.6)
+    if close:
+        return f"; did you mean {fmt.format(close[0])}?"
+    return ""
+
+
+def _expected(t) -> str:
+    return {mi.StrType: "a string", mi.IntType: "an integer", mi.FloatType: "a number", mi.BoolType: "a boolean",
+            mi.ListType: "an array", mi.DictType: "a table", mi.StructType: "a table"}.get(type(t), str(t))
+
+
+def _walk(value, t, path: Path, p: _Problems) -> None:
+    if isinstance(t, mi.Metadata):
+        t = t.type
+    if isinstance(t, mi.UnionType):  # `X | None`: None cannot be written in TOML
+        t = next(u for u in t.types if not isinstance(u, mi.NoneType))
+    if isinstance(t, mi.AnyType):
+        return
+    name = _dotted(path)
+    kinds = {mi.StrType: (str,), mi.IntType: (int,), mi.FloatType: (int, float), mi.BoolType: (bool,),
+             mi.ListType: (list,), mi.DictType: (dict,), mi.StructType: (dict,)}
+    want = kinds.get(type(t))
+    if want is not None:
+        ok = isinstance(value, want) and not (isinstance(value, bool) and bool not in want)
+        if not ok:
+            label = f"[{name}]" if isinstance(t, mi.StructType) and len(path) == 1 else name
+            p.add(path, f"{label} must be {_expected(t)}, got {_kind(value)}{_show(value)}")
+            return
+    if isinstance(t, (mi.IntType, mi.FloatType)):
+        if t.ge is not None and not value >= t.ge or t.le is not None and not value <= t.le:
+            if t.ge == 0 and t.le == 1:
+                p.add(path, f"{name} is a share between 0 and 1, got {value}")
+            elif t.le is None:
+                p.add(path, f"{name} must be >= {t.ge}, got {value}")
+            else:
+                p.add(path, f"{name} must be between {t.ge} and {t.le}, got {value}")
+    elif isinstance(t, mi.StrType):
+        if t.min_length and len(value) < t.min_length:
+            p.add(path, f"{name} must not be empty")
+    elif isinstance(t, mi.ListType):
+        for i, item in enumerate(value):
+            _walk(item, t.item_type, path + (i,), p)
+    elif isinstance(t, mi.DictType):
+        for k, v in value.items():
+            _walk(v, t.value_type, path + (k,), p)
+    elif isinstance(t, mi.StructType):
+        fields = {f.encode_name: f for f in t.fields}
+        for k, v in value.items():
+            if k in fields:
+                _walk(v, fields[k].type, path + (k,), p)
+            elif not path:
+                valid = [f"[{n}]" if n != "eval_sets" else "[[eval_sets]]" for n in fields]
+                what = f"section [{_dotted((k,))}]" if isinstance(v, (dict, list)) else f"key {_dotted((k,))}"
+                hint = _suggest(k, fields, "[{}]" if isinstance(v, (dict, list)) else "{}")
+                if hint.endswith("[eval_sets]?"):
+                    hint = hint.replace("[eval_sets]", "[[eval_sets]]")
+                p.add(path + (k,), f"unknown {what}" + (hint or f" (valid: {', '.join(valid)})"))
+            else:
+                hint = _suggest(k, fields, "{}")
+                p.add(path + (k,), f"unknown key {_dotted(path + (k,))}" +
+                      (hint or f" (valid: {', '.join(fields)})"))
+        for f in t.fields:
+            if f.required and f.encode_name not in value:
+                p.add(path, _missing(path, f.encode_name))
+
+
+def _missing(path: Path, key: str) -> str:
+    if not path and key == "eval_sets":
+        return "no [[eval_sets]] defined; add at least one with name, samples, predictions"
+    if not path and key == "policy":
+        return ("no [policy] section: a release needs a written policy; add [policy] with required = { role = n } "
+                "(or required = {} and allow_unreviewed = true to ship without human review)")
+    if not path:
+        return f"missing section [{key}]"
+    return f"{_dotted(path)} is missing '{key}'"
+
+
+# -- where a key stands in the text --------------------------------------------------------------
+
+_KEY = r'(?:[A-Za-z0-9_-]+|"(?:[^"\\\n]|\\.)*"|\'[^\'\n]*\')'
+_KEYPATH = rf"{_KEY}(?:[ \t]*\.[ \t]*{_KEY})*"
+_AOT = re.compile(rf"[ \t]*\[\[[ \t]*({_KEYPATH})[ \t]*\]\]")
+_TABLE = re.compile(rf"[ \t]*\[[ \t]*({_KEYPATH})[ \t]*\]")
+_ASSIGN = re.compile(rf"[ \t]*({_KEYPATH})[ \t]*=")
+
+
+def _key_parts(keypath: str) -> tuple[str, ...] | None:
+    """A TOML dotted key's parts, decoded by tomllib itself (quotes, escapes)."""
+    try:
+        node = tomllib.loads(f"{keypath} = 0")
+    except tomllib.TOMLDecodeError:
+        return None
+    parts = []
+    while isinstance(node, dict) and len(node) == 1:
+        k, node = next(iter(node.items()))
+        parts.append(k)
+    return tuple(parts)
+
+
+class _Lines:
+    """Physical line numbers of the tables and keys of a TOML text (tomllib gives none)."""
+
+    def __init__(self, text: str):
+        self.at: dict[Path, int] = {}
+        aot: dict[Path, int] = {}          # array-of-tables path -> its current index
+        table: Path = ()
+        fence = None                        # inside a multi-line string: its quotes
+        for n, line in enumerate(text.split("\n"), 1):
+            if fence:
+                if line.count(fence) % 2:
+                    fence = None
+                continue
+            m = _AOT.match(line)
+            if m and (parts := _key_parts(m.group(1))):
+                key = self._resolve(parts[:-1], aot) + (parts[-1],)
+                aot[key] = aot.get(key, -1) + 1
+                self.at.setdefault(key, n)
+                table = key + (aot[key],)
+                self.at.setdefault(table, n)
+                continue
+            m = _TABLE.match(line)
+            if m and (parts := _key_parts(m.group(1))) and not line.lstrip().startswith("[["):
+                table = self._resolve(parts, aot)
+                self.at.setdefault(table, n)
+                continue
+            m = _ASSIGN.match(line)
+            if m and (parts := _key_parts(m.group(1))):
+                for i in range(1, len(parts) + 1):
+                    self.at.setdefault(table + parts[:i], n)
+                rest = line[m.end():]
+                for q in ('"""', "'''"):
+                    if rest.count(q) % 2:
+                        fence = q
+                        break
+
+    @staticmethod
+    def _resolve(parts: tuple, aot: dict) -> Path:
+        out: Path = ()
+        for part in parts:
+            out += (part,)
+            if out in aot:
+                out += (aot[out],)
+        return out
+
+    def find(self, path: Path) -> int | None:
+        for i in range(len(path), 0, -1):
+            if path[:i] in self.at:
+                return self.at[path[:i]]
+        return None

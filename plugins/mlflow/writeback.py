@@ -91,6 +91,7 @@ class MlflowSink(StatusSink):
     """Receives the MLflow write-backs from the outbox (not commit statuses)."""
 
     NAME: ClassVar[str] = SINK
+    POSTS_COMMIT_STATUSES: ClassVar[bool] = False   # not a valid [status] sink (app/core/config.py)
 
     def __init__(self, *, api_url: str = "", store=None, **_options):
         self.api_url = api_url

@@ -142,9 +142,13 @@ def test_a_policy_change_blocks_until_a_policy_owner_approves():
     from app.core.policy_change import POLICY_OWNER, compare_policies
 
     base = parse_config(OWNED_TEXT)
-    relaxed = OWNED_TEXT.replace("required = { sme = 1 }", "required = {}").replace('"p.jsonl"', '"q.jsonl"')
+    relaxed = (OWNED_TEXT.replace("required = { sme = 1 }", "required = {}\nallow_unreviewed = true")
+               .replace('"p.jsonl"', '"q.jsonl"'))
     change = compare_policies(base, OWNED_TEXT, relaxed)
     assert change.changed and change.repointed_sets == ("e",) and "+required = {}" in change.diff
+    # A candidate's signoff.toml that does not even parse is a change all the same (fail closed).
+    broken = compare_policies(base, OWNED_TEXT, OWNED_TEXT.replace("required = { sme = 1 }", "required = {}"))
+    assert broken.changed and broken.candidate_error
 
     def run(decisions):
         return evaluate(base, decisions=decisions, coverage=FULL, content_hash=H, policy_change=change)

@@ -56,6 +56,12 @@ BROKEN_TOML = """
 name = "digits"
 table = "predictions/digits.json"
 type = "label"
+
+[policy]                                # the runs are broken, not the policy
+required = { sme = 1 }
+
+[roles]
+sme = ["alice@example.com"]
 """
 
 

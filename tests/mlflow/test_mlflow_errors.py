@@ -61,7 +61,7 @@ def test_a_run_without_signoff_toml_says_where_else_it_may_come_from(mlflow_worl
 
 
 def test_a_run_without_genai_traces(mlflow_world):
-    config = '[[eval_sets]]\nname = "qa"\ntraces = true\n'
+    config = '[[eval_sets]]\nname = "qa"\ntraces = true\n[policy]\nrequired = { sme = 1 }\n[roles]\nsme = ["a@x"]\n'
     with pytest.raises(InputError, match=r"eval set 'qa': traces of the candidate models:/digits-classifier/2 .* "
                                          r"has no genai evaluation traces"):
         load(mlflow_world, "models:/digits-classifier/2", config_text=config)

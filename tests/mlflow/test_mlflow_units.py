@@ -192,7 +192,16 @@ type = "label"
 name = "qa"
 traces = true
 columns = { id = "qid" }
+
+[policy]
+required = { sme = 1 }
+
+[roles]
+sme = ["alice@example.com"]
 """
+
+# signoff.toml needs a written policy; the cases below are about [mlflow] and the eval sets.
+POLICY = '\n[policy]\nrequired = {}\nallow_unreviewed = true\n'
 
 
 def test_the_mlflow_section_and_table_eval_sets():
@@ -203,20 +212,21 @@ def test_the_mlflow_section_and_table_eval_sets():
     assert (digits.table, digits.samples, digits.id_column, digits.output_column) == \
         ("predictions/digits.json", "", "uid", "pred")
     assert qa.traces and qa.id_column == "qid" and qa.output_column == "pred"
-    assert parse_config('[[eval_sets]]\nname="a"\nsamples="s"\npredictions="p"\n').mlflow.model == ""
+    assert parse_config('[[eval_sets]]\nname="a"\nsamples="s"\npredictions="p"\n' + POLICY).mlflow.model == ""
 
 
 @pytest.mark.parametrize("text, message", [
-    ('[mlflow]\nmodell = "x"\n[[eval_sets]]\nname="a"\ntable="t.json"\n', r"\[mlflow\] has unknown keys: modell"),
+    ('[mlflow]\nmodell = "x"\n[[eval_sets]]\nname="a"\ntable="t.json"\n',
+     r"^signoff.toml line 2: unknown key mlflow.modell; did you mean model\?$"),
     ('[mlflow]\ncolumns = { label = "y" }\n[[eval_sets]]\nname="a"\ntable="t.json"\n',
-     "mlflow.columns has unknown keys: label"),
-    ('[[eval_sets]]\nname="a"\ntable="t.json"\ntraces=true\n', "gives both 'table' and 'traces'"),
-    ('[[eval_sets]]\nname="a"\ntraces="yes"\n', r"eval_sets\[0\].traces must be bool"),
+     r"line 2: unknown key mlflow.columns.label \(valid: id, input, reference, output, score\)"),
+    ('[[eval_sets]]\nname="a"\ntable="t.json"\ntraces=true\n', "line 4: eval_sets.0. gives both 'table' and 'traces'"),
+    ('[[eval_sets]]\nname="a"\ntraces="yes"\n', r"line 3: eval_sets\[0\].traces must be a boolean, got a string"),
     ('[[eval_sets]]\nname="a"\nsamples="s"\n', r"missing 'predictions' \(or 'table' / 'traces' for an MLflow source\)"),
 ])
 def test_bad_mlflow_config(text, message):
     with pytest.raises(ConfigError, match=message):
-        parse_config(text)
+        parse_config(text + POLICY)
 
 
 # -- write-backs ---------------------------------------------------------------------------------

@@ -91,7 +91,8 @@ def test_cancel(workspace):
 def test_image_set(kit, tmp_path):
     red, blue = kit.png_bytes((255, 0, 0)), kit.png_bytes((0, 0, 255))
     kit.write(tmp_path, {
-        "signoff.toml": '[[eval_sets]]\nname = "pics"\ntype = "image"\nsamples = "s.jsonl"\npredictions = "p.jsonl"\n',
+        "signoff.toml": '[[eval_sets]]\nname = "pics"\ntype = "image"\nsamples = "s.jsonl"\npredictions = "p.jsonl"\n'
+                        '\n[policy]\nrequired = {}\nallow_unreviewed = true\n',
         "s.jsonl": kit.table_bytes([{"id": "a", "input": "img/a.png", "reference": "img/a_ref.png"}], "jsonl"),
         "img/a.png": red, "img/a_ref.png": blue,
         "base/p.jsonl": kit.table_bytes([{"id": "a", "output": "out/a.png"}], "jsonl"), "base/out/a.png": red,

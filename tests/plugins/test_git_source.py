@@ -15,6 +15,9 @@ from app.core.tasks import Cancelled, TaskState
 from app.plugin_api import Source
 from plugins.git import GitSource
 
+# A policy written out for tests that mean no review (signoff.toml must have one).
+NO_REVIEW = "\n[policy]\nrequired = {}\nallow_unreviewed = true\n"
+
 
 def classes(data) -> dict[str, str]:
     table = compare(data).table
@@ -179,7 +182,7 @@ def test_scores_from_the_predictions(kit, history):
 def test_image_set(kit, tmp_path):
     red, blue, green = kit.png_bytes((255, 0, 0)), kit.png_bytes((0, 0, 255)), kit.png_bytes((0, 255, 0))
     toml = ('[[eval_sets]]\nname = "pics"\ntype = "image"\nsamples = "evals/pics.jsonl"\n'
-            'predictions = "predictions/pics.jsonl"\n')
+            'predictions = "predictions/pics.jsonl"\n' + NO_REVIEW)
     samples = [{"id": "a", "input": "img/in/a.png", "reference": "img/ref/a.png"},
                {"id": "b", "input": "img/in/b.png", "reference": "img/ref/b.png"}]
     repo = kit.init_repo(tmp_path / "r")
@@ -246,7 +249,7 @@ def test_bad_signoff_toml(kit, history):
     sha = kit.commit(repo, {"signoff.toml": "[[eval_sets]\nname = "}, "broken toml on main")
     repo.create_head("later", sha).checkout()
     kit.commit(repo, {"x.txt": "x"}, "on top")
-    with pytest.raises(ConfigError, match=f"signoff.toml at {sha[:7]} \\(main\\): not valid TOML"):
+    with pytest.raises(ConfigError, match=f"signoff.toml at {sha[:7]} \\(main\\).*not valid TOML"):
         GitSource(history.path).load(candidate="later")
     # A broken signoff.toml on the candidate does not judge it: it is shown as a change, never applied.
     repo.heads.feature.checkout()
@@ -259,7 +262,7 @@ def test_bad_signoff_toml(kit, history):
 def test_path_outside_the_repository_is_refused(kit, history):
     repo = history.repo
     repo.heads.feature.checkout()
-    toml = '[[eval_sets]]\nname = "t"\nsamples = "../secrets.jsonl"\npredictions = "p.jsonl"\n'
+    toml = '[[eval_sets]]\nname = "t"\nsamples = "../secrets.jsonl"\npredictions = "p.jsonl"\n' + NO_REVIEW
     kit.commit(repo, {"signoff.toml": toml}, "escape")
     with pytest.raises(InputError, match="points outside the repository"):
         GitSource(history.path).load(candidate="feature")
@@ -275,7 +278,7 @@ def test_default_change_key(history):
 def test_200k_row_predictions(kit, tmp_path):
     n = 200_000
     repo = kit.init_repo(tmp_path / "big")
-    toml = '[[eval_sets]]\nname = "big"\nsamples = "s.jsonl"\npredictions = "p.jsonl"\n'
+    toml = '[[eval_sets]]\nname = "big"\nsamples = "s.jsonl"\npredictions = "p.jsonl"\n' + NO_REVIEW
     samples = "".join(f'{{"id": "s-{i}", "input": "text {i}", "reference": "{i % 3}", "bucket": "{i % 7}"}}\n'
                       for i in range(n))
     base = kit.commit(repo, {"signoff.toml": toml, "s.jsonl": samples,
