@@ -43,6 +43,11 @@ class AuditAppender:
                                "run `signoff audit verify`")
         self._count, self._last_hash = head.count, head.last_hash
 
+    @property
+    def position(self) -> int:
+        """How many entries the log holds before this transaction's next append."""
+        return self._count
+
     def append(self, *, actor: str, action: str, request_id: int | None, payload: dict,
                at: datetime | None = None) -> AuditEntry:
         # Store exactly the text that was hashed: parse it back so the returned

@@ -24,6 +24,7 @@ class RequestRecord:
     description: str          # last status description (<= 140 chars)
     created_at: datetime
     created_by: str = ""
+    reviewer_keys: dict = field(default_factory=dict)   # {user: [OpenSSH public key lines]} (docs/trust.md)
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,17 @@ class NewRequest:
     config_toml: str
     eval_sets: list[str]
     created_by: str = ""
+    reviewer_keys: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SignedStatement:
+    """A statement (canonical JSON text, exactly the signed bytes), its armored SSHSIG and the
+    fingerprint of the key that made it."""
+
+    text: str
+    signature: str
+    fingerprint: str
 
 
 @dataclass(frozen=True)

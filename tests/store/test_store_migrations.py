@@ -58,4 +58,4 @@ def test_migration_scripts_ship_inside_the_package():
     folder = migrate.MIGRATIONS
     assert (folder / "env.py").is_file() and (folder / "__init__.py").is_file()
     assert (folder / "versions" / "__init__.py").is_file()
-    assert migrate.head_revision() == "0001"
+    assert migrate.head_revision() == "0003_signatures"
