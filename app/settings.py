@@ -43,7 +43,7 @@ THEMES = ("system", "light", "dark")
 INBOX_SCOPES = ("all", "mine")
 
 DEFAULTS: dict[str, Any] = {
-    "identity": {"user": ""},
+    "identity": {"user": "", "signing_key": ""},
     "store": {"url": ""},
     "connections": {
         "git_repos": [],          # ["/path/to/model-repo", …]
@@ -198,6 +198,15 @@ def configured_user() -> str:
     """identity.user from the settings file ('' when unset or unreadable)."""
     try:
         return str(load_settings().get("identity.user") or "").strip()
+    except Exception:  # settings must never stop the CLI
+        return ""
+
+
+def configured_signing_key() -> str:
+    """identity.signing_key: the private key file chosen in Settings ▸ Identity ('' when unset;
+    SIGNOFF_SIGNING_KEY wins over it, see app/service/signer.py)."""
+    try:
+        return str(load_settings().get("identity.signing_key") or "").strip()
     except Exception:  # settings must never stop the CLI
         return ""
 
