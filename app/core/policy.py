@@ -6,7 +6,7 @@ returns a PolicyVerdict whose `description` fits a commit status (<= 140).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from .config import ProjectConfig
 from .errors import PolicyRefusal
@@ -23,6 +23,7 @@ class Coverage:
     changed_labeled: int = 0
     regressed_total: int = 0
     regressed_labeled: int = 0
+    other_labels: int = 0        # labels kept but not counted: unsigned, or by people outside the required roles
 
     @property
     def changed_share(self) -> float:
@@ -46,6 +47,7 @@ class PolicyVerdict:
     blocking: list[Decision] = field(default_factory=list)          # current reject / request-changes
     stale: list[Decision] = field(default_factory=list)             # decisions made on other content
     current: list[Decision] = field(default_factory=list)           # latest decision per person, current content
+    not_counted: list[Decision] = field(default_factory=list)       # current decisions that do not count, `not_counted` says why
 
 
 def shorten(text: str, limit: int = DESCRIPTION_LIMIT) -> str:
@@ -78,13 +80,20 @@ def evaluate(config: ProjectConfig, *, decisions: list[Decision], coverage: Cove
     stale = [d for d in latest if d.content_hash != content_hash]
     pol = config.policy
 
-    def holds(d: Decision) -> bool:
-        # A decision counts only in a role its maker holds now, and never an author's own approval.
-        in_role = d.user.lower() in {p.lower() for p in config.roles.get(d.role, ())}
-        self_ok = not (d.kind is DecisionKind.APPROVE and pol.no_self_approval and author and d.user.lower() == author.lower())
-        return in_role and self_ok
+    def why_not(d: Decision) -> str:
+        # A decision counts only with a verified signature (the service checks it against the keys the
+        # policy lists), in a role its maker holds now, and never an author's own approval.
+        if not d.verified:
+            return d.not_counted or "signature not verified"
+        if d.user.lower() not in {p.lower() for p in config.roles.get(d.role, ())}:
+            return f"{d.user} is not in role {d.role!r} now"
+        if d.kind is DecisionKind.APPROVE and pol.no_self_approval and author and d.user.lower() == author.lower():
+            return "an author may not approve their own candidate"
+        return ""
 
-    valid = [d for d in current if holds(d)]
+    reasons = {id(d): why_not(d) for d in current}
+    valid = [d for d in current if not reasons[id(d)]]
+    not_counted = [replace(d, verified=False, not_counted=reasons[id(d)]) for d in current if reasons[id(d)]]
     required_roles = {r for r, n in pol.required.items() if n > 0}
     blocking = [d for d in valid if d.kind is not DecisionKind.APPROVE and (d.role in required_roles or not required_roles)]
     approvals: dict[str, list[str]] = {}
@@ -127,7 +136,7 @@ def evaluate(config: ProjectConfig, *, decisions: list[Decision], coverage: Cove
         parts = [f"{len(approvals.get(r, []))}/{n} {r.upper()}" for r, n in pol.required.items()]
         status, description = Status.APPROVED, shorten("approved: " + ", ".join(parts) if parts else "approved")
     return PolicyVerdict(status=status, description=description, missing=missing, checklist=checklist,
-                         approvals=approvals, blocking=blocking, stale=stale, current=current)
+                         approvals=approvals, blocking=blocking, stale=stale, current=current, not_counted=not_counted)
 
 
 def _ceil_share(share: float, total: int) -> int:

@@ -14,7 +14,6 @@ in the store with its time and recorded in the audit log.
 
 from __future__ import annotations
 
-import io
 import logging
 import os
 from datetime import datetime, timedelta, timezone
@@ -60,30 +59,15 @@ def forge_api_url(forge: str, config: ProjectConfig) -> str:
     return (env or DEFAULT_API[forge]).rstrip("/")
 
 
-def parse_allowed_signers(text: str, where: str = "the allowed-signers file") -> dict[str, list[str]]:
-    """{principal (lower case): [key lines]} from git's allowed-signers format. Entries whose
-    `namespaces=` option excludes "signoff", certificate authorities and wildcard principals are
-    left out (fail closed: a pattern would let one key sign for anybody)."""
-    from sshsig.allowed_signers import load_allowed_signers_file
+def parse_allowed_signers(text: str, where: str = "the allowed-signers file"):
+    """The entries of git's allowed-signers format (app/core/signing.py) that may sign in the
+    "signoff" namespace; InputError naming the line for one we cannot read."""
+    from app.core.signing import SignatureError, parse_allowed_signers as parse
 
-    if not text.strip():
-        return {}
     try:
-        entries = load_allowed_signers_file(io.StringIO(text))
-    except (ValueError, NotImplementedError) as exc:
-        raise InputError(f"{where}: {exc}") from None
-    found: dict[str, list[str]] = {}
-    for e in entries:
-        options = e.options or {}
-        namespaces = options.get("namespaces")
-        if "cert-authority" in options or (namespaces is not None and "signoff" not in namespaces.split(",")):
-            continue
-        line = f"{e.key_type} {e.base64_key}"
-        for principal in e.principals.split(","):
-            principal = principal.strip().lower()
-            if principal and not any(c in principal for c in "*?!"):
-                found.setdefault(principal, []).append(line)
-    return found
+        return [e for e in parse(text, where) if e.for_namespace()]
+    except SignatureError as exc:
+        raise InputError(str(exc)) from None
 
 
 def fetch_forge_keys(forge: str, api_url: str, login: str, *, timeout=None) -> list[str]:
@@ -115,8 +99,15 @@ def fetch_forge_keys(forge: str, api_url: str, login: str, *, timeout=None) -> l
 
 def _key_line(text: str) -> str:
     """'type base64' of a public key line (its comment dropped), or '' if it is not one."""
+    from app.core.signing import SignatureError, normalise_key
+
     parts = text.strip().split()
-    return f"{parts[0]} {parts[1]}" if len(parts) >= 2 and parts[0] in KEY_TYPES else ""
+    if len(parts) < 2 or parts[0] not in KEY_TYPES:
+        return ""
+    try:
+        return normalise_key(text)
+    except SignatureError:
+        return ""
 
 
 def _forge_keys(store, forge: str, api_url: str, login: str, *, actor: str, max_age: timedelta | None,
@@ -138,7 +129,7 @@ def _forge_keys(store, forge: str, api_url: str, login: str, *, actor: str, max_
     return keys
 
 
-def keys_for_user(user: str, config: ProjectConfig, allowed_signers: dict[str, list[str]], store, *, actor: str,
+def keys_for_user(user: str, config: ProjectConfig, allowed_signers: list, store, *, actor: str,
                   max_age: timedelta | None = MAX_AGE, fetch=fetch_forge_keys,
                   problems: list[str] | None = None) -> list[str]:
     lines: list[str] = []
@@ -161,7 +152,9 @@ def keys_for_user(user: str, config: ProjectConfig, allowed_signers: dict[str, l
                 if problems is None:
                     raise
                 problems.append(str(exc))
-    lines.extend(allowed_signers.get(user.strip().lower(), []))
+    from app.core.signing import keys_for
+
+    lines.extend(keys_for(user, allowed_signers or []))
     return list(dict.fromkeys(lines))
 
 
@@ -173,7 +166,7 @@ def resolve_reviewer_keys(config: ProjectConfig, allowed_signers_text: str, stor
     signers = parse_allowed_signers(allowed_signers_text, config.signers.allowed_signers or "the allowed-signers file")
     people = {p for members in config.roles.values() for p in members}
     people |= set(config.signers.keys) | set(getattr(config.policy, "owners", ()) or ())
-    people |= {p for p in signers}
+    people |= {p for e in signers for p in e.principals if not any(c in p for c in "*?!")}
     result: dict[str, list[str]] = {}
     for user in sorted(people, key=str.lower):
         problems: list[str] = []
@@ -189,7 +182,7 @@ def uses_forge(user: str, config: ProjectConfig) -> bool:
     return any(forge_spec(s) for u, specs in config.signers.keys.items() if u.lower() == user.lower() for s in specs)
 
 
-def refresh_user_keys(user: str, config: ProjectConfig, stored: list[str], store, *, allowed_signers: dict | None = None,
+def refresh_user_keys(user: str, config: ProjectConfig, stored: list[str], store, *, allowed_signers: list | None = None,
                       fetch=fetch_forge_keys) -> list[str]:
     """The keys of a reviewer about to decide: the stored ones, with their forge keys fetched again when
     the cache is older than an hour. Fail closed: the forge unreachable and nothing cached, and no
@@ -197,7 +190,7 @@ def refresh_user_keys(user: str, config: ProjectConfig, stored: list[str], store
     if not uses_forge(user, config):
         return stored
     problems: list[str] = []
-    inline = keys_for_user(user, config, allowed_signers or {}, store, actor=user, max_age=MAX_AGE, fetch=fetch,
+    inline = keys_for_user(user, config, allowed_signers or [], store, actor=user, max_age=MAX_AGE, fetch=fetch,
                            problems=problems)
     keys = list(dict.fromkeys([*inline, *stored]))
     if not keys and problems:
