@@ -50,6 +50,14 @@ class PolicyVerdict:
     not_counted: list[Decision] = field(default_factory=list)       # current decisions that do not count, `not_counted` says why
 
 
+def other_labels_note(count: int) -> str:
+    """The line the dialog, `show` and the report print about labels that do not count."""
+    if not count:
+        return ""
+    return (f"{count} label{'s' if count != 1 else ''} by people outside the required roles / unsigned "
+            f"do not count")
+
+
 def shorten(text: str, limit: int = DESCRIPTION_LIMIT) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 

@@ -23,7 +23,7 @@ from app.core.hashing import canonical_json
 from app.core.signing import SignatureError, statement_bytes, verify_statement
 from app.core.id_lookup import IdLookup
 from app.core.model import ChangeClass, Decision, DecisionKind, Label, Verdict
-from app.core.policy import Coverage, PolicyVerdict, check_allowed, evaluate
+from app.core.policy import Coverage, PolicyVerdict, check_allowed, evaluate, other_labels_note
 from app.core.tasks import NULL_TASK, TaskState
 from app.plugin_api import Source
 from app.registry import registry
@@ -567,14 +567,6 @@ class ReviewService:
             ct += int(ch.sum()); cl += int((ch & lab.to_numpy()).sum())
             rt += int(rg.sum()); rl += int((rg & lab.to_numpy()).sum())
         return Coverage(ct, cl, rt, rl)
-
-
-def other_labels_note(count: int) -> str:
-    """The line the dialog, `show` and the report print about labels that do not count."""
-    if not count:
-        return ""
-    return (f"{count} label{'s' if count != 1 else ''} by people outside the required roles / unsigned "
-            f"do not count")
 
 
 def _label_entry(label: Label) -> dict:
