@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 # Everyone the test configs name in a role, an owner list or as an author; mallory has no key listed.
 REVIEWERS = ("alice@example.com", "bob@example.com", "quinn@example.com", "carol@example.com",
              "dana@example.com", "erin@example.com", "ci@example.com", "sam@example.com", "qa@example.com",
-             "sme@example.com", "alice", "bob", "quinn")
+             "sme@example.com", "alice", "bob", "quinn", "octocat")
 
 
 def private_key(user: str, gen: int = 0) -> ed25519.Ed25519PrivateKey:
