@@ -22,6 +22,7 @@ THREAD_GRACE_SECONDS = 2.0
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "real_signer: no test key for the acting user (tests/conftest.py)")
     # Before anything imports Qt: no display needed, and QtWebEngine's
     # Chromium sandbox does not run as root (CI machines are root).
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -55,6 +56,31 @@ def _isolated_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.
         d.mkdir(mode=0o700)  # Qt insists on 0700 for XDG_RUNTIME_DIR
         monkeypatch.setenv(name, str(d))
     monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    monkeypatch.delenv("SIGNOFF_SIGNING_KEY", raising=False)
+    monkeypatch.delenv("SSH_AUTH_SOCK", raising=False)   # no developer's agent keys in tests
+    yield
+
+
+@pytest.fixture(autouse=True)
+def _reviewer_keys(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch):
+    """Each test reviewer holds their own key (tests/support/keys.py), as if their ssh-agent had it:
+    the service signs with the acting user's key, which the test configs list. A test marked
+    `real_signer` gets the real look-up instead (SIGNOFF_SIGNING_KEY, else the agent, here none):
+    impostors, wrong keys, the CLI loop with the demo's key files."""
+    if request.node.get_closest_marker("real_signer"):
+        yield
+        return
+    from app.service import signer as signer_module
+    from tests.support import keys
+
+    real = signer_module.signer_for
+
+    def own_key(user, allowed_keys=None):
+        if os.environ.get("SIGNOFF_SIGNING_KEY"):
+            return real(user, allowed_keys)
+        return keys.signer(user)
+
+    monkeypatch.setattr(signer_module, "signer_for", own_key)
     yield
 
 

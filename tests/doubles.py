@@ -29,7 +29,11 @@ from app.core.errors import NotFoundError, PolicyRefusal
 from app.core.model import ChangeClass, Decision, DecisionKind, EvalSetData, Label, Verdict
 from app.core.policy import Coverage, PolicyVerdict, check_allowed, evaluate
 from app.core.policy_change import PolicyChange, compare_policies
+from app.core.hashing import canonical_json
+from app.core.signing import SignatureError, statement_bytes, verify_statement
+from app.service import signer as signer_module
 from app.store.records import RequestRecord
+from tests.support.keys import with_signers
 
 try:  # the contract's sentinel, so callers can pass it explicitly
     from app.service.review import KEEP
@@ -228,8 +232,10 @@ class FakeReviewService:
         self.fail_comparison: dict[tuple[int, str], Exception] = {}
         self.refuse_next_decision: str | None = None  # message of a PolicyRefusal to raise once
         self._lock = threading.Lock()
+        config_text = with_signers(config_text)   # the test reviewers' keys (tests/support/keys.py)
         self._config_text = config_text
         self._config = parse_config(config_text)
+        self._label_signed: dict[tuple[int, str, str, str], bool] = {}   # label key -> signed with a listed key
         self._requests: dict[int, RequestRecord] = {}
         self._data: dict[int, list[EvalSetData]] = {}
         self._tables: dict[tuple[int, str], pd.DataFrame] = {}
@@ -244,11 +250,11 @@ class FakeReviewService:
                   [_text_set()], change_key="retrain-march",
                   created=datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc))
         self._decisions["retrain-march"] = [
-            Decision(ALICE, "sme", DecisionKind.APPROVE, self._requests[2].content_hash, "fine", request_id=2),
-            Decision("quinn@example.com", "qa", DecisionKind.APPROVE, self._requests[2].content_hash, "ok", request_id=2)]
+            self._signed_decision(ALICE, "sme", DecisionKind.APPROVE, 2, "fine"),
+            self._signed_decision("quinn@example.com", "qa", DecisionKind.APPROVE, 2, "ok")]
         for rid, es in ((2, "support-replies"),):
             for sid in self._tables[(rid, es)]["id"]:
-                self._labels[(rid, es, sid, "bob@example.com")] = Label(rid, es, sid, "bob@example.com", Verdict.TIE)
+                self.label_as("bob@example.com", rid, es, sid, verdict=Verdict.TIE)
         self._refresh_status(2)
         if big:
             big_config = config_text.replace('name = "support-replies"', 'name = "big"', 1)
@@ -273,6 +279,44 @@ class FakeReviewService:
         v = self.verdict(rid)
         self._requests[rid] = replace(self._requests[rid], status=v.status.value, description=v.description)
         return v
+
+    # --- signatures: the same rule as the real service (docs/trust.md) ------
+    def _keys(self, request_id: int, user: str) -> list[str]:
+        cfg = self.config(request_id)
+        return [k for u, specs in cfg.signers.keys.items() if u.lower() == user.lower() for k in specs]
+
+    def _sign(self, request_id: int, user: str, statement: dict) -> tuple[str, str, str]:
+        """(statement text, signature, fingerprint) signed by `user`'s signer; '' fingerprint when the
+        signature does not verify against the keys the policy lists for them."""
+        signer = signer_module.signer_for(user, self._keys(request_id, user) or None)
+        signature = signer.sign(statement_bytes(statement))
+        try:
+            fp = verify_statement(statement, signature, self._keys(request_id, user))
+        except SignatureError:
+            fp = ""
+        return canonical_json(statement), signature, fp
+
+    def _signed_decision(self, user: str, role: str, kind: DecisionKind, request_id: int, comment: str) -> Decision:
+        req = self.get_request(request_id)
+        if not self._keys(request_id, user):
+            raise PolicyRefusal(f"{user} has no key listed in signoff.toml [signers]: ask a policy owner to add yours "
+                                f"(Settings ▸ Identity shows it)")
+        statement = {"type": "signoff/decision/v1", "request": request_id, "sha": req.sha, "content_hash": req.content_hash,
+                     "user": user, "role": role, "decision": kind.value, "comment": comment,
+                     "at": datetime.now(timezone.utc).isoformat()}
+        text, signature, fp = self._sign(request_id, user, statement)
+        if not fp:
+            raise PolicyRefusal(f"{user}'s signature was not accepted: sign with a key signoff.toml [signers] lists for you")
+        return Decision(user, role, kind, req.content_hash, comment, datetime.now(timezone.utc), request_id, req.sha,
+                        signature=signature, verified=True, statement=text, key_fingerprint=fp)
+
+    def _sign_label(self, label: Label) -> None:
+        statement = {"type": "signoff/labels/v1", "request": label.request_id, "user": label.user,
+                     "labels": [{"eval_set": label.eval_set, "sample_id": label.sample_id,
+                                 "verdict": label.verdict.value if label.verdict else None, "correct": label.correct,
+                                 "error": label.error, "comment": label.comment}]}
+        _, _, fp = self._sign(label.request_id, label.user, statement)
+        self._label_signed[(label.request_id, label.eval_set, label.sample_id, label.user)] = bool(fp)
 
     # --- the contract -----------------------------------------------------
     def list_requests(self) -> list[RequestRecord]:
@@ -326,6 +370,7 @@ class FakeReviewService:
                         error=old.error if error is KEEP else error,
                         comment=old.comment if comment is KEEP else comment,
                         updated_at=datetime.now(timezone.utc))
+            self._sign_label(new)
             self._labels[key] = new
             self.calls.append(("set_label", request_id, eval_set, sample_id,
                                {k: v for k, v in dict(verdict=verdict, correct=correct, error=error,
@@ -335,6 +380,7 @@ class FakeReviewService:
     def label_as(self, user: str, request_id: int, eval_set: str, sample_id: str, **fields) -> Label:
         """Test helper (not in the contract): a label by another reviewer."""
         lab = Label(request_id, eval_set, sample_id, user, **fields)
+        self._sign_label(lab)
         with self._lock:
             self._labels[(request_id, eval_set, sample_id, user)] = lab
         return lab
@@ -359,11 +405,23 @@ class FakeReviewService:
     def my_roles(self, request_id: int) -> list[str]:
         return self.config(request_id).roles_of(self.user)
 
+    def coverage(self, request_id: int) -> Coverage:
+        return self._coverage(request_id)
+
     def _coverage(self, request_id: int) -> Coverage:
+        # Counted: labels signed with a listed key by someone in a role the policy requires.
+        cfg = self.config(request_id)
+        required = {r for r, n in cfg.policy.required.items() if n > 0} or set(cfg.roles)
+        people = {p.lower() for r in required for p in cfg.roles.get(r, ())}
         labeled: dict[str, set[str]] = {}
-        for (rid, es, sid, _), lab in self._labels.items():
+        others = 0
+        for key, lab in self._labels.items():
+            rid, es, sid, user = key
             if rid == request_id and not lab.is_empty:
-                labeled.setdefault(es, set()).add(sid)
+                if self._label_signed.get(key) and user.lower() in people:
+                    labeled.setdefault(es, set()).add(sid)
+                else:
+                    others += 1
         changed_total = changed_labeled = regressed_total = regressed_labeled = 0
         for (rid, es), t in self._tables.items():
             if rid != request_id:
@@ -376,7 +434,7 @@ class FakeReviewService:
             changed_labeled += int((changed & is_lab).sum())
             regressed_total += int(regressed.sum())
             regressed_labeled += int((regressed & is_lab).sum())
-        return Coverage(changed_total, changed_labeled, regressed_total, regressed_labeled)
+        return Coverage(changed_total, changed_labeled, regressed_total, regressed_labeled, other_labels=others)
 
     def verdict(self, request_id: int) -> PolicyVerdict:
         req = self.get_request(request_id)
@@ -402,7 +460,7 @@ class FakeReviewService:
         check_allowed(self.config(request_id), user=self.user, role=role, kind=kind,
                       authors={**req.authors, req.author: "author"})
         self._decisions.setdefault(req.change_key, []).append(
-            Decision(self.user, role, kind, req.content_hash, comment, datetime.now(timezone.utc), request_id, req.sha))
+            self._signed_decision(self.user, role, kind, request_id, comment))
         self.calls.append(("decide", request_id, kind, comment, role))
         return self._refresh_status(request_id)
 

@@ -39,7 +39,9 @@ class InMemorySource(Source):
     def __init__(self, tables: dict[str, tuple[dict, dict, dict]] | None = None, config: str = CONFIG,
                  author: str = "dana@example.com", revisions: dict[str, dict] | None = None):
         # revisions: candidate ref -> tables, so one source can serve several commits
-        self.config_text = config
+        from tests.support.keys import with_signers
+
+        self.config_text = with_signers(config)   # the test reviewers' keys (tests/support/keys.py)
         self.author = author
         self.revisions = revisions or {"c1": tables or default_tables()}
 

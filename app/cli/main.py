@@ -162,6 +162,10 @@ def cmd_show(args) -> int:
         for w in es.get("warnings", []):
             print(f"warning ({es['eval_set']}): {w}")
     _print_run_metrics(summary["eval_sets"])
+    for d in summary.get("decisions_not_counted", []):
+        print(f"not counted: {d['decision']} by {d['user']} ({d['role']}): {d['why']}")
+    if summary.get("other_labels_note"):
+        print(summary["other_labels_note"])
     return 0
 
 

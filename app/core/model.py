@@ -111,6 +111,7 @@ class Label:
     error: str | None = None
     comment: str | None = None
     updated_at: datetime | None = None
+    statement_id: int | None = None   # the signed labels statement that set it (docs/trust.md); None: unsigned
 
     @property
     def is_empty(self) -> bool:
@@ -133,3 +134,5 @@ class Decision:
     signature: str = ""
     verified: bool = False
     not_counted: str = ""
+    statement: str = ""          # the signed "signoff/decision/v1" statement, canonical JSON
+    key_fingerprint: str = ""    # of the key that signed it, when verified

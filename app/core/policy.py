@@ -7,7 +7,7 @@ returns a PolicyVerdict whose `description` fits a commit status (<= 140).
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from .config import ProjectConfig
 from .errors import PolicyRefusal
@@ -27,6 +27,7 @@ class Coverage:
     changed_labeled: int = 0
     regressed_total: int = 0
     regressed_labeled: int = 0
+    other_labels: int = 0        # labels kept but not counted: unsigned, or by people outside the required roles
 
     @property
     def changed_share(self) -> float:
@@ -50,6 +51,15 @@ class PolicyVerdict:
     blocking: list[Decision] = field(default_factory=list)          # current reject / request-changes
     stale: list[Decision] = field(default_factory=list)             # decisions made on other content
     current: list[Decision] = field(default_factory=list)           # latest decision per person, current content
+    not_counted: list[Decision] = field(default_factory=list)       # current decisions that do not count, `not_counted` says why
+
+
+def other_labels_note(count: int) -> str:
+    """The line the dialog, `show` and the report print about labels that do not count."""
+    if not count:
+        return ""
+    return (f"{count} label{'s' if count != 1 else ''} by people outside the required roles / unsigned "
+            f"do not count")
 
 
 def shorten(text: str, limit: int = DESCRIPTION_LIMIT) -> str:
@@ -101,13 +111,22 @@ def evaluate(config: ProjectConfig, *, decisions: list[Decision], coverage: Cove
     pol = config.policy
     change = policy_change if policy_change is not None and policy_change.changed else None
 
-    def holds(d: Decision) -> bool:
-        # A decision counts only in a role its maker holds now, and never an author's own approval.
-        in_role = d.user.strip().lower() in _members(config, d.role)
-        self_ok = not (d.kind is DecisionKind.APPROVE and pol.no_self_approval and author_reason(d.user, authors))
-        return in_role and self_ok
+    def why_not(d: Decision) -> str:
+        # A decision counts only with a verified signature (the service checks it against the keys the
+        # policy lists), in a role its maker holds now, and never an author's own approval.
+        if not d.verified:
+            return d.not_counted or "signature not verified"
+        if d.user.strip().lower() not in _members(config, d.role):
+            return f"{d.user} is not in role {d.role!r} now"
+        if d.kind is DecisionKind.APPROVE and pol.no_self_approval:
+            reason = author_reason(d.user, authors)
+            if reason:
+                return reason
+        return ""
 
-    valid = [d for d in current if holds(d)]
+    reasons = {id(d): why_not(d) for d in current}
+    valid = [d for d in current if not reasons[id(d)]]
+    not_counted = [replace(d, verified=False, not_counted=reasons[id(d)]) for d in current if reasons[id(d)]]
     owner_decisions = [d for d in valid if d.role == POLICY_OWNER]
     valid = [d for d in valid if d.role != POLICY_OWNER]
     required_roles = {r for r, n in pol.required.items() if n > 0}
@@ -179,7 +198,7 @@ def evaluate(config: ProjectConfig, *, decisions: list[Decision], coverage: Cove
     if approvals_owner:
         approvals[POLICY_OWNER] = approvals_owner
     return PolicyVerdict(status=status, description=description, missing=missing, checklist=checklist,
-                         approvals=approvals, blocking=blocking, stale=stale, current=current)
+                         approvals=approvals, blocking=blocking, stale=stale, current=current, not_counted=not_counted)
 
 
 def _ceil_share(share: float, total: int) -> int:

@@ -4,10 +4,13 @@ for anything slow."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import datetime, timezone
 
 import numpy as np
 
@@ -16,19 +19,22 @@ import pandas as pd
 from app.core.compare import compare
 from app.core.config import ProjectConfig, parse_config
 from app.core.errors import InputError, NotFoundError, PolicyRefusal
+from app.core.hashing import canonical_json
+from app.core.signing import SignatureError, statement_bytes, verify_statement
 from app.core.id_lookup import IdLookup
 from app.core.model import ChangeClass, Decision, DecisionKind, Label, Verdict
 from app.core.hashing import combine_hashes, sha256_bytes
-from app.core.policy import Coverage, PolicyVerdict, check_allowed, evaluate
+from app.core.policy import Coverage, PolicyVerdict, check_allowed, evaluate, other_labels_note
 from app.core.policy_change import AUTHOR, POLICY_OWNER, PolicyChange, added_specs, compare_policies
 from app.core.tasks import NULL_TASK, TaskState
 from app.plugin_api import Source
 from app.registry import registry
-from app.store.records import NewRequest, OutboxEntry, RequestRecord
+from app.store.records import NewRequest, OutboxEntry, RequestRecord, SignedStatement
 from app.store.store import Store
 
 from .identity import check_forge_identity, resolve_user
 from .publishing import PublishReport, publish_outbox
+from . import reviewer_keys as rk
 
 log = logging.getLogger(__name__)
 
@@ -68,9 +74,13 @@ def _counts_as_reviewed(label: Label) -> bool:
 class ReviewService:
     status_ref = ""  # the branch/tag of the statuses this service queues, when known (GitLab's `ref`)
 
-    def __init__(self, store: Store, *, user: str | None = None):
+    def __init__(self, store: Store, *, user: str | None = None, signer=None):
+        """`signer` (app/service/signer.py): signs this user's decisions and labels; None: resolved
+        when first needed (SIGNOFF_SIGNING_KEY, Settings ▸ Identity's key, else the ssh-agent)."""
         self.store = store
         self.user = resolve_user(user)
+        self._signer = signer
+        self._checked: dict[tuple, str] = {}   # (signature, statement, keys) -> "" verified, else why not
         self._lock = threading.Lock()
         self._configs: dict[int, ProjectConfig] = {}
         self._changes: dict[int, PolicyChange] = {}
@@ -111,17 +121,21 @@ class ReviewService:
         content_hash = loaded.content_hash
         if change.changed:  # an approval of one proposed policy is not one of another
             content_hash = combine_hashes([content_hash, f"policy:{sha256_bytes(candidate_text.encode())}"])
+        keys = rk.resolve_reviewer_keys(config, getattr(loaded, "allowed_signers_text", "") or "", self.store,
+                                        actor=self.user)
         req = NewRequest(
             sha=sha_full, change_key=change_key, source=source.NAME, locator=source.locator(),
             baseline_ref=loaded.baseline_ref, candidate_ref=loaded.candidate_ref, title=loaded.title,
             author=loaded.candidate_author, content_hash=content_hash, config_toml=config_text,
             eval_sets=[c[0] for c in comparisons], created_by=self.user,
             candidate_config_toml=candidate_text, authors=authors,
-            allowed_signers=getattr(loaded, "allowed_signers_text", "") or "",
+            allowed_signers=getattr(loaded, "allowed_signers_text", "") or "", reviewer_keys=keys,
         )
-        decisions = self.store.decisions_for_change(change_key)
+        decisions = self.checked_decisions(self.store.decisions_for_change(change_key))
         earlier = [r for r in self.store.requests_for_change(change_key) if r.content_hash == req.content_hash]
-        coverage = self._coverage_of(comparisons, self.store.labels(earlier[0].id) if earlier else [])
+        counted, others = self._split_labels(self.store.labels(earlier[0].id) if earlier else [], config,
+                                             req.content_hash, keys)
+        coverage = replace(self._coverage_of(comparisons, counted), other_labels=others)
         verdict = evaluate(config, decisions=decisions, coverage=coverage, content_hash=req.content_hash,
                            authors=authors, policy_change=change)
         task.report("saving the review request", 0.95)
@@ -195,6 +209,7 @@ class ReviewService:
     def summary(self, request_id: int) -> dict:
         req = self.get_request(request_id)
         verdict = self.verdict(request_id)
+        verdict_coverage = self.coverage(req.id)
         return {
             "request": request_json(req),
             "status": verdict.status.value,
@@ -203,6 +218,11 @@ class ReviewService:
             "checklist": [{"name": c.name, "ok": c.ok, "detail": c.detail} for c in verdict.checklist],
             "eval_sets": list(self.store.comparison_summaries(req.id).values()),
             "policy_change": self.policy_change_json(req.id, verdict),
+            # Trust (docs/trust.md): what does not count, and why
+            "decisions_not_counted": [{"user": d.user, "role": d.role, "decision": DecisionKind(d.kind).value,
+                                       "why": d.not_counted} for d in verdict.not_counted],
+            "other_labels": verdict_coverage.other_labels,
+            "other_labels_note": other_labels_note(verdict_coverage.other_labels),
         }
 
     def comparison(self, request_id: int, eval_set: str) -> pd.DataFrame:
@@ -241,8 +261,11 @@ class ReviewService:
             changes["error"] = error or None
         if comment is not KEEP:
             changes["comment"] = comment or None
+        req = self._fixed(request_id)
+        signer = self._label_signer(req)
         saved = self.store.change_label(request_id, eval_set, str(sample_id), self.user, changes,
-                                        outbox_for=lambda label: self._label_write_backs(request_id, config, [label]))
+                                        outbox_for=lambda label: self._label_write_backs(request_id, config, [label]),
+                                        sign=lambda label, position: self._sign_labels(req, signer, [label], position))
         if refresh:
             self.refresh_status(request_id)
         return saved
@@ -281,7 +304,9 @@ class ReviewService:
         if problems:
             more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
             raise InputError("labels not recorded: " + "; ".join(problems[:5]) + more)
-        count = self.store.upsert_labels(labels, actor=self.user,
+        req = self._fixed(request_id)
+        signed = self._sign_labels(req, self._label_signer(req), labels, self.store.audit_position()) if labels else None
+        count = self.store.upsert_labels(labels, actor=self.user, signed=signed,
                                          outbox=self._label_write_backs(request_id, config, labels))
         self.refresh_status(request_id)
         return count
@@ -298,11 +323,14 @@ class ReviewService:
 
     def coverage(self, request_id: int, labels: list[Label] | None = None) -> Coverage:
         """`labels`: the request's labels as a transaction read them (else read now)."""
-        # Only changed / improved / regressed samples count; a sample counts once, whoever labeled it.
+        # Only changed / improved / regressed samples count; a sample counts once, whoever labeled it,
+        # and only labels signed by a reviewer in a role the policy requires (others: other_labels).
+        req = self.get_request(request_id)   # not _fixed: a reviewer's forge keys may have been fetched again
+        counted, others = self._split_labels(self.store.labels(request_id) if labels is None else labels,
+                                             self.config(req.id), req.content_hash, req.reviewer_keys)
         reviewed: dict[str, set[str]] = {}
-        for l in (self.store.labels(request_id) if labels is None else labels):
-            if _counts_as_reviewed(l):
-                reviewed.setdefault(l.eval_set, set()).add(l.sample_id)
+        for l in counted:
+            reviewed.setdefault(l.eval_set, set()).add(l.sample_id)
         ct = cl = rt = rl = 0
         for name in self._fixed(request_id).eval_sets:
             slim = self._slim(request_id, name)
@@ -310,7 +338,8 @@ class ReviewService:
             labeled = slim.ids.mask_of(sorted(reviewed[name])) if reviewed.get(name) else np.zeros(len(changed), bool)
             ct += int(changed.sum()); cl += int((changed & labeled).sum())
             rt += int(regressed.sum()); rl += int((regressed & labeled).sum())
-        return Coverage(changed_total=ct, changed_labeled=cl, regressed_total=rt, regressed_labeled=rl)
+        return Coverage(changed_total=ct, changed_labeled=cl, regressed_total=rt, regressed_labeled=rl,
+                        other_labels=others)
 
     def verdict(self, request_id: int, *, extra: Decision | None = None) -> PolicyVerdict:
         req = self.get_request(request_id)
@@ -328,7 +357,9 @@ class ReviewService:
             self._slim(req.id, name)
 
         def evaluate_now(decisions: list[Decision], labels: list[Label] | None) -> PolicyVerdict:
-            return evaluate(config, decisions=decisions, coverage=self.coverage(req.id, labels),
+            # Every decision re-verified (cached by signature): one edited or injected in the
+            # database never counts, whoever wrote it.
+            return evaluate(config, decisions=self.checked_decisions(decisions), coverage=self.coverage(req.id, labels),
                             content_hash=req.content_hash, authors=_request_authors(req),
                             policy_change=self.policy_change(req.id))
 
@@ -353,8 +384,7 @@ class ReviewService:
                                 f"to approve")
         check_allowed(config, user=self.user, role=role, kind=kind, authors=_request_authors(req))
         check_forge_identity(self.user, config.status)  # the forge token's user must be the one deciding
-        decision = Decision(user=self.user, role=role, kind=kind, content_hash=req.content_hash, comment=comment,
-                            request_id=req.id, sha=req.sha)
+        decision = self._signed_decision(req, config, role, kind, comment)   # refused unless it verifies
 
         def outbox_for(verdict: PolicyVerdict, changed: bool) -> list[OutboxEntry]:
             # The commit status only when it changed (an identical one would be a second post of
@@ -389,6 +419,161 @@ class ReviewService:
 
     def outbox_waiting(self) -> int:
         return len(self.store.outbox_items(states=("waiting",)))
+
+    # -- signatures (docs/trust.md) ---------------------------------------
+    def keys_of(self, req: RequestRecord, user: str) -> list[str]:
+        """The public keys the request's policy lists for `user` (stored with the request)."""
+        return list((req.reviewer_keys or {}).get(user.strip().lower(), []))
+
+    def _my_signer(self, keys: list[str] | None):
+        if self._signer is None:
+            from .signer import signer_for
+
+            signer = signer_for(self.user, keys)
+            with self._lock:
+                self._signer = self._signer or signer
+        return self._signer
+
+    def _label_signer(self, req: RequestRecord):
+        """Labels are always signed; whether they count is decided when coverage is computed."""
+        return self._my_signer(self.keys_of(req, self.user) or None)
+
+    def _sign_labels(self, req: RequestRecord, signer, labels: list[Label], position: int) -> SignedStatement:
+        statement = {"type": "signoff/labels/v1", "request": req.id, "content_hash": req.content_hash,
+                     "user": self.user, "labels": [_label_entry(l) for l in labels],
+                     "at": _now_iso(), "audit_position": int(position)}
+        return SignedStatement(text=canonical_json(statement), signature=signer.sign(statement_bytes(statement)),
+                               fingerprint=signer.fingerprint)
+
+    def _signed_decision(self, req: RequestRecord, config: ProjectConfig, role: str, kind: DecisionKind,
+                         comment: str) -> Decision:
+        """The decision, signed by this user's key and verified against the keys the policy lists for
+        them; PolicyRefusal (one line) when there is no listed key or the signature does not verify."""
+        keys = self.keys_of(req, self.user)
+        if rk.uses_forge(self.user, config):
+            fresh = rk.refresh_user_keys(self.user, config, keys, self.store)
+            if fresh != keys:
+                self.store.set_reviewer_keys(req.id, self.user.lower(), fresh, actor=self.user,
+                                             reason="forge keys fetched again")
+                keys = fresh
+        if not keys:
+            raise PolicyRefusal(f"{self.user} has no key listed in signoff.toml [signers]: ask a policy owner to add "
+                                f"yours (Settings ▸ Identity shows it)")
+        signer = self._my_signer(keys)
+        statement = {"type": "signoff/decision/v1", "request": req.id, "sha": req.sha, "change_key": req.change_key,
+                     "content_hash": req.content_hash, "policy_digest": _digest(req.config_toml),
+                     "user": self.user, "role": role, "decision": kind.value, "comment": comment or "",
+                     "at": _now_iso(), "audit_position": self.store.audit_position()}
+        signature = signer.sign(statement_bytes(statement))
+        try:
+            fp = verify_statement(statement, signature, keys)
+        except SignatureError as exc:
+            raise PolicyRefusal(f"{self.user}'s signature was not accepted ({exc}): sign with a key signoff.toml "
+                                f"[signers] lists for you ({signer.fingerprint} is not one of them)") from None
+        return Decision(user=self.user, role=role, kind=kind, content_hash=req.content_hash, comment=comment,
+                        request_id=req.id, sha=req.sha, signature=signature, verified=True,
+                        statement=canonical_json(statement), key_fingerprint=fp)
+
+    def checked_decisions(self, decisions: list[Decision]) -> list[Decision]:
+        """Every stored decision re-verified against the keys its request lists for its maker:
+        `verified`, or `not_counted` saying why not (cached by signature)."""
+        requests: dict[int, RequestRecord] = {}
+        out = []
+        for d in decisions:
+            if d.request_id not in requests:
+                try:
+                    requests[d.request_id] = self.get_request(d.request_id)
+                except NotFoundError:
+                    requests[d.request_id] = None
+            why = self._why_not(d, requests[d.request_id])
+            out.append(replace(d, verified=not why, not_counted=why))
+        return out
+
+    def _why_not(self, d: Decision, req: RequestRecord | None) -> str:
+        if req is None:
+            return "its request is gone"
+        if not d.signature or not d.statement:
+            return "unsigned"
+        keys = self.keys_of(req, d.user)
+        cache_key = (d.signature, d.statement, tuple(keys))
+        with self._lock:
+            known = self._checked.get(cache_key)
+        if known is not None:
+            return known
+        why = ""
+        try:
+            statement = json.loads(d.statement)
+        except ValueError:
+            statement = None
+        if not isinstance(statement, dict) or statement.get("type") != "signoff/decision/v1":
+            why = "its signed statement is unreadable"
+        else:
+            expected = {"request": d.request_id, "content_hash": d.content_hash, "user": d.user, "role": d.role,
+                        "decision": DecisionKind(d.kind).value, "comment": d.comment or "",
+                        "policy_digest": _digest(req.config_toml)}
+            wrong = [k for k, v in expected.items() if statement.get(k) != v]
+            if wrong:
+                why = f"the signature is over other content ({', '.join(wrong)} differ)"
+            elif not keys:
+                why = f"no key listed for {d.user} in signoff.toml [signers]"
+            else:
+                try:
+                    verify_statement(statement, d.signature, keys)
+                except SignatureError as exc:
+                    why = str(exc)
+        with self._lock:
+            self._checked[cache_key] = why
+        return why
+
+    def _split_labels(self, labels: list[Label], config: ProjectConfig, content_hash: str,
+                      keys: dict) -> tuple[list[Label], int]:
+        """(labels that count, how many reviewed-looking labels do not): a label counts when the signed
+        batch that set it verifies against its maker's listed keys, was made on this content, says
+        what the label says, and its maker holds a role the policy requires."""
+        reviewed = [l for l in labels if _counts_as_reviewed(l)]
+        if not reviewed:
+            return [], 0
+        required = {r for r, n in config.policy.required.items() if n > 0} or set(config.roles)
+        people = {p.lower() for r in required for p in config.roles.get(r, ())}
+        statements = self.store.label_statements({l.statement_id for l in reviewed if l.statement_id})
+        entries: dict[int, dict | None] = {}
+        counted = []
+        for l in reviewed:
+            if l.user.lower() not in people or l.statement_id not in statements:
+                continue
+            if l.statement_id not in entries:
+                entries[l.statement_id] = self._label_batch(statements[l.statement_id], content_hash,
+                                                            list((keys or {}).get(l.user.lower(), [])))
+            batch = entries[l.statement_id]
+            if batch is not None and batch.get((l.eval_set, str(l.sample_id))) == _label_entry(l) \
+                    and statements[l.statement_id][0].lower() == l.user.lower():
+                counted.append(l)
+        return counted, len(reviewed) - len(counted)
+
+    def _label_batch(self, stored: tuple[str, str, str], content_hash: str, keys: list[str]) -> dict | None:
+        """{(eval set, sample id): entry} of a labels statement that verifies, else None (cached)."""
+        user, text, signature = stored
+        cache_key = (signature, text, tuple(keys))
+        with self._lock:
+            known = self._checked.get(cache_key)
+        if known is None:
+            known = ""
+            try:
+                statement = json.loads(text)
+                if statement.get("type") != "signoff/labels/v1" or statement.get("user", "").lower() != user.lower():
+                    known = "not a labels statement of its maker"
+                else:
+                    verify_statement(statement, signature, keys)
+            except (ValueError, AttributeError, SignatureError) as exc:
+                known = str(exc) or "unreadable"
+            with self._lock:
+                self._checked[cache_key] = known
+        if known:
+            return None
+        statement = json.loads(text)
+        if statement.get("content_hash") != content_hash:
+            return None
+        return {(e.get("eval_set"), str(e.get("sample_id"))): e for e in statement.get("labels", [])}
 
     # -- helpers ----------------------------------------------------------
     def _source_hook(self, req: RequestRecord, name: str):
@@ -481,6 +666,20 @@ def _request_authors(req: RequestRecord) -> dict[str, str]:
     if req.author:
         authors.setdefault(req.author.strip().lower(), AUTHOR)
     return authors
+
+
+def _label_entry(label: Label) -> dict:
+    return {"eval_set": label.eval_set, "sample_id": str(label.sample_id),
+            "verdict": Verdict(label.verdict).value if label.verdict else None, "correct": label.correct,
+            "error": label.error or None, "comment": label.comment or None}
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256((text or "").encode("utf-8")).hexdigest()
+
+
+def _now_iso() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
 def _parse_bool(value):

@@ -94,6 +94,11 @@ class AuditAppender:
                                  "host": socket.gethostname()})
         inst.announced = True   # (reset by the store if this transaction rolls back)
 
+    @property
+    def position(self) -> int:
+        """How many entries the log holds before this transaction's next append."""
+        return self._count
+
     def append(self, *, actor: str, action: str, request_id: int | None, payload: dict,
                at: datetime | None = None) -> AuditEntry:
         self._announce()

@@ -27,6 +27,7 @@ class RequestRecord:
     candidate_config_toml: str = ""   # the candidate's own signoff.toml when it differs (shown, never applied)
     authors: dict = field(default_factory=dict)   # identity -> "author" / "committer" / "co-author" (no self-approval)
     allowed_signers: str = ""         # [signers] allowed_signers as read at the base ("" if none)
+    reviewer_keys: dict = field(default_factory=dict)   # {user: [OpenSSH public key lines]} (docs/trust.md)
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,17 @@ class NewRequest:
     candidate_config_toml: str = ""
     authors: dict = field(default_factory=dict)
     allowed_signers: str = ""
+    reviewer_keys: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SignedStatement:
+    """A statement (canonical JSON text, exactly the signed bytes), its armored SSHSIG and the
+    fingerprint of the key that made it."""
+
+    text: str
+    signature: str
+    fingerprint: str
 
 
 @dataclass(frozen=True)

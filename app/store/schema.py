@@ -77,6 +77,8 @@ class Request(Base):
     candidate_config_toml: Mapped[str] = mapped_column(Text, server_default="")
     authors: Mapped[dict] = mapped_column(JSON, server_default="{}")
     allowed_signers: Mapped[str] = mapped_column(Text, server_default="")
+    # {user: [OpenSSH public key lines]} the request's policy lists, resolved when it was made
+    reviewer_keys: Mapped[dict | None] = mapped_column(JSON)
 
 
 class Comparison(Base):
@@ -107,6 +109,36 @@ class LabelRow(Base):
     error: Mapped[str | None] = mapped_column(Text)
     comment: Mapped[str | None] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # The signed batch that last set this label (None: unsigned, never counts)
+    statement_id: Mapped[int | None] = mapped_column(ForeignKey("label_statements.id", ondelete="SET NULL"))
+
+
+class LabelStatement(Base):
+    """One signed "signoff/labels/v1" statement: a batch of labels (docs/trust.md)."""
+
+    __tablename__ = "label_statements"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("requests.id", ondelete="CASCADE"), index=True)
+    user_name: Mapped[str] = mapped_column(String(255))
+    statement: Mapped[str] = mapped_column(Text)          # canonical JSON: exactly the signed bytes
+    signature: Mapped[str] = mapped_column(Text)          # armored SSHSIG
+    key_fingerprint: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ForgeKeys(Base):
+    """The signing keys a forge publishes for a login (github:LOGIN in [signers.keys]), cached."""
+
+    __tablename__ = "forge_keys"
+    __table_args__ = (UniqueConstraint("forge", "api_url", "login"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    forge: Mapped[str] = mapped_column(String(20))
+    api_url: Mapped[str] = mapped_column(String(500))
+    login: Mapped[str] = mapped_column(String(255))
+    keys: Mapped[list] = mapped_column(JSON)
+    fetched_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class DecisionRow(Base):
@@ -120,6 +152,10 @@ class DecisionRow(Base):
     content_hash: Mapped[str] = mapped_column(String(64))
     comment: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Trust (docs/trust.md): the signed statement, its SSHSIG and the key that made it
+    statement: Mapped[str] = mapped_column(Text, server_default="")
+    signature: Mapped[str] = mapped_column(Text, server_default="")
+    key_fingerprint: Mapped[str] = mapped_column(String(100), server_default="")
 
 
 class OutboxRow(Base):

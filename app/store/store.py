@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import datetime
 
 import pandas as pd
@@ -27,8 +28,9 @@ from . import audit_log, outbox as ob
 from .db import READ_ONLY, StoreUnavailable, describe, make_engine, mask, resolve_url
 from .frames import bytes_to_frame, frame_to_bytes
 from .migrate import upgrade
-from .records import AuditEntry, AuditReport, NewRequest, OutboxEntry, OutboxItem, RequestRecord
-from .schema import HEAD_ID, AuditHead, Comparison, DecisionRow, LabelRow, LocalStatus, OutboxRow, Request, utcnow
+from .records import AuditEntry, AuditReport, NewRequest, OutboxEntry, OutboxItem, RequestRecord, SignedStatement
+from .schema import (HEAD_ID, AuditHead, Comparison, DecisionRow, ForgeKeys, LabelRow, LabelStatement, LocalStatus,
+                     OutboxRow, Request, utcnow)
 
 SYSTEM_ACTOR = "signoff"
 LABEL_KEY = ["request_id", "eval_set", "sample_id", "user_name"]
@@ -47,20 +49,21 @@ def _request_record(r: Request) -> RequestRecord:
         description=r.description, created_at=r.created_at, created_by=r.created_by,
         candidate_config_toml=r.candidate_config_toml or "", authors=dict(r.authors or {}),
         allowed_signers=r.allowed_signers or "",
+        reviewer_keys=dict(r.reviewer_keys or {}),
     )
 
 
 def _label(row: LabelRow) -> Label:
     return Label(request_id=row.request_id, eval_set=row.eval_set, sample_id=row.sample_id, user=row.user_name,
                  verdict=Verdict(row.verdict) if row.verdict else None, correct=row.correct, error=row.error,
-                 comment=row.comment, updated_at=row.updated_at)
+                 comment=row.comment, updated_at=row.updated_at, statement_id=row.statement_id)
 
 
 def _label_values(label: Label, at: datetime) -> dict:
     return {"request_id": label.request_id, "eval_set": label.eval_set, "sample_id": str(label.sample_id),
             "user_name": label.user, "verdict": Verdict(label.verdict).value if label.verdict else None,
             "correct": label.correct, "error": label.error or None, "comment": label.comment or None,
-            "updated_at": at}
+            "updated_at": at, "statement_id": label.statement_id}
 
 
 def _label_audit(label: Label) -> dict:
@@ -78,7 +81,8 @@ def _label_log_row(label: Label) -> list:
 
 def _decision(d: DecisionRow, sha: str) -> Decision:
     return Decision(user=d.user_name, role=d.role, kind=DecisionKind(d.kind), content_hash=d.content_hash,
-                    comment=d.comment, created_at=d.created_at, request_id=d.request_id, sha=sha)
+                    comment=d.comment, created_at=d.created_at, request_id=d.request_id, sha=sha,
+                    statement=d.statement or "", signature=d.signature or "", key_fingerprint=d.key_fingerprint or "")
 
 
 def _status_of(verdict) -> tuple[str, str]:
@@ -118,7 +122,7 @@ def _upsert_label_statement(dialect: str):
         ins = (postgresql if dialect == "postgresql" else sqlite).insert(LabelRow)
         stmt = _UPSERTS[dialect] = ins.on_conflict_do_update(
             index_elements=LABEL_KEY,
-            set_={c: ins.excluded[c] for c in ("verdict", "correct", "error", "comment", "updated_at")})
+            set_={c: ins.excluded[c] for c in ("verdict", "correct", "error", "comment", "updated_at", "statement_id")})
     return stmt
 
 
@@ -261,7 +265,9 @@ class Store:
                           eval_sets=list(req.eval_sets), status=status, description=description, created_at=now,
                           created_by=req.created_by or actor, updated_at=now,
                           candidate_config_toml=req.candidate_config_toml, authors=dict(req.authors),
-                          allowed_signers=req.allowed_signers)
+                          allowed_signers=req.allowed_signers,
+
+                          reviewer_keys=dict(req.reviewer_keys or {}))
             s.add(row)
             s.flush()
             for position, ((name, summary, _), blob) in enumerate(zip(comparisons, blobs)):
@@ -273,7 +279,7 @@ class Store:
                 "baseline_ref": req.baseline_ref, "candidate_ref": req.candidate_ref,
                 "content_hash": req.content_hash, "eval_sets": list(req.eval_sets), "status": status,
                 "description": description, "authors": dict(req.authors),
-                "policy_changed": bool(req.candidate_config_toml)})
+                "policy_changed": bool(req.candidate_config_toml), "reviewer_keys": dict(req.reviewer_keys or {})})
             return _request_record(row)
 
     def get_request(self, request_id: int) -> RequestRecord:
@@ -370,7 +376,30 @@ class Store:
         if keep:
             db.execute(_upsert_label_statement(db.dialect.name), keep)
 
-    def upsert_label(self, label: Label, *, outbox: list[OutboxEntry] = ()) -> Label:
+    @staticmethod
+    def _add_statement(db: Session | Connection, request_id: int, user: str, signed: SignedStatement | None,
+                       now: datetime) -> int | None:
+        if signed is None:
+            return None
+        db = db.connection() if isinstance(db, Session) else db
+        result = db.execute(insert(LabelStatement).values(
+            request_id=request_id, user_name=user, statement=signed.text, signature=signed.signature,
+            key_fingerprint=signed.fingerprint, created_at=now))
+        return result.inserted_primary_key[0]
+
+    @staticmethod
+    def _signed_audit(signed: SignedStatement | None) -> dict:
+        if signed is None:
+            return {}
+        return {"statement": signed.text, "signature": signed.signature, "key_fingerprint": signed.fingerprint}
+
+    def audit_position(self) -> int:
+        """How many entries the audit log holds now (what a signed statement names as `audit_position`)."""
+        with self._read() as s:
+            return int(s.scalar(select(AuditHead.count).where(AuditHead.id == HEAD_ID)) or 0)
+
+    def upsert_label(self, label: Label, *, outbox: list[OutboxEntry] = (),
+                     signed: SignedStatement | None = None) -> Label:
         """Insert or replace the label of (request, eval_set, sample_id, user); an
         empty label (Label.is_empty) deletes it. Audit 'label.set'. Returns it with updated_at.
         `outbox`: write-backs of the label (e.g. MLflow assessments), enqueued in the same transaction."""
@@ -378,20 +407,24 @@ class Store:
         with self._write() as s:
             log = audit_log.AuditAppender(s, self._installation)
             self._require_request(s, label.request_id)
+            sid = self._add_statement(s, label.request_id, label.user, signed, now)
+            label = replace(label, statement_id=sid)
             self._upsert_label_rows(s, [label], now)
             self._enqueue(s, list(outbox), label.request_id, now)
             log.append(actor=label.user, action="label.set", request_id=label.request_id, at=now,
-                       payload=_label_audit(label))
+                       payload={**_label_audit(label), **self._signed_audit(signed)})
         return Label(request_id=label.request_id, eval_set=label.eval_set, sample_id=str(label.sample_id),
                      user=label.user, verdict=Verdict(label.verdict) if label.verdict else None,
-                     correct=label.correct, error=label.error or None, comment=label.comment or None, updated_at=now)
+                     correct=label.correct, error=label.error or None, comment=label.comment or None, updated_at=now,
+                     statement_id=sid)
 
     def change_label(self, request_id: int, eval_set: str, sample_id: str, user: str, changes: dict,
-                     outbox_for=None) -> Label:
+                     outbox_for=None, sign=None) -> Label:
         """Change some fields of one label (verdict, correct, error, comment), the others as
         stored: one write transaction in plain SQL statements (the keystroke path), with the
         same effects as upsert_label: the row inserted, updated or (left empty) deleted, its
-        write-backs `outbox_for(label)` enqueued, audit 'label.set'."""
+        write-backs `outbox_for(label)` enqueued, audit 'label.set'. `sign(label, audit_position)`
+        returns the SignedStatement of the label as it will be stored (a batch of one), or None."""
         now = utcnow()
         key = {"k_request": request_id, "k_eval_set": eval_set, "k_sample": str(sample_id), "k_user": user}
         try:
@@ -407,10 +440,12 @@ class Store:
                               verdict=Verdict(merged["verdict"]) if merged["verdict"] else None,
                               correct=merged["correct"], error=merged["error"] or None,
                               comment=merged["comment"] or None, updated_at=now)
+                signed = sign(label, log.position) if sign else None
+                label = replace(label, statement_id=self._add_statement(conn, request_id, user, signed, now))
                 self._upsert_label_rows(conn, [label], now)
                 self._enqueue(conn, list(outbox_for(label)) if outbox_for else [], request_id, now)
                 log.append(actor=user, action="label.set", request_id=request_id, at=now,
-                           payload=_label_audit(label))
+                           payload={**_label_audit(label), **self._signed_audit(signed)})
         except BaseException as exc:
             self._installation.announced = False
             if not isinstance(exc, OperationalError):
@@ -418,9 +453,11 @@ class Store:
             raise StoreUnavailable(f"the review store {self.describe()} failed: {_first_line(exc)}") from None
         return label
 
-    def upsert_labels(self, labels: list[Label], *, actor: str, outbox: list[OutboxEntry] = ()) -> int:
+    def upsert_labels(self, labels: list[Label], *, actor: str, outbox: list[OutboxEntry] = (),
+                      signed: SignedStatement | None = None) -> int:
         """Many labels in one transaction, one audit entry 'label.import' with the count
-        (and their write-backs in `outbox`, enqueued in the same transaction)."""
+        (and their write-backs in `outbox`, enqueued in the same transaction). `signed`: the
+        labels statement of the batch (one request, one user), stored and referenced by each label."""
         if not labels:
             return 0
         now = utcnow()
@@ -429,13 +466,18 @@ class Store:
             log = audit_log.AuditAppender(s, self._installation)
             for rid in request_ids:
                 self._require_request(s, rid)
+            if signed is not None:
+                if len(request_ids) != 1 or len({l.user for l in labels}) != 1:
+                    raise InputError("a signed batch of labels is one user's labels on one request")
+                sid = self._add_statement(s, request_ids[0], labels[0].user, signed, now)
+                labels = [replace(l, statement_id=sid) for l in labels]
             self._upsert_label_rows(s, labels, now)
             self._enqueue(s, list(outbox), None, now)
             log.append(actor=actor, action="label.import", at=now,
                        request_id=request_ids[0] if len(request_ids) == 1 else None,
                        payload={"count": len(labels), "request_ids": request_ids,
                                 "users": sorted({l.user for l in labels}),
-                                "labels": [_label_log_row(l) for l in labels]})
+                                "labels": [_label_log_row(l) for l in labels], **self._signed_audit(signed)})
         return len(labels)
 
     def labels(self, request_id: int, *, user: str | None = None, eval_set: str | None = None,
@@ -450,6 +492,17 @@ class Store:
         with self._read() as s:
             rows = s.scalars(query.order_by(LabelRow.eval_set, LabelRow.sample_id, LabelRow.user_name))
             return [_label(r) for r in rows]
+
+    def label_statements(self, ids) -> dict[int, tuple[str, str, str]]:
+        """{statement id: (user, statement text, signature)} of the signed label batches `ids`."""
+        ids = sorted({int(i) for i in ids if i is not None})
+        found: dict[int, tuple[str, str, str]] = {}
+        with self._read() as s:
+            for start in range(0, len(ids), 500):
+                rows = s.execute(select(LabelStatement.id, LabelStatement.user_name, LabelStatement.statement,
+                                        LabelStatement.signature).where(LabelStatement.id.in_(ids[start:start + 500])))
+                found.update({r.id: (r.user_name, r.statement, r.signature) for r in rows})
+        return found
 
     def copy_labels(self, from_request: int, to_request: int) -> int:
         """Carry labels to a new request of the same change with the same content."""
@@ -466,7 +519,7 @@ class Store:
             for r in rows:
                 s.add(LabelRow(request_id=to_request, eval_set=r.eval_set, sample_id=r.sample_id,
                                user_name=r.user_name, verdict=r.verdict, correct=r.correct, error=r.error,
-                               comment=r.comment, updated_at=r.updated_at))
+                               comment=r.comment, updated_at=r.updated_at, statement_id=r.statement_id))
             log.append(actor=SYSTEM_ACTOR, action="label.copy", request_id=to_request,
                        payload={"from_request": from_request, "count": len(rows),
                                 "labels": [label_row(to_request, r.eval_set, r.sample_id, r.user_name, r.verdict,
@@ -499,9 +552,12 @@ class Store:
             log.append(actor=decision.user, action="decision", request_id=req.id, at=now, payload={
                 "user": decision.user, "role": decision.role, "kind": kind.value,
                 "content_hash": decision.content_hash, "comment": decision.comment, "sha": req.sha,
-                "status": status, "description": description})
+                "status": status, "description": description, "statement": decision.statement,
+                "signature": decision.signature, "key_fingerprint": decision.key_fingerprint})
             s.add(DecisionRow(request_id=req.id, user_name=decision.user, role=decision.role, kind=kind.value,
-                              content_hash=decision.content_hash, comment=decision.comment or "", created_at=now))
+                              content_hash=decision.content_hash, comment=decision.comment or "", created_at=now,
+                              statement=decision.statement, signature=decision.signature,
+                              key_fingerprint=decision.key_fingerprint))
             req.status, req.description, req.updated_at = status, description, now
             self._enqueue(s, list(outbox_for(verdict, changed)), req.id, now)
         return saved, verdict
@@ -512,6 +568,38 @@ class Store:
             rows = s.execute(select(DecisionRow, Request.sha).join(Request, DecisionRow.request_id == Request.id)
                              .where(Request.change_key == change_key).order_by(DecisionRow.id))
             return [_decision(d, sha) for d, sha in rows]
+
+    # -- reviewer keys ----------------------------------------------------
+    def set_reviewer_keys(self, request_id: int, user: str, keys: list[str], *, actor: str, reason: str) -> None:
+        """Replace the keys stored with the request for `user` (a forge's keys refreshed); audit 'keys.update'."""
+        with self._write() as s:
+            log = audit_log.AuditAppender(s, self._installation)
+            row = self._require_request(s, request_id)
+            row.reviewer_keys = {**(row.reviewer_keys or {}), user: list(keys)}
+            log.append(actor=actor, action="keys.update", request_id=request_id,
+                       payload={"user": user, "keys": list(keys), "reason": reason})
+
+    def forge_keys(self, forge: str, api_url: str, login: str) -> tuple[list[str], datetime] | None:
+        """The cached signing keys of a forge login and when they were fetched, or None."""
+        with self._read() as s:
+            row = s.scalar(select(ForgeKeys).where(ForgeKeys.forge == forge, ForgeKeys.api_url == api_url,
+                                                   ForgeKeys.login == login))
+            return (list(row.keys), row.fetched_at) if row is not None else None
+
+    def save_forge_keys(self, forge: str, api_url: str, login: str, keys: list[str], *, actor: str,
+                        fetched_at: datetime | None = None) -> None:
+        """Cache what the forge published for `login`; audit 'keys.fetch' (the fetch is on the record)."""
+        now = fetched_at or utcnow()
+        with self._write() as s:
+            log = audit_log.AuditAppender(s, self._installation)
+            row = s.scalar(select(ForgeKeys).where(ForgeKeys.forge == forge, ForgeKeys.api_url == api_url,
+                                                   ForgeKeys.login == login))
+            if row is None:
+                s.add(ForgeKeys(forge=forge, api_url=api_url, login=login, keys=list(keys), fetched_at=now))
+            else:
+                row.keys, row.fetched_at = list(keys), now
+            log.append(actor=actor, action="keys.fetch", request_id=None, at=now,
+                       payload={"forge": forge, "api_url": api_url, "login": login, "keys": list(keys)})
 
     # -- outbox -----------------------------------------------------------
     def claim_outbox(self, worker: str, *, lease_seconds: float = 60, limit: int = 50,

@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (QButtonGroup, QComboBox, QDialog, QDialogButtonBo
 
 from app.core.errors import PolicyRefusal, SignoffError
 from app.core.model import DecisionKind
-from app.core.policy import PolicyVerdict
+from app.core.policy import PolicyVerdict, other_labels_note
 from app.core.policy_change import POLICY_OWNER, PolicyChange
 from app.ui.diff_view import plain_label
 from app.ui.inbox import commit_text
@@ -108,6 +108,8 @@ class ApprovalDialog(QDialog):
         dl = QVBoxLayout(decisions)
         self.decision_labels: list[QLabel] = []
         self.stale_labels: list[QLabel] = []
+        self.count_labels: list[QLabel] = []   # per current decision: whether it counts, and why not
+        why_not = {d.user.lower(): d.not_counted for d in getattr(self.verdict, "not_counted", [])}
         for d in self.verdict.current:
             text = f"{d.user} ({d.role}): {KIND_WORDS.get(d.kind, str(d.kind))}"
             if d.comment:
@@ -116,6 +118,17 @@ class ApprovalDialog(QDialog):
             lab.setWordWrap(True)
             self.decision_labels.append(lab)
             dl.addWidget(lab)
+            reason = why_not.get(d.user.lower())
+            if reason:
+                note = plain_label(f"    ✗ does not count: {reason}")
+                note.setStyleSheet(f"color: {NO_COLOUR};")
+            else:
+                signed = f" ({d.key_fingerprint})" if getattr(d, "key_fingerprint", "") else ""
+                note = plain_label(f"    ✓ counts: signed with a key the policy lists for {d.user}{signed}")
+                note.setStyleSheet(f"color: {OK_COLOUR};")
+            note.setWordWrap(True)
+            self.count_labels.append(note)
+            dl.addWidget(note)
         for d in self.verdict.stale:
             text = f"{d.user} ({d.role}): {KIND_WORDS.get(d.kind, str(d.kind))}"
             if d.comment:
@@ -133,6 +146,12 @@ class ApprovalDialog(QDialog):
             dl.addWidget(why)
         if not self.verdict.current and not self.verdict.stale:
             dl.addWidget(plain_label("(no decisions yet)"))
+        coverage = getattr(service, "coverage", None)
+        others = coverage(request_id).other_labels if callable(coverage) else 0
+        self.other_labels_label = plain_label(other_labels_note(others)) if others else None
+        if self.other_labels_label is not None:
+            self.other_labels_label.setWordWrap(True)
+            dl.addWidget(self.other_labels_label)
         layout.addWidget(decisions)
 
         # Your decision

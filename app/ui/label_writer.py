@@ -8,6 +8,11 @@ store work (a transaction with its audit entry, ~4 ms on SQLite, most of it
 Python holding the GIL) runs after the window has painted the next sample
 instead of competing with it; a label is in the store ~30 ms after its key.
 
+Each label is a signed batch of one (docs/trust.md): `service.set_label` signs
+the labels statement with the reviewer's key here, on the writer thread, so an
+ssh-agent round trip never holds up the window; a refused signature (no key)
+comes back through `failed` like any other refusal.
+
 Whatever reads labels back from the store (the policy verdict, the
 approval dialog, reloading an eval set, exports) first calls `flush()`,
 which waits until every queued label is written. A label the store refuses

@@ -31,8 +31,8 @@ from app.core.errors import InputError
 from plugins.git import GitSource
 from resources import ROOT as RESOURCES_ROOT
 
-__all__ = ["DEMO_SETS", "DemoSource", "DemoWorkspace", "build_demo_workspace", "demo_dir_default",
-           "load_truth", "open_demo_workspace"]
+__all__ = ["DEMO_SETS", "REVIEWERS", "DemoSource", "DemoWorkspace", "build_demo_workspace", "demo_dir_default",
+           "demo_key_file", "demo_public_key", "load_truth", "open_demo_workspace"]
 
 DATA_DIR = RESOURCES_ROOT / "demo" / "data"
 MARKER = "signoff-demo.json"          # in .git/: what build_demo_workspace made, for open_demo_workspace
@@ -106,6 +106,37 @@ repo = "demo/support-model"
 context = "signoff/review"
 """
 
+# The demo's reviewers and their keys (docs/trust.md). The keys come from fixed seeds so the
+# demo has the same SHAs everywhere: they are NOT secret, never use them outside the demo.
+REVIEWERS = {"alice": "alice@example.com", "bob": "bob@example.com", "quinn": "quinn@example.com"}
+KEYS_DIR = "keys"
+
+
+def _demo_private_key(user: str):
+    import hashlib
+
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+
+    return ed25519.Ed25519PrivateKey.from_private_bytes(
+        hashlib.sha256(f"signoff demo key (public, demo only): {user}".encode()).digest())
+
+
+def demo_public_key(user: str) -> str:
+    from cryptography.hazmat.primitives import serialization
+
+    line = _demo_private_key(user).public_key().public_bytes(serialization.Encoding.OpenSSH,
+                                                             serialization.PublicFormat.OpenSSH).decode()
+    return f"{line} {user} (signoff demo)"
+
+
+def _signers_toml() -> str:
+    lines = ["", "[signers.keys]   # each reviewer's public key: made by `signoff demo` in <demo>/keys/"]
+    lines += [f'"{email}" = ["{demo_public_key(email)}"]' for email in REVIEWERS.values()]
+    return "\n".join(lines) + "\n"
+
+
+SIGNOFF_TOML += _signers_toml()
+
 README = """\
 # support-model (Signoff demo)
 
@@ -126,6 +157,10 @@ emoji and very long text on purpose: Signoff must show them as plain text.
 Try it:
 
     signoff request --sha candidate/model-v2 --repo .
+
+Act as a reviewer with their key (made by `signoff demo` in keys/, listed in signoff.toml [signers]):
+
+    SIGNOFF_USER=alice@example.com SIGNOFF_SIGNING_KEY=keys/alice signoff decide 1 --decision approve
 """
 
 
@@ -196,6 +231,7 @@ def build_demo_workspace(directory: str | Path) -> DemoWorkspace:
     try:
         path.mkdir(parents=True, exist_ok=True)
         baseline, candidate = _build_repo(path, images)
+        _write_keys(path)
         marker = {"version": MARKER_VERSION, "baseline_sha": baseline, "candidate_sha": candidate,
                   "candidate_branch": CANDIDATE_BRANCH, "truth": truth}
         (path / ".git" / MARKER).write_text(json.dumps(marker, indent=2) + "\n", encoding="utf-8")
@@ -233,6 +269,31 @@ def _build_repo(path: Path, images: dict[tuple[str, str], bytes]) -> tuple[str, 
             changed.append(_write(path / IMAGE_DIRS["output"] / f"{sample_id}.png", data))
     candidate = _commit(repo, path, changed, CANDIDATE_MESSAGE, CANDIDATE_DATE)
     return baseline, candidate
+
+
+def _write_keys(path: Path) -> None:
+    """<demo>/keys/NAME (private, mode 600) and NAME.pub for each reviewer; kept out of git."""
+    from cryptography.hazmat.primitives import serialization
+
+    folder = path / KEYS_DIR
+    folder.mkdir(exist_ok=True)
+    for name, email in REVIEWERS.items():
+        data = _demo_private_key(email).private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH,
+                                                      serialization.NoEncryption())
+        fd = os.open(folder / name, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        (folder / f"{name}.pub").write_text(demo_public_key(email) + "\n", encoding="utf-8")
+    exclude = path / ".git" / "info" / "exclude"
+    exclude.parent.mkdir(parents=True, exist_ok=True)
+    with exclude.open("a", encoding="utf-8") as fh:
+        fh.write(f"/{KEYS_DIR}/\n")
+
+
+def demo_key_file(workspace: Path | str, user: str) -> Path:
+    """The private key file of a demo reviewer (an e-mail or a name: alice, bob, quinn)."""
+    name = next((n for n, e in REVIEWERS.items() if user in (n, e)), user)
+    return Path(workspace) / KEYS_DIR / name
 
 
 def _empty(path: Path, remove: bool) -> None:

@@ -17,18 +17,27 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 class Signoff:
+    """The CLI as a reviewer runs it, as the README says: SIGNOFF_USER and, for the demo's
+    reviewers, SIGNOFF_SIGNING_KEY=<demo>/keys/NAME (key=False: an impostor without it)."""
+
     def __init__(self, home: Path):
         self.home = home
+        self.demo = home / "demo"
         self.env = {**os.environ, "SIGNOFF_HOME": str(home), "PYTHONPATH": str(ROOT)}
         self.env.pop("SIGNOFF_DATABASE_URL", None)
+        self.env.pop("SIGNOFF_SIGNING_KEY", None)
 
-    def popen(self, *args, user: str = "ci@example.com"):
+    def popen(self, *args, user: str = "ci@example.com", key: bool = True):
+        from plugins.demo import REVIEWERS, demo_key_file
+
         env = {**self.env, "SIGNOFF_USER": user}
+        if key and user in REVIEWERS.values():
+            env["SIGNOFF_SIGNING_KEY"] = str(demo_key_file(self.demo, user))
         return subprocess.Popen([sys.executable, "-m", "app", *args], env=env, cwd=self.home,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
-    def __call__(self, *args, user: str = "ci@example.com", timeout: float = 120):
-        p = self.popen(*args, user=user)
+    def __call__(self, *args, user: str = "ci@example.com", timeout: float = 120, key: bool = True):
+        p = self.popen(*args, user=user, key=key)
         out, err = p.communicate(timeout=timeout)
         return p.returncode, out, err
 
@@ -91,6 +100,13 @@ def test_label_decide_status_and_audit(loop):
 
     code, _, err = run("decide", sha, "--decision", "approve", user="mallory@example.com")
     assert code == 4 and "holds no role" in err
+    # three impostors: each demo reviewer's name without their key moves nothing
+    for user in ("alice@example.com", "bob@example.com", "quinn@example.com"):
+        code, _, err = run("decide", sha, "--decision", "approve", user=user, key=False)
+        assert code == 4 and "no key to sign as" in err and "Traceback" not in err
+        assert len(err.strip().splitlines()) == 1
+    code, out, _ = run("status", "--sha", sha)
+    assert code == 3 and out.startswith("pending")
     for user in ("alice@example.com", "bob@example.com"):
         code, out, err = run("decide", sha, "--decision", "approve", "--comment", "looks good", user=user)
         assert code == 0, err
@@ -113,6 +129,8 @@ def test_label_decide_status_and_audit(loop):
 
     code, out, _ = run("audit", "verify")
     assert code == 0, out
+    code, out, _ = run("show", sha, "--json")
+    assert json.loads(out)["decisions_not_counted"] == []
     db = run.home / "signoff.db"
     with sqlite3.connect(db) as con:
         con.execute("UPDATE audit_log SET actor = 'eve@example.com' WHERE seq = 3")   # 1 is the installation's key

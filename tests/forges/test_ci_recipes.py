@@ -12,6 +12,8 @@ import sys
 from pathlib import Path
 
 import pytest
+
+from tests.support.keys import key_file, with_signers
 import yaml
 
 from tests.forges.fakes import FakeGitHub, FakeGitLab
@@ -82,7 +84,7 @@ def model_repo(path: Path, config: str) -> str:
     git(path, "init", "-q", "-b", "main")
     (path / "evals").mkdir()
     (path / "predictions").mkdir()
-    (path / "signoff.toml").write_text(config)
+    (path / "signoff.toml").write_text(with_signers(config))   # the reviewers' keys (tests/support/keys.py)
     (path / "evals" / "qa.jsonl").write_text("".join(json.dumps(s) + "\n" for s in SAMPLES))
 
     def predictions(outputs):
@@ -152,7 +154,8 @@ def test_recipe_runs(forge, tmp_path):
 
         for who, user in (("alice", "alice@example.com"), ("quinn", "quinn")):   # reviewers, on their machines
             decided = bash(f"signoff decide {sha} --decision approve", repo,
-                           {**env, "SIGNOFF_USER": user, token_var: f"tok-{who}"})
+                           {**env, "SIGNOFF_USER": user, token_var: f"tok-{who}",
+                            "SIGNOFF_SIGNING_KEY": str(key_file(user))})
             assert decided.returncode == 0, decided.stderr
 
         for line in wait_lines:                                           # CI: the wait job

@@ -66,4 +66,6 @@ sme = ["alice@example.com"]
 
 
 def classic_toml(smes: tuple[str, ...] = ("alice@example.com",)) -> str:
-    return CLASSIC_TOML + POLICY.format(sme=len(smes), smes=", ".join(f'"{s}"' for s in smes))
+    from tests.support.keys import with_signers   # the reviewers' keys: decisions and labels are signed
+
+    return with_signers(CLASSIC_TOML + POLICY.format(sme=len(smes), smes=", ".join(f'"{s}"' for s in smes)))

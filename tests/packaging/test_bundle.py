@@ -77,7 +77,8 @@ def _scenario(exe: Path, home: Path) -> dict:
     wrapper.chmod(0o755)
 
     def step(name: str, args: list[str], *, as_json: bool = True, user: str = "alice@example.com"):
-        proc = run(exe, args, home, SIGNOFF_USER=user, GIT_PYTHON_GIT_EXECUTABLE=str(wrapper))
+        key = {"SIGNOFF_SIGNING_KEY": str(demo / "keys" / user.split("@")[0])} if args[0] == "decide" else {}
+        proc = run(exe, args, home, SIGNOFF_USER=user, GIT_PYTHON_GIT_EXECUTABLE=str(wrapper), **key)
         out[name] = {"rc": proc.returncode}
         if as_json:
             assert proc.stdout.strip(), f"{exe} {' '.join(args)}: no output (rc {proc.returncode}); stderr:\n{proc.stderr}"

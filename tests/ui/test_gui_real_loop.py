@@ -10,9 +10,10 @@ from PySide6.QtCore import Qt
 from app.core.model import Verdict
 from app.service.review import ReviewService
 from app.store.store import Store
-from plugins.demo import DemoSource, build_demo_workspace
+from app.service.signer import KeyFileSigner
+from plugins.demo import DemoSource, build_demo_workspace, demo_key_file
 
-pytestmark = pytest.mark.gui
+pytestmark = [pytest.mark.gui, pytest.mark.real_signer]   # the demo's own reviewer keys sign
 
 
 @pytest.fixture
@@ -21,13 +22,17 @@ def demo_request(tmp_path):
     store = Store()  # SIGNOFF_HOME is a fresh temp dir (tests/conftest.py)
     ci = ReviewService(store, user="ci@example.com")
     req = ci.create_request(DemoSource(str(ws.repo)), sha=ws.candidate_sha)
-    yield store, req
+    yield store, req, ws
     store.close()
 
 
+def as_reviewer(store, ws, user):
+    return ReviewService(store, user=user, signer=KeyFileSigner(demo_key_file(ws.repo, user)))
+
+
 def test_label_by_keys_and_approve_in_the_window(qtbot, make_window, demo_request):
-    store, req = demo_request
-    alice = ReviewService(store, user="alice@example.com")
+    store, req, ws = demo_request
+    alice = as_reviewer(store, ws, "alice@example.com")
     window = make_window(alice)
     with qtbot.waitSignal(window.comparisonLoaded, timeout=20000):
         window.inbox.select(req.id)
@@ -52,20 +57,21 @@ def test_label_by_keys_and_approve_in_the_window(qtbot, make_window, demo_reques
     assert len(alice.labels_frame(req.id, user="alice@example.com")) == 12
 
     # The rest of the coverage the demo policy asks for comes from a second SME, then bob and quinn approve.
-    bob = ReviewService(store, user="bob@example.com")
+    bob = as_reviewer(store, ws, "bob@example.com")
     rows = []
     for name in req.eval_sets:
         t = bob.comparison(req.id, name)
         rows += [{"eval_set": name, "sample_id": i, "verdict": "tie"} for i in t.loc[t["class"] != "unchanged", "id"]]
     bob.import_labels(req.id, rows)
     bob.decide(req.id, "approve", "fine")
-    ReviewService(store, user="quinn@example.com").decide(req.id, "approve", "ok for release")
+    as_reviewer(store, ws, "quinn@example.com").decide(req.id, "approve", "ok for release")
 
     # Alice approves through the dialog (Ctrl+Enter).
     qtbot.keyClick(window.table, Qt.Key_Return, Qt.ControlModifier)
     dialog = window.approval_dialog
     assert dialog is not None and dialog.isVisible()
     assert "1/2 SME" in dialog.status_label.text()
+    assert [lab.text().split(":")[0].strip() for lab in dialog.count_labels] == ["✓ counts"] * 2
     dialog.approve_radio.setChecked(True)
     dialog.comment.setPlainText("regressions are acceptable: see labels")
     qtbot.mouseClick(dialog.ok_button, Qt.LeftButton)
@@ -77,3 +83,5 @@ def test_label_by_keys_and_approve_in_the_window(qtbot, make_window, demo_reques
     qtbot.waitUntil(lambda: (store.local_statuses(req.sha) or [{}])[-1].get("state") == "approved", timeout=10000)
     qtbot.waitUntil(lambda: "outbox: all statuses posted" in window.status_label.text(), timeout=10000)
     assert store.verify_audit().ok
+    alice_decision = [d for d in store.decisions_for_change(req.change_key) if d.user == "alice@example.com"][0]
+    assert alice_decision.signature and alice_decision.key_fingerprint == alice._signer.fingerprint

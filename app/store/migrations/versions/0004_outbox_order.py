@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0004_outbox_order"
-down_revision = "0002_policy_base"   # 0003_signatures once that part is merged
+down_revision = "0003_signatures"
 branch_labels = None
 depends_on = None
 
