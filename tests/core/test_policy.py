@@ -28,8 +28,17 @@ H = "hash-1"
 FULL = Coverage(changed_total=100, changed_labeled=20, regressed_total=5, regressed_labeled=5)
 
 
-def d(user, role, kind="approve", h=H):
-    return Decision(user=user, role=role, kind=DecisionKind(kind), content_hash=h)
+def d(user, role, kind="approve", h=H, verified=True):
+    # The service verifies signatures before the policy sees decisions (tests/test_signing_service.py).
+    return Decision(user=user, role=role, kind=DecisionKind(kind), content_hash=h, verified=verified)
+
+
+def test_only_verified_decisions_count_and_the_others_say_why():
+    unsigned = Decision(user="bob@example.com", role="sme", kind=DecisionKind.APPROVE, content_hash=H,
+                        not_counted="not signed")
+    v = ev([d("alice@example.com", "sme"), unsigned, d("quinn@example.com", "qa")])
+    assert v.status is Status.PENDING and v.description.startswith("awaiting review: 1/2 SME")
+    assert [(x.user, x.not_counted) for x in v.not_counted] == [("bob@example.com", "not signed")]
 
 
 def ev(decisions, coverage=FULL, author="dana@example.com"):
