@@ -37,6 +37,9 @@ class EvalSetSpec:
     table: str = ""
     traces: bool = False
     dataset: str = ""
+    # A score that is NaN or infinite: "error" (the default) refuses the file;
+    # "as-missing" gives the sample no score and counts such scores in the summary.
+    non_finite_scores: str = "error"
 
     @property
     def from_mlflow(self) -> bool:
@@ -195,6 +198,7 @@ def config_from_dict(data: dict, where: str = "signoff.toml") -> ProjectConfig:
                 table=table,
                 traces=traces,
                 dataset=dataset,
+                non_finite_scores=_non_finite(raw, key, where),
                 **kwargs,
             )
         )
@@ -294,3 +298,14 @@ def _mlflow_config(raw, where: str) -> MlflowConfig:
     if kwargs.get("assessment_name", "x") == "":
         raise ConfigError(f"{where}: mlflow.assessment_name must not be empty")
     return MlflowConfig(**kwargs)
+
+
+def _non_finite(raw: dict, key: str, where: str) -> str:
+    value = raw.get("non_finite_scores", "error")
+    if value not in NON_FINITE_SCORES:
+        raise ConfigError(f"{where}: {key}.non_finite_scores must be one of "
+                          f"{', '.join(map(repr, NON_FINITE_SCORES))}, got {value!r}")
+    return value
+
+
+NON_FINITE_SCORES = ("error", "as-missing")
