@@ -161,7 +161,7 @@ def _predictions_frame(spec: EvalSetSpec, raw: pd.DataFrame, file: TableFile,
     ids = _ids(_require(raw, spec.id_column, "id", label), spec.id_column, file)
     output = _require(raw, spec.output_column, "output", label).to_numpy()
     if spec.score_column in raw.columns:
-        score, non_finite = _scores(raw[spec.score_column], ids, spec, file)
+        score, non_finite = _checked_scores(raw[spec.score_column], ids, spec, file)
         if non_finite:
             no_score[side] = non_finite
     else:
@@ -179,21 +179,31 @@ def _predictions_frame(spec: EvalSetSpec, raw: pd.DataFrame, file: TableFile,
 
 
 def _show(value) -> str:
+    if isinstance(value, np.generic):
+        value = value.item()
     text = repr(value)
     return text if len(text) <= 60 else text[:59] + "…"
 
 
-def _ids(series: pd.Series, column: str, file: TableFile) -> pd.Series:
+def _at(file: "TableFile | str", row: int) -> str:
+    return file.at(row) if isinstance(file, TableFile) else f"{file} row {row + 1}"
+
+
+def _label(file: "TableFile | str") -> str:
+    return file.label if isinstance(file, TableFile) else file
+
+
+def _ids(series: pd.Series, column: str, file: "TableFile | str") -> pd.Series:
     """Ids as text. An id is non-empty text or a whole number (7 and "7" are the
     same id); anything else (empty text, true/false, 7.5, objects, lists) is an error."""
     series = series.reset_index(drop=True)
     empty = series.isna().to_numpy()
     if empty.any():
         row = int(np.flatnonzero(empty)[0])
-        raise InputError(f"{file.at(row)}: no {column!r}; every row needs an id")
+        raise InputError(f"{_at(file, row)}: no {column!r}; every row needs an id")
 
     def bad(row: int, why: str = "") -> InputError:
-        return InputError(f"{file.at(row)}: {column!r} is {_show(series.iloc[row])}{why}; "
+        return InputError(f"{_at(file, row)}: {column!r} is {_show(series.iloc[row])}{why}; "
                           f"an id is non-empty text or a whole number")
 
     dtype = series.dtype
@@ -230,12 +240,18 @@ def _ids(series: pd.Series, column: str, file: TableFile) -> pd.Series:
         ids = pd.Series(out, dtype=object).astype(str)
     dup = ids[ids.duplicated()].unique()
     if len(dup):
-        raise InputError(f"{file.label}: {len(dup)} id{'s' if len(dup) > 1 else ''} appear more than once, "
+        raise InputError(f"{_label(file)}: {len(dup)} id{'s' if len(dup) > 1 else ''} appear more than once, "
                          f"e.g. {_examples(dup)}")
     return ids
 
 
-def _scores(raw: pd.Series, ids: pd.Series, spec: EvalSetSpec, file: TableFile) -> tuple[np.ndarray, list[str]]:
+def _scores(raw: pd.Series, ids: pd.Series, column: str, file: "TableFile | str") -> np.ndarray:
+    """The scores as floats (NaN: not given); a NaN or infinite score is an error."""
+    return _checked_scores(raw, ids, EvalSetSpec(name=_label(file), score_column=column), file)[0]
+
+
+def _checked_scores(raw: pd.Series, ids: pd.Series, spec: EvalSetSpec,
+                    file: "TableFile | str") -> tuple[np.ndarray, list[str]]:
     """The scores as floats (NaN: not given), and the ids whose score was NaN or
     infinite when the eval set counts those as no score (non_finite_scores)."""
     column = spec.score_column
@@ -246,7 +262,7 @@ def _scores(raw: pd.Series, ids: pd.Series, spec: EvalSetSpec, file: TableFile) 
     # An exact column (tables.read_table) holds None where no score is given, NaN where the file wrote one.
     given = np.asarray(~(obj == None) if raw.dtype == object else ~pd.isna(obj), dtype=bool)  # noqa: E711
     # Booleans count as 0/1, numeric text as its number (to_numeric does both).
-    values = pd.to_numeric(pd.Series(np.where(given, obj, np.nan)), errors="coerce").to_numpy(dtype=float)
+    values = pd.to_numeric(pd.Series(np.where(given, obj, np.nan)), errors="coerce").to_numpy(dtype=float, copy=True)
     unsure = np.flatnonzero(given & np.isnan(values))
     for row in unsure:   # NaN from the file, or text that is no number at all
         v = obj[row]
@@ -255,14 +271,14 @@ def _scores(raw: pd.Series, ids: pd.Series, spec: EvalSetSpec, file: TableFile) 
         try:
             values[row] = float(str(v).strip())
         except (TypeError, ValueError):
-            raise InputError(f"{file.at(row)} (id {ids.iloc[row]}): {column!r} must be a number, "
+            raise InputError(f"{_at(file, row)} (id {ids.iloc[row]}): {column!r} must be a number, "
                              f"got {_show(v)}") from None
     non_finite = given & ~np.isfinite(values)
     if not non_finite.any():
         return values, []
     if spec.non_finite_scores != "as-missing":
         row = int(np.flatnonzero(non_finite)[0])
-        raise InputError(f"{file.at(row)} (id {ids.iloc[row]}): {column!r} is {values[row]!r}, not a finite "
+        raise InputError(f"{_at(file, row)} (id {ids.iloc[row]}): {column!r} is {float(values[row])!r}, not a finite "
                          f"number; fix the score, or set non_finite_scores = \"as-missing\" on eval set "
                          f"{spec.name!r} in signoff.toml to count such scores as no score")
     values[non_finite] = np.nan

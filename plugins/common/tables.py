@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import sys
 from typing import Iterable
 
@@ -88,11 +89,18 @@ _FLAT = (pa.types.is_string, pa.types.is_large_string, pa.types.is_integer,
          pa.types.is_floating, pa.types.is_boolean, pa.types.is_null)
 
 
+_NULL_LINE = re.compile(rb"(?m)^[ \t\r]*null[ \t\r]*$")
+
+
 def _read_jsonl(data: bytes, label: str, exact: list[str] = ()) -> pd.DataFrame:
     data = _strip_bom(data)
     if not data.strip():
         return pd.DataFrame()
     _check_utf8(data, label)  # Arrow would pass invalid bytes through into the strings
+    if b"null" in data and _NULL_LINE.search(data):
+        # A line `null` is no record (the exact path says so); pyarrow 26's reader
+        # crashes the process (SIGSEGV) on one at the start of a block.
+        return _read_jsonl_by_line(data, label, exact)
     try:
         table = pa_json.read_json(io.BytesIO(data))
     except (pa.ArrowException, ValueError, OverflowError):
