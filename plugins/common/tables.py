@@ -89,7 +89,11 @@ _FLAT = (pa.types.is_string, pa.types.is_large_string, pa.types.is_integer,
          pa.types.is_floating, pa.types.is_boolean, pa.types.is_null)
 
 
-_NULL_LINE = re.compile(rb"(?m)^[ \t\r]*null[ \t\r]*$")
+_NULL_LINE = re.compile(rb"\n[ \t\r]*null[ \t\r]*(?:\n|\Z)")   # a literal first: fast
+
+
+def _has_null_line(data: bytes) -> bool:
+    return bool(_NULL_LINE.search(b"\n" + data[:64]) or _NULL_LINE.search(data))
 
 
 def _read_jsonl(data: bytes, label: str, exact: list[str] = ()) -> pd.DataFrame:
@@ -97,7 +101,7 @@ def _read_jsonl(data: bytes, label: str, exact: list[str] = ()) -> pd.DataFrame:
     if not data.strip():
         return pd.DataFrame()
     _check_utf8(data, label)  # Arrow would pass invalid bytes through into the strings
-    if b"null" in data and _NULL_LINE.search(data):
+    if b"null" in data and _has_null_line(data):
         # A line `null` is no record (the exact path says so); pyarrow 26's reader
         # crashes the process (SIGSEGV) on one at the start of a block.
         return _read_jsonl_by_line(data, label, exact)
@@ -261,9 +265,8 @@ def _check_csv_shape(data: bytes, label: str) -> None:
 def _read_csv(data: bytes, label: str, text_columns: set[str]) -> pd.DataFrame:
     if not data.strip():
         return pd.DataFrame()
-    _check_csv_shape(data, label)
     try:
-        return pd.read_csv(
+        frame = pd.read_csv(
             io.BytesIO(data),
             # Text columns stay text; names the file lacks are ignored here (checked later).
             dtype={c: str for c in text_columns},
@@ -271,10 +274,19 @@ def _read_csv(data: bytes, label: str, text_columns: set[str]) -> pd.DataFrame:
             keep_default_na=False, na_values=[""],
             encoding="utf-8-sig",
         )
-    except UnicodeDecodeError as exc:
-        raise InputError(f"{label}: not UTF-8 text ({exc.reason})") from None
+    except UnicodeDecodeError:
+        _check_csv_shape(data, label)   # names the line
+        raise InputError(f"{label}: not UTF-8 text") from None
     except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError, OverflowError, csv.Error) as exc:
+        _check_csv_shape(data, label)   # a long row or a bad quote: named at its physical line
         raise InputError(f"{label}: not a valid CSV file: {_first_line(exc)}") from None
+    # pandas fills a short row with empty cells (its last cell is then empty) and takes
+    # the first column as the index when every row is one field long: only then is the
+    # slower check by line needed.
+    if (len(frame.columns) and not isinstance(frame.index, pd.RangeIndex)) or (
+            len(frame.columns) and frame[frame.columns[-1]].isna().any()):
+        _check_csv_shape(data, label)
+    return frame
 
 
 def _has_binary(t: pa.DataType) -> bool:
