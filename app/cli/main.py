@@ -127,6 +127,9 @@ def cmd_request(args) -> int:
     req = service.create_request(source, sha=args.sha, baseline=args.baseline, candidate=args.candidate,
                                  change_key=args.change)
     _publish_quietly(service)
+    for es in service.summary(req.id)["eval_sets"]:   # the warnings `show` prints, on stderr
+        for w in es.get("warnings", []):
+            _say(f"warning ({es['eval_set']}): {w}")
     if args.json:
         print_json({"id": req.id, "sha": req.sha, "status": req.status, "description": req.description})
     else:
@@ -807,7 +810,11 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(argv)
         logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
         func = getattr(args, "func", cmd_gui)
-        return func(args)
+        code = func(args)
+        sys.stdout.flush()   # a closed pipe shows here, not at exit
+        return code
+    except BrokenPipeError:
+        return _closed_pipe()
     except SignoffError as exc:
         _say(f"signoff: {exc}")
         return exc.exit_code
@@ -818,3 +825,16 @@ def main(argv: list[str] | None = None) -> int:
         log.debug("unexpected error", exc_info=True)
         _say(f"signoff: internal error: {type(exc).__name__}: {exc} (run with -v for details)")
         return 70
+
+
+def _closed_pipe() -> int:
+    """The reader of stdout went away (`signoff samples … | head -1`): stop quietly,
+    exit 141 (128 + SIGPIPE) as a Unix tool killed by SIGPIPE shows in the shell.
+    stdout now points at /dev/null so that Python's flush at exit says nothing."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass
+    return 141

@@ -22,12 +22,71 @@ def jsonable(value):
     return value
 
 
+def finite(obj):
+    """obj with every NaN or infinite float as None: JSON has no NaN/Infinity and
+    strict readers (jq, JSON.parse) refuse them. Iterative: any nesting depth."""
+    def fix(v):
+        if isinstance(v, float) and not math.isfinite(v):
+            return None, False
+        if isinstance(v, (dict, list, tuple)):
+            return v, True
+        if hasattr(v, "item") and not isinstance(v, (str, bytes)):
+            try:
+                item = v.item()
+            except (ValueError, AttributeError, TypeError):
+                return v, False
+            if isinstance(item, float) and not math.isfinite(item):
+                return None, False
+        return v, False
+
+    root, nested = fix(obj)
+    if not nested:
+        return root
+    top = [None]
+    stack = [(top, 0, root)]
+    while stack:
+        parent, key, value = stack.pop()
+        if isinstance(value, dict):
+            new = {}
+            parent[key] = new
+            for k, v in value.items():
+                v, more = fix(v)
+                new[k] = v
+                if more:
+                    stack.append((new, k, v))
+        else:
+            new = list(value)
+            parent[key] = new
+            for i, v in enumerate(new):
+                v, more = fix(v)
+                new[i] = v
+                if more:
+                    stack.append((new, i, v))
+    return top[0]
+
+
+def _dumps(obj, **kw) -> str:
+    try:
+        return json.dumps(finite(obj), ensure_ascii=False, default=jsonable, allow_nan=False, **kw)
+    except RecursionError:   # nested deeper than json.dumps goes: the value as text instead
+        return json.dumps(finite(_shallow(obj)), ensure_ascii=False, default=jsonable, allow_nan=False, **kw)
+
+
+def _shallow(obj):
+    """Top-level values of obj; any container below as its text (str)."""
+    def cut(v):
+        return v if not isinstance(v, (dict, list, tuple)) else f"(nested too deeply to show as JSON: {type(v).__name__})"
+    if isinstance(obj, dict):
+        return {k: cut(v) for k, v in obj.items()}
+    return cut(obj)
+
+
 def print_json(obj, out=None) -> None:
-    (out or sys.stdout).write(json.dumps(obj, ensure_ascii=False, default=jsonable, indent=2) + "\n")
+    (out or sys.stdout).write(_dumps(obj, indent=2) + "\n")
 
 
 def print_json_line(obj, out=None) -> None:
-    (out or sys.stdout).write(json.dumps({k: jsonable(v) for k, v in obj.items()}, ensure_ascii=False, default=jsonable) + "\n")
+    (out or sys.stdout).write(_dumps({k: jsonable(v) for k, v in obj.items()}) + "\n")
 
 
 def fmt_num(v, digits: int = 3, sign: bool = False) -> str:

@@ -137,7 +137,10 @@ def compare(data: EvalSetData) -> ComparisonResult:
         derived = np.where(has_ref & t[present].to_numpy(),
                            (key == rkey).fillna(False).to_numpy(dtype=bool).astype(float), np.nan)
         given = t[col].to_numpy(dtype=float)
-        t[col] = np.where(np.isnan(given), derived, given)
+        scores = np.where(np.isnan(given), derived, given)
+        if data.no_score.get(side):   # a NaN/inf score counted as none (non_finite_scores = "as-missing")
+            scores[t["id"].isin(data.no_score[side]).to_numpy()] = np.nan
+        t[col] = scores
     bs = t["baseline_score"].to_numpy(dtype=float)
     cs = t["candidate_score"].to_numpy(dtype=float)
     delta = cs - bs
@@ -165,7 +168,10 @@ def compare(data: EvalSetData) -> ComparisonResult:
     order_delta = np.where(np.isnan(delta), 0.0, sign * delta)
     order = np.lexsort((np.arange(n), order_delta, table["severity"].to_numpy()))
     table = table.take(order).reset_index(drop=True)
-    return ComparisonResult(spec.name, table, summarise(table, slices, spec.name, data.warnings), slices)
+    summary = summarise(table, slices, spec.name, data.warnings)
+    if spec.non_finite_scores == "as-missing":
+        summary["non_finite_scores"] = {side: len(data.no_score.get(side, ())) for side in ("baseline", "candidate")}
+    return ComparisonResult(spec.name, table, summary, slices)
 
 
 def _metrics(frame: pd.DataFrame) -> dict:

@@ -38,6 +38,7 @@ BUILTIN_OUTPUT_TYPES = ("text", "json", "label", "image", "number")
 BUILTIN_SINKS = ("local", "github", "gitlab", "gitea")
 DEFAULT_ERRORS = ("wrong label", "hallucination", "formatting", "unsafe", "other")
 MLFLOW_COLUMNS = ("id", "input", "reference", "output", "score")
+NON_FINITE_SCORES = ("error", "as-missing")   # eval_sets[].non_finite_scores
 
 
 # -- the model callers use -----------------------------------------------------------------------
@@ -64,6 +65,9 @@ class EvalSetSpec:
     table: str = ""
     traces: bool = False
     dataset: str = ""
+    # A NaN / ±Infinity / overflowing score: "error" (the default) or "as-missing" (the
+    # sample gets no score, and the summary counts them; docs/configuration.md).
+    non_finite_scores: str = "error"
 
     @property
     def from_mlflow(self) -> bool:
@@ -200,6 +204,8 @@ class EvalSetToml(_Table):
     table: Annotated[str, _doc("MLflow: the table logged in each run, e.g. \"predictions/digits.json\".")] = ""
     traces: Annotated[bool, _doc("MLflow: read the run's genai evaluation traces.")] = False
     dataset: Annotated[str, _doc("MLflow: the run's dataset input to take the samples from.")] = ""
+    non_finite_scores: Annotated[str, _doc("A NaN or infinite score: \"error\" (default) or \"as-missing\" "
+                                           "(the sample gets no score).", examples=["error", "as-missing"])] = "error"
 
 
 class PolicyToml(_Table):
@@ -456,6 +462,9 @@ def _semantics(raw, data: dict, p: _Problems) -> ProjectConfig:
         if es.type not in _output_types:
             p.add(at + ("type",), f"eval_sets[{i}].type must be one of {', '.join(_output_types)}, got {es.type!r}"
                   + _suggest(es.type, _output_types, "{}"))
+        if es.non_finite_scores not in NON_FINITE_SCORES:
+            p.add(at + ("non_finite_scores",), f"eval_sets[{i}].non_finite_scores must be one of "
+                  f"{', '.join(map(repr, NON_FINITE_SCORES))}, got {es.non_finite_scores!r}")
         cols = {}
         written = set(data["eval_sets"][i].get("columns", {}))
         for c in MLFLOW_COLUMNS:
@@ -465,7 +474,8 @@ def _semantics(raw, data: dict, p: _Problems) -> ProjectConfig:
             cols[f"{c}_column"] = name
         sets.append(EvalSetSpec(name=es.name, samples=es.samples, predictions=es.predictions, output_type=es.type,
                                 slices=tuple(es.slices), higher_is_better=es.higher_is_better, table=es.table,
-                                traces=es.traces, dataset=es.dataset, **cols))
+                                traces=es.traces, dataset=es.dataset, non_finite_scores=es.non_finite_scores,
+                                **cols))
 
     pol = raw.policy
     roles = {r: tuple(people) for r, people in raw.roles.items()}

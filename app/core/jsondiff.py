@@ -60,6 +60,35 @@ MARKS: dict[str, tuple[str, str]] = {
 }
 
 
+# JSON nested deeper than this is not shown as a tree: the views and the report show
+# its text with the note TOO_DEEP (docs/trust.md). The comparison has no such limit:
+# app.core.normalise compares such a value by its text.
+MAX_DEPTH = 200
+TOO_DEEP = f"nested too deeply to show (more than {MAX_DEPTH} levels)"
+
+
+def json_depth(value: Any, limit: int = MAX_DEPTH) -> int:
+    """How deeply `value` nests (a scalar is 0, [1] is 1), counted without recursion;
+    stops at limit + 1."""
+    deepest = 0
+    stack = [(value, 0)]
+    while stack:
+        v, depth = stack.pop()
+        if isinstance(v, dict):
+            items = v.values()
+        elif isinstance(v, (list, tuple)):
+            items = v
+        else:
+            continue
+        depth += 1
+        if depth > deepest:
+            deepest = depth
+            if deepest > limit:
+                return deepest
+        stack.extend((item, depth) for item in items)
+    return deepest
+
+
 @dataclass(frozen=True)
 class ParsedJson:
     value: Any          # the parsed value, MISSING when there is none
@@ -77,7 +106,11 @@ def parse_json(value: Any) -> ParsedJson:
         return ParsedJson(MISSING, True)
     if isinstance(value, float) and value != value:
         return ParsedJson(MISSING, True)
-    if isinstance(value, (dict, list, bool, int, float)):
+    if isinstance(value, (dict, list, tuple)):
+        if json_depth(value) > MAX_DEPTH:
+            return ParsedJson(f"({TOO_DEEP})", False, TOO_DEEP)
+        return ParsedJson(value, True)
+    if isinstance(value, (bool, int, float)):
         return ParsedJson(value, True)
     if isinstance(value, (bytes, bytearray)):
         try:
@@ -86,9 +119,14 @@ def parse_json(value: Any) -> ParsedJson:
             return ParsedJson(f"({len(value):,} bytes, not UTF-8 text)", False, "not UTF-8 text")
     text = str(value)
     try:
-        return ParsedJson(json.loads(text), True)
+        parsed = json.loads(text)
+    except RecursionError:
+        return ParsedJson(text, False, TOO_DEEP)
     except (TypeError, ValueError) as exc:
         return ParsedJson(text, False, f"not valid JSON: {exc}")
+    if json_depth(parsed) > MAX_DEPTH:
+        return ParsedJson(text, False, TOO_DEEP)
+    return ParsedJson(parsed, True)
 
 
 @dataclass(frozen=True)
@@ -147,7 +185,10 @@ def type_word(value: Any) -> str:
 
 
 def _key(value: Any) -> str:
-    return canonical_json(value)
+    try:
+        return canonical_json(value)
+    except RecursionError:   # parse_json keeps such values out of the tree; a caller's own value may not
+        return "\0deep:" + str(id(value))
 
 
 def diff_json(a: Any, b: Any, *, key: str | int | None = None, a_index: int | None = None,
@@ -247,6 +288,8 @@ def leaf_text(value: Any, *, limit: int = 2_000) -> str:
         text = json.dumps(value, ensure_ascii=False, default=str)
     except (TypeError, ValueError):
         text = repr(value)
+    except RecursionError:
+        text = f"({TOO_DEEP})"
     if len(text) > limit:
         text = text[:limit] + f"… ({len(text) - limit:,} more characters)"
     return text

@@ -67,6 +67,9 @@ class EvalSetData:
     candidate: pd.DataFrame
     content_hash: str
     warnings: list[str] = field(default_factory=list)
+    # side ("baseline"/"candidate") -> ids whose score was NaN or infinite, given no
+    # score at all (not even one derived from the reference): non_finite_scores = "as-missing"
+    no_score: dict[str, list[str]] = field(default_factory=dict)
 
 
 @dataclass

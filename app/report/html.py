@@ -35,6 +35,7 @@ import plotly.io as pio
 
 from app import __version__
 from app.report.charts import CLASS_ORDER, Chart, agreement_table, class_name
+from app.core.jsondiff import TOO_DEEP
 from app.report.data import ReviewData
 from app.ui.palette import CLASS_STYLE, STATUS_STYLE, VERDICT_WORDS
 
@@ -169,7 +170,10 @@ def _when(dt) -> str:
 def _text_block(value, css: str = "") -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return '<pre class="out none">(none)</pre>'
-    text = value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+    try:
+        text = value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+    except RecursionError:   # a parsed JSON value nested deeper than repr goes (docs/trust.md)
+        text = f"({TOO_DEEP})"
     more = ""
     if len(text) > MAX_OUTPUT_CHARS:
         more = f'<div class="more">… {len(text) - MAX_OUTPUT_CHARS:,} more characters not shown</div>'

@@ -25,7 +25,7 @@ from app.core.model import EvalSetData
 from app.core.tasks import TaskState
 
 from .paths import clean_relpath
-from .tables import read_table
+from .tables import read_table, row_lines
 
 # (side, path) -> the file's bytes. side is "samples", "baseline" or "candidate";
 # path is relative to the repository root. A missing file must raise a
@@ -50,6 +50,14 @@ class TableFile:
     def label(self) -> str:
         return f"{self.path} {self.where}".strip()
 
+    def at(self, row: int) -> str:
+        """Where row `row` (0-based, of the parsed table) is: "<label> line N" for
+        JSONL and CSV (the physical line it starts on), "<label> row N" for Parquet."""
+        lines = row_lines(self.data, self.path)
+        if lines is not None and 0 <= row < len(lines):
+            return f"{self.label} line {lines[row]}"
+        return f"{self.label} row {row + 1}"
+
 
 def build_eval_set(spec: EvalSetSpec, samples: TableFile, baseline: TableFile, candidate: TableFile, *,
                    read_bytes: ReadBytes | None = None, task: TaskState | None = None) -> EvalSetData:
@@ -60,9 +68,11 @@ def build_eval_set(spec: EvalSetSpec, samples: TableFile, baseline: TableFile, c
     """
     task = task or TaskState()
     text = [spec.id_column, spec.input_column, spec.reference_column, spec.output_column]
-    s = _samples_frame(spec, _read(samples, text), samples.label)
-    b = _predictions_frame(spec, _read(baseline, text), baseline.label)
-    c = _predictions_frame(spec, _read(candidate, text), candidate.label)
+    s = _samples_frame(spec, _read(samples, text), samples)
+    no_score: dict[str, list[str]] = {}
+    b = _predictions_frame(spec, _read(baseline, text, spec.score_column), baseline, no_score, "baseline")
+    c = _predictions_frame(spec, _read(candidate, text, spec.score_column), candidate, no_score, "candidate")
+    _check_shared_ids(spec, b, c, baseline, candidate)
 
     hashes = [f"samples:{sha256_bytes(samples.data)}", f"baseline:{sha256_bytes(baseline.data)}",
               f"candidate:{sha256_bytes(candidate.data)}"]
@@ -76,12 +86,18 @@ def build_eval_set(spec: EvalSetSpec, samples: TableFile, baseline: TableFile, c
         c["output_bytes"] = images.column(c, "output", "candidate", candidate.label)
         hashes += images.hashes
 
+    warnings = id_warnings(s, b, c)
+    for side, ids in no_score.items():
+        warnings.append(f"{len(ids)} {side} score{'s are' if len(ids) > 1 else ' is'} NaN or infinite and "
+                        f"count{'' if len(ids) > 1 else 's'} as no score (non_finite_scores = \"as-missing\"), "
+                        f"e.g. {_examples(ids)}")
     return EvalSetData(spec=spec, samples=s, baseline=b, candidate=c,
-                       content_hash=combine_hashes(hashes), warnings=id_warnings(s, b, c))
+                       content_hash=combine_hashes(hashes), warnings=warnings, no_score=no_score)
 
 
-def _read(file: TableFile, text_columns: list[str]) -> pd.DataFrame:
-    frame = read_table(file.data, file.path, where=file.where, text_columns=text_columns)
+def _read(file: TableFile, text_columns: list[str], exact: str = "") -> pd.DataFrame:
+    frame = read_table(file.data, file.path, where=file.where, text_columns=text_columns,
+                       exact_columns=[exact] if exact else [])
     if len(frame.columns) == 0:
         raise InputError(f"{file.label} is empty")
     return frame
@@ -97,8 +113,22 @@ def _require(frame: pd.DataFrame, column: str, what: str, label: str) -> pd.Seri
     return frame[column]
 
 
-def _samples_frame(spec: EvalSetSpec, raw: pd.DataFrame, label: str) -> pd.DataFrame:
-    ids = _ids(_require(raw, spec.id_column, "id", label), spec.id_column, label)
+def _check_shared_ids(spec: EvalSetSpec, b: pd.DataFrame, c: pd.DataFrame,
+                      baseline: TableFile, candidate: TableFile) -> None:
+    """Two models with no sample in common compare nothing: every sample would be
+    'missing' and the set would drop out of coverage without a word."""
+    if pd.Index(b["id"]).isin(pd.Index(c["id"])).any():
+        return
+    def some(frame):
+        return _examples(frame["id"]) if len(frame) else "none, it has no rows"
+    raise InputError(f"eval set {spec.name!r}: the candidate's predictions {candidate.label} and the baseline's "
+                     f"{baseline.label} have no sample id in common (candidate ids: {some(c)}; "
+                     f"baseline ids: {some(b)}); check the id column and that both files are the same eval set")
+
+
+def _samples_frame(spec: EvalSetSpec, raw: pd.DataFrame, file: TableFile) -> pd.DataFrame:
+    label = file.label
+    ids = _ids(_require(raw, spec.id_column, "id", label), spec.id_column, file)
     out = {"id": ids, "input": _require(raw, spec.input_column, "input", label).to_numpy()}
     if spec.reference_column in raw.columns:
         out["reference"] = raw[spec.reference_column].to_numpy()
@@ -125,11 +155,15 @@ def _samples_frame(spec: EvalSetSpec, raw: pd.DataFrame, label: str) -> pd.DataF
     return pd.DataFrame(out)
 
 
-def _predictions_frame(spec: EvalSetSpec, raw: pd.DataFrame, label: str) -> pd.DataFrame:
-    ids = _ids(_require(raw, spec.id_column, "id", label), spec.id_column, label)
+def _predictions_frame(spec: EvalSetSpec, raw: pd.DataFrame, file: TableFile,
+                       no_score: dict[str, list[str]], side: str) -> pd.DataFrame:
+    label = file.label
+    ids = _ids(_require(raw, spec.id_column, "id", label), spec.id_column, file)
     output = _require(raw, spec.output_column, "output", label).to_numpy()
     if spec.score_column in raw.columns:
-        score = _scores(raw[spec.score_column], ids, spec.score_column, label)
+        score, non_finite = _checked_scores(raw[spec.score_column], ids, spec, file)
+        if non_finite:
+            no_score[side] = non_finite
     else:
         score = np.full(len(raw), np.nan)
     out = {"id": ids, "output": output, "score": score}
@@ -144,34 +178,111 @@ def _predictions_frame(spec: EvalSetSpec, raw: pd.DataFrame, label: str) -> pd.D
     return pd.DataFrame(out)
 
 
-def _ids(series: pd.Series, column: str, label: str) -> pd.Series:
+def _show(value) -> str:
+    if isinstance(value, np.generic):
+        value = value.item()
+    text = repr(value)
+    return text if len(text) <= 60 else text[:59] + "…"
+
+
+def _at(file: "TableFile | str", row: int) -> str:
+    return file.at(row) if isinstance(file, TableFile) else f"{file} row {row + 1}"
+
+
+def _label(file: "TableFile | str") -> str:
+    return file.label if isinstance(file, TableFile) else file
+
+
+def _ids(series: pd.Series, column: str, file: "TableFile | str") -> pd.Series:
+    """Ids as text. An id is non-empty text or a whole number (7 and "7" are the
+    same id); anything else (empty text, true/false, 7.5, objects, lists) is an error."""
     series = series.reset_index(drop=True)
     empty = series.isna().to_numpy()
     if empty.any():
-        row = int(np.flatnonzero(empty)[0]) + 1
-        raise InputError(f"{label}: row {row} has no {column!r}; every row needs an id")
-    # Whole numbers read as floats (a column with gaps) must not become "7.0".
-    if pd.api.types.is_float_dtype(series.dtype) and bool((series % 1 == 0).all()):
-        series = series.astype("int64")
-    ids = series.astype(str)
+        row = int(np.flatnonzero(empty)[0])
+        raise InputError(f"{_at(file, row)}: no {column!r}; every row needs an id")
+
+    def bad(row: int, why: str = "") -> InputError:
+        return InputError(f"{_at(file, row)}: {column!r} is {_show(series.iloc[row])}{why}; "
+                          f"an id is non-empty text or a whole number")
+
+    dtype = series.dtype
+    if pd.api.types.is_bool_dtype(dtype):
+        raise bad(0)
+    if pd.api.types.is_integer_dtype(dtype):
+        ids = series.astype("int64").astype(str)
+    elif pd.api.types.is_float_dtype(dtype):
+        # Whole numbers read as floats (a column with gaps) must not become "7.0".
+        values = series.to_numpy(dtype=float)
+        wrong = ~np.isfinite(values) | (values % 1 != 0) | (np.abs(values) >= 2**63)
+        if wrong.any():
+            raise bad(int(np.flatnonzero(wrong)[0]))
+        ids = series.astype("int64").astype(str)
+    elif pd.api.types.is_string_dtype(dtype) and pd.api.types.infer_dtype(series, skipna=True) == "string":
+        blank = (series.str.strip() == "").to_numpy(dtype=bool)
+        if blank.any():
+            raise bad(int(np.flatnonzero(blank)[0]), " (empty)")
+        ids = series.astype(str)
+    else:
+        out = []
+        for row, v in enumerate(series.to_numpy(dtype=object)):
+            if isinstance(v, str):
+                if not v.strip():
+                    raise bad(row, " (empty)")
+                out.append(v)
+            elif isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_)):
+                out.append(str(int(v)))
+            elif (isinstance(v, (float, np.floating)) and np.isfinite(v) and float(v) % 1 == 0
+                  and abs(v) < 2**63):
+                out.append(str(int(v)))
+            else:
+                raise bad(row)
+        ids = pd.Series(out, dtype=object).astype(str)
     dup = ids[ids.duplicated()].unique()
     if len(dup):
-        raise InputError(f"{label}: {len(dup)} id{'s' if len(dup) > 1 else ''} appear more than once, "
+        raise InputError(f"{_label(file)}: {len(dup)} id{'s' if len(dup) > 1 else ''} appear more than once, "
                          f"e.g. {_examples(dup)}")
     return ids
 
 
-def _scores(raw: pd.Series, ids: pd.Series, column: str, label: str) -> np.ndarray:
+def _scores(raw: pd.Series, ids: pd.Series, column: str, file: "TableFile | str") -> np.ndarray:
+    """The scores as floats (NaN: not given); a NaN or infinite score is an error."""
+    return _checked_scores(raw, ids, EvalSetSpec(name=_label(file), score_column=column), file)[0]
+
+
+def _checked_scores(raw: pd.Series, ids: pd.Series, spec: EvalSetSpec,
+                    file: "TableFile | str") -> tuple[np.ndarray, list[str]]:
+    """The scores as floats (NaN: not given), and the ids whose score was NaN or
+    infinite when the eval set counts those as no score (non_finite_scores)."""
+    column = spec.score_column
     raw = raw.reset_index(drop=True)
     if pd.api.types.is_bool_dtype(raw.dtype):
-        return raw.astype(float).to_numpy()
-    values = pd.to_numeric(raw, errors="coerce")
-    bad = (values.isna() & raw.notna()).to_numpy()
-    if bad.any():
-        row = int(np.flatnonzero(bad)[0])
-        raise InputError(f"{label}: {column!r} must be a number; row {row + 1} (id {ids.iloc[row]}) "
-                         f"has {raw.iloc[row]!r}")
-    return values.astype(float).to_numpy()
+        return raw.astype(float).to_numpy(), []
+    obj = raw.to_numpy(dtype=object)
+    # An exact column (tables.read_table) holds None where no score is given, NaN where the file wrote one.
+    given = np.asarray(~(obj == None) if raw.dtype == object else ~pd.isna(obj), dtype=bool)  # noqa: E711
+    # Booleans count as 0/1, numeric text as its number (to_numeric does both).
+    values = pd.to_numeric(pd.Series(np.where(given, obj, np.nan)), errors="coerce").to_numpy(dtype=float, copy=True)
+    unsure = np.flatnonzero(given & np.isnan(values))
+    for row in unsure:   # NaN from the file, or text that is no number at all
+        v = obj[row]
+        if isinstance(v, (float, np.floating)):
+            continue
+        try:
+            values[row] = float(str(v).strip())
+        except (TypeError, ValueError):
+            raise InputError(f"{_at(file, row)} (id {ids.iloc[row]}): {column!r} must be a number, "
+                             f"got {_show(v)}") from None
+    non_finite = given & ~np.isfinite(values)
+    if not non_finite.any():
+        return values, []
+    if spec.non_finite_scores != "as-missing":
+        row = int(np.flatnonzero(non_finite)[0])
+        raise InputError(f"{_at(file, row)} (id {ids.iloc[row]}): {column!r} is {float(values[row])!r}, not a finite "
+                         f"number; fix the score, or set non_finite_scores = \"as-missing\" on eval set "
+                         f"{spec.name!r} in signoff.toml to count such scores as no score")
+    values[non_finite] = np.nan
+    return values, ids[non_finite].tolist()
 
 
 # -- ids that only one side has ----------------------------------------------------------

@@ -106,7 +106,7 @@ def test_duplicate_ids_and_non_numeric_scores_are_named():
     with pytest.raises(InputError, match="1 id appear more than once, e.g. a"):
         predictions_from_table(SPEC, raw, "t")
     raw = pd.DataFrame({"id": ["a", "b"], "output": [1, 2], "score": [0.5, "high"]})
-    with pytest.raises(InputError, match=r"'score' must be a number; row 2 \(id b\) has 'high'"):
+    with pytest.raises(InputError, match=r"t row 2 \(id b\): 'score' must be a number, got 'high'"):
         predictions_from_table(SPEC, raw, "t")
 
 

@@ -85,7 +85,7 @@ def test_csv_keeps_text_and_na_strings():
 
 
 def test_bad_csv_and_parquet_and_unknown_format():
-    with pytest.raises(InputError, match="p.csv: not a valid CSV file"):
+    with pytest.raises(InputError, match="p.csv line 2: not a valid CSV file: a quoted field is not closed"):
         read_table(b'id,output\n"a,1\n', "p.csv")
     with pytest.raises(InputError, match="p.parquet: not a valid Parquet file"):
         read_table(b"not parquet at all", "p.parquet")
@@ -164,7 +164,7 @@ def test_missing_id_or_output_column_names_file_and_columns(files):
 
 def test_non_numeric_score_names_file_and_row(files):
     bad = P + [{"id": 3, "output": "o", "score": "high"}]
-    with pytest.raises(InputError, match=r"p.jsonl \(baseline\): 'score' must be a number; row 3 \(id 3\) has 'high'"):
+    with pytest.raises(InputError, match=r"p.jsonl \(baseline\) line 3 \(id 3\): 'score' must be a number, got 'high'"):
         build_eval_set(SPEC, *files(S, bad, P))
 
 
@@ -174,7 +174,7 @@ def test_duplicate_ids_in_samples(files):
 
 
 def test_row_without_id(files):
-    with pytest.raises(InputError, match=r"p.jsonl \(candidate\): row 2 has no 'id'"):
+    with pytest.raises(InputError, match=r"p.jsonl \(candidate\) line 2: no 'id'"):
         build_eval_set(SPEC, *files(S, P, [P[0], {"output": "x"}]))
 
 

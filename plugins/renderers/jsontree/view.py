@@ -14,7 +14,7 @@ from PySide6.QtGui import QBrush, QColor, QFont, QPalette
 from PySide6.QtWidgets import (QCheckBox, QHBoxLayout, QHeaderView, QStackedWidget, QTreeWidget, QTreeWidgetItem,
                                QVBoxLayout, QWidget)
 
-from app.core.jsondiff import MARKS, MISSING, DiffRow, diff_json, parse_json, rows
+from app.core.jsondiff import MARKS, MISSING, TOO_DEEP, DiffRow, diff_json, parse_json, rows
 from app.core.shown import Shown
 from app.ui.diff_view import TextDiffWidget, plain_label, plain_tooltip
 from app.ui.output_view import OutputView, side_title, visible
@@ -23,12 +23,22 @@ from app.ui.palette import DELETE_TINT, INSERT_TINT
 KEY, LEFT, RIGHT, CHANGE = range(4)
 
 
+DEEP_TEXT_SHOWN = 10_000   # characters of a too-deeply nested value the text mode shows
+
+
 def pretty(parsed) -> str:
     if parsed.value is MISSING:
         return ""
     if not parsed.ok:
-        return str(parsed.value)
+        text = str(parsed.value)
+        if parsed.error == TOO_DEEP and len(text) > DEEP_TEXT_SHOWN:   # one huge line: Qt lays it out for seconds
+            text = text[:DEEP_TEXT_SHOWN] + f"… ({len(text) - DEEP_TEXT_SHOWN:,} more characters, {TOO_DEEP})"
+        return text
     return json.dumps(parsed.value, indent=2, sort_keys=True, ensure_ascii=False)
+
+
+def _why(parsed) -> str:
+    return "nested too deeply to show" if parsed.error == TOO_DEEP else "not valid JSON"
 
 
 class JsonOutputView(OutputView):
@@ -99,7 +109,8 @@ class JsonOutputView(OutputView):
         a, b = parse_json(left.output), parse_json(right.output)
         self._diff = diff_json(a.value, b.value)
         counts = self._diff.counts()
-        problems = [f"{s.name} is not valid JSON (compared as text)" for s, p in ((left, a), (right, b)) if not p.ok]
+        problems = [f"{s.name} is JSON {TOO_DEEP}: shown as text" if p.error == TOO_DEEP
+                    else f"{s.name} is not valid JSON (compared as text)" for s, p in ((left, a), (right, b)) if not p.ok]
         missing = [f"{s.name} has no output" for s, p in ((left, a), (right, b)) if p.value is MISSING]
         if self._diff.status == "same":
             words = "the same JSON value on both sides (key order and spacing ignored)"
@@ -112,8 +123,8 @@ class JsonOutputView(OutputView):
         self.tree.setHeaderLabels(["key", side_title(left), side_title(right), "change"])
         self._rebuild()
         self.text.set_show_invisibles(self.show_invisibles)
-        self.text.set_titles(side_title(left, extra="" if a.ok else "not valid JSON"),
-                             side_title(right, extra="" if b.ok else "not valid JSON"))
+        self.text.set_titles(side_title(left, extra="" if a.ok else _why(a)),
+                             side_title(right, extra="" if b.ok else _why(b)))
         self.text.set_texts(pretty(a), pretty(b))
 
     def clear(self) -> None:
