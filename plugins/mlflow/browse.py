@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 from app.core.config import ProjectConfig, parse_config
-from app.core.errors import InputError
+from app.core.errors import ConfigError, InputError
 from plugins.common.policy import policy_from_repo, read_policy_file
 
 from .client import MlflowClient
@@ -294,6 +294,9 @@ def source_for_versions(tracking_uri: str, model: str, candidate: str, baseline:
     path = os.path.abspath(os.path.expanduser(policy)) if policy else ""
     if config_text:
         pass
+    elif path and not os.path.exists(path):
+        raise ConfigError(f"the policy {policy} is neither a signoff.toml file nor a git repository here; fix the "
+                          f"server's policy in Settings ▸ Connections ▸ MLflow tracking servers")
     elif path and os.path.isdir(path):
         with _client(tracking_uri, client) as c:
             commit = resolve(c, parse_ref(cand)).commit
