@@ -14,6 +14,7 @@ SIGNOFF_SCREENSHOT_DIR is set (run under Xvfb, see docs/mlflow.md).
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 from pathlib import Path
@@ -31,7 +32,7 @@ from app.service.review import ReviewService  # noqa: E402
 from app.store.store import Store  # noqa: E402
 from app.core.errors import PolicyRefusal  # noqa: E402
 from plugins.mlflow.browse import LOOK_ONLY_USER, is_look_only  # noqa: E402
-from tests.mlflow.configs import classic_toml  # noqa: E402
+from tests.mlflow.configs import RELAXED_TOML, classic_toml  # noqa: E402
 from tests.mlflow.expected import expected_classes  # noqa: E402
 from tests.mlflow.fake_server import FakeServer  # noqa: E402
 from tests.support.memory_keyring import MemoryKeyring  # noqa: E402
@@ -285,17 +286,31 @@ LOOK_ONLY_MODEL = "look-only-ui"
 
 @pytest.fixture(scope="module")
 def look_only_model(mlflow_world) -> str:
-    """A registered model whose versions are two of the world's broken runs with one logged table each:
-    v1 has no signoff.toml, v2 logged one (which must not be read)."""
+    """A registered model of its own, two versions from new runs (the world's runs stay out of other
+    models) that each log one table the way mlflow.log_table does (the artifact and the
+    mlflow.loggedArtifacts tag); v2's run also logs a signoff.toml of its own, which must not be read."""
     from plugins.mlflow import MlflowClient
 
-    broken = mlflow_world.facts["broken"]
+    def put(root: str, path: str, data: bytes) -> None:
+        r = requests.put(f"{mlflow_world.url}/api/2.0/mlflow-artifacts/artifacts/{root}/{path}", data=data, timeout=30)
+        assert r.ok, r.text
+
     with MlflowClient(mlflow_world.url) as c:
+        experiment = c.post("/api/2.0/mlflow/experiments/create", {"name": "browse-ui-look-only"},
+                            what="creating an experiment")["experiment_id"]
         c.post("/api/2.0/mlflow/registered-models/create", {"name": LOOK_ONLY_MODEL}, what="creating a model")
-        for run_id in (broken["no_config"], broken["other_ids"]):
-            run = c.get_run(run_id)["info"]
+        for version, outputs in (("1", ["a", "b", "c"]), ("2", ["a", "B", "c"])):
+            tags = [{"key": "mlflow.loggedArtifacts", "value": '[{"path": "predictions/answers.json", "type": "table"}]'}]
+            run = c.post("/api/2.0/mlflow/runs/create", {"experiment_id": experiment, "run_name": f"look-only v{version}",
+                                                         "tags": tags}, what="creating a run")["run"]["info"]
+            root = run["artifact_uri"].split("mlflow-artifacts:/", 1)[1].strip("/")
+            table = {"columns": ["id", "input", "output"], "data": [[f"q{i}", f"question {i}", o]
+                                                                   for i, o in enumerate(outputs)]}
+            put(root, "predictions/answers.json", json.dumps(table).encode())
+            if version == "2":
+                put(root, "signoff.toml", RELAXED_TOML.encode())
             c.post("/api/2.0/mlflow/model-versions/create",
-                   {"name": LOOK_ONLY_MODEL, "run_id": run_id, "source": f"{run['artifact_uri']}/model"},
+                   {"name": LOOK_ONLY_MODEL, "run_id": run["run_id"], "source": f"{run['artifact_uri']}/model"},
                    what="creating a version")
     return LOOK_ONLY_MODEL
 
@@ -318,7 +333,8 @@ def test_a_server_with_no_policy_opens_a_look_only_comparison_and_says_so(mlflow
     with qtbot.waitSignal(window.comparisonLoaded, timeout=LOAD_TIMEOUT_MS):
         qtbot.mouseClick(browser.open_button, Qt.MouseButton.LeftButton)
     req = window.request
-    assert (req.candidate_ref, req.eval_sets) == (f"models:/{LOOK_ONLY_MODEL}/2", ["digits"])
+    assert (req.candidate_ref, req.eval_sets) == (f"models:/{LOOK_ONLY_MODEL}/2", ["answers"])
+    assert window.model.class_counts()["changed"] == 1          # b -> B, compared as text
     config = window.service.config(req.id)
     assert is_look_only(config) and config.roles == {"look-only": (LOOK_ONLY_USER,)}
     assert "allow_unreviewed" not in req.config_toml and req.status == "pending"
