@@ -6,6 +6,8 @@ CI asked for).
     models: filter [……]                 versions of the chosen model
     name · latest · aliases · updated   version · aliases · status · run · commit · created · user · tags
     candidate [v2 ▾]  ⇄  baseline [v1 ▾]                             [Open comparison]
+    policy [/ci/checkout/signoff.toml……………]  [File…] [Repository…]
+    what the policy line means (look-only when empty)
     ▓▓▓ listing the versions…  [Cancel]
     one line saying what went wrong, if anything
 
@@ -20,6 +22,12 @@ MLflow client's own (keyring token for the host, MLFLOW_TRACKING_TOKEN,
 username/password); "Token…" stores a bearer token for the server's host in
 the OS keyring.
 
+The policy of the comparison is the server's in Settings (`connections.mlflow_servers[].policy`:
+a signoff.toml from a checkout of the default branch, or the model's git repository, read at
+its default branch), or one chosen here; never the candidate run's own signoff.toml. With
+none the comparison opens look-only (plugins/mlflow/browse.py LOOK_ONLY_POLICY) and the
+dialog says so: it can never be approved and posts nothing to MLflow or a forge.
+
 "Open comparison" runs `source_for_versions` and `service.create_request`
 on a worker, then emits `requestCreated(id)` and closes; the window refreshes
 its inbox and opens the request.
@@ -33,7 +41,7 @@ from datetime import datetime
 from urllib.parse import urlsplit
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDialog, QDialogButtonBox, QFrame, QHBoxLayout,
+from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFrame, QHBoxLayout,
                                QHeaderView, QInputDialog, QLineEdit, QProgressBar, QPushButton, QSplitter,
                                QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget)
 
@@ -76,12 +84,15 @@ def fetch_versions(url: str, model: str, *, task) -> tuple[list, dict[str, str]]
         return versions, version_commits(url, versions, client=client, task=task)
 
 
-def create_comparison(service, url: str, model: str, candidate: str, baseline: str, *, task) -> int:
-    """The new review request's id: version `candidate` against version `baseline`."""
+def create_comparison(service, url: str, model: str, candidate: str, baseline: str, policy: str = "", *,
+                      task) -> int:
+    """The new review request's id: version `candidate` against version `baseline`, judged by the
+    policy at `policy` (a signoff.toml file or a git repository); "" opens it look-only."""
     from plugins.mlflow import source_for_versions
 
-    task.report(f"reading the signoff.toml of {model} version {candidate}…", None)
-    comparison = source_for_versions(url, model, candidate, baseline)
+    task.report(f"reading the policy from {policy}…" if policy else
+                f"listing what {model} version {candidate} logged (look-only: no policy)…", None)
+    comparison = source_for_versions(url, model, candidate, baseline, policy=policy)
     task.check()
     return service.create_request(**comparison.request_kwargs(), task=task).id
 
@@ -226,6 +237,28 @@ class MlflowBrowser(QDialog):
         pick_row.addStretch(1)
         pick_row.addWidget(self.open_button)
 
+        # The policy: the server's in Settings, or chosen here; none: look-only.
+        self.policy_edit = QLineEdit()
+        self.policy_edit.setAccessibleName("policy")
+        self.policy_edit.setPlaceholderText("signoff.toml from a checkout of the default branch, or the model's git "
+                                            "repository (none: look-only)")
+        self.policy_edit.setClearButtonEnabled(True)
+        self.policy_edit.textChanged.connect(lambda _t: self._show_policy())
+        self.policy_file_button = QPushButton("File…")
+        self.policy_file_button.setToolTip("a signoff.toml from a checkout of the default branch")
+        self.policy_file_button.clicked.connect(self._choose_policy_file)
+        self.policy_repo_button = QPushButton("Repository…")
+        self.policy_repo_button.setToolTip("the model's git repository: signoff.toml is read at its default branch")
+        self.policy_repo_button.clicked.connect(self._choose_policy_repo)
+        policy_row = QHBoxLayout()
+        policy_row.addWidget(plain_label("policy:"))
+        policy_row.addWidget(self.policy_edit, 1)
+        policy_row.addWidget(self.policy_file_button)
+        policy_row.addWidget(self.policy_repo_button)
+        self.policy_note = plain_label("")
+        self.policy_note.setWordWrap(True)
+        self.policy_note.setAccessibleName("policy note")
+
         # Busy row and the message.
         self.busy_label = plain_label("")
         self.busy_bar = QProgressBar()
@@ -260,11 +293,14 @@ class MlflowBrowser(QDialog):
         lay.addWidget(self.server_note)
         lay.addWidget(self.splitter, 1)
         lay.addLayout(pick_row)
+        lay.addLayout(policy_row)
+        lay.addWidget(self.policy_note)
         lay.addWidget(self.busy_row)
         lay.addWidget(self.error_frame)
         lay.addWidget(buttons)
         self.resize(1180, 600)
 
+        self._show_policy()
         self._fill_servers()
         self.server_combo.currentIndexChanged.connect(self._server_chosen)
         self._update_buttons()
@@ -362,10 +398,18 @@ class MlflowBrowser(QDialog):
         if url is None:
             return False
         servers = self.settings.get("connections.mlflow_servers") or []
-        if any(str(s.get("url", "")).rstrip("/") == url for s in servers):
+        policy = self.policy()
+        known = next((s for s in servers if str(s.get("url", "")).rstrip("/") == url), None)
+        if known is not None and str(known.get("policy", "") or "") == policy:
             self.server_note.setText(f"{url} is in Settings already.")
             return True
-        servers.append({"name": _host(url), "url": url})
+        if known is not None:
+            if policy:
+                known["policy"] = policy
+            else:
+                known.pop("policy", None)
+        else:
+            servers.append({"name": _host(url), "url": url, **({"policy": policy} if policy else {})})
         self.settings.set("connections.mlflow_servers", servers)
         try:
             self.settings.save()
@@ -373,8 +417,47 @@ class MlflowBrowser(QDialog):
             self.show_error(f"Server not saved: {exc.strerror or exc} ({self.settings.path})")
             return False
         self._fill_servers(select_url=url)
-        self.server_note.setText(f"Saved {url} in Settings as “{_host(url)}”.")
+        name = known.get("name", _host(url)) if known is not None else _host(url)
+        self.server_note.setText(f"Saved {url} in Settings as “{name}”" + (f" with the policy {policy}." if policy else "."))
         return True
+
+    # -- the policy ---------------------------------------------------------------------
+    def configured_policy(self, url: str) -> str:
+        """The policy Settings names for the server at `url` ("" when none)."""
+        for entry in self.settings.get("connections.mlflow_servers") or []:
+            if str(entry.get("url", "")).strip().rstrip("/") == url.rstrip("/"):
+                return str(entry.get("policy", "") or "").strip()
+        return ""
+
+    def policy(self) -> str:
+        return self.policy_edit.text().strip()
+
+    @property
+    def look_only(self) -> bool:
+        """Open comparison makes a look-only review (no policy given)."""
+        return not self.policy()
+
+    def _show_policy(self) -> None:
+        from plugins.mlflow.browse import LOOK_ONLY_NOTE
+
+        if self.look_only:
+            self.policy_note.setText("Look-only. " + LOOK_ONLY_NOTE + " (Settings ▸ Connections ▸ MLflow tracking "
+                                     "servers ▸ policy, or File…/Repository… here.)")
+            self.policy_note.setStyleSheet("color: #D55E00;")
+        else:
+            self.policy_note.setText(f"The policy is {self.policy()}: its signoff.toml (at the default branch, for "
+                                     f"a repository) judges the comparison; the candidate run's own is never read.")
+            self.policy_note.setStyleSheet("")
+
+    def _choose_policy_file(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "signoff.toml from the default branch", "", "signoff.toml (*.toml)")
+        if path:
+            self.policy_edit.setText(path)
+
+    def _choose_policy_repo(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "The model's git repository")
+        if path:
+            self.policy_edit.setText(path)
 
     # -- token --------------------------------------------------------------------------
     def ask_token(self) -> None:
@@ -412,6 +495,8 @@ class MlflowBrowser(QDialog):
         url = self._checked_url()
         if url is None:
             return
+        if url != self.url:                 # another server: its policy from Settings
+            self.policy_edit.setText(self.configured_policy(url))
         self.url = url
         self.model = ""
         self.models_tree.clear()
@@ -563,8 +648,9 @@ class MlflowBrowser(QDialog):
         if cand == base:
             self.show_error(f"Candidate and baseline are both version {cand}: choose two different versions.")
             return
-        self._start(create_comparison, self.service, self.url, self.model, cand, base, lock=True,
-                    message=f"comparing {self.model} v{cand} with v{base}…", done=self._created)
+        self._start(create_comparison, self.service, self.url, self.model, cand, base, self.policy(), lock=True,
+                    message=f"comparing {self.model} v{cand} with v{base}"
+                            + (" (look-only)…" if self.look_only else "…"), done=self._created)
 
     def _created(self, request_id: int) -> None:
         self.requestCreated.emit(int(request_id))
@@ -642,7 +728,8 @@ class MlflowBrowser(QDialog):
             self.busy_bar.setRange(0, 0)
         # Listing can be interrupted by choosing something else; making the request cannot.
         for w in (self.server_combo, self.url_edit, self.list_button, self.save_button, self.token_button,
-                  self.models_tree, self.versions_tree, self.candidate_combo, self.baseline_combo):
+                  self.models_tree, self.versions_tree, self.candidate_combo, self.baseline_combo,
+                  self.policy_edit, self.policy_file_button, self.policy_repo_button):
             w.setEnabled(not (on and lock))
         self.busy_row.setVisible(on)
         self._update_buttons()

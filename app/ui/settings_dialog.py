@@ -263,12 +263,18 @@ class SettingsDialog(QDialog):
 
         ml = QGroupBox("MLflow tracking servers")
         mll = QHBoxLayout(ml)
-        self.mlflow_table = QTableWidget(0, 2)
-        self.mlflow_table.setHorizontalHeaderLabels(["name", "tracking URL"])
+        self.mlflow_table = QTableWidget(0, 3)
+        self.mlflow_table.setAccessibleName("MLflow tracking servers")
+        self.mlflow_table.setHorizontalHeaderLabels(["name", "tracking URL", "policy"])
+        self.mlflow_table.horizontalHeaderItem(2).setToolTip(
+            "where a comparison opened with File ▸ Browse MLflow… takes its policy: a signoff.toml from a checkout "
+            "of the default branch, or the model's git repository (read at its default branch); never the "
+            "candidate run's own. Empty: comparisons open look-only and can never be approved.")
         self.mlflow_table.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        self.mlflow_table.horizontalHeader().setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
         self.mlflow_table.verticalHeader().hide()
         for entry in self.settings.get("connections.mlflow_servers"):
-            self._add_mlflow_row(entry.get("name", ""), entry.get("url", ""))
+            self._add_mlflow_row(entry.get("name", ""), entry.get("url", ""), entry.get("policy", ""))
         col = QVBoxLayout()
         add_ml, remove_ml = QPushButton("Add"), QPushButton("Remove")
         add_ml.clicked.connect(lambda: self._add_mlflow_row("", "https://"))
@@ -345,11 +351,13 @@ class SettingsDialog(QDialog):
         for item in lw.selectedItems():
             lw.takeItem(lw.row(item))
 
-    def _add_mlflow_row(self, name: str, url: str) -> None:
+    def _add_mlflow_row(self, name: str, url: str, policy: str = "") -> None:
+        """`policy`: a signoff.toml file or the model's git repository (docs/mlflow.md); "" for none."""
         r = self.mlflow_table.rowCount()
         self.mlflow_table.insertRow(r)
         self.mlflow_table.setItem(r, 0, QTableWidgetItem(name))
         self.mlflow_table.setItem(r, 1, QTableWidgetItem(url))
+        self.mlflow_table.setItem(r, 2, QTableWidgetItem(policy))
 
     def repos(self) -> list[str]:
         return [self.repo_list.item(i).text() for i in range(self.repo_list.count())]
@@ -359,8 +367,9 @@ class SettingsDialog(QDialog):
         for r in range(self.mlflow_table.rowCount()):
             name = (self.mlflow_table.item(r, 0).text() if self.mlflow_table.item(r, 0) else "").strip()
             url = (self.mlflow_table.item(r, 1).text() if self.mlflow_table.item(r, 1) else "").strip()
+            policy = (self.mlflow_table.item(r, 2).text() if self.mlflow_table.item(r, 2) else "").strip()
             if url and url != "https://":
-                out.append({"name": name or url, "url": url})
+                out.append({"name": name or url, "url": url, **({"policy": policy} if policy else {})})
         return out
 
     def _forge_chosen(self, forge: str) -> None:

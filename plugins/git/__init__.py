@@ -14,7 +14,9 @@ compared in addition). The baseline, when not given, is found the same way as
 the protected base (the two may differ when --baseline is given).
 
 The candidate's authors are every author and committer e-mail of the commits
-base..candidate and their `Co-authored-by:` trailers: none of them may approve.
+base..candidate and their `Co-authored-by:` trailers, and, where the base
+policy's forge can be reached, the forge logins it reports for those commits
+(plugins/git/forge_logins.py): none of them may approve.
 """
 
 from __future__ import annotations
@@ -34,6 +36,8 @@ from app.core.policy_change import AUTHOR, CO_AUTHOR, COMMITTER, added_specs, me
 from app.core.tasks import TaskState
 from app.plugin_api import Source
 from plugins.common import clean_relpath, load_eval_sets
+
+from .forge_logins import forge_logins
 
 CONFIG_FILE = "signoff.toml"
 # Where the default branch is looked for, in this order.
@@ -180,7 +184,12 @@ class GitSource(Source):
         sets = load_eval_sets(load_config, lambda side, path: self._read_file(revisions[side], path, side),
                               revision=lambda side: short(revisions[side].hexsha), task=task,
                               config_file=CONFIG_FILE)
-        authors = self.authors_between(protected, cand)
+        commits = self.commits_between(protected, cand)
+        authors = authors_of(commits)
+        logins, notes = forge_logins(config, [c.hexsha for c in commits])
+        authors = merge_authors(authors, logins)
+        for data in sets:          # the request's warnings: shown with each eval set's summary
+            data.warnings.extend(notes)
         return LoadedInput(
             config=config, source=self.NAME, locator=self.locator(),
             candidate_ref=cand.hexsha, baseline_ref=base.hexsha,
@@ -192,31 +201,22 @@ class GitSource(Source):
 
     def authors_between(self, base: git.Commit, candidate: git.Commit) -> dict[str, str]:
         """identity -> how (author, committer, co-author) over the commits base..candidate."""
+        return authors_of(self.commits_between(base, candidate))
+
+    def commits_between(self, base: git.Commit, candidate: git.Commit) -> list[git.Commit]:
+        """The commits base..candidate (the candidate alone when it is the base)."""
         if base.hexsha == candidate.hexsha:
-            commits = [candidate]
-        else:
-            try:
-                out = self._repo.git.rev_list(f"{base.hexsha}..{candidate.hexsha}",
-                                              max_count=MAX_AUTHOR_COMMITS + 1)
-            except GitCommandError as exc:
-                raise InputError(f"cannot list the commits {short(base.hexsha)}..{short(candidate.hexsha)}: "
-                                 f"{exc.stderr.strip()}") from None
-            shas = out.split()
-            if len(shas) > MAX_AUTHOR_COMMITS:
-                raise InputError(f"more than {MAX_AUTHOR_COMMITS} commits between the protected base "
-                                 f"{short(base.hexsha)} and the candidate; pass --policy-ref REF nearer the candidate")
-            commits = [self._repo.commit(sha) for sha in shas] or [candidate]
-        authors, committers, co = {}, {}, {}
-        for c in commits:
-            if c.author.email:
-                authors[c.author.email] = AUTHOR
-            if c.committer.email:
-                committers[c.committer.email] = COMMITTER
-            for m in CO_AUTHORED.finditer(c.message or ""):
-                email = _email_in(m.group("who"))
-                if email:
-                    co[email] = CO_AUTHOR
-        return merge_authors(authors, committers, co)
+            return [candidate]
+        try:
+            out = self._repo.git.rev_list(f"{base.hexsha}..{candidate.hexsha}", max_count=MAX_AUTHOR_COMMITS + 1)
+        except GitCommandError as exc:
+            raise InputError(f"cannot list the commits {short(base.hexsha)}..{short(candidate.hexsha)}: "
+                             f"{exc.stderr.strip()}") from None
+        shas = out.split()
+        if len(shas) > MAX_AUTHOR_COMMITS:
+            raise InputError(f"more than {MAX_AUTHOR_COMMITS} commits between the protected base "
+                             f"{short(base.hexsha)} and the candidate; pass --policy-ref REF nearer the candidate")
+        return [self._repo.commit(sha) for sha in shas] or [candidate]
 
     def read_config(self, commit: git.Commit) -> ProjectConfig:
         return self._config_at(commit)[0]
@@ -276,6 +276,21 @@ class GitSource(Source):
             raise InputError(f"{path} at {at} is a Git LFS pointer; Signoff reads committed files only, "
                              f"so commit the file itself (or use the files source on a checkout)")
         return data
+
+
+def authors_of(commits: list[git.Commit]) -> dict[str, str]:
+    """identity -> how (author, committer, co-author) over `commits`."""
+    authors, committers, co = {}, {}, {}
+    for c in commits:
+        if c.author.email:
+            authors[c.author.email] = AUTHOR
+        if c.committer.email:
+            committers[c.committer.email] = COMMITTER
+        for m in CO_AUTHORED.finditer(c.message or ""):
+            email = _email_in(m.group("who"))
+            if email:
+                co[email] = CO_AUTHOR
+    return merge_authors(authors, committers, co)
 
 
 def _with_sets(config: ProjectConfig, added) -> ProjectConfig:

@@ -9,20 +9,27 @@ and a Source for any two versions.
     comparison = source_for_versions(uri, "digits", "3", "1")
     service.create_request(**comparison.request_kwargs(), task=task)
 
-A version whose run carries no signoff.toml still opens: `source_for_versions`
-then builds one from the run's logged tables and traces (`default_config_text`),
-with no policy (local status only), for looking, not for signing off.
+The policy of a comparison comes from where the user configured it for the
+server (Settings ▸ Connections ▸ MLflow servers: a signoff.toml file from a
+checkout of the default branch, or the model's git repository, read at its
+default branch), never from the candidate run's signoff.toml artifact
+(docs/trust.md "Where the policy comes from"). With none configured the
+comparison opens LOOK-ONLY (`look_only_config_text`): eval sets made from the
+run's logged tables and traces, a policy no one can meet, no write-back to
+MLflow, the local status only: it can never become `approved`.
 """
 
 from __future__ import annotations
 
+import os
 import re
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
-from app.core.config import parse_config
-from app.core.errors import InputError
+from app.core.config import ProjectConfig, parse_config
+from app.core.errors import ConfigError, InputError
+from plugins.common.policy import policy_from_repo, read_policy_file
 
 from .client import MlflowClient
 from .errors import MlflowNotFound
@@ -193,8 +200,9 @@ def run_info(tracking_uri: str, run_id: str, *, client: MlflowClient | None = No
 
 
 def default_config_text(tracking_uri: str, ref: str, *, client: MlflowClient | None = None) -> str:
-    """A signoff.toml for a run that logged none: one eval set per logged table (and one for its
-    genai traces), text outputs, no policy. For looking at two versions, not for signing off."""
+    """The eval sets of a look-only comparison, from what the run logged (never its signoff.toml
+    artifact): one eval set per logged table (and one for its genai traces), text outputs, and
+    the look-only policy (`LOOK_ONLY_POLICY`). For looking at two versions, not for signing off."""
     with _client(tracking_uri, client) as c:
         r = resolve(c, parse_ref(ref))
         sets = [(t.rsplit("/", 1)[-1].rsplit(".", 1)[0], f'table = "{t}"') for t in r.logged_tables]
@@ -204,13 +212,48 @@ def default_config_text(tracking_uri: str, ref: str, *, client: MlflowClient | N
             raise InputError(f"{r.label} has no logged tables (mlflow.log_table) and no genai evaluation traces: "
                              f"nothing to compare")
     names: set[str] = set()
-    lines = ["# Made by Signoff for a run without signoff.toml: every logged table, compared as text.", ""]
+    lines = ["# Made by Signoff for a look-only comparison (no policy configured for this server):",
+             "# every logged table, compared as text.", ""]
     for name, what in sets:
         while name in names:
             name += "_"
         names.add(name)
         lines += ["[[eval_sets]]", f'name = "{name}"', what, 'type = "text"', ""]
-    return "\n".join(lines)
+    return "\n".join(lines) + LOOK_ONLY_POLICY
+
+
+# A look-only comparison can never be approved: its one required approval is by an address in the
+# reserved .invalid domain (RFC 2606) that no reviewer has and for which [signers] lists no key, so
+# no decision can count; nothing is written back to MLflow and the status stays local.
+LOOK_ONLY_ROLE = "look-only"
+LOOK_ONLY_USER = "nobody@look-only.invalid"
+LOOK_ONLY_CONTEXT = "signoff/look-only"
+LOOK_ONLY_POLICY = f"""
+# LOOK-ONLY: no policy is configured for this MLflow server, so this comparison can never be approved.
+[policy]
+required = {{ {LOOK_ONLY_ROLE} = 1 }}
+
+[roles]
+{LOOK_ONLY_ROLE} = ["{LOOK_ONLY_USER}"]
+
+[mlflow]
+tags_on_decision = false
+alias_on_approval = ""
+assessments = false
+
+[status]
+sink = "local"
+context = "{LOOK_ONLY_CONTEXT}"
+"""
+LOOK_ONLY_NOTE = ("No policy is configured for this server, so the comparison opens look-only: you can look and "
+                  "label, but it can never be approved, and nothing is posted to MLflow or a forge. Give a policy "
+                  "(a signoff.toml from the default branch, or the model's git repository) to sign off.")
+
+
+def is_look_only(config: ProjectConfig) -> bool:
+    """A comparison opened with no policy (see LOOK_ONLY_POLICY)."""
+    return (config.status.context == LOOK_ONLY_CONTEXT and LOOK_ONLY_ROLE in config.policy.required
+            and config.roles.get(LOOK_ONLY_ROLE) == (LOOK_ONLY_USER,))
 
 
 @dataclass(frozen=True)
@@ -235,22 +278,49 @@ class VersionComparison:
 
 
 def source_for_versions(tracking_uri: str, model: str, candidate: str, baseline: str, *,
-                        config_text: str = "", client: MlflowClient | None = None) -> VersionComparison:
-    """Comparing two versions of `model` (version numbers, or any refs). The signoff.toml:
-    `config_text`, else the candidate run's, else a made-up one; its [status] made local."""
+                        policy: str = "", policy_ref: str = "", config_text: str = "",
+                        client: MlflowClient | None = None) -> VersionComparison:
+    """Comparing two versions of `model` (version numbers, or any refs).
+
+    The policy (never the candidate run's signoff.toml artifact): `config_text`; else `policy`,
+    a signoff.toml file (from a checkout of the default branch) or a git repository read at its
+    default branch (`policy_ref`), at the merge-base with the commit the candidate run is tagged
+    with when the clone has it; else none: a look-only comparison (`default_config_text`).
+    Its [status] is made local: there is no commit to post a status on."""
     cand = candidate if candidate.startswith(("models:/", "runs:/")) else f"models:/{model}/{candidate}"
     base = baseline if baseline.startswith(("models:/", "runs:/")) else f"models:/{model}/{baseline}"
-    if not config_text:
+    candidate_text = ""
+    look_only = False
+    path = os.path.abspath(os.path.expanduser(policy)) if policy else ""
+    if config_text:
+        pass
+    elif path and not os.path.exists(path):
+        raise ConfigError(f"the policy {policy} is neither a signoff.toml file nor a git repository here; fix the "
+                          f"server's policy in Settings ▸ Connections ▸ MLflow tracking servers")
+    elif path and os.path.isdir(path):
         with _client(tracking_uri, client) as c:
-            r = resolve(c, parse_ref(cand))
-            try:
-                config_text = c.read_artifact(r.run, CONFIG_ARTIFACT).decode("utf-8-sig")
-            except MlflowNotFound:
-                config_text = default_config_text(tracking_uri, cand, client=c)
-            except UnicodeDecodeError:
-                raise InputError(f"{CONFIG_ARTIFACT} of {r.label} is not UTF-8 text") from None
-    source = MlflowSource(tracking_uri=tracking_uri, model=model, config_text=local_status(config_text))
+            commit = resolve(c, parse_ref(cand)).commit
+        config_text, candidate_text, _where = policy_from_repo(path, policy_ref, commit)
+    elif path:
+        config_text = read_policy_file(path)
+    else:
+        config_text = default_config_text(tracking_uri, cand, client=client)
+        look_only = True
+    source = MlflowSource(tracking_uri=tracking_uri, model=model,
+                          config_text=config_text if look_only else local_status(config_text),
+                          candidate_config_text=_local_or_same(candidate_text), look_only=look_only)
     return VersionComparison(source, cand, base)
+
+
+def _local_or_same(text: str) -> str:
+    """The candidate commit's own signoff.toml, with the same [status] as the base gets (so that the
+    policy diff shows what the candidate changes, not the browsing status); as it is if it does not parse."""
+    if not text:
+        return ""
+    try:
+        return local_status(text)
+    except Exception:   # a broken candidate policy is shown as written (it never applies)
+        return text
 
 
 _TABLE_HEADER = re.compile(r"^\s*\[")

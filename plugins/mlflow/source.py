@@ -69,9 +69,10 @@ class MlflowSource(Source):
 
     def __init__(self, tracking_uri: str = "", model: str = "", repo: str = "", config_rev: str = "",
                  config_text: str = "", experiments: list[str] | tuple[str, ...] = (), resolved: dict | None = None,
-                 policy_ref: str = ""):
+                 policy_ref: str = "", candidate_config_text: str = "", look_only: bool = False):
         self.policy_ref = (policy_ref or "").strip()
-        self._candidate_text = ""
+        self._candidate_text = candidate_config_text or ""   # the candidate commit's own signoff.toml (shown, never applied)
+        self.look_only = bool(look_only)   # a comparison with no policy (browse.py): never approved, nothing written back
         self.tracking_uri = (tracking_uri or "").strip()
         self.model = (model or "").strip()
         self.repo = os.path.abspath(os.path.expanduser(repo)) if repo else ""
@@ -85,7 +86,9 @@ class MlflowSource(Source):
         loc = {"tracking_uri": self.tracking_uri, "model": self.model}
         for key, value in (("repo", self.repo), ("config_rev", self.config_rev), ("config_text", self.config_text),
                            ("policy_ref", self.policy_ref),
-                           ("experiments", list(self.experiments)), ("resolved", self.resolved)):
+                           ("experiments", list(self.experiments)), ("resolved", self.resolved),
+                           ("candidate_config_text", self._candidate_text if self.config_text else ""),
+                           ("look_only", self.look_only)):
             if value:
                 loc[key] = value
         return loc
@@ -99,10 +102,14 @@ class MlflowSource(Source):
 
     @classmethod
     def status_write_backs(cls, request, *, config, verdict, decision=None):
+        if (request.locator or {}).get("look_only"):
+            return []
         return writeback.status_write_backs(request, config=config, verdict=verdict, decision=decision)
 
     @classmethod
     def label_write_backs(cls, request, *, config, label):
+        if (request.locator or {}).get("look_only"):
+            return []
         return writeback.label_write_backs(request, config=config, label=label)
 
     # -- loading -----------------------------------------------------------------------------

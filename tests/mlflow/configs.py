@@ -69,3 +69,19 @@ def classic_toml(smes: tuple[str, ...] = ("alice@example.com",)) -> str:
     from tests.support.keys import with_signers   # the reviewers' keys: decisions and labels are signed
 
     return with_signers(CLASSIC_TOML + POLICY.format(sme=len(smes), smes=", ".join(f'"{s}"' for s in smes)))
+
+
+def broken_toml() -> str:
+    """BROKEN_TOML with a policy: the eval set the broken runs are read with, given as --policy."""
+    from tests.support.keys import with_signers
+
+    return with_signers(BROKEN_TOML + POLICY.format(sme=1, smes='"alice@example.com"'))
+
+
+# What a candidate run may log as its own signoff.toml to wave itself through; it must never apply.
+RELAXED_TOML = CLASSIC_TOML + """
+[policy]
+required = {}
+allow_unreviewed = true
+min_changed_reviewed = 0
+"""

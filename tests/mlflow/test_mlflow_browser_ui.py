@@ -4,7 +4,9 @@ configured in Settings, its models and versions listed, two versions
 compared, and the request opened with the change classes the mlflow tests
 count without Signoff (tests/mlflow/expected.py). Then what goes wrong:
 nothing listening, a server that wants a token, a model gone, versions whose
-runs logged nothing.
+runs logged nothing. The comparison's policy is the server's in Settings (never
+the candidate run's own signoff.toml); a server with none opens a look-only
+comparison that the dialog says can never be approved.
 
 A screenshot of the dialog for docs/screenshots/ is saved when
 SIGNOFF_SCREENSHOT_DIR is set (run under Xvfb, see docs/mlflow.md).
@@ -12,6 +14,7 @@ SIGNOFF_SCREENSHOT_DIR is set (run under Xvfb, see docs/mlflow.md).
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 from pathlib import Path
@@ -27,6 +30,9 @@ if QCoreApplication.instance() is None:   # QtWebEngine (the Charts tab) wants i
 
 from app.service.review import ReviewService  # noqa: E402
 from app.store.store import Store  # noqa: E402
+from app.core.errors import PolicyRefusal  # noqa: E402
+from plugins.mlflow.browse import LOOK_ONLY_USER, is_look_only  # noqa: E402
+from tests.mlflow.configs import RELAXED_TOML, classic_toml  # noqa: E402
 from tests.mlflow.expected import expected_classes  # noqa: E402
 from tests.mlflow.fake_server import FakeServer  # noqa: E402
 from tests.support.memory_keyring import MemoryKeyring  # noqa: E402
@@ -108,10 +114,19 @@ def free_url() -> str:
     return f"http://127.0.0.1:{port}"
 
 
-def configure(window, qtbot, name: str, url: str) -> None:
-    """Settings ▸ Connections ▸ MLflow tracking servers, as a user adds one."""
+@pytest.fixture
+def policy_file(tmp_path) -> str:
+    """A signoff.toml as a checkout of the default branch has it (1 SME, 1 QA)."""
+    path = tmp_path / "checkout" / "signoff.toml"
+    path.parent.mkdir()
+    path.write_text(classic_toml())
+    return str(path)
+
+
+def configure(window, qtbot, name: str, url: str, policy: str = "") -> None:
+    """Settings ▸ Connections ▸ MLflow tracking servers, as a user adds one (with its policy)."""
     settings = window.extras.open_settings()
-    settings._add_mlflow_row(name, url)
+    settings._add_mlflow_row(name, url, policy)
     with qtbot.waitSignal(settings.accepted):
         settings.accept()
 
@@ -137,8 +152,12 @@ def shot(widget, name: str) -> None:
 # -- the comparison ---------------------------------------------------------------------------
 
 def test_browse_a_configured_server_compare_two_versions_and_review_them(mlflow_world, nothing_logged, window,
-                                                                         qtbot):
-    configure(window, qtbot, "test server", mlflow_world.url)
+                                                                         qtbot, policy_file):
+    configure(window, qtbot, "test server", mlflow_world.url, policy_file)
+    from app.settings import load_settings
+
+    assert load_settings().get("connections.mlflow_servers") == [{"name": "test server", "url": mlflow_world.url,
+                                                                  "policy": policy_file}]
     browser = open_browser(window, qtbot)
 
     # The configured server is chosen and its models listed, off the GUI thread, with a busy bar.
@@ -168,6 +187,8 @@ def test_browse_a_configured_server_compare_two_versions_and_review_them(mlflow_
     assert [r["commit"] for r in rows] == [mlflow_world.commits["2"][:7], mlflow_world.commits["1"][:7]]
     assert all(r["status"] == "READY" and r["created"] for r in rows)
     assert browser.chosen() == ("2", "1")                                 # the newer is the candidate
+    assert browser.policy() == policy_file and not browser.look_only      # the server's policy from Settings
+    assert browser.policy_note.text().startswith(f"The policy is {policy_file}")
     shot(browser, "mlflow-browser.png")
 
     browser.swap()
@@ -191,6 +212,8 @@ def test_browse_a_configured_server_compare_two_versions_and_review_them(mlflow_
     assert window.inbox.column_texts("commit") == ["v2 vs v1"]
     assert window.inbox.column_texts("model") == [f"{MODEL} v2"]
     assert window.service.config(req.id).status.sink == "local"          # no commit to post a status on
+    assert window.service.config(req.id).policy.required == {"sme": 1, "qa": 1}   # the file's, not the run's
+    assert not is_look_only(window.service.config(req.id))
 
     # The window shows, per eval set, exactly the classes counted without Signoff.
     v1, v2 = mlflow_world.facts["versions"]["1"], mlflow_world.facts["versions"]["2"]
@@ -249,12 +272,79 @@ def test_versions_whose_runs_logged_nothing_say_so_and_open_nothing(mlflow_world
     with qtbot.waitSignal(browser.versionsListed, timeout=LIST_TIMEOUT_MS):
         browser.select_model(NOTHING_LOGGED)
     assert browser.chosen() == ("2", "1")
+    assert browser.look_only                                             # no policy in Settings
     with qtbot.waitSignal(browser.failed, timeout=LOAD_TIMEOUT_MS):
         browser.open_comparison()
     assert "has no logged tables (mlflow.log_table) and no genai evaluation traces: nothing to compare" \
         in browser.error_text
     assert browser.isVisible() and window.service.list_requests() == [] and window.request is None
     assert browser.models_tree.isEnabled() and browser.open_button.isEnabled()
+
+
+LOOK_ONLY_MODEL = "look-only-ui"
+
+
+@pytest.fixture(scope="module")
+def look_only_model(mlflow_world) -> str:
+    """A registered model of its own, two versions from new runs (the world's runs stay out of other
+    models) that each log one table the way mlflow.log_table does (the artifact and the
+    mlflow.loggedArtifacts tag); v2's run also logs a signoff.toml of its own, which must not be read."""
+    from plugins.mlflow import MlflowClient
+
+    def put(root: str, path: str, data: bytes) -> None:
+        r = requests.put(f"{mlflow_world.url}/api/2.0/mlflow-artifacts/artifacts/{root}/{path}", data=data, timeout=30)
+        assert r.ok, r.text
+
+    with MlflowClient(mlflow_world.url) as c:
+        experiment = c.post("/api/2.0/mlflow/experiments/create", {"name": "browse-ui-look-only"},
+                            what="creating an experiment")["experiment_id"]
+        c.post("/api/2.0/mlflow/registered-models/create", {"name": LOOK_ONLY_MODEL}, what="creating a model")
+        for version, outputs in (("1", ["a", "b", "c"]), ("2", ["a", "B", "c"])):
+            tags = [{"key": "mlflow.loggedArtifacts", "value": '[{"path": "predictions/answers.json", "type": "table"}]'}]
+            run = c.post("/api/2.0/mlflow/runs/create", {"experiment_id": experiment, "run_name": f"look-only v{version}",
+                                                         "tags": tags}, what="creating a run")["run"]["info"]
+            root = run["artifact_uri"].split("mlflow-artifacts:/", 1)[1].strip("/")
+            table = {"columns": ["id", "input", "output"], "data": [[f"q{i}", f"question {i}", o]
+                                                                   for i, o in enumerate(outputs)]}
+            put(root, "predictions/answers.json", json.dumps(table).encode())
+            if version == "2":
+                put(root, "signoff.toml", RELAXED_TOML.encode())
+            c.post("/api/2.0/mlflow/model-versions/create",
+                   {"name": LOOK_ONLY_MODEL, "run_id": run["run_id"], "source": f"{run['artifact_uri']}/model"},
+                   what="creating a version")
+    return LOOK_ONLY_MODEL
+
+
+def test_a_server_with_no_policy_opens_a_look_only_comparison_and_says_so(mlflow_world, look_only_model, window,
+                                                                          qtbot, policy_file):
+    configure(window, qtbot, "test server", mlflow_world.url)            # no policy for this server
+    browser = open_browser(window, qtbot)
+    qtbot.waitUntil(lambda: LOOK_ONLY_MODEL in browser.model_names(), timeout=LIST_TIMEOUT_MS)
+    assert browser.look_only and browser.policy() == ""
+    note = browser.policy_note.text()
+    assert note.startswith("Look-only. No policy is configured for this server")
+    assert "it can never be approved" in note and "nothing is posted to MLflow or a forge" in note
+    browser.policy_edit.setText(policy_file)                             # choosing one here says whose it is
+    assert not browser.look_only and browser.policy_note.text().startswith(f"The policy is {policy_file}")
+    browser.policy_edit.clear()
+    assert browser.look_only
+    with qtbot.waitSignal(browser.versionsListed, timeout=LIST_TIMEOUT_MS):
+        browser.select_model(LOOK_ONLY_MODEL)
+    with qtbot.waitSignal(window.comparisonLoaded, timeout=LOAD_TIMEOUT_MS):
+        qtbot.mouseClick(browser.open_button, Qt.MouseButton.LeftButton)
+    req = window.request
+    assert (req.candidate_ref, req.eval_sets) == (f"models:/{LOOK_ONLY_MODEL}/2", ["answers"])
+    assert window.model.class_counts()["changed"] == 1          # b -> B, compared as text
+    config = window.service.config(req.id)
+    assert is_look_only(config) and config.roles == {"look-only": (LOOK_ONLY_USER,)}
+    assert "allow_unreviewed" not in req.config_toml and req.status == "pending"
+    assert config.status.sink == "local" and not config.mlflow.tags_on_decision and not config.mlflow.alias_on_approval
+    for user in ("alice@example.com", "bob@example.com", "quinn@example.com"):
+        with pytest.raises(PolicyRefusal, match="holds no role"):
+            ReviewService(window.service.store, user=user).decide(req.id, "approve")
+    assert window.service.get_request(req.id).status == "pending"
+    states = ("waiting", "delivered", "superseded", "failed")
+    assert {i.sink for i in window.service.store.outbox_items(states=states) if i.request_id == req.id} <= {"local"}
 
 
 @pytest.fixture
@@ -384,10 +474,10 @@ def refresh(window, qtbot):
 
 
 def test_the_inbox_lists_versions_ci_tagged_for_review_and_opens_one(mlflow_world, awaiting_model,
-                                                                     digits_v2_awaiting, window, qtbot):
+                                                                     digits_v2_awaiting, window, qtbot, policy_file):
     inbox = window.inbox
     assert inbox.mlflow_section.isHidden()                               # no MLflow server in Settings
-    configure(window, qtbot, "test server", mlflow_world.url)
+    configure(window, qtbot, "test server", mlflow_world.url, policy_file)
     refresh(window, qtbot)
     assert inbox.mlflow_section.isVisible() and inbox.mlflow_note_text == ""
     rows = awaiting(inbox)
@@ -408,6 +498,7 @@ def test_the_inbox_lists_versions_ci_tagged_for_review_and_opens_one(mlflow_worl
     assert browser is not None and browser.isVisible()
     qtbot.waitUntil(lambda: browser.chosen() == ("2", "1") and not browser.busy, timeout=LIST_TIMEOUT_MS)
     assert browser.url == mlflow_world.url and browser.model == MODEL and browser.error_text == ""
+    assert browser.policy() == policy_file                               # the server's policy from Settings
 
     # Open comparison: the window opens the new request, and v2 leaves the MLflow section at once.
     with qtbot.waitSignal(window.comparisonLoaded, timeout=LOAD_TIMEOUT_MS):
@@ -415,6 +506,7 @@ def test_the_inbox_lists_versions_ci_tagged_for_review_and_opens_one(mlflow_worl
     req = window.request
     assert (req.candidate_ref, req.baseline_ref) == (f"models:/{MODEL}/2", f"models:/{MODEL}/1")
     assert inbox.current_request_id() == req.id and inbox.column_texts("commit") == ["v2 vs v1"]
+    assert window.service.config(req.id).policy.required == {"sme": 1, "qa": 1}
     assert [r["model"] for r in inbox.awaiting_rows()].count(MODEL) == 0
     assert [r["version"] for r in awaiting(inbox)] == ["v3", "v2"]
 

@@ -9,14 +9,19 @@ import pytest
 from app.cli.main import main
 from app.core.errors import ConfigError, InputError, NotFoundError, SignoffError
 from plugins.mlflow import MlflowSource, MlflowUnreachable
+from tests.mlflow.configs import broken_toml
 from tests.mlflow.server import free_port
 
 pytestmark = pytest.mark.slow
 
 V1 = "models:/digits-classifier/1"
+GENAI_POLICY = '[policy]\nrequired = { sme = 1 }\n[roles]\nsme = ["alice@example.com"]\n'
 
 
 def load(world, candidate: str, baseline: str | None = V1, **kw):
+    """The policy is given (as `request --policy FILE` gives it): the broken runs' own signoff.toml
+    artifacts are never read."""
+    kw.setdefault("config_text", broken_toml())
     return MlflowSource(tracking_uri=world.url, **kw).load(candidate=candidate, baseline=baseline)
 
 
@@ -54,14 +59,29 @@ def test_ids_that_match_nothing_are_an_error_not_an_empty_comparison(mlflow_worl
         load(mlflow_world, run)
 
 
-def test_a_run_without_signoff_toml_says_where_else_it_may_come_from(mlflow_world):
-    run = mlflow_world.facts["broken"]["no_config"]
-    with pytest.raises(ConfigError, match=r"has no signoff.toml artifact; log it in CI .* or pass --repo DIR"):
-        load(mlflow_world, run)
+@pytest.mark.parametrize("which", ["no_config", "other_ids"])
+def test_no_policy_given_says_how_to_give_one_whatever_the_run_logged(mlflow_world, which):
+    """With or without a signoff.toml artifact in the candidate run: no --policy / --repo is an error
+    saying how to give the policy; the run's own artifact is never taken instead."""
+    run = mlflow_world.facts["broken"][which]
+    with pytest.raises(ConfigError, match=rf"^no policy for run {run[:7]} .*: pass --policy FILE \(signoff.toml from "
+                                         r"a checkout of the default branch\) or --repo DIR .*a candidate's own "
+                                         r"signoff.toml never judges it$"):
+        load(mlflow_world, run, config_text="")
+
+
+def test_no_policy_from_the_cli_is_one_line_exit_2(mlflow_world, capsys, monkeypatch):
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    code = main(["request", "--sha", "models:/digits-classifier/2", "--source", "mlflow",
+                 "--tracking-uri", mlflow_world.url])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.startswith("signoff: no policy for models:/digits-classifier/2") and err.count("\n") == 1
+    assert "--policy FILE" in err and "--repo DIR" in err
 
 
 def test_a_run_without_genai_traces(mlflow_world):
-    config = '[[eval_sets]]\nname = "qa"\ntraces = true\n[policy]\nrequired = { sme = 1 }\n[roles]\nsme = ["a@x"]\n'
+    config = '[[eval_sets]]\nname = "qa"\ntraces = true\n' + GENAI_POLICY
     with pytest.raises(InputError, match=r"eval set 'qa': traces of the candidate models:/digits-classifier/2 .* "
                                          r"has no genai evaluation traces"):
         load(mlflow_world, "models:/digits-classifier/2", config_text=config)

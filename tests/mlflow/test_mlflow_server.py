@@ -1,7 +1,11 @@
 """Signoff against a real MLflow tracking server (tests/mlflow/server.py),
 filled with the real mlflow client (tests/mlflow/fill_server.py): the
 comparison of two registered versions and of two genai evaluations, `request
---sha`, the write-backs, the artifact cache, and the server going away."""
+--sha`, the write-backs, the artifact cache, and the server going away.
+
+The policy is given the way CI gives it (`--policy FILE` from its checkout of the
+default branch, `--repo DIR`, or `config_text=` in process): the runs' own logged
+signoff.toml never decides anything, even when it relaxes the policy."""
 
 from __future__ import annotations
 
@@ -15,7 +19,11 @@ from app.service.review import ReviewService
 from app.store.store import Store
 from plugins.mlflow import (MlflowClient, MlflowSource, list_models, list_versions, source_for_versions,
                             versions_awaiting_review)
-from tests.mlflow.configs import classic_toml
+from app.core.errors import PolicyRefusal
+from app.core.model import Status
+from app.core.policy import PolicyVerdict
+from plugins.mlflow.browse import LOOK_ONLY_USER, is_look_only
+from tests.mlflow.configs import GENAI_TOML, RELAXED_TOML, classic_toml
 from tests.mlflow.expected import expected_classes
 
 pytestmark = pytest.mark.slow
@@ -55,11 +63,34 @@ def as_user(store, user: str) -> ReviewService:
     return ReviewService(store, user=user)
 
 
+@pytest.fixture
+def policy_file(tmp_path) -> str:
+    """signoff.toml as CI's checkout of the default branch has it: 1 SME (alice), 1 QA (quinn)."""
+    path = tmp_path / "policy" / "signoff.toml"
+    path.parent.mkdir()
+    path.write_text(classic_toml())
+    return str(path)
+
+
+@pytest.fixture(scope="module")
+def relaxed_v2(mlflow_world):
+    """digits-classifier v2's run logs a signoff.toml of its own that waves it through (required = {},
+    allow_unreviewed = true), uploaded over the artifact the fill script logged. It must change nothing."""
+    run = requests.get(f"{mlflow_world.url}/api/2.0/mlflow/runs/get", params={"run_id": mlflow_world.run_id("2")},
+                       timeout=10).json()["run"]
+    root = run["info"]["artifact_uri"].split("mlflow-artifacts:/", 1)[1].strip("/")
+    url = f"{mlflow_world.url}/api/2.0/mlflow-artifacts/artifacts/{root}/signoff.toml"
+    r = requests.put(url, data=RELAXED_TOML.encode(), timeout=30)
+    assert r.ok, r.text
+    assert requests.get(url, timeout=30).text == RELAXED_TOML
+    return RELAXED_TOML
+
+
 # -- comparing ------------------------------------------------------------------------------
 
 def test_two_registered_versions_give_exactly_the_independently_counted_classes(mlflow_world, service):
     v1, v2 = mlflow_world.facts["versions"]["1"], mlflow_world.facts["versions"]["2"]
-    source = MlflowSource(tracking_uri=mlflow_world.url)
+    source = MlflowSource(tracking_uri=mlflow_world.url, config_text=classic_toml())
     req = service.create_request(source, sha="models:/digits-classifier/2", candidate="models:/digits-classifier/2",
                                  baseline="models:/digits-classifier@champion")
     got = classes_of(service.summary(req.id))
@@ -83,7 +114,7 @@ def test_two_registered_versions_give_exactly_the_independently_counted_classes(
 
 def test_genai_evaluations_compare_by_trace_with_the_scorers_feedback(mlflow_world, service):
     g = mlflow_world.facts["genai"]
-    source = MlflowSource(tracking_uri=mlflow_world.url)
+    source = MlflowSource(tracking_uri=mlflow_world.url, config_text=GENAI_TOML)
     req = service.create_request(source, sha=g["v2"]["run_id"], baseline=g["v1"]["run_id"])
     assert classes_of(service.summary(req.id))["support-qa"] == expected_classes(g["v1"]["rows"], g["v2"]["rows"],
                                                                                  scored=True)
@@ -92,11 +123,12 @@ def test_genai_evaluations_compare_by_trace_with_the_scorers_feedback(mlflow_wor
     assert table.loc["q04", "input"] == "Opposite of hot?"
 
 
-def test_request_by_sha_finds_the_run_ci_tagged_and_shows_its_run_metrics(mlflow_world, cli, store):
+def test_request_by_sha_finds_the_run_ci_tagged_and_shows_its_run_metrics(mlflow_world, cli, store, policy_file):
     sha = mlflow_world.commits["2"]
-    req = cli.json("request", "--sha", sha, "--source", "mlflow", "--tracking-uri", mlflow_world.url, "--json")
+    req = cli.json("request", "--sha", sha, "--source", "mlflow", "--tracking-uri", mlflow_world.url,
+                   "--policy", policy_file, "--json")
     assert req["sha"] == sha and req["status"] == "pending"
-    assert req["description"].startswith("awaiting review: 0/1 SME, 0/1 QA")   # the run's signoff.toml
+    assert req["description"].startswith("awaiting review: 0/1 SME, 0/1 QA")   # --policy FILE
     record = store.get_request(req["id"])
     assert record.candidate_ref == "models:/digits-classifier/2"
     assert record.baseline_ref == "models:/digits-classifier/1"                # the champion alias
@@ -106,11 +138,34 @@ def test_request_by_sha_finds_the_run_ci_tagged_and_shows_its_run_metrics(mlflow
     assert "run metrics" in out and "accuracy" in out
 
 
-def test_request_by_sha_with_repo_reads_signoff_toml_from_git_at_that_commit(mlflow_world, cli):
+def test_request_by_sha_with_repo_reads_signoff_toml_from_git_at_its_default_branch(mlflow_world, cli):
     sha = mlflow_world.commits["2"]
     req = cli.json("request", "--sha", sha, "--repo", str(mlflow_world.repo), "--source", "mlflow",
                    "--tracking-uri", mlflow_world.url, "--json")
-    assert req["description"].startswith("awaiting review: 0/2 SME, 0/1 QA")   # git's signoff.toml asks for 2
+    assert req["description"].startswith("awaiting review: 0/2 SME, 0/1 QA")   # main's signoff.toml asks for 2
+
+
+def test_a_run_whose_own_signoff_toml_relaxes_the_policy_does_not_change_it(mlflow_world, relaxed_v2, cli, store,
+                                                                             policy_file):
+    """v2's run logged `required = {}`, `allow_unreviewed = true`: the request still needs what the base
+    policy says (--policy FILE: 1 SME + 1 QA; --repo: 2 SMEs + 1 QA) and stays pending, and an
+    approval by one SME alone does not open it."""
+    sha = mlflow_world.commits["2"]
+    args = ("request", "--sha", sha, "--source", "mlflow", "--tracking-uri", mlflow_world.url, "--json")
+    by_file = cli.json(*args, "--policy", policy_file)
+    assert (by_file["status"], by_file["description"]) == ("pending", "awaiting review: 0/1 SME, 0/1 QA")
+    record = store.get_request(by_file["id"])
+    assert record.config_toml == classic_toml() and "allow_unreviewed" not in record.config_toml
+    assert store.get_request(by_file["id"]).locator.get("resolved", {}).get("config_from") == "given"
+    by_repo = cli.json(*args, "--repo", str(mlflow_world.repo))
+    assert (by_repo["status"], by_repo["description"]) == ("pending", "awaiting review: 0/2 SME, 0/1 QA")
+    assert "allow_unreviewed" not in store.get_request(by_repo["id"]).config_toml
+    alice = as_user(store, ALICE)
+    assert alice.decide(by_repo["id"], "approve").status.value == "pending"   # 1/2 SME, no QA: still pending
+    # Browsing v1 against v2 with the policy file: the same base policy, never the run's.
+    comparison = source_for_versions(mlflow_world.url, "digits-classifier", "2", "1", policy=policy_file)
+    req = as_user(store, "ci@example.com").create_request(**comparison.request_kwargs())
+    assert req.status == "pending" and "allow_unreviewed" not in req.config_toml
 
 
 def test_artifacts_come_from_the_cache_the_second_time(mlflow_world, monkeypatch):
@@ -125,28 +180,32 @@ def test_artifacts_come_from_the_cache_the_second_time(mlflow_world, monkeypatch
     monkeypatch.setattr(requests.Session, "request", counting)
     progress = []
     task = TaskState(on_progress=lambda msg, frac: progress.append(msg))
-    MlflowSource(tracking_uri=mlflow_world.url).load(candidate="models:/digits-classifier/2",
-                                                     baseline="models:/digits-classifier/1", task=task)
+    MlflowSource(tracking_uri=mlflow_world.url, config_text=classic_toml()).load(
+        candidate="models:/digits-classifier/2", baseline="models:/digits-classifier/1", task=task)
     first = len(downloads)
-    assert first >= 7  # signoff.toml + 3 tables per side
+    assert first >= 6  # 3 tables per side
+    assert not [u for u in downloads if u.endswith("/signoff.toml")]   # the runs' own policy is never read
     assert any(m.startswith("downloading eval set 'digits'") for m in progress)
-    MlflowSource(tracking_uri=mlflow_world.url).load(candidate="models:/digits-classifier/2",
-                                                     baseline="models:/digits-classifier/1")
+    MlflowSource(tracking_uri=mlflow_world.url, config_text=classic_toml()).load(
+        candidate="models:/digits-classifier/2", baseline="models:/digits-classifier/1")
     assert len(downloads) == first, downloads[first:]
 
 
 # -- browsing, for the app ------------------------------------------------------------------------
 
-def test_browsing_models_and_versions_and_opening_any_two(mlflow_world, service):
+def test_browsing_models_and_versions_and_opening_any_two(mlflow_world, service, policy_file):
     models = {m.name: m for m in list_models(mlflow_world.url)}
     assert models["digits-classifier"].aliases == {"champion": "1"}
     versions = list_versions(mlflow_world.url, "digits-classifier")
     assert [v.version for v in versions] == ["2", "1"]
     assert versions[1].aliases == ("champion",) and versions[0].run_id == mlflow_world.run_id("2")
-    comparison = source_for_versions(mlflow_world.url, "digits-classifier", "1", "2")  # either way round
+    comparison = source_for_versions(mlflow_world.url, "digits-classifier", "1", "2",  # either way round
+                                     policy=policy_file)                               # the server's policy file
     req = service.create_request(**comparison.request_kwargs())
     assert req.candidate_ref == "models:/digits-classifier/1"
     assert set(req.eval_sets) == {"digits", "digits-noisy", "digits-eval"}
+    assert req.status == "pending" and not is_look_only(service.config(req.id))
+    assert service.config(req.id).policy.required == {"sme": 1, "qa": 1}
     # Not a CI request: its own "sha" and change, and statuses only in the local sink.
     assert req.sha == req.change_key == "models:/digits-classifier/1 vs models:/digits-classifier/2"
     assert service.config(req.id).status.sink == "local"
@@ -193,18 +252,39 @@ def test_versions_awaiting_review_are_the_pending_ones_without_a_request_here(ml
                 if v.ref == f"models:/{model}/2"] == [("challenger",)]
 
 
-def test_a_run_without_signoff_toml_opens_with_its_logged_tables(mlflow_world, service):
+def test_browsing_with_the_repository_as_policy_reads_its_default_branch(mlflow_world, service):
+    comparison = source_for_versions(mlflow_world.url, "digits-classifier", "2", "1", policy=str(mlflow_world.repo))
+    req = service.create_request(**comparison.request_kwargs())
+    assert service.config(req.id).policy.required == {"sme": 2, "qa": 1}     # main's signoff.toml
+    assert service.config(req.id).status.sink == "local" and req.status == "pending"
+
+
+def test_no_policy_opens_a_look_only_comparison_that_can_never_be_approved(mlflow_world, store):
+    """No policy for the server: the eval sets come from what the runs logged (never their signoff.toml
+    artifact: no_config has none, other_ids has one), and the comparison can never be approved."""
     run = mlflow_world.facts["broken"]["no_config"]
     other = mlflow_world.facts["broken"]["other_ids"]
-    comparison = source_for_versions(mlflow_world.url, "", f"runs:/{run}", f"runs:/{other}")
-    req = service.create_request(**comparison.request_kwargs())
-    assert req.eval_sets == ["digits"]
+    for cand, base in ((run, other), (other, run)):
+        comparison = source_for_versions(mlflow_world.url, "", f"runs:/{cand}", f"runs:/{base}")
+        assert comparison.source.look_only
+        req = as_user(store, "ci@example.com").create_request(**comparison.request_kwargs())
+        assert req.eval_sets == ["digits"] and req.status == "pending"
+        config = as_user(store, ALICE).config(req.id)
+        assert is_look_only(config) and config.status.sink == "local"
+        assert config.policy.required == {"look-only": 1} and config.roles == {"look-only": (LOOK_ONLY_USER,)}
+        for user in (ALICE, BOB, QUINN):        # the reviewers of every real policy: none may decide here
+            with pytest.raises(PolicyRefusal, match="holds no role"):
+                as_user(store, user).decide(req.id, "approve")
+        # Nothing is ever written back to MLflow from a look-only comparison, whatever the verdict.
+        approved = PolicyVerdict(status=Status.APPROVED, description="approved")
+        assert MlflowSource.status_write_backs(req, config=config, verdict=approved) == []
+        assert as_user(store, ALICE).get_request(req.id).status == "pending"
 
 
 # -- writing back ---------------------------------------------------------------------------------
 
 def test_decisions_tag_the_version_and_approval_moves_the_alias(mlflow_world, store):
-    source = MlflowSource(tracking_uri=mlflow_world.url)
+    source = MlflowSource(tracking_uri=mlflow_world.url, config_text=classic_toml())
     req = as_user(store, "ci@example.com").create_request(source, sha=mlflow_world.commits["2"])
     rid = str(req.id)
     alice = as_user(store, ALICE)
@@ -225,7 +305,7 @@ def test_decisions_tag_the_version_and_approval_moves_the_alias(mlflow_world, st
 
 def test_labels_on_genai_traces_become_human_assessments(mlflow_world, store):
     g = mlflow_world.facts["genai"]
-    source = MlflowSource(tracking_uri=mlflow_world.url)
+    source = MlflowSource(tracking_uri=mlflow_world.url, config_text=GENAI_TOML)
     req = as_user(store, "ci@example.com").create_request(source, sha=g["v2"]["run_id"], baseline=g["v1"]["run_id"])
     alice = as_user(store, ALICE)
     alice.set_label(req.id, "support-qa", "q05", verdict="baseline", error="formatting", comment="spelled out")
@@ -259,7 +339,7 @@ def _experiment_of(client, run_id: str) -> str:
 
 
 def test_a_server_down_keeps_the_write_back_in_the_outbox_until_publish_after_restart(mlflow_world, cli, store):
-    source = MlflowSource(tracking_uri=mlflow_world.url)
+    source = MlflowSource(tracking_uri=mlflow_world.url, config_text=classic_toml())
     req = as_user(store, "ci@example.com").create_request(source, sha=mlflow_world.commits["1"],
                                                           baseline="models:/digits-classifier/2")
     server = mlflow_world.server

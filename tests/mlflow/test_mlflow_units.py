@@ -297,6 +297,26 @@ def test_browsing_makes_the_status_local():
     assert parse_config(local_status(MLFLOW_TOML)).status.context == "signoff/browse"
 
 
+def test_a_server_policy_that_is_not_there_is_one_line_before_any_call(tmp_path):
+    from app.core.errors import ConfigError
+    from plugins.mlflow import source_for_versions
+
+    gone = str(tmp_path / "nowhere" / "signoff.toml")
+    with pytest.raises(ConfigError, match=r"^the policy .*nowhere/signoff.toml is neither a signoff.toml file nor a "
+                                          r"git repository here; fix the server's policy in Settings"):
+        source_for_versions("http://127.0.0.1:9", "m", "2", "1", policy=gone)   # nothing listens: never asked
+
+
+def test_the_look_only_policy_parses_and_is_recognised():
+    from plugins.mlflow.browse import LOOK_ONLY_POLICY, is_look_only
+
+    text = '[[eval_sets]]\nname = "t"\ntable = "t.json"\ntype = "text"\n' + LOOK_ONLY_POLICY
+    config = parse_config(text)
+    assert is_look_only(config) and config.status.sink == "local"
+    assert not (config.mlflow.tags_on_decision or config.mlflow.alias_on_approval or config.mlflow.assessments)
+    assert not is_look_only(parse_config(MLFLOW_TOML))
+
+
 def test_the_public_surface():
     import plugins.mlflow as pkg
 

@@ -30,16 +30,20 @@ def test_settings_persist_only_what_changed_and_identity_applies_at_once(qtbot, 
     dialog.user_edit.setText("bob@example.com")
     dialog.add_repo("/src/support-model")
     dialog._add_mlflow_row("prod", "https://mlflow.example.com")
+    dialog._add_mlflow_row("staging", "https://mlflow.staging.example.com", "/ci/main/signoff.toml")   # its policy
     with qtbot.waitSignal(dialog.accepted):
         dialog.accept()
     data = json.loads(load_settings().path.read_text())
     assert data == {"schema": 1, "identity": {"user": "bob@example.com"},
                     "connections": {"git_repos": ["/src/support-model"],
-                                    "mlflow_servers": [{"name": "prod", "url": "https://mlflow.example.com"}]}}
+                                    "mlflow_servers": [{"name": "prod", "url": "https://mlflow.example.com"},
+                                                       {"name": "staging", "url": "https://mlflow.staging.example.com",
+                                                        "policy": "/ci/main/signoff.toml"}]}}
     assert window.service.user == "bob@example.com"
     assert "you: bob@example.com" in window.status_label.text()
     again = window.extras.open_settings()                   # what was saved is what the dialog shows
     assert again.user_edit.text() == "bob@example.com" and again.repos() == ["/src/support-model"]
+    assert again.mlflow_servers() == data["connections"]["mlflow_servers"]
     again.reject()
 
 
