@@ -29,6 +29,9 @@ sme = ["alice@example.com"]
 """
 
 
+from tests.support.keys import key_file, with_signers  # noqa: E402  (labels are signed by their maker)
+
+
 def _strict(text: str):
     """json.loads that refuses NaN / Infinity, as jq and JSON.parse do."""
     def refuse(token):
@@ -44,11 +47,11 @@ class Workspace:
             path = root / rel
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text("\n".join(lines) + "\n")
-        (root / "signoff.toml").write_text(TOML.format(type=type, extra=extra))
+        (root / "signoff.toml").write_text(with_signers(TOML.format(type=type, extra=extra)))
         self.home = root / "home"
         self.home.mkdir()
         self.env = {**os.environ, "SIGNOFF_HOME": str(self.home), "PYTHONPATH": str(ROOT),
-                    "SIGNOFF_USER": "ci@example.com"}
+                    "SIGNOFF_USER": "ci@example.com", "SIGNOFF_SIGNING_KEY": str(key_file("ci@example.com"))}
         self.env.pop("SIGNOFF_DATABASE_URL", None)
 
     def argv(self, *args) -> list[str]:
@@ -61,7 +64,8 @@ class Workspace:
 
     def request(self, sha: str = "c" * 40):
         locator = json.dumps({"root": str(self.root), "baseline_dir": "base", "candidate_dir": "cand"})
-        return self.run("request", "--sha", sha, "--source", "files", "--locator", locator)
+        return self.run("request", "--sha", sha, "--source", "files", "--locator", locator,
+                        "--policy", str(self.root / "signoff.toml"))   # as CI passes it from its checkout of main
 
 
 def sample(i, **kw) -> str:

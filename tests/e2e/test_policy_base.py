@@ -12,6 +12,7 @@ import git
 import pytest
 
 from tests.e2e.test_cli_loop import Signoff
+from tests.support.keys import with_signers
 
 ROWS = [{"id": f"s-{i}", "input": f"q{i}", "reference": f"a{i}"} for i in range(4)]
 BASE = {0: "a0", 1: "x", 2: "a2", 3: "a3"}
@@ -36,6 +37,7 @@ owners = ["quinn@example.com"]
 sme = ["alice@example.com", "carol@example.com", "erin@example.com"]
 qa = ["bob@example.com"]
 """
+POLICY = with_signers(POLICY)   # every reviewer's key listed: decisions are signed
 
 # The candidate's own policy: no review needed, "extra" removed, "texts" repointed, "added" new.
 RELAXED = """

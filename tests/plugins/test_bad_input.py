@@ -110,6 +110,9 @@ name = "t"
 samples = "s.jsonl"
 predictions = "p.jsonl"
 non_finite_scores = "as-missing"
+[policy]
+required = {}
+allow_unreviewed = true
 """
     assert parse_config(text).eval_sets[0].non_finite_scores == "as-missing"
     assert parse_config(text.replace('non_finite_scores = "as-missing"\n', "")).eval_sets[0].non_finite_scores == "error"
