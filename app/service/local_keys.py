@@ -16,13 +16,13 @@ app.settings.configured_signing_key(): SIGNOFF_SIGNING_KEY wins over it.
 from __future__ import annotations
 
 import base64
-import hashlib
 import os
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
 from app.core.errors import InputError
+from app.core.signing import fingerprint
 from app.settings import AGENT_PREFIX
 
 DEFAULT_KEY_NAME = "signoff_ed25519"
@@ -90,9 +90,9 @@ def parse_public_key(line: str, where: str, private_path: Path | None = None) ->
         blob = base64.b64decode(data, validate=True)
     except ValueError:
         return None
-    digest = base64.b64encode(hashlib.sha256(blob).digest()).decode().rstrip("=")
     comment = parts[2].strip() if len(parts) > 2 else ""
-    return LocalKey(public_key=" ".join(parts), algorithm=algorithm, comment=comment, fingerprint=f"SHA256:{digest}",
+    return LocalKey(public_key=" ".join(parts), algorithm=algorithm, comment=comment,
+                    fingerprint=fingerprint(f"{algorithm} {data}"),
                     bits=_blob_bits(algorithm, blob), where=where, private_path=private_path)
 
 

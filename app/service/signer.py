@@ -141,15 +141,9 @@ class AgentSigner(Signer):
 
 def agent_keys() -> list[str]:
     """Public keys the ssh-agent holds ('TYPE BASE64 comment'); [] when there is no agent."""
-    if not os.environ.get("SSH_AUTH_SOCK") or not shutil.which("ssh-add"):
-        return []
-    try:
-        out = subprocess.run(["ssh-add", "-L"], capture_output=True, text=True, timeout=10)
-    except (OSError, subprocess.SubprocessError):
-        return []
-    if out.returncode != 0:
-        return []
-    return [line.strip() for line in out.stdout.splitlines() if line.strip().startswith(("ssh-", "ecdsa-", "sk-"))]
+    from .local_keys import agent_keys as listed
+
+    return [k.public_key for k in listed()[0]]
 
 
 def signer_for(user: str, allowed_keys: list[str] | None = None) -> Signer:
@@ -185,22 +179,17 @@ def signer_for(user: str, allowed_keys: list[str] | None = None) -> Signer:
 
 def generate_key(path: str | os.PathLike, comment: str = "") -> KeyFileSigner:
     """A new ed25519 key at `path` (private, mode 600, no passphrase) and `path`.pub; never
-    overwrites a file that exists."""
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import ed25519
+    overwrites a file that exists (FileExistsError)."""
+    from app.core.errors import InputError
+
+    from .local_keys import create_key
 
     path = Path(path).expanduser()
-    pub = path.with_name(path.name + ".pub")
-    for p in (path, pub):
+    for p in (path, path.with_name(path.name + ".pub")):
         if p.exists():
             raise FileExistsError(f"{p} exists already; choose another name")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    key = ed25519.Ed25519PrivateKey.generate()
-    private = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH,
-                                serialization.NoEncryption())
-    public = key.public_key().public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH).decode()
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(private)
-    pub.write_text(f"{public} {comment}".rstrip() + "\n")
+    try:
+        create_key(path, comment=comment)
+    except InputError as exc:
+        raise SigningError(str(exc)) from None
     return KeyFileSigner(path)
