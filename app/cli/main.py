@@ -472,13 +472,12 @@ def _verify_record_file(args) -> int:
 
 
 def _say_record(what: str, problems: list[str], ok: list[str]) -> int:
+    """Verified: what verified, then one line saying so. Not: ONE line naming every problem (CI logs)."""
+    if problems:
+        print(f"{what} does NOT verify: {'; '.join(problems)}")
+        return 1
     for line in ok:
         print(f"ok: {line}")
-    if problems:
-        print(f"{what} does NOT verify:")
-        for p in problems:
-            print(f"  - {p}")
-        return 1
     print(f"{what} verifies: signed and approved")
     return 0
 
