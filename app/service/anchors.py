@@ -92,7 +92,60 @@ def _write_note(store, request_id: int, anchor: dict) -> str:
         return ""
     record = build_record(ReviewService(store, user="signoff"), req.sha)
     write_note(repo, req.sha, {"signoff_audit": anchor, "record": record})
+    remember_note(store, repo, req.sha)
     return repo
+
+
+# -- where this installation wrote notes (outside the database) ---------------------
+
+NOTES_FILE = "anchored_notes.json"
+REMEMBERED_MAX = 2000   # (repo, commit) pairs per store, newest kept
+
+
+def _notes_file():
+    from app.store.db import data_dir
+
+    return data_dir() / NOTES_FILE
+
+
+def _store_key(store) -> str:
+    try:
+        return store.describe()
+    except Exception:   # noqa: BLE001
+        return ""
+
+
+def remembered_notes(store) -> list[tuple[str, str]]:
+    """(repository, commit) of every git note this installation wrote for `store`: kept in
+    SIGNOFF_HOME, so a log reset in the database (requests table and all) still leaves the
+    notes to read back."""
+    import json
+
+    try:
+        data = json.loads(_notes_file().read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    pairs = data.get(_store_key(store), []) if isinstance(data, dict) else []
+    return [(str(p[0]), str(p[1])) for p in pairs if isinstance(p, list) and len(p) == 2]
+
+
+def remember_note(store, repo: str, sha: str) -> None:
+    import json
+    import os
+
+    path = _notes_file()
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        data = data if isinstance(data, dict) else {}
+    except (OSError, ValueError):
+        data = {}
+    key = _store_key(store)
+    pairs = [p for p in data.get(key, []) if p != [repo, sha]] + [[repo, sha]]
+    data[key] = pairs[-REMEMBERED_MAX:]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.part")
+    tmp.write_text(json.dumps(data, indent=1), encoding="utf-8")
+    tmp.replace(path)
 
 
 # -- reading them back -------------------------------------------------------------
@@ -117,12 +170,100 @@ def _check(found: list[tuple[str, int, str]], hashes: dict[int, str], result: An
                                    f"there (rewritten)")
 
 
-def check_anchors(store, entries) -> AnchorCheck:
-    """Every anchor this installation can reach: local statuses, git notes of the requests'
-    repositories, the anchors the log says it posted to a forge or MLflow (read back where a
-    reader exists; else listed as not reachable)."""
+def _note_anchor(repo: str, sha: str, result: AnchorCheck, found: list, *, missing_is_unreachable=True) -> None:
     from .record import read_note
 
+    try:
+        note = read_note(repo, sha, fetch=False)
+    except Exception:   # noqa: BLE001 - a note that is not ours, or a repository gone
+        note = None
+    if note and isinstance(note.get("signoff_audit"), dict):
+        a = note["signoff_audit"]
+        try:
+            found.append((f"git note on {sha[:10]} in {repo}", int(a.get("count", -1)), str(a.get("hash", ""))))
+        except (TypeError, ValueError):
+            result.problems.append(f"git note on {sha[:10]} in {repo}: its anchor is unreadable (edited)")
+    elif missing_is_unreachable:
+        result.unreachable.append(f"git note on {sha[:10]} in {repo}: none there")
+
+
+def notes_in(repo: str) -> list[str]:
+    """Every commit that carries a refs/notes/signoff note in `repo`."""
+    import subprocess
+
+    out = subprocess.run(["git", "-C", repo, "notes", "--ref=signoff", "list"], capture_output=True, text=True)
+    if out.returncode != 0:
+        return []
+    return [line.split()[1] for line in out.stdout.splitlines() if len(line.split()) == 2]
+
+
+FORGE_SINKS = ("github", "gitea", "gitlab")
+
+
+def _forge_targets(store, entries) -> dict[str, str]:
+    """target -> sink of every status the store says it posted to a forge (the log's 'status.posted'
+    entries and the outbox's delivered entries; either may survive a tampering the other does not)."""
+    targets: dict[str, str] = {}
+    for e in entries:
+        p = e.payload if isinstance(e.payload, dict) else {}
+        if e.action == "status.posted" and p.get("sink") in FORGE_SINKS and isinstance(p.get("target"), str):
+            targets[p["target"]] = p["sink"]
+    try:
+        for item in store.outbox_items(states=("delivered",)):
+            if item.sink in FORGE_SINKS and "state" in item.payload:
+                targets[item.target] = item.sink
+    except Exception:   # noqa: BLE001
+        pass
+    return targets
+
+
+def _read_forge(targets: dict[str, str], store, result: AnchorCheck, found: list) -> None:
+    """Each target's status as the forge holds it now, and the anchor in its target_url/description.
+    Unreachable (no token, network, forge error): listed as not checked, never as OK."""
+    from app.plugin_api import StatusUpdate
+    from app.registry import registry
+
+    sinks: dict[tuple, object] = {}
+    for target, sink_name in sorted(targets.items()):
+        parts = target.split("|")
+        if len(parts) != 5:
+            continue
+        _sink, api_url, repo, sha, context = parts
+        where = f"{sink_name} status {context} on {repo}@{sha[:10]}"
+        try:
+            key = (sink_name, api_url)
+            if key not in sinks:
+                sinks[key] = registry().sink(sink_name).create(api_url=api_url, store=store)
+            sink = sinks[key]
+            if getattr(sink, "token", None) is None:
+                result.unreachable.append(f"{where}: not read back (no token for {getattr(sink, 'host', api_url)})")
+                continue
+            current = sink.current_status(StatusUpdate(repo=repo, sha=sha, state="", description="",
+                                                       context=context, target_url="", ref=""))
+        except Exception as exc:   # noqa: BLE001 - DeliveryError and anything a forge answers
+            result.unreachable.append(f"{where}: not read back ({str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__})")
+            continue
+        if current is None:
+            result.unreachable.append(f"{where}: the forge holds no status there")
+            continue
+        hits = [m for text in (current.get("target_url"), current.get("description"))
+                for m in ANCHOR_RE.finditer(text or "")]
+        if not hits:
+            result.unreachable.append(f"{where}: holds a status without an anchor (set by hand or by an older Signoff)")
+            continue
+        m = hits[0]
+        found.append((where, int(m.group(1)), m.group(2)))
+    for sink in sinks.values():
+        close = getattr(sink, "close", None)
+        if callable(close):
+            close()
+
+
+def check_anchors(store, entries, repos: tuple[str, ...] = ()) -> AnchorCheck:
+    """Every anchor this installation can reach: local statuses, git notes of the requests'
+    repositories and those this installation wrote (kept in SIGNOFF_HOME), every note of `repos`,
+    the forge statuses the store says it posted (read back from the forge), and the anchors the log
+    says it posted; what cannot be read is listed as not checked."""
     result = AnchorCheck()
     hashes = {e.seq: e.hash for e in entries}
     found: list[tuple[str, int, str]] = []
@@ -134,29 +275,34 @@ def check_anchors(store, entries) -> AnchorCheck:
         for text in (st["target_url"], st["description"]):
             for m in ANCHOR_RE.finditer(text or ""):
                 found.append((f"local status on {st['sha'][:10]} ({st['state']})", int(m.group(1)), m.group(2)))
-    seen_shas = set()
+    seen: set[tuple[str, str]] = set()
     for req in requests:
-        if req.sha in seen_shas:
-            continue
-        seen_shas.add(req.sha)
         repo = (req.locator or {}).get("repo")
-        if req.source in GIT_SOURCES and repo:
-            try:
-                note = read_note(repo, req.sha, fetch=False)
-            except Exception:   # noqa: BLE001
-                note = None
-            if note and isinstance(note.get("signoff_audit"), dict):
-                a = note["signoff_audit"]
-                found.append((f"git note on {req.sha[:10]} in {repo}", int(a.get("count", -1)), str(a.get("hash", ""))))
-            elif note is None:
-                result.unreachable.append(f"git note on {req.sha[:10]} in {repo}: none there")
+        if req.source in GIT_SOURCES and repo and (repo, req.sha) not in seen:
+            seen.add((repo, req.sha))
+            _note_anchor(repo, req.sha, result, found)
+    for repo, sha in remembered_notes(store):   # also when the requests table is gone
+        if (repo, sha) not in seen:
+            seen.add((repo, sha))
+            _note_anchor(repo, sha, result, found)
+    for repo in repos:
+        commits = notes_in(repo)
+        if not commits:
+            result.unreachable.append(f"git notes in {repo}: none there (git fetch origin "
+                                      f"refs/notes/signoff:refs/notes/signoff)")
+        for sha in commits:
+            if (repo, sha) not in seen:
+                seen.add((repo, sha))
+                _note_anchor(repo, sha, result, found, missing_is_unreachable=False)
+    _read_forge(_forge_targets(store, entries), store, result, found)
     # What the log says it anchored elsewhere: an anchor the log itself lists must still be in it.
     for e in entries:
         p = e.payload if isinstance(e.payload, dict) else {}
         if e.action == "status.posted" and isinstance(p.get("anchor"), dict):
             a = p["anchor"]
             for where in p.get("anchored_in") or []:
-                if not (where.startswith("git note") or where.startswith("local ")):
+                if not (where.startswith("git note") or where.startswith("local ")
+                        or where.split(" ")[0] in FORGE_SINKS):
                     result.unreachable.append(f"{where} (posted at entry {e.seq}): not read back here")
             found.append((f"status.posted entry {e.seq}", int(a.get("count", -1)), str(a.get("hash", ""))))
     _check(found, hashes, result)

@@ -1,6 +1,8 @@
 """The tampering suite (issue 11): each case detected by `signoff audit verify` (exit 1, saying
-what and where) on SQLite and PostgreSQL, with the anchors reachable (a local status carries
-the head in its target_url, as a forge status does)."""
+what and where) on SQLite and PostgreSQL, with the anchors reachable: the request comes from a
+real git repository whose base signoff.toml lists the reviewers' keys, labels and decisions go
+through the real ReviewService (signed), every status is posted to the local sink (its target_url
+carries the head) and anchored as a git note on the commit (refs/notes/signoff)."""
 
 from __future__ import annotations
 
@@ -8,42 +10,31 @@ import pytest
 
 from app.cli.main import main
 from app.core.audit import GENESIS
-from app.core.model import Decision, DecisionKind, Label, Verdict
-from app.service.publishing import publish_outbox
-from app.store.records import NewRequest, OutboxEntry
-from tests.store.conftest import (_comparison_table, _postgres_template, _sqlite_template, backend,  # noqa: F401
-                                  store, store_url)
+from app.core.model import Verdict
+from tests.audit.world import decide, make_world, note, request, service
+from tests.store.conftest import _postgres_template, _sqlite_template, backend, store, store_url  # noqa: F401
 from tests.store.test_store_audit import raw_sql
 from tests.support.postgres import postgres_server  # noqa: F401
 
-SHA = "a1b2c3d4e5f60718293a4b5c6d7e8f9012345678"
 
-
-def status(state):
-    return OutboxEntry(sink="local", target=f"local||r|{SHA}|signoff", payload={
-        "repo": "r", "sha": SHA, "state": state, "description": state, "context": "signoff",
-        "target_url": "https://ci.example.com/review"})
+@pytest.fixture
+def world(tmp_path):
+    return make_world(tmp_path)
 
 
 @pytest.fixture
-def history(store, monkeypatch, store_url):
-    """A request, labels, two decisions, statuses posted (anchored) after each step."""
+def history(store, monkeypatch, store_url, world):
+    """A request, labels (a keystroke and a file of alice's, one of bob's), bob's approval and
+    alice's reject, each status posted (anchored) as it changed."""
     monkeypatch.setenv("SIGNOFF_DATABASE_URL", store_url)
-    req = store.add_request(NewRequest(sha=SHA, change_key="main", source="files", locator={}, baseline_ref="b",
-                                       candidate_ref=SHA, title="t", author="dana@example.com", content_hash="c0ffee",
-                                       config_toml="[policy]\n", eval_sets=["texts"]),
-                            comparisons=[("texts", {}, _comparison_table())], status="pending",
-                            description="pending", outbox=[status("pending")], actor="ci@example.com")
-    publish_outbox(store)
-    store.upsert_label(Label(req.id, "texts", "s1", "alice@example.com", verdict=Verdict.TIE))
-    store.upsert_labels([Label(req.id, "texts", "s2", "alice@example.com", correct=True),
-                         Label(req.id, "texts", "s3", "bob@example.com", error="format")], actor="alice@example.com")
-    store.record_decision(Decision("alice@example.com", "sme", DecisionKind.REJECT, "c0ffee", request_id=req.id),
-                          status="rejected", description="rejected", outbox=[status("failure")])
-    publish_outbox(store)
-    store.record_decision(Decision("bob@example.com", "sme", DecisionKind.APPROVE, "c0ffee", request_id=req.id),
-                          status="rejected", description="rejected", outbox=[status("failure")])
-    publish_outbox(store)
+    req = request(store, world)
+    alice, bob = service(store, "alice@example.com"), service(store, "bob@example.com")
+    alice.set_label(req.id, "texts", "s1", verdict=Verdict.TIE)
+    alice.import_labels(req.id, [{"eval_set": "texts", "sample_id": "s2", "correct": "true"}])
+    bob.set_label(req.id, "texts", "s3", error="format")
+    decide(store, req, "bob@example.com", "approve")
+    decide(store, req, "alice@example.com", "reject")
+    assert store.get_request(req.id).status == "rejected"
     assert main(["audit", "verify"]) == 0
     return req
 
@@ -64,7 +55,7 @@ def test_intact_log_says_which_anchors_it_checked(history, capsys):
 
 
 def test_edit_an_entry(history, store, store_url, capsys):
-    seq = [e.seq for e in store.audit_entries() if e.action == "decision"][0]
+    seq = [e.seq for e in store.audit_entries() if e.action == "decision"][-1]   # alice's reject
     raw_sql(store_url, f"""UPDATE audit_log SET payload = replace(payload, 'reject', 'approve') WHERE seq = {seq}""")
     code, out = verify(capsys)
     assert code == 1 and f"entry {seq}" in out and "edited" in out
@@ -83,7 +74,7 @@ def test_delete_an_entry(history, store, store_url, capsys, which):
 
 
 def test_delete_the_tail_and_fix_the_head(history, store, store_url, capsys):
-    keep = [e for e in store.audit_entries() if e.action == "decision"][-1].seq - 1   # cut off bob's approval
+    keep = [e for e in store.audit_entries() if e.action == "decision"][-1].seq - 1   # cut off alice's reject
     [h] = [e.hash for e in store.audit_entries() if e.seq == keep]
     raw_sql(store_url, f"DELETE FROM audit_log WHERE seq > {keep}",
             f"UPDATE audit_head SET count = {keep}, last_hash = '{h}'")
@@ -112,15 +103,16 @@ def _rewrite_suffix(store, store_url, start: int, edit) -> None:
 
 
 def test_rewrite_a_suffix_with_recomputed_hashes(history, store, store_url, capsys):
-    first_decision = [e for e in store.audit_entries() if e.action == "decision"][0]
+    reject = [e for e in store.audit_entries() if e.action == "decision"][-1]
 
-    def edit(e):
+    def edit(e):   # the reject becomes an approval, in the entry and in the statement it carries
         p = dict(e.payload)
-        if e.seq == first_decision.seq:
+        if e.seq == reject.seq:
             p["kind"] = "approve"
+            p["statement"] = p["statement"].replace('"decision":"reject"', '"decision":"approve"')
         return p
 
-    _rewrite_suffix(store, store_url, first_decision.seq, edit)
+    _rewrite_suffix(store, store_url, reject.seq, edit)
     raw_sql(store_url, "UPDATE decisions SET kind = 'approve'")
     code, out = verify(capsys)
     assert code == 1 and "(rewritten)" in out          # an anchor past the rewrite
@@ -161,7 +153,7 @@ def test_forge_an_entry_without_a_key(history, store, store_url, capsys):
     seq = e.seq + 1
     at = e.at
     payload = {"user": "mallory@example.com", "role": "sme", "kind": "approve", "content_hash": "c0ffee",
-               "comment": "", "sha": SHA, "status": "approved", "description": "approved"}
+               "comment": "", "sha": history.sha, "status": "approved", "description": "approved"}
     h = entry_hash(seq=seq, at=at, actor="mallory@example.com", action="decision", request_id=1, payload=payload,
                    prev_hash=e.hash)
     from app.core.hashing import canonical_json
@@ -183,3 +175,60 @@ def test_a_missing_head_is_repaired_from_the_log_and_audited(history, store, sto
     assert store.audit_entries()[-1].action == "audit.repair"
     code, out = verify(capsys)
     assert code == 0, out
+
+
+# -- the git note alone (no local statuses, no outbox: a store whose statuses go to a forge) --------
+
+def _only_the_git_note(store_url) -> None:
+    raw_sql(store_url, "DELETE FROM local_statuses", "DELETE FROM outbox")
+
+
+def test_the_git_note_anchors_the_head(history, world, store):
+    n = note(world.repo, world.sha)
+    posted = [e for e in store.audit_entries() if e.action == "status.posted"][-1]
+    assert n["signoff_audit"] == posted.payload["anchor"]
+    assert f"git note {world.repo}" in posted.payload["anchored_in"]
+    assert n["record"]["predicate"]["request"]["sha"] == world.sha
+    assert n["record"]["predicate"]["verdict"]["status"] == "rejected"
+
+
+def test_delete_the_tail_and_fix_the_head_is_seen_through_the_git_note(history, store, store_url, world, capsys):
+    keep = [e for e in store.audit_entries() if e.action == "decision"][-1].seq - 1
+    [h] = [e.hash for e in store.audit_entries() if e.seq == keep]
+    _only_the_git_note(store_url)
+    # the tables follow the cut too, so the replay finds nothing wrong: only the anchor can tell
+    raw_sql(store_url, f"DELETE FROM audit_log WHERE seq > {keep}",
+            f"UPDATE audit_head SET count = {keep}, last_hash = '{h}'",
+            "DELETE FROM decisions WHERE kind = 'reject'",
+            "UPDATE requests SET status = 'pending', description = 'awaiting review: 0/1 QA'")
+    assert store.verify_audit().ok, store.verify_audit().problems    # the log and tables agree
+    code, out = verify(capsys)
+    assert code == 1 and f"git note on {world.sha[:10]} in {world.repo} anchors entry" in out
+    assert "which the log does not hold" in out
+    assert "local status" not in out
+
+
+def test_delete_everything_is_seen_through_the_git_note(history, store, store_url, world, capsys):
+    _only_the_git_note(store_url)
+    raw_sql(store_url, "DELETE FROM audit_log", f"UPDATE audit_head SET count = 0, last_hash = '{GENESIS}'",
+            "DELETE FROM labels", "DELETE FROM label_statements", "DELETE FROM decisions", "DELETE FROM comparisons",
+            "DELETE FROM requests")
+    code, out = verify(capsys)     # the installation remembers where it wrote notes (SIGNOFF_HOME)
+    assert code == 1 and f"git note on {world.sha[:10]} in {world.repo}" in out
+    assert "which the log does not hold" in out
+
+
+def test_delete_everything_is_seen_through_the_notes_of_a_named_repository(history, store, store_url, world,
+                                                                           capsys, monkeypatch, tmp_path):
+    """Another installation (no memory of the notes) verifying with the repository named."""
+    _only_the_git_note(store_url)
+    raw_sql(store_url, "DELETE FROM audit_log", f"UPDATE audit_head SET count = 0, last_hash = '{GENESIS}'",
+            "DELETE FROM labels", "DELETE FROM label_statements", "DELETE FROM decisions", "DELETE FROM comparisons",
+            "DELETE FROM requests")
+    monkeypatch.setenv("SIGNOFF_HOME", str(tmp_path / "another-home"))
+    code, out = verify(capsys)
+    assert code == 0 and "no anchor reachable" in out     # nothing to compare with: the docs say so
+    capsys.readouterr()
+    assert main(["audit", "verify", "--repo", str(world.repo)]) == 1
+    out = capsys.readouterr().out
+    assert f"git note on {world.sha[:10]} in {world.repo}" in out and "which the log does not hold" in out

@@ -324,3 +324,38 @@ def test_the_public_surface():
                  "version_commits", "versions_awaiting_review"}
     classes = {n for n in vars(pkg) if n[:1].isupper()}
     assert set(pkg.__all__) == classes | functions
+
+
+def test_the_tags_write_back_carries_the_audit_head_to_the_model_version(tmp_path):
+    """The audit chain's head goes out with each tags write-back as `signoff.audit_head` (docs/trust.md
+    "Anchors"), and the sink sets it on the model version like the other tags."""
+    from app.service.anchors import MLFLOW_TAG, anchor_payload
+    from app.store.store import Store
+    from plugins.mlflow.writeback import MlflowSink
+
+    store = Store(f"sqlite:///{tmp_path / 's.db'}")
+    try:
+        store.append_audit(actor="ci@example.com", action="note", request_id=None, payload={})
+        count, digest = store.audit_head()
+        config = parse_config(MLFLOW_TOML)
+        [tags] = status_write_backs(_request(), config=config, verdict=_verdict(Status.PENDING))
+        payload = anchor_payload(store, SimpleNamespace(payload=tags.payload))
+        assert payload["tags"][MLFLOW_TAG] == f"{count}-{digest}" and payload["_anchor"] == {"count": count,
+                                                                                             "hash": digest}
+        assert MLFLOW_TAG not in tags.payload["tags"]           # the queued entry itself is left as it was
+    finally:
+        store.close()
+
+    calls = []
+
+    class Client:
+        uri = "http://m:5000"
+
+        def set_model_version_tag(self, model, version, key, value):
+            calls.append((model, version, key, value))
+
+    sink = MlflowSink()
+    sink._client = Client()
+    sink.deliver(payload)
+    assert ("digits", "2", MLFLOW_TAG, f"{count}-{digest}") in calls
+    assert ("digits", "2", "signoff.status", "pending") in calls
