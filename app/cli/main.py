@@ -313,9 +313,26 @@ def cmd_decide(args) -> int:
     service = _service(args)
     req = service.resolve_request(args.request)
     verdict = service.decide(req.id, DecisionKind(args.decision), args.comment or "", role=args.role)
-    _publish_quietly(service)
+    _publish_quietly(service)   # (it makes the forge identity checks that wait, too)
+    verdict = service.verdict(req.id)
     print(f"{args.decision} recorded for {service.user}; status: {verdict.status.value} — {verdict.description}")
+    _say_identity(service.user, verdict)
     return 0
+
+
+def _say_identity(user: str, verdict) -> None:
+    """One line when the forge identity check of `user`'s decision was not made (docs/trust.md)."""
+    from app.core.model import IDENTITY_SKIPPED, IDENTITY_UNCHECKED
+
+    mine = [d for d in (*verdict.not_counted, *verdict.current) if d.user.lower() == user.lower()]
+    if not mine:
+        return
+    d = mine[0]
+    if d.identity == IDENTITY_UNCHECKED:
+        _say(f"warning: recorded, but it counts only once your identity is checked against the "
+             f"{d.identity_forge} token's account; `signoff publish` retries")
+    elif d.identity == IDENTITY_SKIPPED:
+        _say(f"note: {d.identity_note}")
 
 
 def _status_of(service, sha: str):
@@ -327,6 +344,9 @@ def _status_of(service, sha: str):
 
 def cmd_status(args) -> int:
     service = _service(args)
+    req = service.latest_for_sha(args.sha)
+    if req is not None and service.store.unchecked_decisions(req.id):
+        service.recheck_identities(req.id)   # decisions made while the forge was unreachable
     req, verdict = _status_of(service, args.sha)
     if req is None:
         raise InputError(f"no review request for commit {args.sha}")

@@ -140,7 +140,11 @@ def decision_of_entry(entry) -> dict:
     return {"request_id": entry.request_id, "user": st.get("user", p.get("user", entry.actor)),
             "role": st.get("role", p.get("role")), "kind": st.get("decision", p.get("kind")),
             "content_hash": st.get("content_hash", p.get("content_hash")),
-            "comment": st.get("comment", p.get("comment")) or "", "at": _ts(entry.at), "seq": entry.seq}
+            "comment": st.get("comment", p.get("comment")) or "", "at": _ts(entry.at), "seq": entry.seq,
+            "identity": p.get("identity") or ""}
+
+
+IDENTITY_ACTIONS = ("identity.checked", "identity.refused")   # a waiting forge identity check was made
 
 
 def replay(entries) -> dict:
@@ -154,6 +158,12 @@ def replay(entries) -> dict:
         p = e.payload if isinstance(e.payload, dict) else {}
         if e.action == "decision":
             decisions.append(decision_of_entry(e))
+        elif e.action in IDENTITY_ACTIONS:   # the decision it names (request, user, time) was checked
+            for d in reversed(decisions):
+                if (d["request_id"], d["user"], d["at"]) == (e.request_id, p.get("decision_user"),
+                                                             p.get("decision_at")):
+                    d["identity"], d["seq"] = p.get("identity") or "", e.seq
+                    break
         for key, fields in labels_of_entry(e):
             if _label_is_empty(fields):
                 labels.pop(key, None)
@@ -204,8 +214,8 @@ def compare_state(expected: dict, *, requests: dict, decisions: list[dict], labe
                             f"{row['request_id']} is in the store, not in the log")
             continue
         want = match.pop(0)
-        for f in ("role", "kind", "content_hash", "comment"):
-            if (row[f] or "") != (want[f] or ""):
+        for f in ("role", "kind", "content_hash", "comment", "identity"):
+            if (row.get(f) or "") != (want.get(f) or ""):
                 problems.append(f"decisions row {row['id']}: {f} is {row[f]} in the store, "
                                 f"{want[f]} in the log (entry {want['seq']})")
     for rest in logged.values():

@@ -139,3 +139,16 @@ class Decision:
     not_counted: str = ""
     statement: str = ""          # the signed "signoff/decision/v1" statement, canonical JSON
     key_fingerprint: str = ""    # of the key that signed it, when verified
+    # The forge identity check (docs/trust.md "Forge identity check"): where a forge token is
+    # configured, its account must be the decider. IDENTITY_* below; "" = no token, no check.
+    identity: str = ""
+    identity_forge: str = ""     # "github", ...: whose token the check is against
+    identity_note: str = ""      # what the check found (refused: whose token it is; skipped: why)
+    identity_token: str = ""     # a tag of the token the decision was made with (never the token)
+    id: int | None = None        # the store's row id
+
+
+IDENTITY_UNCHECKED = "unchecked"   # the forge could not be reached: does not count until checked
+IDENTITY_CHECKED = "checked"       # the token's account is the decider
+IDENTITY_REFUSED = "refused"       # the token's account is someone else: never counts
+IDENTITY_SKIPPED = "skipped"       # the only token is for another host: no check (and it says so)

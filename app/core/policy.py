@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 
 from .config import ProjectConfig
 from .errors import PolicyRefusal
-from .model import Decision, DecisionKind, Status
+from .model import IDENTITY_REFUSED, IDENTITY_UNCHECKED, Decision, DecisionKind, Status
 from .policy_change import CHANGE_ITEM, POLICY_OWNER, PolicyChange, author_reason
 
 Authors = Collection[str] | Mapping[str, str]   # identities of the candidate's commits (-> how they are tied)
@@ -75,6 +75,17 @@ def latest_per_person(decisions: list[Decision]) -> list[Decision]:
     return list(last.values())
 
 
+def identity_why_not(d: Decision) -> str:
+    """Why the forge identity check keeps `d` from counting ("" when it does not)."""
+    forge = d.identity_forge or "forge"
+    if d.identity == IDENTITY_UNCHECKED:
+        return (f"identity not yet checked against the {forge} token's account (forge unreachable): "
+                f"it counts once checked")
+    if d.identity == IDENTITY_REFUSED:
+        return f"identity refused: {d.identity_note or f'the {forge} token belongs to someone else'}"
+    return ""
+
+
 def _members(config: ProjectConfig, role: str) -> set[str]:
     people = config.policy.owners if role == POLICY_OWNER else config.roles.get(role, ())
     return {p.strip().lower() for p in people}
@@ -116,6 +127,9 @@ def evaluate(config: ProjectConfig, *, decisions: list[Decision], coverage: Cove
         # policy lists), in a role its maker holds now, and never an author's own approval.
         if not d.verified:
             return d.not_counted or "signature not verified"
+        why = identity_why_not(d)
+        if why:
+            return why
         if d.user.strip().lower() not in _members(config, d.role):
             return f"{d.user} is not in role {d.role!r} now"
         if d.kind is DecisionKind.APPROVE and pol.no_self_approval:

@@ -64,9 +64,31 @@ def status_update_from(payload: dict) -> StatusUpdate:
     return StatusUpdate(**{k: payload.get(k, "") for k in STATUS_FIELDS})
 
 
-def publish_outbox(store: Store, *, worker: str | None = None, now: datetime | None = None) -> PublishReport:
+def recheck_identities(store: Store, recheck=None) -> None:
+    """Before a drain: make the forge identity checks that wait (a decision made while the forge was
+    unreachable counts once checked; docs/trust.md "Forge identity check"). A status that changes is
+    queued, so this drain posts it. Never stops the drain."""
+    try:
+        if recheck is None:
+            if not store.unchecked_decisions():
+                return
+            from .review import ReviewService   # (review imports this module)
+
+            recheck = ReviewService(store).recheck_identities
+        recheck()
+    except Exception as exc:  # the forge or the policy: the checks wait for the next drain
+        import logging
+
+        logging.getLogger(__name__).warning("identity checks not made now: %s", exc)
+
+
+def publish_outbox(store: Store, *, worker: str | None = None, now: datetime | None = None,
+                   recheck=None) -> PublishReport:
+    """Post what waits. `recheck`: the forge identity re-check to run first (default: a
+    ReviewService's, when any decision waits for it)."""
     worker = worker or worker_id()
     report = PublishReport()
+    recheck_identities(store, recheck)
     sinks: dict[tuple, object] = {}
     # A claimed entry found superseded means a newer state of its target waits: claim again
     # (a few rounds at most) so this run posts it instead of leaving it to the next one.

@@ -18,11 +18,12 @@ import pandas as pd
 
 from app.core.compare import compare
 from app.core.config import ProjectConfig, parse_config
-from app.core.errors import InputError, NotFoundError, PolicyRefusal
+from app.core.errors import InputError, NotFoundError, PolicyRefusal, SignoffError
 from app.core.hashing import canonical_json
 from app.core.signing import SignatureError, statement_bytes, verify_statement
 from app.core.id_lookup import IdLookup
-from app.core.model import ChangeClass, Decision, DecisionKind, Label, Verdict
+from app.core.model import (IDENTITY_CHECKED, IDENTITY_REFUSED, ChangeClass, Decision, DecisionKind, Label,
+                            Verdict)
 from app.core.hashing import combine_hashes, sha256_bytes
 from app.core.policy import Coverage, PolicyVerdict, check_allowed, evaluate, other_labels_note
 from app.core.policy_change import AUTHOR, POLICY_OWNER, PolicyChange, added_specs, compare_policies
@@ -32,7 +33,8 @@ from app.registry import registry
 from app.store.records import NewRequest, OutboxEntry, RequestRecord, SignedStatement
 from app.store.store import Store
 
-from .identity import check_forge_identity, resolve_user
+from .identity import IdentityCheck, check_forge_identity, judge, resolve_user, token_account
+
 from .publishing import PublishReport, publish_outbox
 from . import reviewer_keys as rk
 
@@ -383,8 +385,11 @@ class ReviewService:
             raise PolicyRefusal(f"request {req.id} does not change signoff.toml: there is nothing for a policy owner "
                                 f"to approve")
         check_allowed(config, user=self.user, role=role, kind=kind, authors=_request_authors(req))
-        check_forge_identity(self.user, config.status)  # the forge token's user must be the one deciding
+        # The forge token's user must be the one deciding; forge unreachable: recorded, counts once checked.
+        identity = check_forge_identity(self.user, config.status)
         decision = self._signed_decision(req, config, role, kind, comment)   # refused unless it verifies
+        decision = replace(decision, identity=identity.state, identity_forge=identity.forge,
+                           identity_note=identity.note, identity_token=identity.token)
 
         def outbox_for(verdict: PolicyVerdict, changed: bool) -> list[OutboxEntry]:
             # The commit status only when it changed (an identical one would be a second post of
@@ -414,8 +419,47 @@ class ReviewService:
                                   *self._status_write_backs(req, config, v, latest[0])])
         return verdict
 
+    def recheck_identities(self, request_id: int | None = None) -> list[Decision]:
+        """Make the forge identity checks that wait (the forge was unreachable when the decision was
+        made), with the token configured here and only where it is the token the decision was made
+        with: the decision is marked checked or refused (audited), and the request's status
+        re-evaluated and queued to post. Returns the decisions marked (with their new state)."""
+        waiting = self.store.unchecked_decisions(request_id)
+        found: dict[tuple[str, str], IdentityCheck | None] = {}
+        marked = []
+        for d in waiting:
+            try:
+                req = self.get_request(d.request_id)
+                config = self.config(req.id)
+                where = (config.status.sink, config.status.api_url)
+                if where not in found:   # one look-up per forge host, whatever waits there
+                    try:
+                        found[where] = token_account(config.status)
+                    except SignoffError as exc:
+                        log.warning("the identity check of %s's decision still waits: %s", d.user, exc)
+                        found[where] = None
+                check = found[where]
+                if check is None or check.token != d.identity_token:
+                    continue    # unreachable still, or another token: it proves nothing of who decided
+                check = judge(d.user, check)
+                if check.state not in (IDENTITY_CHECKED, IDENTITY_REFUSED):
+                    continue
+
+                def outbox_for(v: PolicyVerdict, req=req, config=config) -> list[OutboxEntry]:
+                    return [self._status_entry(config, req.sha, v, req.id),
+                            *self._status_write_backs(req, config, v, None)]
+
+                done, _verdict = self.store.set_decision_identity(d.id, check.state, check.note, actor=self.user,
+                                                                  evaluate=self._evaluator(req), outbox_for=outbox_for)
+            except SignoffError as exc:   # e.g. the request's policy no longer parses: it stays waiting
+                log.warning("the identity check of %s's decision still waits: %s", d.user, exc)
+                continue
+            if done:
+                marked.append(replace(d, identity=check.state, identity_note=check.note))
+        return marked
+
     def publish(self) -> PublishReport:
-        return publish_outbox(self.store)
+        return publish_outbox(self.store, recheck=self.recheck_identities)
 
     def outbox_waiting(self) -> int:
         return len(self.store.outbox_items(states=("waiting",)))

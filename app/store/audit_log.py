@@ -159,7 +159,8 @@ def _tables(session: Session) -> dict:
     requests = {r.id: {"status": r.status, "description": r.description}
                 for r in session.execute(select(Request.id, Request.status, Request.description))}
     decisions = [{"id": d.id, "request_id": d.request_id, "user": d.user_name, "role": d.role, "kind": d.kind,
-                  "content_hash": d.content_hash, "comment": d.comment, "at": _ts(d.created_at)}
+                  "content_hash": d.content_hash, "comment": d.comment, "at": _ts(d.created_at),
+                  "identity": d.identity_check or ""}
                  for d in session.execute(select(DecisionRow)).scalars()]
     labels = {(l.request_id, l.eval_set, l.sample_id, l.user_name):
               {"verdict": l.verdict, "correct": l.correct, "error": l.error, "comment": l.comment}

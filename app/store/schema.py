@@ -156,6 +156,12 @@ class DecisionRow(Base):
     statement: Mapped[str] = mapped_column(Text, server_default="")
     signature: Mapped[str] = mapped_column(Text, server_default="")
     key_fingerprint: Mapped[str] = mapped_column(String(100), server_default="")
+    # The forge identity check (migration 0006_identity_check): state, forge, what it found,
+    # and a tag of the token it was made with (a re-check uses only that same token)
+    identity_check: Mapped[str] = mapped_column(String(20), server_default="")
+    identity_forge: Mapped[str] = mapped_column(String(32), server_default="")
+    identity_note: Mapped[str] = mapped_column(Text, server_default="")
+    identity_token: Mapped[str] = mapped_column(String(64), server_default="")
 
 
 class OutboxRow(Base):

@@ -20,9 +20,10 @@ from sqlalchemy.exc import DatabaseError, OperationalError
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.core.audit import label_row
+from app.core.audit import _ts as audit_ts, label_row
 from app.core.errors import InputError, NotFoundError
-from app.core.model import Decision, DecisionKind, Label, Verdict
+from app.core.model import (IDENTITY_CHECKED, IDENTITY_REFUSED, IDENTITY_UNCHECKED, Decision, DecisionKind, Label,
+                             Verdict)
 
 from . import audit_log, outbox as ob
 from .db import READ_ONLY, StoreUnavailable, describe, make_engine, mask, resolve_url
@@ -82,7 +83,16 @@ def _label_log_row(label: Label) -> list:
 def _decision(d: DecisionRow, sha: str) -> Decision:
     return Decision(user=d.user_name, role=d.role, kind=DecisionKind(d.kind), content_hash=d.content_hash,
                     comment=d.comment, created_at=d.created_at, request_id=d.request_id, sha=sha,
-                    statement=d.statement or "", signature=d.signature or "", key_fingerprint=d.key_fingerprint or "")
+                    statement=d.statement or "", signature=d.signature or "", key_fingerprint=d.key_fingerprint or "",
+                    identity=d.identity_check or "", identity_forge=d.identity_forge or "",
+                    identity_note=d.identity_note or "", identity_token=d.identity_token or "", id=d.id)
+
+
+def _identity_audit(d: Decision) -> dict:
+    """The forge identity check of a decision as its audit entry records it (only when one applies)."""
+    if not d.identity:
+        return {}
+    return {"identity": d.identity, "identity_forge": d.identity_forge, "identity_note": d.identity_note}
 
 
 def _status_of(verdict) -> tuple[str, str]:
@@ -553,11 +563,17 @@ class Store:
                 "user": decision.user, "role": decision.role, "kind": kind.value,
                 "content_hash": decision.content_hash, "comment": decision.comment, "sha": req.sha,
                 "status": status, "description": description, "statement": decision.statement,
-                "signature": decision.signature, "key_fingerprint": decision.key_fingerprint})
-            s.add(DecisionRow(request_id=req.id, user_name=decision.user, role=decision.role, kind=kind.value,
+                "signature": decision.signature, "key_fingerprint": decision.key_fingerprint,
+                **_identity_audit(decision)})
+            row = DecisionRow(request_id=req.id, user_name=decision.user, role=decision.role, kind=kind.value,
                               content_hash=decision.content_hash, comment=decision.comment or "", created_at=now,
                               statement=decision.statement, signature=decision.signature,
-                              key_fingerprint=decision.key_fingerprint))
+                              key_fingerprint=decision.key_fingerprint, identity_check=decision.identity,
+                              identity_forge=decision.identity_forge, identity_note=decision.identity_note,
+                              identity_token=decision.identity_token)
+            s.add(row)
+            s.flush()
+            saved = dataclasses.replace(saved, id=row.id)
             req.status, req.description, req.updated_at = status, description, now
             self._enqueue(s, list(outbox_for(verdict, changed)), req.id, now)
         return saved, verdict
@@ -568,6 +584,48 @@ class Store:
             rows = s.execute(select(DecisionRow, Request.sha).join(Request, DecisionRow.request_id == Request.id)
                              .where(Request.change_key == change_key).order_by(DecisionRow.id))
             return [_decision(d, sha) for d, sha in rows]
+
+    def unchecked_decisions(self, request_id: int | None = None) -> list[Decision]:
+        """Decisions whose forge identity check waits (the forge was unreachable), oldest first."""
+        with self._read() as s:
+            query = (select(DecisionRow, Request.sha).join(Request, DecisionRow.request_id == Request.id)
+                     .where(DecisionRow.identity_check == IDENTITY_UNCHECKED).order_by(DecisionRow.id))
+            if request_id is not None:
+                query = query.where(DecisionRow.request_id == request_id)
+            return [_decision(d, sha) for d, sha in s.execute(query)]
+
+    def set_decision_identity(self, decision_id: int, state: str, note: str, *, actor: str, evaluate,
+                              outbox_for) -> tuple[bool, object]:
+        """The forge identity check of a waiting decision was made: mark it `state` (checked /
+        refused) with what it found, audit 'identity.checked' / 'identity.refused', and in the
+        same transaction re-evaluate the request's status (as refresh_status: a changed status is
+        stored, `outbox_for(verdict)` enqueued and audited 'status.change'). A decision no longer
+        waiting (another process checked it) is left as it is. Returns (marked, verdict or None)."""
+        if state not in (IDENTITY_CHECKED, IDENTITY_REFUSED):
+            raise InputError(f"identity check state {state!r} is not checked or refused")
+        now = utcnow()
+        with self._write() as s:
+            log = audit_log.AuditAppender(s, self._installation)
+            row = s.get(DecisionRow, decision_id)
+            if row is None:
+                raise NotFoundError(f"no decision {decision_id}")
+            req = self._lock_request(s, row.request_id)
+            s.refresh(row)
+            if row.identity_check != IDENTITY_UNCHECKED:
+                return False, None
+            row.identity_check, row.identity_note = state, note
+            log.append(actor=actor, action=f"identity.{state}", request_id=req.id, at=now, payload={
+                "decision_user": row.user_name, "decision_at": audit_ts(row.created_at), "identity": state,
+                "identity_forge": row.identity_forge, "identity_note": note})
+            s.flush()
+            verdict = evaluate(self._decisions_in(s, req.change_key), self._labels_in(s, req.id))
+            status, description = _status_of(verdict)
+            if (status, description) != (req.status, req.description):
+                req.status, req.description, req.updated_at = status, description, now
+                self._enqueue(s, list(outbox_for(verdict)), req.id, now)
+                log.append(actor=actor, action="status.change", request_id=req.id, at=now,
+                           payload={"status": status, "description": description})
+            return True, verdict
 
     # -- reviewer keys ----------------------------------------------------
     def set_reviewer_keys(self, request_id: int, user: str, keys: list[str], *, actor: str, reason: str) -> None:

@@ -207,9 +207,13 @@ def test_identity_check_when_the_forge_is_down_or_refuses_the_token(store, monke
         monkeypatch.setenv("GITHUB_TOKEN", "tok-alice")
         server.inject(Fault("status", method="GET", path_part="/user", status=503))
         with caplog.at_level(logging.WARNING):
-            ReviewService(store, user="alice@example.com").decide(req.id, "approve")   # offline: recorded
-        assert "could not check alice@example.com against the github token's user" in caplog.text
-        assert [d.user for d in store.decisions_for_change(req.change_key)] == ["alice@example.com"]
+            verdict = ReviewService(store, user="alice@example.com").decide(req.id, "approve")   # offline: recorded
+        assert "could not check the github token's account" in caplog.text
+        # ... but it fails closed: it does not count until checked (tests/forges/test_identity_check.py)
+        assert [(d.user, d.identity) for d in store.decisions_for_change(req.change_key)] == [
+            ("alice@example.com", "unchecked")]
+        assert [d.not_counted for d in verdict.not_counted] == [
+            "identity not yet checked against the github token's account (forge unreachable): it counts once checked"]
     finally:
         server.stop()
 

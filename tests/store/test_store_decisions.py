@@ -61,3 +61,37 @@ def test_decision_needs_an_existing_request(store):
     with pytest.raises(NotFoundError, match="no review request 5"):
         store.record_decision(decision(5), **fixed("approved", "", []))
     assert store.audit_entries() == []
+
+
+def test_a_waiting_identity_check_is_marked_once_audited_and_replayed(store, make_request):
+    """The forge identity check (docs/trust.md): a decision recorded 'unchecked' is marked checked or
+    refused once, with an audit entry; the status is re-evaluated in the same transaction; audit
+    verify replays the state."""
+    rec = make_request(store)
+    saved, _ = store.record_decision(
+        decision(rec.id, identity="unchecked", identity_forge="github", identity_note="connection refused",
+                 identity_token="ab12"), **fixed("pending", "awaiting review: 0/1 SME", []))
+    assert store.audit_entries()[-1].payload["identity"] == "unchecked"
+    [waiting] = store.unchecked_decisions(rec.id)
+    assert (waiting.id, waiting.identity, waiting.identity_forge, waiting.identity_token) == (
+        saved.id, "unchecked", "github", "ab12")
+    entry = OutboxEntry(sink="local", target="t", payload={"state": "approved"})
+    seen = []
+
+    def evaluate(decisions, labels):
+        seen.append([d.identity for d in decisions])
+        return SimpleNamespace(status="approved", description="approved: 1/1 SME")
+
+    done, verdict = store.set_decision_identity(saved.id, "checked", "the github token is alice's", actor="alice",
+                                                evaluate=evaluate, outbox_for=lambda v: [entry])
+    assert done and verdict.status == "approved" and seen == [["checked"]]
+    assert store.get_request(rec.id).status == "approved" and len(store.outbox_items()) == 1
+    assert [e.action for e in store.audit_entries()[-2:]] == ["identity.checked", "status.change"]
+    assert store.unchecked_decisions() == []
+    again = store.set_decision_identity(saved.id, "refused", "", actor="x", evaluate=evaluate, outbox_for=lambda v: [])
+    assert again == (False, None)                              # no longer waiting: left as it is
+    assert store.decisions_for_change(rec.change_key)[0].identity == "checked"
+    report = store.verify_audit()
+    assert report.ok, report.problems
+    with pytest.raises(InputError):
+        store.set_decision_identity(saved.id, "maybe", "", actor="x", evaluate=evaluate, outbox_for=lambda v: [])
