@@ -539,7 +539,7 @@ def cmd_audit_export(args) -> int:
 def _signed_verdict(args) -> tuple[int, list[str], list[str], str]:
     """(exit, problems, ok, where): the signed record of args.sha, from the store when it has the
     commit, else from the note in --repo (or its origin)."""
-    from app.service.record import RecordError, record_from_repo, record_keys, verify_record
+    from app.service.record import RecordError, base_policy_keys, record_from_repo, verify_record
     from app.store.db import StoreUnavailable
 
     record = keys = None
@@ -553,10 +553,18 @@ def _signed_verdict(args) -> tuple[int, list[str], list[str], str]:
         req = service.latest_for_sha(args.sha)
         if req is not None:
             record = build_record(service, args.sha)
-            keys = record_keys(record, None, getattr(req, "reviewer_keys", None) or {})
-            where = f"the store {service.store.describe()}"
     except (StoreUnavailable, InputError) as exc:
         log.debug("store not usable for verify: %s", exc)
+    if record is not None:
+        # The store's record counts only against what the store cannot change: the policy and
+        # keys at the protected base (the request's repository, --repo, or --policy FILE).
+        repo = args.repo or (req.locator or {}).get("repo") or "."
+        try:
+            keys, base = base_policy_keys(record, args.sha, repo=repo, policy_file=getattr(args, "policy", None),
+                                          stored=req.reviewer_keys)
+        except RecordError as exc:
+            return 1, [str(exc)], [], f"the store {service.store.describe()}"
+        where = f"the store {service.store.describe()}, policy {base}"
     if record is None:
         try:
             record, keys, where = record_from_repo(args.repo or ".", args.sha)
@@ -778,14 +786,18 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--interval", type=float, default=10.0, help="seconds between checks (default 10)")
     s.add_argument("--verify", action="store_true", help="end with 0 only once the commit's signed record "
                                                          "verifies (as `signoff verify`), never on a status alone")
-    s.add_argument("--repo", help="with --verify: the repository whose refs/notes/signoff holds the record "
-                                  "when the store is out of reach (default: .)")
+    s.add_argument("--repo", help="with --verify: the model's repository (protected base policy and keys; "
+                                  "refs/notes/signoff when the store is out of reach; default: the request's, else .)")
+    s.add_argument("--policy", help="with --verify: signoff.toml from a checkout of the default branch (MLflow, files)")
     s.set_defaults(func=cmd_wait)
 
     s = sub.add_parser("verify", help="check the commit's signed sign-off record (exit 0 verifies, 1 not)")
     s.add_argument("--sha", required=True)
-    s.add_argument("--repo", help="the repository whose refs/notes/signoff holds the record when the store "
-                                  "is out of reach (default: .; fetched from its origin if missing)")
+    s.add_argument("--repo", help="the model's repository: its protected base gives the policy and keys the record "
+                                  "is checked against, and its refs/notes/signoff the record when the store is "
+                                  "out of reach (default: the request's repository, else .)")
+    s.add_argument("--policy", help="signoff.toml from a checkout of the default branch, for requests whose commit "
+                                    "is not in a repository here (MLflow, files)")
     s.set_defaults(func=cmd_verify)
 
     s = sub.add_parser("publish", help="post what waits in the outbox")

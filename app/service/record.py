@@ -248,6 +248,53 @@ def policy_at_protected_base(repo: str, sha: str) -> tuple[str, str]:
     raise RecordError(f"{repo} has no default branch (origin/HEAD, main or master) to find the protected base")
 
 
+def _forge_only(config_text: str, stored: dict | None) -> dict:
+    """Of the keys stored with a request, only those of reviewers the policy names by a forge login
+    (github:/gitlab:, resolved when the request was made): inline and allowed-signers keys are
+    taken from the policy itself, never from the database."""
+    try:
+        cfg = parse_config(config_text or "")
+    except SignoffError:
+        return {}
+    forge_users = {u.lower() for u, specs in cfg.signers.keys.items()
+                   if any(str(k).startswith(("github:", "gitlab:")) for k in specs)}
+    return {u: ks for u, ks in (stored or {}).items() if str(u).lower() in forge_users}
+
+
+def base_policy_keys(record: dict, sha: str, *, repo: str | None, policy_file: str | None,
+                     stored: dict | None = None):
+    """(keys_of_user, where) for a record read from the store, checked against what the store
+    cannot change: signoff.toml at the protected base of `repo` (or `policy_file`, the copy CI
+    takes from its checkout of the default branch). The record's policy must be that text, and
+    the keys are the ones it lists. RecordError (fail closed) when neither can be read."""
+    if policy_file:
+        try:
+            text = Path(policy_file).read_text(encoding="utf-8-sig")
+        except OSError as exc:
+            raise InputError(f"cannot read the policy {policy_file}: {exc.strerror or exc}") from None
+        where, allowed = policy_file, ""
+        cfg = parse_config(text, policy_file)
+        if cfg.signers.allowed_signers:
+            path = Path(policy_file).resolve().parent / cfg.signers.allowed_signers
+            allowed = path.read_text() if path.is_file() else ""
+    elif repo and Path(repo).exists() and _git(repo, "rev-parse", "-q", "--verify",
+                                                  f"{sha}^{{commit}}").returncode == 0:
+        base, text = policy_at_protected_base(repo, sha)
+        where = f"{CONFIG_FILE} at the protected base {base[:10]} of {repo}"
+        cfg = parse_config(text, where)
+        allowed = ""
+        if cfg.signers.allowed_signers:
+            out = _git(repo, "show", f"{base}:{cfg.signers.allowed_signers}")
+            allowed = out.stdout if out.returncode == 0 else ""
+    else:
+        raise RecordError(f"cannot check the record's policy against the protected base: commit {sha[:10]} is "
+                          f"not in {repo or 'this directory'}; run in a checkout of the model's repository, pass "
+                          f"--repo DIR, or --policy FILE (signoff.toml from the default branch)")
+    if sha256_text(text) != ((record.get("predicate") or {}).get("policy") or {}).get("sha256"):
+        raise RecordError(f"the record's policy is not {where}: the store's copy differs")
+    return reviewer_keys(text, allowed, _forge_only(text, stored)), where
+
+
 def record_from_repo(repo: str, sha: str) -> tuple[dict, object, str]:
     """(record, keys_of_user, where) from the note on `sha` in `repo`, checked against the policy at
     the protected base of that repository (and its allowed-signers file there)."""
