@@ -147,6 +147,12 @@ def decision_of_entry(entry) -> dict:
 IDENTITY_ACTIONS = ("identity.checked", "identity.refused")   # a waiting forge identity check was made
 
 
+# What a request's 'request.create' entry fixes for good (newer entries only): compared with the
+# requests table, so a policy, proposal, signers' file or keys rewritten in the database shows.
+REQUEST_FACTS = ("content_hash", "reviewer_keys", "policy_sha256", "candidate_policy_sha256",
+                 "allowed_signers_sha256")
+
+
 def replay(entries) -> dict:
     """What the tables must hold after the log's entries (ordered by seq):
     {"requests": {id: {"status", "description", "seq"}}, "decisions": [dict...],
@@ -170,13 +176,26 @@ def replay(entries) -> dict:
             else:
                 labels[key] = fields
         if e.action in STATUS_ACTIONS and e.request_id is not None and "status" in p:
-            if e.action == "request.create" or e.request_id in requests:
-                requests[e.request_id] = {"status": p.get("status"), "description": p.get("description"),
-                                          "seq": e.seq}
-            else:
-                requests[e.request_id] = {"status": p.get("status"), "description": p.get("description"),
-                                          "seq": e.seq, "uncreated": True}
+            known = requests.get(e.request_id) or {}
+            if e.action == "request.create":
+                known = {f: p[f] for f in REQUEST_FACTS if f in p}
+                known["fact_seq"] = e.seq
+            elif e.request_id not in requests:
+                known = {"uncreated": True}
+            requests[e.request_id] = {**known, "status": p.get("status"), "description": p.get("description"),
+                                      "seq": e.seq}
+        if e.action == "keys.update" and e.request_id in requests and "reviewer_keys" in requests[e.request_id]:
+            keys = dict(requests[e.request_id]["reviewer_keys"] or {})
+            keys[p.get("user")] = list(p.get("keys") or [])
+            requests[e.request_id]["reviewer_keys"] = keys
     return {"requests": requests, "decisions": decisions, "labels": labels}
+
+
+def _facts(value):
+    """Compare key lists as sets per user (order is not a fact), everything else as it is."""
+    if isinstance(value, dict):
+        return {str(k).lower(): sorted(v) if isinstance(v, list) else v for k, v in value.items()}
+    return value
 
 
 def _fmt_key(key: tuple) -> str:
@@ -202,6 +221,14 @@ def compare_state(expected: dict, *, requests: dict, decisions: list[dict], labe
                 if have[f] != want[f]:
                     problems.append(f"requests row {rid}: {f} is {have[f]!r} in the store, "
                                     f"{want[f]!r} in the log (entry {want['seq']})")
+            for f in REQUEST_FACTS:
+                if f in want and f in have and _facts(have[f]) != _facts(want[f]):
+                    what = {"policy_sha256": "its policy (signoff.toml)", "reviewer_keys": "its reviewers' keys",
+                            "candidate_policy_sha256": "the candidate's proposed signoff.toml",
+                            "allowed_signers_sha256": "its allowed-signers file",
+                            "content_hash": "its content hash"}[f]
+                    problems.append(f"requests row {rid}: {what} changed since the log recorded it "
+                                    f"(entry {want.get('fact_seq', want['seq'])})")
     # Decisions are matched on (request, user, time): the store writes the row with the entry's time.
     logged: dict[tuple, list[dict]] = {}
     for d in expected["decisions"]:

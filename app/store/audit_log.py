@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from app.core.audit import (GENESIS, INSTALLATION_KEY_ACTION, check_signatures, compare_state, entry_body,
                             entry_hash, replay, reviewer_keys, verify_chain, _ts)
 from app.core.errors import SignoffError
-from app.core.hashing import canonical_json
+from app.core.hashing import canonical_json, sha256_bytes
 
 from .db import data_dir
 from .records import AuditEntry, AuditReport
@@ -156,8 +156,14 @@ def head(session: Session) -> tuple[int, str] | None:
 
 
 def _tables(session: Session) -> dict:
-    requests = {r.id: {"status": r.status, "description": r.description}
-                for r in session.execute(select(Request.id, Request.status, Request.description))}
+    requests = {r.id: {"status": r.status, "description": r.description, "content_hash": r.content_hash,
+                       "reviewer_keys": dict(r.reviewer_keys or {}),
+                       "policy_sha256": sha256_bytes((r.config_toml or "").encode()),
+                       "candidate_policy_sha256": sha256_bytes((r.candidate_config_toml or "").encode()),
+                       "allowed_signers_sha256": sha256_bytes((r.allowed_signers or "").encode())}
+                for r in session.execute(select(Request.id, Request.status, Request.description, Request.content_hash,
+                                                Request.reviewer_keys, Request.config_toml,
+                                                Request.candidate_config_toml, Request.allowed_signers))}
     decisions = [{"id": d.id, "request_id": d.request_id, "user": d.user_name, "role": d.role, "kind": d.kind,
                   "content_hash": d.content_hash, "comment": d.comment, "at": _ts(d.created_at),
                   "identity": d.identity_check or ""}

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.core.audit import _ts as audit_ts, label_row
 from app.core.errors import InputError, NotFoundError
+from app.core.hashing import sha256_bytes
 from app.core.model import (IDENTITY_CHECKED, IDENTITY_REFUSED, IDENTITY_UNCHECKED, Decision, DecisionKind, Label,
                              Verdict)
 
@@ -289,7 +290,12 @@ class Store:
                 "baseline_ref": req.baseline_ref, "candidate_ref": req.candidate_ref,
                 "content_hash": req.content_hash, "eval_sets": list(req.eval_sets), "status": status,
                 "description": description, "authors": dict(req.authors),
-                "policy_changed": bool(req.candidate_config_toml), "reviewer_keys": dict(req.reviewer_keys or {})})
+                "policy_changed": bool(req.candidate_config_toml), "reviewer_keys": dict(req.reviewer_keys or {}),
+                # what the policy, the candidate's proposal and the signers' file were, so `audit verify`
+                # sees them rewritten in the table (app/core/audit.py replay)
+                "policy_sha256": sha256_bytes((req.config_toml or "").encode()),
+                "candidate_policy_sha256": sha256_bytes((req.candidate_config_toml or "").encode()),
+                "allowed_signers_sha256": sha256_bytes((req.allowed_signers or "").encode())})
             return _request_record(row)
 
     def get_request(self, request_id: int) -> RequestRecord:

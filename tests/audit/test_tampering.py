@@ -132,6 +132,19 @@ def test_flip_a_decision_row(history, store, store_url, capsys):
     assert code == 1 and "kind is approve in the store, reject in the log" in out and "decisions row" in out
 
 
+def test_rewrite_a_requests_policy_or_keys(history, store, store_url, capsys):
+    """What decides who counts is fixed by the request's creation entry: a policy or keys rewritten
+    in the table (to make a key of one's own count) shows."""
+    raw_sql(store_url, "UPDATE requests SET config_toml = config_toml || '# relaxed'")
+    code, out = verify(capsys)
+    assert code == 1 and "requests row 1: its policy (signoff.toml) changed since the log recorded it" in out
+    raw_sql(store_url, "UPDATE requests SET config_toml = replace(config_toml, '# relaxed', '')",
+            "UPDATE requests SET reviewer_keys = '{\"alice@example.com\": [\"ssh-ed25519 AAAAmallory\"]}'")
+    code, out = verify(capsys)
+    assert code == 1 and "requests row 1: its reviewers' keys changed since the log recorded it" in out
+    assert "its policy (signoff.toml)" not in out
+
+
 def test_flip_a_label_row(history, store, store_url, capsys):
     raw_sql(store_url, "UPDATE labels SET correct = false WHERE sample_id = 's2'")
     code, out = verify(capsys)
