@@ -28,7 +28,8 @@ from app.core.model import DecisionKind, Verdict  # noqa: E402
 from app.service.review import ReviewService  # noqa: E402
 from app.store.store import Store  # noqa: E402
 from app.ui.app import create_main_window  # noqa: E402
-from plugins.demo import DemoSource, build_demo_workspace  # noqa: E402
+from app.service.signer import KeyFileSigner  # noqa: E402
+from plugins.demo import DemoSource, build_demo_workspace, demo_key_file  # noqa: E402
 
 
 def pump(seconds: float, until=None) -> bool:
@@ -42,10 +43,15 @@ def pump(seconds: float, until=None) -> bool:
     return until is None
 
 
+def reviewer(store: Store, user: str) -> ReviewService:
+    """A demo reviewer, signing with the key the demo made for them (docs/trust.md)."""
+    return ReviewService(store, user=user, signer=KeyFileSigner(demo_key_file(TMP / "demo", user)))
+
+
 def history(store: Store) -> int:
     ws = build_demo_workspace(TMP / "demo")
     req = ReviewService(store, user="ci@example.com").create_request(DemoSource(str(ws.repo)), sha=ws.candidate_sha)
-    alice, bob = ReviewService(store, user="alice@example.com"), ReviewService(store, user="bob@example.com")
+    alice, bob = reviewer(store, "alice@example.com"), reviewer(store, "bob@example.com")
     table = alice.comparison(req.id, "support-replies")
     changed = table[table["class"].astype(str).isin(["regressed", "changed", "improved"])]["id"].tolist()
     verdicts = [Verdict.BASELINE, Verdict.CANDIDATE, Verdict.TIE, Verdict.BOTH_WRONG]
@@ -58,11 +64,6 @@ def history(store: Store) -> int:
     for sid in digits[digits["class"].astype(str) == "regressed"]["id"].tolist()[:6]:
         alice.set_label(req.id, "digits", sid, verdict=Verdict.BASELINE, correct=False, error="wrong label")
     bob.decide(req.id, DecisionKind.APPROVE, "Regressions are formatting only; fine to ship.")
-    # An earlier release, signed off, so the inbox has more than one row.
-    old = ReviewService(store, user="ci@example.com").create_request(
-        DemoSource(str(ws.repo)), sha=ws.baseline_sha, baseline=ws.baseline_sha, change_key="release/model-v1")
-    for who, role in (("alice@example.com", "sme"), ("bob@example.com", "sme"), ("quinn@example.com", "qa")):
-        ReviewService(store, user=who).decide(old.id, DecisionKind.APPROVE, "baseline release", role=role)
     return req.id
 
 
@@ -71,7 +72,7 @@ def main(out_dir: str = "docs/screenshots") -> int:
     out.mkdir(parents=True, exist_ok=True)
     store = Store()
     request_id = history(store)
-    service = ReviewService(store, user="alice@example.com")
+    service = reviewer(store, "alice@example.com")
     window = create_main_window(service)
     app = QApplication.instance()
     window.resize(1600, 960)
