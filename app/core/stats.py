@@ -2,7 +2,7 @@
 the candidate than in the baseline, by human verdict, with a one-sided upper confidence bound
 that stays valid however often it is looked at.
 
-Pure (numpy, scipy/statsmodels; ppi_py only for the prediction-powered estimator). Everything
+Pure (numpy, scipy/statsmodels). Everything
 here is vectorised over leading axes so that the simulation tests (tests/stats) run thousands
 of reviews at once through the same functions the service uses.
 
@@ -277,25 +277,42 @@ class PPIInput:
 
 
 def ppi_upper(y, yhat_labeled, yhat_all, alpha: float):
-    """(estimate, one-sided upper bound) of the mean of y over the population: PPI++ (ppi_py,
-    Angelopoulos et al. 2023), the automatic judgments of every sample rectified by the human
-    labels. A CLT interval: asymptotic, see docs/statistics.md."""
-    from ppi_py import ppi_mean_ci, ppi_mean_pointestimate
+    """(estimate, one-sided upper bound) of the mean of y over the population: PPI++ (Angelopoulos,
+    Duchi, Zrnic 2023), the automatic judgments of every sample rectified by the human labels,
+    with the power-tuning weight lambda in [0, 1] (lambda = 0 is the labels alone). A CLT interval
+    (scipy's normal quantile): asymptotic, see docs/statistics.md.
+
+    The same estimator as ppi_py's ppi_mean_ci (lam_optim_mode="overall"): the `ppi-python` wheel
+    installs a top-level package named `tests`, which shadows this project's tests, so it is not
+    a dependency; tests/stats checks this against the labels-only interval."""
+    from scipy.stats import norm
 
     y = np.asarray(y, float)
     yh = np.asarray(yhat_labeled, float)
     ya = np.asarray(yhat_all, float)
-    if len(y) < 2:
-        return float(y.mean()) if len(y) else 0.0, 1.0
-    est = float(np.ravel(ppi_mean_pointestimate(y, yh, ya))[0])
-    _, hi = ppi_mean_ci(y, yh, ya, alpha=alpha, alternative="smaller")
-    return est, float(min(max(np.ravel(hi)[0], 0.0), 1.0))
+    n, N = len(y), len(ya)
+    if n < 2:
+        return (float(y.mean()) if n else 0.0), 1.0
+    lam = ppi_lambda(y, yh, ya)
+    est = lam * ya.mean() + (y - lam * yh).mean()
+    se = math.sqrt((lam * ya).std() ** 2 / N + (y - lam * yh).std() ** 2 / n)
+    return float(est), float(min(max(est + norm.ppf(1 - alpha) * se, 0.0), 1.0))
+
+
+def ppi_lambda(y, yh, ya) -> float:
+    """PPI++'s plug-in optimal weight of the automatic judgments, clipped to [0, 1]."""
+    n, N = len(y), len(ya)
+    var_all = float(np.var(np.concatenate([yh, ya])))
+    if var_all <= 0:
+        return 0.0
+    cov = float(np.mean((y - y.mean()) * (yh - yh.mean())))
+    return float(np.clip(cov / ((1 + n / N) * var_all), 0.0, 1.0))
 
 
 def classical_upper(y, alpha: float):
-    """The labels-only counterpart of `ppi_upper` (ppi_py's CLT interval on the labels alone)."""
-    from ppi_py import classical_mean_ci
+    """The labels-only counterpart of `ppi_upper` (the same CLT interval on the labels alone)."""
+    from scipy.stats import norm
 
     y = np.asarray(y, float)
-    _, hi = classical_mean_ci(y, alpha=alpha, alternative="smaller")
-    return float(y.mean()), float(min(max(np.ravel(hi)[0], 0.0), 1.0))
+    se = y.std() / math.sqrt(max(len(y), 1))
+    return float(y.mean()), float(min(max(y.mean() + norm.ppf(1 - alpha) * se, 0.0), 1.0))
