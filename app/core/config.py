@@ -94,6 +94,23 @@ class PolicyConfig:
     owners: tuple[str, ...] = ()
     # A release with no human review must be written out: required = {} and allow_unreviewed = true.
     allow_unreviewed: bool = False
+    # The regression-rate bound (docs/statistics.md): eval set name -> its bound; only the sets named.
+    regression_bounds: dict[str, "RegressionBound"] = field(default_factory=dict)
+
+
+ESTIMATORS = ("stratified", "ppi")
+
+
+@dataclass(frozen=True)
+class RegressionBound:
+    """`[policy] max_regression_rate` / `[policy.bounds.NAME]`: the share of an eval set's samples
+    where the candidate is worse than the baseline (by human verdict) must have its one-sided upper
+    confidence bound at `confidence` at most `max_rate`, over the set and within each value of `slices`."""
+
+    max_rate: float
+    confidence: float = 0.95
+    slices: tuple[str, ...] = ()
+    estimator: str = "stratified"
 
 
 @dataclass(frozen=True)
@@ -208,6 +225,20 @@ class EvalSetToml(_Table):
                                            "(the sample gets no score).", examples=["error", "as-missing"])] = "error"
 
 
+class BoundToml(_Table):
+    """[policy.bounds.NAME]: the regression-rate bound of one eval set (docs/statistics.md)."""
+
+    max_regression_rate: Annotated[float, _doc("Upper bound the share of regressions must stay under (0 to 1; "
+                                               "0: none for this set). Default: [policy] max_regression_rate.",
+                                               ge=0, le=1)] | None = None
+    confidence: Annotated[float, _doc("Confidence of the bound. Default: [policy] confidence.",
+                                      ge=0.5, le=0.9999)] | None = None
+    slices: Annotated[list[str], _doc("Slice fields: the bound must also hold within each of their values.")] = []
+    estimator: Annotated[str, _doc("\"stratified\" (default: exact, stratified by change class and slice) or "
+                                   "\"ppi\" (prediction-powered: the scores' judgments rectified by the labels).",
+                                   examples=list(ESTIMATORS))] = "stratified"
+
+
 class PolicyToml(_Table):
     """[policy]: what must hold before a release may ship."""
 
@@ -221,6 +252,14 @@ class PolicyToml(_Table):
     owners: Annotated[list[str], _doc("Policy owners: their approval is needed when a candidate changes "
                                       "signoff.toml.")] = []
     allow_unreviewed: Annotated[bool, _doc("Must be true for a policy that requires no approvals.")] = False
+    max_regression_rate: Annotated[float, _doc("Every eval set: the upper confidence bound of the share of samples "
+                                               "where the candidate is worse than the baseline (by human verdict) "
+                                               "must be at most this (0 to 1; 0: no bound). docs/statistics.md.",
+                                               ge=0, le=1)] = 0.0
+    confidence: Annotated[float, _doc("Confidence of the regression-rate bound (default 0.95).",
+                                      ge=0.5, le=0.9999)] = 0.95
+    bounds: Annotated[dict[str, BoundToml], _doc("Per eval set: [policy.bounds.NAME] with max_regression_rate, "
+                                                   "confidence, slices, estimator.")] = {}
 
 
 class LabelsToml(_Table):
@@ -491,6 +530,7 @@ def _semantics(raw, data: dict, p: _Problems) -> ProjectConfig:
     if not any(n > 0 for n in pol.required.values()) and not pol.allow_unreviewed:
         p.add(("policy", "required"), "policy.required asks for no approval; name the roles that must approve "
               "(e.g. required = { sme = 1 }), or write allow_unreviewed = true to ship without human review")
+    bounds = _bounds(pol, sets, p)
     if raw.status.sink not in _sinks:
         p.add(("status", "sink"), f"status.sink must be one of {', '.join(_sinks)}, got {raw.status.sink!r}"
               + _suggest(raw.status.sink, _sinks, "{}"))
@@ -503,7 +543,7 @@ def _semantics(raw, data: dict, p: _Problems) -> ProjectConfig:
         policy=PolicyConfig(required=dict(pol.required), min_changed_reviewed=float(pol.min_changed_reviewed),
                             all_regressions_reviewed=pol.all_regressions_reviewed,
                             no_self_approval=pol.no_self_approval, owners=tuple(pol.owners),
-                            allow_unreviewed=pol.allow_unreviewed),
+                            allow_unreviewed=pol.allow_unreviewed, regression_bounds=bounds),
         roles=roles,
         error_categories=tuple(raw.labels.errors),
         status=StatusConfig(sink=raw.status.sink, repo=raw.status.repo, context=raw.status.context,
@@ -514,6 +554,36 @@ def _semantics(raw, data: dict, p: _Problems) -> ProjectConfig:
                               allowed_signers=raw.signers.allowed_signers),
         sections=extra,
     )
+
+
+def _bounds(pol, sets: list[EvalSetSpec], p: _Problems) -> dict[str, RegressionBound]:
+    """eval set -> its regression-rate bound: [policy] max_regression_rate for every set, each
+    [policy.bounds.NAME] overriding it for its set (max_regression_rate = 0 there: none)."""
+    names = [s.name for s in sets]
+    out: dict[str, RegressionBound] = {}
+    for name, b in pol.bounds.items():
+        if name not in names:
+            p.add(("policy", "bounds", name), f"policy.bounds names eval set {name!r}, which signoff.toml does not "
+                  f"define" + _suggest(name, names, "{!r}"))
+            continue
+        if b.estimator not in ESTIMATORS:
+            p.add(("policy", "bounds", name, "estimator"), f"policy.bounds.{_dotted((name,))}.estimator must be one "
+                  f"of {', '.join(map(repr, ESTIMATORS))}, got {b.estimator!r}")
+        spec = next(s for s in sets if s.name == name)
+        for f in b.slices:
+            if spec.slices and f not in spec.slices:
+                p.add(("policy", "bounds", name, "slices"), f"policy.bounds.{_dotted((name,))}.slices names {f!r}, "
+                      f"which is not a slice of eval set {name!r} ({', '.join(spec.slices)})"
+                      + _suggest(f, spec.slices, "{!r}"))
+    for name in names:
+        b = pol.bounds.get(name)
+        rate = pol.max_regression_rate if b is None or b.max_regression_rate is None else b.max_regression_rate
+        if rate <= 0:
+            continue
+        conf = pol.confidence if b is None or b.confidence is None else b.confidence
+        out[name] = RegressionBound(max_rate=float(rate), confidence=float(conf),
+                                    slices=tuple(b.slices) if b else (), estimator=b.estimator if b else "stratified")
+    return out
 
 
 # -- the walk: types, unknown names, constraints -------------------------------------------------
@@ -569,6 +639,8 @@ def _walk(value, t, path: Path, p: _Problems) -> None:
         t = t.type
     if isinstance(t, mi.UnionType):  # `X | None`: None cannot be written in TOML
         t = next(u for u in t.types if not isinstance(u, mi.NoneType))
+        if isinstance(t, mi.Metadata):
+            t = t.type
     if isinstance(t, mi.AnyType):
         return
     name = _dotted(path)

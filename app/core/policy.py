@@ -13,6 +13,10 @@ from .config import ProjectConfig
 from .errors import PolicyRefusal
 from .model import IDENTITY_REFUSED, IDENTITY_UNCHECKED, Decision, DecisionKind, Status
 from .policy_change import CHANGE_ITEM, POLICY_OWNER, PolicyChange, author_reason
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .stats import BoundFigures
 
 Authors = Collection[str] | Mapping[str, str]   # identities of the candidate's commits (-> how they are tied)
 
@@ -42,6 +46,82 @@ class CheckItem:
 
 
 @dataclass(frozen=True)
+class BoundCheck:
+    """The regression-rate bound of one eval set (docs/statistics.md): overall and per slice value."""
+
+    eval_set: str
+    overall: BoundFigures | None
+    slices: dict[str, BoundFigures] = field(default_factory=dict)   # "stroke=thin" -> its figures
+    problem: str = ""                                               # why it cannot be computed (fails closed)
+
+    @property
+    def failing_slices(self) -> list[str]:
+        return [k for k, f in self.slices.items() if not f.ok]
+
+    @property
+    def ok(self) -> bool:
+        return not self.problem and self.overall is not None and self.overall.ok and not self.failing_slices
+
+    def line(self) -> str:
+        """"regression rate ≤ 1.4% (95%), 212 labels" / "regression rate bound 3.1% > 2.0%: about 140 more labels"."""
+        if self.problem or self.overall is None:
+            return f"regression rate: {self.problem or 'no figures'}"
+        f = self.overall
+        conf = f"{f.confidence:.0%}"
+        if f.ok:
+            text = f"regression rate ≤ {_pct(f.bound)} ({conf}), {f.labels} labels"
+        elif f.used == 0:
+            text = (f"regression rate: no bound yet ({f.labels} labels; the first at {_first_checkpoint()})"
+                    + _more(f.needed))
+        else:
+            text = f"regression rate bound {_pct(f.bound)} > {_pct(f.max_rate)} ({conf}, {f.labels} labels)" + _more(f.needed)
+        bad = self.failing_slices
+        if bad:
+            worst = max(bad, key=lambda k: self.slices[k].bound)
+            text += (f"; slice {worst} {_pct(self.slices[worst].bound)} > {_pct(self.slices[worst].max_rate)}"
+                     + (f" (+{len(bad) - 1} more slices)" if len(bad) > 1 else ""))
+        return text
+
+    def short(self) -> str:
+        """For the status line: "digits regressions ≤ 1.4% (95%)" / "digits regression bound 3.1% > 2.0% (~140 more labels)"."""
+        if self.problem or self.overall is None:
+            return f"{self.eval_set} regression bound: {self.problem or 'no figures'}"
+        f = self.overall
+        if self.ok:
+            return f"{self.eval_set} regressions ≤ {_pct(f.bound)} ({f.confidence:.0%})"
+        need = f" (~{f.needed} more labels)" if f.needed else (" (not reachable at this rate)" if f.needed is None else "")
+        if f.ok and self.failing_slices:
+            return f"{self.eval_set} regression bound fails in {len(self.failing_slices)} slice(s)"
+        return f"{self.eval_set} regression bound {_pct(f.bound)} > {_pct(f.max_rate)}{need}"
+
+    def as_json(self) -> dict:
+        def one(f: BoundFigures | None) -> dict | None:
+            if f is None:
+                return None
+            return {"estimate": f.estimate, "bound": f.bound, "max_rate": f.max_rate, "confidence": f.confidence,
+                    "labels": f.labels, "labels_used": f.used, "labels_needed": f.needed, "population": f.population,
+                    "estimator": f.estimator, "ok": f.ok, "history": [list(h) for h in f.history]}
+        return {"eval_set": self.eval_set, "ok": self.ok, "line": self.line(), "problem": self.problem,
+                **(one(self.overall) or {}), "slices": {k: one(v) for k, v in self.slices.items()}}
+
+
+def _pct(x: float) -> str:
+    return f"{x * 100:.1f}%"
+
+
+def _first_checkpoint() -> int:
+    from .stats import FIRST_CHECKPOINT
+
+    return FIRST_CHECKPOINT
+
+
+def _more(needed: int | None) -> str:
+    if needed is None:
+        return ": not reachable at the rate seen so far"
+    return f": about {needed} more labels" if needed else ""
+
+
+@dataclass(frozen=True)
 class PolicyVerdict:
     status: Status
     description: str                         # <= 140 chars, the commit status text
@@ -52,6 +132,7 @@ class PolicyVerdict:
     stale: list[Decision] = field(default_factory=list)             # decisions made on other content
     current: list[Decision] = field(default_factory=list)           # latest decision per person, current content
     not_counted: list[Decision] = field(default_factory=list)       # current decisions that do not count, `not_counted` says why
+    bounds: list[BoundCheck] = field(default_factory=list)          # the regression-rate bounds (docs/statistics.md)
 
 
 def other_labels_note(count: int) -> str:
@@ -112,10 +193,13 @@ def check_allowed(config: ProjectConfig, *, user: str, role: str, kind: Decision
 
 
 def evaluate(config: ProjectConfig, *, decisions: list[Decision], coverage: Coverage, content_hash: str,
-             authors: Authors = (), policy_change: PolicyChange | None = None) -> PolicyVerdict:
+             authors: Authors = (), policy_change: PolicyChange | None = None,
+             bounds: Collection[BoundCheck] = ()) -> PolicyVerdict:
     """What the policy says now. `decisions` oldest first, over every request of the change.
     `config` is the BASE policy; `policy_change` what the candidate's signoff.toml changes
-    (blocks until a policy owner approves)."""
+    (blocks until a policy owner approves); `bounds` the regression-rate bounds the service
+    computed from the labels that count, one per eval set the policy bounds (a set the policy
+    bounds with no figures here fails closed)."""
     latest = latest_per_person(decisions)
     current = [d for d in latest if d.content_hash == content_hash]
     stale = [d for d in latest if d.content_hash != content_hash]
@@ -189,6 +273,13 @@ def evaluate(config: ProjectConfig, *, decisions: list[Decision], coverage: Cove
                                    f"{coverage.regressed_labeled}/{coverage.regressed_total} labeled"))
         if left:
             missing.append(f"{left} regression{'s' if left != 1 else ''} unlabeled")
+    given = {b.eval_set: b for b in bounds}
+    bound_checks = [given.get(name) or BoundCheck(name, None, problem="no labels counted yet")
+                    for name in pol.regression_bounds]
+    for b in bound_checks:
+        checklist.append(CheckItem(f"regression rate: {b.eval_set}", b.ok, b.line()))
+        if not b.ok:
+            missing.append(b.short())
     if stale:
         checklist.append(CheckItem("no stale decisions", True,
                                    f"{len(stale)} earlier decision(s) made on other content no longer count"))
@@ -204,6 +295,7 @@ def evaluate(config: ProjectConfig, *, decisions: list[Decision], coverage: Cove
         parts = [f"{min(len(approvals.get(r, [])), n)}/{n} {r.upper()}" for r, n in pol.required.items()]
         if approvals_owner:
             parts.append("signoff.toml change approved")
+        parts += [b.short() for b in bound_checks]
         if pol.allow_unreviewed and not any(n > 0 for n in pol.required.values()) and not approvals_owner:
             # Written out in signoff.toml; said wherever the status shows.
             status, description = Status.APPROVED, "approved without human review (policy.allow_unreviewed)"
@@ -212,7 +304,8 @@ def evaluate(config: ProjectConfig, *, decisions: list[Decision], coverage: Cove
     if approvals_owner:
         approvals[POLICY_OWNER] = approvals_owner
     return PolicyVerdict(status=status, description=description, missing=missing, checklist=checklist,
-                         approvals=approvals, blocking=blocking, stale=stale, current=current, not_counted=not_counted)
+                         approvals=approvals, blocking=blocking, stale=stale, current=current, not_counted=not_counted,
+                         bounds=bound_checks)
 
 
 def _ceil_share(share: float, total: int) -> int:

@@ -112,6 +112,7 @@ def build_record(service, sha: str) -> dict:
             "coverage": {"changed_total": coverage.changed_total, "changed_labeled": coverage.changed_labeled,
                          "regressed_total": coverage.regressed_total,
                          "regressed_labeled": coverage.regressed_labeled},
+            "regression_bounds": [b.as_json() for b in verdict.bounds],   # docs/statistics.md
             "verdict": {"status": verdict.status.value, "description": verdict.description},
             "audit": {"head": {"count": head[0], "hash": head[1]}, "positions": positions,
                       "installation_keys": installations},
@@ -195,12 +196,35 @@ def verify_record(record, keys_of_user) -> tuple[list[str], list[str]]:
     change = compare_policies(config, text, candidate_text) if candidate_text else None
     authors = req.get("authors") if isinstance(req.get("authors"), dict) else [str(req.get("author", ""))]
     verdict = evaluate(config, decisions=verified, coverage=coverage, content_hash=str(req.get("content_hash", "")),
-                       authors=authors, policy_change=change)
+                       authors=authors, policy_change=change, bounds=_bounds_of(pred))
     if verdict.status is not Status.APPROVED:
         problems.append(f"the policy over the verified decisions says {verdict.status.value}: {verdict.description}")
     else:
         ok.append(f"the policy over the verified decisions says approved: {verdict.description}")
     return problems, ok
+
+
+def _bounds_of(pred: dict) -> list:
+    """The regression-rate bounds the record states (as its coverage: figures, not recomputed)."""
+    from app.core.policy import BoundCheck
+    from app.core.stats import BoundFigures
+
+    def figures(d) -> BoundFigures | None:
+        try:
+            return BoundFigures(estimate=float(d["estimate"]), bound=float(d["bound"]), labels=int(d["labels"]),
+                                used=int(d["labels_used"]), needed=d.get("labels_needed"),
+                                max_rate=float(d["max_rate"]), confidence=float(d["confidence"]),
+                                population=int(d.get("population", 0)), estimator=str(d.get("estimator", "")))
+        except (KeyError, TypeError, ValueError):
+            return None
+
+    out = []
+    for b in pred.get("regression_bounds") or []:
+        if isinstance(b, dict) and isinstance(b.get("eval_set"), str):
+            out.append(BoundCheck(b["eval_set"], figures(b), {k: f for k, v in (b.get("slices") or {}).items()
+                                                              if (f := figures(v)) is not None},
+                                  problem=str(b.get("problem") or "")))
+    return out
 
 
 # -- the record published with the anchor (git note refs/notes/signoff) -------------------

@@ -92,6 +92,7 @@ class ReviewService:
         self._frames: OrderedDict[tuple[int, str], pd.DataFrame] = OrderedDict()
         self._slims: dict[tuple[int, str], _Slim] = {}
         self._fixed_requests: dict[int, RequestRecord] = {}
+        self._bound_frames: dict[tuple, tuple[pd.DataFrame, str]] = {}
 
     # -- requests ---------------------------------------------------------
     def create_request(self, source: Source, *, sha: str, baseline: str | None = None, candidate: str | None = None,
@@ -225,6 +226,8 @@ class ReviewService:
                                        "why": d.not_counted} for d in verdict.not_counted],
             "other_labels": verdict_coverage.other_labels,
             "other_labels_note": other_labels_note(verdict_coverage.other_labels),
+            # The regression-rate bounds (docs/statistics.md): estimate, bound, labels used and still needed
+            "regression_bounds": [b.as_json() for b in verdict.bounds],
         }
 
     def comparison(self, request_id: int, eval_set: str) -> pd.DataFrame:
@@ -363,7 +366,7 @@ class ReviewService:
             # database never counts, whoever wrote it.
             return evaluate(config, decisions=self.checked_decisions(decisions), coverage=self.coverage(req.id, labels),
                             content_hash=req.content_hash, authors=_request_authors(req),
-                            policy_change=self.policy_change(req.id))
+                            policy_change=self.policy_change(req.id), bounds=self.regression_bounds(req.id, labels))
 
         return evaluate_now
 
@@ -463,6 +466,141 @@ class ReviewService:
 
     def outbox_waiting(self) -> int:
         return len(self.store.outbox_items(states=("waiting",)))
+
+    # -- the regression-rate bound (docs/statistics.md) -------------------
+    def _bound_frame(self, request_id: int, eval_set: str, slices: tuple[str, ...]) -> tuple[pd.DataFrame, str]:
+        """ids, classes and the bound's slice columns of one eval set ("" or why they cannot be had)."""
+        key = (int(request_id), eval_set, slices)
+        with self._lock:
+            found = self._bound_frames.get(key)
+        if found is None:
+            probe = self.store.load_comparison(request_id, eval_set, columns=["id", "class"])
+            try:
+                frame = self.store.load_comparison(request_id, eval_set, columns=["id", "class", *slices]) \
+                    if slices else probe
+                why = ""
+            except (KeyError, ValueError, SignoffError):
+                frame, why = probe, f"slice field(s) {', '.join(slices)} not in the samples of {eval_set!r}"
+            if not why and any(c not in frame.columns for c in slices):
+                why = f"slice field(s) {', '.join(c for c in slices if c not in frame.columns)} not in the samples"
+            found = (frame.reset_index(drop=True), why)
+            with self._lock:
+                self._bound_frames[key] = found
+        return found
+
+    def _bound_setup(self, req: RequestRecord, eval_set: str, bound) -> dict:
+        """The strata of one eval set (docs/statistics.md): change class x slice values."""
+        frame, why = self._bound_frame(req.id, eval_set, tuple(bound.slices))
+        cls = frame["class"].astype(str).to_numpy()
+        parts = [cls] + [frame[c].astype(str).to_numpy() for c in bound.slices if not why]
+        keys = np.array(["\x1f".join(t) for t in zip(*parts)]) if len(frame) else np.array([], dtype=str)
+        codes, strata = np.unique(keys, return_inverse=True) if len(keys) else (np.array([]), np.array([], int))
+        stratum_class = np.array([c.split("\x1f")[0] for c in codes])
+        known_zero = stratum_class == ChangeClass.UNCHANGED.value
+        census = stratum_class == ChangeClass.REGRESSED.value
+        seed = int(hashlib.sha256(f"{req.content_hash}:{eval_set}".encode()).hexdigest()[:12], 16)
+        return {"frame": frame, "why": why, "strata": np.asarray(strata, int), "codes": codes,
+                "known_zero": known_zero, "census": census, "seed": seed}
+
+    def review_sample(self, request_id: int, eval_set: str) -> list[str]:
+        """The sample ids the queues serve first, in order (docs/statistics.md "The sample"): every
+        sample the scores flag as a regression (a census), then a seeded stratified sample of the rest
+        (change class x the bound's slices), proportional in every prefix, as long as the labels seen so
+        far say is likely needed (at least to the next checkpoint). [] when the policy bounds no
+        regression rate for `eval_set`."""
+        req = self._fixed(request_id)
+        if eval_set not in req.eval_sets:
+            raise InputError(f"request {req.id} has no eval set {eval_set!r} (it has: {', '.join(req.eval_sets)})")
+        bound = self.config(req.id).policy.regression_bounds.get(eval_set)
+        if bound is None:
+            return []
+        from app.core import stats
+
+        setup = self._bound_setup(req, eval_set, bound)
+        strata = setup["strata"]
+        order = stats.sample_order(strata, setup["census"][strata], setup["known_zero"][strata], setup["seed"])
+        check = next((b for b in self.verdict(req.id).bounds if b.eval_set == eval_set), None)
+        f = check.overall if check else None
+        have = f.labels if f else 0
+        needed = f.needed if f and f.needed is not None else len(order)
+        size = max(have + needed, stats.checkpoint_size(stats.checkpoint_index(have) + 1), int(setup["census"][strata].sum()))
+        ids = setup["frame"]["id"].astype(str).to_numpy()
+        return [str(i) for i in ids[order[:size]]]
+
+    def regression_bounds(self, request_id: int, labels: list[Label] | None = None) -> list:
+        """The regression-rate bound of every eval set the policy bounds, from the labels that count
+        (signed, by reviewers in a required role): overall and per configured slice value."""
+        from app.core import stats
+        from app.core.policy import BoundCheck
+
+        config = self.config(request_id)
+        wanted = config.policy.regression_bounds
+        if not wanted:
+            return []
+        req = self.get_request(request_id)
+        counted, _ = self._split_labels(self.store.labels(request_id) if labels is None else labels,
+                                        config, req.content_hash, req.reviewer_keys)
+        out = []
+        for name, bound in wanted.items():
+            if name not in req.eval_sets:
+                out.append(BoundCheck(name, None, problem=f"eval set {name!r} is not in this request"))
+                continue
+            setup = self._bound_setup(req, name, bound)
+            if setup["why"]:
+                out.append(BoundCheck(name, None, problem=setup["why"]))
+                continue
+            # one value per sample: a regression when any counted verdict says the baseline is better;
+            # ordered by its first verdict (the order the labels came in)
+            first: dict[str, tuple] = {}
+            for l in counted:
+                if l.eval_set != name or l.verdict is None:
+                    continue
+                at = l.updated_at.timestamp() if l.updated_at else 0.0
+                worse = Verdict(l.verdict) is Verdict.BASELINE
+                old = first.get(str(l.sample_id))
+                first[str(l.sample_id)] = (min(at, old[0]) if old else at, bool(worse or (old and old[1])))
+            frame = setup["frame"]
+            index = pd.Index(frame["id"].astype(str))
+            items = sorted(first.items(), key=lambda kv: (kv[1][0], kv[0]))
+            pos = index.get_indexer([k for k, _ in items]) if items else np.array([], int)
+            vals = np.array([v[1] for _, v in items], float)
+            keep = pos >= 0
+            pos, vals = pos[keep], vals[keep]
+            strata = setup["strata"]
+            kz = setup["known_zero"]
+            on = ~kz[strata[pos]] if len(pos) else np.zeros(0, bool)   # a verdict on an unchanged sample says nothing
+            pos, vals = pos[on], vals[on]
+
+            def figures(mask: np.ndarray) -> stats.BoundFigures:
+                sub = strata[mask]
+                H = len(setup["codes"])
+                N = np.bincount(sub, minlength=H).astype(float)
+                lpos = mask[pos]
+                ls, lv = strata[pos][lpos], vals[lpos]
+                alpha = 1.0 - bound.confidence
+                ppi = None
+                if bound.estimator == "ppi":
+                    yhat_all = setup["census"][sub].astype(float)
+                    ppi = stats.PPIInput(yhat_all, setup["census"][ls].astype(float))
+                est, b, used, hist = stats.sequential_bound(N, kz, ls, lv, alpha, ppi=ppi)
+                need = stats.labels_needed(N, kz, setup["census"], ls, lv, alpha, bound.max_rate)
+                if used and b <= bound.max_rate:
+                    need = 0
+                elif need == 0:   # passes at the next checkpoint only
+                    need = max(stats.checkpoint_size(stats.checkpoint_index(len(ls)) + 1) - len(ls), 1)
+                return stats.BoundFigures(estimate=est, bound=b, labels=int(len(ls)), used=used, needed=need,
+                                          max_rate=bound.max_rate, confidence=bound.confidence,
+                                          population=int(mask.sum()), estimator=bound.estimator,
+                                          history=tuple(hist))
+
+            overall = figures(np.ones(len(strata), bool))
+            per_slice = {}
+            for col in bound.slices:
+                values = frame[col].astype(str).to_numpy()
+                for v in sorted(set(values)):
+                    per_slice[f"{col}={v}"] = figures(values == v)
+            out.append(BoundCheck(name, overall, per_slice))
+        return out
 
     # -- signatures (docs/trust.md) ---------------------------------------
     def keys_of(self, req: RequestRecord, user: str) -> list[str]:

@@ -152,6 +152,20 @@ class ApprovalDialog(QDialog):
         if self.other_labels_label is not None:
             self.other_labels_label.setWordWrap(True)
             dl.addWidget(self.other_labels_label)
+        # The regression-rate bounds (docs/statistics.md): estimate, bound, labels used and still needed
+        self.bound_labels = []
+        for b in getattr(self.verdict, "bounds", []) or []:
+            f = b.overall
+            text = f"{b.eval_set}: {b.line()}"
+            if f is not None:
+                text += (f" — estimate {f.estimate:.1%}, bound {f.bound:.1%} at {f.confidence:.0%}, "
+                         f"{f.used} of {f.labels} labels used"
+                         + ("" if f.ok else (f", about {f.needed} more likely needed" if f.needed
+                                             else ", not reachable at the rate seen so far" if f.needed is None else "")))
+            lab = plain_label(text)
+            lab.setWordWrap(True)
+            self.bound_labels.append(lab)
+            dl.addWidget(lab)
         layout.addWidget(decisions)
 
         # Your decision

@@ -93,6 +93,12 @@ min_changed_reviewed = 0.2
 all_regressions_reviewed = false
 no_self_approval = true
 
+# The digits set must also show, at 95% confidence, that the candidate is worse than the
+# baseline on at most 3% of its samples (docs/statistics.md): label the sample Signoff serves.
+[policy.bounds.digits]
+max_regression_rate = 0.03
+confidence = 0.95
+
 [roles]
 sme = ["alice@example.com", "bob@example.com"]
 qa = ["quinn@example.com"]
