@@ -404,3 +404,50 @@ def test_store_deals_once_moves_open_items_and_replays(any_store):
     assert moved > 0
     assert [(q.eval_set, q.sample_id) for q in bob.my_queue(req.id)] == [(queue[0].eval_set, queue[0].sample_id)]
     assert any_store.verify_audit().ok
+
+
+# -- the command line ------------------------------------------------------------------------
+
+def test_cli_assign_show_move_and_adjudicate(tmp_path, monkeypatch, capsys):
+    from app.cli.main import main
+
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    monkeypatch.setenv("SIGNOFF_DATABASE_URL", url)
+    store = Store(url)
+    try:
+        req = make_request(store, config(overlap=2, smes=SMES[:3]))
+        (es, a), = _ids(store, req, 1)
+    finally:
+        store.close()
+    monkeypatch.setenv("SIGNOFF_USER", "alice@example.com")
+    assert main(["assign", str(req.id), "--show", "--json"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["overlap"] == 2
+    bob = shown["queues"]["sme"]["reviewers"]["bob@example.com"]
+    assert bob["done"] == 0 and bob["assigned"] > 0
+    assert main(["assign", str(req.id), "--from", "bob@example.com", "--to", "carol@example.com"]) == 0
+    assert "moved" in capsys.readouterr().err
+    assert main(["assign", str(req.id), "--show", "--json"]) == 0
+    after = json.loads(capsys.readouterr().out)["queues"]["sme"]["reviewers"]
+    assert after["bob@example.com"]["assigned"] < bob["assigned"]
+    assert sum(r["assigned"] for r in after.values()) == shown["queues"]["sme"]["assigned"]
+    assert main(["assign", str(req.id)]) == 0
+    assert "carol@example.com" in capsys.readouterr().out
+    assert main(["assign", str(req.id), "--from", "bob@example.com", "--to", "mallory@example.com"]) == 2
+    assert "not in role 'sme'" in capsys.readouterr().err
+    # a disagreement, listed and adjudicated by QA
+    assert main(["label", str(req.id), es, a, "--verdict", "candidate"]) == 0
+    monkeypatch.setenv("SIGNOFF_USER", "carol@example.com")
+    assert main(["label", str(req.id), es, a, "--verdict", "baseline"]) == 0
+    capsys.readouterr()
+    assert main(["adjudicate", str(req.id), "--list", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out.splitlines()[0])["sample_id"] == a
+    assert main(["adjudicate", str(req.id), es, a, "--verdict", "candidate"]) == 4     # carol is not QA
+    monkeypatch.setenv("SIGNOFF_USER", "quinn@example.com")
+    assert main(["adjudicate", str(req.id), es, a, "--verdict", "candidate"]) == 0
+    capsys.readouterr()
+    assert main(["adjudicate", str(req.id), "--list"]) == 0
+    assert capsys.readouterr().out == ""
+    assert main(["show", str(req.id), "--json"]) == 0
+    figures = json.loads(capsys.readouterr().out)["agreement"]
+    assert any(f["eval_set"] == es and f["kind"] == "verdict" and f["doubly_labeled"] == 1 for f in figures)
