@@ -133,8 +133,7 @@ def test_the_dealing_is_reproducible_from_the_request_seed(store, tmp_path):
     stored = svc(store, "alice@example.com").assignments(req.id)
     # the same request dealt again, from scratch, by the pure function: the same items
     seed = seed_of(req.id, req.content_hash)
-    todo = [(a.eval_set, a.sample_id) for a in sorted({(a.position, a.eval_set, a.sample_id) for a in stored})
-            for a in [type("I", (), {"eval_set": a[1], "sample_id": a[2]})]]
+    todo = [(es, sid) for _, es, sid in sorted({(a.position, a.eval_set, a.sample_id) for a in stored})]
     again = deal(todo, SMES, 2, seed, role="sme")
     assert {(a.eval_set, a.sample_id, a.user) for a in again} == \
         {(a.eval_set, a.sample_id, a.user) for a in stored if a.role == "sme"}
