@@ -169,7 +169,18 @@ def cmd_show(args) -> int:
         print(f"not counted: {d['decision']} by {d['user']} ({d['role']}): {d['why']}")
     if summary.get("other_labels_note"):
         print(summary["other_labels_note"])
+    _print_agreement(summary.get("agreement") or [])
     return 0
+
+
+def _print_agreement(figures: list[dict]) -> None:
+    """Team review: agreement per eval set and label kind (only where two reviewers labeled a sample)."""
+    rows = [[f["eval_set"], f["kind"], f"{f['doubly_labeled']:,}", f"{f['disagreements']:,}",
+             *[fmt_num(f[m]) if f[m] is not None else "—" for m in ("alpha", "kappa", "ac1")]]
+            for f in figures if f["doubly_labeled"]]
+    if rows:
+        print("\nagreement (samples labeled by two or more reviewers):")
+        print(table(rows, ["eval set", "label", "samples", "disagree", "alpha", "kappa", "AC1"], right={2, 3, 4, 5, 6}))
 
 
 def _print_run_metrics(eval_sets: list[dict]) -> None:
@@ -305,6 +316,63 @@ def cmd_label(args) -> int:
             kwargs["comment"] = args.comment
         service.set_label(req.id, args.eval_set, args.sample_id, **kwargs)
         _say(f"recorded label on {args.eval_set}/{args.sample_id} as {service.user}")
+    _publish_quietly(service)
+    return 0
+
+
+def cmd_assign(args) -> int:
+    """Team review: show the queues, or move a reviewer's open items to others."""
+    service = _service(args)
+    req = service.resolve_request(args.request)
+    if args.from_user:
+        if args.show:
+            raise UsageError("give either --show or --from USER [--to USER,...], not both")
+        to = [t for part in (args.to or []) for t in part.split(",") if t.strip()]
+        moved = service.reassign(req.id, args.from_user, to or None)
+        _say(f"moved {moved} open item(s) of {args.from_user} on request {req.id}"
+             + (f" to {', '.join(to)}" if to else " to the other members of the role"))
+        _publish_quietly(service)
+        return 0
+    if args.to:
+        raise UsageError("--to needs --from USER")
+    progress = service.queue_progress(req.id) if service.assignments(req.id) else {}
+    if args.json:
+        print_json({"request": req.id, "overlap": service.config(req.id).policy.effective_overlap,
+                    "queues": progress, "disagreements": len(service.disagreements(req.id))})
+        return 0
+    if not progress:
+        print(f"request {req.id}: nothing to assign (no changed samples, or no required role with members)")
+        return 0
+    print(f"request {req.id}: overlap {service.config(req.id).policy.effective_overlap}")
+    rows = []
+    for role, p in progress.items():
+        rows.append([role, "(all)", f"{p['done']:,}", f"{p['assigned']:,}"])
+        rows += [[role, user, f"{r['done']:,}", f"{r['assigned']:,}"] for user, r in sorted(p["reviewers"].items())]
+    print(table(rows, ["role", "reviewer", "done", "assigned"], right={2, 3}))
+    n = len(service.disagreements(req.id))
+    if n:
+        print(f"{n} disagreement(s) wait for QA: signoff adjudicate {req.id} EVAL_SET SAMPLE_ID --verdict V")
+    return 0
+
+
+def cmd_adjudicate(args) -> int:
+    service = _service(args)
+    req = service.resolve_request(args.request)
+    if args.list:
+        for d in service.disagreements(req.id, args.eval_set):
+            if args.json:
+                print_json_line(d)
+            else:
+                said = "; ".join(f"{kind}: " + ", ".join(f"{u} {v}" for u, v in users.items())
+                                 for kind, users in d["labels"].items())
+                print(f"{d['eval_set']}/{d['sample_id']}  {said}")
+        return 0
+    if not (args.eval_set and args.sample_id):
+        raise UsageError("give EVAL_SET SAMPLE_ID and --verdict (or --list)")
+    service.adjudicate(req.id, args.eval_set, args.sample_id, verdict=args.verdict,
+                       correct=None if args.correct is None else args.correct == "yes", error=args.error,
+                       comment=args.comment)
+    _say(f"adjudicated {args.eval_set}/{args.sample_id} as {service.user}")
     _publish_quietly(service)
     return 0
 
@@ -767,6 +835,27 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--error", help="error category from signoff.toml [labels]")
     s.add_argument("--comment")
     s.set_defaults(func=cmd_label)
+
+    s = sub.add_parser("assign", help="team review: the queues (--show), or move a reviewer's open items (--from)")
+    s.add_argument("request")
+    s.add_argument("--show", action="store_true", help="per role and reviewer: assigned and done (the default)")
+    s.add_argument("--json", action="store_true")
+    s.add_argument("--from", dest="from_user", metavar="USER", help="the reviewer whose open items move")
+    s.add_argument("--to", action="append", metavar="USER[,USER]",
+                   help="who takes them (members of the same role; default: the role's other members)")
+    s.set_defaults(func=cmd_assign)
+
+    s = sub.add_parser("adjudicate", help="QA: settle a disagreement with a signed, adjudicated label")
+    s.add_argument("request")
+    s.add_argument("eval_set", nargs="?")
+    s.add_argument("sample_id", nargs="?")
+    s.add_argument("--list", action="store_true", help="the disagreements that wait (JSON lines with --json)")
+    s.add_argument("--json", action="store_true")
+    s.add_argument("--verdict", choices=[v.value for v in Verdict])
+    s.add_argument("--correct", choices=["yes", "no"])
+    s.add_argument("--error")
+    s.add_argument("--comment")
+    s.set_defaults(func=cmd_adjudicate)
 
     s = sub.add_parser("decide", help="approve, request changes or reject")
     s.add_argument("request")

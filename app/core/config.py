@@ -96,6 +96,15 @@ class PolicyConfig:
     allow_unreviewed: bool = False
     # The regression-rate bound (docs/statistics.md): eval set name -> its bound; only the sets named.
     regression_bounds: dict[str, "RegressionBound"] = field(default_factory=dict)
+    # Team review (docs/configuration.md): each sample to review is dealt to `overlap` reviewers of
+    # each required role (None: not written, 1 is used); approval is blocked while the reviewers'
+    # agreement is below `min_agreement` (None: no gate).
+    overlap: int | None = None
+    min_agreement: "AgreementRule | None" = None
+
+    @property
+    def effective_overlap(self) -> int:
+        return self.overlap or 1
 
 
 ESTIMATORS = ("stratified", "ppi")
@@ -111,6 +120,20 @@ class RegressionBound:
     confidence: float = 0.95
     slices: tuple[str, ...] = ()
     estimator: str = "stratified"
+
+
+AGREEMENT_METRICS = ("alpha", "kappa", "ac1")
+LABEL_KINDS = ("verdict", "correct", "error")
+
+
+@dataclass(frozen=True)
+class AgreementRule:
+    """`[policy] min_agreement = { metric = "alpha", value = 0.67 }`: the reviewers' agreement on
+    each eval set (label kind `kind`, default the verdict) must reach `value`."""
+
+    metric: str = "alpha"
+    value: float = 0.67
+    kind: str = "verdict"
 
 
 @dataclass(frozen=True)
@@ -238,6 +261,15 @@ class BoundToml(_Table):
                                    "\"ppi\" (prediction-powered: the scores' judgments rectified by the labels).",
                                    examples=list(ESTIMATORS))] = "stratified"
 
+class MinAgreementToml(_Table, kw_only=True):
+    """[policy] min_agreement: the agreement every eval set's doubly-labeled samples must reach."""
+
+    metric: Annotated[str, _doc("alpha (Krippendorff), kappa (Cohen, two reviewers) or ac1 (Gwet).",
+                                examples=list(AGREEMENT_METRICS))] = "alpha"
+    value: Annotated[float, _doc("The lowest agreement that lets a request be approved.", ge=-1, le=1)]
+    kind: Annotated[str, _doc("The label it is measured on: verdict, correct or error.",
+                              examples=list(LABEL_KINDS))] = "verdict"
+
 
 class PolicyToml(_Table):
     """[policy]: what must hold before a release may ship."""
@@ -260,6 +292,11 @@ class PolicyToml(_Table):
                                       ge=0.5, le=0.9999)] = 0.95
     bounds: Annotated[dict[str, BoundToml], _doc("Per eval set: [policy.bounds.NAME] with max_regression_rate, "
                                                    "confidence, slices, estimator.")] = {}
+    overlap: Annotated[int, _doc("Team review: each sample to review is dealt to this many reviewers of each "
+                                 "required role (default 1).", ge=1)] = 1
+    min_agreement: Annotated[MinAgreementToml | None,
+                             _doc("Approval waits while the reviewers' agreement on an eval set is below this, "
+                                  "e.g. { metric = \"alpha\", value = 0.67 }.")] = None
 
 
 class LabelsToml(_Table):
@@ -531,6 +568,14 @@ def _semantics(raw, data: dict, p: _Problems) -> ProjectConfig:
         p.add(("policy", "required"), "policy.required asks for no approval; name the roles that must approve "
               "(e.g. required = { sme = 1 }), or write allow_unreviewed = true to ship without human review")
     bounds = _bounds(pol, sets, p)
+    if pol.min_agreement is not None:
+        rule = pol.min_agreement
+        if rule.metric not in AGREEMENT_METRICS:
+            p.add(("policy", "min_agreement", "metric"), f"policy.min_agreement.metric must be one of "
+                  f"{', '.join(AGREEMENT_METRICS)}, got {rule.metric!r}" + _suggest(rule.metric, AGREEMENT_METRICS, "{}"))
+        if rule.kind not in LABEL_KINDS:
+            p.add(("policy", "min_agreement", "kind"), f"policy.min_agreement.kind must be one of "
+                  f"{', '.join(LABEL_KINDS)}, got {rule.kind!r}" + _suggest(rule.kind, LABEL_KINDS, "{}"))
     if raw.status.sink not in _sinks:
         p.add(("status", "sink"), f"status.sink must be one of {', '.join(_sinks)}, got {raw.status.sink!r}"
               + _suggest(raw.status.sink, _sinks, "{}"))
@@ -543,7 +588,12 @@ def _semantics(raw, data: dict, p: _Problems) -> ProjectConfig:
         policy=PolicyConfig(required=dict(pol.required), min_changed_reviewed=float(pol.min_changed_reviewed),
                             all_regressions_reviewed=pol.all_regressions_reviewed,
                             no_self_approval=pol.no_self_approval, owners=tuple(pol.owners),
-                            allow_unreviewed=pol.allow_unreviewed, regression_bounds=bounds),
+                            allow_unreviewed=pol.allow_unreviewed, regression_bounds=bounds,
+                            overlap=pol.overlap if "overlap" in data.get("policy", {}) else None,
+                            min_agreement=(AgreementRule(metric=pol.min_agreement.metric,
+                                                         value=float(pol.min_agreement.value),
+                                                         kind=pol.min_agreement.kind)
+                                           if pol.min_agreement is not None else None)),
         roles=roles,
         error_categories=tuple(raw.labels.errors),
         status=StatusConfig(sink=raw.status.sink, repo=raw.status.repo, context=raw.status.context,

@@ -194,12 +194,16 @@ def check_allowed(config: ProjectConfig, *, user: str, role: str, kind: Decision
 
 def evaluate(config: ProjectConfig, *, decisions: list[Decision], coverage: Coverage, content_hash: str,
              authors: Authors = (), policy_change: PolicyChange | None = None,
-             bounds: Collection[BoundCheck] = ()) -> PolicyVerdict:
+             bounds: Collection[BoundCheck] = (), agreement: list | None = None,
+             queues: dict[str, tuple[int, int]] | None = None) -> PolicyVerdict:
     """What the policy says now. `decisions` oldest first, over every request of the change.
     `config` is the BASE policy; `policy_change` what the candidate's signoff.toml changes
     (blocks until a policy owner approves); `bounds` the regression-rate bounds the service
     computed from the labels that count, one per eval set the policy bounds (a set the policy
-    bounds with no figures here fails closed)."""
+    bounds with no figures here fails closed). `agreement`: the AgreementFigures
+    (app/core/agreement.py) of the labels that count, what `[policy] min_agreement` is checked
+    against (None: not computed, which blocks when the policy sets it). `queues`: role -> (done,
+    assigned) of the team's queues, said in the description when the policy sets `overlap`."""
     latest = latest_per_person(decisions)
     current = [d for d in latest if d.content_hash == content_hash]
     stale = [d for d in latest if d.content_hash != content_hash]
@@ -280,6 +284,11 @@ def evaluate(config: ProjectConfig, *, decisions: list[Decision], coverage: Cove
         checklist.append(CheckItem(f"regression rate: {b.eval_set}", b.ok, b.line()))
         if not b.ok:
             missing.append(b.short())
+    if pol.min_agreement is not None:
+        item, short = agreement_item(pol.min_agreement, agreement)
+        checklist.append(item)
+        if short:
+            missing.append(short)
     if stale:
         checklist.append(CheckItem("no stale decisions", True,
                                    f"{len(stale)} earlier decision(s) made on other content no longer count"))
@@ -289,7 +298,9 @@ def evaluate(config: ProjectConfig, *, decisions: list[Decision], coverage: Cove
         word = "rejected" if any(d.kind is DecisionKind.REJECT for d in blocking) else "changes requested"
         status, description = Status.REJECTED, shorten(f"{word} by {who}")
     elif missing:
-        status, description = Status.PENDING, shorten("awaiting review: " + ", ".join(missing))
+        queue = [f"{r.upper()} queue {done}/{total}" for r, (done, total) in (queues or {}).items()
+                 if pol.overlap is not None and total]
+        status, description = Status.PENDING, shorten("awaiting review: " + ", ".join([*missing, *queue]))
     else:
         # Never past the quorum ("3/2 SME"): a third approval changes nothing worth a new post.
         parts = [f"{min(len(approvals.get(r, [])), n)}/{n} {r.upper()}" for r, n in pol.required.items()]
@@ -306,6 +317,39 @@ def evaluate(config: ProjectConfig, *, decisions: list[Decision], coverage: Cove
     return PolicyVerdict(status=status, description=description, missing=missing, checklist=checklist,
                          approvals=approvals, blocking=blocking, stale=stale, current=current, not_counted=not_counted,
                          bounds=bound_checks)
+
+
+def agreement_item(rule, figures: list | None) -> tuple[CheckItem, str]:
+    """The checklist item of `[policy] min_agreement` and the short phrase for the status ("" when met).
+    Fail closed: figures not computed, no doubly-labeled sample on a labeled set, or a metric that
+    cannot be computed (other than for a unanimous set) block."""
+    name = f"agreement ({rule.metric}) >= {rule.value:g}"
+    if figures is None:
+        return CheckItem(name, False, "agreement was not computed"), "agreement not computed"
+    mine = [f for f in figures if f.kind == rule.kind and f.labeled > 0]
+    failing, fine = [], []
+    for f in mine:
+        value = f.value(rule.metric)
+        n = f"{f.doubly} doubly-labeled sample{'s' if f.doubly != 1 else ''}"
+        if f.doubly == 0:
+            failing.append((f"agreement ({rule.metric}) on {f.eval_set} not measurable yet: no sample has "
+                            f"{rule.kind} labels from two reviewers", f"no doubly-labeled samples on {f.eval_set}"))
+        elif value is None and f.unanimous:
+            fine.append(f"{f.eval_set}: {n}, all agree")
+        elif value is None:
+            why = f.notes.get(rule.metric, "undefined")
+            failing.append((f"agreement ({rule.metric}) on {f.eval_set} cannot be computed: {why}",
+                            f"agreement not computable on {f.eval_set}"))
+        elif value < rule.value:
+            failing.append((f"agreement ({rule.metric}) {value:.2f} < {rule.value:g} on {f.eval_set}, {n}",
+                            f"agreement {value:.2f} < {rule.value:g} on {f.eval_set}"))
+        else:
+            fine.append(f"{f.eval_set}: {value:.2f}, {n}")
+    if failing:
+        return CheckItem(name, False, "; ".join(d for d, _ in failing)), ", ".join(s for _, s in failing)
+    if not mine:
+        return CheckItem(name, True, f"no {rule.kind} labels yet"), ""
+    return CheckItem(name, True, "; ".join(fine)), ""
 
 
 def _ceil_share(share: float, total: int) -> int:

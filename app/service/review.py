@@ -16,6 +16,8 @@ import numpy as np
 
 import pandas as pd
 
+from app.core.agreement import AgreementFigure, disagreements as find_disagreements, figures as agreement_figures, ratings_of
+from app.core.assignment import Assignment, QueueItem, deal, reassign, seed_of, to_review
 from app.core.compare import compare
 from app.core.config import ProjectConfig, parse_config
 from app.core.errors import InputError, NotFoundError, PolicyRefusal, SignoffError
@@ -93,6 +95,7 @@ class ReviewService:
         self._slims: dict[tuple[int, str], _Slim] = {}
         self._fixed_requests: dict[int, RequestRecord] = {}
         self._bound_frames: dict[tuple, tuple[pd.DataFrame, str]] = {}
+        self._adjudication_cache: dict[int, bool] = {}   # label statement id -> a QA adjudication (never changes)
 
     # -- requests ---------------------------------------------------------
     def create_request(self, source: Source, *, sha: str, baseline: str | None = None, candidate: str | None = None,
@@ -139,8 +142,10 @@ class ReviewService:
         counted, others = self._split_labels(self.store.labels(earlier[0].id) if earlier else [], config,
                                              req.content_hash, keys)
         coverage = replace(self._coverage_of(comparisons, counted), other_labels=others)
+        agreement = (self._agreement_of(counted, [c[0] for c in comparisons])
+                     if config.policy.min_agreement is not None else None)
         verdict = evaluate(config, decisions=decisions, coverage=coverage, content_hash=req.content_hash,
-                           authors=authors, policy_change=change)
+                           authors=authors, policy_change=change, agreement=agreement)
         task.report("saving the review request", 0.95)
         record = self.store.add_request(req, comparisons=comparisons, status=verdict.status.value,
                                         description=verdict.description,
@@ -228,6 +233,9 @@ class ReviewService:
             "other_labels_note": other_labels_note(verdict_coverage.other_labels),
             # The regression-rate bounds (docs/statistics.md): estimate, bound, labels used and still needed
             "regression_bounds": [b.as_json() for b in verdict.bounds],
+            # Team review (issue 12): agreement per eval set and label kind, the queues
+            "agreement": [f.as_json() for f in self.agreement(req.id)],
+            "queues": self.queue_progress(req.id),
         }
 
     def comparison(self, request_id: int, eval_set: str) -> pd.DataFrame:
@@ -366,8 +374,11 @@ class ReviewService:
             # database never counts, whoever wrote it.
             return evaluate(config, decisions=self.checked_decisions(decisions), coverage=self.coverage(req.id, labels),
                             content_hash=req.content_hash, authors=_request_authors(req),
-                            policy_change=self.policy_change(req.id), bounds=self.regression_bounds(req.id, labels))
+                            policy_change=self.policy_change(req.id), bounds=self.regression_bounds(req.id, labels),
+                            **self._team_figures(req.id, config, labels))
 
+        if config.policy.overlap is not None:   # deal before any lock is taken (the description counts queues)
+            self.assignments(req.id)
         return evaluate_now
 
     def decide(self, request_id: int, kind: DecisionKind | str, comment: str = "", *, role: str | None = None) -> PolicyVerdict:
@@ -620,10 +631,13 @@ class ReviewService:
         """Labels are always signed; whether they count is decided when coverage is computed."""
         return self._my_signer(self.keys_of(req, self.user) or None)
 
-    def _sign_labels(self, req: RequestRecord, signer, labels: list[Label], position: int) -> SignedStatement:
+    def _sign_labels(self, req: RequestRecord, signer, labels: list[Label], position: int,
+                     adjudicated: bool = False) -> SignedStatement:
         statement = {"type": "signoff/labels/v1", "request": req.id, "content_hash": req.content_hash,
                      "user": self.user, "labels": [_label_entry(l) for l in labels],
                      "at": _now_iso(), "audit_position": int(position)}
+        if adjudicated:   # QA's resolution of a disagreement (team review), signed as such
+            statement["adjudicated"] = True
         return SignedStatement(text=canonical_json(statement), signature=signer.sign(statement_bytes(statement)),
                                fingerprint=signer.fingerprint)
 
@@ -756,6 +770,205 @@ class ReviewService:
         if statement.get("content_hash") != content_hash:
             return None
         return {(e.get("eval_set"), str(e.get("sample_id"))): e for e in statement.get("labels", [])}
+
+    # -- team review: assignment, agreement, adjudication (issue 12) --------
+    def assignments(self, request_id: int) -> list[Assignment]:
+        """The request's dealing (app/core/assignment.py), dealt and stored on first use."""
+        found = self.store.assignments(int(request_id))
+        if found:
+            return found
+        req = self._fixed(request_id)
+        config = self.config(req.id)
+        seed = seed_of(req.id, req.content_hash)
+        items = self._planned(req, config, seed)
+        if items:
+            self.store.save_assignments(req.id, items, seed=seed, overlap=config.policy.effective_overlap,
+                                        actor=self.user)
+            return self.store.assignments(req.id)
+        return []
+
+    def _planned(self, req: RequestRecord, config: ProjectConfig, seed: int) -> list[Assignment]:
+        classes = {}
+        for name in req.eval_sets:
+            frame = self.store.load_comparison(req.id, name, columns=["id", "class"])
+            classes[name] = list(zip(frame["id"].astype(str), frame["class"].astype(str)))
+        todo = to_review(classes)
+        out = []
+        for role in self._dealt_roles(config):
+            out += deal(todo, list(config.roles.get(role, ())), config.policy.effective_overlap, seed, role=role)
+        return out
+
+    @staticmethod
+    def _dealt_roles(config: ProjectConfig) -> list[str]:
+        return [r for r, n in config.policy.required.items() if n > 0 and config.roles.get(r)]
+
+    def _done_keys(self, request_id: int, labels: list[Label] | None = None) -> set[tuple[str, str, str]]:
+        """(user lower-case, eval set, sample id) of every label that says something of its sample."""
+        labels = self.store.labels(request_id) if labels is None else labels
+        return {(l.user.strip().lower(), l.eval_set, str(l.sample_id)) for l in labels if _counts_as_reviewed(l)}
+
+    def my_queue(self, request_id: int, eval_set: str | None = None, *, user: str | None = None) -> list[QueueItem]:
+        """My assigned samples in queue order (regressions first), each with done / not done.
+        A sample dealt to me in two roles is listed once."""
+        me = (user or self.user).strip().lower()
+        done = self._done_keys(request_id)
+        seen, out = set(), []
+        for a in self.assignments(request_id):
+            if a.user != me or (eval_set is not None and a.eval_set != eval_set) or (a.eval_set, a.sample_id) in seen:
+                continue
+            seen.add((a.eval_set, a.sample_id))
+            out.append(QueueItem(a.eval_set, a.sample_id, (me, a.eval_set, a.sample_id) in done, a.position))
+        return out
+
+    def next_assigned(self, request_id: int, after: tuple[str, str] | None = None,
+                      eval_set: str | None = None) -> QueueItem | None:
+        """My next open item after `after` (eval set, sample id) in queue order, else the first open
+        one before it; None when my queue is drained."""
+        queue = self.my_queue(request_id, eval_set)
+        start = 0
+        if after is not None:
+            at = [i for i, q in enumerate(queue) if (q.eval_set, q.sample_id) == (after[0], str(after[1]))]
+            start = at[0] + 1 if at else 0
+        for q in queue[start:] + queue[:start]:
+            if not q.done:
+                return q
+        return None
+
+    def queue_progress(self, request_id: int, labels: list[Label] | None = None) -> dict:
+        """{role: {"assigned", "done", "reviewers": {user: {"assigned", "done"}}}} of the team's queues."""
+        done = self._done_keys(request_id, labels)
+        out: dict[str, dict] = {}
+        for a in self.store.assignments(int(request_id)):
+            role = out.setdefault(a.role, {"assigned": 0, "done": 0, "reviewers": {}})
+            mine = role["reviewers"].setdefault(a.user, {"assigned": 0, "done": 0})
+            finished = (a.user, a.eval_set, a.sample_id) in done
+            for bucket in (role, mine):
+                bucket["assigned"] += 1
+                bucket["done"] += int(finished)
+        return out
+
+    def reassign(self, request_id: int, from_user: str, to: list[str] | None = None) -> int:
+        """Move `from_user`'s open items to `to` (members of the item's role; None: the role's other
+        members), balanced, never to someone who already holds that sample. Returns how many moved."""
+        req = self._fixed(request_id)
+        config = self.config(req.id)
+        owners = {o.lower() for o in config.policy.owners}
+        if not config.roles_of(self.user) and self.user.lower() not in owners:
+            raise PolicyRefusal(f"{self.user} holds no role in signoff.toml [roles] and may not reassign work")
+        who = from_user.strip().lower()
+        items = self.assignments(req.id)
+        done = self._done_keys(req.id)
+        mine = [a for a in items if a.user == who and (who, a.eval_set, a.sample_id) not in done]
+        if not any(a.user == who for a in items):
+            raise InputError(f"{from_user} has nothing assigned on request {req.id}")
+        targets = [t.strip().lower() for t in (to or []) if t.strip()]
+        if who in targets:
+            raise InputError(f"--from and --to both name {from_user}")
+        holders: dict[tuple[str, str, str], set[str]] = {}
+        load: dict[str, int] = {}
+        for a in items:
+            holders.setdefault((a.role, a.eval_set, a.sample_id), set()).add(a.user)
+            if (a.user, a.eval_set, a.sample_id) not in done:
+                load[a.user] = load.get(a.user, 0) + 1
+        moves = []
+        for role in sorted({a.role for a in mine}):
+            members = [m.strip().lower() for m in config.roles.get(role, ())]
+            if targets:
+                outside = [t for t in targets if t not in members]
+                if outside and len(outside) == len(targets):
+                    raise InputError(f"{', '.join(outside)} not in role {role!r} (signoff.toml [roles].{role}): "
+                                     f"their labels would not count")
+                pool = [t for t in targets if t in members]
+            else:
+                pool = [m for m in members if m != who]
+            if not pool:
+                raise InputError(f"nobody else in role {role!r} to take {from_user}'s items")
+            moves += reassign([a for a in mine if a.role == role], holders, pool, load)
+        if not moves:
+            return 0
+        return self.store.move_assignments(req.id, moves, from_user=who, actor=self.user)
+
+    def agreement(self, request_id: int, labels: list[Label] | None = None) -> list[AgreementFigure]:
+        """Agreement per eval set and label kind over the labels that count (signed, by a reviewer in a
+        required role), adjudicated labels left out (app/core/agreement.py)."""
+        req = self.get_request(request_id)
+        counted, _ = self._split_labels(self.store.labels(req.id) if labels is None else labels,
+                                        self.config(req.id), req.content_hash, req.reviewer_keys)
+        return self._agreement_of(counted, list(req.eval_sets))
+
+    def _agreement_of(self, counted: list[Label], eval_sets: list[str]) -> list[AgreementFigure]:
+        adjudicated = self._adjudicated({l.statement_id for l in counted})
+        ratings = [r for l in counted if l.statement_id not in adjudicated for r in ratings_of(l)]
+        return agreement_figures(ratings, eval_sets)
+
+    def _adjudicated(self, statement_ids) -> set[int]:
+        """The label statements among `statement_ids` that are QA adjudications."""
+        ids = {int(i) for i in statement_ids if i is not None}
+        cache = self._adjudication_cache
+        with self._lock:
+            unknown = [i for i in ids if i not in cache]
+        if unknown:
+            found = self.store.label_statements(unknown)
+            for i in unknown:
+                try:
+                    flag = bool(json.loads(found[i][1]).get("adjudicated")) if i in found else False
+                except (ValueError, AttributeError):
+                    flag = False
+                with self._lock:
+                    cache[i] = flag
+        return {i for i in ids if cache.get(i)}
+
+    def disagreements(self, request_id: int, eval_set: str | None = None) -> list[dict]:
+        """QA's adjudication queue: samples two reviewers labeled differently (labels that count), not
+        yet adjudicated: [{"eval_set", "sample_id", "labels": {kind: {user: value}}}]."""
+        req = self.get_request(request_id)
+        counted, _ = self._split_labels(self.store.labels(req.id), self.config(req.id), req.content_hash,
+                                        req.reviewer_keys)
+        adjudicated = self._adjudicated({l.statement_id for l in counted})
+        settled = {(l.eval_set, str(l.sample_id)) for l in counted if l.statement_id in adjudicated}
+        ratings = [r for l in counted if l.statement_id not in adjudicated for r in ratings_of(l)]
+        order = {name: i for i, name in enumerate(req.eval_sets)}
+        found = find_disagreements(ratings)
+        return [{"eval_set": es, "sample_id": sid, "labels": kinds}
+                for (es, sid), kinds in sorted(found.items(), key=lambda kv: (order.get(kv[0][0], 0), kv[0][1]))
+                if (es, sid) not in settled and (eval_set is None or es == eval_set)]
+
+    def adjudicate(self, request_id: int, eval_set: str, sample_id: str, *, verdict=None, correct=None, error=None,
+                   comment=None) -> Label:
+        """QA's label that settles a disagreement: signed like any batch of labels, the statement marked
+        `"adjudicated": true`. Only a member of the role `qa`; only a sample in the disagreement queue."""
+        req = self._fixed(request_id)
+        config = self.config(req.id)
+        if "qa" not in config.roles_of(self.user):
+            raise PolicyRefusal(f"{self.user} is not in role 'qa' (signoff.toml [roles].qa): only QA adjudicates")
+        self._check_sample(req.id, eval_set, sample_id)
+        if verdict is None and correct is None and not error:
+            raise InputError("nothing to adjudicate with: give a verdict, correct/incorrect or an error category")
+        if error and error not in config.error_categories:
+            raise InputError(f"unknown error category {error!r}; signoff.toml [labels] errors: "
+                             f"{', '.join(config.error_categories)}")
+        if not any(d["sample_id"] == str(sample_id) for d in self.disagreements(req.id, eval_set)):
+            raise InputError(f"{eval_set}/{sample_id} is not in the disagreement queue of request {req.id} "
+                             f"(its reviewers agree, or it was adjudicated already)")
+        label = Label(request_id=req.id, eval_set=eval_set, sample_id=str(sample_id), user=self.user,
+                      verdict=Verdict(verdict) if verdict else None, correct=correct, error=error or None,
+                      comment=comment or None)
+        signed = self._sign_labels(req, self._label_signer(req), [label], self.store.audit_position(),
+                                   adjudicated=True)
+        self.store.upsert_labels([label], actor=self.user, signed=signed,
+                                 outbox=self._label_write_backs(req.id, config, [label]))
+        self.refresh_status(req.id)
+        return label
+
+    def _team_figures(self, request_id: int, config: ProjectConfig, labels: list[Label] | None) -> dict:
+        """What evaluate() needs of team review: agreement (when min_agreement is set), queues (overlap)."""
+        out = {}
+        if config.policy.min_agreement is not None:
+            out["agreement"] = self.agreement(request_id, labels)
+        if config.policy.overlap is not None:
+            out["queues"] = {role: (p["done"], p["assigned"])
+                             for role, p in self.queue_progress(request_id, labels).items()}
+        return out
 
     # -- helpers ----------------------------------------------------------
     def _source_hook(self, req: RequestRecord, name: str):

@@ -127,6 +127,22 @@ class LabelStatement(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+class AssignmentRow(Base):
+    """One sample dealt to one reviewer of one required role (0007_assignments; app/core/assignment.py)."""
+
+    __tablename__ = "assignments"
+    __table_args__ = (UniqueConstraint("request_id", "role", "eval_set", "sample_id", "user_name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("requests.id", ondelete="CASCADE"), index=True)
+    role: Mapped[str] = mapped_column(String(100))
+    eval_set: Mapped[str] = mapped_column(String(255))
+    sample_id: Mapped[str] = mapped_column(String(500))
+    user_name: Mapped[str] = mapped_column(String(255))
+    position: Mapped[int] = mapped_column(Integer)      # the place in the dealing order
+    seed: Mapped[int] = mapped_column(BigInteger)       # the request's dealing seed
+
+
 class ForgeKeys(Base):
     """The signing keys a forge publishes for a login (github:LOGIN in [signers.keys]), cached."""
 

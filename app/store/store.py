@@ -31,7 +31,7 @@ from .db import READ_ONLY, StoreUnavailable, describe, make_engine, mask, resolv
 from .frames import bytes_to_frame, frame_to_bytes
 from .migrate import upgrade
 from .records import AuditEntry, AuditReport, NewRequest, OutboxEntry, OutboxItem, RequestRecord, SignedStatement
-from .schema import (HEAD_ID, AuditHead, Comparison, DecisionRow, ForgeKeys, LabelRow, LabelStatement, LocalStatus,
+from .schema import (HEAD_ID, AssignmentRow, AuditHead, Comparison, DecisionRow, ForgeKeys, LabelRow, LabelStatement, LocalStatus,
                      OutboxRow, Request, utcnow)
 
 SYSTEM_ACTOR = "signoff"
@@ -632,6 +632,64 @@ class Store:
                 log.append(actor=actor, action="status.change", request_id=req.id, at=now,
                            payload={"status": status, "description": description})
             return True, verdict
+
+    # -- team review: assignments (app/core/assignment.py) ------------------
+    def assignments(self, request_id: int, *, user: str | None = None):
+        """The request's dealt items (app/core/assignment.Assignment), in dealing order."""
+        from app.core.assignment import Assignment
+
+        query = select(AssignmentRow).where(AssignmentRow.request_id == request_id)
+        if user is not None:
+            query = query.where(AssignmentRow.user_name == user.strip().lower())
+        with self._read() as s:
+            rows = s.scalars(query.order_by(AssignmentRow.position, AssignmentRow.role, AssignmentRow.user_name))
+            return [Assignment(role=r.role, eval_set=r.eval_set, sample_id=r.sample_id, user=r.user_name,
+                               position=r.position) for r in rows]
+
+    def save_assignments(self, request_id: int, items: list, *, seed: int, overlap: int, actor: str) -> bool:
+        """Store the request's dealing, once: False (nothing written) when it already has one (another
+        process dealt first; the dealing is reproducible, so it is the same). Audit 'assign.deal'
+        with every item, so the log replays it."""
+        with self._write() as s:
+            log = audit_log.AuditAppender(s, self._installation)   # the head first: serialises the dealers
+            self._require_request(s, request_id)
+            if s.scalar(select(AssignmentRow.id).where(AssignmentRow.request_id == request_id).limit(1)):
+                return False
+            if items:
+                s.connection().execute(insert(AssignmentRow), [
+                    {"request_id": request_id, "role": a.role, "eval_set": a.eval_set, "sample_id": a.sample_id,
+                     "user_name": a.user, "position": a.position, "seed": seed} for a in items])
+            log.append(actor=actor, action="assign.deal", request_id=request_id, payload={
+                "seed": seed, "overlap": overlap,
+                "items": [[a.role, a.eval_set, a.sample_id, a.user, a.position] for a in items]})
+            return True
+
+    def move_assignments(self, request_id: int, moves: list, *, from_user: str, actor: str) -> int:
+        """Give `from_user`'s items to others: `moves` is [(Assignment, new user)]. Only items still
+        open move (checked in this transaction: `from_user` has not labeled the sample); audit
+        'assign.move'. Returns how many moved."""
+        from_user = from_user.strip().lower()
+        with self._write() as s:
+            log = audit_log.AuditAppender(s, self._installation)
+            self._lock_request(s, request_id)
+            done = {(r.eval_set, r.sample_id) for r in s.execute(
+                select(LabelRow.eval_set, LabelRow.sample_id).where(
+                    LabelRow.request_id == request_id, func.lower(LabelRow.user_name) == from_user,
+                    (LabelRow.verdict.is_not(None)) | (LabelRow.correct.is_not(None)) | (LabelRow.error.is_not(None))))}
+            moved = []
+            for a, to in moves:
+                if (a.eval_set, a.sample_id) in done:
+                    continue
+                result = s.execute(update(AssignmentRow).where(
+                    AssignmentRow.request_id == request_id, AssignmentRow.role == a.role,
+                    AssignmentRow.eval_set == a.eval_set, AssignmentRow.sample_id == a.sample_id,
+                    AssignmentRow.user_name == from_user).values(user_name=to.strip().lower()))
+                if result.rowcount:
+                    moved.append([a.role, a.eval_set, a.sample_id, from_user, to.strip().lower()])
+            if moved:
+                log.append(actor=actor, action="assign.move", request_id=request_id,
+                           payload={"from": from_user, "moves": moved})
+            return len(moved)
 
     # -- reviewer keys ----------------------------------------------------
     def set_reviewer_keys(self, request_id: int, user: str, keys: list[str], *, actor: str, reason: str) -> None:
