@@ -94,6 +94,8 @@ class PolicyConfig:
     owners: tuple[str, ...] = ()
     # A release with no human review must be written out: required = {} and allow_unreviewed = true.
     allow_unreviewed: bool = False
+    # The window hides the other reviewers' labels of a sample until I have labeled it.
+    blind_until_labeled: bool = False
 
 
 @dataclass(frozen=True)
@@ -221,6 +223,8 @@ class PolicyToml(_Table):
     owners: Annotated[list[str], _doc("Policy owners: their approval is needed when a candidate changes "
                                       "signoff.toml.")] = []
     allow_unreviewed: Annotated[bool, _doc("Must be true for a policy that requires no approvals.")] = False
+    blind_until_labeled: Annotated[bool, _doc("The window shows the other reviewers' labels and comments on a "
+                                              "sample only once I have labeled it.")] = False
 
 
 class LabelsToml(_Table):
@@ -503,7 +507,7 @@ def _semantics(raw, data: dict, p: _Problems) -> ProjectConfig:
         policy=PolicyConfig(required=dict(pol.required), min_changed_reviewed=float(pol.min_changed_reviewed),
                             all_regressions_reviewed=pol.all_regressions_reviewed,
                             no_self_approval=pol.no_self_approval, owners=tuple(pol.owners),
-                            allow_unreviewed=pol.allow_unreviewed),
+                            allow_unreviewed=pol.allow_unreviewed, blind_until_labeled=pol.blind_until_labeled),
         roles=roles,
         error_categories=tuple(raw.labels.errors),
         status=StatusConfig(sink=raw.status.sink, repo=raw.status.repo, context=raw.status.context,
