@@ -419,11 +419,18 @@ class ReviewService:
                         other_labels=others, carried_labels=len(carried))
 
     def verdict(self, request_id: int, *, extra: Decision | None = None) -> PolicyVerdict:
+        """The policy's verdict now; `extra`: a decision not made yet, counted as if signed (a preview
+        of "after your approval: …", never recorded), the stored ones re-verified as always."""
         req = self.get_request(request_id)
         decisions = self.store.decisions_for_change(req.change_key)
-        if extra is not None:
-            decisions = [*decisions, extra]
-        return self._evaluator(req)(decisions, None)
+        if extra is None:
+            return self._evaluator(req)(decisions, None)
+        config = self.config(req.id)
+        preview = replace(extra, verified=True, not_counted="", content_hash=extra.content_hash or req.content_hash,
+                          request_id=extra.request_id or req.id)
+        return evaluate(config, decisions=[*self.checked_decisions(decisions), preview],
+                        coverage=self.coverage(req.id), content_hash=req.content_hash,
+                        authors=_request_authors(req), policy_change=self.policy_change(req.id))
 
     def _evaluator(self, req: RequestRecord):
         """The policy of `req` as a function of (decisions oldest first, labels or None):
