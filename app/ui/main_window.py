@@ -613,7 +613,8 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(f"Signoff — {commit_text(request)} {request.title}")
         self.eval_set_combo.blockSignals(True)
         self.eval_set_combo.clear()
-        self.eval_set_combo.addItems(list(request.eval_sets))
+        for name in request.eval_sets:   # the name as data: the shown text gains progress (queue_nav)
+            self.eval_set_combo.addItem(name, name)
         self.eval_set_combo.blockSignals(False)
         self.approve_button.setEnabled(True)
         self.update_status_bar()
@@ -631,7 +632,7 @@ class MainWindow(QMainWindow):
 
     def _eval_set_chosen(self, index: int) -> None:
         if index >= 0 and self.request is not None:
-            name = self.eval_set_combo.itemText(index)
+            name = self.eval_set_combo.itemData(index) or self.eval_set_combo.itemText(index)
             if name != self.eval_set:
                 self.load_eval_set(name)
 
@@ -644,7 +645,7 @@ class MainWindow(QMainWindow):
         self._load_token += 1
         token = self._load_token
         self.eval_set = eval_set
-        idx = self.eval_set_combo.findText(eval_set)
+        idx = self.eval_set_combo.findData(eval_set)
         if idx >= 0 and idx != self.eval_set_combo.currentIndex():
             self.eval_set_combo.blockSignals(True)
             self.eval_set_combo.setCurrentIndex(idx)

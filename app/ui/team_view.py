@@ -101,7 +101,8 @@ def _read_team(service, request_id: int, eval_set: str | None):
     """Worker side of a refresh: the request, every label of the eval set, the change's decisions."""
     req = service.get_request(request_id)
     labels = service.labels_frame(request_id)
-    decisions = service.store.decisions_for_change(req.change_key) if hasattr(service, "store") else []
+    store = getattr(service, "store", None)
+    decisions = store.decisions_for_change(req.change_key) if hasattr(store, "decisions_for_change") else []
     changed = {}
     finder = getattr(service, "changed_since_label", None)
     if finder is not None and eval_set:
