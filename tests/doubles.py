@@ -436,9 +436,10 @@ class FakeReviewService:
             regressed_labeled += int((regressed & is_lab).sum())
         return Coverage(changed_total, changed_labeled, regressed_total, regressed_labeled, other_labels=others)
 
-    def verdict(self, request_id: int) -> PolicyVerdict:
+    def verdict(self, request_id: int, *, extra=None) -> PolicyVerdict:
         req = self.get_request(request_id)
-        return evaluate(self.config(request_id), decisions=list(self._decisions.get(req.change_key, [])),
+        extra = [replace(extra, verified=True)] if extra is not None else []
+        return evaluate(self.config(request_id), decisions=list(self._decisions.get(req.change_key, [])) + extra,
                         coverage=self._coverage(request_id), content_hash=req.content_hash,
                         authors={**req.authors, req.author: "author"}, policy_change=self.policy_change(request_id))
 

@@ -90,3 +90,62 @@ def test_import_labels_is_all_or_nothing(store):
                                      {"eval_set": "qa", "sample_id": "s2", "verdict": "meh"}])
     assert alice.labels_frame(req.id).empty
     assert alice.import_labels(req.id, [{"eval_set": "qa", "sample_id": "s1", "verdict": "baseline", "correct": "no"}]) == 1
+
+
+def _retrain_source():
+    # c1 and c3 differ in one sample only: s5's candidate output ("w" -> "f")
+    return InMemorySource(revisions={"c1": default_tables(), "c3": default_tables(shift=1)})
+
+
+def test_labels_carry_over_a_retrain_except_on_the_changed_sample(store):
+    """A one-sample change keeps every label except that sample's (through the real service and store)."""
+    source = _retrain_source()
+    ci = svc(store, "ci@example.com")
+    r1 = ci.create_request(source, sha="c1", change_key="feature/x")
+    alice, quinn = svc(store, "alice@example.com"), svc(store, "quinn@example.com")
+    for sid in ("s0", "s1", "s2", "s5"):
+        alice.set_label(r1.id, "qa", sid, verdict="baseline", comment=f"alice on {sid}")
+    quinn.import_labels(r1.id, [{"eval_set": "qa", "sample_id": s, "verdict": "tie"} for s in ("s1", "s5")])
+    assert alice.coverage(r1.id).changed_labeled == 3 and alice.coverage(r1.id).carried_labels == 0
+
+    hashes1 = alice.sample_hashes(r1.id, "qa")
+    r3 = ci.create_request(source, sha="c3", change_key="feature/x")
+    hashes3 = alice.sample_hashes(r3.id, "qa")
+    assert [s for s in hashes1 if hashes1[s] != hashes3[s]] == ["s5"]
+
+    carried = {(l.user, l.sample_id) for l in store.labels(r3.id)}
+    assert carried == {("alice@example.com", "s0"), ("alice@example.com", "s1"), ("alice@example.com", "s2"),
+                       ("quinn@example.com", "s1")}
+    cov = alice.coverage(r3.id)
+    # s1 (regressed) and s2 (improved) still labeled; s5 (changed) is not: 2 of 3 changed samples
+    assert (cov.changed_labeled, cov.regressed_labeled, cov.carried_labels) == (2, 1, 4)
+    assert cov.other_labels == 0
+    history = alice.changed_since_label(r3.id, "qa")
+    assert list(history) == ["s5"] and history["s5"].comment == "alice on s5"
+    assert alice.changed_since_label(r1.id, "qa") == {}
+    assert alice.summary(r3.id)["carried_labels"] == 4
+    # a label on the new request is signed on the new content and counts as usual
+    alice.set_label(r3.id, "qa", "s5", verdict="candidate")
+    assert alice.coverage(r3.id).changed_labeled == 3
+    assert store.verify_audit().ok
+
+
+def test_a_carried_label_counts_only_when_its_batch_names_an_earlier_request_of_the_change(store):
+    """Copied by hand to a request of another change, or onto a changed sample: it does not count."""
+    source = _retrain_source()
+    ci = svc(store, "ci@example.com")
+    r1 = ci.create_request(source, sha="c1", change_key="feature/x")
+    alice = svc(store, "alice@example.com")
+    alice.set_label(r1.id, "qa", "s1", verdict="baseline")
+    alice.set_label(r1.id, "qa", "s5", verdict="baseline")
+    other = ci.create_request(source, sha="c3", change_key="feature/other")   # another change: nothing carried
+    assert store.labels(other.id) == []
+    r3 = ci.create_request(source, sha="c3", change_key="feature/x")
+    # someone with the database copies both rows (with their signed batches) where they do not belong
+    store.copy_labels(r1.id, other.id)
+    store.copy_labels(r1.id, r3.id)            # adds s5, which the service left as history
+    assert {l.sample_id for l in store.labels(r3.id)} == {"s1", "s5"}
+    cov = alice.coverage(r3.id)
+    assert (cov.changed_labeled, cov.carried_labels, cov.other_labels) == (1, 1, 1)
+    cov = alice.coverage(other.id)
+    assert (cov.changed_labeled, cov.carried_labels, cov.other_labels) == (0, 0, 2)

@@ -12,10 +12,14 @@ The per-sample table has these columns:
     <slice columns>     as in the samples
     baseline_<x>, candidate_<x>   the predictions' other columns (confidence, …), per model
   image sets also: input_bytes, reference_bytes, baseline_output_bytes, candidate_output_bytes
+    sample_hash         str, 32 hex: SHA-256 of the sample's input, reference and both outputs
+                        (and their bytes); equal across two requests = the sample did not change,
+                        so a label carries over (docs/trust.md, "Labels that carry over")
 """
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -29,6 +33,9 @@ BYTES_COLUMNS = ("input_bytes", "reference_bytes", "output_bytes")
 BASE_COLUMNS = ["id", "class", "severity", "missing_side", "input", "reference",
                 "baseline_output", "candidate_output", "baseline_score", "candidate_score", "delta"]
 PREDICTION_PREFIXES = ("baseline_", "candidate_")
+HASH_COLUMN = "sample_hash"
+HASHED_COLUMNS = ("input", "reference", "baseline_output", "candidate_output",
+                  "input_bytes", "reference_bytes", "baseline_output_bytes", "candidate_output_bytes")
 
 
 def is_prediction_extra(name: str) -> bool:
@@ -41,7 +48,27 @@ def table_slice_columns(frame: pd.DataFrame) -> list[str]:
     """The slice columns of a stored comparison table: what is neither one of the
     comparison's own columns, nor bytes, nor a model's extra prediction field."""
     return [c for c in frame.columns if c not in BASE_COLUMNS and not str(c).endswith("_bytes")
-            and not is_prediction_extra(c)]
+            and not is_prediction_extra(c) and c != HASH_COLUMN]
+
+
+def sample_hashes(table: pd.DataFrame) -> np.ndarray:
+    """One hash per row over what a reviewer judged: input, reference, both outputs (and their bytes).
+
+    SHA-256 (first 128 bits), because a label carried to a new request rests on it: a candidate
+    must not be able to make a changed sample look unchanged. Columns are gathered as whole
+    arrays; the one Python step per row is the hash of the row's repr (measured faster than
+    pandas' vectorised SipHash on 4 text columns, which is not collision-resistant anyway)."""
+    cols = [np.asarray(table[c].to_numpy(), dtype=object) for c in HASHED_COLUMNS if c in table.columns]
+    names = [c for c in HASHED_COLUMNS if c in table.columns]
+    for i, col in enumerate(cols):   # one missing marker: None, NaN and pd.NA are the same "no value"
+        missing = pd.isna(col)
+        if missing.any():
+            col = col.copy()
+            col[missing] = None
+            cols[i] = col
+    sha = hashlib.sha256
+    tag = repr(tuple(names)).encode()
+    return np.array([sha(tag + repr(row).encode()).hexdigest()[:32] for row in zip(*cols)], dtype=object)
 
 
 @dataclass
@@ -164,6 +191,7 @@ def compare(data: EvalSetData) -> ComparisonResult:
     extra = [c for c in t.columns if is_prediction_extra(c)] + [c for c in t.columns if c.endswith("_bytes")]
     ordered = BASE_COLUMNS + [c for c in slices if c not in BASE_COLUMNS and not is_prediction_extra(c)] + extra
     table = t[ordered].copy()
+    table[HASH_COLUMN] = sample_hashes(table)
     # Worst first: severity, then the largest drop in score, then the eval set's own order.
     order_delta = np.where(np.isnan(delta), 0.0, sign * delta)
     order = np.lexsort((np.arange(n), order_delta, table["severity"].to_numpy()))

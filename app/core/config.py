@@ -102,6 +102,9 @@ class PolicyConfig:
     overlap: int | None = None
     min_agreement: "AgreementRule | None" = None
 
+    # The window hides the other reviewers' labels of a sample until I have labeled it.
+    blind_until_labeled: bool = False
+
     @property
     def effective_overlap(self) -> int:
         return self.overlap or 1
@@ -297,6 +300,8 @@ class PolicyToml(_Table):
     min_agreement: Annotated[MinAgreementToml | None,
                              _doc("Approval waits while the reviewers' agreement on an eval set is below this, "
                                   "e.g. { metric = \"alpha\", value = 0.67 }.")] = None
+    blind_until_labeled: Annotated[bool, _doc("The window shows the other reviewers' labels and comments on a "
+                                              "sample only once I have labeled it.")] = False
 
 
 class LabelsToml(_Table):
@@ -593,7 +598,8 @@ def _semantics(raw, data: dict, p: _Problems) -> ProjectConfig:
                             min_agreement=(AgreementRule(metric=pol.min_agreement.metric,
                                                          value=float(pol.min_agreement.value),
                                                          kind=pol.min_agreement.kind)
-                                           if pol.min_agreement is not None else None)),
+                                           if pol.min_agreement is not None else None),
+                            blind_until_labeled=pol.blind_until_labeled),
         roles=roles,
         error_categories=tuple(raw.labels.errors),
         status=StatusConfig(sink=raw.status.sink, repo=raw.status.repo, context=raw.status.context,

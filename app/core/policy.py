@@ -32,6 +32,7 @@ class Coverage:
     regressed_total: int = 0
     regressed_labeled: int = 0
     other_labels: int = 0        # labels kept but not counted: unsigned, or by people outside the required roles
+    carried_labels: int = 0      # counted labels carried over from an earlier request of the change (a retrain)
 
     @property
     def changed_share(self) -> float:

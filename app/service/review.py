@@ -18,7 +18,7 @@ import pandas as pd
 
 from app.core.agreement import AgreementFigure, disagreements as find_disagreements, figures as agreement_figures, ratings_of
 from app.core.assignment import Assignment, QueueItem, deal, reassign, seed_of, to_review
-from app.core.compare import compare
+from app.core.compare import HASH_COLUMN, compare
 from app.core.config import ProjectConfig, parse_config
 from app.core.errors import InputError, NotFoundError, PolicyRefusal, SignoffError
 from app.core.hashing import canonical_json
@@ -96,6 +96,7 @@ class ReviewService:
         self._fixed_requests: dict[int, RequestRecord] = {}
         self._bound_frames: dict[tuple, tuple[pd.DataFrame, str]] = {}
         self._adjudication_cache: dict[int, bool] = {}   # label statement id -> a QA adjudication (never changes)
+        self._hashes: dict[tuple[int, str], dict[str, str]] = {}   # (request, eval set) -> {id: sample_hash}
 
     # -- requests ---------------------------------------------------------
     def create_request(self, source: Source, *, sha: str, baseline: str | None = None, candidate: str | None = None,
@@ -138,9 +139,18 @@ class ReviewService:
             allowed_signers=getattr(loaded, "allowed_signers_text", "") or "", reviewer_keys=keys,
         )
         decisions = self.checked_decisions(self.store.decisions_for_change(change_key))
-        earlier = [r for r in self.store.requests_for_change(change_key) if r.content_hash == req.content_hash]
-        counted, others = self._split_labels(self.store.labels(earlier[0].id) if earlier else [], config,
-                                             req.content_hash, keys)
+        prior = self.store.requests_for_change(change_key)   # newest first
+        earlier = [r for r in prior if r.content_hash == req.content_hash]
+        # New content for the same change (a retrain): labels carry over on the samples whose input,
+        # reference and both outputs are unchanged (same sample_hash); the others stay as history.
+        carry_from = earlier[0] if earlier else (prior[0] if prior else None)
+        unchanged = None if earlier or carry_from is None else self._unchanged_samples(carry_from.id, comparisons)
+        new_hashes = {name: _hashes_of(table) for name, _summary, table in comparisons}
+        carried = [l for l in self.store.labels(carry_from.id)] if carry_from else []
+        if unchanged is not None:
+            carried = [l for l in carried if l.sample_id in unchanged.get(l.eval_set, ())]
+        counted, others = self._split_labels(carried, config, req.content_hash, keys, change_key=change_key,
+                                             hashes=lambda name: new_hashes.get(name, {}))
         coverage = replace(self._coverage_of(comparisons, counted), other_labels=others)
         agreement = (self._agreement_of(counted, [c[0] for c in comparisons])
                      if config.policy.min_agreement is not None else None)
@@ -152,7 +162,67 @@ class ReviewService:
                                         outbox=[self._status_entry(config, sha_full, verdict, None)], actor=self.user)
         if earlier:  # same content as an earlier request of this change: its labels still hold
             self.store.copy_labels(earlier[0].id, record.id)
+        elif carry_from is not None:   # a retrain: the labels of unchanged samples carry over
+            self.store.copy_labels(carry_from.id, record.id,
+                                   keep=lambda es, sid: sid in unchanged.get(es, ()))
         return self.store.get_request(record.id)
+
+    def _unchanged_samples(self, earlier_id: int, comparisons) -> dict[str, set[str]]:
+        """{eval set: ids whose sample_hash is the same in `earlier_id`'s comparison and in `comparisons`}
+        (vectorised: one join per eval set). A comparison stored before sample hashes: nothing carries."""
+        earlier_sets = set(self._fixed(earlier_id).eval_sets)
+        out: dict[str, set[str]] = {}
+        for name, _summary, table in comparisons:
+            if name not in earlier_sets or HASH_COLUMN not in table.columns:
+                continue
+            old = self._hash_frame(earlier_id, name)
+            if old is None:
+                continue
+            new = pd.DataFrame({"id": table["id"].astype(str).to_numpy(dtype=object),
+                                "h": table[HASH_COLUMN].astype(str).to_numpy(dtype=object)})
+            both = new.merge(old, on="id", how="inner", suffixes=("", "_old"))
+            out[name] = set(both.loc[both["h"] == both["h_old"], "id"])
+        return out
+
+    def _hash_frame(self, request_id: int, eval_set: str) -> pd.DataFrame | None:
+        """id, h (sample_hash) of a stored comparison; None when it was stored without sample hashes."""
+        frame = self.store.load_comparison(request_id, eval_set, columns=["id", HASH_COLUMN])
+        if HASH_COLUMN not in frame.columns:
+            return None
+        return pd.DataFrame({"id": frame["id"].astype(str).to_numpy(dtype=object),
+                             "h": frame[HASH_COLUMN].astype(str).to_numpy(dtype=object)})
+
+    def sample_hashes(self, request_id: int, eval_set: str) -> dict[str, str]:
+        """{sample id: sample_hash} of a stored comparison (cached: comparisons never change); {} for
+        a comparison stored before sample hashes."""
+        key = (int(request_id), eval_set)
+        with self._lock:
+            found = self._hashes.get(key)
+        if found is None:
+            frame = self._hash_frame(*key)
+            found = {} if frame is None else dict(zip(frame["id"], frame["h"]))
+            with self._lock:
+                self._hashes[key] = found
+        return found
+
+    def changed_since_label(self, request_id: int, eval_set: str, user: str | None = None) -> dict[str, Label]:
+        """{sample id: the label `user` (default: me) gave it on the previous request of this change}
+        for the samples that changed since (their sample_hash differs): kept as history, not carried."""
+        req = self._fixed(request_id)
+        user = user or self.user
+        earlier = [r for r in self.store.requests_for_change(req.change_key)
+                   if r.id < req.id and r.content_hash != req.content_hash and eval_set in r.eval_sets]
+        if not earlier:
+            return {}
+        prev = earlier[0]
+        now = self.sample_hashes(req.id, eval_set)
+        before = self.sample_hashes(prev.id, eval_set)
+        out = {}
+        for label in self.store.labels(prev.id, user=user, eval_set=eval_set):
+            sid = str(label.sample_id)
+            if sid in now and (not now[sid] or now[sid] != before.get(sid)):
+                out[sid] = label
+        return out
 
     def list_requests(self) -> list[RequestRecord]:
         return self.store.list_requests()
@@ -230,6 +300,7 @@ class ReviewService:
             "decisions_not_counted": [{"user": d.user, "role": d.role, "decision": DecisionKind(d.kind).value,
                                        "why": d.not_counted} for d in verdict.not_counted],
             "other_labels": verdict_coverage.other_labels,
+            "carried_labels": verdict_coverage.carried_labels,   # carried over from an earlier request (a retrain)
             "other_labels_note": other_labels_note(verdict_coverage.other_labels),
             # The regression-rate bounds (docs/statistics.md): estimate, bound, labels used and still needed
             "regression_bounds": [b.as_json() for b in verdict.bounds],
@@ -339,8 +410,12 @@ class ReviewService:
         # Only changed / improved / regressed samples count; a sample counts once, whoever labeled it,
         # and only labels signed by a reviewer in a role the policy requires (others: other_labels).
         req = self.get_request(request_id)   # not _fixed: a reviewer's forge keys may have been fetched again
+        carried: list[Label] = []
         counted, others = self._split_labels(self.store.labels(request_id) if labels is None else labels,
-                                             self.config(req.id), req.content_hash, req.reviewer_keys)
+                                             self.config(req.id), req.content_hash, req.reviewer_keys,
+                                             change_key=req.change_key,
+                                             hashes=lambda name: self.sample_hashes(req.id, name),
+                                             request_id=req.id, carried=carried)
         reviewed: dict[str, set[str]] = {}
         for l in counted:
             reviewed.setdefault(l.eval_set, set()).add(l.sample_id)
@@ -352,14 +427,21 @@ class ReviewService:
             ct += int(changed.sum()); cl += int((changed & labeled).sum())
             rt += int(regressed.sum()); rl += int((regressed & labeled).sum())
         return Coverage(changed_total=ct, changed_labeled=cl, regressed_total=rt, regressed_labeled=rl,
-                        other_labels=others)
+                        other_labels=others, carried_labels=len(carried))
 
     def verdict(self, request_id: int, *, extra: Decision | None = None) -> PolicyVerdict:
+        """The policy's verdict now; `extra`: a decision not made yet, counted as if signed (a preview
+        of "after your approval: …", never recorded), the stored ones re-verified as always."""
         req = self.get_request(request_id)
         decisions = self.store.decisions_for_change(req.change_key)
-        if extra is not None:
-            decisions = [*decisions, extra]
-        return self._evaluator(req)(decisions, None)
+        if extra is None:
+            return self._evaluator(req)(decisions, None)
+        config = self.config(req.id)
+        preview = replace(extra, verified=True, not_counted="", content_hash=extra.content_hash or req.content_hash,
+                          request_id=extra.request_id or req.id)
+        return evaluate(config, decisions=[*self.checked_decisions(decisions), preview],
+                        coverage=self.coverage(req.id), content_hash=req.content_hash,
+                        authors=_request_authors(req), policy_change=self.policy_change(req.id))
 
     def _evaluator(self, req: RequestRecord):
         """The policy of `req` as a function of (decisions oldest first, labels or None):
@@ -722,32 +804,67 @@ class ReviewService:
         return why
 
     def _split_labels(self, labels: list[Label], config: ProjectConfig, content_hash: str,
-                      keys: dict) -> tuple[list[Label], int]:
+                      keys: dict, *, change_key: str = "", hashes=None,
+                      request_id: int | None = None, carried: list | None = None) -> tuple[list[Label], int]:
         """(labels that count, how many reviewed-looking labels do not): a label counts when the signed
-        batch that set it verifies against its maker's listed keys, was made on this content, says
-        what the label says, and its maker holds a role the policy requires."""
+        batch that set it verifies against its maker's listed keys, says what the label says, its maker
+        holds a role the policy requires, and the batch was made on this content -- or (carried over
+        from a retrain, docs/trust.md) on an earlier request of the same change whose comparison gives
+        the sample the sample_hash it has here (`hashes(eval_set)` -> {id: sample_hash} of this request)."""
         reviewed = [l for l in labels if _counts_as_reviewed(l)]
         if not reviewed:
             return [], 0
         required = {r for r, n in config.policy.required.items() if n > 0} or set(config.roles)
         people = {p.lower() for r in required for p in config.roles.get(r, ())}
         statements = self.store.label_statements({l.statement_id for l in reviewed if l.statement_id})
-        entries: dict[int, dict | None] = {}
+        entries: dict[int, tuple | None] = {}
+        earlier: dict[int, RequestRecord | None] = {}
         counted = []
         for l in reviewed:
             if l.user.lower() not in people or l.statement_id not in statements:
                 continue
             if l.statement_id not in entries:
-                entries[l.statement_id] = self._label_batch(statements[l.statement_id], content_hash,
+                entries[l.statement_id] = self._label_batch(statements[l.statement_id],
                                                             list((keys or {}).get(l.user.lower(), [])))
             batch = entries[l.statement_id]
-            if batch is not None and batch.get((l.eval_set, str(l.sample_id))) == _label_entry(l) \
-                    and statements[l.statement_id][0].lower() == l.user.lower():
-                counted.append(l)
+            if batch is None or statements[l.statement_id][0].lower() != l.user.lower():
+                continue
+            signed_hash, signed_request, by_sample = batch
+            if by_sample.get((l.eval_set, str(l.sample_id))) != _label_entry(l):
+                continue
+            if signed_hash != content_hash and not self._carries(signed_request, signed_hash, change_key, request_id,
+                                                                 l, hashes, earlier):
+                continue
+            if carried is not None and signed_request != request_id:   # `carried`: gets the carried-over ones
+                carried.append(l)
+            counted.append(l)
         return counted, len(reviewed) - len(counted)
 
-    def _label_batch(self, stored: tuple[str, str, str], content_hash: str, keys: list[str]) -> dict | None:
-        """{(eval set, sample id): entry} of a labels statement that verifies, else None (cached)."""
+    def _carries(self, signed_request, signed_hash: str, change_key: str, request_id: int | None, label: Label,
+                 hashes, earlier: dict) -> bool:
+        """A label signed on other content counts only when the batch names an earlier request of this
+        change, signed over that request's content hash, and the sample is unchanged since (its
+        sample_hash in that request's comparison equals the one here). Anything unknown: it does not."""
+        if not change_key or hashes is None or not isinstance(signed_request, int) or signed_request == request_id:
+            return False
+        if signed_request not in earlier:
+            try:
+                earlier[signed_request] = self._fixed(signed_request)
+            except NotFoundError:
+                earlier[signed_request] = None
+        old = earlier[signed_request]
+        if old is None or old.change_key != change_key or old.content_hash != signed_hash:
+            return False
+        if request_id is not None and old.id > request_id:
+            return False
+        if label.eval_set not in old.eval_sets:
+            return False
+        now = hashes(label.eval_set).get(str(label.sample_id))
+        return bool(now) and now == self.sample_hashes(old.id, label.eval_set).get(str(label.sample_id))
+
+    def _label_batch(self, stored: tuple[str, str, str], keys: list[str]) -> tuple | None:
+        """(signed content hash, signed request id, {(eval set, sample id): entry}) of a labels statement
+        that verifies against `keys`, else None (cached)."""
         user, text, signature = stored
         cache_key = (signature, text, tuple(keys))
         with self._lock:
@@ -767,9 +884,8 @@ class ReviewService:
         if known:
             return None
         statement = json.loads(text)
-        if statement.get("content_hash") != content_hash:
-            return None
-        return {(e.get("eval_set"), str(e.get("sample_id"))): e for e in statement.get("labels", [])}
+        return (statement.get("content_hash"), statement.get("request"),
+                {(e.get("eval_set"), str(e.get("sample_id"))): e for e in statement.get("labels", [])})
 
     # -- team review: assignment, agreement, adjudication (issue 12) --------
     def assignments(self, request_id: int) -> list[Assignment]:
@@ -1044,6 +1160,12 @@ class ReviewService:
             ct += int(ch.sum()); cl += int((ch & lab.to_numpy()).sum())
             rt += int(rg.sum()); rl += int((rg & lab.to_numpy()).sum())
         return Coverage(ct, cl, rt, rl)
+
+
+def _hashes_of(table: pd.DataFrame) -> dict[str, str]:
+    if HASH_COLUMN not in table.columns:
+        return {}
+    return dict(zip(table["id"].astype(str), table[HASH_COLUMN].astype(str)))
 
 
 def _authors_of(loaded) -> dict[str, str]:

@@ -87,9 +87,16 @@ def frame_to_bytes(frame: pd.DataFrame) -> bytes:
 
 
 def bytes_to_table(data: bytes, columns: list[str] | None = None) -> pa.Table:
-    """The stored table as Arrow (IPC, or the Parquet of older stores)."""
+    """The stored table as Arrow (IPC, or the Parquet of older stores); `columns`: those of them
+    the table has (a table stored before a column existed, e.g. sample_hash, lacks it)."""
     if bytes(data[:4]) == PARQUET_MAGIC:
+        if columns is not None:
+            names = set(pq.read_schema(io.BytesIO(data)).names)
+            columns = [c for c in columns if c in names]
         return pq.read_table(io.BytesIO(data), columns=columns)
+    if columns is not None:
+        names = set(pa.ipc.open_file(pa.BufferReader(data)).schema.names)
+        columns = [c for c in columns if c in names]
     return feather.read_table(pa.BufferReader(data), columns=columns, memory_map=False)
 
 

@@ -520,8 +520,10 @@ class Store:
                 found.update({r.id: (r.user_name, r.statement, r.signature) for r in rows})
         return found
 
-    def copy_labels(self, from_request: int, to_request: int) -> int:
-        """Carry labels to a new request of the same change with the same content."""
+    def copy_labels(self, from_request: int, to_request: int, *, keep=None) -> int:
+        """Carry labels to a new request of the same change: all of them (same content), or those
+        `keep(eval_set, sample_id)` accepts (a retrain: the unchanged samples). Each keeps its signed
+        batch (statement_id), which names the earlier request: docs/trust.md says when it counts."""
         with self._write() as s:
             log = audit_log.AuditAppender(s, self._installation)
             self._require_request(s, from_request)
@@ -531,13 +533,14 @@ class Store:
             # Labels the target already has win: they are newer than the carried ones.
             rows = [r for r in s.scalars(select(LabelRow).where(LabelRow.request_id == from_request)
                                          .order_by(LabelRow.id))
-                    if (r.eval_set, r.sample_id, r.user_name) not in taken]
+                    if (r.eval_set, r.sample_id, r.user_name) not in taken
+                    and (keep is None or keep(r.eval_set, r.sample_id))]
             for r in rows:
                 s.add(LabelRow(request_id=to_request, eval_set=r.eval_set, sample_id=r.sample_id,
                                user_name=r.user_name, verdict=r.verdict, correct=r.correct, error=r.error,
                                comment=r.comment, updated_at=r.updated_at, statement_id=r.statement_id))
             log.append(actor=SYSTEM_ACTOR, action="label.copy", request_id=to_request,
-                       payload={"from_request": from_request, "count": len(rows),
+                       payload={"from_request": from_request, "count": len(rows), "partial": keep is not None,
                                 "labels": [label_row(to_request, r.eval_set, r.sample_id, r.user_name, r.verdict,
                                                      r.correct, r.error, r.comment) for r in rows]})
             return len(rows)

@@ -45,7 +45,8 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("view.zoom_in", "Zoom in", ("Ctrl+=", "Ctrl++"), "images; also Ctrl+wheel", menu="View"),
     ActionSpec("view.zoom_out", "Zoom out", ("Ctrl+-",), "images", menu="View"),
     ActionSpec("view.zoom_fit", "Zoom to fit", ("Ctrl+9",), "images", menu="View"),
-    ActionSpec("view.refresh", "Refresh inbox", ("F5",), menu="View"),
+    ActionSpec("view.refresh", "Refresh", ("F5",), "the inbox and the open request as the store has them now "
+               "(also every second by itself)", menu="View"),
     ActionSpec("decide.open", "Approve / request changes / reject…", ("Ctrl+Return", "Ctrl+Enter"), menu="Review"),
     ActionSpec("help.shortcuts", "Keyboard shortcuts", ("?", "F1"), menu="Help"),
     ActionSpec("help.about", "About Signoff", (), "version, and how this copy runs", menu="Help"),

@@ -47,6 +47,10 @@ class CommentEdit(QPlainTextEdit):
         super().keyPressEvent(event)
 
 
+PREVIEW_WORDS = {DecisionKind.APPROVE: "approval", DecisionKind.REQUEST_CHANGES: "request for changes",
+                 DecisionKind.REJECT: "rejection"}
+
+
 def status_line(verdict: PolicyVerdict) -> str:
     return f"{verdict.status.value} — {verdict.description}"
 
@@ -57,6 +61,7 @@ class ApprovalDialog(QDialog):
         self.service = service
         self.request_id = request_id
         self.result_verdict: PolicyVerdict | None = None
+        self.preview_verdict: PolicyVerdict | None = None
         request = service.get_request(request_id)
         self.verdict = service.verdict(request_id)
         self.roles = list(service.my_roles(request_id))
@@ -182,9 +187,13 @@ class ApprovalDialog(QDialog):
             self.kinds.addButton(btn, i)
             btn.setProperty("kind", kind.value)
             row.addWidget(btn)
-        self.approve_radio.setChecked(True)
+        # No decision is preselected: Enter alone never approves (issue 12).
         row.addStretch(1)
         ch.addLayout(row)
+        self.preview = plain_label("choose a decision: the status it leads to shows here")
+        self.preview.setWordWrap(True)
+        self.preview.setAccessibleName("status after your decision")
+        ch.addWidget(self.preview)
 
         role_row = QHBoxLayout()
         role_row.addWidget(plain_label("as role:"))
@@ -226,10 +235,32 @@ class ApprovalDialog(QDialog):
         for seq in ("Ctrl+Return", "Ctrl+Enter"):
             QShortcut(QKeySequence(seq), self, activated=self.submit)
         self.kinds.idToggled.connect(lambda *_: self.error.hide())
+        self.kinds.idToggled.connect(lambda _id, on: on and self.update_preview())
+        self.role_combo.currentIndexChanged.connect(lambda _i: self.update_preview())
 
-    def selected_kind(self) -> DecisionKind:
+    def update_preview(self) -> None:
+        """"after your approval: pending — 1 SME, 93 labels to go": the policy engine's verdict with
+        my decision added as if signed (ReviewService.verdict(extra=)); nothing is recorded."""
+        kind = self.selected_kind()
+        role = self.selected_role()
+        if kind is None or role is None:
+            return
+        from app.core.model import Decision
+
+        request = self.service.get_request(self.request_id)
+        mine = Decision(user=self.service.user, role=role, kind=kind, content_hash=request.content_hash,
+                        comment=self.comment.toPlainText().strip(), request_id=request.id, sha=request.sha)
+        try:
+            after = self.service.verdict(self.request_id, extra=mine)
+        except SignoffError as exc:
+            self.preview.setText(f"after your {PREVIEW_WORDS[kind]}: the policy could not be evaluated ({exc})")
+            return
+        self.preview_verdict = after
+        self.preview.setText(f"after your {PREVIEW_WORDS[kind]}: {status_line(after)}")
+
+    def selected_kind(self) -> DecisionKind | None:
         btn = self.kinds.checkedButton()
-        return DecisionKind(btn.property("kind")) if btn is not None else DecisionKind.APPROVE
+        return DecisionKind(btn.property("kind")) if btn is not None else None
 
     def set_kind(self, kind: DecisionKind) -> None:
         {DecisionKind.APPROVE: self.approve_radio, DecisionKind.REQUEST_CHANGES: self.changes_radio,
@@ -247,6 +278,9 @@ class ApprovalDialog(QDialog):
     def submit(self) -> None:
         kind = self.selected_kind()
         comment = self.comment.toPlainText().strip()
+        if kind is None:
+            self.show_error("Choose a decision first: approve, request changes or reject.")
+            return
         if kind is not DecisionKind.APPROVE and not comment:
             self.show_error(f"A comment is required to {KIND_WORDS[kind]}: say what has to change.")
             self.comment.setFocus()

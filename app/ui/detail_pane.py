@@ -46,8 +46,10 @@ def key_hints(blind: bool) -> str:
             "[?] all keys")
 
 
-def label_words(label: MyLabel, names: dict[str, str] | None = None, *, blind: bool = False) -> str:
-    """Your label in words; in blind mode the verdict says A or B, never the model."""
+def label_words(label: MyLabel, names: dict[str, str] | None = None, *, blind: bool = False,
+                full_comment: bool = False) -> str:
+    """Your label in words; in blind mode the verdict says A or B, never the model.
+    `full_comment`: the whole comment (another reviewer's, in the team panel), else a preview."""
     parts = []
     if label.verdict:
         if blind and names and label.verdict in names:
@@ -62,7 +64,10 @@ def label_words(label: MyLabel, names: dict[str, str] | None = None, *, blind: b
         parts.append(f"error: {label.error}")
     if label.comment:
         text = " ".join(str(label.comment).split())
-        parts.append(f"comment: “{text[:COMMENT_PREVIEW]}{'…' if len(text) > COMMENT_PREVIEW else ''}”")
+        if full_comment:
+            parts.append(f"comment: “{text}”")
+        else:
+            parts.append(f"comment: “{text[:COMMENT_PREVIEW]}{'…' if len(text) > COMMENT_PREVIEW else ''}”")
     return " · ".join(parts)
 
 

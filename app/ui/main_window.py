@@ -356,6 +356,11 @@ class MainWindow(QMainWindow):
         from app.ui.workbench_extras import install_extras  # charts tab, export/report/settings, saved layout
 
         install_extras(self)
+        from app.ui.queue_nav import install_queue_nav   # ] / [, queue progress, the end-of-queue notice
+        from app.ui.team_view import install_team        # other reviewers' labels, live refresh
+
+        install_queue_nav(self)
+        install_team(self)
 
     # ------------------------------------------------------------------ layout
     def _build_widgets(self) -> None:
@@ -529,7 +534,7 @@ class MainWindow(QMainWindow):
             "view.search": self.focus_search,
             "view.invisibles": lambda: self.detail.show_invisibles.toggle(),
             "view.worst_first": self.sort_worst_first,
-            "view.refresh": self.refresh_inbox,
+            "view.refresh": self.refresh_all,
             "decide.open": self.open_approval_dialog,
             "help.shortcuts": self.show_shortcuts,
             "help.about": self.show_about,
@@ -574,6 +579,14 @@ class MainWindow(QMainWindow):
         self.inbox.set_requests(records, keep=self.request.id if self.request else None)
         self.inbox.refresh_mlflow()   # versions CI tagged for review on the MLflow servers in Settings (worker)
 
+    def refresh_all(self) -> None:
+        """F5: the inbox, and the open request as the store has it now."""
+        team = getattr(self, "team", None)
+        if team is not None:
+            team.refresh_now()
+        else:
+            self.refresh_inbox()
+
     def open_request(self, request_id: int) -> None:
         """Open a request: its header, eval sets, and the first eval set's table."""
         if (self.request is not None and self.request.id == request_id and self._load_worker is not None
@@ -600,7 +613,8 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(f"Signoff — {commit_text(request)} {request.title}")
         self.eval_set_combo.blockSignals(True)
         self.eval_set_combo.clear()
-        self.eval_set_combo.addItems(list(request.eval_sets))
+        for name in request.eval_sets:   # the name as data: the shown text gains progress (queue_nav)
+            self.eval_set_combo.addItem(name, name)
         self.eval_set_combo.blockSignals(False)
         self.approve_button.setEnabled(True)
         self.update_status_bar()
@@ -618,7 +632,7 @@ class MainWindow(QMainWindow):
 
     def _eval_set_chosen(self, index: int) -> None:
         if index >= 0 and self.request is not None:
-            name = self.eval_set_combo.itemText(index)
+            name = self.eval_set_combo.itemData(index) or self.eval_set_combo.itemText(index)
             if name != self.eval_set:
                 self.load_eval_set(name)
 
@@ -631,7 +645,7 @@ class MainWindow(QMainWindow):
         self._load_token += 1
         token = self._load_token
         self.eval_set = eval_set
-        idx = self.eval_set_combo.findText(eval_set)
+        idx = self.eval_set_combo.findData(eval_set)
         if idx >= 0 and idx != self.eval_set_combo.currentIndex():
             self.eval_set_combo.blockSignals(True)
             self.eval_set_combo.setCurrentIndex(idx)
@@ -883,6 +897,8 @@ class MainWindow(QMainWindow):
         if self._search_worker is not None or self._pending_search is not None:
             text = "searching… · " + text
         self.count_label.setText(text)
+        if getattr(self, "queues", None) is not None:
+            self.queues.update_buttons()     # "7/79" per class
 
     def _header_clicked(self, column: int) -> None:
         if column == self._sort_column:
@@ -961,7 +977,9 @@ class MainWindow(QMainWindow):
             text = f"label {side.name} better"
             verdict = Verdict(side.model)
         if self._change_label({"verdict": verdict}, text):
-            self.move(1)
+            queues = getattr(self, "queues", None)
+            if queues is None or not queues.after_label():   # the end of a queue: a notice, not a slide
+                self.move(1)
 
     def label_correct(self, correct: bool) -> None:
         if self.blind:
@@ -1331,6 +1349,8 @@ class MainWindow(QMainWindow):
 
     def shutdown(self, wait: float = 3.0) -> None:
         """Cancel background work and wait for it (so no thread outlives the window)."""
+        if getattr(self, "team", None) is not None:
+            self.team.stop()
         self._verdict_timer.stop()
         if self._verdict_worker is not None:
             self._verdict_worker.wait(wait)

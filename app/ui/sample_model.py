@@ -10,7 +10,8 @@ found through an app.core.id_lookup.IdLookup (sorted positions, built on a
 spare core), not a pandas Index of a million Python strings.
 
 Columns: id, <slice columns>, class (symbol + word, colour swatch), Δscore
-(signed, right aligned), mine (✓ and your verdict, when you labeled it).
+(signed, right aligned), labels (how many reviewers labeled it, "≠" when two disagree),
+mine (✓ and your verdict, when you labeled it).
 
 Review filters: unlabeled / labeled (by anyone), labeled / not labeled by
 you, and "reviewers disagree" (two or more reviewers gave different verdicts,
@@ -372,7 +373,8 @@ class SampleTableModel(QAbstractTableModel):
     def _make_columns(self, slices: list[str]) -> list[Column]:
         extra = [Column(k, self.column_title(k)) for k in self._optional if k in self.frame.columns]
         return ([Column("id", "id")] + [Column(c, c) for c in slices]
-                + [Column("class", "class"), Column("delta", "Δscore")] + extra + [Column("mine", "mine")])
+                + [Column("class", "class"), Column("delta", "Δscore"), Column("labels", "labels")] + extra
+                + [Column("mine", "mine")])
 
     def column_title(self, key: str) -> str:
         if key in self.OPTIONAL_TITLES:
@@ -600,6 +602,10 @@ class SampleTableModel(QAbstractTableModel):
                                                             kind="stable")
         elif key == "mine":
             idx = np.argsort(self._labeled.astype(np.int8), kind="stable")
+        elif key == "labels":   # by how many labeled, disagreements last within a count
+            count = self._labeled.astype(np.int16) * 2 + self._others_labeled.astype(np.int16) * 2 \
+                + self._disagree.astype(np.int16)
+            idx = np.argsort(count, kind="stable")
         elif key in self._arrays and self._arrays[key].dtype == float:
             idx = self._sort_keys.get(key)
             if idx is None:
@@ -654,9 +660,19 @@ class SampleTableModel(QAbstractTableModel):
         for c in range(len(self.columns_)):
             self._cells.pop((pos, c), None)
         row = self._row_at(pos)
-        if row >= 0:
-            col = len(self.columns_) - 1   # only "mine" shows the label
-            self.dataChanged.emit(self.index(row, col), self.index(row, col))
+        if row >= 0:   # "mine" and "labels" show it
+            self.dataChanged.emit(self.index(row, 0), self.index(row, len(self.columns_) - 1))
+
+    def refresh_labels_column(self) -> None:
+        """After set_others: the labels counts and disagreement marks drawn again."""
+        self._cells = {}
+        if len(self._rows) and self.columns_:
+            self.dataChanged.emit(self.index(0, 0), self.index(len(self._rows) - 1, len(self.columns_) - 1))
+
+    def labels_count(self, sample_id: str) -> int:
+        """How many reviewers labeled the sample (me included)."""
+        sid = str(sample_id)
+        return len(self._others.get(sid, ())) + (1 if sid in self._labels else 0)
 
     def position_of(self, sample_id: str) -> int | None:
         return self._id_index.position(str(sample_id))
@@ -714,6 +730,7 @@ class SampleTableModel(QAbstractTableModel):
                 return col.title
             if role == Qt.ItemDataRole.ToolTipRole:
                 return {"delta": "candidate score − baseline score", "mine": "your label (✓)",
+                        "labels": "how many reviewers labeled the sample; ≠ when two of them disagree",
                         "class": "change class"}.get(col.key, col.key)
             if role == Qt.ItemDataRole.TextAlignmentRole and col.key == "delta":
                 return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
@@ -775,6 +792,11 @@ class SampleTableModel(QAbstractTableModel):
             return f"{CLASS_STYLE.get(name, ('', '?'))[1]} {name}"
         if key == "delta":
             return format_delta(self._arrays["delta"][pos])
+        if key == "labels":
+            n = self.labels_count(str(self._arrays["id"][pos]))
+            if not n:
+                return ""
+            return f"{n} ≠" if self._disagree[pos] else str(n)
         if key == "mine":
             lab = self._labels.get(str(self._arrays["id"][pos]))
             if lab is None:

@@ -13,10 +13,13 @@ from tests.doubles import FakeReviewService
 pytestmark = pytest.mark.gui
 
 
-def make_dialog(qtbot, service, request_id=1):
+def make_dialog(qtbot, service, request_id=1, choose=DecisionKind.APPROVE):
+    """The dialog with `choose` picked (nothing is preselected: None leaves it so)."""
     dialog = ApprovalDialog(service, request_id)
     qtbot.addWidget(dialog)
     dialog.show()
+    if choose is not None:
+        dialog.set_kind(choose)
     return dialog
 
 
@@ -159,3 +162,20 @@ def test_the_window_header_names_a_policy_change():
     req = FakeReviewService().get_request(1)
     assert "signoff.toml changed" not in header_text(req)
     assert header_text(replace(req, candidate_config_toml="x")).endswith(" · signoff.toml changed (not applied)")
+
+
+def test_no_decision_is_preselected_and_the_preview_shows_the_status_after_mine(qtbot, service):
+    dialog = make_dialog(qtbot, service, choose=None)
+    assert dialog.kinds.checkedButton() is None
+    dialog.ok_button.click()
+    assert dialog.isVisible() and "Choose a decision first" in dialog.error.text()
+    assert not [c for c in service.calls if c[0] == "decide"]
+    dialog.role_combo.setCurrentText("sme")
+    dialog.approve_radio.setChecked(True)
+    before = dialog.verdict.description
+    assert "0/1 SME" in before
+    text = dialog.preview.text()
+    assert text.startswith("after your approval: pending — ") and "0/1 SME" not in text and "0/1 QA" in text
+    dialog.reject_radio.setChecked(True)
+    assert dialog.preview.text().startswith("after your rejection: rejected")
+    assert not [c for c in service.calls if c[0] == "decide"]   # a preview records nothing

@@ -40,7 +40,7 @@ def test_empty_model_passes_qt_model_tester(qtmodeltester):
 def test_columns_are_id_slices_class_delta_mine(frame):
     model = SampleTableModel()
     model.set_frame(frame)
-    assert [c.key for c in model.columns_] == ["id", "topic", "lang", "class", "delta", "mine"]
+    assert [c.key for c in model.columns_] == ["id", "topic", "lang", "class", "delta", "labels", "mine"]
     assert model.headerData(4, Qt.Orientation.Horizontal) == "Δscore"
     assert model.data(model.index(0, 4), Qt.ItemDataRole.TextAlignmentRole) & Qt.AlignmentFlag.AlignRight
 
@@ -52,10 +52,15 @@ def test_labels_show_at_once_and_emit_data_changed(qtbot, frame):
     with qtbot.waitSignal(model.dataChanged, timeout=500) as blocker:
         model.set_label("s-002", MyLabel(verdict="tie", correct=True))
     assert blocker.args[0].row() == row
-    assert model.data(model.index(row, 5)) == "✓ tie · ok"
+    assert model.data(model.index(row, 6)) == "✓ tie · ok"
+    assert model.data(model.index(row, 5)) == "1"            # labels: how many reviewers labeled it
     assert model.labeled_count() == 1
+    model.set_others({"s-002": (("baseline", None),)})
+    model.refresh_labels_column()
+    assert model.data(model.index(row, 5)) == "2 ≠"          # two reviewers, different verdicts
     model.set_label("s-002", MyLabel())
-    assert model.data(model.index(row, 5)) == ""
+    assert model.data(model.index(row, 6)) == ""
+    assert model.data(model.index(row, 5)) == "1"
     assert model.labeled_count() == 0
 
 
