@@ -174,3 +174,15 @@ def test_cli_inspect_json_then_show_json(tmp_path, drop, policy):
     assert (est["errors"], est["labeled"], est["method"]) == (1, 2, "wilson")
     assert shown["inspection"]["recorded"]["error_rate"] == pytest.approx(0.5)
     assert shown["request"]["sha"] == ""
+
+
+def test_trend_chart_has_one_point_per_estimated_inspection():
+    from app.report.charts import inspection_trend
+
+    pts = [{"request": 1, "at": NOW, "error_rate": 0.2, "low": 0.1, "high": 0.4, "labeled": 20, "version": "3"},
+           {"request": 2, "at": NOW + timedelta(days=7), "error_rate": 0.1, "low": 0.03, "high": 0.3, "labeled": 20,
+            "version": "3"}]
+    fig = inspection_trend(pts, subject="models:/bot@champion")
+    assert list(fig.data[0].y) == [0.2, 0.1]
+    assert list(fig.data[0].error_y.array) == pytest.approx([0.2, 0.2])
+    assert inspection_trend([]).layout.annotations[0].text == "no inspection with an estimate yet"
