@@ -138,10 +138,58 @@ def cmd_request(args) -> int:
     return 0
 
 
+def cmd_inspect(args) -> int:
+    """A review request of a seeded sample of production predictions, about no commit
+    (app/service/inspection.py); `--estimate REQ` keeps an inspection's result and writes it back."""
+    from app.service.inspection import InspectionService, describe_estimate
+
+    service = _service(args)
+    inspections = InspectionService(service)
+    if args.estimate:
+        req = service.resolve_request(args.estimate)
+        e = inspections.record_estimate(req.id)
+        _publish_quietly(service)
+        if args.json:
+            print_json({"id": req.id, "estimate": {k: e[k] for k in ("errors", "labeled", "error_rate", "low",
+                                                                      "high", "method", "confidence")}})
+        else:
+            print(f"inspection {req.id}: {describe_estimate(e)}")
+        return 0
+    req = inspections.create(tracking_uri=args.tracking_uri or "", experiment=args.experiment or "",
+                             model=args.model or "", alias=args.alias or "", files=args.files or "",
+                             since=args.since or "", sample=args.sample, seed=args.seed, policy=args.policy or "",
+                             repo=str(Path(args.repo).resolve()) if args.repo else "", policy_ref=args.policy_ref or "",
+                             method=args.interval, confidence=args.confidence)
+    _publish_quietly(service)
+    insp = service.store.inspection(req.id)
+    if args.json:
+        print_json({"id": req.id, "kind": req.kind, "subject": insp.subject, "version": insp.version,
+                    "sample": len(service.comparison(req.id, req.eval_sets[0])), "population": insp.population,
+                    "seed": insp.seed, "status": req.status, "description": req.description})
+    else:
+        print(req.id)
+        _say(f"inspection {req.id} of {insp.subject}: {req.title} (seed {insp.seed}); {req.status} — {req.description}")
+    return 0
+
+
+def _record_inspection(service, req) -> None:
+    """After a label or decision on an inspection: its estimate kept and written back (MLflow tags)."""
+    if getattr(req, "kind", "review") != "inspection":
+        return
+    from app.service.inspection import InspectionService, describe_estimate
+
+    e = InspectionService(service).record_estimate(req.id)
+    _say(f"inspection {req.id}: {describe_estimate(e)}")
+
+
 def cmd_show(args) -> int:
     service = _service(args)
     req = service.resolve_request(args.request)
     summary = service.summary(req.id)
+    if req.kind == "inspection":
+        from app.service.inspection import inspection_json
+
+        summary["inspection"] = inspection_json(service, req.id)
     if args.json:
         print_json(summary)
         return 0
@@ -316,6 +364,7 @@ def cmd_label(args) -> int:
             kwargs["comment"] = args.comment
         service.set_label(req.id, args.eval_set, args.sample_id, **kwargs)
         _say(f"recorded label on {args.eval_set}/{args.sample_id} as {service.user}")
+    _record_inspection(service, req)
     _publish_quietly(service)
     return 0
 
@@ -381,6 +430,7 @@ def cmd_decide(args) -> int:
     service = _service(args)
     req = service.resolve_request(args.request)
     verdict = service.decide(req.id, DecisionKind(args.decision), args.comment or "", role=args.role)
+    _record_inspection(service, req)
     _publish_quietly(service)   # (it makes the forge identity checks that wait, too)
     verdict = service.verdict(req.id)
     print(f"{args.decision} recorded for {service.user}; status: {verdict.status.value} — {verdict.description}")
@@ -803,6 +853,26 @@ def build_parser() -> argparse.ArgumentParser:
                                                          "(name or id; repeatable; default: every experiment)")
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=cmd_request)
+
+    s = sub.add_parser("inspect", help="review a seeded sample of recent production predictions (no commit)")
+    s.add_argument("--experiment", help="mlflow: the experiment whose traces are sampled")
+    s.add_argument("--model", help="mlflow: the registered model in production (its traces are sampled)")
+    s.add_argument("--alias", help="mlflow: with --model, the alias of the version in production (default: champion)")
+    s.add_argument("--tracking-uri", help="mlflow: the tracking server (default: MLFLOW_TRACKING_URI)")
+    s.add_argument("--files", metavar="DIR_OR_FILE", help="prediction files (.jsonl/.csv/.parquet): id, input, output, "
+                                                          "[reference], [timestamp], [shadow_output]")
+    s.add_argument("--since", help="only predictions this recent: 30m, 12h, 7d, 2w (default: all)")
+    s.add_argument("--sample", type=int, default=200, help="how many predictions to draw (default: 200)")
+    s.add_argument("--seed", type=int, help="the sample's seed (default: a random one, printed and stored)")
+    s.add_argument("--policy", help="signoff.toml from a checkout of the default branch")
+    s.add_argument("--repo", help="a git repository: signoff.toml read at its default branch")
+    s.add_argument("--policy-ref", help="with --repo: the protected branch to read signoff.toml at")
+    s.add_argument("--interval", choices=["wilson", "clopper-pearson"], default="wilson",
+                   help="the error rate's interval (statsmodels proportion_confint; default: wilson)")
+    s.add_argument("--confidence", type=float, default=0.95, help="the interval's confidence (default: 0.95)")
+    s.add_argument("--estimate", metavar="REQ", help="keep REQ's estimate now and write it back (MLflow tags)")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_inspect)
 
     s = sub.add_parser("show", help="the comparison summary")
     s.add_argument("request", help="request id or commit SHA")

@@ -490,3 +490,22 @@ def build_charts(data: ReviewData, *, dark: bool = False, kinds: list[str] | Non
         task.report(f"drawing {CHART_KINDS[kind][0].lower()}", i / max(1, len(chosen)))
         out.append(CHART_KINDS[kind][1](data, theme))
     return out
+
+
+def inspection_trend(points: list[dict], theme: Theme | None = None, subject: str = "") -> go.Figure:
+    """The error rate of each inspection of one model/alias (InspectionService.trend), oldest
+    first, with its interval as error bars. Not yet shown in the Charts tab or the report."""
+    theme = theme or Theme()
+    title = "Production error rate across inspections"
+    if not points:
+        return _empty(theme, title, "no inspection with an estimate yet")
+    x = [p["at"] for p in points]
+    y = [p["error_rate"] for p in points]
+    fig = go.Figure(go.Scatter(
+        x=x, y=y, mode="lines+markers", name="error rate",
+        error_y={"type": "data", "symmetric": False, "array": [p["high"] - p["error_rate"] for p in points],
+                 "arrayminus": [p["error_rate"] - p["low"] for p in points]},
+        customdata=[[p["request"], p["labeled"], p.get("version", "")] for p in points],
+        hovertemplate="request %{customdata[0]} (v%{customdata[2]}): %{y:.1%}, %{customdata[1]} labels<extra></extra>"))
+    fig.update_yaxes(tickformat=".0%", rangemode="tozero", title="error rate")
+    return _base_layout(fig, theme, title, 360, subtitle=html.escape(subject))

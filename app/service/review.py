@@ -224,6 +224,33 @@ class ReviewService:
                 out[sid] = label
         return out
 
+    def create_inspection_request(self, loaded, *, change_key: str, inspection) -> RequestRecord:
+        """A request NOT tied to a commit (app/service/inspection.py): `sha` is "", its kind
+        "inspection", its policy `loaded.config_text` (the protected base's, [status] local)."""
+        comparisons = []
+        for data in loaded.eval_sets:
+            result = compare(data)
+            comparisons.append((result.eval_set, result.summary, result.table))
+        config, config_text = loaded.config, loaded.config_text
+        keys = rk.resolve_reviewer_keys(config, "", self.store, actor=self.user)
+        req = NewRequest(sha="", change_key=change_key, source=loaded.source, locator=loaded.locator,
+                         baseline_ref=loaded.baseline_ref, candidate_ref=loaded.candidate_ref, title=loaded.title,
+                         author="", content_hash=loaded.content_hash, config_toml=config_text,
+                         eval_sets=[c[0] for c in comparisons], created_by=self.user, reviewer_keys=keys,
+                         kind="inspection")
+        verdict = evaluate(config, decisions=[], coverage=self._coverage_of(comparisons, []),
+                           content_hash=req.content_hash, authors={}, policy_change=compare_policies(config, config_text, ""))
+        record = self.store.add_request(req, comparisons=comparisons, status=verdict.status.value,
+                                        description=verdict.description, actor=self.user, inspection=inspection,
+                                        outbox=[self._status_entry(config, req.sha, verdict, None)])
+        return self.store.get_request(record.id)
+
+    def counted_labels(self, request_id: int) -> list[Label]:
+        """The request's labels that count: signed, on this content, by a reviewer in a required role."""
+        req = self.get_request(request_id)
+        return self._split_labels(self.store.labels(req.id), self.config(req.id), req.content_hash,
+                                  req.reviewer_keys)[0]
+
     def list_requests(self) -> list[RequestRecord]:
         return self.store.list_requests()
 

@@ -28,6 +28,7 @@ class RequestRecord:
     authors: dict = field(default_factory=dict)   # identity -> "author" / "committer" / "co-author" (no self-approval)
     allowed_signers: str = ""         # [signers] allowed_signers as read at the base ("" if none)
     reviewer_keys: dict = field(default_factory=dict)   # {user: [OpenSSH public key lines]} (docs/trust.md)
+    kind: str = "review"              # or "inspection": about no commit (sha ""), see InspectionRecord
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,7 @@ class NewRequest:
     authors: dict = field(default_factory=dict)
     allowed_signers: str = ""
     reviewer_keys: dict = field(default_factory=dict)
+    kind: str = "review"
 
 
 @dataclass(frozen=True)
@@ -106,3 +108,31 @@ class AuditReport:
     problems: list[str] = field(default_factory=list)
     checked: list[str] = field(default_factory=list)   # what was compared: tables, signatures, anchors
     notes: list[str] = field(default_factory=list)     # what could not be checked, and why
+
+
+@dataclass(frozen=True)
+class InspectionRecord:
+    """One periodic inspection (app/service/inspection.py): what was sampled, and its latest estimate."""
+
+    request_id: int
+    subject: str              # models:/M@alias, experiment:NAME, files:PATH (the trend groups by it)
+    source: str               # mlflow / files
+    tracking_uri: str = ""
+    model: str = ""
+    alias: str = ""
+    version: str = ""         # the model version in production when sampled
+    experiment: str = ""
+    files: str = ""
+    since: str = ""
+    sample_size: int = 0
+    seed: int = 0
+    population: int = 0       # predictions in the window the sample was drawn from
+    method: str = "wilson"
+    confidence: float = 0.95
+    errors: int | None = None
+    labeled: int | None = None
+    error_rate: float | None = None
+    low: float | None = None
+    high: float | None = None
+    created_at: datetime | None = None
+    estimated_at: datetime | None = None

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlalchemy import (JSON, BigInteger, Boolean, DateTime, ForeignKey, Index, Integer, LargeBinary, MetaData,
+from sqlalchemy import (JSON, BigInteger, Boolean, DateTime, Float, ForeignKey, Index, Integer, LargeBinary, MetaData,
                         String, Text, TypeDecorator, UniqueConstraint)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -79,6 +79,38 @@ class Request(Base):
     allowed_signers: Mapped[str] = mapped_column(Text, server_default="")
     # {user: [OpenSSH public key lines]} the request's policy lists, resolved when it was made
     reviewer_keys: Mapped[dict | None] = mapped_column(JSON)
+    # 0008_inspections: "review", or "inspection" (a sample of production predictions; sha "", no commit)
+    kind: Mapped[str] = mapped_column(String(20), server_default="review")
+
+
+class InspectionRow(Base):
+    """One periodic inspection (0008_inspections): what was sampled and its latest estimate."""
+
+    __tablename__ = "inspections"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("requests.id", ondelete="CASCADE"), unique=True)
+    subject: Mapped[str] = mapped_column(String(500), index=True)   # models:/M@alias, experiment:E, files:PATH
+    source: Mapped[str] = mapped_column(String(20))                 # mlflow / files
+    tracking_uri: Mapped[str] = mapped_column(Text)
+    model: Mapped[str] = mapped_column(String(255))
+    alias: Mapped[str] = mapped_column(String(255))
+    version: Mapped[str] = mapped_column(String(50))
+    experiment: Mapped[str] = mapped_column(String(500))
+    files: Mapped[str] = mapped_column(Text)
+    since: Mapped[str] = mapped_column(String(50))
+    sample_size: Mapped[int] = mapped_column(Integer)
+    seed: Mapped[int] = mapped_column(BigInteger)
+    population: Mapped[int] = mapped_column(Integer)
+    method: Mapped[str] = mapped_column(String(20))
+    confidence: Mapped[float] = mapped_column(Float)
+    errors: Mapped[int | None] = mapped_column(Integer)
+    labeled: Mapped[int | None] = mapped_column(Integer)
+    error_rate: Mapped[float | None] = mapped_column(Float)
+    low: Mapped[float | None] = mapped_column(Float)
+    high: Mapped[float | None] = mapped_column(Float)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    estimated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class Comparison(Base):

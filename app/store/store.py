@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 from contextlib import contextmanager
-from dataclasses import replace
+from dataclasses import asdict, fields, replace
 from datetime import datetime
 
 import pandas as pd
@@ -30,8 +30,8 @@ from . import audit_log, outbox as ob
 from .db import READ_ONLY, StoreUnavailable, describe, make_engine, mask, resolve_url
 from .frames import bytes_to_frame, frame_to_bytes
 from .migrate import upgrade
-from .records import AuditEntry, AuditReport, NewRequest, OutboxEntry, OutboxItem, RequestRecord, SignedStatement
-from .schema import (HEAD_ID, AssignmentRow, AuditHead, Comparison, DecisionRow, ForgeKeys, LabelRow, LabelStatement, LocalStatus,
+from .records import AuditEntry, AuditReport, InspectionRecord, NewRequest, OutboxEntry, OutboxItem, RequestRecord, SignedStatement
+from .schema import (HEAD_ID, AssignmentRow, AuditHead, Comparison, DecisionRow, ForgeKeys, InspectionRow, LabelRow, LabelStatement, LocalStatus,
                      OutboxRow, Request, utcnow)
 
 SYSTEM_ACTOR = "signoff"
@@ -51,8 +51,16 @@ def _request_record(r: Request) -> RequestRecord:
         description=r.description, created_at=r.created_at, created_by=r.created_by,
         candidate_config_toml=r.candidate_config_toml or "", authors=dict(r.authors or {}),
         allowed_signers=r.allowed_signers or "",
-        reviewer_keys=dict(r.reviewer_keys or {}),
+        reviewer_keys=dict(r.reviewer_keys or {}), kind=r.kind or "review",
     )
+
+
+def _inspection_record(r: InspectionRow) -> InspectionRecord:
+    return InspectionRecord(**{f.name: getattr(r, f.name) for f in fields(InspectionRecord)})
+
+
+def _inspection_audit(i: InspectionRecord) -> dict:
+    return {k: v for k, v in asdict(i).items() if k not in ("request_id", "created_at", "estimated_at")}
 
 
 def _label(row: LabelRow) -> Label:
@@ -258,7 +266,8 @@ class Store:
 
     # -- requests -------------------------------------------------------
     def add_request(self, req: NewRequest, *, comparisons: list[tuple[str, dict, pd.DataFrame]],
-                    status: str, description: str, outbox: list[OutboxEntry], actor: str) -> RequestRecord:
+                    status: str, description: str, outbox: list[OutboxEntry], actor: str,
+                    inspection: InspectionRecord | None = None) -> RequestRecord:
         """One transaction: insert the request, its comparisons (eval set name, summary
         dict, per-sample table stored as a Parquet blob), set its status, enqueue the
         outbox entries, append audit entry 'request.create'."""
@@ -278,9 +287,12 @@ class Store:
                           candidate_config_toml=req.candidate_config_toml, authors=dict(req.authors),
                           allowed_signers=req.allowed_signers,
 
-                          reviewer_keys=dict(req.reviewer_keys or {}))
+                          reviewer_keys=dict(req.reviewer_keys or {}), kind=req.kind or "review")
             s.add(row)
             s.flush()
+            if inspection is not None:   # a periodic inspection: what was sampled (app/service/inspection.py)
+                values = {k: v for k, v in asdict(inspection).items() if k not in ("request_id", "created_at")}
+                s.add(InspectionRow(request_id=row.id, created_at=now, **values))
             for position, ((name, summary, _), blob) in enumerate(zip(comparisons, blobs)):
                 s.add(Comparison(request_id=row.id, eval_set=name, position=position, summary=summary,
                                  table_data=blob))
@@ -295,7 +307,8 @@ class Store:
                 # sees them rewritten in the table (app/core/audit.py replay)
                 "policy_sha256": sha256_bytes((req.config_toml or "").encode()),
                 "candidate_policy_sha256": sha256_bytes((req.candidate_config_toml or "").encode()),
-                "allowed_signers_sha256": sha256_bytes((req.allowed_signers or "").encode())})
+                "allowed_signers_sha256": sha256_bytes((req.allowed_signers or "").encode()),
+                **({"kind": req.kind, "inspection": _inspection_audit(inspection)} if inspection is not None else {})})
             return _request_record(row)
 
     def get_request(self, request_id: int) -> RequestRecord:
@@ -311,8 +324,43 @@ class Store:
     def requests_for_sha(self, sha: str) -> list[RequestRecord]:
         """Requests whose sha equals or starts with `sha` (>= 7 chars), newest first."""
         with self._read() as s:
-            rows = s.scalars(select(Request).where(_sha_filter(Request.sha, sha)).order_by(Request.id.desc()))
+            rows = s.scalars(select(Request).where(_sha_filter(Request.sha, sha), Request.kind != "inspection")
+                             .order_by(Request.id.desc()))   # an inspection is about no commit
             return [_request_record(r) for r in rows]
+
+    # -- inspections (periodic review of production predictions) ----------
+    def inspection(self, request_id: int) -> InspectionRecord | None:
+        with self._read() as s:
+            row = s.scalars(select(InspectionRow).where(InspectionRow.request_id == int(request_id))).first()
+            return _inspection_record(row) if row is not None else None
+
+    def inspections(self, subject: str | None = None) -> list[InspectionRecord]:
+        """Oldest first (the trend), of one subject or all."""
+        with self._read() as s:
+            query = select(InspectionRow).order_by(InspectionRow.created_at, InspectionRow.id)
+            if subject is not None:
+                query = query.where(InspectionRow.subject == subject)
+            return [_inspection_record(r) for r in s.scalars(query)]
+
+    def record_inspection_estimate(self, request_id: int, estimate: dict, *, outbox: list[OutboxEntry],
+                                   actor: str) -> InspectionRecord:
+        """Keep the inspection's estimate (errors, labeled, error_rate, low, high), enqueue its
+        write-backs and append audit 'inspection.estimate', in one transaction."""
+        now = utcnow()
+        with self._write() as s:
+            log = audit_log.AuditAppender(s, self._installation)
+            row = s.scalars(select(InspectionRow).where(InspectionRow.request_id == int(request_id))).first()
+            if row is None:
+                raise NotFoundError(f"request {request_id} is not an inspection")
+            for key in ("errors", "labeled", "error_rate", "low", "high"):
+                setattr(row, key, estimate.get(key))
+            row.estimated_at = now
+            self._enqueue(s, outbox, request_id, now)
+            log.append(actor=actor, action="inspection.estimate", request_id=int(request_id), at=now,
+                       payload={k: estimate.get(k) for k in ("errors", "labeled", "error_rate", "low", "high",
+                                                             "method", "confidence")})
+            s.flush()
+            return _inspection_record(row)
 
     def requests_for_change(self, change_key: str) -> list[RequestRecord]:
         """Newest first."""

@@ -60,7 +60,7 @@ def test_migration_scripts_ship_inside_the_package():
     folder = migrate.MIGRATIONS
     assert (folder / "env.py").is_file() and (folder / "__init__.py").is_file()
     assert (folder / "versions" / "__init__.py").is_file()
-    assert migrate.head_revision() == "0007_assignments"
+    assert migrate.head_revision() == "0008_inspections"
 
 
 def test_outbox_order_numbers_existing_entries_per_target(empty_db_url, new_request):

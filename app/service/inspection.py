@@ -1,0 +1,409 @@
+"""Periodic inspection (issue 13, item 3; docs/mlflow.md "Periodic inspection").
+
+`signoff inspect` draws a seeded random sample of recent production predictions and makes
+a review request of it that is NOT about a commit (`kind = "inspection"`, `sha = ""`):
+
+- from MLflow traces: of an experiment (`experiment`), or of the model version an alias
+  points at (`model` + `alias`: the traces linked to that version's logged model, else to
+  its source run), requested within `since` (e.g. "7d");
+- or from a drop of prediction files (`files`: one .jsonl / .csv / .parquet file, or a folder
+  of them): columns id, input, output, optional reference, optional timestamp (needed for
+  `since`), optional shadow_output (a shadow model's answer: then the review is side by side,
+  the shadow as the baseline, production as the candidate). A trace whose root span's outputs
+  are `{"output": ..., "shadow_output": ...}` is side by side the same way.
+
+The policy is the one of every request: `--policy FILE` or `--repo DIR` at its default branch,
+never the data's (docs/trust.md), with `[status]` made local (there is no commit to post on).
+Reviewers label each sampled prediction correct / incorrect (with an error category); the
+result is the error rate of production over the labels that count (signed, by a reviewer in
+a required role) with a confidence interval from statsmodels' `proportion_confint`
+(`wilson` by default, or `clopper-pearson`, the exact "beta" method). `record_estimate` keeps
+it in the store (inspections table) and queues the MLflow tags `signoff.inspection.*` on the
+production model version through the outbox.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta, timezone
+
+import numpy as np
+import pandas as pd
+
+from app.core.config import EvalSetSpec, parse_config
+from app.core.errors import ConfigError, InputError
+from app.core.hashing import canonical_json
+from app.core.model import EvalSetData, LoadedInput
+from app.store.records import InspectionRecord, OutboxEntry
+
+EVAL_SET = "production"
+METHODS = {"wilson": "wilson", "clopper-pearson": "beta"}   # our name -> statsmodels' method
+TAG_RATE, TAG_INTERVAL, TAG_LABELS, TAG_REQUEST = (
+    "signoff.inspection.error_rate", "signoff.inspection.interval", "signoff.inspection.labels",
+    "signoff.inspection.request")
+FILE_FORMATS = (".jsonl", ".ndjson", ".csv", ".parquet")
+_TABLE_HEADER = re.compile(r"^\s*\[")
+_STATUS_HEADER = re.compile(r"^\s*\[\s*status\s*\]\s*(#.*)?$")
+_SINCE = re.compile(r"^\s*(\d+)\s*([mhdw])\s*$")
+_UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+# -- pure parts -----------------------------------------------------------------------------
+
+def parse_since(text: str) -> timedelta | None:
+    """"7d", "12h", "30m", "2w" -> timedelta; "" -> None (no time window)."""
+    if not text:
+        return None
+    m = _SINCE.match(str(text))
+    if not m or int(m.group(1)) <= 0:
+        raise InputError(f"--since {text!r}: give a positive number and a unit, e.g. 7d, 12h, 30m or 2w")
+    return timedelta(**{_UNITS[m.group(2)]: int(m.group(1))})
+
+
+def seeded_sample(frame: pd.DataFrame, size: int, seed: int) -> pd.DataFrame:
+    """`size` rows drawn without replacement, reproducibly: the same rows (by id) for the same
+    ids and seed, whatever order they came in. Fewer rows than `size`: all of them."""
+    if size <= 0:
+        raise InputError(f"--sample must be a positive number of predictions, got {size}")
+    ordered = frame.assign(_key=frame["id"].astype(str)).sort_values("_key", kind="stable").reset_index(drop=True)
+    if len(ordered) > size:
+        picked = np.sort(np.random.default_rng(int(seed)).choice(len(ordered), size=size, replace=False))
+        ordered = ordered.iloc[picked].reset_index(drop=True)
+    return ordered.drop(columns="_key")
+
+
+def error_interval(errors: int, labeled: int, *, confidence: float = 0.95, method: str = "wilson") -> dict:
+    """The error rate and its two-sided interval (statsmodels proportion_confint)."""
+    from statsmodels.stats.proportion import proportion_confint
+
+    if method not in METHODS:
+        raise InputError(f"--interval must be one of {', '.join(METHODS)}, got {method!r}")
+    if not 0 < confidence < 1:
+        raise InputError(f"--confidence must be between 0 and 1, got {confidence}")
+    out = {"errors": int(errors), "labeled": int(labeled), "method": method, "confidence": float(confidence),
+           "error_rate": None, "low": None, "high": None}
+    if labeled > 0:
+        low, high = proportion_confint(int(errors), int(labeled), alpha=1 - confidence, method=METHODS[method])
+        out.update(error_rate=errors / labeled, low=float(max(0.0, low)), high=float(min(1.0, high)))
+    return out
+
+
+def describe_estimate(e: dict) -> str:
+    if not e.get("labeled"):
+        return "no prediction labeled correct/incorrect yet"
+    return (f"error rate {e['error_rate']:.1%} ({e['confidence']:.0%} {e['method']}: {e['low']:.1%}–"
+            f"{e['high']:.1%}), {e['errors']} of {e['labeled']} labeled incorrect")
+
+
+def inspection_policy(config_text: str) -> str:
+    """The policy with `[status]` made local (an inspection is about no commit) and the sampled
+    predictions' eval set declared (the policy's own eval sets are the commits', not production's)."""
+    kept, skipping = [], False
+    for line in config_text.splitlines():
+        if _STATUS_HEADER.match(line):
+            skipping = True
+            continue
+        if skipping and _TABLE_HEADER.match(line):
+            skipping = False
+        if not skipping:
+            kept.append(line)
+    text = "\n".join(kept) + '\n\n[status]\nsink = "local"\ncontext = "signoff/inspection"\n'
+    try:
+        names = {s.name for s in parse_config(text, "signoff.toml").eval_sets}
+    except ConfigError:
+        names = set()   # e.g. no [[eval_sets]] at all: the one below is the only one
+    if EVAL_SET not in names:
+        text += f'\n[[eval_sets]]\nname = "{EVAL_SET}"\ntype = "text"\ntable = "(inspection sample)"\n'
+    config = parse_config(text, "signoff.toml (for an inspection)")
+    if config.status.sink != "local":
+        raise InputError("signoff.toml sets [status] in a form Signoff cannot replace for an inspection; "
+                         "write it as a [status] table")
+    return text
+
+
+def policy_text(policy: str = "", repo: str = "", policy_ref: str = "") -> tuple[str, str]:
+    """(text, where): `--policy FILE`, else `--repo DIR` at its default branch; never the data's."""
+    from plugins.common.policy import no_policy_error, policy_from_repo, read_policy_file
+
+    if policy:
+        return read_policy_file(policy), policy
+    if repo:
+        text, _candidate, where = policy_from_repo(repo, policy_ref)
+        return text, where
+    raise no_policy_error("an inspection")
+
+
+# -- production predictions -----------------------------------------------------------------
+
+@dataclass
+class Population:
+    """Every prediction in the window (one row each: id, input, output, reference, timestamp,
+    shadow_output, trace_id) and where they came from."""
+
+    frame: pd.DataFrame
+    subject: str
+    source: str
+    tracking_uri: str = ""
+    model: str = ""
+    alias: str = ""
+    version: str = ""
+    experiment: str = ""
+    files: str = ""
+    title: str = ""
+
+
+def _utc(value) -> pd.Timestamp | None:
+    if value is None or (isinstance(value, float) and np.isnan(value)) or value == "":
+        return None
+    if isinstance(value, (int, float, np.integer, np.floating)):
+        return pd.Timestamp(int(value), unit="ms", tz="UTC")   # epoch milliseconds
+    ts = pd.Timestamp(value)
+    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+
+
+def from_files(path: str, *, since: timedelta | None, now: datetime) -> Population:
+    from plugins.common.tables import read_table
+
+    path = os.path.abspath(os.path.expanduser(path))
+    if os.path.isdir(path):
+        names = sorted(os.path.join(path, n) for n in os.listdir(path) if n.lower().endswith(FILE_FORMATS))
+        if not names:
+            raise InputError(f"{path} holds no prediction files ({', '.join(FILE_FORMATS)})")
+    elif os.path.isfile(path):
+        names = [path]
+    else:
+        raise InputError(f"--files {path}: no such file or folder")
+    frames = []
+    for name in names:
+        with open(name, "rb") as f:
+            frame = read_table(f.read(), os.path.basename(name), where=f"({os.path.dirname(name)})",
+                               text_columns=["id"])
+        missing = [c for c in ("id", "output") if c not in frame.columns]
+        if missing:
+            raise InputError(f"{name}: no {' and no '.join(missing)} column (a prediction file has id, input, "
+                             f"output, and optionally reference, timestamp, shadow_output)")
+        frames.append(frame)
+    frame = pd.concat(frames, ignore_index=True)
+    frame["id"] = frame["id"].astype(str)
+    dup = frame["id"][frame["id"].duplicated()].unique()[:5].tolist()
+    if dup:
+        raise InputError(f"--files {path}: duplicate prediction ids: {', '.join(dup)}")
+    if since is not None:
+        if "timestamp" not in frame.columns:
+            raise InputError(f"--since needs a timestamp column in the prediction files ({path} has none)")
+        try:
+            stamps = frame["timestamp"].map(_utc)
+        except (ValueError, TypeError) as exc:
+            raise InputError(f"--files {path}: a timestamp is not a date ({exc})") from None
+        frame = frame[stamps.map(lambda t: t is not None and t >= pd.Timestamp(now - since))]
+    return Population(frame=_normalised(frame), subject=f"files:{path}", source="files", files=path,
+                      title=f"inspection of {os.path.basename(path)}")
+
+
+def from_mlflow(tracking_uri: str, *, experiment: str = "", model: str = "", alias: str = "",
+                since: timedelta | None, now: datetime) -> Population:
+    """Trace infos in the window (no spans yet: only the sampled ones are read in full)."""
+    from plugins.mlflow.client import MlflowClient
+
+    if not (experiment or model):
+        raise InputError("inspect needs --experiment NAME, --model NAME (with --alias), or --files DIR_OR_FILE")
+    client = MlflowClient(tracking_uri)
+    version = {}
+    filters = []
+    if model:
+        alias = alias or "champion"
+        version = client.get_model_version_by_alias(model, alias)
+        if version.get("model_id"):   # MLflow 3: the version's logged model; production traces carry its id
+            filters.append(f"metadata.`mlflow.modelId` = '{version['model_id']}'")
+        elif version.get("run_id"):
+            filters.append(f"metadata.`mlflow.sourceRun` = '{version['run_id']}'")
+    if experiment:
+        exp_ids = [client.get_experiment_by_name(experiment)["experiment_id"]]
+    else:
+        exp_ids = [_version_experiment(client, version)]
+    if since is not None:
+        filters.append(f"trace.timestamp_ms > {int((now - since).timestamp() * 1000)}")
+    infos = []
+    for exp_id in exp_ids:
+        infos.extend(client.search_traces(exp_id, " AND ".join(filters)))
+    if since is not None:   # also here: a server that ignores the filter still gives the window
+        cut = pd.Timestamp(now - since)
+        infos = [i for i in infos if (_utc(i.get("request_time")) or cut) >= cut]
+    frame = pd.DataFrame({"id": [i["trace_id"] for i in infos], "trace_id": [i["trace_id"] for i in infos],
+                          "timestamp": [i.get("request_time") for i in infos]})
+    where = f"models:/{model}@{alias}" if model else f"experiment:{experiment}"
+    pop = Population(frame=frame, subject=where, source="mlflow", tracking_uri=client.uri, model=model,
+                     alias=alias if model else "", version=str(version.get("version", "")), experiment=experiment,
+                     title=f"inspection of {where}" + (f" (v{version.get('version')})" if version else ""))
+    pop._client = client   # type: ignore[attr-defined]
+    return pop
+
+
+def _version_experiment(client, version: dict) -> str:
+    run_id = version.get("run_id")
+    if not run_id:
+        raise InputError(f"model version {version.get('name')}/{version.get('version')} has no source run to find "
+                         f"its experiment by: pass --experiment NAME")
+    return client.get_run(run_id)["info"]["experiment_id"]
+
+
+def _trace_rows(pop: Population, sample: pd.DataFrame) -> pd.DataFrame:
+    """The sampled traces read in full: input, output (and the reference, when an expectation says it)."""
+    from plugins.mlflow.traces import trace_row
+
+    client = pop._client   # type: ignore[attr-defined]
+    spec = EvalSetSpec(name=EVAL_SET, traces=True)
+    full = {t.get("trace_info", {}).get("trace_id"): t for t in client.batch_get_traces(list(sample["trace_id"]))}
+    rows = []
+    for tid, stamp in zip(sample["trace_id"], sample["timestamp"]):
+        trace = full.get(tid, {})
+        row = trace_row(trace.get("trace_info", {"trace_id": tid}), trace.get("spans", []), spec, "inspection")
+        out = row["output"]
+        shadow = out.get("shadow_output") if isinstance(out, dict) else None
+        rows.append({"id": tid, "input": row["input"], "reference": row["reference"],
+                     "output": out.get("output", out) if isinstance(out, dict) and shadow is not None else out,
+                     "shadow_output": shadow, "timestamp": stamp, "trace_id": tid})
+    return pd.DataFrame(rows)
+
+
+def _normalised(frame: pd.DataFrame) -> pd.DataFrame:
+    out = pd.DataFrame({"id": frame["id"].astype(str)})
+    for col in ("input", "output", "reference", "shadow_output", "timestamp", "trace_id"):
+        out[col] = frame[col].to_numpy(dtype=object) if col in frame.columns else None
+    return out.reset_index(drop=True)
+
+
+def _text(value):
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, float) and np.isnan(value):
+        return None
+    return json.dumps(value, sort_keys=True, default=str)
+
+
+def eval_set_of(sample: pd.DataFrame) -> tuple[EvalSetData, bool]:
+    """The sample as one eval set: production is the candidate (a label's `correct` judges it); the
+    baseline is the shadow model's output where every sampled prediction has one (side by side:
+    a verdict `worse` says production is worse than the shadow), else production's again."""
+    shadow = sample["shadow_output"].notna().all() and len(sample) > 0
+    samples = pd.DataFrame({"id": sample["id"], "input": sample["input"].map(_text),
+                            "reference": sample["reference"].map(_text)})
+    if sample["timestamp"].notna().any():
+        samples["timestamp"] = sample["timestamp"].map(lambda v: "" if v is None else str(v))
+    base = pd.DataFrame({"id": sample["id"], "output": sample["shadow_output" if shadow else "output"].map(_text),
+                         "score": np.nan})
+    cand = pd.DataFrame({"id": sample["id"], "output": sample["output"].map(_text), "score": np.nan})
+    digest = hashlib.sha256(canonical_json({"samples": samples.to_dict("records"), "base": base["output"].tolist(),
+                                            "cand": cand["output"].tolist()}).encode()).hexdigest()
+    spec = EvalSetSpec(name=EVAL_SET, output_type="text", slices=("timestamp",) if "timestamp" in samples else ())
+    return EvalSetData(spec=spec, samples=samples, baseline=base, candidate=cand, content_hash=digest), bool(shadow)
+
+
+# -- the use case ---------------------------------------------------------------------------
+
+class InspectionService:
+    """Creates inspection requests and records their estimate, on a ReviewService."""
+
+    def __init__(self, review):
+        self.review = review
+        self.store = review.store
+
+    def create(self, *, tracking_uri: str = "", experiment: str = "", model: str = "", alias: str = "",
+               files: str = "", since: str = "", sample: int = 200, seed: int | None = None, policy: str = "",
+               repo: str = "", policy_ref: str = "", method: str = "wilson", confidence: float = 0.95,
+               now: datetime | None = None):
+        error_interval(0, 0, confidence=confidence, method=method)   # checks both before anything is read
+        window = parse_since(since)
+        now = now or datetime.now(timezone.utc)
+        base_text, _where = policy_text(policy, repo, policy_ref)   # before the data: no policy, no reading
+        config_text = inspection_policy(base_text)
+        if seed is None:
+            seed = int(np.random.default_rng().integers(0, 2**31 - 1))
+        if files:
+            if experiment or model:
+                raise InputError("give either --files or --experiment / --model, not both")
+            pop = from_files(files, since=window, now=now)
+            picked = seeded_sample(pop.frame, sample, seed) if len(pop.frame) else pop.frame
+        else:
+            if not tracking_uri:
+                tracking_uri = os.environ.get("MLFLOW_TRACKING_URI", "")
+            if not tracking_uri:
+                raise InputError("no MLflow server: pass --tracking-uri URL or set MLFLOW_TRACKING_URI")
+            pop = from_mlflow(tracking_uri, experiment=experiment, model=model, alias=alias, since=window, now=now)
+            picked = seeded_sample(pop.frame, sample, seed) if len(pop.frame) else pop.frame
+            if len(picked):
+                picked = _normalised(_trace_rows(pop, picked))
+        if not len(picked):
+            raise InputError(f"no production predictions in {pop.subject}"
+                             + (f" within the last {since}" if since else "") + ": nothing to inspect")
+        data, side_by_side = eval_set_of(picked)
+        record = InspectionRecord(request_id=0, subject=pop.subject, source=pop.source, tracking_uri=pop.tracking_uri,
+                                  model=pop.model, alias=pop.alias, version=pop.version, experiment=pop.experiment,
+                                  files=pop.files, since=since or "", sample_size=int(sample), seed=int(seed),
+                                  population=int(len(pop.frame)), method=method, confidence=float(confidence))
+        config = parse_config(config_text, "signoff.toml (for an inspection)")
+        stamp = now.strftime("%Y-%m-%dT%H:%M:%SZ")
+        locator = {"subject": pop.subject, "seed": int(seed), "since": since or "", "sample": int(sample),
+                   "side_by_side": side_by_side, "tracking_uri": pop.tracking_uri}
+        loaded = LoadedInput(config=config, source="inspection", locator=locator,
+                             candidate_ref=pop.subject,
+                             baseline_ref=f"{pop.subject} (shadow)" if side_by_side else pop.subject, candidate_author="", eval_sets=[data],
+                             title=f"{pop.title}, {len(picked)} of {len(pop.frame)} predictions, {stamp}",
+                             config_text=config_text)
+        return self.review.create_inspection_request(loaded, change_key=f"inspection {pop.subject} {stamp} #{seed}",
+                                                     inspection=record)
+
+    def estimate(self, request_id: int) -> dict:
+        """The error rate over the labels that count (signed, by a reviewer in a required role)."""
+        insp = self.store.inspection(request_id)
+        if insp is None:
+            raise InputError(f"request {request_id} is not an inspection")
+        judged = [l for l in self.review.counted_labels(request_id) if l.correct is not None]
+        errors = sum(1 for l in judged if l.correct is False)
+        out = error_interval(errors, len(judged), confidence=insp.confidence, method=insp.method)
+        return {**out, "population": insp.population, "sample_size": insp.sample_size, "seed": insp.seed,
+                "subject": insp.subject, "version": insp.version, "description": describe_estimate(out)}
+
+    def record_estimate(self, request_id: int) -> dict:
+        """Keep the estimate in the store and queue its MLflow tags on the production version."""
+        e = self.estimate(request_id)
+        insp = self.store.inspection(request_id)
+        outbox = []
+        if insp.source == "mlflow" and insp.model and insp.version and e["labeled"]:
+            where = f"models:/{insp.model}/{insp.version}"
+            tags = {TAG_RATE: f"{e['error_rate']:.6f}",
+                    TAG_INTERVAL: f"[{e['low']:.6f}, {e['high']:.6f}] {e['method']} {e['confidence']:g}",
+                    TAG_LABELS: str(e["labeled"]), TAG_REQUEST: str(request_id)}
+            outbox.append(OutboxEntry(sink="mlflow", target=f"mlflow|{insp.tracking_uri}|inspection|{where}",
+                                      payload={"kind": "tags", "api_url": insp.tracking_uri,
+                                               "tracking_uri": insp.tracking_uri, "repo": where, "sha": "",
+                                               "state": "inspection", "model": insp.model, "version": insp.version,
+                                               "run_id": "", "tags": tags}, request_id=request_id))
+        self.store.record_inspection_estimate(request_id, e, outbox=outbox, actor=self.review.user)
+        return e
+
+    def trend(self, subject: str) -> list[dict]:
+        """Every estimated inspection of `subject`, oldest first (the chart's points)."""
+        return [{"request": i.request_id, "at": i.created_at, "error_rate": i.error_rate, "low": i.low,
+                 "high": i.high, "labeled": i.labeled, "version": i.version}
+                for i in self.store.inspections(subject) if i.error_rate is not None]
+
+
+def inspection_json(service, request_id: int) -> dict | None:
+    """`show --json`'s "inspection": what was sampled and the estimate now."""
+    insp = service.store.inspection(request_id)
+    if insp is None:
+        return None
+    e = InspectionService(service).estimate(request_id)
+    return {"subject": insp.subject, "source": insp.source, "model": insp.model, "alias": insp.alias,
+            "version": insp.version, "experiment": insp.experiment, "files": insp.files, "since": insp.since,
+            "sample_size": insp.sample_size, "seed": insp.seed, "population": insp.population,
+            "estimate": {k: e[k] for k in ("errors", "labeled", "error_rate", "low", "high", "method", "confidence")},
+            "description": e["description"],
+            "recorded": None if insp.estimated_at is None else {
+                "error_rate": insp.error_rate, "low": insp.low, "high": insp.high, "labeled": insp.labeled,
+                "at": insp.estimated_at.isoformat()}}
