@@ -115,7 +115,7 @@ def test_wait_verify_ignores_a_success_set_by_hand_in_the_store(store, world, tm
     store.record_local_status(repo="acme/model", sha=world.sha, context="signoff", state="approved",
                               description="approved: 1/1 SME, 1/1 QA")
     raw_sql(os.environ["SIGNOFF_DATABASE_URL"], "UPDATE requests SET status = 'approved'")
-    assert main(["wait", "--sha", world.sha, "--verify", "--timeout", "1", "--interval", "0.2"]) == 2
+    assert main(["wait", "--sha", world.sha, "--verify", "--timeout", "1", "--interval", "0.2"]) == 5   # 5: timed out
     assert "does not verify" in capsys.readouterr().err
     approve_rest(store, req)
     assert main(["wait", "--sha", world.sha, "--verify", "--timeout", "5", "--interval", "0.2"]) == 0

@@ -26,7 +26,9 @@ def workspace(kit, tmp_path):
 def test_happy_path(kit, workspace):
     src = FilesSource(str(workspace), "runs/v1", "runs/v2", policy=str(workspace / "signoff.toml"))
     loaded = src.load(candidate="abc123")
-    assert (loaded.source, loaded.candidate_ref, loaded.baseline_ref) == ("files", "v2", "v1")
+    # the commit named is the request's (issue 15: `status --sha` finds it); the folders name the title
+    assert (loaded.source, loaded.candidate_ref, loaded.baseline_ref) == ("files", "abc123", "v1")
+    assert loaded.title == "v2 vs v1"
     assert loaded.candidate_author == ""
     assert loaded.config_text == kit.SIGNOFF_TOML.format(ext="csv")
     (data,) = loaded.eval_sets
