@@ -143,7 +143,7 @@ def test_wait_verify_ignores_a_success_set_by_hand_on_the_forge(store, world, tm
         clone = fresh_clone(world, tmp_path, notes=False)
         code, out, err = cli(tmp_path, "wait", "--sha", world.sha, "--verify", "--repo", str(clone),
                              "--timeout", "2", "--interval", "0.5")
-        assert code == 2 and "timed out" in err, out + err
+        assert code == 5 and "timed out" in err, out + err
         approve_rest(store, req)       # the genuine record: signed, anchored in the note, pushed
         push_notes(world)
         code, out, err = cli(tmp_path, "wait", "--sha", world.sha, "--verify", "--repo", str(clone),
