@@ -1,10 +1,15 @@
-"""`signoff` commands. Exit codes follow PRODUCT.md's contract:
+"""`signoff` commands. Exit codes (README "Exit codes", docs/cli.md), the same for every command:
 
-    request/label: 0, 2 bad input   decide: 0, 4 refused by policy
-    status: 0 approved, 1 rejected, 3 pending
-    wait:   0 approved, 1 rejected, 2 timed out
-    publish: 0, 1 if some still wait   audit verify: 0 intact, 1 tampered
-    verify / wait --verify / audit verify --record: 0 the signed record verifies, 1 not (wait: 2 timed out)
+    0 approved / ok   1 rejected (or: tampered, does not verify, some statuses not posted)
+    2 bad input or usage (an unknown commit for `status` too)   3 pending
+    4 refused by policy   5 `wait` timed out   6 store or forge unreachable   70 internal error
+    141 stdout closed (`| head`): quietly
+
+    status: 0 approved, 1 rejected, 3 pending      wait: 0, 1, 5 timed out
+    publish: 0, 1 if some still wait               audit verify: 0 intact, 1 tampered
+    verify / wait --verify / audit verify --record: 0 the signed record verifies, 1 not (wait: 5 timed out)
+
+`--json` on a command that reports something prints one JSON document on stdout (docs/cli.md).
 """
 
 from __future__ import annotations
@@ -28,10 +33,30 @@ from .output import fmt_num, one_line, print_json, print_json_line, table
 log = logging.getLogger("signoff")
 
 STATUS_EXIT = {Status.APPROVED: 0, Status.REJECTED: 1, Status.PENDING: 3}
+EXIT_TIMEOUT = 5   # `wait` ran out of time (distinct from bad input, 2)
+
+
+def _sha(value: str) -> str:
+    """--sha: a commit, never empty (an empty $COMMIT_SHA in CI is a mistake, not "any commit")."""
+    value = (value or "").strip()
+    if not value:
+        raise UsageError("--sha is empty: give the commit (in CI, check that the variable is set, e.g. "
+                         "\"$GITHUB_SHA\" or \"$CI_COMMIT_SHA\")")
+    return value
 
 
 class UsageError(InputError):
     pass
+
+
+def _not_a_gate(service, req) -> None:
+    """`status`, `wait` and `verify` gate commits: a local review (no policy) is never one."""
+    from app.core.errors import PolicyRefusal
+    from app.core.local_review import LOCAL_REVIEW_NOTE, is_local_review
+
+    if req is not None and is_local_review(service.config(req.id)):
+        raise PolicyRefusal(f"request {req.id} is a {LOCAL_REVIEW_NOTE}: make a request for the commit with "
+                            f"`signoff review … --policy FILE --sha SHA` (or `signoff request`)")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -84,6 +109,10 @@ def cmd_demo(args) -> int:
         _publish_quietly(service)
     else:
         req = existing
+    if args.json:
+        print_json({"workspace": str(ws.repo), "id": req.id, "sha": req.sha, "title": req.title,
+                    "status": req.status, "description": req.description, "store": service.store.describe()})
+        return 0
     print(f"demo workspace: {ws.repo}")
     print(f"review request {req.id}: {req.sha[:10]} — {req.title}")
     print(f"status: {req.status} — {req.description}")
@@ -92,6 +121,92 @@ def cmd_demo(args) -> int:
         return 0
     args.open_request = req.id
     return cmd_gui(args)
+
+
+def cmd_review(args) -> int:
+    """Two prediction files, one command (README "Quick start with your own files"). Without
+    --policy a local review (app/core/local_review.py); with --policy (and --sha) a request the
+    policy governs, for that commit."""
+    from app.core.local_review import LOCAL_REVIEW_NOTE
+    from plugins.files.pair import FilePairSource, guess_columns
+
+    if args.sha and not args.policy:
+        raise UsageError("--sha makes a request for that commit, which needs a policy: add --policy FILE "
+                         "(signoff.toml from your default branch); without both this is a local review")
+    if args.change and not args.sha:
+        raise UsageError("--change is for a request for a commit (--policy FILE --sha SHA)")
+    given = {r: getattr(args, r) for r in ("id", "input", "reference", "output", "score")}
+    guess = guess_columns(args.baseline_file, args.candidate_file, samples=args.samples or "", given=given,
+                          output_type=args.type or "")
+    _say(f"{guess.describe()} (guessed by the MLflow tables' conventions; name others with --id, --input, "
+         f"--reference, --output, --score, --type)")
+    service = _service(args)
+    if args.policy:
+        from plugins.common.policy import read_policy_file
+
+        policy_text, where = read_policy_file(args.policy), str(Path(args.policy).resolve())
+    else:
+        policy_text, where = _local_policy(service.user), "the local review's policy"
+    source = FilePairSource(args.baseline_file, args.candidate_file, samples_file=args.samples or "",
+                            columns=guess.columns, output_type=guess.output_type, name=args.name or "",
+                            config_text=policy_text, policy_where=where)
+    import uuid
+
+    if args.sha:   # each request its own change key, unless --change names a shared one
+        sha, change = args.sha, args.change or f"files:{args.sha}:{uuid.uuid4().hex[:12]}"
+    else:   # about no commit: its own label, which `status`/`wait --sha` never take for one
+        sha = f"local review {uuid.uuid4().hex[:8]}: {Path(args.candidate_file).name} vs {Path(args.baseline_file).name}"
+        change = sha
+    req = service.create_request(source, sha=sha, candidate=sha, baseline=Path(args.baseline_file).name,
+                                 change_key=change)
+    _publish_quietly(service)
+    summary = service.summary(req.id)
+    for es in summary["eval_sets"]:
+        for w in es.get("warnings", []):
+            _say(f"warning ({es['eval_set']}): {w}")
+    if not args.policy:
+        _say(f"this is a {LOCAL_REVIEW_NOTE}: you ({service.user}) are its only reviewer, its status stays in "
+             f"your store. To make it a gate: put a signoff.toml on your default branch and run "
+             f"`signoff review BASELINE CANDIDATE --policy signoff.toml --sha COMMIT`")
+    if args.no_gui:
+        if args.json:
+            print_json({"id": req.id, "sha": req.sha, "local": not args.policy, "status": summary["status"],
+                        "description": summary["description"], "columns": guess.columns,
+                        "guessed": sorted(guess.guessed), "type": guess.output_type,
+                        "eval_sets": [{"eval_set": es["eval_set"], "samples": es["samples"], "classes": es["classes"]}
+                                      for es in summary["eval_sets"]]})
+            return 0
+        print(req.id)
+        classes = [c.value for c in ChangeClass]
+        for es in summary["eval_sets"]:
+            counts = ", ".join(f"{es['classes'][c]:,} {c}" for c in classes if es["classes"].get(c))
+            print(f"{es['eval_set']}: {es['samples']:,} samples: {counts}")
+        print(f"status: {summary['status']} — {summary['description']}")
+        _say(f"review request {req.id}: `signoff show {req.id}`, `signoff label {req.id} …`, "
+             f"`signoff decide {req.id} --decision approve`, or `signoff` to open the window")
+        return 0
+    args.open_request = req.id
+    return cmd_gui(args)
+
+
+def _local_policy(user: str) -> str:
+    """The implicit policy of a local review: `user`, with the public key of their own signer."""
+    from app.core.local_review import local_policy_text
+    from app.service.signer import SigningError, signer_for
+
+    try:
+        signer = signer_for(user)
+    except SigningError as exc:
+        raise InputError(f"a local review is signed with your own key, and there is none: {exc}") from None
+    return local_policy_text(user, signer.public_key)
+
+
+def cmd_completion(args) -> int:
+    """`signoff completion bash|zsh|fish`: the completion script, from the parser (shtab)."""
+    import shtab
+
+    print(shtab.complete(build_parser(), shell=args.shell))
+    return 0
 
 
 def cmd_request(args) -> int:
@@ -116,7 +231,20 @@ def cmd_request(args) -> int:
                             experiments=args.experiment or (), policy_ref=policy_ref,
                             config_text=read_policy_file(args.policy) if args.policy else "")
     else:
-        locator = json.loads(args.locator or "{}")
+        locator = _locator(args)
+        if args.source == "files":   # the files source's own options (--locator JSON still works)
+            for key, value in (("root", args.samples_dir), ("baseline_dir", args.baseline_dir),
+                               ("candidate_dir", args.candidate_dir)):
+                if value:
+                    locator[key] = value
+            locator.setdefault("root", ".")
+            missing = [f"--{k.replace('_', '-')} DIR" for k in ("baseline_dir", "candidate_dir") if k not in locator]
+            if missing:
+                raise UsageError(f"signoff request --source files needs {' and '.join(missing)} (the folders of "
+                                 f"the baseline's and the candidate's predictions; --samples DIR: where the eval "
+                                 f"sets' samples are, default .)")
+        elif args.baseline_dir or args.candidate_dir or args.samples_dir:
+            raise UsageError("--baseline-dir, --candidate-dir and --samples are for --source files")
         if args.policy:
             locator["policy"] = str(Path(args.policy).resolve())
         elif args.repo and args.source == "files":
@@ -180,6 +308,19 @@ def _record_inspection(service, req) -> None:
 
     e = InspectionService(service).record_estimate(req.id)
     _say(f"inspection {req.id}: {describe_estimate(e)}")
+
+
+def _locator(args) -> dict:
+    """--locator: JSON arguments for a source (older scripts; the files source has its own options)."""
+    if not args.locator:
+        return {}
+    try:
+        locator = json.loads(args.locator)
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"--locator is not valid JSON: {exc.msg}") from None
+    if not isinstance(locator, dict):
+        raise UsageError("--locator must be a JSON object")
+    return locator
 
 
 def cmd_show(args) -> int:
@@ -348,6 +489,7 @@ def cmd_label(args) -> int:
             raise UsageError("give either --from FILE or EVAL_SET SAMPLE_ID, not both")
         n = service.import_labels(req.id, _read_label_file(args.from_file))
         _say(f"recorded {n} label(s) on request {req.id} as {service.user}")
+        recorded = [{"file": args.from_file, "labels": n}]
     else:
         if not (args.eval_set and args.sample_id):
             raise UsageError("give EVAL_SET SAMPLE_ID (and --verdict), or --from FILE")
@@ -364,8 +506,15 @@ def cmd_label(args) -> int:
             kwargs["comment"] = args.comment
         service.set_label(req.id, args.eval_set, args.sample_id, **kwargs)
         _say(f"recorded label on {args.eval_set}/{args.sample_id} as {service.user}")
+        recorded = [{"eval_set": args.eval_set, "sample_id": args.sample_id, "labels": 1,
+                     **{k: (v.value if hasattr(v, "value") else v) for k, v in kwargs.items()}}]
     _record_inspection(service, req)
     _publish_quietly(service)
+    if args.json:
+        verdict = service.verdict(req.id)
+        print_json({"request": req.id, "sha": req.sha, "user": service.user,
+                    "labels": sum(r["labels"] for r in recorded), "recorded": recorded,
+                    "status": verdict.status.value, "description": verdict.description})
     return 0
 
 
@@ -433,7 +582,14 @@ def cmd_decide(args) -> int:
     _record_inspection(service, req)
     _publish_quietly(service)   # (it makes the forge identity checks that wait, too)
     verdict = service.verdict(req.id)
-    print(f"{args.decision} recorded for {service.user}; status: {verdict.status.value} — {verdict.description}")
+    if args.json:
+        mine = [d for d in (*verdict.current, *verdict.not_counted) if d.user.lower() == service.user.lower()]
+        print_json({"request": req.id, "sha": req.sha, "user": service.user, "decision": args.decision,
+                    "role": mine[0].role if mine else args.role, "counted": bool(mine) and mine[0] in verdict.current,
+                    "identity": getattr(mine[0], "identity", None) if mine else None,
+                    "status": verdict.status.value, "description": verdict.description})
+    else:
+        print(f"{args.decision} recorded for {service.user}; status: {verdict.status.value} — {verdict.description}")
     _say_identity(service.user, verdict)
     return 0
 
@@ -466,8 +622,9 @@ def cmd_status(args) -> int:
     if req is not None and service.store.unchecked_decisions(req.id):
         service.recheck_identities(req.id)   # decisions made while the forge was unreachable
     req, verdict = _status_of(service, args.sha)
-    if req is None:
+    if req is None:   # exit 2, one line (docs/cli.md): CI asked about a commit nobody requested a review of
         raise InputError(f"no review request for commit {args.sha}")
+    _not_a_gate(service, req)
     if args.json:
         print_json({"sha": req.sha, "request": req.id, "status": verdict.status.value, "description": verdict.description,
                     "missing": verdict.missing, "approvals": verdict.approvals,
@@ -498,6 +655,7 @@ def cmd_wait(args) -> int:
     last, last_said = None, 0.0
     while True:
         req, verdict = _status_of(service, args.sha)
+        _not_a_gate(service, req)
         line = f"no review request for {args.sha} yet" if req is None else f"{verdict.status.value}: {verdict.description}"
         now = time.monotonic()
         if line != last or now - last_said >= WAIT_HEARTBEAT_S:
@@ -505,17 +663,27 @@ def cmd_wait(args) -> int:
             _say(f"[{time.strftime('%H:%M:%S')}] {args.sha[:10]} {line} (waited {_duration(now - started)}{left})")
             last, last_said = line, now
         if verdict is not None and verdict.status is not Status.PENDING:
+            _wait_json(args, req, verdict.status.value, verdict.description, started)
             return STATUS_EXIT[verdict.status]
         if deadline is not None and time.monotonic() >= deadline:
             _say(f"timed out after {args.timeout:g} s; still {'pending' if req else 'not requested'}")
-            return 2
+            _wait_json(args, req, "pending" if req else None, verdict.description if verdict else line, started,
+                       timed_out=True)
+            return EXIT_TIMEOUT
         pause = args.interval if deadline is None else max(0.0, min(args.interval, deadline - time.monotonic()))
         time.sleep(pause)
 
 
+def _wait_json(args, req, status, description, started, *, timed_out=False, **extra) -> None:
+    if getattr(args, "json", False):
+        print_json({"sha": args.sha, "request": req.id if req is not None else None, "status": status,
+                    "description": description, "timed_out": timed_out,
+                    "waited_s": round(time.monotonic() - started, 1), **extra})
+
+
 def _wait_verified(args) -> int:
     """Until the commit's signed record verifies (0), the store says rejected (1), or the timeout (2).
-    A status alone (e.g. one set by hand on the forge) never ends the wait with 0."""
+    A status alone (e.g. one set by hand on the forge) never ends the wait with 0. Timed out: 5."""
     started = time.monotonic()
     deadline = None if args.timeout is None else started + args.timeout
     last = None
@@ -523,16 +691,19 @@ def _wait_verified(args) -> int:
         code, problems, ok, where = _signed_verdict(args)
         if code == 0:
             _say(f"[{time.strftime('%H:%M:%S')}] {args.sha[:10]} signed record verifies (from {where})")
+            _wait_json(args, None, "approved", "the signed record verifies", started, verified=True, where=where)
             return 0
         line = problems[0] if problems else "no signed record yet"
         if line != last:
             _say(f"[{time.strftime('%H:%M:%S')}] {args.sha[:10]} not verified yet: {line}")
             last = line
         if "says rejected" in line:
+            _wait_json(args, None, "rejected", line, started, verified=False, where=where)
             return 1
         if deadline is not None and time.monotonic() >= deadline:
             _say(f"timed out after {args.timeout:g} s; the signed record of {args.sha[:10]} does not verify: {line}")
-            return 2
+            _wait_json(args, None, "pending", line, started, timed_out=True, verified=False, where=where)
+            return EXIT_TIMEOUT
         pause = args.interval if deadline is None else max(0.0, min(args.interval, deadline - time.monotonic()))
         time.sleep(pause)
 
@@ -545,8 +716,12 @@ def cmd_publish(args) -> int:
     report = service.publish()
     for err in report.errors:
         _say(f"not posted: {err}")
-    print(f"delivered {report.delivered}, waiting {report.waiting}, failed {report.failed}")
     stuck = service.store.outbox_items(states=("failed",))
+    if args.json:
+        print_json({"delivered": report.delivered, "waiting": report.waiting, "failed": report.failed,
+                    "errors": [str(e) for e in report.errors], "failed_for_good": len(stuck)})
+    else:
+        print(f"delivered {report.delivered}, waiting {report.waiting}, failed {report.failed}")
     if stuck:
         last = "" if report.failed else f" (the last: {stuck[-1].last_error})"   # else printed just above
         _say(f"{len(stuck)} status update(s) failed for good{last}; once the cause is fixed (e.g. the token), "
@@ -569,6 +744,11 @@ def cmd_audit_verify(args) -> int:
         repos.append(str(Path(repo).resolve()))
     anchors = check_anchors(store, store.audit_entries(), tuple(repos))
     problems = report.problems + anchors.problems
+    if args.json:
+        print_json({"intact": not problems, "entries": report.entries, "checked": list(report.checked),
+                    "anchors_checked": list(anchors.checked), "not_checked": list(anchors.unreachable),
+                    "notes": list(report.notes), "problems": list(problems)})
+        return 0 if not problems else 1
     for line in report.checked:
         print(f"checked: {line}")
     for line in anchors.checked:
@@ -597,8 +777,7 @@ def _verify_record_file(args) -> int:
     except OSError as exc:
         raise InputError(f"cannot read {args.record}: {exc.strerror or exc}") from None
     except ValueError:
-        print(f"record {args.record} does NOT verify: not JSON (edited or damaged)")
-        return 1
+        return _say_record(f"record {args.record}", ["not JSON (edited or damaged)"], [], args)
     if not args.allowed_signers:
         raise InputError("--record needs --allowed-signers FILE (git's allowed-signers format)")
     try:
@@ -606,11 +785,14 @@ def _verify_record_file(args) -> int:
     except OSError as exc:
         raise InputError(f"cannot read {args.allowed_signers}: {exc.strerror or exc}") from None
     problems, ok = verify_record(record, record_keys(record, allowed))
-    return _say_record(f"record {args.record}", problems, ok)
+    return _say_record(f"record {args.record}", problems, ok, args)
 
 
-def _say_record(what: str, problems: list[str], ok: list[str]) -> int:
+def _say_record(what: str, problems: list[str], ok: list[str], args=None, **extra) -> int:
     """Verified: what verified, then one line saying so. Not: ONE line naming every problem (CI logs)."""
+    if getattr(args, "json", False):
+        print_json({"verified": not problems, "what": what, **extra, "problems": problems, "ok": ok})
+        return 1 if problems else 0
     if problems:
         print(f"{what} does NOT verify: {'; '.join(problems)}")
         return 1
@@ -624,6 +806,10 @@ def cmd_audit_repair(args) -> int:
     from app.store.store import Store
 
     entry = Store().repair_audit(actor=_actor(args))
+    if args.json:
+        print_json({"repaired": entry is not None, "entries": entry.payload["rebuilt_head"]["count"] if entry else None,
+                    "entry": entry.seq if entry else None})
+        return 0
     if entry is None:
         print("the audit head is in place: nothing to repair (`signoff audit verify` checks the log)")
         return 0
@@ -669,6 +855,7 @@ def _signed_verdict(args) -> tuple[int, list[str], list[str], str]:
 
         service = ReviewService(Store(), user=getattr(args, "user", None) or "signoff")
         req = service.latest_for_sha(args.sha)
+        _not_a_gate(service, req)
         if req is not None:
             record = build_record(service, args.sha)
     except (StoreUnavailable, InputError) as exc:
@@ -697,7 +884,7 @@ def _signed_verdict(args) -> tuple[int, list[str], list[str], str]:
 
 def cmd_verify(args) -> int:
     code, problems, ok, where = _signed_verdict(args)
-    return _say_record(f"the sign-off of {args.sha[:10]} (from {where})", problems, ok)
+    return _say_record(f"the sign-off of {args.sha[:10]} (from {where})", problems, ok, args, sha=args.sha, where=where)
 
 
 # -- hidden diagnostics (the PyInstaller bundle test runs them; docs/packaging.md) --
@@ -829,10 +1016,29 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("demo", help="build the demo workspace and open the app on it")
     s.add_argument("--dir", help="where to build it (default: the demo folder in the data dir)")
     s.add_argument("--no-gui", action="store_true", help="build and create the request, do not open the window")
+    s.add_argument("--json", action="store_true", help="with --no-gui: the request as JSON")
     s.set_defaults(func=cmd_demo)
 
+    s = sub.add_parser("review", help="compare two prediction files (CSV, JSONL, Parquet) and open the review")
+    s.add_argument("baseline_file", metavar="BASELINE_FILE")
+    s.add_argument("candidate_file", metavar="CANDIDATE_FILE")
+    s.add_argument("--samples", metavar="FILE", help="the eval set's samples (id, input, reference, slices); "
+                                                      "default: taken from the candidate file")
+    for role in ("id", "input", "reference", "output", "score"):
+        s.add_argument(f"--{role}", metavar="COL", help=f"the {role} column (default: guessed as for MLflow tables)")
+    s.add_argument("--type", choices=["text", "json", "label", "image", "number"],
+                   help="how outputs are compared and shown (default: number if both outputs are numbers, else text)")
+    s.add_argument("--name", help="the eval set's name (default: the candidate file's name)")
+    s.add_argument("--sha", type=_sha, help="with --policy: the commit this review decides (`status`/`wait` find it)")
+    s.add_argument("--policy", metavar="FILE", help="signoff.toml from the default branch: makes the review a "
+                                                     "release gate (without it: a local review, you the only reviewer)")
+    s.add_argument("--change", help="with --sha: change key shared by requests of one change (default: its own)")
+    s.add_argument("--no-gui", action="store_true", help="print the summary, do not open the window")
+    s.add_argument("--json", action="store_true", help="with --no-gui: the request and the guessed columns as JSON")
+    s.set_defaults(func=cmd_review)
+
     s = sub.add_parser("request", help="create a review request for a commit and post 'pending'")
-    s.add_argument("--sha", required=True, help="the commit to decide (its status is posted)")
+    s.add_argument("--sha", required=True, type=_sha, help="the commit to decide (its status is posted)")
     s.add_argument("--repo", help="the model's git repository (default: .; mlflow: where signoff.toml is read at --sha)")
     s.add_argument("--baseline", help="baseline revision (default: merge-base with the default branch); "
                                       "mlflow: models:/NAME/VERSION, models:/NAME@ALIAS or a run id")
@@ -845,7 +1051,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--policy", help="mlflow/files: signoff.toml from CI's own checkout of the default branch "
                                     "(else --repo DIR, read at its default branch)")
     s.add_argument("--source", default="git", help="source plugin: git, files, mlflow, ... (default: git)")
-    s.add_argument("--locator", help="JSON arguments for another source plugin")
+    s.add_argument("--locator", help="JSON arguments for another source plugin (older scripts: the files source's too)")
+    s.add_argument("--baseline-dir", metavar="DIR", help="files: the folder of the baseline's predictions")
+    s.add_argument("--candidate-dir", metavar="DIR", help="files: the folder of the candidate's predictions")
+    s.add_argument("--samples", dest="samples_dir", metavar="DIR",
+                   help="files: the folder the eval sets' samples paths are relative to (default: .)")
     s.add_argument("--tracking-uri", help="mlflow: the tracking server (default: MLFLOW_TRACKING_URI, "
                                           "then signoff.toml [mlflow] tracking_uri)")
     s.add_argument("--model", help="mlflow: the registered model (default: signoff.toml [mlflow] model)")
@@ -904,6 +1114,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--correct", choices=["yes", "no"], help="is the candidate output correct")
     s.add_argument("--error", help="error category from signoff.toml [labels]")
     s.add_argument("--comment")
+    s.add_argument("--json", action="store_true")
     s.set_defaults(func=cmd_label)
 
     s = sub.add_parser("assign", help="team review: the queues (--show), or move a reviewer's open items (--from)")
@@ -932,15 +1143,16 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--decision", required=True, choices=[d.value for d in DecisionKind])
     s.add_argument("--comment")
     s.add_argument("--role", help="the role you decide in, when you hold several")
+    s.add_argument("--json", action="store_true")
     s.set_defaults(func=cmd_decide)
 
     s = sub.add_parser("status", help="what the policy says now (exit 0 approved, 1 rejected, 3 pending)")
-    s.add_argument("--sha", required=True)
+    s.add_argument("--sha", required=True, type=_sha)
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=cmd_status)
 
-    s = sub.add_parser("wait", help="block until decided (exit 0 approved, 1 rejected, 2 timed out)")
-    s.add_argument("--sha", required=True)
+    s = sub.add_parser("wait", help="block until decided (exit 0 approved, 1 rejected, 5 timed out)")
+    s.add_argument("--sha", required=True, type=_sha)
     s.add_argument("--timeout", type=float, help="seconds (default: no limit)")
     s.add_argument("--interval", type=float, default=10.0, help="seconds between checks (default 10)")
     s.add_argument("--verify", action="store_true", help="end with 0 only once the commit's signed record "
@@ -948,21 +1160,24 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--repo", help="with --verify: the model's repository (protected base policy and keys; "
                                   "refs/notes/signoff when the store is out of reach; default: the request's, else .)")
     s.add_argument("--policy", help="with --verify: signoff.toml from a checkout of the default branch (MLflow, files)")
+    s.add_argument("--json", action="store_true", help="the outcome as JSON on stdout (progress stays on stderr)")
     s.set_defaults(func=cmd_wait)
 
     s = sub.add_parser("verify", help="check the commit's signed sign-off record (exit 0 verifies, 1 not)")
-    s.add_argument("--sha", required=True)
+    s.add_argument("--sha", required=True, type=_sha)
     s.add_argument("--repo", help="the model's repository: its protected base gives the policy and keys the record "
                                   "is checked against, and its refs/notes/signoff the record when the store is "
                                   "out of reach (default: the request's repository, else .)")
     s.add_argument("--policy", help="signoff.toml from a checkout of the default branch, for requests whose commit "
                                     "is not in a repository here (MLflow, files)")
+    s.add_argument("--json", action="store_true")
     s.set_defaults(func=cmd_verify)
 
     s = sub.add_parser("publish", help="post what waits in the outbox")
     s.add_argument("--retry-failed", action="store_true",
                    help="first put permanently failed updates back in the queue (the newest per commit "
                         "and context), e.g. after fixing a token")
+    s.add_argument("--json", action="store_true")
     s.set_defaults(func=cmd_publish)
 
     from .tokens import add_token_parser  # signoff token set/show/delete (app/cli/tokens.py)
@@ -978,11 +1193,13 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--repo", action="append", default=[], metavar="DIR",
                    help="also check every refs/notes/signoff note of this repository against the log "
                         "(its notes are this store's); repeatable")
+    v.add_argument("--json", action="store_true")
     v.set_defaults(func=cmd_audit_verify)
     v = asub.add_parser("repair", help="rebuild a missing audit head from the log (audited)")
+    v.add_argument("--json", action="store_true")
     v.set_defaults(func=cmd_audit_repair)
     v = asub.add_parser("export", help="write a commit's sign-off record (in-toto Statement v1)")
-    v.add_argument("--sha", required=True)
+    v.add_argument("--sha", required=True, type=_sha)
     v.add_argument("-o", "--output", required=True, metavar="FILE", help="record.json, or - for stdout")
     v.set_defaults(func=cmd_audit_export)
 
@@ -994,6 +1211,10 @@ def build_parser() -> argparse.ArgumentParser:
     c.set_defaults(func=cmd_config_check)
     c = csub.add_parser("schema", help="print signoff.toml's JSON Schema (for editors)")
     c.set_defaults(func=cmd_config_schema)
+
+    s = sub.add_parser("completion", help="print a shell completion script (bash, zsh or fish)")
+    s.add_argument("shell", choices=["bash", "zsh", "fish"])
+    s.set_defaults(func=cmd_completion)
 
     s = sub.add_parser("plugins", help=argparse.SUPPRESS)   # hidden: the plugin registry (cmd_plugins)
     s.add_argument("--json", action="store_true")

@@ -4,7 +4,12 @@
      ├── InputError              bad input (files, ids, options): CLI exit 2
      │    └── ConfigError        signoff.toml is missing or wrong
      ├── NotFoundError           a request, revision or file that is not there
-     └── PolicyRefusal           the policy does not allow this action: CLI exit 4
+     ├── PolicyRefusal           the policy does not allow this action: CLI exit 4
+     └── Unreachable             the store, the forge or the tracking server cannot be reached: CLI exit 6
+
+The CLI's exit codes (README "Exit codes", docs/cli.md): 0 approved/ok, 1 rejected (or
+does not verify), 2 bad input or usage, 3 pending, 4 refused by policy, 5 `wait` timed out,
+6 store or forge unreachable, 70 internal error.
 """
 
 
@@ -28,3 +33,9 @@ class NotFoundError(SignoffError):
 
 class PolicyRefusal(SignoffError):
     exit_code = 4
+
+
+class Unreachable(SignoffError):
+    """Something Signoff needs to talk to did not answer (retrying later can help)."""
+
+    exit_code = 6

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, replace
 
 from .config import ProjectConfig
 from .errors import PolicyRefusal
+from .local_review import is_local_review, local_description
 from .model import IDENTITY_REFUSED, IDENTITY_UNCHECKED, Decision, DecisionKind, Status
 from .policy_change import CHANGE_ITEM, POLICY_OWNER, PolicyChange, author_reason
 from typing import TYPE_CHECKING
@@ -315,6 +316,8 @@ def evaluate(config: ProjectConfig, *, decisions: list[Decision], coverage: Cove
             status, description = Status.APPROVED, shorten("approved: " + ", ".join(parts) if parts else "approved")
     if approvals_owner:
         approvals[POLICY_OWNER] = approvals_owner
+    if is_local_review(config):   # `signoff review` without a policy: says so wherever the status shows
+        description = shorten(local_description(description))
     return PolicyVerdict(status=status, description=description, missing=missing, checklist=checklist,
                          approvals=approvals, blocking=blocking, stale=stale, current=current, not_counted=not_counted,
                          bounds=bound_checks)

@@ -16,7 +16,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
-from app.core.errors import InputError, SignoffError
+from app.core.errors import InputError, SignoffError, Unreachable
 
 ENV_URL = "SIGNOFF_DATABASE_URL"
 ENV_HOME = "SIGNOFF_HOME"
@@ -28,8 +28,8 @@ BUSY_TIMEOUT_MS = 10_000
 READ_ONLY = "signoff_read_only"
 
 
-class StoreUnavailable(SignoffError):
-    """The database could not be reached or used (server down, file locked too long, not a database)."""
+class StoreUnavailable(Unreachable):
+    """The database could not be reached or used (server down, file locked too long, not a database): CLI exit 6."""
 
 
 def data_dir() -> Path:

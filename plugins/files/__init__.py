@@ -15,12 +15,18 @@ files side by side.
   no-self-approval rule cannot match anybody; content hashes come from the bytes.
 
 The `candidate`/`baseline` arguments of `load` do not pick files here (the
-folders do); they only name the request, e.g. a commit SHA.
+folders do); they only name the request: `signoff request --sha SHA` makes the
+request's commit SHA (so `status`/`wait --sha` find it). Each request gets its own
+change key (`default_change_key`).
+
+Two single files (`signoff review A B`) are plugins/files/pair.py's FilePairSource,
+rebuilt from its locator through FilesSource.from_locator.
 """
 
 from __future__ import annotations
 
 import os
+import uuid
 from dataclasses import replace
 from typing import ClassVar
 
@@ -54,6 +60,21 @@ class FilesSource(Source):
         self.candidate_dir = _existing_dir(os.path.join(self.root, os.path.expanduser(str(candidate_dir))), "candidate")
         self._dirs = {"samples": self.root, "baseline": self.baseline_dir, "candidate": self.candidate_dir}
 
+    @classmethod
+    def from_locator(cls, locator: dict) -> Source:
+        """Rebuild from a stored locator; a two-files review (plugins/files/pair.py) has its own."""
+        if "candidate_file" in locator:
+            from .pair import FilePairSource
+
+            return FilePairSource.from_locator(locator)
+        return cls(**locator)
+
+    def default_change_key(self, candidate_ref: str) -> str:
+        """Each request its own change key: two folders are not two versions of one branch, so
+        decisions and labels never carry over from another request by accident (`--change KEY`
+        names a shared one)."""
+        return f"files:{candidate_ref}:{uuid.uuid4().hex[:12]}"
+
     def locator(self) -> dict:
         loc = {"root": self.root, "baseline_dir": self.baseline_dir, "candidate_dir": self.candidate_dir}
         for key in ("policy", "policy_repo", "policy_ref"):
@@ -72,7 +93,9 @@ class FilesSource(Source):
         sets = load_eval_sets(load_config, self.read_bytes, task=task, config_file=CONFIG_FILE)
         return LoadedInput(
             config=config, source=self.NAME, locator=self.locator(),
-            candidate_ref=os.path.basename(self.candidate_dir), baseline_ref=os.path.basename(self.baseline_dir),
+            # the commit named (--sha), else the folder's name: `status --sha` / `wait --sha` find it
+            candidate_ref=candidate or os.path.basename(self.candidate_dir),
+            baseline_ref=baseline or os.path.basename(self.baseline_dir),
             candidate_author="", eval_sets=sets,
             title=f"{os.path.basename(self.candidate_dir)} vs {os.path.basename(self.baseline_dir)}",
             config_text=config_text, candidate_config_text=candidate_text,

@@ -13,7 +13,7 @@
 
 from __future__ import annotations
 
-from app.core.errors import InputError, NotFoundError, SignoffError
+from app.core.errors import InputError, NotFoundError, SignoffError, Unreachable
 
 
 class MlflowError(SignoffError):
@@ -22,11 +22,11 @@ class MlflowError(SignoffError):
     retry_after: float | None = None
 
 
-class MlflowUnreachable(MlflowError):
+class MlflowUnreachable(MlflowError, Unreachable):   # CLI exit 6
     retry = True
 
 
-class MlflowServerError(MlflowError):
+class MlflowServerError(MlflowError, Unreachable):   # CLI exit 6
     retry = True
 
 

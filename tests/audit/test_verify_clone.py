@@ -115,7 +115,7 @@ def test_wait_verify_ignores_a_success_set_by_hand_in_the_store(store, world, tm
     store.record_local_status(repo="acme/model", sha=world.sha, context="signoff", state="approved",
                               description="approved: 1/1 SME, 1/1 QA")
     raw_sql(os.environ["SIGNOFF_DATABASE_URL"], "UPDATE requests SET status = 'approved'")
-    assert main(["wait", "--sha", world.sha, "--verify", "--timeout", "1", "--interval", "0.2"]) == 2
+    assert main(["wait", "--sha", world.sha, "--verify", "--timeout", "1", "--interval", "0.2"]) == 5   # 5: timed out
     assert "does not verify" in capsys.readouterr().err
     approve_rest(store, req)
     assert main(["wait", "--sha", world.sha, "--verify", "--timeout", "5", "--interval", "0.2"]) == 0
@@ -143,7 +143,7 @@ def test_wait_verify_ignores_a_success_set_by_hand_on_the_forge(store, world, tm
         clone = fresh_clone(world, tmp_path, notes=False)
         code, out, err = cli(tmp_path, "wait", "--sha", world.sha, "--verify", "--repo", str(clone),
                              "--timeout", "2", "--interval", "0.5")
-        assert code == 2 and "timed out" in err, out + err
+        assert code == 5 and "timed out" in err, out + err
         approve_rest(store, req)       # the genuine record: signed, anchored in the note, pushed
         push_notes(world)
         code, out, err = cli(tmp_path, "wait", "--sha", world.sha, "--verify", "--repo", str(clone),

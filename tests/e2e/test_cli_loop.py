@@ -151,7 +151,7 @@ def test_wait_times_out_while_pending_and_returns_once_approved(tmp_path):
     sha = ws.candidate_sha
     t0 = time.monotonic()
     code, _, err = run("wait", "--sha", sha, "--timeout", "5", "--interval", "1")
-    assert code == 2 and "timed out" in err
+    assert code == 5 and "timed out" in err
     assert 4.5 <= time.monotonic() - t0 < 30
 
     waiter = run.popen("wait", "--sha", sha, "--timeout", "120", "--interval", "0.5")

@@ -92,11 +92,11 @@ def test_the_same_run_twice_is_nothing_to_compare(mlflow_world):
         load(mlflow_world, "models:/digits-classifier/1", "models:/digits-classifier@champion")
 
 
-def test_an_unreachable_server_is_one_line_from_the_cli_exit_2(capsys):
+def test_an_unreachable_server_is_one_line_from_the_cli_exit_6(capsys):
     port = free_port()
     code = main(["request", "--sha", "a" * 40, "--source", "mlflow", "--tracking-uri", f"http://127.0.0.1:{port}"])
     err = capsys.readouterr().err
-    assert code == 2
+    assert code == 6   # unreachable (README "Exit codes")
     assert err == (f"signoff: cannot reach the MLflow tracking server at http://127.0.0.1:{port} (connection refused); "
                    f"is it running, and is the URL right?\n")
 

@@ -26,7 +26,9 @@ def workspace(kit, tmp_path):
 def test_happy_path(kit, workspace):
     src = FilesSource(str(workspace), "runs/v1", "runs/v2", policy=str(workspace / "signoff.toml"))
     loaded = src.load(candidate="abc123")
-    assert (loaded.source, loaded.candidate_ref, loaded.baseline_ref) == ("files", "v2", "v1")
+    # the commit named is the request's (issue 15: `status --sha` finds it); the folders name the title
+    assert (loaded.source, loaded.candidate_ref, loaded.baseline_ref) == ("files", "abc123", "v1")
+    assert loaded.title == "v2 vs v1"
     assert loaded.candidate_author == ""
     assert loaded.config_text == kit.SIGNOFF_TOML.format(ext="csv")
     (data,) = loaded.eval_sets
@@ -102,3 +104,42 @@ def test_image_set(kit, tmp_path):
     assert data.samples["input_bytes"][0] == red and data.samples["reference_bytes"][0] == blue
     assert data.baseline["output_bytes"][0] == red and data.candidate["output_bytes"][0] == blue
     assert compare(data).table["class"].astype(str).tolist() == ["improved"]
+
+
+# -- the files source: its own options, --sha honoured, its own change key ---------------------
+
+def test_request_files_source_with_options_honours_sha(kit, tmp_path, capsys, monkeypatch):
+    from app.cli.main import main
+    from tests.support.keys import with_signers
+
+    def run(*args):
+        code = main(list(args))
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    kit.write(tmp_path, {
+        "signoff.toml": with_signers(kit.SIGNOFF_TOML.format(ext="csv")),
+        "evals/texts.csv": kit.table_bytes(kit.SAMPLES, "csv"),
+        "runs/v1/predictions/texts.csv": kit.table_bytes(kit.predictions(kit.BASE_OUT), "csv"),
+        "runs/v2/predictions/texts.csv": kit.table_bytes(kit.predictions(kit.CAND_OUT), "csv"),
+    })
+    monkeypatch.setenv("SIGNOFF_USER", "ci@example.com")
+    sha = "ab12" * 10
+    code, out, err = run("request", "--sha", sha, "--source", "files", "--samples", str(tmp_path),
+                         "--baseline-dir", str(tmp_path / "runs/v1"), "--candidate-dir", str(tmp_path / "runs/v2"),
+                         "--policy", str(tmp_path / "signoff.toml"), "--json")
+    assert code == 0, err
+    first = json.loads(out)
+    assert first["sha"] == sha
+    assert run("status", "--sha", sha)[0] == 3
+    # the old JSON locator still works, and makes a request with its own change key
+    locator = json.dumps({"root": str(tmp_path), "baseline_dir": "runs/v1", "candidate_dir": "runs/v2"})
+    code, out, err = run("request", "--sha", sha, "--source", "files", "--locator", locator,
+                         "--policy", str(tmp_path / "signoff.toml"), "--json")
+    assert code == 0, err
+    from app.store.store import Store
+
+    keys = {r.change_key for r in Store().requests_for_sha(sha)}
+    assert len(keys) == 2 and all(k.startswith(f"files:{sha}:") for k in keys)
+    code, _, err = run("request", "--sha", sha, "--source", "files", "--policy", str(tmp_path / "signoff.toml"))
+    assert code == 2 and "--baseline-dir DIR and --candidate-dir DIR" in err and err.count("\n") == 1

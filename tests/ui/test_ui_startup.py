@@ -248,7 +248,7 @@ def test_signoff_starts_through_the_start_up_window(tmp_path, seeded):
 
 def test_signoff_with_the_store_down_says_one_line_and_exits_non_zero(tmp_path):
     proc = _signoff({"SIGNOFF_DATABASE_URL": DOWN_URL}, tmp_path)
-    assert proc.returncode == 2
+    assert proc.returncode == 6   # the store unreachable (README "Exit codes")
     assert proc.stdout.splitlines()[0].startswith("shown ")
     assert proc.stdout.splitlines()[1].startswith("failed cannot open the review store")
     assert "signoff: cannot open the review store postgresql://alice@127.0.0.1:1/signoff" in proc.stderr

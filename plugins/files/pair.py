@@ -1,0 +1,216 @@
+"""Two prediction files, one eval set: what `signoff review BASELINE CANDIDATE` compares.
+
+    guess = guess_columns(BASELINE, CANDIDATE, samples=None, given={"output": "pred"})
+    source = FilePairSource(BASELINE, CANDIDATE, samples="", columns=guess.columns,
+                            output_type=guess.output_type, config_text=POLICY_TEXT)
+
+Columns are guessed by the same conventions as MLflow tables (plugins/mlflow/tables.py
+CONVENTIONS): id, input, reference, output, score; `given` (--id, --input, ...) wins. The two
+files must be the same format (.csv, .jsonl or .parquet) with the same column names for the
+roles. The samples (id, input, reference, and a samples file's other columns as slices) are
+taken from `samples` when given, else from the candidate file; either way they are handed to
+the comparison as a JSONL table made here (its bytes, and so the content hash, depend only
+on those columns). The policy is `config_text` (a --policy file, or the implicit local
+policy of app/core/local_review.py), to which this eval set is appended: a policy that lists
+eval sets of its own is refused (they name files of a repository, not these two).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tomllib
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+from app.core.config import parse_config
+from app.core.errors import ConfigError, InputError
+from app.core.model import LoadedInput
+from app.core.tasks import TaskState
+from app.plugin_api import Source
+from plugins.common.tables import read_table, table_format
+
+ROLES = ("id", "input", "reference", "output", "score")
+TYPES = ("text", "json", "label", "image", "number")
+SAMPLES_NAME = "samples.jsonl"
+
+
+@dataclass
+class Guess:
+    columns: dict[str, str]                 # role -> column (roles the files do not have are left out)
+    guessed: dict[str, str] = field(default_factory=dict)   # what was guessed (not given)
+    output_type: str = "text"
+    type_guessed: bool = False
+
+    def describe(self) -> str:
+        parts = [f"{r}={self.columns[r]}" + ("" if r in self.guessed else " (given)") if r in self.columns
+                 else f"{r}=(none)" for r in ROLES]
+        kind = f"type={self.output_type}" + (" (guessed)" if self.type_guessed else " (given)")
+        return "columns: " + ", ".join(parts) + f"; {kind}"
+
+
+def _read(path: str) -> "pd.DataFrame":  # noqa: F821 - pandas only here
+    if not os.path.isfile(path):
+        raise InputError(f"{path}: no such file")
+    table_format(path)   # .csv, .jsonl, .parquet: else one clear line
+    with open(path, "rb") as f:
+        return read_table(f.read(), os.path.basename(path), where=f"({path})")
+
+
+def guess_columns(baseline: str, candidate: str, *, samples: str = "", given: dict[str, str] | None = None,
+                  output_type: str = "") -> Guess:
+    """The column of each role, by the MLflow tables' conventions unless `given`; the output type
+    (`number` when both files' outputs are numbers, else `text`) unless given."""
+    from plugins.mlflow.tables import CONVENTIONS
+
+    given = {k: v for k, v in (given or {}).items() if v}
+    if output_type and output_type not in TYPES:
+        raise InputError(f"--type must be one of {', '.join(TYPES)}")
+    if os.path.splitext(baseline)[1].lower() != os.path.splitext(candidate)[1].lower():
+        raise InputError(f"{baseline} and {candidate} are different formats: give two .csv, two .jsonl or two "
+                         f".parquet files")
+    frames = {"baseline": _read(baseline), "candidate": _read(candidate)}
+    common = [c for c in frames["candidate"].columns if c in set(frames["baseline"].columns)]
+    sample_cols = list(_read(samples).columns) if samples else common
+    columns: dict[str, str] = {}
+    guessed: dict[str, str] = {}
+    taken: set[str] = set()
+    for role in ("id", "output", "reference", "score", "input"):
+        pool = common if role in ("id", "output", "score") else sample_cols
+        if role in given:
+            col = given[role]
+            where = ([baseline, candidate] if role in ("id", "output", "score") else [samples or candidate])
+            for path, cols in ((p, (sample_cols if p == samples else frames["baseline" if p == baseline else "candidate"].columns))
+                               for p in where):
+                if col not in cols:
+                    raise InputError(f"{path} has no column {col!r} (--{role}); its columns: {', '.join(map(str, cols))}")
+            columns[role] = col
+        else:
+            col = next((c for c in CONVENTIONS[role] if c in pool and c not in taken), None)
+            if role == "score" and col is None:
+                metric = [c for c in pool if str(c).endswith("/score")]
+                col = metric[0] if len(metric) == 1 else None
+            if col is not None:
+                columns[role] = guessed[role] = col
+        if role in columns:
+            taken.add(columns[role])
+    for role in ("id", "output"):
+        if role not in columns:
+            raise InputError(f"no {role} column in both {baseline} and {candidate} (looked for "
+                             f"{', '.join(CONVENTIONS[role])}; columns in both: {', '.join(map(str, common)) or 'none'}); "
+                             f"name it with --{role} COL")
+    if "input" not in columns:
+        raise InputError(f"no input column in {samples or candidate} (looked for {', '.join(CONVENTIONS['input'])}); "
+                         f"name it with --input COL, or give the eval set's samples with --samples FILE")
+    if samples and columns["id"] not in sample_cols:
+        raise InputError(f"{samples} has no id column {columns['id']!r} (the predictions' id); its columns: "
+                         f"{', '.join(map(str, sample_cols))}")
+    kind, type_guessed = output_type, False
+    if not kind:
+        import pandas as pd
+
+        out = columns["output"]
+        numeric = all(pd.api.types.is_numeric_dtype(f[out]) and not pd.api.types.is_bool_dtype(f[out])
+                      for f in frames.values())
+        kind, type_guessed = ("number" if numeric else "text"), True
+    return Guess(columns=columns, guessed=guessed, output_type=kind, type_guessed=type_guessed)
+
+
+def eval_set_toml(name: str, predictions: str, columns: dict[str, str], output_type: str) -> str:
+    mapping = ", ".join(f"{role} = {json.dumps(col)}" for role, col in columns.items())
+    return (f"\n[[eval_sets]]\nname = {json.dumps(name)}\nsamples = {json.dumps(SAMPLES_NAME)}\n"
+            f"predictions = {json.dumps(predictions)}\ntype = {json.dumps(output_type)}\ncolumns = {{ {mapping} }}\n")
+
+
+class FilePairSource(Source):
+    """One eval set from two prediction files (and optionally a samples file). Its NAME is the
+    files source's: FilesSource.from_locator rebuilds it from its locator."""
+
+    NAME: ClassVar[str] = "files"
+    DESCRIPTION: ClassVar[str] = "two prediction files (CSV / JSONL / Parquet)"
+
+    def __init__(self, baseline_file: str, candidate_file: str, *, config_text: str, columns: dict[str, str],
+                 output_type: str = "text", samples_file: str = "", name: str = "", policy_where: str = ""):
+        self.baseline_file = os.path.abspath(os.path.expanduser(baseline_file))
+        self.candidate_file = os.path.abspath(os.path.expanduser(candidate_file))
+        self.samples_file = os.path.abspath(os.path.expanduser(samples_file)) if samples_file else ""
+        for path in (self.baseline_file, self.candidate_file, self.samples_file):
+            if path and not os.path.isfile(path):
+                raise InputError(f"{path}: no such file")
+        self.columns = dict(columns)
+        self.output_type = output_type
+        self.name = name or os.path.splitext(os.path.basename(self.candidate_file))[0]
+        self.policy_where = policy_where or "the review's policy"
+        try:
+            listed = tomllib.loads(config_text).get("eval_sets") or []
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{self.policy_where}: not valid TOML: {exc}") from None
+        if listed:
+            names = ", ".join(str(e.get("name", "?")) if isinstance(e, dict) else "?" for e in listed)
+            raise InputError(f"{self.policy_where} lists eval sets of its own ({names}): "
+                             f"`signoff review` compares the two files it is given; use a policy without [[eval_sets]], "
+                             f"or `signoff request --source files` for a repository's eval sets")
+        self.policy_text = config_text
+        self.predictions = os.path.basename(self.candidate_file)
+        self.config_text = config_text.rstrip("\n") + "\n" + eval_set_toml(self.name, self.predictions, self.columns,
+                                                                           output_type)
+        parse_config(self.config_text, where=self.policy_where)   # the whole policy, checked strictly now
+
+    def locator(self) -> dict:
+        loc = {"baseline_file": self.baseline_file, "candidate_file": self.candidate_file, "columns": self.columns,
+               "output_type": self.output_type, "name": self.name, "config_text": self.policy_text,
+               "policy_where": self.policy_where}
+        if self.samples_file:
+            loc["samples_file"] = self.samples_file
+        return loc
+
+    @classmethod
+    def from_locator(cls, locator: dict) -> "FilePairSource":
+        loc = dict(locator)
+        return cls(loc.pop("baseline_file"), loc.pop("candidate_file"), **loc)
+
+    def load(self, *, candidate: str = "", baseline: str | None = None, task: TaskState | None = None) -> LoadedInput:
+        from plugins.common import load_eval_sets
+
+        task = task or TaskState()
+        config = parse_config(self.config_text, where=self.policy_where)
+        sets = load_eval_sets(config, self.read_bytes, task=task, config_file="the review")
+        cand, base = os.path.basename(self.candidate_file), os.path.basename(self.baseline_file)
+        return LoadedInput(config=config, source=self.NAME, locator=self.locator(),
+                           candidate_ref=candidate or cand, baseline_ref=baseline or base, candidate_author="",
+                           eval_sets=sets, title=f"{cand} vs {base}", config_text=self.config_text,
+                           candidate_config_text="")
+
+    def read_bytes(self, side: str, path: str) -> bytes:
+        if side == "samples" and path == SAMPLES_NAME:
+            return self._samples_bytes()
+        if side in ("baseline", "candidate") and path == self.predictions:
+            return _bytes(self.baseline_file if side == "baseline" else self.candidate_file)
+        # image files named in the tables: beside the file of that side
+        folder = os.path.dirname({"samples": self.samples_file or self.candidate_file, "baseline": self.baseline_file,
+                                  "candidate": self.candidate_file}[side])
+        from plugins.common import clean_relpath
+
+        return _bytes(os.path.join(folder, clean_relpath(path)))
+
+    def _samples_bytes(self) -> bytes:
+        """The samples as JSONL: id, input, reference (the mapped names) and, from a samples
+        file, its other columns (slices)."""
+        path = self.samples_file or self.candidate_file
+        frame = _read(path)
+        keep = [self.columns[r] for r in ("id", "input", "reference") if r in self.columns and self.columns[r] in frame]
+        if self.samples_file:
+            keep += [c for c in frame.columns if c not in keep]
+        return frame[keep].to_json(orient="records", lines=True, force_ascii=False).encode("utf-8")
+
+
+def _bytes(path: str) -> bytes:
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except FileNotFoundError:
+        from app.core.errors import NotFoundError
+
+        raise NotFoundError(f"{path}: no such file") from None
+    except OSError as exc:
+        raise InputError(f"cannot read {path}: {exc.strerror}") from None
