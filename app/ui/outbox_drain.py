@@ -36,8 +36,10 @@ class BackgroundDrain(QObject):
             self._again = True          # a decision arrived mid-drain: drain once more after
             return
         worker = workers.Worker(self._drain)
-        worker.signals.finished.connect(self._drained)
-        worker.signals.failed.connect(lambda *_: self._drained(None))
+        # A worker's report reaches the GUI thread queued, possibly after the next worker started:
+        # each report names its worker, so a late one never ends (or drops the redrain of) another.
+        worker.signals.finished.connect(lambda state, w=worker: self._drained(w, state))
+        worker.signals.failed.connect(lambda *_, w=worker: self._drained(w, None))
         self._worker = workers.start(worker)
 
     def retry_failed(self, actor: str = "") -> None:
@@ -53,11 +55,13 @@ class BackgroundDrain(QObject):
         self.drainer.drain()
         return self.drainer.state()
 
-    def _drained(self, state) -> None:
-        self._worker = None
+    def _drained(self, worker, state) -> None:
         if state is not None:
             self.state = state
             self.changed.emit(state)
+        if worker is not self._worker:
+            return                      # a late report of an earlier drain: the current one goes on
+        self._worker = None
         if self._again:
             self._again = False
             self.drain_now()

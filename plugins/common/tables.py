@@ -58,9 +58,13 @@ def read_table(data: bytes, name: str, *, where: str = "", text_columns: Iterabl
     else:
         frame = _read_parquet(data, label, exact)
     for col in exact:
-        if col in frame.columns and frame[col].dtype != object:
+        if col not in frame.columns:
+            continue
+        if frame[col].dtype != object:
             values = frame[col].to_numpy(dtype=object, na_value=None)
             frame[col] = pd.Series(values, index=frame.index, dtype=object)
+        elif fmt == "csv":   # read as text: a NaN there is an empty cell (the text "NaN" stays text)
+            frame[col] = frame[col].where(frame[col].notna(), None)
     return frame
 
 

@@ -3,6 +3,7 @@ clock that moves the outbox past its backoff without waiting."""
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta, timezone
 
 from app.service.publishing import publish_outbox
@@ -46,6 +47,43 @@ def drain(store: Store, clock: Clock, *, rounds: int = 30, step_s: float = 700.0
             break
         clock.advance(step_s)
     return reports
+
+
+# The audit head rides with every status posted (app/service/anchors.py): a
+# `#signoff-audit=COUNT-HASH` fragment on the target_url, else a
+# ` · signoff:COUNT-HASH16` note ending the description.
+DESCRIPTION_ANCHOR = re.compile(r" · signoff:(\d+)-([0-9a-f]{16})$")
+URL_ANCHOR = re.compile(r"#signoff-audit=(\d+)-([0-9a-f]{64})$")
+
+
+def assert_in_log(store: Store, count: int, digest: str, where: str) -> None:
+    """(count, hash) names an entry of the store's audit log: its `count`-th entry, whose hash
+    starts with `digest`."""
+    entries = store.audit_entries()
+    assert 0 < count <= len(entries) and entries[count - 1].hash.startswith(digest), \
+        f"{where}: anchor {count}-{digest} is not an entry of the audit log ({len(entries)} entries)"
+
+
+def unanchored(posted, store: Store | None = None):
+    """(state, description) as posted, each description's audit-head note checked (against the
+    store's log when given) and taken off."""
+    out = []
+    for state, text in posted:
+        found = DESCRIPTION_ANCHOR.search(text)
+        assert found, f"a status without the audit head in its description: {text!r}"
+        if store is not None:
+            assert_in_log(store, int(found[1]), found[2], text)
+        out.append((state, text[:found.start()]))
+    return out
+
+
+def unanchored_url(url: str, store: Store | None = None) -> str:
+    """A status's target_url with its audit-head fragment checked and taken off."""
+    found = URL_ANCHOR.search(url)
+    assert found, f"a status without the audit head in its target_url: {url!r}"
+    if store is not None:
+        assert_in_log(store, int(found[1]), found[2], url)
+    return url[:found.start()]
 
 
 # The variable a forge's own CI sets to say where the forge is: an environment

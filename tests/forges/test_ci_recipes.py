@@ -20,6 +20,7 @@ from tests.support.keys import key_file, with_signers
 import yaml
 
 from tests.forges.fakes import FakeGitHub, FakeGitLab
+from tests.forges.helpers import unanchored
 
 ROOT = Path(__file__).resolve().parents[2]
 RECIPES = ROOT / "docs" / "ci-recipes.md"
@@ -191,10 +192,6 @@ def model_repo(path: Path, config: str) -> str:
 def bash(line: str, cwd: Path, env: dict, timeout: float = 120) -> subprocess.CompletedProcess:
     return subprocess.run(["bash", "-e", "-c", line], cwd=cwd, env=env, capture_output=True, text=True,
                           timeout=timeout)
-
-
-def unanchored(posted):
-    return [(state, re.sub(r" · signoff:\d+-[0-9a-f]+$", "", text)) for state, text in posted]
 
 
 def run_job(spec: dict, job: str, forge: str, context: dict, env: dict, cwd: Path, expect: int = 0,

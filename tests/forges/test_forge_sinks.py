@@ -17,7 +17,7 @@ from plugins.common.forge_sink import fit
 from plugins.gitea import GiteaSink, gitea_api_base
 from plugins.github import GitHubSink, github_api_base
 from plugins.gitlab import GitLabSink, gitlab_api_base
-from tests.forges.helpers import SHA, Clock, ci_names, drain, forge_config, forge_source
+from tests.forges.helpers import SHA, Clock, ci_names, drain, forge_config, forge_source, unanchored_url
 from tests.forges.fakes import FakeGitea, FakeGitHub, FakeGitLab
 
 USERS = {  # token -> the forge's answer to GET /user, per forge's field names
@@ -90,7 +90,8 @@ def test_a_review_reaches_the_forge_as_its_states(forge, store, monkeypatch, cap
     assert all(a != b for a, b in zip(posted, posted[1:])), "a state was posted twice in a row"
     superseded = [i.payload["description"] for i in store.outbox_items(states=(SUPERSEDED,))]
     assert superseded and not set(superseded) & {d for _, d in posted}   # overtaken statuses never posted
-    assert {p.target_url for p in server.accepted} == {f"https://reports.example.com/{SHA}"}
+    # the audit head rides in the target_url's fragment, an entry of this store's log
+    assert {unanchored_url(p.target_url, store) for p in server.accepted} == {f"https://reports.example.com/{SHA}"}
     assert all(p.repo in ("acme/model", "acme%2Fmodel") for p in server.accepted)
 
 

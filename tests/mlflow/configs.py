@@ -72,10 +72,11 @@ def classic_toml(smes: tuple[str, ...] = ("alice@example.com",)) -> str:
 
 
 def broken_toml() -> str:
-    """BROKEN_TOML with a policy: the eval set the broken runs are read with, given as --policy."""
+    """BROKEN_TOML (it carries its policy) with the reviewers' keys: the eval set the broken runs are
+    read with, given as --policy."""
     from tests.support.keys import with_signers
 
-    return with_signers(BROKEN_TOML + POLICY.format(sme=1, smes='"alice@example.com"'))
+    return with_signers(BROKEN_TOML)
 
 
 # What a candidate run may log as its own signoff.toml to wave itself through; it must never apply.

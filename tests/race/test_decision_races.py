@@ -26,7 +26,9 @@ from app.store.outbox import DELIVERED, FAILED, SUPERSEDED, WAITING
 from app.store.store import Store
 from plugins.git import GitSource
 from tests.forges.fakes import FakeGitHub
+from tests.forges.helpers import unanchored
 from tests.plugins.conftest import commit, init_repo, predictions, table_bytes
+from tests.support.keys import REVIEWERS, with_signers
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
@@ -58,7 +60,8 @@ api_url = "{api_url}"
 
 
 def decide(service: ReviewService, request_id: int, kind: str) -> None:
-    """How a reviewer decides in these tests: the one place to add a signing key."""
+    """How a reviewer decides in these tests: signed with the reviewer's own test key (tests/conftest.py
+    `_reviewer_keys`, inherited by the forked racers), which the base signoff.toml lists."""
     service.decide(request_id, kind, f"{kind} in a race")
 
 
@@ -98,7 +101,8 @@ class Bench:
     def __init__(self, url: str, forge: FakeGitHub, root: Path):
         self.url, self.forge = url, forge
         self.repo = init_repo(root / "repo")
-        toml = SIGNOFF_TOML.format(context=CONTEXT, api_url=forge.url)
+        toml = with_signers(SIGNOFF_TOML.format(context=CONTEXT, api_url=forge.url),
+                            users=(*REVIEWERS, "rita@example.com"))   # decisions count only when signed
         commit(self.repo, {"signoff.toml": toml, "evals/texts.jsonl": table_bytes(SAMPLES, "jsonl"),
                            "predictions/texts.jsonl": table_bytes(predictions({0: "a0", 1: "x"}), "jsonl")},
                  "baseline")
@@ -157,7 +161,7 @@ class Bench:
         self.publish()
         stored = self.store.get_request(req.id)
         status = self.signoff_status(req.sha, capsys)
-        posted = self.forge.posted(req.sha, CONTEXT)
+        posted = unanchored(self.forge.posted(req.sha, CONTEXT), self.store)   # each with the audit head, taken off
         items = [i for i in self.store.outbox_items(states=(WAITING, DELIVERED, SUPERSEDED, FAILED))
                  if i.request_id == req.id and i.sink == "github"]
         queued = [i.payload["state"] for i in sorted(items, key=lambda i: i.id)]
@@ -179,6 +183,7 @@ def bench(pg_url, forge, tmp_path, monkeypatch):
     monkeypatch.setenv("GIT_AUTHOR_NAME", "Dana")
     monkeypatch.setenv("GIT_AUTHOR_EMAIL", "dana@example.com")
     monkeypatch.delenv("SIGNOFF_DATABASE_URL", raising=False)
+    monkeypatch.setenv("GITHUB_API_URL", forge.url)   # as the runner says where its forge is: GITHUB_TOKEN goes only there
     b = Bench(pg_url, forge, tmp_path)
     yield b
     b.store.close()
