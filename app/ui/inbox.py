@@ -33,6 +33,7 @@ from app.store.records import RequestRecord
 from app.ui import workers
 from app.ui.diff_view import plain_label, plain_tooltip
 from app.ui.palette import STATUS_STYLE
+from app.ui.sortable import SortableItem, SortRole  # noqa: F401  (SortRole: re-exported for older imports)
 
 EMPTY_TEXT = ("No review requests yet.\n\n"
               "CI creates one for a commit with:\n"
@@ -44,7 +45,6 @@ EMPTY_MINE_TEXT = ("Nothing for you here: no open request lists you in its signo
 
 RequestIdRole = Qt.ItemDataRole.UserRole + 10
 RecordRole = Qt.ItemDataRole.UserRole + 11
-SortRole = Qt.ItemDataRole.UserRole + 12
 AwaitingRole = Qt.ItemDataRole.UserRole + 13
 
 COLUMNS = ["status", "commit", "title", "missing", "model", "sets", "created"]
@@ -214,18 +214,6 @@ def fetch_awaiting(servers: list[tuple[str, str, frozenset]], *, task) -> list[t
         else:
             out.append((name, url, versions, commits, ""))
     return out
-
-
-class SortableItem(QTreeWidgetItem):
-    """Sorts by SortRole (status severity, created time, version numbers) where set, else by text."""
-
-    def __lt__(self, other: QTreeWidgetItem) -> bool:
-        tree = self.treeWidget()
-        col = tree.sortColumn() if tree is not None else 0
-        a, b = self.data(col, SortRole), other.data(col, SortRole)
-        if a is not None and b is not None:
-            return a < b
-        return self.text(col).lower() < other.text(col).lower()
 
 
 class Inbox(QWidget):

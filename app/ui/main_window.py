@@ -51,6 +51,7 @@ from app.ui.palette import CLASS_STYLE, STATUS_STYLE
 from app.ui.policy_change_view import PolicyChangeBox
 from app.ui.label_dialogs import CommentDialog, ErrorPicker
 from app.ui.label_writer import LabelWriter
+from app.ui.logfile import log_path
 from app.ui.sample_model import (CLASS_ORDER, NOT_UNCHANGED, REVIEW_FILTERS, SEARCH_COLUMNS, MyLabel, SampleTableModel, as_text_series,
                                  others_labels, search_rows, slice_columns)
 
@@ -236,8 +237,6 @@ class Banner(QFrame):
 
 
 def _log_hint() -> str:
-    from app.ui.app import log_path
-
     path = log_path()
     return f"\n\nLog file: {path}" if path else ""
 
