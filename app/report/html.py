@@ -25,7 +25,6 @@ import functools
 import hashlib
 import html
 import io
-import json
 import math
 from datetime import datetime, timezone
 from pathlib import Path

@@ -12,8 +12,8 @@ import logging
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
-from PySide6.QtWidgets import (QButtonGroup, QComboBox, QDialog, QDialogButtonBox, QFrame, QGroupBox,
-                               QHBoxLayout, QLabel, QPlainTextEdit, QRadioButton, QScrollArea, QVBoxLayout,
+from PySide6.QtWidgets import (QButtonGroup, QComboBox, QDialog, QDialogButtonBox, QGroupBox,
+                               QHBoxLayout, QLabel, QPlainTextEdit, QRadioButton, QVBoxLayout,
                                QWidget)
 
 from app.core.errors import PolicyRefusal, SignoffError

@@ -29,7 +29,7 @@ from PySide6.QtCore import QItemSelectionModel, QModelIndex, QSize, Qt, QTimer, 
 from PySide6.QtGui import QAction, QKeySequence, QUndoCommand, QUndoStack
 from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFrame, QHBoxLayout,
                                QHeaderView, QLabel, QLineEdit, QMainWindow, QMessageBox, QPlainTextEdit,
-                               QProgressBar, QPushButton, QSizePolicy, QSplitter, QTableView, QVBoxLayout,
+                               QProgressBar, QPushButton, QSplitter, QTableView, QVBoxLayout,
                                QWidget)
 
 from app.core.errors import SignoffError
@@ -46,14 +46,13 @@ from app.ui.approval_dialog import ApprovalDialog, status_line
 from app.ui.detail_pane import DetailPane, label_words
 from app.ui.diff_view import plain_label, plain_tooltip
 from app.ui.outbox_drain import BackgroundDrain
-from app.ui.inbox import Inbox, RequestIdRole, commit_text, dot_icon
+from app.ui.inbox import Inbox, commit_text, dot_icon
 from app.ui.palette import CLASS_STYLE, STATUS_STYLE
 from app.ui.policy_change_view import PolicyChangeBox
 from app.ui.label_dialogs import CommentDialog, ErrorPicker
 from app.ui.label_writer import LabelWriter
 from app.ui.logfile import log_path
-from app.ui.sample_model import (CLASS_ORDER, NOT_UNCHANGED, REVIEW_FILTERS, SEARCH_COLUMNS, MyLabel, SampleTableModel, as_text_series,
-                                 others_labels, search_rows, slice_columns)
+from app.ui.sample_model import (CLASS_ORDER, NOT_UNCHANGED, REVIEW_FILTERS, SEARCH_COLUMNS, MyLabel, SampleTableModel, others_labels, search_rows, slice_columns)
 
 log = logging.getLogger(__name__)
 

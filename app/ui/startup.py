@@ -34,7 +34,6 @@ import sys
 import threading
 import time
 import traceback
-from pathlib import Path
 from contextlib import contextmanager
 from typing import Callable
 
