@@ -66,8 +66,7 @@ class ApprovalDialog(QDialog):
         self.verdict = service.verdict(request_id)
         self.roles = list(service.my_roles(request_id))
         # A candidate that changes signoff.toml: its diff, and a policy owner may approve the change.
-        change_of = getattr(service, "policy_change", None)
-        self.change = change_of(request_id) if change_of is not None else PolicyChange()
+        self.change = service.policy_change(request_id)
         owners = tuple(service.config(request_id).policy.owners)
         if self.change.changed and service.user.strip().lower() in {o.strip().lower() for o in owners}:
             self.roles.append(POLICY_OWNER)
@@ -151,8 +150,7 @@ class ApprovalDialog(QDialog):
             dl.addWidget(why)
         if not self.verdict.current and not self.verdict.stale:
             dl.addWidget(plain_label("(no decisions yet)"))
-        coverage = getattr(service, "coverage", None)
-        others = coverage(request_id).other_labels if callable(coverage) else 0
+        others = service.coverage(request_id).other_labels
         self.other_labels_label = plain_label(other_labels_note(others)) if others else None
         if self.other_labels_label is not None:
             self.other_labels_label.setWordWrap(True)

@@ -140,7 +140,7 @@ def involvement(service, r: RequestRecord, user: str | None = None) -> list[str]
 
     Roles come from the request's own signoff.toml; labels and decisions from the store.
     """
-    user = (user or getattr(service, "user", "") or "").strip().lower()
+    user = (user or service.user or "").strip().lower()
     if not user:
         return []
     reasons: list[str] = []
@@ -155,13 +155,8 @@ def involvement(service, r: RequestRecord, user: str | None = None) -> list[str]
     except Exception:
         pass
     decided = None
-    store = getattr(service, "store", None)
     try:
-        if store is not None and hasattr(store, "decisions_for_change"):
-            decisions = store.decisions_for_change(r.change_key)
-        else:
-            v = service.verdict(r.id)
-            decisions = [*v.current, *v.stale]
+        decisions = service.decisions(r.id)
         mine = [d for d in decisions if d.user.lower() == user]
         if mine:
             decided = getattr(mine[-1].kind, "value", str(mine[-1].kind))
