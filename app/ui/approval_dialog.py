@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (QButtonGroup, QComboBox, QDialog, QDialogButtonBo
 from app.core.errors import PolicyRefusal, SignoffError
 from app.core.model import DecisionKind
 from app.core.policy import PolicyVerdict, other_labels_note
-from app.core.policy_change import POLICY_OWNER, PolicyChange
+from app.core.policy_change import POLICY_OWNER
 from app.ui.diff_view import plain_label
 from app.ui.inbox import commit_text
 from app.ui.palette import STATUS_STYLE
