@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -153,8 +154,12 @@ def main() -> int:
     parser.add_argument("--rows", type=int, default=100_000, help="rows of the window benchmarks")
     parser.add_argument("--model-rows", type=int, default=1_000_000, help="rows of the table-model benchmark")
     args = parser.parse_args()
+    from app.service import signer as signer_module
     from app.ui.startup import ensure_app
+    from tests.support import keys
 
+    signer_module.signer_for = lambda user, allowed_keys=None: keys.signer(user)   # the test reviewers' keys, as in tests/conftest.py
+    os.environ.setdefault("SIGNOFF_HOME", tempfile.mkdtemp(prefix="signoff-bench-"))
     ensure_app()
     figures: dict[str, float] = {}
     figures.update(bench_search(args.rows))
