@@ -240,20 +240,3 @@ def configured_store_url() -> str:
         return str(load_settings().get("store.url") or "").strip()
     except Exception:
         return ""
-
-
-def check_store_url(url: str) -> str:
-    """Open the store at `url` (no migrations) and close it again; the message says what was reached.
-
-    Raises SignoffError (InputError, StoreUnavailable) with a message a person can act on.
-    """
-    from app.store.db import DB_FILE, data_dir, describe, resolve_url
-    from app.store.store import Store
-
-    text = (url or "").strip() or f"sqlite:///{data_dir() / DB_FILE}"   # empty: the default SQLite file
-    resolved = resolve_url(text)
-    store = Store(text, migrate=False)
-    try:
-        return f"connected to {describe(resolved)}"
-    finally:
-        store.close()

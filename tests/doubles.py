@@ -25,7 +25,7 @@ import pandas as pd
 
 from app.core.compare import compare
 from app.core.config import EvalSetSpec, ProjectConfig, parse_config
-from app.core.errors import NotFoundError, PolicyRefusal
+from app.core.errors import InputError, NotFoundError, PolicyRefusal
 from app.core.model import ChangeClass, Decision, DecisionKind, EvalSetData, Label, Verdict
 from app.core.policy import Coverage, PolicyVerdict, check_allowed, evaluate
 from app.core.policy_change import PolicyChange, compare_policies
@@ -359,23 +359,40 @@ class FakeReviewService:
             raise NotFoundError(f"request {request_id} has no eval set {eval_set!r}") from None
 
     def set_label(self, request_id: int, eval_set: str, sample_id: str, *, verdict: Verdict | None = KEEP,
-                  correct: bool | None = KEEP, error: str | None = KEEP, comment: str | None = KEEP) -> Label:
+                  correct: bool | None = KEEP, error: str | None = KEEP, comment: str | None = KEEP,
+                  refresh: bool = True) -> Label:
         self.get_request(request_id)
+        table = self._tables.get((request_id, eval_set))
+        if table is None:
+            raise InputError(f"request {request_id} has no eval set {eval_set!r}")
+        if str(sample_id) not in set(table["id"].astype(str)):
+            raise InputError(f"no sample {sample_id!r} in eval set {eval_set!r}")
+        if error not in (KEEP, None, "") and error not in self.config(request_id).error_categories:
+            raise InputError(f"unknown error category {error!r}; signoff.toml [labels] errors: "
+                             f"{', '.join(self.config(request_id).error_categories)}")
         key = (request_id, eval_set, sample_id, self.user)
         with self._lock:
             old = self._labels.get(key) or Label(request_id, eval_set, sample_id, self.user)
             new = Label(request_id, eval_set, sample_id, self.user,
                         verdict=old.verdict if verdict is KEEP else (Verdict(verdict) if verdict is not None else None),
                         correct=old.correct if correct is KEEP else correct,
-                        error=old.error if error is KEEP else error,
-                        comment=old.comment if comment is KEEP else comment,
+                        error=old.error if error is KEEP else (error or None),
+                        comment=old.comment if comment is KEEP else (comment or None),
                         updated_at=datetime.now(timezone.utc))
             self._sign_label(new)
             self._labels[key] = new
             self.calls.append(("set_label", request_id, eval_set, sample_id,
                                {k: v for k, v in dict(verdict=verdict, correct=correct, error=error,
                                                       comment=comment).items() if v is not KEEP}))
+        if refresh:
+            self._refresh_status(request_id)
         return new
+
+    def refresh_status(self, request_id: int) -> PolicyVerdict:
+        return self._refresh_status(request_id)
+
+    def decisions(self, request_id: int) -> list[Decision]:
+        return list(self._decisions.get(self.get_request(request_id).change_key, []))
 
     def label_as(self, user: str, request_id: int, eval_set: str, sample_id: str, **fields) -> Label:
         """Test helper (not in the contract): a label by another reviewer."""
@@ -417,7 +434,9 @@ class FakeReviewService:
         others = 0
         for key, lab in self._labels.items():
             rid, es, sid, user = key
-            if rid == request_id and not lab.is_empty:
+            # As the service: a label counts when it says something about the output (verdict, correct,
+            # error); a comment alone is a note, neither counted nor "other".
+            if rid == request_id and (lab.verdict is not None or lab.correct is not None or bool(lab.error)):
                 if self._label_signed.get(key) and user.lower() in people:
                     labeled.setdefault(es, set()).add(sid)
                 else:

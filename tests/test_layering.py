@@ -11,6 +11,7 @@ The packages are walked at run time, so new modules are checked as they appear.
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -144,3 +145,22 @@ def test_no_qt_import_statements_in_qt_free_layers():
             line = text.count("\n", 0, m.start()) + 1
             offenders.append(f"{path.relative_to(ROOT)}:{line}: {m.group(0).strip()}")
     assert not offenders, "Qt imported in a Qt-free layer (Qt belongs in app/ui):\n" + "\n".join(offenders)
+
+
+def _tool(name: str) -> str:
+    exe = Path(sys.executable).with_name(name)
+    return str(exe) if exe.exists() else name
+
+
+def test_import_contracts():
+    """The layer contracts in pyproject.toml ([tool.importlinter]): core, store, service, plugins, cli, report, no cycles."""
+    proc = subprocess.run([_tool("lint-imports"), "--no-cache"], capture_output=True, text=True, cwd=ROOT, timeout=600,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert proc.returncode == 0, "a layer contract is broken (pyproject.toml [tool.importlinter]):\n" + proc.stdout[-6000:] + proc.stderr[-2000:]
+
+
+def test_ruff_clean():
+    """ruff with the small config in pyproject.toml ([tool.ruff]) over the code, tests and benchmarks."""
+    proc = subprocess.run([_tool("ruff"), "check", "--no-cache", "app", "plugins", "tests", "benchmarks"],
+                          capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert proc.returncode == 0, "ruff found problems (fix them, or `ruff check --fix`):\n" + proc.stdout[-6000:] + proc.stderr[-2000:]

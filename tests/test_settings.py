@@ -8,7 +8,8 @@ import pytest
 
 from app.core.errors import SignoffError
 from app.service.identity import resolve_user
-from app.settings import SCHEMA_VERSION, Settings, check_store_url, load_settings, settings_path
+from app.settings import SCHEMA_VERSION, Settings, load_settings, settings_path
+from app.store.store import check_store_url
 from tests.support.postgres import free_port, postgres_server  # noqa: F401  (session fixture)
 from app.store.db import resolve_url
 

@@ -9,7 +9,6 @@ from collections import Counter
 
 import krippendorff
 import numpy as np
-import pandas as pd
 import pytest
 from sklearn.metrics import cohen_kappa_score
 

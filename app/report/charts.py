@@ -32,7 +32,7 @@ from plotly.subplots import make_subplots
 from app.core.tasks import NULL_TASK, TaskState
 from app.report.data import EvalSetData, ReviewData
 from app.report.kinds import CHART_TITLES
-from app.ui.palette import CLASS_STYLE, VERDICT_WORDS
+from app.core.palette import CLASS_STYLE, VERDICT_WORDS
 
 CLASS_ORDER = ["regressed", "missing", "changed", "improved", "unchanged"]   # worst first, as the table
 REVIEW_CLASSES = ["regressed", "changed", "improved", "missing"]             # what reviewers look at

@@ -25,7 +25,6 @@ import functools
 import hashlib
 import html
 import io
-import json
 import math
 from datetime import datetime, timezone
 from pathlib import Path
@@ -37,7 +36,7 @@ from app import __version__
 from app.report.charts import CLASS_ORDER, Chart, agreement_table, class_name
 from app.core.jsondiff import TOO_DEEP
 from app.report.data import ReviewData
-from app.ui.palette import CLASS_STYLE, STATUS_STYLE, VERDICT_WORDS
+from app.core.palette import CLASS_STYLE, STATUS_STYLE, VERDICT_WORDS
 
 PLOTLY_JS_NAME = "plotly.min.js"
 MAX_REGRESSIONS = 200           # per eval set in the report

@@ -490,6 +490,10 @@ class ReviewService:
             self.assignments(req.id)
         return evaluate_now
 
+    def decisions(self, request_id: int) -> list[Decision]:
+        """Every decision recorded on the request's change (current and stale, any reviewer), oldest first."""
+        return self.store.decisions_for_change(self.get_request(request_id).change_key)
+
     def decide(self, request_id: int, kind: DecisionKind | str, comment: str = "", *, role: str | None = None) -> PolicyVerdict:
         req = self.get_request(request_id)
         config = self.config(req.id)

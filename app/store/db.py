@@ -16,7 +16,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
-from app.core.errors import InputError, SignoffError, Unreachable
+from app.core.errors import InputError, Unreachable
 
 ENV_URL = "SIGNOFF_DATABASE_URL"
 ENV_HOME = "SIGNOFF_HOME"

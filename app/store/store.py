@@ -27,7 +27,7 @@ from app.core.model import (IDENTITY_CHECKED, IDENTITY_REFUSED, IDENTITY_UNCHECK
                              Verdict)
 
 from . import audit_log, outbox as ob
-from .db import READ_ONLY, StoreUnavailable, describe, make_engine, mask, resolve_url
+from .db import DB_FILE, READ_ONLY, StoreUnavailable, data_dir, describe, make_engine, mask, resolve_url
 from .frames import bytes_to_frame, frame_to_bytes
 from .migrate import upgrade
 from .records import AuditEntry, AuditReport, InspectionRecord, NewRequest, OutboxEntry, OutboxItem, RequestRecord, SignedStatement
@@ -886,3 +886,17 @@ class Store:
         """Rebuild a missing head row from the log and audit it ('audit.repair'); None if nothing to repair."""
         with self._write() as s:
             return audit_log.repair_head(s, actor=actor, installation=self._installation)
+
+
+def check_store_url(url: str) -> str:
+    """Open the store at `url` (no migrations) and close it again; the message says what was reached.
+
+    Raises SignoffError (InputError, StoreUnavailable) with a message a person can act on.
+    """
+    text = (url or "").strip() or f"sqlite:///{data_dir() / DB_FILE}"   # empty: the default SQLite file
+    resolved = resolve_url(text)
+    store = Store(text, migrate=False)
+    try:
+        return f"connected to {describe(resolved)}"
+    finally:
+        store.close()

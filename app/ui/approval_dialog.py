@@ -12,14 +12,14 @@ import logging
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
-from PySide6.QtWidgets import (QButtonGroup, QComboBox, QDialog, QDialogButtonBox, QFrame, QGroupBox,
-                               QHBoxLayout, QLabel, QPlainTextEdit, QRadioButton, QScrollArea, QVBoxLayout,
+from PySide6.QtWidgets import (QButtonGroup, QComboBox, QDialog, QDialogButtonBox, QGroupBox,
+                               QHBoxLayout, QLabel, QPlainTextEdit, QRadioButton, QVBoxLayout,
                                QWidget)
 
 from app.core.errors import PolicyRefusal, SignoffError
 from app.core.model import DecisionKind
 from app.core.policy import PolicyVerdict, other_labels_note
-from app.core.policy_change import POLICY_OWNER, PolicyChange
+from app.core.policy_change import POLICY_OWNER
 from app.ui.diff_view import plain_label
 from app.ui.inbox import commit_text
 from app.ui.palette import STATUS_STYLE
@@ -66,8 +66,7 @@ class ApprovalDialog(QDialog):
         self.verdict = service.verdict(request_id)
         self.roles = list(service.my_roles(request_id))
         # A candidate that changes signoff.toml: its diff, and a policy owner may approve the change.
-        change_of = getattr(service, "policy_change", None)
-        self.change = change_of(request_id) if change_of is not None else PolicyChange()
+        self.change = service.policy_change(request_id)
         owners = tuple(service.config(request_id).policy.owners)
         if self.change.changed and service.user.strip().lower() in {o.strip().lower() for o in owners}:
             self.roles.append(POLICY_OWNER)
@@ -151,8 +150,7 @@ class ApprovalDialog(QDialog):
             dl.addWidget(why)
         if not self.verdict.current and not self.verdict.stale:
             dl.addWidget(plain_label("(no decisions yet)"))
-        coverage = getattr(service, "coverage", None)
-        others = coverage(request_id).other_labels if callable(coverage) else 0
+        others = service.coverage(request_id).other_labels
         self.other_labels_label = plain_label(other_labels_note(others)) if others else None
         if self.other_labels_label is not None:
             self.other_labels_label.setWordWrap(True)

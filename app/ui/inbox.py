@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import timezone
 
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap
@@ -33,6 +33,7 @@ from app.store.records import RequestRecord
 from app.ui import workers
 from app.ui.diff_view import plain_label, plain_tooltip
 from app.ui.palette import STATUS_STYLE
+from app.ui.sortable import SortableItem, SortRole  # noqa: F401  (SortRole: re-exported for older imports)
 
 EMPTY_TEXT = ("No review requests yet.\n\n"
               "CI creates one for a commit with:\n"
@@ -44,7 +45,6 @@ EMPTY_MINE_TEXT = ("Nothing for you here: no open request lists you in its signo
 
 RequestIdRole = Qt.ItemDataRole.UserRole + 10
 RecordRole = Qt.ItemDataRole.UserRole + 11
-SortRole = Qt.ItemDataRole.UserRole + 12
 AwaitingRole = Qt.ItemDataRole.UserRole + 13
 
 COLUMNS = ["status", "commit", "title", "missing", "model", "sets", "created"]
@@ -140,7 +140,7 @@ def involvement(service, r: RequestRecord, user: str | None = None) -> list[str]
 
     Roles come from the request's own signoff.toml; labels and decisions from the store.
     """
-    user = (user or getattr(service, "user", "") or "").strip().lower()
+    user = (user or service.user or "").strip().lower()
     if not user:
         return []
     reasons: list[str] = []
@@ -155,13 +155,8 @@ def involvement(service, r: RequestRecord, user: str | None = None) -> list[str]
     except Exception:
         pass
     decided = None
-    store = getattr(service, "store", None)
     try:
-        if store is not None and hasattr(store, "decisions_for_change"):
-            decisions = store.decisions_for_change(r.change_key)
-        else:
-            v = service.verdict(r.id)
-            decisions = [*v.current, *v.stale]
+        decisions = service.decisions(r.id)
         mine = [d for d in decisions if d.user.lower() == user]
         if mine:
             decided = getattr(mine[-1].kind, "value", str(mine[-1].kind))
@@ -214,18 +209,6 @@ def fetch_awaiting(servers: list[tuple[str, str, frozenset]], *, task) -> list[t
         else:
             out.append((name, url, versions, commits, ""))
     return out
-
-
-class SortableItem(QTreeWidgetItem):
-    """Sorts by SortRole (status severity, created time, version numbers) where set, else by text."""
-
-    def __lt__(self, other: QTreeWidgetItem) -> bool:
-        tree = self.treeWidget()
-        col = tree.sortColumn() if tree is not None else 0
-        a, b = self.data(col, SortRole), other.data(col, SortRole)
-        if a is not None and b is not None:
-            return a < b
-        return self.text(col).lower() < other.text(col).lower()
 
 
 class Inbox(QWidget):

@@ -20,7 +20,6 @@ new ones are ready, so typing never blocks the window.
 
 from __future__ import annotations
 
-import inspect
 import logging
 
 import numpy as np
@@ -29,7 +28,7 @@ from PySide6.QtCore import QItemSelectionModel, QModelIndex, QSize, Qt, QTimer, 
 from PySide6.QtGui import QAction, QKeySequence, QUndoCommand, QUndoStack
 from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFrame, QHBoxLayout,
                                QHeaderView, QLabel, QLineEdit, QMainWindow, QMessageBox, QPlainTextEdit,
-                               QProgressBar, QPushButton, QSizePolicy, QSplitter, QTableView, QVBoxLayout,
+                               QProgressBar, QPushButton, QSplitter, QTableView, QVBoxLayout,
                                QWidget)
 
 from app.core.errors import SignoffError
@@ -46,13 +45,13 @@ from app.ui.approval_dialog import ApprovalDialog, status_line
 from app.ui.detail_pane import DetailPane, label_words
 from app.ui.diff_view import plain_label, plain_tooltip
 from app.ui.outbox_drain import BackgroundDrain
-from app.ui.inbox import Inbox, RequestIdRole, commit_text, dot_icon
+from app.ui.inbox import Inbox, commit_text, dot_icon
 from app.ui.palette import CLASS_STYLE, STATUS_STYLE
 from app.ui.policy_change_view import PolicyChangeBox
 from app.ui.label_dialogs import CommentDialog, ErrorPicker
 from app.ui.label_writer import LabelWriter
-from app.ui.sample_model import (CLASS_ORDER, NOT_UNCHANGED, REVIEW_FILTERS, SEARCH_COLUMNS, MyLabel, SampleTableModel, as_text_series,
-                                 others_labels, search_rows, slice_columns)
+from app.ui.logfile import log_path
+from app.ui.sample_model import (CLASS_ORDER, NOT_UNCHANGED, REVIEW_FILTERS, SEARCH_COLUMNS, MyLabel, SampleTableModel, others_labels, search_rows, slice_columns)
 
 log = logging.getLogger(__name__)
 
@@ -79,13 +78,7 @@ def load_comparison(service, request_id: int, eval_set: str, *, task, with_verdi
     policy's verdict too (its coverage reads every eval set's classes: the one just loaded
     comes from the service's cache)."""
     task.report(f"loading comparison of {eval_set}…", None)
-    kwargs = {}
-    try:
-        if "task" in inspect.signature(service.comparison).parameters:
-            kwargs["task"] = task
-    except (TypeError, ValueError):
-        pass
-    frame = service.comparison(request_id, eval_set, **kwargs)
+    frame = service.comparison(request_id, eval_set)
     task.check()
     task.report("loading the labels…", None)
     everyone = service.labels_frame(request_id)   # every reviewer: for "reviewers disagree" and "labeled by anyone"
@@ -106,19 +99,17 @@ def load_comparison(service, request_id: int, eval_set: str, *, task, with_verdi
     return request_id, eval_set, prepared, labels, others, verdict
 
 
-def refresh_statuses(service, writer, dirty: set[int], current: int, *, quick: bool) -> tuple:
+def refresh_statuses(service, writer, dirty: set[int], current: int) -> tuple:
     """Worker side of the debounced verdict: once the queued labels are written, re-evaluate
     (and queue for posting) the statuses of the requests labeled, and the open one's verdict.
     Returns (open request id, its verdict, whether any status was re-evaluated)."""
     writer.flush()
     refreshed = {}
-    refresh = getattr(service, "refresh_status", None)
-    if refresh is not None and quick:
-        for request_id in dirty:
-            try:
-                refreshed[request_id] = refresh(request_id)
-            except Exception:   # the labels are saved; the status follows on the next refresh
-                log.exception("refresh_status failed")
+    for request_id in dirty:
+        try:
+            refreshed[request_id] = service.refresh_status(request_id)
+        except Exception:   # the labels are saved; the status follows on the next refresh
+            log.exception("refresh_status failed")
     verdict = refreshed.get(current)
     if not isinstance(verdict, PolicyVerdict):
         verdict = service.verdict(current)
@@ -236,8 +227,6 @@ class Banner(QFrame):
 
 
 def _log_hint() -> str:
-    from app.ui.app import log_path
-
     path = log_path()
     return f"\n\nLog file: {path}" if path else ""
 
@@ -327,7 +316,6 @@ class MainWindow(QMainWindow):
         self._index_token = 0
         self._pending_search: str | None = None
         self.blind = False
-        self._quick_labels: bool | None = None
         self._status_dirty: set[int] = set()
         self.label_dialog = None            # the error picker or comment box last opened (tests drive it)
         self.undo_stack = QUndoStack(self)
@@ -1111,7 +1099,7 @@ class MainWindow(QMainWindow):
         before = {k: getattr(current, k) for k in ("verdict", "correct", "error", "comment")}
         label = MyLabel(**{**before, **_label_fields(fields)})
         try:
-            self.label_writer.submit(key, fields, before, self._quick_label_kwargs())
+            self.label_writer.submit(key, fields, before, {"refresh": False})   # the status follows, debounced
         except SignoffError as exc:
             self.banner.show_message(f"Label not saved: {exc}")
             return False
@@ -1147,27 +1135,15 @@ class MainWindow(QMainWindow):
         """Wait for queued labels to reach the store (before anything reads them back)."""
         return self.label_writer.flush(timeout)
 
-    def _quick_label_kwargs(self) -> dict:
-        """{"refresh": False} when the service can save a label without re-evaluating the policy."""
-        if self._quick_labels is None:
-            try:
-                self._quick_labels = "refresh" in inspect.signature(self.service.set_label).parameters
-            except (TypeError, ValueError):
-                self._quick_labels = False
-        return {"refresh": False} if self._quick_labels else {}
-
     def flush_status(self) -> dict:
         """Re-evaluate (and queue for posting) the status of requests labeled since the last
         time; returns the verdicts it computed, by request id."""
         self.flush_labels()
         dirty, self._status_dirty = self._status_dirty, set()
-        refresh = getattr(self.service, "refresh_status", None)
         out = {}
-        if refresh is None or not self._quick_label_kwargs():
-            return out
         for request_id in dirty:
             try:
-                out[request_id] = refresh(request_id)
+                out[request_id] = self.service.refresh_status(request_id)
             except Exception:   # the labels are saved; the status follows on the next refresh
                 log.exception("refresh_status failed")
         if out and getattr(self, "outbox_drain", None) is not None:
@@ -1183,9 +1159,7 @@ class MainWindow(QMainWindow):
             self._verdict_timer.start()      # one at a time: try again shortly
             return
         dirty, self._status_dirty = self._status_dirty, set()
-        quick = bool(self._quick_label_kwargs())
-        worker = workers.Worker(refresh_statuses, self.service, self.label_writer, dirty, self.request.id,
-                                quick=quick)
+        worker = workers.Worker(refresh_statuses, self.service, self.label_writer, dirty, self.request.id)
         worker.signals.finished.connect(self._background_verdict)
         worker.signals.failed.connect(
             lambda message, _details: self.verdict_label.setText(f"policy could not be evaluated: {message}"))
@@ -1222,12 +1196,11 @@ class MainWindow(QMainWindow):
         self.inbox.update_status(r.id, self.verdict.status.value, self.verdict.description)
 
     def _show_policy_change(self, r, verdict: PolicyVerdict) -> None:
-        change_of = getattr(self.service, "policy_change", None)
-        if change_of is None or not getattr(r, "candidate_config_toml", ""):
+        if not r.candidate_config_toml:
             self.policy_change_box.set_change(PolicyChange(), None)
             return
         try:
-            change, owners = change_of(r.id), tuple(self.service.config(r.id).policy.owners)
+            change, owners = self.service.policy_change(r.id), tuple(self.service.config(r.id).policy.owners)
         except SignoffError as exc:
             log.warning("policy change of request %s: %s", r.id, exc)
             return

@@ -48,7 +48,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDialog, QDialogBut
 from app.core.errors import SignoffError
 from app.ui import workers
 from app.ui.diff_view import plain_label, plain_tooltip
-from app.ui.inbox import SortRole, SortableItem
+from app.ui.sortable import SortRole, SortableItem
 
 log = logging.getLogger(__name__)
 

@@ -1,44 +1,8 @@
-"""Colours and words for change classes and statuses (plain data, no Qt).
-
-Okabe-Ito, a palette that stays distinguishable with the common kinds of
-colour blindness. A colour never stands alone: every use pairs it with the
-class word (and a symbol in the table), so print and screen readers work.
-The same table serves the charts and the HTML report.
-"""
+"""The change-class and status palette for the UI: see app.core.palette (plain data, shared with the report)."""
 
 from __future__ import annotations
 
-# class -> (hex colour, symbol)
-CLASS_STYLE: dict[str, tuple[str, str]] = {
-    "regressed": ("#D55E00", "▼"),   # vermillion
-    "missing": ("#CC79A7", "∅"),     # reddish purple
-    "changed": ("#E69F00", "◆"),     # orange
-    "improved": ("#009E73", "▲"),    # bluish green
-    "unchanged": ("#999999", "="),   # grey
-}
+from app.core.palette import (CLASS_STYLE, DELETE_TINT, INSERT_TINT, STATUS_STYLE, VERDICT_WORDS, class_colour,
+                              class_symbol)
 
-STATUS_STYLE: dict[str, tuple[str, str]] = {
-    "pending": ("#E69F00", "●"),
-    "approved": ("#009E73", "✓"),
-    "rejected": ("#D55E00", "✗"),
-}
-
-# Diff marks: a tint (alpha blended, so it reads on light and dark themes)
-# plus strike-through / underline, so colour is never the only cue.
-DELETE_TINT = (213, 94, 0, 70)      # vermillion, translucent
-INSERT_TINT = (0, 114, 178, 70)     # blue, translucent
-
-VERDICT_WORDS = {
-    "candidate": "candidate better",
-    "baseline": "baseline better",
-    "tie": "tie",
-    "both-wrong": "both wrong",
-}
-
-
-def class_colour(name: str) -> str:
-    return CLASS_STYLE.get(str(name), ("#999999", "?"))[0]
-
-
-def class_symbol(name: str) -> str:
-    return CLASS_STYLE.get(str(name), ("#999999", "?"))[1]
+__all__ = ["CLASS_STYLE", "DELETE_TINT", "INSERT_TINT", "STATUS_STYLE", "VERDICT_WORDS", "class_colour", "class_symbol"]

@@ -113,7 +113,7 @@ class SelfTest:
         except TimedOut as exc:
             self.err.write(f"self-test: FAILED (timed out) {exc}\n")
             return 2
-        except Exception as exc:
+        except Exception:
             self.err.write("self-test: FAILED with an unexpected error:\n" + traceback.format_exc())
             return 1
         finally:

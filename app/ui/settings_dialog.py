@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (QButtonGroup, QComboBox, QDialog, QDialogButtonBo
 
 from app.core.errors import SignoffError
 from app.service import local_keys
-from app.settings import ENV_SIGNING_KEY, THEMES, Settings, check_store_url, load_settings
+from app.settings import ENV_SIGNING_KEY, THEMES, Settings, load_settings
 from app.ui import workers
 from app.ui.diff_view import plain_label
 
@@ -44,6 +44,14 @@ def _note(text: str = ""):
 def _home_short(path: str) -> str:
     home = str(Path.home())
     return "~" + path[len(home):] if path.startswith(home + os.sep) else path
+
+
+def _check_store_url(url: str) -> str:
+    """app.store.store.check_store_url, imported on the worker thread: the dialog opens before the store's
+    heavy imports (pandas, SQLAlchemy) when start-up could not reach the store."""
+    from app.store.store import check_store_url
+
+    return check_store_url(url)
 
 
 class SettingsDialog(QDialog):
@@ -428,7 +436,7 @@ class SettingsDialog(QDialog):
             return
         self.store_test.setEnabled(False)
         self.store_result.setText("connecting…")
-        self._worker = workers.run_in_thread(check_store_url, self.store_edit.text(),
+        self._worker = workers.run_in_thread(_check_store_url, self.store_edit.text(),
                                              on_finished=lambda msg: self._store_checked(True, msg),
                                              on_failed=lambda msg, _d: self._store_checked(False, msg))
 

@@ -34,7 +34,6 @@ import sys
 import threading
 import time
 import traceback
-from pathlib import Path
 from contextlib import contextmanager
 from typing import Callable
 
@@ -48,8 +47,9 @@ from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import (QApplication, QHBoxLayout, QLabel, QMessageBox, QProgressBar, QPushButton,
                                QVBoxLayout, QWidget)
 
+from app.ui.logfile import _default_log_path, _setup_logging, log_path  # noqa: F401  (re-exported)
+
 log = logging.getLogger(__name__)
-_LOG_PATH: Path | None = None
 _IMPORTED_AT = time.perf_counter()
 
 PROBE_ENV = "SIGNOFF_STARTUP_PROBE"
@@ -61,41 +61,7 @@ WARM_MODULES = ("app.core.search", "app.core.shown", "app.core.textdiff", "app.s
 
 
 # -- what every start shares (app.ui.app re-exports these) ----------------------------
-
-def log_path() -> Path | None:
-    """Where the app writes its log (None until run_app / launch set it up)."""
-    return _LOG_PATH
-
-
-def _default_log_path() -> Path:
-    home = os.environ.get("SIGNOFF_HOME")
-    if home:
-        base = Path(home)
-    else:
-        try:
-            import platformdirs
-
-            base = Path(platformdirs.user_log_dir("signoff", appauthor=False))
-        except Exception:
-            base = Path.home() / ".signoff"
-    return base / "logs" / "signoff-app.log"
-
-
-def _setup_logging() -> None:
-    global _LOG_PATH
-    path = _default_log_path()
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handler = logging.FileHandler(path, encoding="utf-8")
-    except OSError:  # a read-only home must not stop the app
-        return
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    root = logging.getLogger()
-    root.addHandler(handler)
-    if root.level > logging.INFO or root.level == logging.NOTSET:
-        root.setLevel(logging.INFO)
-    _LOG_PATH = path
-
+# log_path, _default_log_path and _setup_logging live in app.ui.logfile (imported above).
 
 def excepthook(exc_type, exc, tb) -> None:
     """Log an unexpected error and show it; the app keeps running."""
@@ -256,9 +222,10 @@ def open_service(user: str | None = None, progress: Callable[[str], None] = lamb
 
 def build_window(service):
     """On the GUI thread: the workbench on `service`, not shown."""
-    from app.ui.app import create_main_window
+    from app.ui.main_window import MainWindow
 
-    return create_main_window(service)
+    ensure_app()
+    return MainWindow(service)
 
 
 def _close_service(service) -> None:

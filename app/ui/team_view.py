@@ -17,7 +17,7 @@ import logging
 
 import pandas as pd
 from PySide6.QtCore import QEvent, QObject, QTimer, Signal
-from PySide6.QtWidgets import QLabel, QWidget
+from PySide6.QtWidgets import QWidget
 
 from app.core.errors import SignoffError
 from app.core.shown import side_names

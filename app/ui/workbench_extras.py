@@ -257,7 +257,7 @@ class WorkbenchExtras(QObject):
         from app.service.identity import resolve_user
 
         w = self.window
-        if not os.environ.get("SIGNOFF_USER", "").strip() and hasattr(w.service, "user"):
+        if not os.environ.get("SIGNOFF_USER", "").strip():
             user = resolve_user(None)
             if user != w.service.user:
                 w.service.user = user

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from app.cli.main import main
-from tests.support.keys import key_file, with_signers
+from tests.support.keys import with_signers
 
 ROOT = Path(__file__).resolve().parents[2]
 

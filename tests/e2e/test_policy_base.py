@@ -5,7 +5,6 @@ approves; its co-authors and committers may not approve (docs/trust.md)."""
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import git

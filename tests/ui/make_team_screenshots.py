@@ -19,8 +19,6 @@ os.environ["SIGNOFF_CONFIG_DIR"] = str(TMP / "config")
 os.environ.pop("SIGNOFF_DATABASE_URL", None)
 os.environ.setdefault("QTWEBENGINE_DISABLE_SANDBOX", "1")
 
-from PySide6.QtCore import Qt  # noqa: E402
-from PySide6.QtTest import QTest  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from app.service.review import ReviewService  # noqa: E402
@@ -43,7 +41,7 @@ def pump(seconds: float, until=None) -> bool:
 
 def main(out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
-    app = QApplication.instance() or QApplication(sys.argv)
+    QApplication.instance() or QApplication(sys.argv)
     ws = build_demo_workspace(TMP / "demo")
     store = Store(f"sqlite:///{TMP / 'team.db'}")
     req = ReviewService(store, user="ci@example.com").create_request(DemoSource(str(ws.repo)), sha=ws.candidate_sha)

@@ -7,7 +7,6 @@ from __future__ import annotations
 import pytest
 from PySide6.QtCore import Qt
 
-from app.core.model import Verdict
 from app.service.review import ReviewService
 from app.store.store import Store
 from app.service.signer import KeyFileSigner

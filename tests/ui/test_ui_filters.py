@@ -4,7 +4,6 @@ regression severity."""
 
 from __future__ import annotations
 
-import time
 
 import pytest
 from PySide6.QtCore import Qt
@@ -111,34 +110,16 @@ def test_search_on_a_big_table_runs_on_a_worker(window, open_request, qtbot, mon
     assert len(ids(window)) == 10
 
 
-def test_big_search_does_not_block_the_window(make_window, open_request, qtbot, monkeypatch):
-    from PySide6.QtCore import QTimer
-
+def test_big_search_runs_on_a_worker_and_finds_the_rows(make_window, open_request, qtbot, monkeypatch):
+    """How long set_search blocks and the event loop's longest gap: benchmarks/bench_ui_timings.py."""
     monkeypatch.setattr(main_window, "ASYNC_SEARCH_ROWS", 1_000)
     window = make_window(FakeReviewService(big=100_000))
     open_request(window, 3)
     # The search index is built on a worker as soon as the table is there.
     qtbot.waitUntil(lambda: window.model.search_index is not None, timeout=20_000)
-    gaps: list[float] = []
-    last = [time.perf_counter()]
-
-    def tick():
-        now = time.perf_counter()
-        gaps.append(now - last[0])
-        last[0] = now
-
-    timer = QTimer()
-    timer.timeout.connect(tick)
-    timer.start(5)
-    try:
-        for needle in ("answer 17 v2", "answer", "no such text"):
-            with qtbot.waitSignal(window.filtersApplied, timeout=20_000):
-                t = time.perf_counter()
-                window.set_search(needle)
-                assert time.perf_counter() - t < 0.25          # set_search hands the work off and returns
-    finally:
-        timer.stop()
-    assert max(gaps) < 0.25, max(gaps)                       # the event loop kept running
+    for needle in ("answer 17 v2", "answer", "no such text"):
+        with qtbot.waitSignal(window.filtersApplied, timeout=20_000):
+            window.set_search(needle)                  # hands the work off: the result arrives by signal
     assert window.model.visible_count() == 0
     with qtbot.waitSignal(window.filtersApplied, timeout=20_000):
         window.set_search("answer 17 v2")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 
 import numpy as np
 import pandas as pd
@@ -95,29 +94,21 @@ def million_row_table(n: int = 1_000_000) -> pd.DataFrame:
 
 
 @pytest.mark.slow
-def test_one_million_rows_filter_search_sort_and_label_fast():
+def test_one_million_rows_filter_search_sort_and_label():
+    """The same steps on a million rows; how long each takes: benchmarks/bench_ui_timings.py (model_*)."""
     table = million_row_table()
-    t = time.perf_counter()
     prepared = SampleTableModel.prepare(table)       # on the loading worker in the app
-    prepare = time.perf_counter() - t
     model = SampleTableModel()
-    timings = {"prepare": prepare}
-
-    def timed(name, fn):
-        t = time.perf_counter()
-        fn()
-        timings[name] = time.perf_counter() - t
-
-    timed("set_frame", lambda: model.set_frame(prepared))
-    timed("class", lambda: model.set_filter(classes={"regressed"}))
-    timed("search", lambda: model.set_filter(classes=None, search="B-00012"))
+    model.set_frame(prepared)
+    model.set_filter(classes={"regressed"})
+    assert 0 < model.rowCount() < len(table)
+    model.set_filter(classes=None, search="B-00012")
     assert model.rowCount() == 100
-    timed("search again", lambda: model.set_filter(search="b-00013"))
-    timed("slice", lambda: model.set_filter(search="", slice_=("topic", "billing")))
-    timed("sort", lambda: model.sort(0, Qt.SortOrder.DescendingOrder))
-    timed("label", lambda: (model.set_label("b-0001305", MyLabel(verdict="tie")), model.next_unlabeled(0)))
+    model.set_filter(search="b-00013")
+    assert model.rowCount() == 100
+    model.set_filter(search="", slice_=("topic", "billing"))
+    assert 0 < model.rowCount() < len(table)
+    model.sort(0, Qt.SortOrder.DescendingOrder)
+    model.set_label("b-0001305", MyLabel(verdict="tie"))
+    model.next_unlabeled(0)
     assert model.sample_id(0) > model.sample_id(1)
-    # Generous bounds for busy CI machines; on a quiet machine each is a fraction of these.
-    limits = {"prepare": 10, "set_frame": 1.5, "class": 1, "search": 8, "search again": 4, "slice": 2,
-              "sort": 6, "label": 0.1}
-    assert all(timings[k] < limits[k] for k in limits), timings

@@ -99,22 +99,19 @@ def test_text_view_keeps_right_to_left_direction(qtbot):
     assert view.diff.baseline_title.text() == "BASELINE" and view.diff.candidate_title.text() == "CANDIDATE"
 
 
-def test_long_text_outputs_scroll_without_lag(qtbot):
-    import time
-
+def test_long_text_outputs_show_and_scroll(qtbot):
+    """How long showing and scrolling take: benchmarks/bench_ui_timings.py."""
     view = make_view(qtbot, "text")
     long_a = "".join(f"line {i}: the quick brown fox jumps over the lazy dog\n" for i in range(4000))
     long_b = long_a.replace("line 2000:", "line two thousand:")
-    t = time.perf_counter()
     view.show_sample(shown_sample(row(baseline_output=long_a, candidate_output=long_b)))
-    assert time.perf_counter() - t < 1.5
+    assert "line two thousand:" in view.diff.candidate_view.toPlainText()
     bar = view.diff.candidate_view.verticalScrollBar()
     qtbot.waitUntil(lambda: bar.maximum() > 0)
-    t = time.perf_counter()
-    for step in range(20):           # scrolling repaints only what is visible
+    for step in range(20):
         bar.setValue(bar.maximum() * step // 20)
         view.diff.candidate_view.viewport().repaint()
-    assert (time.perf_counter() - t) / 20 < 0.05
+    assert bar.value() == bar.maximum() * 19 // 20
 
 
 def test_json_view_marks_added_removed_and_changed_with_words(qtbot):

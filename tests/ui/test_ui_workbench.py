@@ -275,19 +275,15 @@ def test_switching_eval_set_while_loading_keeps_only_the_last(make_window, qtbot
     assert window.model.sample_id(0).startswith("j-")
 
 
-def test_big_comparison_stays_responsive(make_window, open_request, qtbot):
-    import time
-
+def test_big_comparison_filters_search_and_sort(make_window, open_request, qtbot):
+    """How long this takes on 100,000 rows: benchmarks/bench_ui_timings.py."""
     svc = FakeReviewService(big=100_000)
     window = make_window(svc)
     open_request(window, 3)
     assert len(window.model.frame) == 100_000
-    t = time.perf_counter()
     window.class_buttons["regressed"].click()
     window.filter_combo.setCurrentIndex(1)
     window.set_search("v2")
     qtbot.keyClick(window.table, Qt.Key.Key_N)
     window.table.horizontalHeader().sectionClicked.emit(0)
-    elapsed = time.perf_counter() - t
     assert window.model.visible_count() > 10_000
-    assert elapsed < 3.0, elapsed   # typically well under a second
