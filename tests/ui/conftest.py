@@ -69,7 +69,7 @@ def open_request(qtbot):
             assert window.inbox.select(request_id)
         if eval_set is not None and eval_set != window.eval_set:
             with qtbot.waitSignal(window.comparisonLoaded, timeout=10_000):
-                window.eval_set_combo.setCurrentText(eval_set)
+                window.eval_set_combo.setCurrentIndex(window.eval_set_combo.findData(eval_set))
         return window
 
     return open_

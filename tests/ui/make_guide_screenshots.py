@@ -133,7 +133,7 @@ def main(out_dir: str = "docs/screenshots") -> int:
     from app.ui.theme import apply_theme
 
     apply_theme("dark")
-    window.eval_set_combo.setCurrentText("support-replies")
+    window.eval_set_combo.setCurrentIndex(window.eval_set_combo.findData("support-replies"))
     pump(20, lambda: window.eval_set == "support-replies" and window.model.rowCount() > 0)
     window.select_row(0)
     pump(1.0)

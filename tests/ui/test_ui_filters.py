@@ -188,7 +188,7 @@ def test_more_columns_from_the_header_menu_sort_and_hide_in_blind_mode(window, o
     assert not window.table.isColumnHidden(col)
     # The choice holds for the next eval set (where the columns exist).
     with qtbot.waitSignal(window.comparisonLoaded, timeout=10_000):
-        window.eval_set_combo.setCurrentText("intents")
+        window.eval_set_combo.setCurrentIndex(window.eval_set_combo.findData("intents"))
     assert [c.key for c in window.model.columns_][-3:] == ["candidate_score", "input", "mine"]
     window.show_column("input", False)
     assert "input" not in [c.key for c in window.model.columns_]

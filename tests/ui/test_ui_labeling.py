@@ -206,7 +206,7 @@ def test_blind_mode_in_the_label_and_image_views(window, open_request, qtbot):
     assert "\nA\n" in "\n" + text and "\nB\n" in text
     assert "BASELINE" not in text and "CANDIDATE" not in text and "score" not in text
     with qtbot.waitSignal(window.comparisonLoaded, timeout=10_000):
-        window.eval_set_combo.setCurrentText("photos")
+        window.eval_set_combo.setCurrentIndex(window.eval_set_combo.findData("photos"))
     assert window.blind                                  # blind mode stays on across eval sets
     info = window.detail.view.info.text()
     assert info.startswith("A ·") and "BASELINE" not in info and "CANDIDATE" not in info

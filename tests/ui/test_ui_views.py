@@ -271,7 +271,7 @@ def test_detail_pane_picks_the_view_by_output_type(window, open_request, qtbot):
             open_request(window, 1, eval_set=name)
         else:
             with qtbot.waitSignal(window.comparisonLoaded, timeout=10_000):
-                window.eval_set_combo.setCurrentText(name)
+                window.eval_set_combo.setCurrentIndex(window.eval_set_combo.findData(name))
         assert isinstance(window.detail.view, cls), name
         assert window.detail.outputs.currentWidget() is window.detail.view
         assert window.detail.view_problem == ""

@@ -268,7 +268,7 @@ def test_switching_eval_set_while_loading_keeps_only_the_last(make_window, qtbot
     window.inbox.select(1)
     svc.comparison_delay = 0
     with qtbot.waitSignal(window.comparisonLoaded, timeout=10_000) as blocker:
-        window.eval_set_combo.setCurrentText("extraction")
+        window.eval_set_combo.setCurrentIndex(window.eval_set_combo.findData("extraction"))
     assert blocker.args == [1, "extraction"]
     qtbot.wait(500)  # the first load ends and is dropped
     assert window.eval_set == "extraction"
