@@ -145,6 +145,7 @@ class TeamQueue(QObject):
         w = self.window
         if w.request is None or w.request.id != result["request_id"]:
             return
+        first = not self.active
         self.request_id = result["request_id"]
         self.overlap = result["overlap"]
         self.order = [(es, sid) for es, sid, _d in result["items"]]
@@ -157,6 +158,10 @@ class TeamQueue(QObject):
             queues.progress = self.eval_set_progress()
             queues.update_buttons()
             queues._mark_eval_sets()
+        if first and self.active and w.eval_set is not None:   # land on my first open item
+            nxt = self.next_item(None, eval_set=w.eval_set)
+            if nxt is not None:
+                self._select(nxt[1])
         self.queuesRead.emit(self.request_id)
 
     def _loaded(self, request_id: int, eval_set: str) -> None:
