@@ -461,13 +461,10 @@ def agreement_per_eval_set(data: ReviewData, theme: Theme = LIGHT) -> Chart | No
             marker_color=colour, customdata=why,
             hovertemplate=f"{name}: %{{text}}<br>%{{x}}<br>%{{customdata}}<extra></extra>"))
     rule = getattr(getattr(data.config, "policy", None), "min_agreement", None)
-    subtitle = ("n: samples two or more reviewers labeled (agreement is measured on those); "
-                "κ only for two reviewers")
-    if rule is not None:
-        fig.add_hline(y=rule.value, line_dash="dash", line_color="#888888",
-                      annotation_text=f"min_agreement: {rule.metric} ≥ {rule.value:g} ({KIND_WORDS.get(rule.kind, rule.kind)})",
-                      annotation_position="top left")
-        subtitle += f"; the policy needs {rule.metric} ≥ {rule.value:g}"
+    subtitle = "n: samples labeled by two or more reviewers (the figures rest on them) · κ: two reviewers only"
+    if rule is not None:   # the gate as a legend entry, not a label over the bars
+        fig.add_trace(go.Scatter(x=xs, y=[rule.value] * len(xs), mode="lines", line={"dash": "dash", "color": "#888888"},
+                                 name=f"policy: {rule.metric} ≥ {rule.value:g}", hoverinfo="skip"))
     fig.update_layout(barmode="group", yaxis={"range": [min(-0.2, min((getattr(f, k) or 0) for f in figures
                                                                      for k, _n, _c in AGREEMENT_METRICS) - 0.1),
                                                         1.15], "title": {"text": "agreement"}},

@@ -76,6 +76,7 @@ def main(out: Path) -> None:
     pump(10, until=lambda: window.inbox.column_texts("queue") not in ([], [""]))
     window.inbox.list.setColumnWidth(2, 60)
     window.inbox.list.setColumnWidth(3, 150)
+    window.inbox.list.setColumnWidth(4, 190)
     window.inbox.list.scrollToItem(window.inbox.list.topLevelItem(0))
     pump(2)
     window.table.setFocus()
