@@ -11,6 +11,12 @@ What it does and checks:
     (my_queue, once, as the window does) and labels it at `rate` labels/s, each label signed and
     stored in its own transaction (set_label, the keystroke path); it counts what the store acknowledged
   - the QA process asks for the disagreement queue every 2 s and adjudicates what it finds
+  - window-equivalent clients (one per reviewer plus QA's; threads with their own Store, in a few
+    processes) poll the store's change counter as the window does (Store.audit_head() every
+    app.ui.team_view.POLL_MS) and on a change read what the window reloads (the request and its
+    labels, as team_view._read_team); per write and client: the time from the write's
+    acknowledgement to the end of the client's first poll that started after it (and its reload,
+    when that poll saw the change) -- an upper bound of when that window shows it
   - at the end: labels stored = labels acknowledged, no sample dealt beyond its overlap, every
     queue drained, agreement computed (and how long that takes), the status re-evaluated
 Prints the figures; docs/performance.md "Team review under load" records them.
@@ -102,7 +108,7 @@ def reviewer(url: str, home: str, user: str, request_id: int, rate: float, durat
     queue = [q for q in svc.my_queue(request_id) if not q.done]
     while time.time() < start_at:
         time.sleep(0.01)
-    acked, latencies, errors = 0, [], []
+    acked, latencies, errors, acked_at = 0, [], [], []
     t0 = time.monotonic()
     for i, item in enumerate(queue):
         due = t0 + i / rate
@@ -116,6 +122,7 @@ def reviewer(url: str, home: str, user: str, request_id: int, rate: float, durat
             svc.set_label(request_id, item.eval_set, item.sample_id,
                           verdict=Verdict(verdict_for(item.sample_id, user)), refresh=False)
             acked += 1
+            acked_at.append(time.time())
         except Exception as exc:   # counted, the run goes on: the figures say what failed
             errors.append(f"{type(exc).__name__}: {exc}")
         latencies.append(time.monotonic() - began)
@@ -123,7 +130,64 @@ def reviewer(url: str, home: str, user: str, request_id: int, rate: float, durat
     left = sum(1 for q in svc.my_queue(request_id) if not q.done)
     store.close()
     out.put({"user": user, "acked": acked, "latencies": latencies, "errors": errors[:3], "n_errors": len(errors),
-             "elapsed": elapsed, "queue": len(queue), "left": left})
+             "elapsed": elapsed, "queue": len(queue), "left": left, "acked_at": acked_at})
+
+
+def _watch(url: str, request_id: int, stop, polls: list, interval: float) -> None:
+    """One window-equivalent client: StoreWatcher's poll, then TeamView's reload on a change."""
+    from app.service.review import ReviewService
+    from app.store.store import Store
+
+    store = Store(url, migrate=False)
+    svc = ReviewService(store, user="viewer@example.com")
+    head = store.audit_head()
+    try:
+        while not stop.is_set():
+            began = time.time()
+            now = store.audit_head()
+            ended = time.time()
+            changed = now != head
+            if changed:
+                head = now
+                svc.get_request(request_id)
+                svc.labels_frame(request_id)
+                ended = time.time()
+            polls.append((began, ended, changed))
+            time.sleep(max(0.0, interval - (time.time() - began)))
+    finally:
+        store.close()
+
+
+def watchers(url: str, home: str, request_id: int, n: int, stop, out: mp.Queue) -> None:
+    """`n` window-equivalent clients as threads of one process, each with its own connection."""
+    import threading
+
+    os.environ["SIGNOFF_HOME"] = home
+    from app.ui.team_view import POLL_MS
+
+    polls = [[] for _ in range(n)]
+    threads = [threading.Thread(target=_watch, args=(url, request_id, stop, polls[i], POLL_MS / 1000))
+               for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    out.put({"user": "watchers", "polls": polls})
+
+
+def refresh_delays(writes: list[float], clients: list[list[tuple[float, float, bool]]]) -> list[float]:
+    """Per write and client: end of the client's first poll (and reload) that started after the write,
+    minus the write's acknowledgement."""
+    import bisect
+
+    out = []
+    for polls in clients:
+        starts = [p[0] for p in polls]
+        for w in writes:
+            i = bisect.bisect_left(starts, w)
+            if i < len(polls):
+                out.append(polls[i][1] - w)
+    return out
 
 
 def qa(url: str, home: str, request_id: int, start_at: float, stop, out: mp.Queue) -> None:
@@ -167,6 +231,7 @@ def main() -> int:
     ap.add_argument("--rate", type=float, default=5.0, help="labels per second per reviewer")
     ap.add_argument("--duration", type=float, default=60.0, help="seconds of labeling")
     ap.add_argument("--overlap", type=int, default=2)
+    ap.add_argument("--clients", type=int, default=None, help="window-equivalent clients (default reviewers + 1)")
     args = ap.parse_args()
 
     from tests.support.postgres import PostgresServer, find_bin_dir
@@ -203,16 +268,25 @@ def main() -> int:
                  for u in users]
         stop = ctx.Event()
         procs.append(ctx.Process(target=qa, args=(url, home, req.id, start_at, stop, out)))
+        n_clients = args.reviewers + 1 if args.clients is None else args.clients
+        watch_stop = ctx.Event()
+        groups = [n_clients // 4 + (1 if i < n_clients % 4 else 0) for i in range(4)]
+        procs += [ctx.Process(target=watchers, args=(url, home, req.id, g, watch_stop, out)) for g in groups if g]
         for p in procs:
             p.start()
         results = [out.get(timeout=args.duration + 600) for _ in users]
         stop.set()
         results.append(out.get(timeout=600))
+        time.sleep(3)      # the clients' last polls see the last writes
+        watch_stop.set()
+        results += [out.get(timeout=600) for g in groups if g]
         for p in procs:
             p.join(timeout=60)
         wall = time.time() - start_at
 
-        revs = [r for r in results if r["user"] != "qa"]
+        revs = [r for r in results if r["user"] not in ("qa", "watchers")]
+        clients = [c for r in results if r["user"] == "watchers" for c in r["polls"]]
+        delays = sorted(refresh_delays(sorted(t for r in revs for t in r["acked_at"]), clients))
         qa_r = next(r for r in results if r["user"] == "qa")
         acked = sum(r["acked"] for r in revs)
         stored = [l for l in store.labels(req.id) if l.user != "quinn@example.com"]
@@ -245,8 +319,12 @@ def main() -> int:
         print(f"agreement (verdict): alpha {verdict_fig.alpha:.3f}, kappa {verdict_fig.kappa}, AC1 {verdict_fig.ac1:.3f} "
               f"on {verdict_fig.doubly:,} doubly-labeled samples ({verdict_fig.disagreements} disagree); "
               f"computed in {agreement_s:.2f} s")
+        print(f"refresh reaching {len(clients)} window-equivalent clients (poll every 1 s + reload): "
+              f"median {statistics.median(delays):.2f} s, p95 {delays[int(0.95 * (len(delays) - 1))]:.2f} s, "
+              f"max {delays[-1]:.2f} s over {len(delays):,} (write, client) pairs; "
+              f"{'within' if statistics.median(delays) <= 2 else 'ABOVE'} 2 s (median)")
         print(f"status re-evaluated in {refresh_s:.2f} s: {verdict.status.value} — {verdict.description}")
-        ok = acked == len(stored) and overlap_ok and not drained
+        ok = acked == len(stored) and overlap_ok and not drained and statistics.median(delays) <= 2
         return 0 if ok else 1
     finally:
         server.stop()

@@ -327,7 +327,9 @@ def agreement_item(rule, figures: list | None) -> tuple[CheckItem, str]:
     """The checklist item of `[policy] min_agreement` and the short phrase for the status ("" when met).
     Fail closed: figures not computed, no doubly-labeled sample on a labeled set, or a metric that
     cannot be computed (other than for a unanimous set) block."""
-    name = f"agreement ({rule.metric}) >= {rule.value:g}"
+    words = {"alpha": "Krippendorff's alpha", "kappa": "Cohen's kappa", "ac1": "Gwet's AC1"}
+    kind = {"verdict": "verdicts", "correct": "correct/incorrect", "error": "error categories"}.get(rule.kind, rule.kind)
+    name = f"agreement on {kind} ({words.get(rule.metric, rule.metric)}) ≥ {rule.value:g} on every eval set"
     if figures is None:
         return CheckItem(name, False, "agreement was not computed"), "agreement not computed"
     mine = [f for f in figures if f.kind == rule.kind and f.labeled > 0]

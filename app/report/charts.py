@@ -431,7 +431,52 @@ def agreement_table(labels: pd.DataFrame) -> list[dict]:
     return out
 
 
+AGREEMENT_METRICS = (("alpha", "Krippendorff's α", "#0072B2"), ("kappa", "Cohen's κ", "#E69F00"),
+                     ("ac1", "Gwet's AC1", "#009E73"))
+KIND_WORDS = {"verdict": "verdict", "correct": "correct/incorrect", "error": "error category"}
+
+
+def agreement_per_eval_set(data: ReviewData, theme: Theme = LIGHT) -> Chart | None:
+    """Agreement per eval set and label kind from ReviewService.agreement: alpha, kappa (two reviewers)
+    and AC1, each bar with its value, each eval set with its number of doubly-labeled samples; the
+    policy's min_agreement as a line. None when no sample has two labels yet."""
+    figures = [f for f in data.agreement if f.doubly]
+    if not figures:
+        return None
+    title = "Agreement between reviewers"
+    order = {name: i for i, name in enumerate(data.request.eval_sets)}
+    kinds = list(KIND_WORDS)
+    figures.sort(key=lambda f: (order.get(f.eval_set, 99), kinds.index(f.kind) if f.kind in kinds else 9))
+    xs = [f"{plain(f.eval_set, 32)} · {KIND_WORDS.get(f.kind, f.kind)}<br>n={f.doubly:,} doubly labeled"
+          for f in figures]
+    fig = go.Figure()
+    for key, name, colour in AGREEMENT_METRICS:
+        values = [getattr(f, key) for f in figures]
+        if all(v is None for v in values):
+            continue
+        texts = [("n/a" if v is None else _fmt(v, digits=2)) for v in values]
+        why = [plain(f.notes.get(key, ""), 80) for f in figures]
+        fig.add_trace(go.Bar(
+            name=name, x=xs, y=[0 if v is None else v for v in values], text=texts, textposition="outside",
+            marker_color=colour, customdata=why,
+            hovertemplate=f"{name}: %{{text}}<br>%{{x}}<br>%{{customdata}}<extra></extra>"))
+    rule = getattr(getattr(data.config, "policy", None), "min_agreement", None)
+    subtitle = "n: samples labeled by two or more reviewers (the figures rest on them) · κ: two reviewers only"
+    if rule is not None:   # the gate as a legend entry, not a label over the bars
+        fig.add_trace(go.Scatter(x=xs, y=[rule.value] * len(xs), mode="lines", line={"dash": "dash", "color": "#888888"},
+                                 name=f"policy: {rule.metric} ≥ {rule.value:g}", hoverinfo="skip"))
+    fig.update_layout(barmode="group", yaxis={"range": [min(-0.2, min((getattr(f, k) or 0) for f in figures
+                                                                     for k, _n, _c in AGREEMENT_METRICS) - 0.1),
+                                                        1.15], "title": {"text": "agreement"}},
+                      legend={"orientation": "h", "y": -0.25})
+    _base_layout(fig, theme, title, max(380, 320 + 10 * len(figures)), subtitle)
+    return Chart("agreement", title, fig)
+
+
 def agreement(data: ReviewData, theme: Theme = LIGHT) -> Chart:
+    per_set = agreement_per_eval_set(data, theme)
+    if per_set is not None:
+        return per_set
     title = "Agreement between reviewers"
     pairs = agreement_table(data.labels)
     shared = [p for p in pairs if p["n"]]

@@ -43,6 +43,7 @@ class ReviewData:
     user: str = ""
     collected_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
     problems: list[str] = field(default_factory=list)
+    agreement: list = field(default_factory=list)   # app.core.agreement.AgreementFigure per eval set and kind
 
     def eval_set(self, name: str) -> EvalSetData | None:
         return next((e for e in self.eval_sets if e.name == name), None)
@@ -95,6 +96,12 @@ def collect(service, request_id: int, *, task: TaskState | None = None, eval_set
     except SignoffError as exc:
         verdict = None
         problems.append(f"policy: {exc}")
+    figures = []
+    if hasattr(service, "agreement"):     # alpha, kappa, AC1 per eval set (ReviewService.agreement)
+        try:
+            figures = list(service.agreement(request.id))
+        except SignoffError as exc:
+            problems.append(f"agreement: {exc}")
     task.check()
     return ReviewData(request=request, config=config, verdict=verdict, eval_sets=sets, labels=labels,
-                      user=getattr(service, "user", "") or "", problems=problems)
+                      user=getattr(service, "user", "") or "", problems=problems, agreement=figures)

@@ -47,7 +47,7 @@ RequestIdRole = Qt.ItemDataRole.UserRole + 10
 RecordRole = Qt.ItemDataRole.UserRole + 11
 AwaitingRole = Qt.ItemDataRole.UserRole + 13
 
-COLUMNS = ["status", "commit", "title", "missing", "model", "sets", "created"]
+COLUMNS = ["status", "commit", "title", "missing", "queue", "model", "sets", "created"]   # queue: app/ui/team_queue.py
 COL = {name: i for i, name in enumerate(COLUMNS)}
 STATUS_ORDER = {"rejected": 0, "pending": 1, "approved": 2}
 MLFLOW_TITLE = "On MLflow (not opened here yet)"
@@ -215,12 +215,14 @@ class Inbox(QWidget):
     requestSelected = Signal(int)
     scopeChanged = Signal(str)          # "all" / "mine"
     mlflowListed = Signal(int)          # how many versions the MLflow section lists after a refresh
+    requestsSet = Signal()              # after set_requests (the queue column is read on a worker then)
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.service = None               # set_service(): needed for "mine"
         self._records: list[RequestRecord] = []
         self._mine: dict[int, list[str]] = {}
+        self.queue_texts: dict[int, tuple[str, str]] = {}   # request id -> ("me 3/16 · team 40/160", tooltip)
         self.scope = "all"
 
         self.list = QTreeWidget()
@@ -240,7 +242,8 @@ class Inbox(QWidget):
         header.setStretchLastSection(False)
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setSortIndicatorShown(True)
-        for name, width in (("status", 96), ("commit", 66), ("title", 180), ("missing", 230), ("model", 120),
+        for name, width in (("status", 96), ("commit", 66), ("title", 180), ("missing", 230), ("queue", 150),
+                            ("model", 120),
                             ("sets", 40), ("created", 118)):
             self.list.setColumnWidth(COL[name], width)
 
@@ -354,6 +357,7 @@ class Inbox(QWidget):
                 self._mine[r.id] = involvement(self.service, r)
         self._fill(keep)
         self._fill_mlflow()     # a version that has become a request here leaves the MLflow section
+        self.requestsSet.emit()
 
     def _fill(self, keep: int | None) -> None:
         self._updating = True
@@ -412,6 +416,22 @@ class Inbox(QWidget):
                             f"{mine_line if self.service is not None else ''}".rstrip())
         for i in range(len(COLUMNS)):
             item.setToolTip(i, tip)
+        queue, queue_tip = self.queue_texts.get(r.id, ("", ""))
+        item.setText(COL["queue"], queue)
+        if queue_tip:
+            item.setToolTip(COL["queue"], plain_tooltip(queue_tip))
+
+    def set_queue_texts(self, texts: dict[int, tuple[str, str]]) -> None:
+        """The queue column (my done/assigned and the team's), read on a worker."""
+        self.queue_texts = dict(texts)
+        for i in range(self.list.topLevelItemCount()):
+            item = self.list.topLevelItem(i)
+            record = item.data(0, RecordRole)
+            if record is not None:
+                queue, queue_tip = self.queue_texts.get(record.id, ("", ""))
+                item.setText(COL["queue"], queue)
+                if queue_tip:
+                    item.setToolTip(COL["queue"], plain_tooltip(queue_tip))
 
     def update_status(self, request_id: int, status: str, description: str) -> None:
         """Show a request's live status (after labels or a decision) without reloading the list."""

@@ -349,6 +349,12 @@ class MainWindow(QMainWindow):
 
         install_queue_nav(self)
         install_team(self)
+        from app.ui.team_queue import install_team_queue   # my assigned queue, QA's adjudication, inbox queues
+        from app.ui.reassign_dialog import install_reassign  # Review ▸ Reassign…
+
+        install_team_queue(self)
+        install_reassign(self)
+        self.team_queue.refresh_inbox_queues()
 
     # ------------------------------------------------------------------ layout
     def _build_widgets(self) -> None:
@@ -945,6 +951,9 @@ class MainWindow(QMainWindow):
             self.select_row(target)
 
     def next_unlabeled(self) -> None:
+        team_queue = getattr(self, "team_queue", None)
+        if team_queue is not None and team_queue.next():   # [policy] overlap: my next assigned item
+            return
         row = self.model.next_unlabeled(self.current_row())
         if row < 0:
             self.statusBar().showMessage("Every sample in this filter carries your label.", 4000)
@@ -1098,11 +1107,15 @@ class MainWindow(QMainWindow):
         current = self.model.label_of(sid) if here else MyLabel()
         before = {k: getattr(current, k) for k in ("verdict", "correct", "error", "comment")}
         label = MyLabel(**{**before, **_label_fields(fields)})
-        try:
-            self.label_writer.submit(key, fields, before, {"refresh": False})   # the status follows, debounced
-        except SignoffError as exc:
-            self.banner.show_message(f"Label not saved: {exc}")
-            return False
+        team_queue = getattr(self, "team_queue", None)
+        if team_queue is not None and team_queue.adjudicates(key):
+            team_queue.adjudicate(key, before, label)    # QA's adjudicated label (app/ui/team_queue.py)
+        else:
+            try:
+                self.label_writer.submit(key, fields, before, {"refresh": False})   # the status follows, debounced
+            except SignoffError as exc:
+                self.banner.show_message(f"Label not saved: {exc}")
+                return False
         self._show_label(key, label, select=select)
         words = (label_words(label, blind_names(request_id, eval_set, sid), blind=True) if self.blind
                  else label.words())

@@ -1,8 +1,9 @@
 """Queues as a reviewer moves through them (issue 12, item 6).
 
 A queue is what the current filter shows: with the default filter ("all but unchanged", worst
-first) each change class of an eval set is one queue, in CLASS_ORDER. Until assignment lands,
-"my queue" is that. Here:
+first) each change class of an eval set is one queue, in CLASS_ORDER. With `[policy] overlap` the
+queue is what was dealt to me instead (app/ui/team_queue.py takes over the progress, Next and the
+notice's text through the hooks below). Here:
 
 - `]` / `[`: next / previous eval set.
 - Progress "7/79" (labeled by me / in the queue) on the class buttons, and per eval set in the
@@ -121,7 +122,8 @@ class QueueNav(QObject):
         self._worker = None
         if self.window.request is None or self.window.request.id != request_id:
             return
-        self.progress = dict(result)
+        mine = self._assigned()
+        self.progress = mine.eval_set_progress() if mine is not None else dict(result)
         self._mark_eval_sets()
 
     def _mark_eval_sets(self) -> None:
@@ -138,8 +140,17 @@ class QueueNav(QObject):
             combo.setItemData(i, "viewed" if mark.strip() else "not viewed yet", Qt.ItemDataRole.ToolTipRole)
 
     # -- progress on the class buttons --------------------------------------
+    def _assigned(self):
+        """The assigned queue (app/ui/team_queue.py) when the policy deals the work, else None."""
+        mine = getattr(self.window, "team_queue", None)
+        return mine if mine is not None and mine.active else None
+
     def class_progress(self) -> dict[str, tuple[int, int]]:
-        """{class: (labeled by me, samples)} of the open eval set."""
+        """{class: (labeled by me, samples)} of the open eval set; with overlap (labeled by me, assigned
+        to me)."""
+        mine = self._assigned()
+        if mine is not None:
+            return mine.class_progress()
         m = self.window.model
         codes = m._class_codes
         if not len(codes):
@@ -166,6 +177,9 @@ class QueueNav(QObject):
         """Called after a label moved on (keys 1-4): True when the queue ended and the notice shows
         (the window then stays on the sample), False to move on as usual."""
         w = self.window
+        mine = self._assigned()
+        if mine is not None:
+            return mine.after_label()
         m = w.model
         row = w.current_row()
         if row < 0 or not m.rowCount():
@@ -220,6 +234,18 @@ class QueueNav(QObject):
                 what = f"eval set {name} ({d}/{t})"
             n.text.setText(f"{here}. Next queue: {what} — Enter goes there, Esc stays.")
             n.go_button.show()
+        self._show(target)
+
+    def present(self, text: str, target: tuple[str, str] | None) -> None:
+        """Show the notice with this text; Enter goes to `target` (None: nowhere to go)."""
+        n = self.notice
+        n.target = target
+        n.text.setText(text)
+        n.go_button.setVisible(target is not None)
+        self._show(target)
+
+    def _show(self, target) -> None:
+        n = self.notice
         n.show()
         for sc in self.go_keys:
             sc.setEnabled(target is not None)

@@ -58,6 +58,8 @@ REVIEW_FILTERS: list[tuple[str | None, str]] = [
     ("not_mine", "not labeled by me"),
     ("mine", "labeled by me"),
     ("disagree", "reviewers disagree"),
+    ("assigned", "my queue (assigned to me)"),      # [policy] overlap: the samples dealt to me (app/ui/team_queue.py)
+    ("adjudicate", "to adjudicate (QA)"),           # the disagreement queue; a label here is QA's adjudication
 ]
 
 # Constants for data(), called for every visible cell on every repaint (PySide6 enum
@@ -282,6 +284,8 @@ class SampleTableModel(QAbstractTableModel):
         self._others: dict[str, tuple] = {}
         self._others_labeled = np.zeros(0, dtype=bool)    # per frame position: someone else labeled it
         self._disagree = np.zeros(0, dtype=bool)          # per frame position: reviewers disagree
+        self._sets: dict[str, frozenset[str]] = {}         # review filter key -> sample ids (assigned, adjudicate)
+        self._set_masks: dict[str, np.ndarray] = {}
         self.blind = False
         self.blind_names = None                            # sample id -> {"baseline": "A"|"B", "candidate": ...}
         self._cells: dict[tuple[int, int], str] = {}       # (position, column) -> display text
@@ -354,6 +358,8 @@ class SampleTableModel(QAbstractTableModel):
         self._others = {}
         self._others_labeled = np.zeros(n, dtype=bool)
         self._disagree = np.zeros(n, dtype=bool)
+        self._sets = {}
+        self._set_masks = {}
         if prepared.labeled is not None and labels is None:
             self._labels = dict(prepared.labels or {})
             self._labeled = prepared.labeled
@@ -492,7 +498,30 @@ class SampleTableModel(QAbstractTableModel):
             "not_mine": ~self._labeled,
             "mine": self._labeled,
             "disagree": self._disagree,
+            "assigned": self.set_mask("assigned"),
+            "adjudicate": self.set_mask("adjudicate"),
         }[review]
+
+    def set_sample_set(self, key: str, ids) -> None:
+        """The sample ids of a set-based review filter ("assigned", "adjudicate"), set from outside."""
+        self._sets[key] = frozenset(str(i) for i in ids)
+        self._set_masks.pop(key, None)
+        if self._review == key:
+            self.set_filter()
+
+    def set_mask(self, key: str) -> np.ndarray:
+        """Per frame position: the sample is in the set `key` (cached per frame)."""
+        masks = self._set_masks
+        n = len(self.frame) if self.frame is not None else 0
+        mask = masks.get(key)
+        if mask is None or len(mask) != n:
+            mask = np.zeros(n, dtype=bool)
+            ids = self._sets.get(key, ())
+            if n and ids:
+                for p in self._id_index.positions_of(list(ids)).values():
+                    mask[p] = True
+            masks[key] = mask
+        return mask
 
     def _search_mask(self, needle: str) -> np.ndarray:
         """Case-insensitive substring over id, input, reference and outputs."""

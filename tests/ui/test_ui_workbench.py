@@ -78,7 +78,7 @@ def test_class_buttons_filter_to_a_class_and_back(window, open_request):
     assert window.model.visible_count() == 10
     window.filter_combo.setCurrentText("all samples")
     assert window.model.visible_count() == 11
-    assert window.class_buttons["regressed"].text() == "regressed 3"
+    assert window.class_buttons["regressed"].text() == "regressed 0/3"   # labeled / in the class
 
 
 def test_search_filters_by_id_input_and_outputs(window, open_request):
@@ -113,11 +113,15 @@ def test_number_keys_label_and_advance(window, service, open_request, qtbot):
     assert window.current_sample_id() == "s-010"
     qtbot.keyClick(window.table, Qt.Key.Key_2)
     qtbot.keyClick(window.table, Qt.Key.Key_3)
+    # The last regression labeled: the window says the queue is done and Enter goes on to the next.
+    assert window.queues.notice.isVisible() and "regressed queue" in window.queues.notice.text.text()
+    qtbot.keyClick(window.table, Qt.Key.Key_Return)
     qtbot.keyClick(window.table, Qt.Key.Key_4)
     assert service.label(1, "support-replies", "s-010").verdict is Verdict.BASELINE
     assert service.label(1, "support-replies", "s-002").verdict is Verdict.TIE
     assert service.label(1, "support-replies", "s-009").verdict is Verdict.BOTH_WRONG
     assert window.current_sample_id() == "s-011"
+    window.filter_combo.setCurrentIndex(0)   # back to every changed sample, worst first
     mine = column_values(window, "mine")
     assert mine[:4] == ["✓ cand", "✓ base", "✓ tie", "✓ both ✗"] and mine[4] == ""
     assert "4 labeled by you" in window.count_label.text()
