@@ -7,10 +7,10 @@ from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from .config import EvalSetSpec, ProjectConfig
+if TYPE_CHECKING:  # only in annotations: `signoff --version`, `--help` and the start-up window need
+    import pandas as pd  # neither pandas nor msgspec (issue 16)
 
-if TYPE_CHECKING:  # only in annotations: `signoff --version` and the start-up window need no pandas
-    import pandas as pd
+    from .config import EvalSetSpec, ProjectConfig
 
 
 class ChangeClass(StrEnum):

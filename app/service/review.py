@@ -12,23 +12,20 @@ from collections import OrderedDict
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 
-import numpy as np
 
-import pandas as pd
 
 from app.core.agreement import AgreementFigure, disagreements as find_disagreements, figures as agreement_figures, ratings_of
 from app.core.assignment import Assignment, QueueItem, deal, reassign, seed_of, to_review
-from app.core.compare import HASH_COLUMN, compare
 from app.core.config import ProjectConfig, parse_config
 from app.core.errors import InputError, NotFoundError, PolicyRefusal, SignoffError
 from app.core.hashing import canonical_json
 from app.core.signing import SignatureError, statement_bytes, verify_statement
-from app.core.id_lookup import IdLookup
 from app.core.model import (IDENTITY_CHECKED, IDENTITY_REFUSED, ChangeClass, Decision, DecisionKind, Label,
                             Verdict)
 from app.core.hashing import combine_hashes, sha256_bytes
 from app.core.policy import Coverage, PolicyVerdict, check_allowed, evaluate, other_labels_note
 from app.core.policy_change import AUTHOR, POLICY_OWNER, PolicyChange, added_specs, compare_policies
+from app.core.lazy import lazy
 from app.core.tasks import NULL_TASK, TaskState
 from app.plugin_api import Source
 from app.registry import registry
@@ -39,6 +36,13 @@ from .identity import IdentityCheck, check_forge_identity, judge, resolve_user, 
 
 from .publishing import PublishReport, publish_outbox
 from . import reviewer_keys as rk
+
+# Imported when first used: `signoff status` on a request, `--version` and the rest of the light
+# commands never need them before a comparison is loaded (issue 16).
+np = lazy("numpy")
+pd = lazy("pandas")
+_compare = lazy("app.core.compare")
+_id_lookup = lazy("app.core.id_lookup")
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +56,7 @@ LABEL_COLUMNS = ["eval_set", "sample_id", "user", "verdict", "correct", "error",
 @dataclass
 class _Slim:
     """What the policy needs of one eval set: ids (with a look-up) and class codes (CLASS_NAMES)."""
-    ids: IdLookup
+    ids: "_id_lookup.IdLookup"
     codes: np.ndarray
 
     @classmethod
@@ -62,7 +66,7 @@ class _Slim:
             codes = cls_col.cat.set_categories(CLASS_NAMES).cat.codes.to_numpy(dtype=np.int8)
         else:
             codes = pd.Categorical(cls_col.astype(str), categories=CLASS_NAMES).codes.astype(np.int8)
-        return cls(IdLookup.shared(frame["id"]), codes)
+        return cls(_id_lookup.IdLookup.shared(frame["id"]), codes)
 
     def changed(self) -> np.ndarray:
         return np.isin(self.codes, [CLASS_NAMES.index(c) for c in CHANGED_CLASSES])
@@ -106,7 +110,7 @@ class ReviewService:
         comparisons = []
         for i, data in enumerate(loaded.eval_sets):
             task.report(f"comparing {data.spec.name}", i / max(1, len(loaded.eval_sets)))
-            result = compare(data)
+            result = _compare.compare(data)
             # A source may add fields to an eval set's summary (MLflow: the runs' own metrics).
             extras = (getattr(loaded, "summary_extras", None) or {}).get(result.eval_set, {})
             comparisons.append((result.eval_set, {**result.summary, **extras}, result.table))
@@ -173,24 +177,24 @@ class ReviewService:
         earlier_sets = set(self._fixed(earlier_id).eval_sets)
         out: dict[str, set[str]] = {}
         for name, _summary, table in comparisons:
-            if name not in earlier_sets or HASH_COLUMN not in table.columns:
+            if name not in earlier_sets or _compare.HASH_COLUMN not in table.columns:
                 continue
             old = self._hash_frame(earlier_id, name)
             if old is None:
                 continue
             new = pd.DataFrame({"id": table["id"].astype(str).to_numpy(dtype=object),
-                                "h": table[HASH_COLUMN].astype(str).to_numpy(dtype=object)})
+                                "h": table[_compare.HASH_COLUMN].astype(str).to_numpy(dtype=object)})
             both = new.merge(old, on="id", how="inner", suffixes=("", "_old"))
             out[name] = set(both.loc[both["h"] == both["h_old"], "id"])
         return out
 
     def _hash_frame(self, request_id: int, eval_set: str) -> pd.DataFrame | None:
         """id, h (sample_hash) of a stored comparison; None when it was stored without sample hashes."""
-        frame = self.store.load_comparison(request_id, eval_set, columns=["id", HASH_COLUMN])
-        if HASH_COLUMN not in frame.columns:
+        frame = self.store.load_comparison(request_id, eval_set, columns=["id", _compare.HASH_COLUMN])
+        if _compare.HASH_COLUMN not in frame.columns:
             return None
         return pd.DataFrame({"id": frame["id"].astype(str).to_numpy(dtype=object),
-                             "h": frame[HASH_COLUMN].astype(str).to_numpy(dtype=object)})
+                             "h": frame[_compare.HASH_COLUMN].astype(str).to_numpy(dtype=object)})
 
     def sample_hashes(self, request_id: int, eval_set: str) -> dict[str, str]:
         """{sample id: sample_hash} of a stored comparison (cached: comparisons never change); {} for
@@ -229,7 +233,7 @@ class ReviewService:
         "inspection", its policy `loaded.config_text` (the protected base's, [status] local)."""
         comparisons = []
         for data in loaded.eval_sets:
-            result = compare(data)
+            result = _compare.compare(data)
             comparisons.append((result.eval_set, result.summary, result.table))
         config, config_text = loaded.config, loaded.config_text
         keys = rk.resolve_reviewer_keys(config, "", self.store, actor=self.user)
@@ -1194,9 +1198,9 @@ class ReviewService:
 
 
 def _hashes_of(table: pd.DataFrame) -> dict[str, str]:
-    if HASH_COLUMN not in table.columns:
+    if _compare.HASH_COLUMN not in table.columns:
         return {}
-    return dict(zip(table["id"].astype(str), table[HASH_COLUMN].astype(str)))
+    return dict(zip(table["id"].astype(str), table[_compare.HASH_COLUMN].astype(str)))
 
 
 def _authors_of(loaded) -> dict[str, str]:

@@ -18,10 +18,11 @@ import logging
 import os
 from datetime import datetime, timedelta, timezone
 
-import requests
-
 from app.core.config import ProjectConfig
 from app.core.errors import InputError, PolicyRefusal
+from app.core.lazy import lazy
+
+requests = lazy("requests")   # imported when keys are first fetched, not at start-up (issue 16)
 
 log = logging.getLogger(__name__)
 

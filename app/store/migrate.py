@@ -1,25 +1,35 @@
 """Run the alembic migrations from code: no alembic.ini at runtime, the
-scripts ship inside the package (app/store/migrations)."""
+scripts ship inside the package (app/store/migrations).
+
+Opening a store whose schema is at head (every open but the first after an
+upgrade of Signoff) imports no alembic: the head is read from the migration
+scripts' `revision` / `down_revision` lines and compared with the store's
+alembic_version row in one read-only query. Only a store behind (or one the
+scan cannot place) takes the migration lock and runs alembic.
+"""
 
 from __future__ import annotations
 
+import re
+from functools import lru_cache
 from pathlib import Path
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from alembic.util import CommandError
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, text
+from sqlalchemy.exc import DatabaseError, OperationalError
 
 from app.core.errors import SignoffError
+
+from .db import READ_ONLY
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 # Any fixed number: PostgreSQL advisory lock that keeps two processes from migrating at once.
 _PG_MIGRATION_LOCK = 0x516E_0FF
+_REVISION = re.compile(r"^(down_revision|revision)\s*(?::[^=]*)?=\s*(.+?)\s*$", re.MULTILINE)
 
 
-def alembic_config(connection: Connection | None = None) -> Config:
+def alembic_config(connection: Connection | None = None):
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     if connection is not None:
@@ -28,15 +38,58 @@ def alembic_config(connection: Connection | None = None) -> Config:
 
 
 def head_revision() -> str:
+    from alembic.script import ScriptDirectory
+
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 
+@lru_cache(maxsize=1)
+def scanned_head() -> str | None:
+    """The head revision read from the scripts' text, without alembic; None when the scan cannot
+    tell (several heads, a revision it cannot read): the caller then asks alembic."""
+    revisions, downs = set(), set()
+    for path in sorted((MIGRATIONS / "versions").glob("*.py")):
+        found = dict(_REVISION.findall(path.read_text(encoding="utf-8")))
+        if "revision" not in found:
+            continue
+        rev, down = found["revision"], found.get("down_revision", "None")
+        if not re.fullmatch(r"[\"'][\w.-]+[\"']", rev) or not re.fullmatch(r"None|[\"'][\w.-]+[\"']", down):
+            return None   # a tuple (merge point) or anything else: alembic reads it
+        revisions.add(rev[1:-1])
+        if down != "None":
+            downs.add(down[1:-1])
+    heads = revisions - downs
+    return heads.pop() if len(heads) == 1 and downs <= revisions else None
+
+
 def current_revision(connection: Connection) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
     return MigrationContext.configure(connection).get_current_revision()
+
+
+def _stored_revision(engine: Engine) -> str | None:
+    """The store's alembic_version, read-only and without alembic; None if there is none (yet)."""
+    with engine.execution_options(**{READ_ONLY: True}).connect() as conn:   # unreachable: raises, as before
+        try:
+            rows = conn.execute(text("SELECT version_num FROM alembic_version")).all()
+        except (OperationalError, DatabaseError):
+            return None   # no table yet (a new store), or a problem the full path reports
+    return rows[0][0] if len(rows) == 1 else None
+
+
+def at_head(engine: Engine) -> bool:
+    head = scanned_head()
+    return head is not None and _stored_revision(engine) == head
 
 
 def upgrade(engine: Engine, where: str) -> None:
     """Bring the schema to head in one transaction (SQLite's DDL is transactional too)."""
+    if at_head(engine):
+        return
+    from alembic import command
+    from alembic.util import CommandError
+
     with engine.begin() as conn:
         if conn.dialect.name == "postgresql":
             conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_PG_MIGRATION_LOCK})")

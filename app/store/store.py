@@ -12,8 +12,8 @@ import dataclasses
 from contextlib import contextmanager
 from dataclasses import asdict, fields, replace
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-import pandas as pd
 from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DatabaseError, OperationalError
@@ -28,11 +28,16 @@ from app.core.model import (IDENTITY_CHECKED, IDENTITY_REFUSED, IDENTITY_UNCHECK
 
 from . import audit_log, outbox as ob
 from .db import DB_FILE, READ_ONLY, StoreUnavailable, data_dir, describe, make_engine, mask, resolve_url
-from .frames import bytes_to_frame, frame_to_bytes
 from .migrate import upgrade
 from .records import AuditEntry, AuditReport, InspectionRecord, NewRequest, OutboxEntry, OutboxItem, RequestRecord, SignedStatement
 from .schema import (HEAD_ID, AssignmentRow, AuditHead, Comparison, DecisionRow, ForgeKeys, InspectionRow, LabelRow, LabelStatement, LocalStatus,
                      OutboxRow, Request, utcnow)
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+# frames.py (pandas, pyarrow) is imported by the two methods that move comparisons: opening the
+# store, reading a request or its status imports neither (issue 16, `signoff status` start-up).
 
 SYSTEM_ACTOR = "signoff"
 LABEL_KEY = ["request_id", "eval_set", "sample_id", "user_name"]
@@ -275,6 +280,8 @@ class Store:
         if len(set(names)) != len(names):
             raise InputError(f"eval set names must be unique in a request: {', '.join(names)}")
         # Encode before the transaction: no lock is held while Parquet is written.
+        from .frames import frame_to_bytes
+
         blobs = [frame_to_bytes(table) for _, _, table in comparisons]
         now = utcnow()
         with self._write() as s:
@@ -423,6 +430,8 @@ class Store:
                             .where(Comparison.request_id == request_id, Comparison.eval_set == eval_set))
         if blob is None:
             raise NotFoundError(f"no eval set {eval_set!r} in review request {request_id}")
+        from .frames import bytes_to_frame
+
         return bytes_to_frame(blob, columns)
 
     # -- labels -----------------------------------------------------------

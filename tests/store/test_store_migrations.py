@@ -63,6 +63,21 @@ def test_migration_scripts_ship_inside_the_package():
     assert migrate.head_revision() == "0008_inspections"
 
 
+def test_the_cheap_head_check_agrees_with_alembic(empty_db_url):
+    """Opening a store at head imports no alembic (issue 16): the scanned head must be alembic's."""
+    assert migrate.scanned_head() == migrate.head_revision()
+    engine = make_engine(resolve_url(empty_db_url))
+    try:
+        assert not migrate.at_head(engine)   # a new store: no alembic_version yet
+        Store(empty_db_url).close()
+        assert migrate.at_head(engine)
+        with engine.begin() as conn:
+            conn.exec_driver_sql("UPDATE alembic_version SET version_num = '0007_assignments'")
+        assert not migrate.at_head(engine)   # behind: the full, locked path runs alembic
+    finally:
+        engine.dispose()
+
+
 def test_outbox_order_numbers_existing_entries_per_target(empty_db_url, new_request):
     """0004_outbox_order on a store with entries: each target's entries get 1, 2, ... in id order."""
     from alembic import command
