@@ -43,6 +43,8 @@ class ReviewData:
     user: str = ""
     collected_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
     problems: list[str] = field(default_factory=list)
+    # a periodic inspection: {"subject", "points"} (InspectionService.trend of its subject), else None
+    inspection: dict | None = None
 
     def eval_set(self, name: str) -> EvalSetData | None:
         return next((e for e in self.eval_sets if e.name == name), None)
@@ -95,6 +97,13 @@ def collect(service, request_id: int, *, task: TaskState | None = None, eval_set
     except SignoffError as exc:
         verdict = None
         problems.append(f"policy: {exc}")
+    inspection = None
+    if getattr(request, "kind", "review") == "inspection":
+        task.report("reading earlier inspections", None)
+        try:
+            inspection = service.inspection_trend(request.id)
+        except SignoffError as exc:
+            problems.append(f"inspection trend: {exc}")
     task.check()
     return ReviewData(request=request, config=config, verdict=verdict, eval_sets=sets, labels=labels,
-                      user=getattr(service, "user", "") or "", problems=problems)
+                      user=getattr(service, "user", "") or "", problems=problems, inspection=inspection)
