@@ -957,11 +957,35 @@ class MainWindow(QMainWindow):
             self.select_row(target)
 
     def next_unlabeled(self) -> None:
-        row = self.model.next_unlabeled(self.current_row())
+        row = self._next_in_review_order()
+        if row < 0:
+            row = self.model.next_unlabeled(self.current_row())
         if row < 0:
             self.statusBar().showMessage("Every sample in this filter carries your label.", 4000)
             return
         self.select_row(row)
+
+    def _next_in_review_order(self) -> int:
+        """On an eval set whose regression rate the policy bounds, N serves the bound's sample in
+        its order first (ReviewService.next_to_review, docs/statistics.md "The sample"); -1: no
+        such set, the order is done, or none of it is in this filter (the usual next unlabeled)."""
+        nxt = getattr(self.service, "next_to_review", None)
+        if nxt is None or self.request is None or not self.eval_set:
+            return -1
+        after, seen = self.current_sample_id(), set()
+        for _ in range(64):   # the store may lag the label writer by a few labels; some may be filtered out
+            try:
+                sid = nxt(self.request.id, self.eval_set, after)
+            except SignoffError:
+                return -1
+            if sid is None or sid in seen:
+                return -1
+            seen.add(sid)
+            row = self.model.row_of(sid)
+            if row >= 0 and self.model.label_of(sid).is_empty:
+                return row
+            after = sid
+        return -1
 
     # ------------------------------------------------------------------ labels
     def label_verdict(self, verdict: Verdict) -> None:
