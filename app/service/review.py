@@ -697,11 +697,13 @@ class ReviewService:
         return order
 
     def next_to_review(self, request_id: int, eval_set: str, after: str | None = None) -> str | None:
-        """The window's "next unlabeled" (N) on an eval set the policy bounds: the next sample of the
-        bound's order (review_order, docs/statistics.md "The sample") after `after` (wrapping) that
-        has no label of mine and no verdict of anyone's (the bound uses one verdict per sample, so a
-        sample someone judged already is no budget well spent). None when the set is not bounded or
-        the whole order is done: then the caller's own next-unlabeled applies.
+        """The window's "next unlabeled" (N) on an eval set the policy bounds: the FIRST sample of the
+        bound's order (review_order, docs/statistics.md "The sample") that has no label of mine and no
+        verdict of anyone's (the bound uses one verdict per sample: a sample someone judged already is
+        no budget well spent), other than `after` (the sample shown now, so N always moves on). Always
+        the first open one, not the one after `after`: skipping a sample only defers it by one, so the
+        labels stay a prefix of the order, which is what keeps the sample random. None when the set is
+        not bounded or the whole order is done: then the caller's own next-unlabeled applies.
 
         With assigned queues (team review), the queue decides WHICH samples are mine and this order
         decides in which order I meet them: see docs/statistics.md."""
@@ -711,16 +713,9 @@ class ReviewService:
         me = self.user.strip().lower()
         done = {str(l.sample_id) for l in self.store.labels(int(request_id), eval_set=eval_set)
                 if l.verdict is not None or (l.user.strip().lower() == me and _counts_as_reviewed(l))}
-        start = 0
         if after is not None:
-            try:
-                start = order.index(str(after)) + 1
-            except ValueError:
-                start = 0
-        for sid in order[start:] + order[:start]:
-            if sid not in done:
-                return sid
-        return None
+            done.add(str(after))
+        return next((sid for sid in order if sid not in done), None)
 
     def regression_bounds(self, request_id: int, labels: list[Label] | None = None) -> list:
         """The regression-rate bound of every eval set the policy bounds, from the labels that count

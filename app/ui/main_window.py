@@ -972,19 +972,24 @@ class MainWindow(QMainWindow):
         nxt = getattr(self.service, "next_to_review", None)
         if nxt is None or self.request is None or not self.eval_set:
             return -1
-        after, seen = self.current_sample_id(), set()
-        for _ in range(64):   # the store may lag the label writer by a few labels; some may be filtered out
-            try:
-                sid = nxt(self.request.id, self.eval_set, after)
-            except SignoffError:
-                return -1
-            if sid is None or sid in seen:
-                return -1
-            seen.add(sid)
-            row = self.model.row_of(sid)
-            if row >= 0 and self.model.label_of(sid).is_empty:
-                return row
-            after = sid
+        current = self.current_sample_id()
+        try:
+            sid = nxt(self.request.id, self.eval_set, current)
+            if sid is not None and not self.model.label_of(sid).is_empty:
+                self.flush_labels()   # labeled here, not in the store yet (written off the GUI thread)
+                sid = nxt(self.request.id, self.eval_set, current)
+        except SignoffError:
+            return -1
+        return -1 if sid is None else self.model.row_of(sid)   # -1 also when this filter hides it
+        if sid is not None and self.model.label_of(sid).is_empty:
+            return self.model.row_of(sid)
+        # labeled here, not yet in the store (labels are written off the GUI thread): the first open
+        # one of the order as this window knows it; the service gave the order's start
+        order = self.service.review_order(self.request.id, self.eval_set) if sid is not None else []
+        for sid in order:
+            if sid != current and self.model.label_of(sid).is_empty and \
+                    nxt(self.request.id, self.eval_set, current) is not None:
+                return self.model.row_of(sid)
         return -1
 
     # ------------------------------------------------------------------ labels
