@@ -328,6 +328,21 @@ class FakeReviewService:
         except KeyError:
             raise NotFoundError(f"no review request {request_id}") from None
 
+    def next_to_review(self, request_id: int, eval_set: str, after: str | None = None) -> str | None:
+        """The bound's order (ReviewService.next_to_review): the fake's policies bound no eval set."""
+        self.get_request(request_id)
+        return None
+
+    def agreement(self, request_id: int) -> list:
+        """The fake keeps no team agreement figures (ReviewService.agreement): none to show."""
+        self.get_request(request_id)
+        return []
+
+    def inspection_trend(self, request_id: int) -> dict | None:
+        """The fake holds no periodic inspection (ReviewService.inspection_trend)."""
+        self.get_request(request_id)
+        return None
+
     def resolve_request(self, ref: str) -> RequestRecord:
         if ref.isdigit() and int(ref) in self._requests:
             return self._requests[int(ref)]

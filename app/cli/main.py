@@ -300,14 +300,16 @@ def cmd_inspect(args) -> int:
     return 0
 
 
-def _record_inspection(service, req) -> None:
-    """After a label or decision on an inspection: its estimate kept and written back (MLflow tags)."""
+def _say_inspection(service, req) -> None:
+    """After a label or decision on an inspection: its estimate, which the service keeps and writes
+    back (MLflow tags) whenever it re-evaluates the status (ReviewService._keep_inspection_estimate)."""
     if getattr(req, "kind", "review") != "inspection":
         return
-    from app.service.inspection import InspectionService, describe_estimate
+    from app.service.inspection import describe_estimate
 
-    e = InspectionService(service).record_estimate(req.id)
-    _say(f"inspection {req.id}: {describe_estimate(e)}")
+    kept = service.store.inspection(req.id)
+    if kept is not None and kept.estimated_at is not None:
+        _say(f"inspection {req.id}: {describe_estimate({**vars(kept), 'labeled': kept.labeled or 0})}")
 
 
 def _locator(args) -> dict:
@@ -508,7 +510,7 @@ def cmd_label(args) -> int:
         _say(f"recorded label on {args.eval_set}/{args.sample_id} as {service.user}")
         recorded = [{"eval_set": args.eval_set, "sample_id": args.sample_id, "labels": 1,
                      **{k: (v.value if hasattr(v, "value") else v) for k, v in kwargs.items()}}]
-    _record_inspection(service, req)
+    _say_inspection(service, req)
     _publish_quietly(service)
     if args.json:
         verdict = service.verdict(req.id)
@@ -579,7 +581,7 @@ def cmd_decide(args) -> int:
     service = _service(args)
     req = service.resolve_request(args.request)
     verdict = service.decide(req.id, DecisionKind(args.decision), args.comment or "", role=args.role)
-    _record_inspection(service, req)
+    _say_inspection(service, req)
     _publish_quietly(service)   # (it makes the forge identity checks that wait, too)
     verdict = service.verdict(req.id)
     if args.json:

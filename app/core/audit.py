@@ -153,15 +153,31 @@ REQUEST_FACTS = ("content_hash", "reviewer_keys", "policy_sha256", "candidate_po
                  "allowed_signers_sha256")
 
 
+# A periodic inspection's row (inspections table): what was sampled is fixed by its request's
+# 'request.create' entry, the estimate by its latest 'inspection.estimate' entry.
+INSPECTION_ESTIMATE = ("errors", "labeled", "error_rate", "low", "high")
+INSPECTION_FACTS = ("subject", "source", "tracking_uri", "model", "alias", "version", "experiment", "files",
+                    "since", "sample_size", "seed", "population", "method", "confidence")
+
+
 def replay(entries) -> dict:
     """What the tables must hold after the log's entries (ordered by seq):
     {"requests": {id: {"status", "description", "seq"}}, "decisions": [dict...],
-     "labels": {(request, eval_set, sample_id, user): fields}}."""
+     "labels": {(request, eval_set, sample_id, user): fields},
+     "inspections": {request id: {facts..., estimate..., "seq", "fact_seq"}}}."""
     requests: dict[int, dict] = {}
     decisions: list[dict] = []
     labels: dict[tuple, dict] = {}
+    inspections: dict[int, dict] = {}
     for e in entries:
         p = e.payload if isinstance(e.payload, dict) else {}
+        if e.action == "request.create" and isinstance(p.get("inspection"), dict):
+            facts = p["inspection"]
+            inspections[e.request_id] = {**{f: facts.get(f) for f in INSPECTION_FACTS if f in facts},
+                                         **{f: None for f in INSPECTION_ESTIMATE}, "seq": e.seq, "fact_seq": e.seq}
+        elif e.action == "inspection.estimate":
+            known = inspections.setdefault(e.request_id, {"uncreated": True})
+            known.update({f: p.get(f) for f in INSPECTION_ESTIMATE}, seq=e.seq)
         if e.action == "decision":
             decisions.append(decision_of_entry(e))
         elif e.action in IDENTITY_ACTIONS:   # the decision it names (request, user, time) was checked
@@ -188,7 +204,7 @@ def replay(entries) -> dict:
             keys = dict(requests[e.request_id]["reviewer_keys"] or {})
             keys[p.get("user")] = list(p.get("keys") or [])
             requests[e.request_id]["reviewer_keys"] = keys
-    return {"requests": requests, "decisions": decisions, "labels": labels}
+    return {"requests": requests, "decisions": decisions, "labels": labels, "inspections": inspections}
 
 
 def _facts(value):
@@ -203,11 +219,49 @@ def _fmt_key(key: tuple) -> str:
     return f"(req {rid}, {es}, {sid}, {user})"
 
 
-def compare_state(expected: dict, *, requests: dict, decisions: list[dict], labels: dict) -> list[str]:
+def _same(a, b) -> bool:
+    """Equal, numbers to the last bits of a double (a float column may round the 17th digit)."""
+    if isinstance(a, bool) or isinstance(b, bool) or a is None or b is None:
+        return a == b
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)):
+        return abs(float(a) - float(b)) <= 1e-12 * max(1.0, abs(float(a)), abs(float(b)))
+    return a == b
+
+
+def _compare_inspections(expected: dict, have_all: dict) -> list[str]:
+    problems = []
+    for rid in sorted(set(have_all) | set(expected), key=lambda r: (r is None, r)):
+        have, want = have_all.get(rid), expected.get(rid)
+        if want is None:
+            problems.append(f"inspections row {rid}: in the store, not in the log")
+            continue
+        if have is None:
+            if not want.get("uncreated"):
+                problems.append(f"inspections row {rid}: in the log (entry {want['fact_seq']}), "
+                                f"not in the store (deleted)")
+            continue
+        if want.get("uncreated"):
+            problems.append(f"inspections row {rid}: its creation is not in the log")
+        for f in INSPECTION_FACTS:
+            if f in want and not _same(have.get(f), want[f]):
+                problems.append(f"inspections row {rid}: {f} is {have.get(f)!r} in the store, {want[f]!r} in the "
+                                f"log (entry {want['fact_seq']}): what was sampled changed since")
+        for f in INSPECTION_ESTIMATE:
+            if f in want and not _same(have.get(f), want[f]):
+                problems.append(f"inspections row {rid}: estimate {f} is {have.get(f)!r} in the store, "
+                                f"{want[f]!r} in the log (entry {want['seq']})")
+    return problems
+
+
+def compare_state(expected: dict, *, requests: dict, decisions: list[dict], labels: dict,
+                  inspections: dict | None = None) -> list[str]:
     """Where the tables differ from the replayed log, one line per difference, by table and row.
     `requests`: {id: {"status","description"}}; `decisions`: dicts with row id, request_id, user, role,
-    kind, content_hash, comment, at (ISO, as _ts); `labels`: {(request, eval_set, sample_id, user): fields}."""
+    kind, content_hash, comment, at (ISO, as _ts); `labels`: {(request, eval_set, sample_id, user): fields};
+    `inspections`: {request id: the inspections row's fields} (None: not compared)."""
     problems: list[str] = []
+    if inspections is not None:
+        problems += _compare_inspections(expected.get("inspections", {}), inspections)
     for rid in sorted(set(requests) | set(expected["requests"])):
         have, want = requests.get(rid), expected["requests"].get(rid)
         if want is None:

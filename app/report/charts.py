@@ -513,6 +513,115 @@ def agreement(data: ReviewData, theme: Theme = LIGHT) -> Chart:
     return Chart("agreement", title, fig)
 
 
+THRESHOLD_COLOUR = "#D55E00"   # vermillion, dashed: the policy's max_regression_rate
+SLICE_COLOURS = ["#E69F00", "#CC79A7", "#009E73", "#56B4E9", "#F0E442", "#999999"]
+MAX_SLICE_LINES = 12
+
+
+def _bound_step(history) -> tuple[list[int], list[float]]:
+    """(labels, bound) per checkpoint as a step line: the bound holds from its checkpoint to the next."""
+    xs = [int(h[0]) for h in history]
+    ys = [float(h[1]) for h in history]
+    return xs, ys
+
+
+def regression_bound(data: ReviewData, theme: Theme = LIGHT) -> Chart:
+    """The regression-rate bound of each bounded eval set as labels accumulate (docs/statistics.md):
+    the bound at every checkpoint reached (`history` of the figures), per slice value too, with the
+    policy's threshold as a dashed line. A point below the line is a bound that passes."""
+    title = "Regression-rate bound as labels accumulate"
+    checks = list(data.verdict.bounds) if data.verdict is not None else []
+    if not checks:
+        why = ("The policy bounds no regression rate (signoff.toml [policy] max_regression_rate): "
+               "there is no bound to draw.")
+        return Chart("regression_bound", title, _empty(theme, title, why), why)
+    height = 120 + 330 * len(checks)
+    fig = make_subplots(rows=len(checks), cols=1, subplot_titles=[plain(c.eval_set) for c in checks],
+                        vertical_spacing=_spacing(len(checks), height, 110))
+    notes = []
+    for i, check in enumerate(checks, start=1):
+        f = check.overall
+        if check.problem or f is None:
+            notes.append(f"{check.eval_set}: {check.problem or 'no figures'}")
+            fig.add_annotation(text=plain(check.problem or "no figures", 120), x=0.5, y=0.5, showarrow=False,
+                               xref=f"x{i if i > 1 else ''} domain", yref=f"y{i if i > 1 else ''} domain")
+            continue
+        xs, ys = _bound_step(f.history)
+        last_x = max([f.labels, *xs, 1])
+        if not xs:
+            notes.append(f"{check.eval_set}: no bound yet ({f.labels} labels; the first at the 20th)")
+        fig.add_trace(go.Scatter(
+            x=xs, y=ys, mode="lines+markers", line={"shape": "hv", "color": CANDIDATE_COLOUR, "width": 2.5},
+            marker={"symbol": "circle", "size": 7}, name="bound, all samples" if i == 1 else plain(check.eval_set),
+            legendgroup="overall", showlegend=(i == 1),
+            customdata=[[f"{f.confidence:.0%}"] for _ in xs],
+            hovertemplate="%{x:,} labels: regression rate ≤ %{y:.1%} (%{customdata[0]})<extra></extra>"),
+            row=i, col=1)
+        for k, (name, sf) in enumerate(list(check.slices.items())[:MAX_SLICE_LINES]):
+            sx, sy = _bound_step(sf.history)
+            if not sx:
+                continue
+            fig.add_trace(go.Scatter(
+                x=sx, y=sy, mode="lines+markers", line={"shape": "hv", "dash": "dot", "width": 1.5,
+                                                        "color": SLICE_COLOURS[k % len(SLICE_COLOURS)]},
+                marker={"symbol": "diamond", "size": 6}, name=f"slice {plain(name, 40)}",
+                hovertemplate=f"slice {plain(name, 40)}: " + "%{x:,} labels, bound %{y:.1%}<extra></extra>"),
+                row=i, col=1)
+        fig.add_trace(go.Scatter(
+            x=[0, last_x], y=[f.max_rate, f.max_rate], mode="lines", name="max_regression_rate (policy)",
+            line={"color": THRESHOLD_COLOUR, "dash": "dash", "width": 2}, legendgroup="threshold",
+            showlegend=(i == 1), hovertemplate=f"policy: at most {f.max_rate:.1%}<extra></extra>"),
+            row=i, col=1)
+        word = ("passes" if f.ok else "not yet below the line")
+        need = "" if f.needed in (0, None) else f", about {f.needed} more labels"
+        fig.add_annotation(text=plain(f"now {f.bound:.1%} at {f.used} labels used ({word}{need})", 120)
+                           if xs else plain(f"{f.labels} labels: no bound before the first checkpoint{need}", 120),
+                           x=1.0, y=1.0, xanchor="right", yanchor="bottom", showarrow=False,
+                           xref=f"x{i if i > 1 else ''} domain", yref=f"y{i if i > 1 else ''} domain")
+        top = max([f.max_rate * 1.5, *ys]) if ys else 1.0
+        fig.update_yaxes(title_text="upper bound", tickformat=".0%", range=[0, min(1.0, top * 1.1)], row=i, col=1)
+        fig.update_xaxes(title_text="labels with a verdict that count", rangemode="tozero", row=i, col=1)
+    _base_layout(fig, theme, title, height,
+                 "the bound changes at checkpoints (20, 30, 45, 68, …); below the dashed line it passes")
+    return Chart("regression_bound", title, fig, "; ".join(notes))
+
+
+def inspection_trend(points_or_data, theme: Theme | None = None, subject: str = ""):
+    """The error rate of each inspection of one model/alias (InspectionService.trend), oldest
+    first, with its interval as error bars.
+
+    Given a ReviewData: a Chart (the window's tab and the report; empty, saying why, when the
+    request is no inspection). Given the list of points: the plotly figure alone."""
+    if isinstance(points_or_data, ReviewData):
+        data = points_or_data
+        title = "Production error rate across inspections"
+        insp = data.inspection
+        if not insp:
+            why = "This request is not a periodic inspection (signoff inspect): there is no trend to draw."
+            return Chart("inspection_trend", title, _empty(theme or LIGHT, title, why), why)
+        fig = _trend_figure(insp.get("points") or [], theme or LIGHT, insp.get("subject", ""))
+        note = "" if insp.get("points") else "no inspection of this subject has an estimate yet"
+        return Chart("inspection_trend", title, fig, note)
+    return _trend_figure(points_or_data, theme or LIGHT, subject)
+
+
+def _trend_figure(points: list[dict], theme: Theme, subject: str) -> go.Figure:
+    title = "Production error rate across inspections"
+    if not points:
+        return _empty(theme, title, "no inspection with an estimate yet")
+    x = [p["at"] for p in points]
+    y = [p["error_rate"] for p in points]
+    fig = go.Figure(go.Scatter(
+        x=x, y=y, mode="lines+markers", name="error rate",
+        error_y={"type": "data", "symmetric": False, "array": [p["high"] - p["error_rate"] for p in points],
+                 "arrayminus": [p["error_rate"] - p["low"] for p in points]},
+        customdata=[[p["request"], p["labeled"], plain(p.get("version", ""), 20)] for p in points],
+        hovertemplate="request %{customdata[0]} (v%{customdata[2]}): %{y:.1%}, %{customdata[1]} labels<extra></extra>"))
+    fig.update_yaxes(tickformat=".0%", rangemode="tozero", title="error rate")
+    fig.update_xaxes(title="inspection (when it was made)")
+    return _base_layout(fig, theme, title, 360, subtitle=plain(subject, 100))
+
+
 _BUILDERS: dict[str, Callable[[ReviewData, Theme], Chart]] = {
     "metric_deltas": metric_deltas,
     "classes_per_slice": classes_per_slice,
@@ -520,9 +629,24 @@ _BUILDERS: dict[str, Callable[[ReviewData, Theme], Chart]] = {
     "score_distributions": score_distributions,
     "review_progress": review_progress,
     "agreement": agreement,
+    "regression_bound": regression_bound,
+    "inspection_trend": inspection_trend,
 }
 CHART_KINDS: dict[str, tuple[str, Callable[[ReviewData, Theme], Chart]]] = {
     kind: (CHART_TITLES[kind], _BUILDERS[kind]) for kind in CHART_TITLES}
+
+
+def relevant_kinds(data: ReviewData) -> list[str]:
+    """The charts that say something for this request (the report's): every general one, the
+    regression-rate bound when the policy bounds an eval set, the trend for an inspection."""
+    out = []
+    for kind in CHART_KINDS:
+        if kind == "regression_bound" and not (data.verdict is not None and data.verdict.bounds):
+            continue
+        if kind == "inspection_trend" and not data.inspection:
+            continue
+        out.append(kind)
+    return out
 
 
 def build_charts(data: ReviewData, *, dark: bool = False, kinds: list[str] | None = None,
@@ -537,20 +661,3 @@ def build_charts(data: ReviewData, *, dark: bool = False, kinds: list[str] | Non
     return out
 
 
-def inspection_trend(points: list[dict], theme: Theme | None = None, subject: str = "") -> go.Figure:
-    """The error rate of each inspection of one model/alias (InspectionService.trend), oldest
-    first, with its interval as error bars. Not yet shown in the Charts tab or the report."""
-    theme = theme or Theme()
-    title = "Production error rate across inspections"
-    if not points:
-        return _empty(theme, title, "no inspection with an estimate yet")
-    x = [p["at"] for p in points]
-    y = [p["error_rate"] for p in points]
-    fig = go.Figure(go.Scatter(
-        x=x, y=y, mode="lines+markers", name="error rate",
-        error_y={"type": "data", "symmetric": False, "array": [p["high"] - p["error_rate"] for p in points],
-                 "arrayminus": [p["error_rate"] - p["low"] for p in points]},
-        customdata=[[p["request"], p["labeled"], p.get("version", "")] for p in points],
-        hovertemplate="request %{customdata[0]} (v%{customdata[2]}): %{y:.1%}, %{customdata[1]} labels<extra></extra>"))
-    fig.update_yaxes(tickformat=".0%", rangemode="tozero", title="error rate")
-    return _base_layout(fig, theme, title, 360, subtitle=html.escape(subject))

@@ -44,6 +44,8 @@ class ReviewData:
     collected_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
     problems: list[str] = field(default_factory=list)
     agreement: list = field(default_factory=list)   # app.core.agreement.AgreementFigure per eval set and kind
+    # a periodic inspection: {"subject", "points"} (InspectionService.trend of its subject), else None
+    inspection: dict | None = None
 
     def eval_set(self, name: str) -> EvalSetData | None:
         return next((e for e in self.eval_sets if e.name == name), None)
@@ -97,11 +99,18 @@ def collect(service, request_id: int, *, task: TaskState | None = None, eval_set
         verdict = None
         problems.append(f"policy: {exc}")
     figures = []
-    if hasattr(service, "agreement"):     # alpha, kappa, AC1 per eval set (ReviewService.agreement)
+    try:   # alpha, kappa, AC1 per eval set (ReviewService.agreement)
+        figures = list(service.agreement(request.id))
+    except SignoffError as exc:
+        problems.append(f"agreement: {exc}")
+    inspection = None
+    if getattr(request, "kind", "review") == "inspection":
+        task.report("reading earlier inspections", None)
         try:
-            figures = list(service.agreement(request.id))
+            inspection = service.inspection_trend(request.id)
         except SignoffError as exc:
-            problems.append(f"agreement: {exc}")
+            problems.append(f"inspection trend: {exc}")
     task.check()
     return ReviewData(request=request, config=config, verdict=verdict, eval_sets=sets, labels=labels,
-                      user=getattr(service, "user", "") or "", problems=problems, agreement=figures)
+                      user=getattr(service, "user", "") or "", problems=problems, agreement=figures,
+                      inspection=inspection)

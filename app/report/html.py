@@ -424,9 +424,9 @@ def write_report(data: ReviewData, charts: list[Chart], path: str | Path) -> Pat
 
 def build_report(service, request_id: int, path: str | Path, *, task=None) -> Path:
     """Collect, chart and write the report (the CLI and the window's menu action)."""
-    from app.report.charts import build_charts
+    from app.report.charts import build_charts, relevant_kinds
     from app.report.data import collect
 
     data = collect(service, request_id, task=task, keep_bytes=True)
-    charts = build_charts(data, task=task)
+    charts = build_charts(data, task=task, kinds=relevant_kinds(data))   # the bound / the trend where they apply
     return write_report(data, charts, path)

@@ -8,4 +8,7 @@ CHART_TITLES: dict[str, str] = {
     "score_distributions": "Score distributions",
     "review_progress": "Review progress",
     "agreement": "Reviewer agreement",
+    "regression_bound": "Regression-rate bound",
+    "inspection_trend": "Production error rate (inspections)",
 }
+

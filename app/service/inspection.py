@@ -19,7 +19,8 @@ result is the error rate of production over the labels that count (signed, by a 
 a required role) with a confidence interval from statsmodels' `proportion_confint`
 (`wilson` by default, or `clopper-pearson`, the exact "beta" method). `record_estimate` keeps
 it in the store (inspections table) and queues the MLflow tags `signoff.inspection.*` on the
-production model version through the outbox.
+production model version through the outbox; ReviewService calls it whenever it re-evaluates an
+inspection's status (a label in the window or the CLI, a decision), so no caller has to.
 """
 
 from __future__ import annotations
@@ -357,34 +358,47 @@ class InspectionService:
         return self.review.create_inspection_request(loaded, change_key=f"inspection {pop.subject} {stamp} #{seed}",
                                                      inspection=record)
 
-    def estimate(self, request_id: int) -> dict:
-        """The error rate over the labels that count (signed, by a reviewer in a required role)."""
+    def estimate(self, request_id: int, labels=None) -> dict:
+        """The error rate over the labels that count (signed, by a reviewer in a required role);
+        `labels`: the request's labels as a transaction read them (else read now)."""
         insp = self.store.inspection(request_id)
         if insp is None:
             raise InputError(f"request {request_id} is not an inspection")
-        judged = [l for l in self.review.counted_labels(request_id) if l.correct is not None]
+        judged = [l for l in self.review.counted_labels(request_id, labels) if l.correct is not None]
         errors = sum(1 for l in judged if l.correct is False)
         out = error_interval(errors, len(judged), confidence=insp.confidence, method=insp.method)
         return {**out, "population": insp.population, "sample_size": insp.sample_size, "seed": insp.seed,
                 "subject": insp.subject, "version": insp.version, "description": describe_estimate(out)}
 
-    def record_estimate(self, request_id: int) -> dict:
-        """Keep the estimate in the store and queue its MLflow tags on the production version."""
-        e = self.estimate(request_id)
+    def record_estimate(self, request_id: int, *, only_if_changed: bool = False) -> dict:
+        """Keep the estimate in the store and queue its MLflow tags on the production version, in one
+        transaction that reads the labels itself. ReviewService calls it whenever it re-evaluates an
+        inspection's status (`only_if_changed`: no write, no audit entry, when the figures are the same)."""
         insp = self.store.inspection(request_id)
-        outbox = []
-        if insp.source == "mlflow" and insp.model and insp.version and e["labeled"]:
+        if insp is None:
+            raise InputError(f"request {request_id} is not an inspection")
+        made: list[dict] = []
+
+        def estimate(labels) -> dict:
+            made.append(self.estimate(request_id, labels))
+            return made[-1]
+
+        def outbox(e: dict) -> list[OutboxEntry]:
+            if not (insp.source == "mlflow" and insp.model and insp.version and e["labeled"]):
+                return []
             where = f"models:/{insp.model}/{insp.version}"
             tags = {TAG_RATE: f"{e['error_rate']:.6f}",
                     TAG_INTERVAL: f"[{e['low']:.6f}, {e['high']:.6f}] {e['method']} {e['confidence']:g}",
                     TAG_LABELS: str(e["labeled"]), TAG_REQUEST: str(request_id)}
-            outbox.append(OutboxEntry(sink="mlflow", target=f"mlflow|{insp.tracking_uri}|inspection|{where}",
-                                      payload={"kind": "tags", "api_url": insp.tracking_uri,
-                                               "tracking_uri": insp.tracking_uri, "repo": where, "sha": "",
-                                               "state": "inspection", "model": insp.model, "version": insp.version,
-                                               "run_id": "", "tags": tags}, request_id=request_id))
-        self.store.record_inspection_estimate(request_id, e, outbox=outbox, actor=self.review.user)
-        return e
+            return [OutboxEntry(sink="mlflow", target=f"mlflow|{insp.tracking_uri}|inspection|{where}",
+                                payload={"kind": "tags", "api_url": insp.tracking_uri,
+                                         "tracking_uri": insp.tracking_uri, "repo": where, "sha": "",
+                                         "state": "inspection", "model": insp.model, "version": insp.version,
+                                         "run_id": "", "tags": tags}, request_id=request_id)]
+
+        self.store.record_inspection_estimate(request_id, estimate, outbox=outbox, actor=self.review.user,
+                                              only_if_changed=only_if_changed)
+        return made[-1]
 
     def trend(self, subject: str) -> list[dict]:
         """Every estimated inspection of `subject`, oldest first (the chart's points)."""

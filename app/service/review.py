@@ -99,6 +99,7 @@ class ReviewService:
         self._slims: dict[tuple[int, str], _Slim] = {}
         self._fixed_requests: dict[int, RequestRecord] = {}
         self._bound_frames: dict[tuple, tuple[pd.DataFrame, str]] = {}
+        self._review_orders: dict[tuple[int, str], list[str]] = {}   # (request, eval set) -> the bound's order
         self._adjudication_cache: dict[int, bool] = {}   # label statement id -> a QA adjudication (never changes)
         self._hashes: dict[tuple[int, str], dict[str, str]] = {}   # (request, eval set) -> {id: sample_hash}
 
@@ -249,11 +250,33 @@ class ReviewService:
                                         outbox=[self._status_entry(config, req.sha, verdict, None)])
         return self.store.get_request(record.id)
 
-    def counted_labels(self, request_id: int) -> list[Label]:
-        """The request's labels that count: signed, on this content, by a reviewer in a required role."""
+    def counted_labels(self, request_id: int, labels: list[Label] | None = None) -> list[Label]:
+        """The request's labels that count: signed, on this content, by a reviewer in a required role.
+        `labels`: as a transaction read them (else read now)."""
         req = self.get_request(request_id)
-        return self._split_labels(self.store.labels(req.id), self.config(req.id), req.content_hash,
-                                  req.reviewer_keys)[0]
+        return self._split_labels(self.store.labels(req.id) if labels is None else labels, self.config(req.id),
+                                  req.content_hash, req.reviewer_keys)[0]
+
+    # -- periodic inspection (app/service/inspection.py) -------------------
+    def _keep_inspection_estimate(self, req: RequestRecord) -> None:
+        """An inspection's estimate follows its labels: kept (and written back through the outbox)
+        whenever its status is re-evaluated, here rather than in each caller. Only for inspections,
+        and nothing is written when the figures did not change."""
+        if getattr(req, "kind", "review") != "inspection":
+            return
+        from app.service.inspection import InspectionService
+
+        InspectionService(self).record_estimate(req.id, only_if_changed=True)
+
+    def inspection_trend(self, request_id: int) -> dict | None:
+        """For an inspection: {"subject", "points"}, the estimated inspections of the same subject
+        (model/alias, experiment or files), oldest first (the trend chart). None for other requests."""
+        insp = self.store.inspection(int(request_id))
+        if insp is None:
+            return None
+        from app.service.inspection import InspectionService
+
+        return {"subject": insp.subject, "points": InspectionService(self).trend(insp.subject)}
 
     def list_requests(self) -> list[RequestRecord]:
         return self.store.list_requests()
@@ -530,6 +553,7 @@ class ReviewService:
 
         # The verdict is computed inside the store's transaction, under the request's lock.
         _saved, verdict = self.store.record_decision(decision, evaluate=self._evaluator(req), outbox_for=outbox_for)
+        self._keep_inspection_estimate(req)
         return verdict
 
     def refresh_status(self, request_id: int) -> PolicyVerdict:
@@ -548,6 +572,7 @@ class ReviewService:
             req.id, evaluate=evaluate_locked, actor=self.user,
             outbox_for=lambda v: [self._status_entry(config, req.sha, v, req.id),
                                   *self._status_write_backs(req, config, v, latest[0])])
+        self._keep_inspection_estimate(req)
         return verdict
 
     def recheck_identities(self, request_id: int | None = None) -> list[Decision]:
@@ -646,14 +671,59 @@ class ReviewService:
 
         setup = self._bound_setup(req, eval_set, bound)
         strata = setup["strata"]
-        order = stats.sample_order(strata, setup["census"][strata], setup["known_zero"][strata], setup["seed"])
+        order = self.review_order(req.id, eval_set)
         check = next((b for b in self.verdict(req.id).bounds if b.eval_set == eval_set), None)
         f = check.overall if check else None
         have = f.labels if f else 0
         needed = f.needed if f and f.needed is not None else len(order)
         size = max(have + needed, stats.checkpoint_size(stats.checkpoint_index(have) + 1), int(setup["census"][strata].sum()))
-        ids = setup["frame"]["id"].astype(str).to_numpy()
-        return [str(i) for i in ids[order[:size]]]
+        return order[:size]
+
+    def review_order(self, request_id: int, eval_set: str) -> list[str]:
+        """The whole seeded order of the bound's sample (review_sample is the prefix of it the
+        labels so far say is likely needed); [] when the policy bounds no regression rate for
+        `eval_set`. It depends only on the content and the policy, so it is kept once computed."""
+        key = (int(request_id), eval_set)
+        with self._lock:
+            found = self._review_orders.get(key)
+        if found is not None:
+            return found
+        req = self._fixed(request_id)
+        if eval_set not in req.eval_sets:
+            raise InputError(f"request {req.id} has no eval set {eval_set!r} (it has: {', '.join(req.eval_sets)})")
+        bound = self.config(req.id).policy.regression_bounds.get(eval_set)
+        order: list[str] = []
+        if bound is not None:
+            from app.core import stats
+
+            setup = self._bound_setup(req, eval_set, bound)
+            strata = setup["strata"]
+            picked = stats.sample_order(strata, setup["census"][strata], setup["known_zero"][strata], setup["seed"])
+            order = [str(i) for i in setup["frame"]["id"].astype(str).to_numpy()[picked]]
+        with self._lock:
+            self._review_orders[key] = order
+        return order
+
+    def next_to_review(self, request_id: int, eval_set: str, after: str | None = None) -> str | None:
+        """The window's "next unlabeled" (N) on an eval set the policy bounds: the FIRST sample of the
+        bound's order (review_order, docs/statistics.md "The sample") that has no label of mine and no
+        verdict of anyone's (the bound uses one verdict per sample: a sample someone judged already is
+        no budget well spent), other than `after` (the sample shown now, so N always moves on). Always
+        the first open one, not the one after `after`: skipping a sample only defers it by one, so the
+        labels stay a prefix of the order, which is what keeps the sample random. None when the set is
+        not bounded or the whole order is done: then the caller's own next-unlabeled applies.
+
+        With assigned queues (team review), the queue decides WHICH samples are mine and this order
+        decides in which order I meet them: see docs/statistics.md."""
+        order = self.review_order(request_id, eval_set)
+        if not order:
+            return None
+        me = self.user.strip().lower()
+        done = {str(l.sample_id) for l in self.store.labels(int(request_id), eval_set=eval_set)
+                if l.verdict is not None or (l.user.strip().lower() == me and _counts_as_reviewed(l))}
+        if after is not None:
+            done.add(str(after))
+        return next((sid for sid in order if sid not in done), None)
 
     def regression_bounds(self, request_id: int, labels: list[Label] | None = None) -> list:
         """The regression-rate bound of every eval set the policy bounds, from the labels that count

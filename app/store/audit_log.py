@@ -22,14 +22,15 @@ from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
-from app.core.audit import (GENESIS, INSTALLATION_KEY_ACTION, check_signatures, compare_state, entry_body,
-                            entry_hash, replay, reviewer_keys, verify_chain, _ts)
+from app.core.audit import (GENESIS, INSPECTION_ESTIMATE, INSPECTION_FACTS, INSTALLATION_KEY_ACTION,
+                            check_signatures, compare_state, entry_body, entry_hash, replay, reviewer_keys,
+                            verify_chain, _ts)
 from app.core.errors import SignoffError
 from app.core.hashing import canonical_json, sha256_bytes
 
 from .db import data_dir
 from .records import AuditEntry, AuditReport
-from .schema import HEAD_ID, AuditHead, AuditRow, DecisionRow, LabelRow, Request, utcnow
+from .schema import HEAD_ID, AuditHead, AuditRow, DecisionRow, InspectionRow, LabelRow, Request, utcnow
 
 INSTALLATION_KEY_FILE = "installation_ed25519"
 SYSTEM_ACTOR = "signoff"
@@ -173,7 +174,9 @@ def _tables(session: Session) -> dict:
               for l in session.execute(select(LabelRow.request_id, LabelRow.eval_set, LabelRow.sample_id,
                                               LabelRow.user_name, LabelRow.verdict, LabelRow.correct,
                                               LabelRow.error, LabelRow.comment))}
-    return {"requests": requests, "decisions": decisions, "labels": labels}
+    inspections = {r.request_id: {c: getattr(r, c) for c in (*INSPECTION_FACTS, *INSPECTION_ESTIMATE)}
+                   for r in session.execute(select(InspectionRow)).scalars()}
+    return {"requests": requests, "decisions": decisions, "labels": labels, "inspections": inspections}
 
 
 def _request_keys(session: Session, entries: list[AuditEntry]):
@@ -214,7 +217,7 @@ def verify(session: Session) -> AuditReport:
     problems += compare_state(replay(entries), **_tables(session))
     checked = [f"hash chain of {len(entries)} entries and the head",
                "installation and reviewer signatures",
-               "requests, decisions and labels replayed from the log against the tables"]
+               "requests, decisions, labels and inspections replayed from the log against the tables"]
     return AuditReport(ok=not problems, entries=len(entries), problems=problems, checked=checked, notes=notes)
 
 

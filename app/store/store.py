@@ -64,6 +64,12 @@ def _inspection_record(r: InspectionRow) -> InspectionRecord:
     return InspectionRecord(**{f.name: getattr(r, f.name) for f in fields(InspectionRecord)})
 
 
+def _same_figure(a, b) -> bool:
+    if a is None or b is None:
+        return a is None and b is None
+    return abs(float(a) - float(b)) <= 1e-12 * max(1.0, abs(float(a)))
+
+
 def _inspection_audit(i: InspectionRecord) -> dict:
     return {k: v for k, v in asdict(i).items() if k not in ("request_id", "created_at", "estimated_at")}
 
@@ -349,20 +355,33 @@ class Store:
                 query = query.where(InspectionRow.subject == subject)
             return [_inspection_record(r) for r in s.scalars(query)]
 
-    def record_inspection_estimate(self, request_id: int, estimate: dict, *, outbox: list[OutboxEntry],
-                                   actor: str) -> InspectionRecord:
+    def record_inspection_estimate(self, request_id: int, estimate, *, outbox, actor: str,
+                                   only_if_changed: bool = False) -> InspectionRecord:
         """Keep the inspection's estimate (errors, labeled, error_rate, low, high), enqueue its
-        write-backs and append audit 'inspection.estimate', in one transaction."""
+        write-backs and append audit 'inspection.estimate', in one transaction.
+
+        `estimate`: the dict, or a function of the request's labels as this transaction reads them
+        (so two reviewers labeling at once never leave an estimate of fewer labels than are stored);
+        `outbox`: the entries, or a function of the estimate. `only_if_changed`: nothing is written
+        when the kept estimate is the same (a status refresh calls this after every label)."""
         now = utcnow()
         with self._write() as s:
             log = audit_log.AuditAppender(s, self._installation)
             row = s.scalars(select(InspectionRow).where(InspectionRow.request_id == int(request_id))).first()
             if row is None:
                 raise NotFoundError(f"request {request_id} is not an inspection")
-            for key in ("errors", "labeled", "error_rate", "low", "high"):
+            if callable(estimate):
+                estimate = estimate(self._labels_in(s, int(request_id)))
+            keys = ("errors", "labeled", "error_rate", "low", "high")
+            if only_if_changed:
+                kept = {k: getattr(row, k) for k in keys}
+                never = row.estimated_at is None and not estimate.get("labeled")
+                if never or all(_same_figure(kept[k], estimate.get(k)) for k in keys):
+                    return _inspection_record(row)
+            for key in keys:
                 setattr(row, key, estimate.get(key))
             row.estimated_at = now
-            self._enqueue(s, outbox, request_id, now)
+            self._enqueue(s, outbox(estimate) if callable(outbox) else outbox, request_id, now)
             log.append(actor=actor, action="inspection.estimate", request_id=int(request_id), at=now,
                        payload={k: estimate.get(k) for k in ("errors", "labeled", "error_rate", "low", "high",
                                                              "method", "confidence")})

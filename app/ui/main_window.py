@@ -954,11 +954,40 @@ class MainWindow(QMainWindow):
         team_queue = getattr(self, "team_queue", None)
         if team_queue is not None and team_queue.next():   # [policy] overlap: my next assigned item
             return
-        row = self.model.next_unlabeled(self.current_row())
+        row = self._next_in_review_order()                  # a bounded eval set: the stratified sample first
+        if row < 0:
+            row = self.model.next_unlabeled(self.current_row())
         if row < 0:
             self.statusBar().showMessage("Every sample in this filter carries your label.", 4000)
             return
         self.select_row(row)
+
+    def _next_in_review_order(self) -> int:
+        """On an eval set whose regression rate the policy bounds, N serves the bound's sample in
+        its order first (ReviewService.next_to_review, docs/statistics.md "The sample"); -1: no
+        such set, the order is done, or none of it is in this filter (the usual next unlabeled)."""
+        nxt = getattr(self.service, "next_to_review", None)
+        if nxt is None or self.request is None or not self.eval_set:
+            return -1
+        current = self.current_sample_id()
+        try:
+            sid = nxt(self.request.id, self.eval_set, current)
+            if sid is not None and not self.model.label_of(sid).is_empty:
+                self.flush_labels()   # labeled here, not in the store yet (written off the GUI thread)
+                sid = nxt(self.request.id, self.eval_set, current)
+        except SignoffError:
+            return -1
+        return -1 if sid is None else self.model.row_of(sid)   # -1 also when this filter hides it
+        if sid is not None and self.model.label_of(sid).is_empty:
+            return self.model.row_of(sid)
+        # labeled here, not yet in the store (labels are written off the GUI thread): the first open
+        # one of the order as this window knows it; the service gave the order's start
+        order = self.service.review_order(self.request.id, self.eval_set) if sid is not None else []
+        for sid in order:
+            if sid != current and self.model.label_of(sid).is_empty and \
+                    nxt(self.request.id, self.eval_set, current) is not None:
+                return self.model.row_of(sid)
+        return -1
 
     # ------------------------------------------------------------------ labels
     def label_verdict(self, verdict: Verdict) -> None:

@@ -186,3 +186,75 @@ def test_trend_chart_has_one_point_per_estimated_inspection():
     assert list(fig.data[0].y) == [0.2, 0.1]
     assert list(fig.data[0].error_y.array) == pytest.approx([0.2, 0.2])
     assert inspection_trend([]).layout.annotations[0].text == "no inspection with an estimate yet"
+
+
+def test_the_service_keeps_the_estimate_whenever_the_status_is_re_evaluated(store, drop, policy):
+    """No caller records the estimate: a label (the window's quick path, then its status refresh)
+    or an import is enough; an unchanged refresh writes nothing."""
+    ci = InspectionService(ReviewService(store, user="ci@example.com"))
+    req = ci.create(files=str(drop), since="7d", sample=10, seed=5, policy=policy, now=NOW)
+    quinn = ReviewService(store, user="quinn@example.com")
+    ids = sorted(quinn.comparison(req.id, "production")["id"])
+    assert store.inspection(req.id).estimated_at is None
+    quinn.set_label(req.id, "production", ids[0], correct=False, error="unsafe")        # refreshes the status
+    kept = store.inspection(req.id)
+    assert (kept.errors, kept.labeled, kept.error_rate) == (1, 1, pytest.approx(1.0))
+    # the window labels without a refresh, then refreshes once (debounced)
+    for sid in ids[1:4]:
+        quinn.set_label(req.id, "production", sid, correct=True, refresh=False)
+    assert store.inspection(req.id).labeled == 1
+    quinn.refresh_status(req.id)
+    kept = store.inspection(req.id)
+    assert (kept.errors, kept.labeled) == (1, 4)
+    assert (kept.low, kept.high) == pytest.approx(proportion_confint(1, 4, alpha=0.05, method="wilson"))
+    estimates = [a for a in store.audit_entries() if a.action == "inspection.estimate"]
+    assert [e.payload["labeled"] for e in estimates] == [1, 4]
+    quinn.refresh_status(req.id)                     # nothing changed: no new entry
+    quinn.import_labels(req.id, [{"eval_set": "production", "sample_id": ids[4], "correct": "false"}])
+    assert [a.payload["labeled"] for a in store.audit_entries() if a.action == "inspection.estimate"] == [1, 4, 5]
+    assert store.inspection(req.id).errors == 2
+    # the files source has no model version to tag: nothing queued for MLflow
+    assert not [i for i in store.outbox_items() if i.sink == "mlflow"]
+    # the trend the charts draw, through the service contract
+    assert ReviewService(store).inspection_trend(req.id) == {
+        "subject": f"files:{drop}", "points": InspectionService(quinn).trend(f"files:{drop}")}
+    assert len(ReviewService(store).inspection_trend(req.id)["points"]) == 1
+
+
+def _behind_signoffs_back(url: str, sql: str) -> None:
+    """What someone with write access to the database could do (tests/store/test_store_audit.py)."""
+    from app.store.db import make_engine, resolve_url
+
+    engine = make_engine(resolve_url(url))
+    try:
+        with engine.begin() as conn:
+            conn.exec_driver_sql(sql)
+    finally:
+        engine.dispose()
+
+
+def test_audit_verify_replays_the_inspections_table(store, drop, policy, tmp_path):
+    ci = InspectionService(ReviewService(store, user="ci@example.com"))
+    req = ci.create(files=str(drop), since="7d", sample=10, seed=5, policy=policy, now=NOW)
+    quinn = ReviewService(store, user="quinn@example.com")
+    ids = sorted(quinn.comparison(req.id, "production")["id"])
+    quinn.set_label(req.id, "production", ids[0], correct=False, error="unsafe")
+    quinn.set_label(req.id, "production", ids[1], correct=True)
+    report = store.verify_audit()
+    assert report.ok, report.problems
+    assert any("inspections replayed" in c for c in report.checked)
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    # someone with write access to the database makes production look better
+    _behind_signoffs_back(url, f"UPDATE inspections SET error_rate = 0.01 WHERE request_id = {req.id}")
+    problems = store.verify_audit().problems
+    assert [p for p in problems if p.startswith("inspections")] == [
+        f"inspections row {req.id}: estimate error_rate is 0.01 in the store, 0.5 in the log (entry "
+        f"{[a.seq for a in store.audit_entries() if a.action == 'inspection.estimate'][-1]})"]
+    _behind_signoffs_back(url, f"UPDATE inspections SET error_rate = 0.5, population = 3 WHERE request_id = {req.id}")
+    created = next(a.seq for a in store.audit_entries() if a.action == "request.create" and a.request_id == req.id)
+    assert [p for p in store.verify_audit().problems if p.startswith("inspections")] == [
+        f"inspections row {req.id}: population is 3 in the store, 29 in the log (entry {created}): "
+        f"what was sampled changed since"]
+    _behind_signoffs_back(url, f"DELETE FROM inspections WHERE request_id = {req.id}")
+    assert [p for p in store.verify_audit().problems if p.startswith("inspections")] == [
+        f"inspections row {req.id}: in the log (entry {created}), not in the store (deleted)"]
