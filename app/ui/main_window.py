@@ -361,6 +361,11 @@ class MainWindow(QMainWindow):
 
         install_queue_nav(self)
         install_team(self)
+        from app.ui.new_review import install_new_review   # File ▸ New review…, the empty inbox's buttons
+        from app.ui.fit import install_fit                 # narrow windows, the inbox that folds, search hits
+
+        install_new_review(self)
+        install_fit(self)
 
     # ------------------------------------------------------------------ layout
     def _build_widgets(self) -> None:
