@@ -248,6 +248,7 @@ class WindowFit(QObject):
                 # Once, on the first show; not under the offscreen platform, whose made-up 800×600
                 # screen would shrink every test's window (tests call fit_screen with a size).
                 self._fitted = True
+                QTimer.singleShot(0, self.restore_input_height)   # once laid out
                 if QGuiApplication.platformName() != "offscreen":
                     QTimer.singleShot(0, self.fit_screen)
         return False
@@ -274,7 +275,11 @@ class WindowFit(QObject):
             if view is not None:
                 view.addAction(action)
             w.actions_by_id[key] = action
+        splitter.setStretchFactor(0, 0)     # a taller window gives the outputs the room; the input keeps its height
+        splitter.setStretchFactor(1, 1)
         splitter.splitterMoved.connect(lambda _pos, _i: self._save_input_height())
+
+    def restore_input_height(self) -> None:
         height = self._saved_input_height()
         if height:
             self.set_input_height(height)

@@ -20,6 +20,7 @@ THEMES_DIR = Path(__file__).resolve().parents[2] / "resources" / "themes"
 # Placeholder text (also the key-hint line) at 4.5:1 or more on the window and base colours.
 LIGHT_PLACEHOLDER = "#5c5c5c"
 DARK_PLACEHOLDER = "#a8a8a8"
+LIGHT_HIGHLIGHT = "#2468a8"     # Fusion's own #308cc6 under white text is 3.7:1
 
 
 def set_tone(widget, tone: str) -> None:
@@ -92,6 +93,7 @@ def light_palette() -> QPalette:
     p = style.standardPalette() if style is not None else QPalette()
     for group in (QPalette.ColorGroup.Active, QPalette.ColorGroup.Inactive):
         p.setColor(group, QPalette.ColorRole.PlaceholderText, QColor(LIGHT_PLACEHOLDER))
+        p.setColor(group, QPalette.ColorRole.Highlight, QColor(LIGHT_HIGHLIGHT))   # white on it: 4.5:1 or more
     return p
 
 
