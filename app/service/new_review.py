@@ -59,7 +59,7 @@ def repo_refs(path: str, *, limit: int = 30) -> RepoRefs:
     branches.sort(key=lambda r: (r.name != default_name, r.name))
     commits: list[Ref] = []
     try:
-        for c in repo.iter_commits("--all", max_count=limit):
+        for c in repo.iter_commits(max_count=limit, branches=True, remotes=True, tags=True):
             commits.append(Ref(c.hexsha[:7], c.hexsha, c.summary or "", "commit"))
     except Exception:   # an empty repository
         commits = []

@@ -187,8 +187,8 @@ class WindowFit(QObject):
 
     def _status_gives_way(self) -> None:
         label = self.window.status_label
-        label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        label.setMinimumWidth(80)
+        label.setMinimumWidth(80)      # its full text when there is room, clipped when not (tooltip: all of it)
+        label.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
 
     # -- inbox -------------------------------------------------------------
     def _install_inbox_fold(self) -> None:
@@ -214,7 +214,7 @@ class WindowFit(QObject):
 
     def _fold_for(self, width: int) -> None:
         inbox = self.window.inbox
-        if width < INBOX_FOLD_WIDTH and inbox.isVisible() and not self.auto_folded:
+        if width < INBOX_FOLD_WIDTH and not inbox.isHidden() and not self.auto_folded:
             self.inbox_action.blockSignals(True)
             self.inbox_action.setChecked(False)
             self.inbox_action.blockSignals(False)

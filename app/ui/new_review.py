@@ -193,6 +193,7 @@ class FilesTab(QWidget):
         self.note.setProperty("tone", "muted")
         self.columns: list[str] = []
         self.guessed: dict[str, str] = {}
+        self.guess_text = ""
 
         lay = QVBoxLayout(self)
         lay.addLayout(form)
@@ -261,13 +262,13 @@ class FilesTab(QWidget):
             guess = guess_columns(base, cand)
         except Exception as exc:   # no id/output guessed: the user maps them here
             self.guessed = {}
-            self.note.setText(f"{exc}. Map the columns above.")
+            self.guess_text = f"{exc}. Map the columns above."
         else:
             self.guessed = dict(guess.columns)
             for role, col in guess.columns.items():
                 self.set_role(role, col)
             self.type_combo.setCurrentText(guess.output_type)
-            self.note.setText(guess.describe())
+            self.guess_text = guess.describe() + " (guessed as `signoff review` guesses)"
         self._mark_header()
         return True
 
@@ -285,6 +286,11 @@ class FilesTab(QWidget):
             by_col.setdefault(col, []).append(role)
         self.preview.setHorizontalHeaderLabels(
             [c + (f"\n[{', '.join(by_col[c])}]" if c in by_col else "") for c in self.columns])
+        if self.columns:
+            mapping = self.mapping()
+            changed = [f"{r}: {self.guessed.get(r) or NONE} → {mapping.get(r) or NONE}" for r in ROLES
+                       if mapping.get(r, "") != self.guessed.get(r, "")]
+            self.note.setText(self.guess_text + (f" · changed by you: {', '.join(changed)}" if changed else ""))
 
     def job(self):
         base, cand = self.baseline_edit.text().strip(), self.candidate_edit.text().strip()

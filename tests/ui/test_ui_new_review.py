@@ -43,6 +43,7 @@ def test_new_review_from_a_git_repository_in_settings(qtbot, make_window, store,
     texts = [git.candidate_list.item(i).text() for i in range(git.candidate_list.count())]
     assert any(t.startswith("branch  main") for t in texts) and any(t.startswith("branch  feature") for t in texts)
     assert any("Candidate model v2" in t and t.startswith("commit") for t in texts)
+    assert len([t for t in texts if t.startswith("commit")]) == 4    # c1..c4 of the branches, no other refs
     assert git.candidate_list.currentItem().text().startswith("branch  feature")   # not the default branch
     assert git.baseline_combo.currentText().startswith("merge-base with main")
     assert "protected base" in git.note.text()
@@ -100,6 +101,7 @@ def test_new_review_from_two_files_with_a_remapped_column(qtbot, make_window, st
     assert files.preview.horizontalHeaderItem(2).text() == "answer\n[output]"
     assert "output=answer" in files.note.text()
     files.set_role("output", "answer_v2")                               # remapped by the user
+    assert files.note.text().endswith("changed by you: output: answer → answer_v2")
     assert files.preview.horizontalHeaderItem(3).text() == "answer_v2\n[output]"
     with qtbot.waitSignal(dialog.requestCreated, timeout=30_000) as created, \
             qtbot.waitSignal(window.comparisonLoaded, timeout=30_000):
