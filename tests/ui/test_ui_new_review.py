@@ -143,3 +143,38 @@ def test_mlflow_tab_opens_the_browser(qtbot, make_window, store):
     dialog.mlflow.button.click()
     assert not dialog.isVisible() and window.mlflow_browser.isVisible()
     window.mlflow_browser.reject()
+
+
+def test_cancel_while_creating_keeps_the_dialog(qtbot, make_window, store, tmp_path, monkeypatch):
+    from app.service import new_review as nr
+
+    make_history(tmp_path / "repo")
+    started = []
+
+    def slow(service, repo, candidate, baseline="", *, task=None):
+        started.append(True)
+        while True:            # until Cancel: the worker's task is cancelled and check() raises
+            task.check()
+            task.report("comparing", 0.5)
+
+    monkeypatch.setattr(nr, "create_from_git", slow)
+    window = make_window(ReviewService(store, user="alice@example.com"))
+    dialog = _new_review(qtbot, window)
+    dialog.git.set_repo(str(tmp_path / "repo"))
+    dialog.create_button.click()
+    qtbot.waitUntil(lambda: bool(started) and dialog.progress.isVisible())
+    assert not dialog.create_button.isEnabled() and not dialog.tabs.isEnabled()
+    with qtbot.waitSignal(dialog.worker.signals.cancelled, timeout=10_000):
+        dialog.cancel_button.click()
+    assert dialog.isVisible() and dialog.message.text() == "cancelled"
+    assert dialog.create_button.isEnabled() and dialog.worker is None
+    assert store.list_requests() == []
+
+
+def test_open_the_demo_from_the_empty_inbox(qtbot, make_window, store):
+    window = make_window(ReviewService(store, user="alice@example.com"))
+    with qtbot.waitSignal(window.comparisonLoaded, timeout=120_000):
+        window.inbox.demo_button.click()
+    (req,) = store.list_requests()
+    assert window.request.id == req.id and req.source == "demo"
+    assert not window.inbox.empty_actions.isVisible()
