@@ -208,3 +208,17 @@ def test_search_hits_in_markup_stay_plain_text(window, open_request, qtbot):
     (hit,) = view.extraSelections()
     assert hit.cursor.selectedText() == "<script>"
     assert mark_hits(view, "alert") == 2
+
+
+def test_the_new_keys_are_taken_once_and_listed(window):
+    from PySide6.QtGui import QAction
+
+    keys = {}
+    for action in window.findChildren(QAction):
+        for seq in action.shortcuts():
+            keys.setdefault(seq.toString(), set()).add(action.objectName())
+    for key, name in (("Ctrl+N", "file.new_review"), ("Ctrl+Shift+I", "view.inbox"),
+                      ("Ctrl+Alt+Down", "view.input_taller"), ("Ctrl+Alt+Up", "view.input_shorter")):
+        assert keys[key] == {name}
+    sheet = window.shortcut_text()
+    assert "New review…" in sheet and "Taller input pane" in sheet and "Inbox" in sheet
