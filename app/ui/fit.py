@@ -30,7 +30,8 @@ INPUT_STEP = 40             # px per keyboard step of the input pane
 MIN_INPUT_HEIGHT = 48
 SEARCH_FIELDS = (("id", "id"), ("input", "input"), ("reference", "reference"),
                  ("baseline_output", "baseline output"), ("candidate_output", "candidate output"))
-HIT_TINT = QColor(255, 200, 0, 150)     # amber, translucent: reads on light and dark; also underlined
+HIT_BACKGROUND = "#FFC940"   # amber under near-black text: 11:1 in both themes (tests/ui/test_ui_fit.py)
+HIT_FOREGROUND = "#111111"
 
 
 class FlowLayout(QLayout):
@@ -365,7 +366,8 @@ def mark_hits(view: QTextEdit, needle: str) -> int:
     """Highlight every occurrence of `needle` (case-insensitive) in the view's plain text with
     extra selections; returns how many. The document is never re-rendered or parsed as HTML."""
     fmt = QTextCharFormat()
-    fmt.setBackground(HIT_TINT)
+    fmt.setBackground(QColor(HIT_BACKGROUND))
+    fmt.setForeground(QColor(HIT_FOREGROUND))
     fmt.setFontUnderline(True)
     fmt.setUnderlineStyle(QTextCharFormat.UnderlineStyle.DotLine)
     selections = []

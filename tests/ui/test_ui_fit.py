@@ -12,7 +12,7 @@ from PySide6.QtGui import QColor, QMouseEvent, QPalette
 from PySide6.QtWidgets import QApplication, QCheckBox, QLabel, QRadioButton, QWidget
 
 from app.ui import theme
-from app.ui.fit import INBOX_FOLD_WIDTH, mark_hits
+from app.ui.fit import HIT_BACKGROUND, HIT_FOREGROUND, INBOX_FOLD_WIDTH, mark_hits
 from app.ui.palette import contrast
 
 AA = 4.5
@@ -50,6 +50,7 @@ def test_every_text_colour_reaches_aa_contrast(themed, name):
     low = [(tone, bg.name, round(contrast(colour, _hex(palette, bg)), 2)) for tone, colour in tones.items()
            for bg in BACKGROUNDS if contrast(colour, _hex(palette, bg)) < AA]
     assert low == [], f"{name}: tone below {AA}:1"
+    assert contrast(HIT_FOREGROUND, HIT_BACKGROUND) >= AA          # a search hit, in either theme
 
 
 def _widgets_with_colour(root: QWidget) -> list[str]:
