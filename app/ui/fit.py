@@ -20,8 +20,8 @@ from __future__ import annotations
 
 from PySide6.QtCore import QEvent, QObject, QPoint, QRect, QSize, Qt, QTimer
 from PySide6.QtGui import QAction, QColor, QGuiApplication, QKeySequence, QTextCharFormat, QTextCursor, QTextDocument
-from PySide6.QtWidgets import (QHBoxLayout, QLabel, QLayout, QSizePolicy, QSplitter, QTextEdit, QWidget,
-                               QWidgetItem)
+from PySide6.QtWidgets import (QApplication, QDialog, QHBoxLayout, QLabel, QLayout, QSizePolicy, QSplitter,
+                               QTextEdit, QWidget)
 
 from app.ui.diff_view import DiffTextView, plain_label
 
@@ -233,13 +233,7 @@ class WindowFit(QObject):
             if screen is None:
                 return
             free = screen.availableGeometry()
-        frame = w.frameGeometry().size() - w.geometry().size()
-        width = min(w.width(), free.width() - frame.width())
-        height = min(w.height(), free.height() - frame.height())
-        if (width, height) != (w.width(), w.height()):
-            w.resize(width, height)
-        if not free.contains(w.frameGeometry()):
-            QWidget.move(w, free.topLeft())   # MainWindow.move is "next sample"
+        fit_into(w, free)
 
     def eventFilter(self, obj, event) -> bool:
         if obj is self.window:
@@ -388,6 +382,42 @@ def mark_hits(view: QTextEdit, needle: str) -> int:
     return len(selections)
 
 
+def fit_into(widget: QWidget, free: QRect) -> bool:
+    """Shrink `widget` (a top-level window) to `free` (never below its minimum size hint) and move
+    it inside; True when it had to change."""
+    frame = widget.frameGeometry().size() - widget.geometry().size()
+    hint = widget.minimumSizeHint()
+    width = max(min(widget.width(), free.width() - frame.width()), min(hint.width(), widget.width()))
+    height = max(min(widget.height(), free.height() - frame.height()), min(hint.height(), widget.height()))
+    changed = (width, height) != (widget.width(), widget.height())
+    if changed:
+        widget.resize(width, height)
+    geometry = widget.frameGeometry()
+    if not free.contains(geometry):
+        x = max(free.left(), min(geometry.left(), free.right() + 1 - geometry.width()))
+        y = max(free.top(), min(geometry.top(), free.bottom() + 1 - geometry.height()))
+        QWidget.move(widget, x, y)
+        changed = True
+    return changed
+
+
+class DialogFit(QObject):
+    """Every dialog, when shown, fits the screen it is on (Settings, Browse MLflow, New review…
+    open larger than 960×540, the free area at 200 % on 1920×1080). Installed once on the
+    application; not under the offscreen platform (its made-up 800×600 screen)."""
+
+    def eventFilter(self, obj, event) -> bool:
+        if event.type() == QEvent.Type.Show and isinstance(obj, QDialog) and obj.isWindow():
+            screen = obj.screen() or QGuiApplication.primaryScreen()
+            if screen is not None:
+                fit_into(obj, screen.availableGeometry())
+        return False
+
+
 def install_fit(window) -> WindowFit:
     window.fit = WindowFit(window)
+    app = QApplication.instance()
+    if app is not None and QGuiApplication.platformName() != "offscreen" and not hasattr(app, "_signoff_dialog_fit"):
+        app._signoff_dialog_fit = DialogFit(app)
+        app.installEventFilter(app._signoff_dialog_fit)
     return window.fit

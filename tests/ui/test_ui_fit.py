@@ -223,3 +223,24 @@ def test_the_new_keys_are_taken_once_and_listed(window):
         assert keys[key] == {name}
     sheet = window.shortcut_text()
     assert "New review…" in sheet and "Taller input pane" in sheet and "Inbox" in sheet
+
+
+def test_dialogs_fit_a_960_by_540_screen(window, open_request, qtbot):
+    """Settings, Browse MLflow and New review… open larger than 960×540; shown on such a screen
+    they shrink into it (never below what they need) and stay on it."""
+    from app.ui.fit import fit_into
+    from app.ui.workbench_extras import WorkbenchExtras
+
+    open_request(window)
+    free = QRect(0, 0, 960, 540)
+    extras = window.findChild(WorkbenchExtras)
+    extras.open_settings()
+    window.actions_by_id["file.new_review"].trigger()
+    dialogs = [extras.settings_dialog, window.open_mlflow_browser(), window.new_review_dialog]
+    for dialog in dialogs:
+        dialog.resize(dialog.width(), max(dialog.height(), 600))
+        assert fit_into(dialog, free)
+        assert free.contains(dialog.frameGeometry()), type(dialog).__name__
+        hint = dialog.minimumSizeHint()
+        assert dialog.width() >= hint.width() and dialog.height() >= hint.height()
+        dialog.reject()
