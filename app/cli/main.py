@@ -191,14 +191,9 @@ def cmd_review(args) -> int:
 
 def _local_policy(user: str) -> str:
     """The implicit policy of a local review: `user`, with the public key of their own signer."""
-    from app.core.local_review import local_policy_text
-    from app.service.signer import SigningError, signer_for
+    from app.service.new_review import local_policy
 
-    try:
-        signer = signer_for(user)
-    except SigningError as exc:
-        raise InputError(f"a local review is signed with your own key, and there is none: {exc}") from None
-    return local_policy_text(user, signer.public_key)
+    return local_policy(user)
 
 
 def cmd_completion(args) -> int:

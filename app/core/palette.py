@@ -44,3 +44,17 @@ def class_colour(name: str) -> str:
 
 def class_symbol(name: str) -> str:
     return CLASS_STYLE.get(str(name), ("#999999", "?"))[1]
+
+
+def relative_luminance(colour: str) -> float:
+    """WCAG 2 relative luminance of "#rrggbb"."""
+    c = colour.lstrip("#")
+    channels = [int(c[i:i + 2], 16) / 255 for i in (0, 2, 4)]
+    lin = [v / 12.92 if v <= 0.04045 else ((v + 0.055) / 1.055) ** 2.4 for v in channels]
+    return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+
+
+def contrast(foreground: str, background: str) -> float:
+    """WCAG 2 contrast ratio (1..21); AA asks 4.5 for text."""
+    a, b = sorted((relative_luminance(foreground), relative_luminance(background)), reverse=True)
+    return (a + 0.05) / (b + 0.05)

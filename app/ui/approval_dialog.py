@@ -101,7 +101,7 @@ class ApprovalDialog(QDialog):
             mark = "✓" if item.ok else "✗"
             lab = plain_label(f"{mark}  {item.name} — {item.detail}")
             lab.setWordWrap(True)
-            lab.setStyleSheet(f"color: {OK_COLOUR if item.ok else NO_COLOUR};")
+            lab.setProperty("tone", "ok" if item.ok else "error")   # resources/themes: AA in both themes
             self.check_labels.append(lab)
             cl.addWidget(lab)
         if not self.verdict.checklist:
@@ -125,11 +125,11 @@ class ApprovalDialog(QDialog):
             reason = why_not.get(d.user.lower())
             if reason:
                 note = plain_label(f"    ✗ does not count: {reason}")
-                note.setStyleSheet(f"color: {NO_COLOUR};")
+                note.setProperty("tone", "error")
             else:
                 signed = f" ({d.key_fingerprint})" if getattr(d, "key_fingerprint", "") else ""
                 note = plain_label(f"    ✓ counts: signed with a key the policy lists for {d.user}{signed}")
-                note.setStyleSheet(f"color: {OK_COLOUR};")
+                note.setProperty("tone", "ok")
             note.setWordWrap(True)
             self.count_labels.append(note)
             dl.addWidget(note)
@@ -144,7 +144,7 @@ class ApprovalDialog(QDialog):
             lab.setFont(font)
             why = plain_label("    stale: made on other content (predictions or eval sets changed since); it no longer counts")
             why.setWordWrap(True)
-            why.setStyleSheet("color: palette(placeholder-text);")
+            why.setProperty("tone", "muted")
             self.stale_labels.append(lab)
             dl.addWidget(lab)
             dl.addWidget(why)
@@ -203,7 +203,7 @@ class ApprovalDialog(QDialog):
         self.role_label.setVisible(len(self.roles) <= 1)
         if not self.roles:
             self.role_label.setText("none — you hold no role in this policy, so a decision will be refused")
-            self.role_label.setStyleSheet(f"color: {NO_COLOUR};")
+            self.role_label.setProperty("tone", "error")
         role_row.addWidget(self.role_label, 1)
         ch.addLayout(role_row)
 
@@ -217,7 +217,10 @@ class ApprovalDialog(QDialog):
 
         self.error = plain_label("")
         self.error.setWordWrap(True)
-        self.error.setStyleSheet(f"QLabel {{ color: {NO_COLOUR}; font-weight: bold; }}")
+        self.error.setProperty("tone", "error")
+        bold = self.error.font()
+        bold.setBold(True)
+        self.error.setFont(bold)
         self.error.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.error.hide()
         layout.addWidget(self.error)

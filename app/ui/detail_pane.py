@@ -101,7 +101,7 @@ class DetailPane(QWidget):
                                   "spaces, such as ASCII art or aligned tables)")
         self.monospace.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.hidden_warning = plain_label("")
-        self.hidden_warning.setStyleSheet("color: #D55E00;")
+        self.hidden_warning.setProperty("tone", "warn")   # resources/themes: AA contrast in both themes
 
         opts = QHBoxLayout()
         opts.addWidget(self.show_invisibles)
@@ -139,7 +139,7 @@ class DetailPane(QWidget):
         self.tabs.addTab(self.raw_view, "Raw values  (r)")
         self.tabs.currentChanged.connect(self._tab_changed)
         self.view_note = plain_label("")
-        self.view_note.setStyleSheet("color: #D55E00;")
+        self.view_note.setProperty("tone", "warn")
         self.view_note.hide()
 
         out_box = QWidget()
@@ -161,7 +161,7 @@ class DetailPane(QWidget):
         self.my_label.setWordWrap(True)
         self.hints = plain_label(key_hints(False))
         self.hints.setWordWrap(True)
-        self.hints.setStyleSheet("color: palette(placeholder-text);")
+        self.hints.setProperty("tone", "muted")
         self.hints.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
 
         layout = QVBoxLayout(self)

@@ -327,7 +327,7 @@ class Inbox(QWidget):
         self.mlflow_list.itemActivated.connect(lambda item, _col: self.open_awaiting(item))
         self.mlflow_note = plain_label("")
         self.mlflow_note.setAccessibleName("MLflow servers")
-        self.mlflow_note.setStyleSheet("color: gray;")
+        self.mlflow_note.setProperty("tone", "muted")   # resources/themes
         # One line however long the message: it never widens the pane (the tooltip has it whole).
         self.mlflow_note.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.mlflow_body = QWidget()

@@ -355,6 +355,11 @@ class MainWindow(QMainWindow):
         install_team_queue(self)
         install_reassign(self)
         self.team_queue.refresh_inbox_queues()
+        from app.ui.new_review import install_new_review   # File ▸ New review…, the empty inbox's buttons
+        from app.ui.fit import install_fit                 # narrow windows, the inbox that folds, search hits
+
+        install_new_review(self)
+        install_fit(self)
 
     # ------------------------------------------------------------------ layout
     def _build_widgets(self) -> None:

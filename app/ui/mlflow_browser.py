@@ -46,6 +46,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDialog, QDialogBut
                                QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget)
 
 from app.core.errors import SignoffError
+from app.ui.theme import set_tone
 from app.ui import workers
 from app.ui.diff_view import plain_label, plain_tooltip
 from app.ui.sortable import SortRole, SortableItem
@@ -443,11 +444,11 @@ class MlflowBrowser(QDialog):
         if self.look_only:
             self.policy_note.setText("Look-only. " + LOOK_ONLY_NOTE + " (Settings ▸ Connections ▸ MLflow tracking "
                                      "servers ▸ policy, or File…/Repository… here.)")
-            self.policy_note.setStyleSheet("color: #D55E00;")
+            set_tone(self.policy_note, "warn")
         else:
             self.policy_note.setText(f"The policy is {self.policy()}: its signoff.toml (at the default branch, for "
                                      f"a repository) judges the comparison; the candidate run's own is never read.")
-            self.policy_note.setStyleSheet("")
+            set_tone(self.policy_note, "")
 
     def _choose_policy_file(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "signoff.toml from the default branch", "", "signoff.toml (*.toml)")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from app.core.palette import (CLASS_STYLE, DELETE_TINT, INSERT_TINT, STATUS_STYLE, VERDICT_WORDS, class_colour,
-                              class_symbol)
+                              class_symbol, contrast, relative_luminance)
 
-__all__ = ["CLASS_STYLE", "DELETE_TINT", "INSERT_TINT", "STATUS_STYLE", "VERDICT_WORDS", "class_colour", "class_symbol"]
+__all__ = ["CLASS_STYLE", "DELETE_TINT", "INSERT_TINT", "STATUS_STYLE", "VERDICT_WORDS", "class_colour", "class_symbol",
+           "contrast", "relative_luminance"]

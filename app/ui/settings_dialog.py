@@ -253,11 +253,13 @@ class SettingsDialog(QDialog):
         w = QWidget()
         lay = QVBoxLayout(w)
 
-        git = QGroupBox("Git repositories (where signoff.toml, eval sets and predictions live)")
+        git = QGroupBox("Git repositories (offered by File ▸ New review…; where signoff.toml, eval sets and predictions live)")
         gl = QHBoxLayout(git)
         self.repo_list = QListWidget()
         self.repo_list.setAccessibleName("git repositories")
         self.repo_list.addItems(self.settings.get("connections.git_repos"))
+        self.repo_list.setToolTip("File ▸ New review… offers these repositories: pick a candidate branch or commit "
+                                  "and a baseline from their lists")
         col = QVBoxLayout()
         add_repo, remove_repo = QPushButton("Add…"), QPushButton("Remove")
         add_repo.clicked.connect(self._add_repo)

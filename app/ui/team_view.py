@@ -63,7 +63,7 @@ class TeamPanel(QWidget):
         self.text.setAccessibleName("other reviewers' labels")
         self.changed = plain_label("")
         self.changed.setWordWrap(True)
-        self.changed.setStyleSheet("color: #D55E00;")
+        self.changed.setProperty("tone", "warn")   # resources/themes
         self.changed.hide()
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)

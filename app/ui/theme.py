@@ -10,10 +10,55 @@ window is dark (`is_dark`).
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication, QStyleFactory
 
 _ORIGINAL: dict = {}
+THEMES_DIR = Path(__file__).resolve().parents[2] / "resources" / "themes"
+# Placeholder text (also the key-hint line) at 4.5:1 or more on the window and base colours.
+LIGHT_PLACEHOLDER = "#5c5c5c"
+DARK_PLACEHOLDER = "#a8a8a8"
+LIGHT_HIGHLIGHT = "#2468a8"     # Fusion's own #308cc6 under white text is 3.7:1
+
+
+def set_tone(widget, tone: str) -> None:
+    """A text tone of the theme's stylesheet ("muted", "error", "warn", "ok"; "" for none)."""
+    widget.setProperty("tone", tone or None)
+    style = widget.style()
+    style.unpolish(widget)
+    style.polish(widget)
+
+
+def stylesheet(dark: bool) -> str:
+    """The theme's stylesheet (resources/themes): text tones by the "tone" property, and in
+    the dark theme check boxes and radio buttons that are visible."""
+    text = (THEMES_DIR / ("dark.qss" if dark else "light.qss")).read_text(encoding="utf-8")
+    return text.replace("{THEMES}", THEMES_DIR.as_posix())
+
+
+def apply_tones(app: QApplication | None = None) -> None:
+    """Set the stylesheet that matches the palette now in use (light or dark)."""
+    app = app or QApplication.instance()
+    if app is None:
+        return
+    from app.ui.palette import contrast
+
+    palette = app.palette()
+    dark = is_dark(palette)
+    placeholder = palette.color(QPalette.ColorRole.PlaceholderText).name()
+    worst = min(contrast(placeholder, palette.color(role).name())
+                for role in (QPalette.ColorRole.Window, QPalette.ColorRole.Base))
+    if worst < 4.5:   # the system's own palette: its placeholder (the key hints) made readable
+        for group in (QPalette.ColorGroup.Active, QPalette.ColorGroup.Inactive):
+            palette.setColor(group, QPalette.ColorRole.PlaceholderText,
+                             QColor(DARK_PLACEHOLDER if dark else LIGHT_PLACEHOLDER))
+        app.setPalette(palette)
+    if _ORIGINAL.get("sheet_dark") is dark and app.styleSheet():
+        return
+    _ORIGINAL["sheet_dark"] = dark
+    app.setStyleSheet(stylesheet(dark))
 
 
 def is_dark(palette: QPalette | None = None) -> bool:
@@ -32,7 +77,7 @@ def dark_palette() -> QPalette:
         R.Window: "#2b2b2b", R.WindowText: "#e8e8e8", R.Base: "#1e1e1e", R.AlternateBase: "#262626",
         R.ToolTipBase: "#333333", R.ToolTipText: "#f0f0f0", R.Text: "#e8e8e8", R.Button: "#353535",
         R.ButtonText: "#e8e8e8", R.BrightText: "#ff8a65", R.Link: "#56B4E9", R.LinkVisited: "#CC79A7",
-        R.Highlight: "#2f6ea8", R.HighlightedText: "#ffffff", R.PlaceholderText: "#9a9a9a",
+        R.Highlight: "#2f6ea8", R.HighlightedText: "#ffffff", R.PlaceholderText: DARK_PLACEHOLDER,
         R.Light: "#4a4a4a", R.Midlight: "#404040", R.Mid: "#303030", R.Dark: "#1a1a1a", R.Shadow: "#000000",
     }
     for role, colour in colours.items():
@@ -45,7 +90,11 @@ def dark_palette() -> QPalette:
 
 def light_palette() -> QPalette:
     style = QStyleFactory.create("Fusion")
-    return style.standardPalette() if style is not None else QPalette()
+    p = style.standardPalette() if style is not None else QPalette()
+    for group in (QPalette.ColorGroup.Active, QPalette.ColorGroup.Inactive):
+        p.setColor(group, QPalette.ColorRole.PlaceholderText, QColor(LIGHT_PLACEHOLDER))
+        p.setColor(group, QPalette.ColorRole.Highlight, QColor(LIGHT_HIGHLIGHT))   # white on it: 4.5:1 or more
+    return p
 
 
 def apply_theme(theme: str, app: QApplication | None = None) -> None:
@@ -65,3 +114,4 @@ def apply_theme(theme: str, app: QApplication | None = None) -> None:
         if _ORIGINAL.get("style"):
             app.setStyle(_ORIGINAL["style"])
         app.setPalette(_ORIGINAL["palette"])
+    apply_tones(app)

@@ -1,0 +1,146 @@
+"""What File ▸ New review… does, without Qt (the window runs these on a worker).
+
+- `repo_refs(path)`: a repository's branches and recent commits, for the candidate and
+  baseline lists; `create_from_git(...)`: a request for a candidate commit, the policy read
+  at the protected base by the git source as always (docs/trust.md), never the candidate's.
+- `preview_rows(path)` and `guess_columns` (plugins/files/pair.py, the same guessing as
+  `signoff review`): the column-mapping step; `create_from_files(...)`: a review of two
+  prediction files, local (the implicit local policy) unless a policy file is given.
+- `open_demo(...)`: the demo workspace's request (built on first use), as `signoff demo`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from app.core.errors import InputError
+from app.core.tasks import TaskState
+
+
+@dataclass(frozen=True)
+class Ref:
+    name: str          # branch name, or the short SHA for a commit
+    sha: str
+    summary: str
+    kind: str          # "branch" | "commit"
+
+    @property
+    def text(self) -> str:
+        if self.kind == "branch":
+            return f"{self.name}  ({self.sha[:7]}: {self.summary})"
+        return f"{self.sha[:7]}  {self.summary}"
+
+
+@dataclass(frozen=True)
+class RepoRefs:
+    path: str
+    default_branch: str
+    branches: list[Ref]
+    commits: list[Ref]
+
+
+def repo_refs(path: str, *, limit: int = 30) -> RepoRefs:
+    """Branches (the default one first) and the `limit` most recent commits of all of them."""
+    from plugins.git import GitSource
+
+    source = GitSource(repo=path)
+    repo = source._repo
+    default = source._default_branch()
+    default_name = default[0] if default else ""
+    branches: list[Ref] = []
+    for head in repo.heads:
+        try:
+            c = head.commit
+        except ValueError:   # a branch without commits
+            continue
+        branches.append(Ref(head.name, c.hexsha, c.summary or "", "branch"))
+    branches.sort(key=lambda r: (r.name != default_name, r.name))
+    commits: list[Ref] = []
+    try:
+        for c in repo.iter_commits(max_count=limit, branches=True, remotes=True, tags=True):
+            commits.append(Ref(c.hexsha[:7], c.hexsha, c.summary or "", "commit"))
+    except Exception:   # an empty repository
+        commits = []
+    return RepoRefs(source.path, default_name, branches, commits)
+
+
+def create_from_git(service, repo: str, candidate: str, baseline: str = "", *, task: TaskState | None = None):
+    """A request for `candidate` (branch or SHA); `baseline` "" = the merge-base with the default branch."""
+    from plugins.git import GitSource
+
+    if not (candidate or "").strip():
+        raise InputError("choose a candidate (a branch or a commit)")
+    source = GitSource(repo=repo)
+    sha = source.resolve(candidate).hexsha
+    base = source.resolve(baseline).hexsha if (baseline or "").strip() else None
+    if base == sha:
+        raise InputError("the candidate and the baseline are the same commit: choose another baseline")
+    return service.create_request(source, sha=sha, baseline=base, task=task)
+
+
+def preview_rows(path: str, n: int = 5) -> tuple[list[str], list[list[str]]]:
+    """(column names, the first `n` rows as text) of a prediction file."""
+    from plugins.files.pair import _read
+
+    frame = _read(path)
+    head = frame.head(n)
+    rows = [["" if v is None else str(v) for v in row] for row in head.itertuples(index=False, name=None)]
+    return [str(c) for c in frame.columns], rows
+
+
+def local_policy(user: str) -> str:
+    """The implicit policy of a local review: `user`, with their own signer's public key."""
+    from app.core.local_review import local_policy_text
+    from app.service.signer import SigningError, signer_for
+
+    try:
+        signer = signer_for(user)
+    except SigningError as exc:
+        raise InputError(f"a local review is signed with your own key, and there is none: {exc}") from None
+    return local_policy_text(user, signer.public_key)
+
+
+def create_from_files(service, baseline: str, candidate: str, *, columns: dict[str, str], output_type: str,
+                      samples: str = "", policy_file: str = "", sha: str = "", name: str = "",
+                      task: TaskState | None = None):
+    """As `signoff review BASELINE CANDIDATE`: local without a policy file; with one (and `sha`)
+    a request for that commit."""
+    from plugins.files.pair import FilePairSource, guess_columns
+
+    if sha and not policy_file:
+        raise InputError("a commit needs a policy: choose signoff.toml from your default branch")
+    # Check the mapping against the files (a clear line for a column they lack).
+    guess_columns(baseline, candidate, samples=samples, given=columns, output_type=output_type)
+    if policy_file:
+        from plugins.common.policy import read_policy_file
+
+        text, where = read_policy_file(policy_file), str(Path(policy_file).resolve())
+    else:
+        text, where = local_policy(service.user), "the local review's policy"
+    source = FilePairSource(baseline, candidate, samples_file=samples, columns=columns, output_type=output_type,
+                            name=name, config_text=text, policy_where=where)
+    if sha:
+        change = f"files:{sha}:{uuid.uuid4().hex[:12]}"
+    else:
+        sha = f"local review {uuid.uuid4().hex[:8]}: {Path(candidate).name} vs {Path(baseline).name}"
+        change = sha
+    return service.create_request(source, sha=sha, candidate=sha, baseline=Path(baseline).name,
+                                  change_key=change, task=task)
+
+
+def open_demo(service, directory: str = "", *, task: TaskState | None = None):
+    """The demo's request (as `signoff demo`): the workspace is built the first time."""
+    from plugins.demo import DemoSource, build_demo_workspace, demo_dir_default, open_demo_workspace
+
+    task = task or TaskState()
+    where = Path(directory) if directory else demo_dir_default()
+    ws = open_demo_workspace(where)
+    if ws is None:
+        task.report("building the demo workspace", 0.05)
+        ws = build_demo_workspace(where)
+    existing = service.latest_for_sha(ws.candidate_sha)
+    if existing is not None:
+        return existing
+    return service.create_request(DemoSource(str(ws.repo)), sha=ws.candidate_sha, baseline=ws.baseline_sha, task=task)
