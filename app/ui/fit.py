@@ -23,7 +23,7 @@ from PySide6.QtGui import QAction, QColor, QGuiApplication, QKeySequence, QTextC
 from PySide6.QtWidgets import (QApplication, QDialog, QHBoxLayout, QLabel, QLayout, QSizePolicy, QSplitter,
                                QTextEdit, QWidget)
 
-from app.ui.diff_view import DiffTextView, plain_label
+from app.ui.diff_view import plain_label
 
 INBOX_FOLD_WIDTH = 1180     # below this window width the inbox folds away by itself
 INPUT_STEP = 40             # px per keyboard step of the input pane

@@ -17,7 +17,6 @@ Every text from the files is shown as plain text.
 
 from __future__ import annotations
 
-import os
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence

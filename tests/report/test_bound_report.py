@@ -14,7 +14,7 @@ import pytest
 
 from app.core import stats
 from app.core.model import Verdict
-from app.report.charts import build_charts, regression_bound, relevant_kinds
+from app.report.charts import regression_bound, relevant_kinds
 from app.report.data import collect
 from app.report.html import build_report
 from app.service.inspection import InspectionService

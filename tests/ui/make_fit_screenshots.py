@@ -55,7 +55,7 @@ def open_demo(window, req) -> None:
 
 def main(out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
-    app = QApplication.instance() or QApplication(sys.argv)
+    QApplication.instance() or QApplication(sys.argv)
     scaled = float(os.environ.get("QT_SCALE_FACTOR", "1") or 1) > 1
     ws = build_demo_workspace(TMP / "demo")
     store = Store(f"sqlite:///{TMP / 'fit.db'}")
