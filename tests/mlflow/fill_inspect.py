@@ -42,7 +42,15 @@ def main() -> None:
     client.create_registered_model(MODEL)
     mv = client.create_model_version(MODEL, source=f"runs:/{run.info.run_id}/model", run_id=run.info.run_id)
     client.set_registered_model_alias(MODEL, "champion", mv.version)
-    traces = mlflow.search_traces(locations=[run.info.experiment_id], return_type="list")
+    # Traces reach the server asynchronously: wait for all 35 (a loaded machine takes seconds).
+    if hasattr(mlflow, "flush_trace_async_logging"):
+        mlflow.flush_trace_async_logging()
+    deadline = time.monotonic() + 120
+    while True:
+        traces = mlflow.search_traces(locations=[run.info.experiment_id], return_type="list")
+        if len(traces) >= 35 or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
     print(json.dumps({"model": MODEL, "experiment": EXPERIMENT, "version": str(mv.version),
                       "run_id": run.info.run_id, "traces": len(traces)}))
 
