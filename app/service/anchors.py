@@ -259,11 +259,69 @@ def _read_forge(targets: dict[str, str], store, result: AnchorCheck, found: list
             close()
 
 
+MLFLOW_SINK = "mlflow"
+
+
+def _mlflow_targets(store, entries) -> dict[str, tuple[str, str]]:
+    """target -> (tracking URI, `models:/NAME/VERSION` or `runs:/RUN_ID`) of every MLflow tags write-back
+    the store says it delivered (the log's 'status.posted' entries and the outbox's delivered entries)."""
+    targets: dict[str, tuple[str, str]] = {}
+
+    def add(target) -> None:
+        parts = target.split("|", 3) if isinstance(target, str) else []
+        if len(parts) == 4 and parts[0] == MLFLOW_SINK and parts[2] == "tags":
+            targets[target] = (parts[1], parts[3])
+
+    for e in entries:
+        p = e.payload if isinstance(e.payload, dict) else {}
+        if e.action == "status.posted" and p.get("sink") == MLFLOW_SINK:
+            add(p.get("target"))
+    try:
+        for item in store.outbox_items(states=("delivered",)):
+            if item.sink == MLFLOW_SINK and item.payload.get("kind") == "tags":
+                add(item.target)
+    except Exception:   # noqa: BLE001
+        pass
+    return targets
+
+
+def _read_mlflow(targets: dict[str, tuple[str, str]], store, result: AnchorCheck, found: list) -> None:
+    """Each tags target's `signoff.audit_head` as the MLflow server holds it now (the sink's own read, with
+    the write-back's credentials). Unreachable, refused or gone: listed as not checked, never as OK."""
+    from app.registry import registry
+
+    sinks: dict[str, object] = {}
+    for _target, (uri, where) in sorted(targets.items()):
+        name, _, version = where[len("models:/"):].rpartition("/")
+        what = f"mlflow tag on {name} v{version}" if where.startswith("models:/") else f"mlflow tag on {where}"
+        try:
+            if uri not in sinks:
+                sinks[uri] = registry().sink(MLFLOW_SINK).create(api_url=uri, store=store)
+            value = sinks[uri].read_tag(where, MLFLOW_TAG)
+        except Exception as exc:   # noqa: BLE001 - DeliveryError, a bad URI, anything the server answers
+            reason = str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__
+            result.unreachable.append(f"{what} ({uri}): not read back ({reason})")
+            continue
+        m = re.fullmatch(r"(\d+)-([0-9a-f]{64})", (value or "").strip())
+        if value is None:
+            result.unreachable.append(f"{what} ({uri}): no {MLFLOW_TAG} tag there (removed, or set by an older Signoff)")
+        elif not m:   # as a forge status set by hand over ours: listed, not trusted
+            result.unreachable.append(f"{what} ({uri}): its {MLFLOW_TAG} tag {value[:40]!r} is not an anchor "
+                                      f"(set by hand)")
+        else:
+            found.append((what, int(m.group(1)), m.group(2)))
+    for sink in sinks.values():
+        close = getattr(sink, "close", None)
+        if callable(close):
+            close()
+
+
 def check_anchors(store, entries, repos: tuple[str, ...] = ()) -> AnchorCheck:
     """Every anchor this installation can reach: local statuses, git notes of the requests'
     repositories and those this installation wrote (kept in SIGNOFF_HOME), every note of `repos`,
-    the forge statuses the store says it posted (read back from the forge), and the anchors the log
-    says it posted; what cannot be read is listed as not checked."""
+    the forge statuses the store says it posted (read back from the forge), the MLflow tags it
+    delivered (read back from the tracking server), and the anchors the log says it posted; what
+    cannot be read is listed as not checked."""
     result = AnchorCheck()
     hashes = {e.seq: e.hash for e in entries}
     found: list[tuple[str, int, str]] = []
@@ -295,6 +353,7 @@ def check_anchors(store, entries, repos: tuple[str, ...] = ()) -> AnchorCheck:
                 seen.add((repo, sha))
                 _note_anchor(repo, sha, result, found, missing_is_unreachable=False)
     _read_forge(_forge_targets(store, entries), store, result, found)
+    _read_mlflow(_mlflow_targets(store, entries), store, result, found)
     # What the log says it anchored elsewhere: an anchor the log itself lists must still be in it.
     for e in entries:
         p = e.payload if isinstance(e.payload, dict) else {}
@@ -302,7 +361,7 @@ def check_anchors(store, entries, repos: tuple[str, ...] = ()) -> AnchorCheck:
             a = p["anchor"]
             for where in p.get("anchored_in") or []:
                 if not (where.startswith("git note") or where.startswith("local ")
-                        or where.split(" ")[0] in FORGE_SINKS):
+                        or where.split(" ")[0] in FORGE_SINKS + (MLFLOW_SINK,)):
                     result.unreachable.append(f"{where} (posted at entry {e.seq}): not read back here")
             found.append((f"status.posted entry {e.seq}", int(a.get("count", -1)), str(a.get("hash", ""))))
     _check(found, hashes, result)

@@ -132,6 +132,31 @@ class MlflowSink(StatusSink):
         else:
             raise DeliveryError(f"unknown MLflow write-back {kind!r} in the outbox", retry=False)
 
+    def read_tag(self, where: str, key: str) -> str | None:
+        """The value tag `key` has now on `where` (`models:/NAME/VERSION` or `runs:/RUN_ID`, as the tags
+        write-back targets it), None when it is not set; read with the credentials the write-back uses
+        (plugins/mlflow/auth.py). Raises DeliveryError when the server cannot be read (audit verify lists
+        it as not checked)."""
+        client = self.client(self.api_url)
+        try:
+            if where.startswith("models:/"):
+                name, _, version = where[len("models:/"):].rpartition("/")
+                tags = client.get_model_version(name, version).get("tags", [])
+            elif where.startswith("runs:/"):
+                tags = (client.get_run(where[len("runs:/"):]).get("data") or {}).get("tags", [])
+            else:
+                raise DeliveryError(f"not an MLflow tags target: {where!r}", retry=False)
+        except MlflowError as exc:
+            raise DeliveryError(str(exc), retry=exc.retry) from None
+        values = {t.get("key"): t.get("value") for t in tags if isinstance(t, dict)}
+        value = values.get(key)
+        return None if value is None else str(value)
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
     # -- assessments -------------------------------------------------------------------------
 
     def _assessment(self, client: MlflowClient, p: dict) -> None:
