@@ -23,7 +23,7 @@ EXCLUDED = {
     "jupyter_client": "notebooks", "notebook": "notebooks",
     # heavy and unused at run time
     "matplotlib": "plots (pandas.plotting imports it lazily)", "sklearn": "demo-data builder only",
-    "scipy": "demo-data builder only", "mlflow": "the MLflow source speaks REST, not the mlflow package",
+    "mlflow": "the MLflow source speaks REST, not the mlflow package",
     "pygments": "only mako's error-page highlighting (alembic generating scripts), never at run time",
     # build tools
     "PyInstaller": "the builder itself", "setuptools": "build tool", "pip": "installer", "wheel": "build tool",

@@ -1,6 +1,6 @@
 """Inter-reviewer agreement, per eval set and label kind, from the libraries that define it:
 Krippendorff's alpha (the `krippendorff` package: any number of reviewers, missing labels),
-Cohen's kappa (scikit-learn's `cohen_kappa_score`: exactly two reviewers, on the samples both
+Cohen's kappa (statsmodels' `cohens_kappa` on the two reviewers' table: exactly two reviewers, on the samples both
 labeled) and Gwet's AC1 (any number of reviewers, robust to skewed labels). AC1 is the one
 statistic written here: the only library with it, irrCAC 0.4.4, pins scipy==1.12.0 and coverage<7,
 which pull numpy below what pyarrow needs; `gwet_ac1` follows Gwet (2014) as irrCAC does, and its
@@ -151,7 +151,8 @@ def _kappa(users, rows, notes) -> float | None:
     if len(users) != 2:
         notes["kappa"] = f"Cohen's kappa is for two reviewers; {len(users)} labeled this set (see alpha, AC1)"
         return None
-    from sklearn.metrics import cohen_kappa_score
+    import numpy as np
+    from statsmodels.stats.inter_rater import cohens_kappa
 
     pairs = [(a, b) for a, b in zip(rows[0], rows[1]) if a is not None and b is not None]
     a, b = [p[0] for p in pairs], [p[1] for p in pairs]
@@ -160,7 +161,12 @@ def _kappa(users, rows, notes) -> float | None:
         return None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        value = _finite(cohen_kappa_score(a, b))
+        cats = sorted(set(a) | set(b), key=str)
+        index = {c: i for i, c in enumerate(cats)}
+        table = np.zeros((len(cats), len(cats)))
+        for x, y in pairs:
+            table[index[x], index[y]] += 1
+        value = _finite(cohens_kappa(table).kappa)
     if value is None:
         notes["kappa"] = "undefined for these labels"
     return value
