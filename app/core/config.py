@@ -830,3 +830,24 @@ class _Lines:
             if path[:i] in self.at:
                 return self.at[path[:i]]
         return None
+
+
+_TABLE_HEADER = re.compile(r"^\s*\[")
+_STATUS_HEADER = re.compile(r"^\s*\[\s*status\s*\]\s*(#.*)?$")
+
+
+def with_local_status(config_text: str, context: str) -> str:
+    """signoff.toml's text with its `[status]` table replaced by the local sink under `context`:
+    for reviews about no commit (an inspection, a comparison opened by browsing), which must post
+    nothing to a forge. The caller parses the result and checks the sink is local (a `[status]`
+    written as dotted keys or inline cannot be replaced this way)."""
+    kept, skipping = [], False
+    for line in config_text.splitlines():
+        if _STATUS_HEADER.match(line):
+            skipping = True
+            continue
+        if skipping and _TABLE_HEADER.match(line):
+            skipping = False
+        if not skipping:
+            kept.append(line)
+    return "\n".join(kept) + f'\n\n[status]\nsink = "local"\ncontext = "{context}"\n'

@@ -35,7 +35,7 @@ from datetime import datetime, timedelta, timezone
 import numpy as np
 import pandas as pd
 
-from app.core.config import EvalSetSpec, parse_config
+from app.core.config import EvalSetSpec, parse_config, with_local_status
 from app.core.errors import ConfigError, InputError
 from app.core.hashing import canonical_json
 from app.core.model import EvalSetData, LoadedInput
@@ -47,8 +47,6 @@ TAG_RATE, TAG_INTERVAL, TAG_LABELS, TAG_REQUEST = (
     "signoff.inspection.error_rate", "signoff.inspection.interval", "signoff.inspection.labels",
     "signoff.inspection.request")
 FILE_FORMATS = (".jsonl", ".ndjson", ".csv", ".parquet")
-_TABLE_HEADER = re.compile(r"^\s*\[")
-_STATUS_HEADER = re.compile(r"^\s*\[\s*status\s*\]\s*(#.*)?$")
 _SINCE = re.compile(r"^\s*(\d+)\s*([mhdw])\s*$")
 _UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
@@ -103,16 +101,7 @@ def describe_estimate(e: dict) -> str:
 def inspection_policy(config_text: str) -> str:
     """The policy with `[status]` made local (an inspection is about no commit) and the sampled
     predictions' eval set declared (the policy's own eval sets are the commits', not production's)."""
-    kept, skipping = [], False
-    for line in config_text.splitlines():
-        if _STATUS_HEADER.match(line):
-            skipping = True
-            continue
-        if skipping and _TABLE_HEADER.match(line):
-            skipping = False
-        if not skipping:
-            kept.append(line)
-    text = "\n".join(kept) + '\n\n[status]\nsink = "local"\ncontext = "signoff/inspection"\n'
+    text = with_local_status(config_text, "signoff/inspection")
     try:
         names = {s.name for s in parse_config(text, "signoff.toml").eval_sets}
     except ConfigError:

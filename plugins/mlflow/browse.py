@@ -22,12 +22,11 @@ MLflow, the local status only: it can never become `approved`.
 from __future__ import annotations
 
 import os
-import re
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
-from app.core.config import ProjectConfig, parse_config
+from app.core.config import ProjectConfig, parse_config, with_local_status
 from app.core.errors import ConfigError, InputError
 from plugins.common.policy import policy_from_repo, read_policy_file
 
@@ -323,23 +322,12 @@ def _local_or_same(text: str) -> str:
         return text
 
 
-_TABLE_HEADER = re.compile(r"^\s*\[")
-_STATUS_HEADER = re.compile(r"^\s*\[\s*status\s*\]\s*(#.*)?$")
 
 
 def local_status(config_text: str) -> str:
     """The same signoff.toml with `[status]` replaced by the local sink: a comparison opened by
     browsing posts no commit status to a forge (there is no commit to post it on)."""
-    kept, skipping = [], False
-    for line in config_text.splitlines():
-        if _STATUS_HEADER.match(line):
-            skipping = True
-            continue
-        if skipping and _TABLE_HEADER.match(line):
-            skipping = False
-        if not skipping:
-            kept.append(line)
-    text = "\n".join(kept) + '\n\n[status]\nsink = "local"\ncontext = "signoff/browse"\n'
+    text = with_local_status(config_text, "signoff/browse")
     config = parse_config(text, "signoff.toml (for browsing)")
     if config.status.sink != "local":
         raise InputError("signoff.toml sets [status] in a form Signoff cannot replace for browsing; "
