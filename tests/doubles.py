@@ -333,6 +333,16 @@ class FakeReviewService:
         self.get_request(request_id)
         return None
 
+    def my_queue(self, request_id: int, eval_set: str | None = None) -> list:
+        """The fake deals no queues (ReviewService.my_queue): nothing assigned."""
+        self.get_request(request_id)
+        return []
+
+    def disagreements(self, request_id: int, eval_set: str | None = None) -> list:
+        """The fake keeps no team disagreements (ReviewService.disagreements)."""
+        self.get_request(request_id)
+        return []
+
     def agreement(self, request_id: int) -> list:
         """The fake keeps no team agreement figures (ReviewService.agreement): none to show."""
         self.get_request(request_id)

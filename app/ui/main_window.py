@@ -971,8 +971,8 @@ class MainWindow(QMainWindow):
         """On an eval set whose regression rate the policy bounds, N serves the bound's sample in
         its order first (ReviewService.next_to_review, docs/statistics.md "The sample"); -1: no
         such set, the order is done, or none of it is in this filter (the usual next unlabeled)."""
-        nxt = getattr(self.service, "next_to_review", None)
-        if nxt is None or self.request is None or not self.eval_set:
+        nxt = self.service.next_to_review
+        if self.request is None or not self.eval_set:
             return -1
         current = self.current_sample_id()
         try:

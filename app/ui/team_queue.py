@@ -41,9 +41,9 @@ def read_queues(service, request_id: int) -> dict:
     roles = config.roles_of(user) if user else []
     out = {"request_id": int(request_id), "overlap": overlap, "items": [], "qa": "qa" in roles,
            "disagreements": []}
-    if overlap and hasattr(service, "my_queue"):
+    if overlap:
         out["items"] = [(q.eval_set, str(q.sample_id), bool(q.done)) for q in service.my_queue(request_id)]
-    if out["qa"] and hasattr(service, "disagreements"):
+    if out["qa"]:
         out["disagreements"] = [(d["eval_set"], str(d["sample_id"])) for d in service.disagreements(request_id)]
     return out
 
