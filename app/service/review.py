@@ -490,16 +490,16 @@ class ReviewService:
         decisions = self.store.decisions_for_change(req.change_key)
         if extra is None:
             return self._evaluator(req)(decisions, None)
-        config = self.config(req.id)
+        # The whole policy (bounds, agreement, queues included), so the preview never says
+        # "approved" where the real verdict would not.
         preview = replace(extra, verified=True, not_counted="", content_hash=extra.content_hash or req.content_hash,
                           request_id=extra.request_id or req.id)
-        return evaluate(config, decisions=[*self.checked_decisions(decisions), preview],
-                        coverage=self.coverage(req.id), content_hash=req.content_hash,
-                        authors=_request_authors(req), policy_change=self.policy_change(req.id))
+        return self._evaluator(req, preview=preview)(decisions, None)
 
-    def _evaluator(self, req: RequestRecord):
+    def _evaluator(self, req: RequestRecord, *, preview: Decision | None = None):
         """The policy of `req` as a function of (decisions oldest first, labels or None):
-        what the store calls inside the transaction that records a decision or a status."""
+        what the store calls inside the transaction that records a decision or a status.
+        `preview`: a decision not made yet, added after the others are checked, as if signed."""
         config = self.config(req.id)
         self._fixed(req.id)
         for name in req.eval_sets:   # load what coverage needs before any lock is taken
@@ -508,7 +508,8 @@ class ReviewService:
         def evaluate_now(decisions: list[Decision], labels: list[Label] | None) -> PolicyVerdict:
             # Every decision re-verified (cached by signature): one edited or injected in the
             # database never counts, whoever wrote it.
-            return evaluate(config, decisions=self.checked_decisions(decisions), coverage=self.coverage(req.id, labels),
+            checked = self.checked_decisions(decisions) + ([preview] if preview is not None else [])
+            return evaluate(config, decisions=checked, coverage=self.coverage(req.id, labels),
                             content_hash=req.content_hash, authors=_request_authors(req),
                             policy_change=self.policy_change(req.id), bounds=self.regression_bounds(req.id, labels),
                             **self._team_figures(req.id, config, labels))

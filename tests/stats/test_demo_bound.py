@@ -97,3 +97,19 @@ def test_unsigned_or_outside_labels_do_not_count_toward_the_bound(store, ws):
     check = next(b for b in ci.regression_bounds(req.id) if b.eval_set == "digits")
     assert check.overall.labels == 0 and not check.ok
     assert check.line().startswith("regression rate: no bound yet (0 labels; the first at 20): about ")
+
+
+def test_the_dialogs_preview_counts_the_bound_too(store, ws):
+    """'After your approval: …' is the whole policy's word: with the bound not met, QA's preview
+    of the last approval still says pending, and why."""
+    from app.core.model import Decision
+
+    req = ReviewService(store, user="ci@example.com").create_request(DemoSource(str(ws.repo)), sha=ws.candidate_sha)
+    for who in ("alice@example.com", "bob@example.com"):
+        as_(store, ws, who).decide(req.id, DecisionKind.APPROVE)
+    quinn = as_(store, ws, "quinn@example.com")
+    mine = Decision(user="quinn@example.com", role="qa", kind=DecisionKind.APPROVE, content_hash=req.content_hash,
+                    request_id=req.id)
+    after = quinn.verdict(req.id, extra=mine)
+    assert after.status is Status.PENDING and "regression bound" in after.description
+    assert "0/1 QA" not in after.description          # the preview counts quinn's approval
