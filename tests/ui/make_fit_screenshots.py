@@ -11,16 +11,11 @@ from __future__ import annotations
 
 import os
 import sys
-import tempfile
-import time
 from pathlib import Path
 
-TMP = Path(tempfile.mkdtemp(prefix="signoff-fit-shots-"))
-os.environ["SIGNOFF_HOME"] = str(TMP / "home")
-os.environ["SIGNOFF_CONFIG_DIR"] = str(TMP / "config")
-os.environ["XDG_CONFIG_HOME"] = str(TMP / "xdg")
-os.environ.pop("SIGNOFF_DATABASE_URL", None)
-os.environ.setdefault("QTWEBENGINE_DISABLE_SANDBOX", "1")
+from tests.ui.shots import isolate, pump  # noqa: E402  (before Qt and the app: the environment they read)
+
+TMP = isolate("signoff-fit-shots-")
 
 import pandas as pd  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
@@ -31,17 +26,6 @@ from app.store.store import Store  # noqa: E402
 from app.ui.app import create_main_window  # noqa: E402
 from app.ui.theme import apply_theme  # noqa: E402
 from plugins.demo import DemoSource, build_demo_workspace, demo_key_file  # noqa: E402
-
-
-def pump(seconds: float, until=None) -> bool:
-    app = QApplication.instance()
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        app.processEvents()
-        if until is not None and until():
-            return True
-        time.sleep(0.01)
-    return until is None
 
 
 def open_demo(window, req) -> None:

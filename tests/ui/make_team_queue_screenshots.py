@@ -32,7 +32,7 @@ from app.ui.app import create_main_window  # noqa: E402
 from tests.plugin_doubles import InMemorySource  # noqa: E402
 from tests.support.keys import signer, signers_toml  # noqa: E402
 from tests.test_team_review import config, tables  # noqa: E402
-from tests.ui.make_team_screenshots import pump  # noqa: E402
+from tests.ui.shots import pump  # noqa: E402
 
 SMES = ["alice@example.com", "bob@example.com", "carol@example.com"]
 

@@ -7,17 +7,12 @@ Not a test: run it, then look at every picture before committing it (temporary S
 
 from __future__ import annotations
 
-import os
 import sys
-import tempfile
-import time
 from pathlib import Path
 
-TMP = Path(tempfile.mkdtemp(prefix="signoff-team-shots-"))
-os.environ["SIGNOFF_HOME"] = str(TMP / "home")
-os.environ["SIGNOFF_CONFIG_DIR"] = str(TMP / "config")
-os.environ.pop("SIGNOFF_DATABASE_URL", None)
-os.environ.setdefault("QTWEBENGINE_DISABLE_SANDBOX", "1")
+from tests.ui.shots import isolate, pump  # noqa: E402  (before Qt and the app: the environment they read)
+
+TMP = isolate("signoff-team-shots-")
 
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
@@ -26,17 +21,6 @@ from app.service.signer import KeyFileSigner  # noqa: E402
 from app.store.store import Store  # noqa: E402
 from app.ui.app import create_main_window  # noqa: E402
 from plugins.demo import DemoSource, build_demo_workspace, demo_key_file  # noqa: E402
-
-
-def pump(seconds: float, until=None) -> bool:
-    app = QApplication.instance()
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        app.processEvents()
-        if until is not None and until():
-            return True
-        time.sleep(0.01)
-    return until is None
 
 
 def main(out: Path) -> None:
