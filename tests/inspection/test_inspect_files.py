@@ -19,23 +19,15 @@ from app.service.inspection import InspectionService, error_interval, parse_sinc
 from app.service.review import ReviewService
 from app.store.store import Store
 from tests.support import keys
+from tests.support.inspection import INSPECTION_POLICY
 
 NOW = datetime(2025, 6, 30, 12, 0, tzinfo=timezone.utc)
-POLICY = keys.with_signers("""
-[policy]
-required = { qa = 1 }
-min_changed_reviewed = 0
-
-[roles]
-qa = ["quinn@example.com"]
-
-[labels]
-errors = ["wrong answer", "unsafe"]
-
+# A [status] that posts to a forge: an inspection must replace it with the local sink.
+POLICY = INSPECTION_POLICY + """
 [status]
 sink = "github"
 repo = "acme/bot"
-""")
+"""
 
 
 @pytest.fixture

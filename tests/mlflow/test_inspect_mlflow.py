@@ -13,19 +13,10 @@ import requests
 from statsmodels.stats.proportion import proportion_confint
 
 from tests.support import keys
+from tests.support.inspection import INSPECTION_POLICY
 
 HERE = Path(__file__).resolve().parent
-POLICY = keys.with_signers("""
-[policy]
-required = { qa = 1 }
-min_changed_reviewed = 0
-
-[roles]
-qa = ["quinn@example.com"]
-
-[labels]
-errors = ["wrong answer", "unsafe"]
-""")
+POLICY = INSPECTION_POLICY
 
 
 @pytest.fixture(scope="module")

@@ -12,16 +12,14 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 
 def grab_identity(out: Path, parent=None) -> Path:
-    from PySide6.QtWidgets import QApplication
-
     from app.service.local_keys import create_key
     from app.settings import Settings
     from app.ui.settings_dialog import SettingsDialog
+    from tests.ui.shots import pump
 
     tmp = Path(tempfile.mkdtemp(prefix="signoff-identity-"))
     saved_env = {k: os.environ.get(k) for k in ("HOME", "SSH_AUTH_SOCK", "SIGNOFF_SIGNING_KEY")}
@@ -34,9 +32,7 @@ def grab_identity(out: Path, parent=None) -> Path:
         dialog = SettingsDialog(settings, current_user="alice@example.com", parent=parent)
         dialog.show()
         dialog.create_key()
-        end = time.monotonic() + 0.5
-        while time.monotonic() < end:
-            QApplication.processEvents()
+        pump(0.5)
         path = out / "settings-identity.png"
         dialog.grab().save(str(path))
         dialog.reject()
