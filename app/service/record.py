@@ -178,8 +178,8 @@ def verify_record(record, keys_of_user) -> tuple[list[str], list[str]]:
         except SignatureError as exc:
             problems.append(f"{where}: {exc}" + ("" if keys else f" (no key is listed for {user})"))
             continue
-        if st.get("policy_digest") and st["policy_digest"] != policy.get("sha256"):
-            problems.append(f"{where}: signed under another policy (digest {str(st['policy_digest'])[:12]}…)")
+        if st.get("policy_digest") != policy.get("sha256"):   # missing counts as other (fail closed)
+            problems.append(f"{where}: signed under another policy (digest {str(st.get('policy_digest') or 'none')[:12]}…)")
             continue
         ok.append(f"{where}: signature verifies ({fp})")
         verified.append(Decision(user=user, role=str(st.get("role", "")), kind=kind,
