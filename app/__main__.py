@@ -1,10 +1,10 @@
-"""`signoff` / `python -m app`: a thin main (PyInstaller needs the guard)."""
+"""`signoff` / `python -m signoff`: a thin main (PyInstaller needs the guard)."""
 
 import sys
 
 
 def main(argv: list[str] | None = None) -> int:
-    from app.cli.main import main as cli_main
+    from signoff.cli.main import main as cli_main
 
     return cli_main(argv)
 

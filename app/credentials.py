@@ -33,7 +33,7 @@ import os
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from app.core.errors import InputError
+from signoff.core.errors import InputError
 
 log = logging.getLogger(__name__)
 

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 if TYPE_CHECKING:  # pragma: no cover
-    from app.core.model import LoadedInput
-    from app.core.tasks import TaskState
+    from signoff.core.model import LoadedInput
+    from signoff.core.tasks import TaskState
 
 GROUP_SOURCES = "signoff.sources"
 GROUP_SINKS = "signoff.status_sinks"
@@ -31,7 +31,7 @@ class Source(ABC):
     # Top-level sections of signoff.toml this plugin reads: name -> a msgspec.Struct (declared
     # with forbid_unknown_fields=True), or (Struct, build) where build(decoded Struct or None)
     # makes what ProjectConfig.section(name) returns. Any plugin class may declare it; the
-    # registry registers them with app.core.config.register_section when it loads the plugin.
+    # registry registers them with signoff.core.config.register_section when it loads the plugin.
     CONFIG_SECTIONS: ClassVar[dict[str, Any]] = {}
 
     @classmethod

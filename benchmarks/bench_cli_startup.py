@@ -66,7 +66,7 @@ def main() -> int:
         (tmp_path / "base.csv").write_text(BASE)
         (tmp_path / "cand.csv").write_text(CAND)
         (tmp_path / "signoff.toml").write_text(with_signers(POLICY))
-        app = [sys.executable, "-m", "app"]
+        app = [sys.executable, "-m", "signoff"]
         made = subprocess.run([*app, "review", str(tmp_path / "base.csv"), str(tmp_path / "cand.csv"), "--no-gui",
                                "--policy", str(tmp_path / "signoff.toml"), "--sha", SHA],
                               env=env, capture_output=True, text=True)
@@ -92,7 +92,7 @@ def main() -> int:
                 verdict = "meets" if median <= TARGET_S else "misses"
                 print(f"  {'':55s} target ≤ {TARGET_S * 1000:.0f} ms: {verdict}")
         print("slowest imports of `signoff status --sha SHA` (cumulative / self, ms; python -X importtime):")
-        for cum, self_us, name in top_imports(["-m", "app", "status", "--sha", SHA], env):
+        for cum, self_us, name in top_imports(["-m", "signoff", "status", "--sha", SHA], env):
             print(f"  {cum / 1000:7.1f} {self_us / 1000:6.1f}  {name.strip()}")
     return 0
 

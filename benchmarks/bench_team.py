@@ -13,7 +13,7 @@ What it does and checks:
   - the QA process asks for the disagreement queue every 2 s and adjudicates what it finds
   - window-equivalent clients (one per reviewer plus QA's; threads with their own Store, in a few
     processes) poll the store's change counter as the window does (Store.audit_head() every
-    app.ui.team_view.POLL_MS) and on a change read what the window reloads (the request and its
+    signoff.ui.team_view.POLL_MS) and on a change read what the window reloads (the request and its
     labels, as team_view._read_team); per write and client: the time from the write's
     acknowledgement to the end of the client's first poll that started after it (and its reload,
     when that poll saw the change) -- an upper bound of when that window shows it
@@ -98,9 +98,9 @@ def verdict_for(sample_id: str, user: str) -> str:
 def reviewer(url: str, home: str, user: str, request_id: int, rate: float, duration: float, start_at: float,
              out: mp.Queue) -> None:
     os.environ["SIGNOFF_HOME"] = home
-    from app.core.model import Verdict
-    from app.service.review import ReviewService
-    from app.store.store import Store
+    from signoff.core.model import Verdict
+    from signoff.service.review import ReviewService
+    from signoff.store.store import Store
     from tests.support.keys import signer
 
     store = Store(url, migrate=False)
@@ -135,8 +135,8 @@ def reviewer(url: str, home: str, user: str, request_id: int, rate: float, durat
 
 def _watch(url: str, request_id: int, stop, polls: list, interval: float) -> None:
     """One window-equivalent client: StoreWatcher's poll, then TeamView's reload on a change."""
-    from app.service.review import ReviewService
-    from app.store.store import Store
+    from signoff.service.review import ReviewService
+    from signoff.store.store import Store
 
     store = Store(url, migrate=False)
     svc = ReviewService(store, user="viewer@example.com")
@@ -163,7 +163,7 @@ def watchers(url: str, home: str, request_id: int, n: int, stop, out: mp.Queue) 
     import threading
 
     os.environ["SIGNOFF_HOME"] = home
-    from app.ui.team_view import POLL_MS
+    from signoff.ui.team_view import POLL_MS
 
     polls = [[] for _ in range(n)]
     threads = [threading.Thread(target=_watch, args=(url, request_id, stop, polls[i], POLL_MS / 1000))
@@ -192,8 +192,8 @@ def refresh_delays(writes: list[float], clients: list[list[tuple[float, float, b
 
 def qa(url: str, home: str, request_id: int, start_at: float, stop, out: mp.Queue) -> None:
     os.environ["SIGNOFF_HOME"] = home
-    from app.service.review import ReviewService
-    from app.store.store import Store
+    from signoff.service.review import ReviewService
+    from signoff.store.store import Store
     from tests.support.keys import signer
 
     store = Store(url, migrate=False)
@@ -245,8 +245,8 @@ def main() -> int:
     server.start()
     try:
         url = server.create_database("signoff_bench")
-        from app.service.review import ReviewService
-        from app.store.store import Store
+        from signoff.service.review import ReviewService
+        from signoff.store.store import Store
         from tests.plugin_doubles import InMemorySource
         from tests.support.keys import signer
 

@@ -29,8 +29,8 @@ sys.path.insert(0, str(ROOT))
 from PySide6.QtCore import QEventLoop, Qt, QTimer  # noqa: E402
 from PySide6.QtTest import QTest  # noqa: E402
 
-from app.ui import main_window  # noqa: E402
-from app.ui.app import create_main_window  # noqa: E402
+from signoff.ui import main_window  # noqa: E402
+from signoff.ui.app import create_main_window  # noqa: E402
 from tests.doubles import FakeReviewService  # noqa: E402
 
 
@@ -97,7 +97,7 @@ def bench_big_filters(rows: int) -> dict[str, float]:
 
 
 def bench_long_text() -> dict[str, float]:
-    from app.registry import registry
+    from signoff.registry import registry
     from tests.ui.test_ui_views import row, shown_sample
 
     view = registry().renderer_for("text")().create_view()
@@ -120,7 +120,7 @@ def bench_long_text() -> dict[str, float]:
 
 
 def bench_model(n: int) -> dict[str, float]:
-    from app.ui.sample_model import MyLabel, SampleTableModel
+    from signoff.ui.sample_model import MyLabel, SampleTableModel
     from tests.ui.test_ui_model import million_row_table
 
     table = million_row_table(n)
@@ -154,8 +154,8 @@ def main() -> int:
     parser.add_argument("--rows", type=int, default=100_000, help="rows of the window benchmarks")
     parser.add_argument("--model-rows", type=int, default=1_000_000, help="rows of the table-model benchmark")
     args = parser.parse_args()
-    from app.service import signer as signer_module
-    from app.ui.startup import ensure_app
+    from signoff.service import signer as signer_module
+    from signoff.ui.startup import ensure_app
     from tests.support import keys
 
     signer_module.signer_for = lambda user, allowed_keys=None: keys.signer(user)   # the test reviewers' keys, as in tests/conftest.py

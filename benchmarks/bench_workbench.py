@@ -81,8 +81,8 @@ class GeneratedSource:
         return {}
 
     def load(self, *, candidate, baseline=None, task=None):
-        from app.core.config import parse_config
-        from app.core.model import EvalSetData, LoadedInput
+        from signoff.core.config import parse_config
+        from signoff.core.model import EvalSetData, LoadedInput
 
         text = ('[[eval_sets]]\nname = "big"\nsamples = "s.jsonl"\npredictions = "p.jsonl"\nslices = ["topic"]\n'
                 '[policy]\nrequired = { sme = 1 }\n[roles]\nsme = ["alice@example.com"]\n')
@@ -114,7 +114,7 @@ def measure_startup(home: str, runs: int = 3) -> tuple[float, float]:
         seen: dict[str, float] = {}
         with tempfile.TemporaryFile("w+") as errfile:
             t0 = time.perf_counter()
-            proc = subprocess.Popen([sys.executable, "-m", "app"], env=env, cwd=ROOT, text=True,
+            proc = subprocess.Popen([sys.executable, "-m", "signoff"], env=env, cwd=ROOT, text=True,
                                     stdout=subprocess.PIPE, stderr=errfile)
             watchdog = threading.Timer(120, proc.kill)
             watchdog.start()
@@ -139,9 +139,9 @@ def measure_window(home: str, request_id: int, t_read: float, arrow_mb: float, k
     from PySide6.QtTest import QTest
     from PySide6.QtWidgets import QApplication
 
-    from app.service.review import ReviewService
-    from app.store.store import Store
-    from app.ui.app import create_main_window
+    from signoff.service.review import ReviewService
+    from signoff.store.store import Store
+    from signoff.ui.app import create_main_window
 
     app = QApplication.instance() or QApplication([])
     store = Store()
@@ -250,9 +250,9 @@ def main() -> int:
     os.environ["SIGNOFF_HOME"] = home
     print(f"signoff workbench benchmark: {args.n:,} samples, {os.cpu_count()} cores, home {home}")
 
-    from app.core.compare import compare
-    from app.service.review import ReviewService
-    from app.store.store import Store
+    from signoff.core.compare import compare
+    from signoff.service.review import ReviewService
+    from signoff.store.store import Store
 
     tables = generate(args.n)
     # The yardstick: the same data as one Parquet file, read with pyarrow.

@@ -70,7 +70,7 @@ def _reviewer_keys(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPat
     if request.node.get_closest_marker("real_signer"):
         yield
         return
-    from app.service import signer as signer_module
+    from signoff.service import signer as signer_module
     from tests.support import keys
 
     real = signer_module.signer_for

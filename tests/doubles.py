@@ -2,9 +2,9 @@
 for UI tests that must not depend on the real store or sources.
 
 FakeReviewService has the same method names, signatures and return types:
-RequestRecord, the per-sample DataFrame of app.core.compare (built by the
+RequestRecord, the per-sample DataFrame of signoff.core.compare (built by the
 real compare() over small hand-made eval sets), Label, and a PolicyVerdict
-from the real app.core.policy.evaluate. Everything lives in dicts; nothing
+from the real signoff.core.policy.evaluate. Everything lives in dicts; nothing
 touches disk. Tests can make it slow (`comparison_delay`) or fail
 (`fail_comparison`) to exercise the loading states of the window.
 """
@@ -23,20 +23,20 @@ from datetime import datetime, timezone
 import numpy as np
 import pandas as pd
 
-from app.core.compare import compare
-from app.core.config import EvalSetSpec, ProjectConfig, parse_config
-from app.core.errors import InputError, NotFoundError, PolicyRefusal
-from app.core.model import ChangeClass, Decision, DecisionKind, EvalSetData, Label, Verdict
-from app.core.policy import Coverage, PolicyVerdict, check_allowed, evaluate
-from app.core.policy_change import PolicyChange, compare_policies
-from app.core.hashing import canonical_json
-from app.core.signing import SignatureError, statement_bytes, verify_statement
-from app.service import signer as signer_module
-from app.store.records import RequestRecord
+from signoff.core.compare import compare
+from signoff.core.config import EvalSetSpec, ProjectConfig, parse_config
+from signoff.core.errors import InputError, NotFoundError, PolicyRefusal
+from signoff.core.model import ChangeClass, Decision, DecisionKind, EvalSetData, Label, Verdict
+from signoff.core.policy import Coverage, PolicyVerdict, check_allowed, evaluate
+from signoff.core.policy_change import PolicyChange, compare_policies
+from signoff.core.hashing import canonical_json
+from signoff.core.signing import SignatureError, statement_bytes, verify_statement
+from signoff.service import signer as signer_module
+from signoff.store.records import RequestRecord
 from tests.support.keys import with_signers
 
 try:  # the contract's sentinel, so callers can pass it explicitly
-    from app.service.review import KEEP
+    from signoff.service.review import KEEP
 except Exception:  # pragma: no cover - the service module is being rewritten
     KEEP = object()
 

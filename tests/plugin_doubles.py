@@ -8,10 +8,10 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from app.core.config import parse_config
-from app.core.hashing import canonical_json, sha256_bytes
-from app.core.model import EvalSetData, LoadedInput
-from app.plugin_api import DeliveryError, Source, StatusSink, StatusUpdate
+from signoff.core.config import parse_config
+from signoff.core.hashing import canonical_json, sha256_bytes
+from signoff.core.model import EvalSetData, LoadedInput
+from signoff.plugin_api import DeliveryError, Source, StatusSink, StatusUpdate
 
 CONFIG = """
 [[eval_sets]]

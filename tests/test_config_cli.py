@@ -3,9 +3,9 @@
 import json
 from pathlib import Path
 
-from app.cli.main import main
-from app.core.config import json_schema
-from plugins.demo import SIGNOFF_TOML as DEMO_TOML
+from signoff.cli.main import main
+from signoff.core.config import json_schema
+from signoff.plugins.demo import SIGNOFF_TOML as DEMO_TOML
 
 POLICY = """\
 [[eval_sets]]

@@ -7,14 +7,14 @@ import math
 import numpy as np
 import pytest
 
-from app.cli.main import main
-from app.core.config import EvalSetSpec
-from app.core.errors import InputError
-from app.core.model import Verdict
-from app.service.export import export_samples, read_export
-from app.service.review import ReviewService
-from app.store.store import Store
-from plugins.common.evalset import TableFile, build_eval_set
+from signoff.cli.main import main
+from signoff.core.config import EvalSetSpec
+from signoff.core.errors import InputError
+from signoff.core.model import Verdict
+from signoff.service.export import export_samples, read_export
+from signoff.service.review import ReviewService
+from signoff.store.store import Store
+from signoff.plugins.common.evalset import TableFile, build_eval_set
 from tests.doubles import MARKUP, FakeReviewService
 from tests.plugin_doubles import InMemorySource
 

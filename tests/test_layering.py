@@ -152,10 +152,19 @@ def _tool(name: str) -> str:
     return str(exe) if exe.exists() else name
 
 
-def test_import_contracts():
-    """The layer contracts in pyproject.toml ([tool.importlinter]): core, store, service, plugins, cli, report, no cycles."""
+def test_import_contracts(tmp_path):
+    """The layer contracts in pyproject.toml ([tool.importlinter]): core, store, service, plugins, cli, report, no cycles.
+
+    import-linter walks package folders, so it reads a tree of links laid out like the installed
+    wheel (packaging/import_tree.py): app/ as signoff/, plugins/ as signoff/plugins/."""
+    sys.path.insert(0, str(ROOT / "packaging"))
+    try:
+        from import_tree import build_import_tree
+    finally:
+        sys.path.remove(str(ROOT / "packaging"))
+    tree = build_import_tree(tmp_path / "tree")
     proc = subprocess.run([_tool("lint-imports"), "--no-cache"], capture_output=True, text=True, cwd=ROOT, timeout=600,
-                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+                          env={**os.environ, "PYTHONPATH": str(tree)})
     assert proc.returncode == 0, "a layer contract is broken (pyproject.toml [tool.importlinter]):\n" + proc.stdout[-6000:] + proc.stderr[-2000:]
 
 
@@ -164,3 +173,36 @@ def test_ruff_clean():
     proc = subprocess.run([_tool("ruff"), "check", "--no-cache", "app", "plugins", "tests", "benchmarks"],
                           capture_output=True, text=True, cwd=ROOT, timeout=300)
     assert proc.returncode == 0, "ruff found problems (fix them, or `ruff check --fix`):\n" + proc.stdout[-6000:] + proc.stderr[-2000:]
+
+
+# --- one import name of our own (issue 14 item 1) ---------------------------------------------------
+
+_OLD_NAMES = re.compile(r"^\s*(?:from|import)\s+(?:app|plugins|resources)(?:\.|\s|$)", re.M)
+
+
+def test_code_imports_the_product_name_only():
+    """Code, tests and benchmarks import `signoff...`, never the folder names `app`, `plugins` or
+    `resources`: with the checkout on sys.path those would load a second copy of a module."""
+    offenders = []
+    for d in ("app", "plugins", "resources", "tests", "benchmarks", "packaging", "scripts"):
+        for path in sorted((ROOT / d).rglob("*.py")):
+            if "node_modules" in path.parts:
+                continue
+            text = path.read_text(encoding="utf-8")
+            for m in _OLD_NAMES.finditer(text):
+                offenders.append(f"{path.relative_to(ROOT)}:{text.count(chr(10), 0, m.start()) + 1}: {m.group(0).strip()}")
+    assert not offenders, "import the product name (signoff, signoff.plugins, signoff.resources):\n" + "\n".join(offenders)
+
+
+def test_the_package_list_covers_every_folder():
+    """pyproject.toml lists the packages by their import names (package-dir cannot be searched):
+    every folder with an __init__.py under app/, plugins/ and resources/ is in the list, and no more."""
+    import tomllib
+    conf = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]
+    expected = set()
+    for folder, name in {v: k for k, v in conf["package-dir"].items()}.items():
+        for init in (ROOT / folder).rglob("__init__.py"):
+            rel = init.parent.relative_to(ROOT / folder).parts
+            if "__pycache__" not in rel:
+                expected.add(".".join((name, *rel)))
+    assert set(conf["packages"]) == expected

@@ -1,6 +1,6 @@
 """The renderer plugins (signoff.renderers): their packages import no Qt
 (only `create_view` does, lazily), so the comparison engine and the CLI can
-use `normalise`; and each normalise agrees with app.core.normalise."""
+use `normalise`; and each normalise agrees with signoff.core.normalise."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from app.core.normalise import normalise
-from app.registry import registry
+from signoff.core.normalise import normalise
+from signoff.registry import registry
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_renderer_packages_import_without_qt():
     code = (
         "import sys, json\n"
-        "from app.registry import registry\n"
+        "from signoff.registry import registry\n"
         "reg = registry()\n"
         "names = sorted(reg.renderers)\n"
         "qt = [m for m in sys.modules if m.startswith(('PySide6', 'shiboken6'))]\n"

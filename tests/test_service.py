@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from app.core.errors import InputError, PolicyRefusal
-from app.core.model import DecisionKind, Status, Verdict
-from app.service.review import ReviewService
-from app.store.store import Store
+from signoff.core.errors import InputError, PolicyRefusal
+from signoff.core.model import DecisionKind, Status, Verdict
+from signoff.service.review import ReviewService
+from signoff.store.store import Store
 from tests.plugin_doubles import InMemorySource, default_tables
 
 

@@ -6,12 +6,12 @@ import json
 
 import pytest
 
-from app.core.errors import SignoffError
-from app.service.identity import resolve_user
-from app.settings import SCHEMA_VERSION, Settings, load_settings, settings_path
-from app.store.store import check_store_url
+from signoff.core.errors import SignoffError
+from signoff.service.identity import resolve_user
+from signoff.settings import SCHEMA_VERSION, Settings, load_settings, settings_path
+from signoff.store.store import check_store_url
 from tests.support.postgres import free_port, postgres_server  # noqa: F401  (session fixture)
-from app.store.db import resolve_url
+from signoff.store.db import resolve_url
 
 
 def test_only_what_the_user_changed_is_written(tmp_path):

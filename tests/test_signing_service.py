@@ -12,13 +12,13 @@ import threading
 import pytest
 from sqlalchemy import insert, update
 
-from app.core.errors import PolicyRefusal
-from app.core.model import DecisionKind, Status, Verdict
-from app.service import reviewer_keys as rk
-from app.service.review import ReviewService
-from app.service.signer import KeyFileSigner
-from app.store.schema import DecisionRow, LabelRow
-from app.store.store import Store
+from signoff.core.errors import PolicyRefusal
+from signoff.core.model import DecisionKind, Status, Verdict
+from signoff.service import reviewer_keys as rk
+from signoff.service.review import ReviewService
+from signoff.service.signer import KeyFileSigner
+from signoff.store.schema import DecisionRow, LabelRow
+from signoff.store.store import Store
 from tests.plugin_doubles import InMemorySource
 from tests.support import keys
 
@@ -104,7 +104,7 @@ class _OtherContentSigner(KeyFileSigner):
     def sign(self, data: bytes) -> str:
         statement = json.loads(data)
         statement["content_hash"] = "0" * 64
-        from app.core.signing import statement_bytes
+        from signoff.core.signing import statement_bytes
 
         return super().sign(statement_bytes(statement))
 
@@ -246,6 +246,6 @@ def test_allowed_signers_file_lists_keys_by_email():
     text = (f'alice@example.com namespaces="signoff" {keys.public_line("alice@example.com")}\n'
             f'bob@example.com namespaces="git" {keys.public_line("bob@example.com")}\n')
     entries = rk.parse_allowed_signers(text)
-    from app.core.signing import keys_for
+    from signoff.core.signing import keys_for
 
     assert keys_for("alice@example.com", entries) and not keys_for("bob@example.com", entries)

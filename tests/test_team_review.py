@@ -12,11 +12,11 @@ import numpy as np
 import pytest
 from sklearn.metrics import cohen_kappa_score
 
-from app.core.assignment import deal, seed_of
-from app.core.errors import InputError, PolicyRefusal
-from app.core.model import Verdict
-from app.service.review import ReviewService
-from app.store.store import Store
+from signoff.core.assignment import deal, seed_of
+from signoff.core.errors import InputError, PolicyRefusal
+from signoff.core.model import Verdict
+from signoff.service.review import ReviewService
+from signoff.store.store import Store
 from tests.plugin_doubles import InMemorySource
 from tests.support.postgres import postgres_server  # noqa: F401  (session fixture)
 
@@ -306,7 +306,7 @@ def test_gwet_ac1_on_a_table_worked_by_hand():
     """AC1 against the formula worked by hand (Gwet 2008): pa = 6/8, pi_a = 0.7,
     pe = 2 * 0.7 * 0.3 = 0.42, AC1 = (0.75 - 0.42) / (1 - 0.42); and three reviewers with gaps
     against the per-sample loop."""
-    from app.core.agreement import gwet_ac1
+    from signoff.core.agreement import gwet_ac1
 
     r1 = ["a", "a", "b", "b", "a", "a", "a", "b", None, "a"]
     r2 = ["a", "b", "b", "b", "a", "a", "a", "a", "a", None]
@@ -430,7 +430,7 @@ def test_store_deals_once_moves_open_items_and_replays(any_store):
 # -- the command line ------------------------------------------------------------------------
 
 def test_cli_assign_show_move_and_adjudicate(tmp_path, monkeypatch, capsys):
-    from app.cli.main import main
+    from signoff.cli.main import main
 
     url = f"sqlite:///{tmp_path / 'cli.db'}"
     monkeypatch.setenv("SIGNOFF_DATABASE_URL", url)

@@ -24,9 +24,9 @@ import sys
 import time
 from pathlib import Path
 
-from app import __version__
-from app.core.errors import InputError, SignoffError
-from app.core.model import ChangeClass, DecisionKind, Status, Verdict
+from signoff import __version__
+from signoff.core.errors import InputError, SignoffError
+from signoff.core.model import ChangeClass, DecisionKind, Status, Verdict
 
 from .output import fmt_num, one_line, print_json, print_json_line, table
 
@@ -51,8 +51,8 @@ class UsageError(InputError):
 
 def _not_a_gate(service, req) -> None:
     """`status`, `wait` and `verify` gate commits: a local review (no policy) is never one."""
-    from app.core.errors import PolicyRefusal
-    from app.core.local_review import LOCAL_REVIEW_NOTE, is_local_review
+    from signoff.core.errors import PolicyRefusal
+    from signoff.core.local_review import LOCAL_REVIEW_NOTE, is_local_review
 
     if req is not None and is_local_review(service.config(req.id)):
         raise PolicyRefusal(f"request {req.id} is a {LOCAL_REVIEW_NOTE}: make a request for the commit with "
@@ -65,8 +65,8 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _service(args):
-    from app.service.review import ReviewService
-    from app.store.store import Store
+    from signoff.service.review import ReviewService
+    from signoff.store.store import Store
 
     return ReviewService(Store(), user=getattr(args, "user", None))
 
@@ -88,13 +88,13 @@ def _publish_quietly(service) -> None:
 
 def cmd_gui(args) -> int:
     # Qt only here. The start-up window shows at once; the store is opened behind it (app/ui/startup.py).
-    from app.ui.startup import launch
+    from signoff.ui.startup import launch
 
     return launch(open_request=getattr(args, "open_request", None), user=getattr(args, "user", None))
 
 
 def cmd_demo(args) -> int:
-    from plugins.demo import DemoSource, build_demo_workspace, demo_dir_default, open_demo_workspace
+    from signoff.plugins.demo import DemoSource, build_demo_workspace, demo_dir_default, open_demo_workspace
 
     directory = Path(args.dir) if args.dir else demo_dir_default()
     ws = open_demo_workspace(directory)
@@ -127,8 +127,8 @@ def cmd_review(args) -> int:
     """Two prediction files, one command (README "Quick start with your own files"). Without
     --policy a local review (app/core/local_review.py); with --policy (and --sha) a request the
     policy governs, for that commit."""
-    from app.core.local_review import LOCAL_REVIEW_NOTE
-    from plugins.files.pair import FilePairSource, guess_columns
+    from signoff.core.local_review import LOCAL_REVIEW_NOTE
+    from signoff.plugins.files.pair import FilePairSource, guess_columns
 
     if args.sha and not args.policy:
         raise UsageError("--sha makes a request for that commit, which needs a policy: add --policy FILE "
@@ -142,7 +142,7 @@ def cmd_review(args) -> int:
          f"--reference, --output, --score, --type)")
     service = _service(args)
     if args.policy:
-        from plugins.common.policy import read_policy_file
+        from signoff.plugins.common.policy import read_policy_file
 
         policy_text, where = read_policy_file(args.policy), str(Path(args.policy).resolve())
     else:
@@ -191,7 +191,7 @@ def cmd_review(args) -> int:
 
 def _local_policy(user: str) -> str:
     """The implicit policy of a local review: `user`, with the public key of their own signer."""
-    from app.service.new_review import local_policy
+    from signoff.service.new_review import local_policy
 
     return local_policy(user)
 
@@ -205,7 +205,7 @@ def cmd_completion(args) -> int:
 
 
 def cmd_request(args) -> int:
-    from app.registry import registry
+    from signoff.registry import registry
 
     service = _service(args)
     service.status_ref = (args.ref or "").strip()
@@ -219,7 +219,7 @@ def cmd_request(args) -> int:
                              "base (--policy-ref REF to name that branch)")
         source = source_cls(repo=repo, policy_ref=policy_ref)
     elif args.source == "mlflow":  # --policy FILE, else --repo at its default branch (docs/mlflow.md)
-        from plugins.common.policy import read_policy_file
+        from signoff.plugins.common.policy import read_policy_file
 
         source = source_cls(tracking_uri=args.tracking_uri or "", model=args.model or "",
                             repo=repo if args.repo else "", config_rev=args.sha if args.repo else "",
@@ -264,7 +264,7 @@ def cmd_request(args) -> int:
 def cmd_inspect(args) -> int:
     """A review request of a seeded sample of production predictions, about no commit
     (app/service/inspection.py); `--estimate REQ` keeps an inspection's result and writes it back."""
-    from app.service.inspection import InspectionService, describe_estimate
+    from signoff.service.inspection import InspectionService, describe_estimate
 
     service = _service(args)
     inspections = InspectionService(service)
@@ -300,7 +300,7 @@ def _say_inspection(service, req) -> None:
     back (MLflow tags) whenever it re-evaluates the status (ReviewService._keep_inspection_estimate)."""
     if getattr(req, "kind", "review") != "inspection":
         return
-    from app.service.inspection import describe_estimate
+    from signoff.service.inspection import describe_estimate
 
     kept = service.store.inspection(req.id)
     if kept is not None and kept.estimated_at is not None:
@@ -325,7 +325,7 @@ def cmd_show(args) -> int:
     req = service.resolve_request(args.request)
     summary = service.summary(req.id)
     if req.kind == "inspection":
-        from app.service.inspection import inspection_json
+        from signoff.service.inspection import inspection_json
 
         summary["inspection"] = inspection_json(service, req.id)
     if args.json:
@@ -397,7 +397,7 @@ def cmd_samples(args) -> int:
         raise InputError(f"--class must be one of {', '.join(c.value for c in ChangeClass)}")
     if getattr(args, "export", None):
         return _export_samples(service, req, names, args)
-    from app.core.compare import is_prediction_extra  # pandas: only in the commands that need it
+    from signoff.core.compare import is_prediction_extra  # pandas: only in the commands that need it
 
     rows = []
     for name in names:
@@ -422,7 +422,7 @@ def cmd_samples(args) -> int:
 
 def _export_samples(service, req, names: list[str], args) -> int:
     """`samples --export FILE`: the listed samples as a new eval set (app/service/export.py)."""
-    from app.service.export import concat_exports, export_format, export_frame, write_export
+    from signoff.service.export import concat_exports, export_format, export_frame, write_export
 
     export_format(args.export)  # a bad extension fails before any work
     labels = None if args.labels == "none" else service.labels_frame(
@@ -441,7 +441,7 @@ def _export_samples(service, req, names: list[str], args) -> int:
 
 
 def cmd_report(args) -> int:
-    from app.report.html import build_report
+    from signoff.report.html import build_report
 
     service = _service(args)
     req = service.resolve_request(args.request)
@@ -593,7 +593,7 @@ def cmd_decide(args) -> int:
 
 def _say_identity(user: str, verdict) -> None:
     """One line when the forge identity check of `user`'s decision was not made (docs/trust.md)."""
-    from app.core.model import IDENTITY_SKIPPED, IDENTITY_UNCHECKED
+    from signoff.core.model import IDENTITY_SKIPPED, IDENTITY_UNCHECKED
 
     mine = [d for d in (*verdict.not_counted, *verdict.current) if d.user.lower() == user.lower()]
     if not mine:
@@ -729,8 +729,8 @@ def cmd_publish(args) -> int:
 def cmd_audit_verify(args) -> int:
     if args.record:
         return _verify_record_file(args)
-    from app.service.anchors import check_anchors
-    from app.store.store import Store
+    from signoff.service.anchors import check_anchors
+    from signoff.store.store import Store
 
     store = Store()
     report = store.verify_audit()
@@ -767,7 +767,7 @@ def cmd_audit_verify(args) -> int:
 
 
 def _verify_record_file(args) -> int:
-    from app.service.record import record_keys, verify_record
+    from signoff.service.record import record_keys, verify_record
 
     try:
         record = json.loads(Path(args.record).read_text(encoding="utf-8"))
@@ -800,7 +800,7 @@ def _say_record(what: str, problems: list[str], ok: list[str], args=None, **extr
 
 
 def cmd_audit_repair(args) -> int:
-    from app.store.store import Store
+    from signoff.store.store import Store
 
     entry = Store().repair_audit(actor=_actor(args))
     if args.json:
@@ -816,7 +816,7 @@ def cmd_audit_repair(args) -> int:
 
 
 def _actor(args) -> str:
-    from app.service.identity import resolve_user
+    from signoff.service.identity import resolve_user
 
     try:
         return resolve_user(getattr(args, "user", None))
@@ -825,7 +825,7 @@ def _actor(args) -> str:
 
 
 def cmd_audit_export(args) -> int:
-    from app.service.record import build_record
+    from signoff.service.record import build_record
 
     record = build_record(_service(args), args.sha)
     text = json.dumps(record, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
@@ -840,15 +840,15 @@ def cmd_audit_export(args) -> int:
 def _signed_verdict(args) -> tuple[int, list[str], list[str], str]:
     """(exit, problems, ok, where): the signed record of args.sha, from the store when it has the
     commit, else from the note in --repo (or its origin)."""
-    from app.service.record import RecordError, base_policy_keys, record_from_repo, verify_record
-    from app.store.db import StoreUnavailable
+    from signoff.service.record import RecordError, base_policy_keys, record_from_repo, verify_record
+    from signoff.store.db import StoreUnavailable
 
     record = keys = None
     where = ""
     try:
-        from app.service.record import build_record
-        from app.service.review import ReviewService
-        from app.store.store import Store
+        from signoff.service.record import build_record
+        from signoff.service.review import ReviewService
+        from signoff.store.store import Store
 
         service = ReviewService(Store(), user=getattr(args, "user", None) or "signoff")
         req = service.latest_for_sha(args.sha)
@@ -891,8 +891,8 @@ def cmd_plugins(args) -> int:
     metadata declares and what loaded. Exit 1 if a plugin failed to load."""
     from importlib.metadata import entry_points
 
-    from app.plugin_api import GROUP_RENDERERS, GROUP_SINKS, GROUP_SOURCES
-    from app.registry import registry
+    from signoff.plugin_api import GROUP_RENDERERS, GROUP_SINKS, GROUP_SOURCES
+    from signoff.registry import registry
 
     reg = registry()
     loaded = {GROUP_SOURCES: reg.sources, GROUP_SINKS: reg.sinks, GROUP_RENDERERS: reg.renderers}
@@ -957,9 +957,9 @@ def _policy_in_words(config, path: str) -> dict:
 
 def cmd_config_check(args) -> int:
     """Validate signoff.toml and say what its policy means (exit 0), or one line and exit 2."""
-    from app.core.config import parse_config
-    from app.core.errors import ConfigError
-    from app.registry import registry
+    from signoff.core.config import parse_config
+    from signoff.core.errors import ConfigError
+    from signoff.registry import registry
 
     registry()   # the plugins' output types, sinks and sections are part of the schema
     path = Path(args.file)
@@ -979,14 +979,14 @@ def cmd_config_check(args) -> int:
 
 def cmd_config_schema(args) -> int:
     """Print the JSON Schema of signoff.toml (resources/schema/signoff.schema.json is this output)."""
-    from app.core.config import json_schema
+    from signoff.core.config import json_schema
 
     print(json.dumps(json_schema(), indent=2, ensure_ascii=False))
     return 0
 
 
 def cmd_self_test_gui(args) -> int:
-    from app.ui.self_test import run_self_test  # Qt only here
+    from signoff.ui.self_test import run_self_test  # Qt only here
 
     return run_self_test(_service(args), request=args.self_test_request)
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import getpass
 import sys
 
-from app.credentials import (CredentialError, FORGE_ENV, delete_token, find_token, forge_host,
+from signoff.credentials import (CredentialError, FORGE_ENV, delete_token, find_token, forge_host,
                              missing_token_message, store_token)
 
 FORGES = tuple(FORGE_ENV)
@@ -42,8 +42,8 @@ def cmd_token(args) -> int:
         return 1
     line = f"{args.forge} token for {host}: from {found.source}"
     if args.check:
-        from app.plugin_api import DeliveryError
-        from app.registry import registry
+        from signoff.plugin_api import DeliveryError
+        from signoff.registry import registry
 
         try:
             account = registry().sink(args.forge).create(api_url=api_url, store=None).account()

@@ -26,7 +26,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from app.core.arrow import arrow_of
+from signoff.core.arrow import arrow_of
 
 
 def as_text_array(values) -> pa.ChunkedArray:

@@ -8,7 +8,7 @@ on their elements (an element inserted at the front is one addition, not a
 change of every element after it); elements that replace each other are
 diffed in turn. Leaves are equal when their canonical JSON text is equal,
 the same rule the comparison engine uses to call a sample unchanged
-(app.core.normalise), so `1` and `1.0`, `3` and `"3"`, `true` and `1` all
+(signoff.core.normalise), so `1` and `1.0`, `3` and `"3"`, `true` and `1` all
 differ (and the row says so).
 
 Statuses of a node:
@@ -62,7 +62,7 @@ MARKS: dict[str, tuple[str, str]] = {
 
 # JSON nested deeper than this is not shown as a tree: the views and the report show
 # its text with the note TOO_DEEP (docs/trust.md). The comparison has no such limit:
-# app.core.normalise compares such a value by its text.
+# signoff.core.normalise compares such a value by its text.
 MAX_DEPTH = 200
 TOO_DEEP = f"nested too deeply to show (more than {MAX_DEPTH} levels)"
 

@@ -1,6 +1,6 @@
 """Colours and words for change classes and statuses (plain data, no Qt).
 
-Lives in core so the report (no Qt) and the UI share it; app.ui.palette re-exports it.
+Lives in core so the report (no Qt) and the UI share it; signoff.ui.palette re-exports it.
 
 Okabe-Ito, a palette that stays distinguishable with the common kinds of
 colour blindness. A colour never stands alone: every use pairs it with the

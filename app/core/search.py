@@ -42,7 +42,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import stringzilla as sz
 
-from app.core.arrow import arrow_of
+from signoff.core.arrow import arrow_of
 
 CHUNK = 131_072       # rows per converted chunk of a non-text column
 SAME_AS = {"candidate_output": "baseline_output"}   # search only where the two differ

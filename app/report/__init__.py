@@ -9,7 +9,7 @@ thread and shows the figures through QtWebEngine; `signoff report` writes
 the HTML file. Every string that comes from a model, a sample or a person
 is escaped before it reaches HTML or a plotly label.
 
-Names are imported on first use, so `app.report.kinds` (the chart list)
+Names are imported on first use, so `signoff.report.kinds` (the chart list)
 costs nothing at start-up; plotly loads with the first chart.
 """
 
@@ -24,5 +24,5 @@ __all__ = sorted(_WHERE)
 
 def __getattr__(name: str):
     if name in _WHERE:
-        return getattr(import_module(f"app.report.{_WHERE[name]}"), name)
-    raise AttributeError(f"module 'app.report' has no attribute {name!r}")
+        return getattr(import_module(f"signoff.report.{_WHERE[name]}"), name)
+    raise AttributeError(f"module 'signoff.report' has no attribute {name!r}")

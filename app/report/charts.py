@@ -29,10 +29,10 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from app.core.tasks import NULL_TASK, TaskState
-from app.report.data import EvalSetData, ReviewData
-from app.report.kinds import CHART_TITLES
-from app.core.palette import CLASS_STYLE, VERDICT_WORDS
+from signoff.core.tasks import NULL_TASK, TaskState
+from signoff.report.data import EvalSetData, ReviewData
+from signoff.report.kinds import CHART_TITLES
+from signoff.core.palette import CLASS_STYLE, VERDICT_WORDS
 
 CLASS_ORDER = ["regressed", "missing", "changed", "improved", "unchanged"]   # worst first, as the table
 REVIEW_CLASSES = ["regressed", "changed", "improved", "missing"]             # what reviewers look at

@@ -13,12 +13,12 @@ from datetime import datetime, timezone
 
 import pandas as pd
 
-from app.core.compare import summarise, table_slice_columns
-from app.core.config import ProjectConfig
-from app.core.errors import SignoffError
-from app.core.policy import PolicyVerdict
-from app.core.tasks import NULL_TASK, TaskState
-from app.store.records import RequestRecord
+from signoff.core.compare import summarise, table_slice_columns
+from signoff.core.config import ProjectConfig
+from signoff.core.errors import SignoffError
+from signoff.core.policy import PolicyVerdict
+from signoff.core.tasks import NULL_TASK, TaskState
+from signoff.store.records import RequestRecord
 
 LABEL_COLUMNS = ["eval_set", "sample_id", "user", "verdict", "correct", "error", "comment", "updated_at"]
 
@@ -29,8 +29,8 @@ class EvalSetData:
     output_type: str
     higher_is_better: bool
     slices: list[str]
-    table: pd.DataFrame           # the comparison table (app.core.compare), worst first
-    summary: dict                 # app.core.compare.summarise of the table
+    table: pd.DataFrame           # the comparison table (signoff.core.compare), worst first
+    summary: dict                 # signoff.core.compare.summarise of the table
 
 
 @dataclass
@@ -43,7 +43,7 @@ class ReviewData:
     user: str = ""
     collected_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
     problems: list[str] = field(default_factory=list)
-    agreement: list = field(default_factory=list)   # app.core.agreement.AgreementFigure per eval set and kind
+    agreement: list = field(default_factory=list)   # signoff.core.agreement.AgreementFigure per eval set and kind
     # a periodic inspection: {"subject", "points"} (InspectionService.trend of its subject), else None
     inspection: dict | None = None
 

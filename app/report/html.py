@@ -7,7 +7,7 @@ the page unescaped.
 - Figures travel as JSON in `<script type="application/json">` data blocks,
   with `<`, `>`, `&` and the JS line separators written as `\\uXXXX`, so
   no value can close the block or open a tag; plotly labels were already
-  made literal by app.report.charts.plain().
+  made literal by signoff.report.charts.plain().
 - Images are decoded and re-encoded as PNG thumbnails (Pillow, with a pixel
   limit), so only pixels reach a `data:` URI, never the original bytes.
 - A Content-Security-Policy allows only the page's own scripts, by their
@@ -32,11 +32,11 @@ from pathlib import Path
 import pandas as pd
 import plotly.io as pio
 
-from app import __version__
-from app.report.charts import CLASS_ORDER, Chart, agreement_table, class_name
-from app.core.jsondiff import TOO_DEEP
-from app.report.data import ReviewData
-from app.core.palette import CLASS_STYLE, STATUS_STYLE, VERDICT_WORDS
+from signoff import __version__
+from signoff.report.charts import CLASS_ORDER, Chart, agreement_table, class_name
+from signoff.core.jsondiff import TOO_DEEP
+from signoff.report.data import ReviewData
+from signoff.core.palette import CLASS_STYLE, STATUS_STYLE, VERDICT_WORDS
 
 PLOTLY_JS_NAME = "plotly.min.js"
 MAX_REGRESSIONS = 200           # per eval set in the report
@@ -424,8 +424,8 @@ def write_report(data: ReviewData, charts: list[Chart], path: str | Path) -> Pat
 
 def build_report(service, request_id: int, path: str | Path, *, task=None) -> Path:
     """Collect, chart and write the report (the CLI and the window's menu action)."""
-    from app.report.charts import build_charts, relevant_kinds
-    from app.report.data import collect
+    from signoff.report.charts import build_charts, relevant_kinds
+    from signoff.report.data import collect
 
     data = collect(service, request_id, task=task, keep_bytes=True)
     charts = build_charts(data, task=task, kinds=relevant_kinds(data))   # the bound / the trend where they apply

@@ -17,7 +17,7 @@ import logging
 import re
 from dataclasses import dataclass, field
 
-from app.core.policy import DESCRIPTION_LIMIT
+from signoff.core.policy import DESCRIPTION_LIMIT
 
 log = logging.getLogger(__name__)
 
@@ -103,7 +103,7 @@ REMEMBERED_MAX = 2000   # (repo, commit) pairs per store, newest kept
 
 
 def _notes_file():
-    from app.store.db import data_dir
+    from signoff.store.db import data_dir
 
     return data_dir() / NOTES_FILE
 
@@ -220,8 +220,8 @@ def _forge_targets(store, entries) -> dict[str, str]:
 def _read_forge(targets: dict[str, str], store, result: AnchorCheck, found: list) -> None:
     """Each target's status as the forge holds it now, and the anchor in its target_url/description.
     Unreachable (no token, network, forge error): listed as not checked, never as OK."""
-    from app.plugin_api import StatusUpdate
-    from app.registry import registry
+    from signoff.plugin_api import StatusUpdate
+    from signoff.registry import registry
 
     sinks: dict[tuple, object] = {}
     for target, sink_name in sorted(targets.items()):
@@ -288,7 +288,7 @@ def _mlflow_targets(store, entries) -> dict[str, tuple[str, str]]:
 def _read_mlflow(targets: dict[str, tuple[str, str]], store, result: AnchorCheck, found: list) -> None:
     """Each tags target's `signoff.audit_head` as the MLflow server holds it now (the sink's own read, with
     the write-back's credentials). Unreachable, refused or gone: listed as not checked, never as OK."""
-    from app.registry import registry
+    from signoff.registry import registry
 
     sinks: dict[str, object] = {}
     for _target, (uri, where) in sorted(targets.items()):

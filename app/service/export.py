@@ -32,9 +32,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from app.core.compare import is_prediction_extra, table_slice_columns
-from app.core.errors import InputError
-from app.core.tasks import NULL_TASK, TaskState
+from signoff.core.compare import is_prediction_extra, table_slice_columns
+from signoff.core.errors import InputError
+from signoff.core.tasks import NULL_TASK, TaskState
 
 FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet"}
 TEXT_COLUMNS = ["eval_set", "id", "input", "reference", "baseline_output", "candidate_output", "class", "missing_side"]

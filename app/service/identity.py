@@ -10,11 +10,11 @@ import socket
 import subprocess
 from dataclasses import dataclass, replace
 
-from app.core.errors import InputError, PolicyRefusal
-from app.core.model import IDENTITY_CHECKED, IDENTITY_REFUSED, IDENTITY_SKIPPED, IDENTITY_UNCHECKED
-from app.credentials import CredentialError
-from app.plugin_api import DeliveryError, ForgeAccount, StatusSink
-from app.registry import registry
+from signoff.core.errors import InputError, PolicyRefusal
+from signoff.core.model import IDENTITY_CHECKED, IDENTITY_REFUSED, IDENTITY_SKIPPED, IDENTITY_UNCHECKED
+from signoff.credentials import CredentialError
+from signoff.plugin_api import DeliveryError, ForgeAccount, StatusSink
+from signoff.registry import registry
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +25,7 @@ def resolve_user(explicit: str | None = None) -> str:
     env = os.environ.get("SIGNOFF_USER", "").strip()
     if env:
         return env
-    from app.settings import configured_user  # the Settings dialog's identity
+    from signoff.settings import configured_user  # the Settings dialog's identity
 
     configured = configured_user()
     if configured:

@@ -35,11 +35,11 @@ from datetime import datetime, timedelta, timezone
 import numpy as np
 import pandas as pd
 
-from app.core.config import EvalSetSpec, parse_config, with_local_status
-from app.core.errors import ConfigError, InputError
-from app.core.hashing import canonical_json
-from app.core.model import EvalSetData, LoadedInput
-from app.store.records import InspectionRecord, OutboxEntry
+from signoff.core.config import EvalSetSpec, parse_config, with_local_status
+from signoff.core.errors import ConfigError, InputError
+from signoff.core.hashing import canonical_json
+from signoff.core.model import EvalSetData, LoadedInput
+from signoff.store.records import InspectionRecord, OutboxEntry
 
 EVAL_SET = "production"
 METHODS = {"wilson": "wilson", "clopper-pearson": "beta"}   # our name -> statsmodels' method
@@ -117,7 +117,7 @@ def inspection_policy(config_text: str) -> str:
 
 def policy_text(policy: str = "", repo: str = "", policy_ref: str = "") -> tuple[str, str]:
     """(text, where): `--policy FILE`, else `--repo DIR` at its default branch; never the data's."""
-    from plugins.common.policy import no_policy_error, policy_from_repo, read_policy_file
+    from signoff.plugins.common.policy import no_policy_error, policy_from_repo, read_policy_file
 
     if policy:
         return read_policy_file(policy), policy
@@ -156,7 +156,7 @@ def _utc(value) -> pd.Timestamp | None:
 
 
 def from_files(path: str, *, since: timedelta | None, now: datetime) -> Population:
-    from plugins.common.tables import read_table
+    from signoff.plugins.common.tables import read_table
 
     path = os.path.abspath(os.path.expanduser(path))
     if os.path.isdir(path):
@@ -197,7 +197,7 @@ def from_files(path: str, *, since: timedelta | None, now: datetime) -> Populati
 def from_mlflow(tracking_uri: str, *, experiment: str = "", model: str = "", alias: str = "",
                 since: timedelta | None, now: datetime) -> Population:
     """Trace infos in the window (no spans yet: only the sampled ones are read in full)."""
-    from plugins.mlflow.client import MlflowClient
+    from signoff.plugins.mlflow.client import MlflowClient
 
     if not (experiment or model):
         raise InputError("inspect needs --experiment NAME, --model NAME (with --alias), or --files DIR_OR_FILE")
@@ -243,7 +243,7 @@ def _version_experiment(client, version: dict) -> str:
 
 def _trace_rows(pop: Population, sample: pd.DataFrame) -> pd.DataFrame:
     """The sampled traces read in full: input, output (and the reference, when an expectation says it)."""
-    from plugins.mlflow.traces import trace_row
+    from signoff.plugins.mlflow.traces import trace_row
 
     client = pop._client   # type: ignore[attr-defined]
     spec = EvalSetSpec(name=EVAL_SET, traces=True)

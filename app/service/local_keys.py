@@ -10,7 +10,7 @@ padding, as OpenSSH does), so listing keys needs no OpenSSH tools; the agent's
 keys are read with `ssh-add -L` when SSH_AUTH_SOCK is set.
 
 The signer (app/service/signer.py) reads the choice through
-app.settings.configured_signing_key(): SIGNOFF_SIGNING_KEY wins over it.
+signoff.settings.configured_signing_key(): SIGNOFF_SIGNING_KEY wins over it.
 """
 
 from __future__ import annotations
@@ -21,9 +21,9 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from app.core.errors import InputError
-from app.core.signing import fingerprint
-from app.settings import AGENT_PREFIX
+from signoff.core.errors import InputError
+from signoff.core.signing import fingerprint
+from signoff.settings import AGENT_PREFIX
 
 DEFAULT_KEY_NAME = "signoff_ed25519"
 AGENT = "ssh-agent"

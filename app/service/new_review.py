@@ -15,8 +15,8 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from app.core.errors import InputError
-from app.core.tasks import TaskState
+from signoff.core.errors import InputError
+from signoff.core.tasks import TaskState
 
 
 @dataclass(frozen=True)
@@ -43,7 +43,7 @@ class RepoRefs:
 
 def repo_refs(path: str, *, limit: int = 30) -> RepoRefs:
     """Branches (the default one first) and the `limit` most recent commits of all of them."""
-    from plugins.git import GitSource
+    from signoff.plugins.git import GitSource
 
     source = GitSource(repo=path)
     repo = source._repo
@@ -68,7 +68,7 @@ def repo_refs(path: str, *, limit: int = 30) -> RepoRefs:
 
 def create_from_git(service, repo: str, candidate: str, baseline: str = "", *, task: TaskState | None = None):
     """A request for `candidate` (branch or SHA); `baseline` "" = the merge-base with the default branch."""
-    from plugins.git import GitSource
+    from signoff.plugins.git import GitSource
 
     if not (candidate or "").strip():
         raise InputError("choose a candidate (a branch or a commit)")
@@ -82,7 +82,7 @@ def create_from_git(service, repo: str, candidate: str, baseline: str = "", *, t
 
 def preview_rows(path: str, n: int = 5) -> tuple[list[str], list[list[str]]]:
     """(column names, the first `n` rows as text) of a prediction file."""
-    from plugins.files.pair import _read
+    from signoff.plugins.files.pair import _read
 
     frame = _read(path)
     head = frame.head(n)
@@ -92,8 +92,8 @@ def preview_rows(path: str, n: int = 5) -> tuple[list[str], list[list[str]]]:
 
 def local_policy(user: str) -> str:
     """The implicit policy of a local review: `user`, with their own signer's public key."""
-    from app.core.local_review import local_policy_text
-    from app.service.signer import SigningError, signer_for
+    from signoff.core.local_review import local_policy_text
+    from signoff.service.signer import SigningError, signer_for
 
     try:
         signer = signer_for(user)
@@ -107,14 +107,14 @@ def create_from_files(service, baseline: str, candidate: str, *, columns: dict[s
                       task: TaskState | None = None):
     """As `signoff review BASELINE CANDIDATE`: local without a policy file; with one (and `sha`)
     a request for that commit."""
-    from plugins.files.pair import FilePairSource, guess_columns
+    from signoff.plugins.files.pair import FilePairSource, guess_columns
 
     if sha and not policy_file:
         raise InputError("a commit needs a policy: choose signoff.toml from your default branch")
     # Check the mapping against the files (a clear line for a column they lack).
     guess_columns(baseline, candidate, samples=samples, given=columns, output_type=output_type)
     if policy_file:
-        from plugins.common.policy import read_policy_file
+        from signoff.plugins.common.policy import read_policy_file
 
         text, where = read_policy_file(policy_file), str(Path(policy_file).resolve())
     else:
@@ -132,7 +132,7 @@ def create_from_files(service, baseline: str, candidate: str, *, columns: dict[s
 
 def open_demo(service, directory: str = "", *, task: TaskState | None = None):
     """The demo's request (as `signoff demo`): the workspace is built the first time."""
-    from plugins.demo import DemoSource, build_demo_workspace, demo_dir_default, open_demo_workspace
+    from signoff.plugins.demo import DemoSource, build_demo_workspace, demo_dir_default, open_demo_workspace
 
     task = task or TaskState()
     where = Path(directory) if directory else demo_dir_default()

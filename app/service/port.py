@@ -9,7 +9,7 @@ calls these methods directly and never asks which implementation it has
 Read models are the core's frozen records: RequestRecord (app/store/records.py),
 Label, Decision (app/core/model.py), Coverage, PolicyVerdict (app/core/policy.py),
 PolicyChange (app/core/policy_change.py); tables are pandas frames with the
-columns of app.service.review.LABEL_COLUMNS and the comparison's table.
+columns of signoff.service.review.LABEL_COLUMNS and the comparison's table.
 """
 
 from __future__ import annotations
@@ -19,11 +19,11 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 if TYPE_CHECKING:
     import pandas as pd
 
-    from app.core.config import ProjectConfig
-    from app.core.model import Decision, DecisionKind, Label, Verdict
-    from app.core.policy import Coverage, PolicyVerdict
-    from app.core.policy_change import PolicyChange
-    from app.store.records import RequestRecord
+    from signoff.core.config import ProjectConfig
+    from signoff.core.model import Decision, DecisionKind, Label, Verdict
+    from signoff.core.policy import Coverage, PolicyVerdict
+    from signoff.core.policy_change import PolicyChange
+    from signoff.store.records import RequestRecord
 
 
 @runtime_checkable

@@ -20,10 +20,10 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
-from app.plugin_api import DeliveryError, StatusUpdate
-from app.registry import registry
-from app.store import outbox as ob
-from app.store.store import Store
+from signoff.plugin_api import DeliveryError, StatusUpdate
+from signoff.registry import registry
+from signoff.store import outbox as ob
+from signoff.store.store import Store
 
 from . import anchors
 

@@ -24,14 +24,14 @@ import json
 import subprocess
 from pathlib import Path
 
-from app.core.audit import INSTALLATION_KEY_ACTION, key_of, reviewer_keys, statement_of
-from app.core.config import parse_config
-from app.core.errors import InputError, SignoffError
-from app.core.hashing import canonical_json
-from app.core.model import Decision, DecisionKind, Status
-from app.core.policy import Coverage, evaluate
-from app.core.policy_change import compare_policies
-from app.core.signing import SignatureError, keys_for, parse_allowed_signers, verify_bytes
+from signoff.core.audit import INSTALLATION_KEY_ACTION, key_of, reviewer_keys, statement_of
+from signoff.core.config import parse_config
+from signoff.core.errors import InputError, SignoffError
+from signoff.core.hashing import canonical_json
+from signoff.core.model import Decision, DecisionKind, Status
+from signoff.core.policy import Coverage, evaluate
+from signoff.core.policy_change import compare_policies
+from signoff.core.signing import SignatureError, keys_for, parse_allowed_signers, verify_bytes
 
 STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
 PREDICATE_TYPE = "https://signoff.dev/record/v1"
@@ -206,8 +206,8 @@ def verify_record(record, keys_of_user) -> tuple[list[str], list[str]]:
 
 def _bounds_of(pred: dict) -> list:
     """The regression-rate bounds the record states (as its coverage: figures, not recomputed)."""
-    from app.core.policy import BoundCheck
-    from app.core.stats import BoundFigures
+    from signoff.core.policy import BoundCheck
+    from signoff.core.stats import BoundFigures
 
     def figures(d) -> BoundFigures | None:
         try:

@@ -14,23 +14,23 @@ from datetime import datetime, timezone
 
 
 
-from app.core.agreement import AgreementFigure, disagreements as find_disagreements, figures as agreement_figures, ratings_of
-from app.core.assignment import Assignment, QueueItem, deal, reassign, seed_of, to_review
-from app.core.config import ProjectConfig, parse_config
-from app.core.errors import InputError, NotFoundError, PolicyRefusal, SignoffError
-from app.core.hashing import canonical_json
-from app.core.signing import SignatureError, statement_bytes, verify_statement
-from app.core.model import (IDENTITY_CHECKED, IDENTITY_REFUSED, ChangeClass, Decision, DecisionKind, Label,
+from signoff.core.agreement import AgreementFigure, disagreements as find_disagreements, figures as agreement_figures, ratings_of
+from signoff.core.assignment import Assignment, QueueItem, deal, reassign, seed_of, to_review
+from signoff.core.config import ProjectConfig, parse_config
+from signoff.core.errors import InputError, NotFoundError, PolicyRefusal, SignoffError
+from signoff.core.hashing import canonical_json
+from signoff.core.signing import SignatureError, statement_bytes, verify_statement
+from signoff.core.model import (IDENTITY_CHECKED, IDENTITY_REFUSED, ChangeClass, Decision, DecisionKind, Label,
                             Verdict)
-from app.core.hashing import combine_hashes, sha256_bytes
-from app.core.policy import Coverage, PolicyVerdict, check_allowed, evaluate, other_labels_note
-from app.core.policy_change import AUTHOR, POLICY_OWNER, PolicyChange, added_specs, compare_policies
-from app.core.lazy import lazy
-from app.core.tasks import NULL_TASK, TaskState
-from app.plugin_api import Source
-from app.registry import registry
-from app.store.records import NewRequest, OutboxEntry, RequestRecord, SignedStatement
-from app.store.store import Store
+from signoff.core.hashing import combine_hashes, sha256_bytes
+from signoff.core.policy import Coverage, PolicyVerdict, check_allowed, evaluate, other_labels_note
+from signoff.core.policy_change import AUTHOR, POLICY_OWNER, PolicyChange, added_specs, compare_policies
+from signoff.core.lazy import lazy
+from signoff.core.tasks import NULL_TASK, TaskState
+from signoff.plugin_api import Source
+from signoff.registry import registry
+from signoff.store.records import NewRequest, OutboxEntry, RequestRecord, SignedStatement
+from signoff.store.store import Store
 
 from .identity import IdentityCheck, check_forge_identity, judge, resolve_user, token_account
 
@@ -41,8 +41,8 @@ from . import reviewer_keys as rk
 # commands never need them before a comparison is loaded (issue 16).
 np = lazy("numpy")
 pd = lazy("pandas")
-_compare = lazy("app.core.compare")
-_id_lookup = lazy("app.core.id_lookup")
+_compare = lazy("signoff.core.compare")
+_id_lookup = lazy("signoff.core.id_lookup")
 
 log = logging.getLogger(__name__)
 
@@ -264,7 +264,7 @@ class ReviewService:
         and nothing is written when the figures did not change."""
         if getattr(req, "kind", "review") != "inspection":
             return
-        from app.service.inspection import InspectionService
+        from signoff.service.inspection import InspectionService
 
         InspectionService(self).record_estimate(req.id, only_if_changed=True)
 
@@ -274,7 +274,7 @@ class ReviewService:
         insp = self.store.inspection(int(request_id))
         if insp is None:
             return None
-        from app.service.inspection import InspectionService
+        from signoff.service.inspection import InspectionService
 
         return {"subject": insp.subject, "points": InspectionService(self).trend(insp.subject)}
 
@@ -668,7 +668,7 @@ class ReviewService:
         bound = self.config(req.id).policy.regression_bounds.get(eval_set)
         if bound is None:
             return []
-        from app.core import stats
+        from signoff.core import stats
 
         setup = self._bound_setup(req, eval_set, bound)
         strata = setup["strata"]
@@ -695,7 +695,7 @@ class ReviewService:
         bound = self.config(req.id).policy.regression_bounds.get(eval_set)
         order: list[str] = []
         if bound is not None:
-            from app.core import stats
+            from signoff.core import stats
 
             setup = self._bound_setup(req, eval_set, bound)
             strata = setup["strata"]
@@ -729,8 +729,8 @@ class ReviewService:
     def regression_bounds(self, request_id: int, labels: list[Label] | None = None) -> list:
         """The regression-rate bound of every eval set the policy bounds, from the labels that count
         (signed, by reviewers in a required role): overall and per configured slice value."""
-        from app.core import stats
-        from app.core.policy import BoundCheck
+        from signoff.core import stats
+        from signoff.core.policy import BoundCheck
 
         config = self.config(request_id)
         wanted = config.policy.regression_bounds

@@ -18,9 +18,9 @@ import logging
 import os
 from datetime import datetime, timedelta, timezone
 
-from app.core.config import ProjectConfig
-from app.core.errors import InputError, PolicyRefusal
-from app.core.lazy import lazy
+from signoff.core.config import ProjectConfig
+from signoff.core.errors import InputError, PolicyRefusal
+from signoff.core.lazy import lazy
 
 requests = lazy("requests")   # imported when keys are first fetched, not at start-up (issue 16)
 
@@ -63,7 +63,7 @@ def forge_api_url(forge: str, config: ProjectConfig) -> str:
 def parse_allowed_signers(text: str, where: str = "the allowed-signers file"):
     """The entries of git's allowed-signers format (app/core/signing.py) that may sign in the
     "signoff" namespace; InputError naming the line for one we cannot read."""
-    from app.core.signing import SignatureError, parse_allowed_signers as parse
+    from signoff.core.signing import SignatureError, parse_allowed_signers as parse
 
     try:
         return [e for e in parse(text, where) if e.for_namespace()]
@@ -73,7 +73,7 @@ def parse_allowed_signers(text: str, where: str = "the allowed-signers file"):
 
 def fetch_forge_keys(forge: str, api_url: str, login: str, *, timeout=None) -> list[str]:
     """The SSH signing keys `forge` publishes for `login` (no token is sent)."""
-    from plugins.common.http import timeouts_from_env
+    from signoff.plugins.common.http import timeouts_from_env
 
     timeout = timeout or timeouts_from_env()
     headers = {"Accept": "application/json", "User-Agent": "signoff"}
@@ -100,7 +100,7 @@ def fetch_forge_keys(forge: str, api_url: str, login: str, *, timeout=None) -> l
 
 def _key_line(text: str) -> str:
     """'type base64' of a public key line (its comment dropped), or '' if it is not one."""
-    from app.core.signing import SignatureError, normalise_key
+    from signoff.core.signing import SignatureError, normalise_key
 
     parts = text.strip().split()
     if len(parts) < 2 or parts[0] not in KEY_TYPES:
@@ -153,7 +153,7 @@ def keys_for_user(user: str, config: ProjectConfig, allowed_signers: list, store
                 if problems is None:
                     raise
                 problems.append(str(exc))
-    from app.core.signing import keys_for
+    from signoff.core.signing import keys_for
 
     lines.extend(keys_for(user, allowed_signers or []))
     return list(dict.fromkeys(lines))

@@ -19,8 +19,8 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from app.core.errors import PolicyRefusal
-from app.core.signing import NAMESPACE, fingerprint, normalise_key
+from signoff.core.errors import PolicyRefusal
+from signoff.core.signing import NAMESPACE, fingerprint, normalise_key
 
 SIGNING_KEY_ENV = "SIGNOFF_SIGNING_KEY"
 
@@ -150,7 +150,7 @@ def signer_for(user: str, allowed_keys: list[str] | None = None) -> Signer:
     """The signer for `user`: SIGNOFF_SIGNING_KEY, else Settings ▸ Identity's key (a file, or an
     agent key by fingerprint), else an agent key the policy lists for the user (`allowed_keys`;
     None: the agent's first key). SigningError when there is none."""
-    from app.settings import configured_signing_key
+    from signoff.settings import configured_signing_key
 
     choice = configured_signing_key()
     if choice is not None and choice.path is not None:
@@ -180,7 +180,7 @@ def signer_for(user: str, allowed_keys: list[str] | None = None) -> Signer:
 def generate_key(path: str | os.PathLike, comment: str = "") -> KeyFileSigner:
     """A new ed25519 key at `path` (private, mode 600, no passphrase) and `path`.pub; never
     overwrites a file that exists (FileExistsError)."""
-    from app.core.errors import InputError
+    from signoff.core.errors import InputError
 
     from .local_keys import create_key
 

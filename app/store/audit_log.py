@@ -22,11 +22,11 @@ from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
-from app.core.audit import (GENESIS, INSPECTION_ESTIMATE, INSPECTION_FACTS, INSTALLATION_KEY_ACTION,
+from signoff.core.audit import (GENESIS, INSPECTION_ESTIMATE, INSPECTION_FACTS, INSTALLATION_KEY_ACTION,
                             check_signatures, compare_state, entry_body, entry_hash, replay, reviewer_keys,
                             verify_chain, _ts)
-from app.core.errors import SignoffError
-from app.core.hashing import canonical_json, sha256_bytes
+from signoff.core.errors import SignoffError
+from signoff.core.hashing import canonical_json, sha256_bytes
 
 from .db import data_dir
 from .records import AuditEntry, AuditReport
@@ -58,7 +58,7 @@ class Installation:
     def signer(self):
         with self._lock:
             if self._signer is None:
-                from app.service.signer import KeyFileSigner, generate_key
+                from signoff.service.signer import KeyFileSigner, generate_key
 
                 if self.path.exists():
                     self._signer = KeyFileSigner(self.path)

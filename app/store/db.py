@@ -16,7 +16,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
-from app.core.errors import InputError, Unreachable
+from signoff.core.errors import InputError, Unreachable
 
 ENV_URL = "SIGNOFF_DATABASE_URL"
 ENV_HOME = "SIGNOFF_HOME"
@@ -42,7 +42,7 @@ def resolve_url(url: str | None = None) -> URL:
     text = url or os.environ.get(ENV_URL) or ""
     source = "the database URL" if url else ENV_URL
     if not text:
-        from app.settings import configured_store_url, settings_path  # the Settings dialog's store
+        from signoff.settings import configured_store_url, settings_path  # the Settings dialog's store
 
         text, source = configured_store_url(), f"store.url in {settings_path()}"
     if not text:

@@ -17,7 +17,7 @@ from pathlib import Path
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import DatabaseError, OperationalError
 
-from app.core.errors import SignoffError
+from signoff.core.errors import SignoffError
 
 from .db import READ_ONLY
 

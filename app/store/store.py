@@ -20,10 +20,10 @@ from sqlalchemy.exc import DatabaseError, OperationalError
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.core.audit import _ts as audit_ts, label_row
-from app.core.errors import InputError, NotFoundError
-from app.core.hashing import sha256_bytes
-from app.core.model import (IDENTITY_CHECKED, IDENTITY_REFUSED, IDENTITY_UNCHECKED, Decision, DecisionKind, Label,
+from signoff.core.audit import _ts as audit_ts, label_row
+from signoff.core.errors import InputError, NotFoundError
+from signoff.core.hashing import sha256_bytes
+from signoff.core.model import (IDENTITY_CHECKED, IDENTITY_REFUSED, IDENTITY_UNCHECKED, Decision, DecisionKind, Label,
                              Verdict)
 
 from . import audit_log, outbox as ob
@@ -715,7 +715,7 @@ class Store:
     # -- team review: assignments (app/core/assignment.py) ------------------
     def assignments(self, request_id: int, *, user: str | None = None):
         """The request's dealt items (app/core/assignment.Assignment), in dealing order."""
-        from app.core.assignment import Assignment
+        from signoff.core.assignment import Assignment
 
         query = select(AssignmentRow).where(AssignmentRow.request_id == request_id)
         if user is not None:

@@ -1,12 +1,12 @@
 """The Qt workbench. The only package (with plugins/renderers) that imports Qt.
 
-    app.ui.app           run_app(service), create_main_window(service), the excepthook
-    app.ui.main_window   MainWindow: inbox | comparison (header, sample table) | detail
-    app.ui.workers       run plain functions off the GUI thread (progress, cancel)
-    app.ui.sample_model  the sample table's model over the comparison DataFrame
-    app.ui.diff_view     side-by-side word diff, built from plain-text runs
-    app.ui.approval_dialog  approve / request changes / reject with the policy's checklist
+    signoff.ui.app           run_app(service), create_main_window(service), the excepthook
+    signoff.ui.main_window   MainWindow: inbox | comparison (header, sample table) | detail
+    signoff.ui.workers       run plain functions off the GUI thread (progress, cancel)
+    signoff.ui.sample_model  the sample table's model over the comparison DataFrame
+    signoff.ui.diff_view     side-by-side word diff, built from plain-text runs
+    signoff.ui.approval_dialog  approve / request changes / reject with the policy's checklist
 
-This __init__ imports nothing, so `app.ui.palette` (plain data) can be used
+This __init__ imports nothing, so `signoff.ui.palette` (plain data) can be used
 by non-Qt code such as the HTML report.
 """

@@ -18,8 +18,8 @@ from PySide6.QtCore import Qt, qVersion
 from PySide6.QtGui import QFont, QGuiApplication, QIcon, QPixmap
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
-from app.ui.diff_view import plain_label
-from resources import ROOT as RESOURCES_ROOT
+from signoff.ui.diff_view import plain_label
+from signoff.resources import ROOT as RESOURCES_ROOT
 
 ICON_DIR = RESOURCES_ROOT / "icons"
 ICON_SIZES = (16, 24, 32, 48, 64, 128, 256)

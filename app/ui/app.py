@@ -1,6 +1,6 @@
 """Starting the workbench.
 
-    from app.ui.app import run_app
+    from signoff.ui.app import run_app
     sys.exit(run_app(service, open_request=12))
 
 `create_main_window(service)` builds the window without running the event
@@ -9,18 +9,18 @@ an unexpected error and shows it in a message box instead of letting the
 app die silently (labelme does the same), and writes a log file whose path
 the error details show.
 
-`signoff` itself starts through app.ui.startup.launch: a start-up window at
+`signoff` itself starts through signoff.ui.startup.launch: a start-up window at
 once, the store opened behind it, then this module's create_main_window.
 What both share (ensure_app, the excepthook, the log file) is defined in
-app.ui.startup, which must not import the window's heavy modules.
+signoff.ui.startup, which must not import the window's heavy modules.
 """
 
 from __future__ import annotations
 
 import sys
 
-from app.ui.main_window import MainWindow
-from app.ui.startup import (_apply_saved_theme, _default_log_path, _setup_logging, ensure_app,  # noqa: F401
+from signoff.ui.main_window import MainWindow
+from signoff.ui.startup import (_apply_saved_theme, _default_log_path, _setup_logging, ensure_app,  # noqa: F401
                             excepthook, log_path, prepare_web_engine)
 
 

@@ -16,14 +16,14 @@ from PySide6.QtWidgets import (QButtonGroup, QComboBox, QDialog, QDialogButtonBo
                                QHBoxLayout, QLabel, QPlainTextEdit, QRadioButton, QVBoxLayout,
                                QWidget)
 
-from app.core.errors import PolicyRefusal, SignoffError
-from app.core.model import DecisionKind
-from app.core.policy import PolicyVerdict, other_labels_note
-from app.core.policy_change import POLICY_OWNER
-from app.ui.diff_view import plain_label
-from app.ui.inbox import commit_text
-from app.ui.palette import STATUS_STYLE
-from app.ui.policy_change_view import PolicyChangeBox
+from signoff.core.errors import PolicyRefusal, SignoffError
+from signoff.core.model import DecisionKind
+from signoff.core.policy import PolicyVerdict, other_labels_note
+from signoff.core.policy_change import POLICY_OWNER
+from signoff.ui.diff_view import plain_label
+from signoff.ui.inbox import commit_text
+from signoff.ui.palette import STATUS_STYLE
+from signoff.ui.policy_change_view import PolicyChangeBox
 
 log = logging.getLogger(__name__)
 
@@ -246,7 +246,7 @@ class ApprovalDialog(QDialog):
         role = self.selected_role()
         if kind is None or role is None:
             return
-        from app.core.model import Decision
+        from signoff.core.model import Decision
 
         request = self.service.get_request(self.request_id)
         mine = Decision(user=self.service.user, role=role, kind=kind, content_hash=request.content_hash,

@@ -6,8 +6,8 @@ the page from that file (setHtml would stop at 2 MB, and plotly.js alone is
 about 5 MB). Pages carry a Content-Security-Policy that runs only their own
 scripts, and the view refuses to navigate anywhere but those files.
 
-Off the GUI thread (app.ui.workers): reading the comparison, building the
-figure (app.report.charts) and writing the page. The view is created when
+Off the GUI thread (signoff.ui.workers): reading the comparison, building the
+figure (signoff.report.charts) and writing the page. The view is created when
 the tab is first shown, so start-up never waits for Chromium.
 
 Save as PNG asks plotly.js in the page for the image (Plotly.toImage: the
@@ -27,10 +27,10 @@ from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QListWidget, QListWidgetItem, QPushButton,
                                QSplitter, QStackedWidget, QVBoxLayout, QWidget)
 
-from app.report.kinds import CHART_TITLES
-from app.ui import workers
-from app.ui.diff_view import plain_label
-from app.ui.theme import is_dark
+from signoff.report.kinds import CHART_TITLES
+from signoff.ui import workers
+from signoff.ui.diff_view import plain_label
+from signoff.ui.theme import is_dark
 
 log = logging.getLogger(__name__)
 
@@ -46,9 +46,9 @@ def prepare_chart(service, request_id: int, kind: str, dark: bool, data, directo
 
     Returns (ReviewData, Chart, page path). plotly is imported here, on the worker, at first use.
     """
-    from app.report.charts import CHART_KINDS, DARK, LIGHT
-    from app.report.data import collect
-    from app.report.html import chart_html, write_plotly_js
+    from signoff.report.charts import CHART_KINDS, DARK, LIGHT
+    from signoff.report.data import collect
+    from signoff.report.html import chart_html, write_plotly_js
 
     if data is None:
         data = collect(service, request_id, task=task)
@@ -98,8 +98,8 @@ class ChartsTab(QWidget):
         super().__init__(parent)
         self.service = service
         self.request_id: int | None = None
-        self._data = None                       # app.report.data.ReviewData of the request
-        self._charts: dict = {}                 # chart id -> app.report.charts.Chart
+        self._data = None                       # signoff.report.data.ReviewData of the request
+        self._charts: dict = {}                 # chart id -> signoff.report.charts.Chart
         self._pages: dict[str, Path] = {}
         self._dark_built = False
         self._worker: workers.Worker | None = None
@@ -223,7 +223,7 @@ class ChartsTab(QWidget):
         return item.data(256) if item is not None else next(iter(CHART_TITLES))
 
     def chart(self, kind: str | None = None):
-        """The app.report.charts.Chart drawn for `kind` (None before it is built)."""
+        """The signoff.report.charts.Chart drawn for `kind` (None before it is built)."""
         return self._charts.get(kind or self.current_kind())
 
     def show_chart(self, kind: str) -> None:
@@ -292,7 +292,7 @@ class ChartsTab(QWidget):
         if chart is None:
             self.saveFailed.emit("no chart is shown yet")
             return None
-        from app.report.html import chart_html
+        from signoff.report.html import chart_html
 
         path = Path(path)
         try:

@@ -22,14 +22,14 @@ from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import (QCheckBox, QHBoxLayout, QSizePolicy, QSplitter, QStackedWidget, QTabWidget,
                                QVBoxLayout, QWidget)
 
-from app.core.shown import Shown, is_missing, looks_preformatted, shown_sample, side_names
-from app.registry import registry
-from app.ui.diff_view import DiffTextView, TextDiffWidget, plain_label
-from app.ui.image_view import ImagePane
-from app.ui.output_view import OutputView, as_text
-from app.ui.palette import CLASS_STYLE, VERDICT_WORDS
-from app.ui.raw_view import RawView
-from app.ui.sample_model import MyLabel, format_delta
+from signoff.core.shown import Shown, is_missing, looks_preformatted, shown_sample, side_names
+from signoff.registry import registry
+from signoff.ui.diff_view import DiffTextView, TextDiffWidget, plain_label
+from signoff.ui.image_view import ImagePane
+from signoff.ui.output_view import OutputView, as_text
+from signoff.ui.palette import CLASS_STYLE, VERDICT_WORDS
+from signoff.ui.raw_view import RawView
+from signoff.ui.sample_model import MyLabel, format_delta
 
 log = logging.getLogger(__name__)
 
@@ -211,7 +211,7 @@ class DetailPane(QWidget):
                 problem = f"renderer for {output_type!r} failed ({type(exc).__name__}: {exc}); shown as text"
                 view = None
         if view is None:
-            from plugins.renderers.text.view import TextOutputView
+            from signoff.plugins.renderers.text.view import TextOutputView
 
             view = TextOutputView()
             if output_type in ("json", "number"):

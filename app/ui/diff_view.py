@@ -21,8 +21,8 @@ from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QFontDatabase, QTextCharFormat, QTextCursor, QTextDocument, QTextOption
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSplitter, QTextEdit, QVBoxLayout, QWidget
 
-from app.core.textdiff import Span, diff_words, has_hidden_characters, make_visible
-from app.ui.palette import DELETE_TINT, INSERT_TINT
+from signoff.core.textdiff import Span, diff_words, has_hidden_characters, make_visible
+from signoff.ui.palette import DELETE_TINT, INSERT_TINT
 
 
 # Outputs longer than this are shown cut, with a note (a 1 MB output takes ~2 s to lay out).

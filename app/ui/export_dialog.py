@@ -10,9 +10,9 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (QButtonGroup, QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout,
                                QHBoxLayout, QLineEdit, QPushButton, QRadioButton, QVBoxLayout, QWidget)
 
-from app.service.export import export_samples
-from app.ui import workers
-from app.ui.diff_view import plain_label
+from signoff.service.export import export_samples
+from signoff.ui import workers
+from signoff.ui.diff_view import plain_label
 
 FORMATS = [("JSONL (one JSON object per line)", ".jsonl"), ("CSV", ".csv"), ("Parquet", ".parquet")]
 LABEL_CHOICES = [("every reviewer's labels", "all"), ("only my labels", "mine"), ("no labels", "none")]

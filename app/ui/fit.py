@@ -23,7 +23,7 @@ from PySide6.QtGui import QAction, QColor, QGuiApplication, QKeySequence, QTextC
 from PySide6.QtWidgets import (QApplication, QDialog, QHBoxLayout, QLabel, QLayout, QSizePolicy, QSplitter,
                                QTextEdit, QWidget)
 
-from app.ui.diff_view import plain_label
+from signoff.ui.diff_view import plain_label
 
 INBOX_FOLD_WIDTH = 1180     # below this window width the inbox folds away by itself
 INPUT_STEP = 40             # px per keyboard step of the input pane
@@ -165,7 +165,7 @@ class WindowFit(QObject):
         self._install_input_pane()
         self._install_search_hits()
         window.installEventFilter(self)
-        from app.ui.theme import apply_tones
+        from signoff.ui.theme import apply_tones
 
         apply_tones()
 
@@ -294,7 +294,7 @@ class WindowFit(QObject):
         self._save_input_height()
 
     def _save_input_height(self) -> None:
-        from app.ui.layout import layout_settings
+        from signoff.ui.layout import layout_settings
 
         s = layout_settings()
         s.setValue("fit/input_height", int(self.input_height()))
@@ -302,7 +302,7 @@ class WindowFit(QObject):
 
     @staticmethod
     def _saved_input_height() -> int:
-        from app.ui.layout import layout_settings
+        from signoff.ui.layout import layout_settings
 
         try:
             return int(layout_settings().value("fit/input_height", 0) or 0)

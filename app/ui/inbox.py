@@ -28,12 +28,12 @@ from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap
 from PySide6.QtWidgets import (QAbstractItemView, QButtonGroup, QHBoxLayout, QHeaderView, QPushButton, QSizePolicy,
                                QStackedWidget, QToolButton, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget)
 
-from app.core.errors import SignoffError
-from app.store.records import RequestRecord
-from app.ui import workers
-from app.ui.diff_view import plain_label, plain_tooltip
-from app.ui.palette import STATUS_STYLE
-from app.ui.sortable import SortableItem, SortRole  # noqa: F401  (SortRole: re-exported for older imports)
+from signoff.core.errors import SignoffError
+from signoff.store.records import RequestRecord
+from signoff.ui import workers
+from signoff.ui.diff_view import plain_label, plain_tooltip
+from signoff.ui.palette import STATUS_STYLE
+from signoff.ui.sortable import SortableItem, SortRole  # noqa: F401  (SortRole: re-exported for older imports)
 
 EMPTY_TEXT = ("No review requests yet.\n\n"
               "CI creates one for a commit with:\n"
@@ -192,7 +192,7 @@ def known_refs(records: list[RequestRecord], url: str) -> frozenset[str]:
 def fetch_awaiting(servers: list[tuple[str, str, frozenset]], *, task) -> list[tuple[str, str, list, dict, str]]:
     """Per server (name, url, known refs): (name, url, versions awaiting review, run id -> git commit,
     the one-line error or ""). One server that cannot be asked does not hide the others."""
-    from plugins.mlflow import MlflowClient, version_commits, versions_awaiting_review
+    from signoff.plugins.mlflow import MlflowClient, version_commits, versions_awaiting_review
 
     out = []
     for i, (name, url, known) in enumerate(servers):
@@ -501,7 +501,7 @@ class Inbox(QWidget):
     def refresh_mlflow(self) -> None:
         """Ask each MLflow server in Settings, on a worker, for the versions awaiting review
         that no request here is about; the section is hidden while Settings lists none."""
-        from app.settings import load_settings
+        from signoff.settings import load_settings
 
         try:
             settings = self.settings if self.settings is not None else load_settings()
@@ -609,7 +609,7 @@ class Inbox(QWidget):
     def open_awaiting(self, item: QTreeWidgetItem | int = 0):
         """File ▸ Browse MLflow… on that row's server and model, its version the candidate; the
         request it creates is opened like one chosen in the table (requestSelected)."""
-        from app.ui.mlflow_browser import MlflowBrowser
+        from signoff.ui.mlflow_browser import MlflowBrowser
 
         if isinstance(item, int):
             item = self.mlflow_list.topLevelItem(item)

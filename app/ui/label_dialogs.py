@@ -9,7 +9,7 @@ from PySide6.QtCore import QEvent, QObject, Qt, Signal
 from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QLabel, QLineEdit, QListWidget, QListWidgetItem,
                                QPlainTextEdit, QVBoxLayout, QWidget)
 
-from app.ui.diff_view import plain_label
+from signoff.ui.diff_view import plain_label
 
 CLEAR = "(no error category)"
 ChoiceRole = Qt.ItemDataRole.UserRole + 1

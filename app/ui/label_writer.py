@@ -28,7 +28,7 @@ import threading
 
 from PySide6.QtCore import QObject, Signal
 
-from app.core.errors import SignoffError
+from signoff.core.errors import SignoffError
 
 log = logging.getLogger(__name__)
 DELAY_S = 0.03   # after a key: let the window paint the next sample first

@@ -12,7 +12,7 @@ from __future__ import annotations
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QMainWindow, QSplitter, QWidget
 
-from app.settings import config_dir
+from signoff.settings import config_dir
 
 LAYOUT_VERSION = 2   # 2: inbox as a sortable table, Samples/Charts tabs
 GROUP = "layout"

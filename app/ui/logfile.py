@@ -1,6 +1,6 @@
 """The app's log file (no Qt): where it is and setting it up.
 
-Shared by app.ui.startup (which re-exports these), app.ui.app and the main
+Shared by signoff.ui.startup (which re-exports these), signoff.ui.app and the main
 window's error box, so the window need not import the start-up module.
 """
 

@@ -1,19 +1,19 @@
 """The workbench window: inbox | comparison (header, sample table) | detail.
 
 The window talks only to the ReviewService contract (app/service/review.py).
-Loading a comparison runs off the GUI thread (app.ui.workers) with progress
+Loading a comparison runs off the GUI thread (signoff.ui.workers) with progress
 and Cancel; labels are saved synchronously on the keystroke (the store is
 local) through a QUndoStack, so Ctrl+Z / Ctrl+Shift+Z call
 service.set_label with the previous values (verdicts, correctness, error
 categories and comments alike).
 
 Blind mode (B) shows the two outputs as A and B in a per-sample order
-(app.core.shown.blind_candidate_first) and hides what would tell them
+(signoff.core.shown.blind_candidate_first) and hides what would tell them
 apart (scores, Δscore, improved/regressed); keys 1 / 2 then mean "A / B
 better" and are saved as the model that A / B stands for.
 
 A substring search over a big table (ASYNC_SEARCH_ROWS and more) runs on a
-worker (sample_model.search_rows over an app.core.search.SearchIndex, built
+worker (sample_model.search_rows over an signoff.core.search.SearchIndex, built
 on a worker right after the table opens); the table keeps its rows until the
 new ones are ready, so typing never blocks the window.
 """
@@ -31,27 +31,27 @@ from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QDialog,
                                QProgressBar, QPushButton, QSplitter, QTableView, QVBoxLayout,
                                QWidget)
 
-from app.core.errors import SignoffError
-from app.core.model import Verdict
-from app.core.policy import PolicyVerdict
-from app.core.policy_change import PolicyChange
-from app.core.search import SearchIndex
-from app.core.shown import blind_candidate_first
-from app.store.records import RequestRecord
-from app.ui import workers
-from app.ui.actions import ACTIONS, shortcut_sheet
-from app.ui.about_dialog import AboutDialog, app_icon
-from app.ui.approval_dialog import ApprovalDialog, status_line
-from app.ui.detail_pane import DetailPane, label_words
-from app.ui.diff_view import plain_label, plain_tooltip
-from app.ui.outbox_drain import BackgroundDrain
-from app.ui.inbox import Inbox, commit_text, dot_icon
-from app.ui.palette import CLASS_STYLE, STATUS_STYLE
-from app.ui.policy_change_view import PolicyChangeBox
-from app.ui.label_dialogs import CommentDialog, ErrorPicker
-from app.ui.label_writer import LabelWriter
-from app.ui.logfile import log_path
-from app.ui.sample_model import (CLASS_ORDER, NOT_UNCHANGED, REVIEW_FILTERS, SEARCH_COLUMNS, MyLabel, SampleTableModel, others_labels, search_rows, slice_columns)
+from signoff.core.errors import SignoffError
+from signoff.core.model import Verdict
+from signoff.core.policy import PolicyVerdict
+from signoff.core.policy_change import PolicyChange
+from signoff.core.search import SearchIndex
+from signoff.core.shown import blind_candidate_first
+from signoff.store.records import RequestRecord
+from signoff.ui import workers
+from signoff.ui.actions import ACTIONS, shortcut_sheet
+from signoff.ui.about_dialog import AboutDialog, app_icon
+from signoff.ui.approval_dialog import ApprovalDialog, status_line
+from signoff.ui.detail_pane import DetailPane, label_words
+from signoff.ui.diff_view import plain_label, plain_tooltip
+from signoff.ui.outbox_drain import BackgroundDrain
+from signoff.ui.inbox import Inbox, commit_text, dot_icon
+from signoff.ui.palette import CLASS_STYLE, STATUS_STYLE
+from signoff.ui.policy_change_view import PolicyChangeBox
+from signoff.ui.label_dialogs import CommentDialog, ErrorPicker
+from signoff.ui.label_writer import LabelWriter
+from signoff.ui.logfile import log_path
+from signoff.ui.sample_model import (CLASS_ORDER, NOT_UNCHANGED, REVIEW_FILTERS, SEARCH_COLUMNS, MyLabel, SampleTableModel, others_labels, search_rows, slice_columns)
 
 log = logging.getLogger(__name__)
 
@@ -341,22 +341,22 @@ class MainWindow(QMainWindow):
             self.outbox_drain.changed.connect(lambda _state: self.update_status_bar())
             self.outbox_drain.drain_now()
         self.update_status_bar()
-        from app.ui.workbench_extras import install_extras  # charts tab, export/report/settings, saved layout
+        from signoff.ui.workbench_extras import install_extras  # charts tab, export/report/settings, saved layout
 
         install_extras(self)
-        from app.ui.queue_nav import install_queue_nav   # ] / [, queue progress, the end-of-queue notice
-        from app.ui.team_view import install_team        # other reviewers' labels, live refresh
+        from signoff.ui.queue_nav import install_queue_nav   # ] / [, queue progress, the end-of-queue notice
+        from signoff.ui.team_view import install_team        # other reviewers' labels, live refresh
 
         install_queue_nav(self)
         install_team(self)
-        from app.ui.team_queue import install_team_queue   # my assigned queue, QA's adjudication, inbox queues
-        from app.ui.reassign_dialog import install_reassign  # Review ▸ Reassign…
+        from signoff.ui.team_queue import install_team_queue   # my assigned queue, QA's adjudication, inbox queues
+        from signoff.ui.reassign_dialog import install_reassign  # Review ▸ Reassign…
 
         install_team_queue(self)
         install_reassign(self)
         self.team_queue.refresh_inbox_queues()
-        from app.ui.new_review import install_new_review   # File ▸ New review…, the empty inbox's buttons
-        from app.ui.fit import install_fit                 # narrow windows, the inbox that folds, search hits
+        from signoff.ui.new_review import install_new_review   # File ▸ New review…, the empty inbox's buttons
+        from signoff.ui.fit import install_fit                 # narrow windows, the inbox that folds, search hits
 
         install_new_review(self)
         install_fit(self)
@@ -1353,7 +1353,7 @@ class MainWindow(QMainWindow):
     def open_mlflow_browser(self):
         """File > Browse MLflow…: compare any two model versions (app/ui/mlflow_browser.py); the
         request it creates is listed and opened."""
-        from app.ui.mlflow_browser import MlflowBrowser
+        from signoff.ui.mlflow_browser import MlflowBrowser
 
         dialog = MlflowBrowser(self.service, self)
         dialog.requestCreated.connect(

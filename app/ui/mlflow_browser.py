@@ -14,7 +14,7 @@ CI asked for).
 The servers come from Settings (`connections.mlflow_servers`) and
 MLFLOW_TRACKING_URI; a URL typed here is used as it is, and "Save server"
 keeps it in the settings. Every call to the server runs on a worker
-(app.ui.workers) with a busy bar and Cancel, through the Qt-free
+(signoff.ui.workers) with a busy bar and Cancel, through the Qt-free
 plugins/mlflow/browse.py; the window never waits on the network. Whatever
 goes wrong (server down, 401/403, unknown model, a run with no predictions)
 is one message inside the dialog, which stays usable. Credentials are the
@@ -45,11 +45,11 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDialog, QDialogBut
                                QHeaderView, QInputDialog, QLineEdit, QProgressBar, QPushButton, QSplitter,
                                QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget)
 
-from app.core.errors import SignoffError
-from app.ui.theme import set_tone
-from app.ui import workers
-from app.ui.diff_view import plain_label, plain_tooltip
-from app.ui.sortable import SortRole, SortableItem
+from signoff.core.errors import SignoffError
+from signoff.ui.theme import set_tone
+from signoff.ui import workers
+from signoff.ui.diff_view import plain_label, plain_tooltip
+from signoff.ui.sortable import SortRole, SortableItem
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +66,7 @@ NO_SERVER_TEXT = ("No MLflow server in Settings yet: type its URL (e.g. http://m
 
 def fetch_models(url: str, *, task) -> tuple[list, str]:
     """(the server's registered models, where the credentials came from)."""
-    from plugins.mlflow import MlflowClient, list_models
+    from signoff.plugins.mlflow import MlflowClient, list_models
 
     task.report(f"listing the registered models on {url}…", None)
     with MlflowClient(url) as client:
@@ -76,7 +76,7 @@ def fetch_models(url: str, *, task) -> tuple[list, str]:
 
 def fetch_versions(url: str, model: str, *, task) -> tuple[list, dict[str, str]]:
     """(the versions of `model`, newest first; run id -> git commit of its run)."""
-    from plugins.mlflow import MlflowClient, list_versions, version_commits
+    from signoff.plugins.mlflow import MlflowClient, list_versions, version_commits
 
     task.report(f"listing the versions of {model}…", None)
     with MlflowClient(url) as client:
@@ -89,7 +89,7 @@ def create_comparison(service, url: str, model: str, candidate: str, baseline: s
                       task) -> int:
     """The new review request's id: version `candidate` against version `baseline`, judged by the
     policy at `policy` (a signoff.toml file or a git repository); "" opens it look-only."""
-    from plugins.mlflow import source_for_versions
+    from signoff.plugins.mlflow import source_for_versions
 
     task.report(f"reading the policy from {policy}…" if policy else
                 f"listing what {model} version {candidate} logged (look-only: no policy)…", None)
@@ -131,7 +131,7 @@ class MlflowBrowser(QDialog):
 
     def __init__(self, service, parent: QWidget | None = None, *, settings=None):
         super().__init__(parent)
-        from app.settings import load_settings
+        from signoff.settings import load_settings
 
         self.setWindowTitle("Browse MLflow")
         self.service = service
@@ -385,7 +385,7 @@ class MlflowBrowser(QDialog):
         return self.url_edit.text().strip()
 
     def _checked_url(self) -> str | None:
-        from plugins.mlflow.client import normalise_tracking_uri
+        from signoff.plugins.mlflow.client import normalise_tracking_uri
 
         try:
             return normalise_tracking_uri(self.current_url())
@@ -439,7 +439,7 @@ class MlflowBrowser(QDialog):
         return not self.policy()
 
     def _show_policy(self) -> None:
-        from plugins.mlflow.browse import LOOK_ONLY_NOTE
+        from signoff.plugins.mlflow.browse import LOOK_ONLY_NOTE
 
         if self.look_only:
             self.policy_note.setText("Look-only. " + LOOK_ONLY_NOTE + " (Settings ▸ Connections ▸ MLflow tracking "
@@ -472,7 +472,7 @@ class MlflowBrowser(QDialog):
 
     def save_token(self, token: str) -> bool:
         """Store a bearer token for the server's host in the OS keyring, then list its models again."""
-        from app.credentials import CredentialError, keyring_unavailable, store_token
+        from signoff.credentials import CredentialError, keyring_unavailable, store_token
 
         url = self._checked_url()
         if url is None:

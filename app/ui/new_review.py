@@ -24,9 +24,9 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDialog, QDialogBut
                                QGridLayout, QHBoxLayout, QLineEdit, QListWidget, QListWidgetItem, QProgressBar,
                                QPushButton, QTableWidget, QTableWidgetItem, QTabWidget, QVBoxLayout, QWidget)
 
-from app.service import new_review as nr
-from app.ui import workers
-from app.ui.diff_view import plain_label
+from signoff.service import new_review as nr
+from signoff.ui import workers
+from signoff.ui.diff_view import plain_label
 
 ROLES = ("id", "input", "reference", "output", "score")
 TYPES = ("text", "json", "label", "image", "number")
@@ -37,7 +37,7 @@ PREVIEW_ROWS = 5
 
 def _configured_repos() -> list[str]:
     try:
-        from app.settings import load_settings
+        from signoff.settings import load_settings
 
         return [str(r) for r in load_settings().get("connections.git_repos") or []]
     except Exception:   # unreadable settings: the folder picker still works
@@ -234,7 +234,7 @@ class FilesTab(QWidget):
         base, cand = self.baseline_edit.text().strip(), self.candidate_edit.text().strip()
         if not (base and cand):
             return False
-        from plugins.files.pair import guess_columns
+        from signoff.plugins.files.pair import guess_columns
 
         try:
             columns, rows = nr.preview_rows(cand, PREVIEW_ROWS)

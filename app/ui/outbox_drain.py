@@ -10,8 +10,8 @@ from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QMainWindow, QMenu, QToolButton
 
-from app.service.publishing import OutboxDrainer, OutboxState
-from app.ui import workers
+from signoff.service.publishing import OutboxDrainer, OutboxState
+from signoff.ui import workers
 
 DRAIN_INTERVAL_MS = 30_000
 

@@ -1,7 +1,7 @@
 """What a renderer's view is: the Qt side of a `signoff.renderers` plugin.
 
 `Renderer.create_view(parent)` returns an `OutputView`. The detail pane
-hands it one sample at a time as an `app.core.shown.Shown` (input,
+hands it one sample at a time as an `signoff.core.shown.Shown` (input,
 reference, and the two sides, left and right: baseline | candidate, or A | B
 in blind mode, where a side's `name` is all a view may show of which model
 it is). A view shows model values as text only (no rich text, no HTML).
@@ -25,8 +25,8 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QLabel, QWidget
 
-from app.core.shown import Shown, Side, is_missing
-from app.core.textdiff import make_visible
+from signoff.core.shown import Shown, Side, is_missing
+from signoff.core.textdiff import make_visible
 
 
 class OutputView(QWidget):

@@ -10,9 +10,9 @@ from __future__ import annotations
 from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QPlainTextEdit, QToolButton, QVBoxLayout, QWidget
 
-from app.core.policy import PolicyVerdict
-from app.core.policy_change import POLICY_OWNER, PolicyChange
-from app.ui.diff_view import plain_label
+from signoff.core.policy import PolicyVerdict
+from signoff.core.policy_change import POLICY_OWNER, PolicyChange
+from signoff.ui.diff_view import plain_label
 
 NO_COLOUR = "#D55E00"
 OK_COLOUR = "#009E73"

@@ -19,8 +19,8 @@ from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QPushButton
 
-from app.ui.diff_view import plain_label
-from app.ui.sample_model import CLASS_ORDER, NOT_UNCHANGED
+from signoff.ui.diff_view import plain_label
+from signoff.ui.sample_model import CLASS_ORDER, NOT_UNCHANGED
 
 VIEWED = "●"
 
@@ -111,7 +111,7 @@ class QueueNav(QObject):
         w = self.window
         if self._worker is not None and self._worker.is_running:
             return
-        from app.ui import workers
+        from signoff.ui import workers
 
         worker = workers.Worker(eval_set_progress, w.service, request_id, list(w.request.eval_sets),
                                 getattr(w.service, "user", "") or "")

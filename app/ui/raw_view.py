@@ -11,7 +11,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QFontDatabase, QTextOption
 from PySide6.QtWidgets import QPlainTextEdit, QWidget
 
-from app.core.shown import RawField, Shown, raw_fields
+from signoff.core.shown import RawField, Shown, raw_fields
 
 
 def format_fields(fields: list[RawField]) -> str:

@@ -11,8 +11,8 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFormLayout, QListWidget,
                                QListWidgetItem, QVBoxLayout)
 
-from app.ui import workers
-from app.ui.diff_view import plain_label
+from signoff.ui import workers
+from signoff.ui.diff_view import plain_label
 
 
 def read_team(service, request_id: int) -> dict:

@@ -6,7 +6,7 @@ shown, through `ArrowColumn`); numbers and classes are numpy arrays; `_rows`
 is an int array of the frame positions currently visible (filtered and in
 display order). Filtering and sorting are vectorised numpy / pyarrow over
 whole columns, then `_rows` is replaced in one model reset. Sample ids are
-found through an app.core.id_lookup.IdLookup (sorted positions, built on a
+found through an signoff.core.id_lookup.IdLookup (sorted positions, built on a
 spare core), not a pandas Index of a million Python strings.
 
 Columns: id, <slice columns>, class (symbol + word, colour swatch), Δscore
@@ -18,7 +18,7 @@ you, and "reviewers disagree" (two or more reviewers gave different verdicts,
 or one marked the candidate correct and another incorrect). Other reviewers'
 labels come with the comparison (`set_others`); yours update per keystroke.
 
-Search: over an app.core.search.SearchIndex of the text columns. For big
+Search: over an signoff.core.search.SearchIndex of the text columns. For big
 tables the window builds the index and runs searches on a worker
 (`search_rows`, no Qt) and hands the result back with `set_search_hits`,
 so typing never blocks the window; small tables search in place.
@@ -39,12 +39,12 @@ import pyarrow.compute as pc
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt
 from PySide6.QtGui import QColor
 
-from app.core.compare import BASE_COLUMNS, is_prediction_extra, table_slice_columns
-from app.core.arrow import arrow_of
-from app.core.id_lookup import IdLookup
-from app.core.search import SearchIndex
-from app.ui.diff_view import plain_tooltip
-from app.ui.palette import CLASS_STYLE, VERDICT_WORDS
+from signoff.core.compare import BASE_COLUMNS, is_prediction_extra, table_slice_columns
+from signoff.core.arrow import arrow_of
+from signoff.core.id_lookup import IdLookup
+from signoff.core.search import SearchIndex
+from signoff.ui.diff_view import plain_tooltip
+from signoff.ui.palette import CLASS_STYLE, VERDICT_WORDS
 
 CLASS_ORDER = ["regressed", "missing", "changed", "improved", "unchanged"]
 NOT_UNCHANGED = ("regressed", "missing", "changed", "improved")
@@ -622,7 +622,7 @@ class SampleTableModel(QAbstractTableModel):
         key = self.columns_[column].key
         if key == "class":
             # Regression severity: the comparison's own order (worst class first, then the
-            # biggest drop in score), app.core.compare.
+            # biggest drop in score), signoff.core.compare.
             idx = np.arange(len(self.frame))
         elif key == "delta":
             idx = self._sort_keys.get("delta")
@@ -730,7 +730,7 @@ class SampleTableModel(QAbstractTableModel):
 
     def sample(self, row: int) -> dict:
         """The whole frame row shown at `row` (all columns, outputs included), as a dict of
-        Python values; missing values are None or NaN (app.core.normalise.is_missing)."""
+        Python values; missing values are None or NaN (signoff.core.normalise.is_missing)."""
         pos = int(self._rows[row])
         if self._row_readers is None:
             self._row_readers = [(str(name), _reader(self.frame[name])) for name in self.frame.columns]

@@ -92,7 +92,7 @@ class SelfTest:
 
     # -- steps --------------------------------------------------------------------------
     def run(self) -> int:
-        from app.ui.app import create_main_window, ensure_app
+        from signoff.ui.app import create_main_window, ensure_app
 
         self.deadline = time.monotonic() + self.timeout
         previous_hook = sys.excepthook
@@ -152,7 +152,7 @@ class SelfTest:
                       f"sample {win.current_sample_id()} selected")
 
     def step_about(self) -> None:
-        from app.ui.about_dialog import AboutDialog, app_version
+        from signoff.ui.about_dialog import AboutDialog, app_version
 
         step = "about"
         expected = app_version()

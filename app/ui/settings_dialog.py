@@ -23,11 +23,11 @@ from PySide6.QtWidgets import (QButtonGroup, QComboBox, QDialog, QDialogButtonBo
                                QGroupBox, QHBoxLayout, QHeaderView, QLineEdit, QListWidget, QPushButton,
                                QRadioButton, QTableWidget, QTableWidgetItem, QTabWidget, QVBoxLayout, QWidget)
 
-from app.core.errors import SignoffError
-from app.service import local_keys
-from app.settings import ENV_SIGNING_KEY, THEMES, Settings, load_settings
-from app.ui import workers
-from app.ui.diff_view import plain_label
+from signoff.core.errors import SignoffError
+from signoff.service import local_keys
+from signoff.settings import ENV_SIGNING_KEY, THEMES, Settings, load_settings
+from signoff.ui import workers
+from signoff.ui.diff_view import plain_label
 
 FORGES = ["github", "gitlab", "gitea"]
 THEME_WORDS = {"system": "Follow the system", "light": "Light", "dark": "Dark"}
@@ -47,9 +47,9 @@ def _home_short(path: str) -> str:
 
 
 def _check_store_url(url: str) -> str:
-    """app.store.store.check_store_url, imported on the worker thread: the dialog opens before the store's
+    """signoff.store.store.check_store_url, imported on the worker thread: the dialog opens before the store's
     heavy imports (pandas, SQLAlchemy) when start-up could not reach the store."""
-    from app.store.store import check_store_url
+    from signoff.store.store import check_store_url
 
     return check_store_url(url)
 
@@ -389,7 +389,7 @@ class SettingsDialog(QDialog):
     def _show_token_state(self) -> None:
         forge, api = self.forge_combo.currentText(), self.api_edit.text().strip()
         try:
-            from app.credentials import find_token
+            from signoff.credentials import find_token
 
             found = find_token(forge, api)
         except SignoffError as exc:
@@ -404,7 +404,7 @@ class SettingsDialog(QDialog):
         self.token_status.setText(text)
 
     def save_token(self) -> bool:
-        from app.credentials import store_token
+        from signoff.credentials import store_token
 
         forge, api, token = self.forge_combo.currentText(), self.api_edit.text().strip(), self.token_edit.text()
         try:
@@ -421,7 +421,7 @@ class SettingsDialog(QDialog):
         return True
 
     def delete_token(self) -> None:
-        from app.credentials import delete_token
+        from signoff.credentials import delete_token
 
         forge, api = self.forge_combo.currentText(), self.api_edit.text().strip()
         try:

@@ -1,22 +1,22 @@
 """Starting the app: the start-up window at once, the workbench behind it.
 
-    signoff   ->  app.cli.main.cmd_gui  ->  launch(open_request=None, user=None)
+    signoff   ->  signoff.cli.main.cmd_gui  ->  launch(open_request=None, user=None)
 
 `launch` creates the QApplication and shows the start-up window (titled
 "Signoff", the app icon, the saved window geometry, one line of progress)
 before anything heavy is imported. A worker thread then imports pandas,
 pyarrow and SQLAlchemy, opens the review store (`ReviewService(Store(),
 user=…)`: connect, migrations) and loads the plugins; back on the GUI thread
-the MainWindow is built (app.ui.app.create_main_window), put where the
+the MainWindow is built (signoff.ui.app.create_main_window), put where the
 start-up window was and shown, the start-up window closes and the request
 asked for is opened. When the store cannot be opened, the start-up window
 shows the one-line message with Settings…, Retry and Quit, never a
 traceback; the exit code is then non-zero.
 
 This module imports only PySide6, the standard library and light app modules
-(app.settings, app.ui.theme, app.ui.layout, resources): tests/ui/
+(signoff.settings, signoff.ui.theme, signoff.ui.layout, resources): tests/ui/
 test_ui_startup.py checks that it pulls in no pandas, pyarrow or SQLAlchemy.
-It also holds what every start shares, re-exported by app.ui.app:
+It also holds what every start shares, re-exported by signoff.ui.app:
 `ensure_app`, `prepare_web_engine`, the excepthook and the log file.
 
 SIGNOFF_STARTUP_PROBE=1 (benchmarks/bench_workbench.py) prints `shown <s>`
@@ -47,7 +47,7 @@ from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import (QApplication, QHBoxLayout, QLabel, QMessageBox, QProgressBar, QPushButton,
                                QVBoxLayout, QWidget)
 
-from app.ui.logfile import _default_log_path, _setup_logging, log_path  # noqa: F401  (re-exported)
+from signoff.ui.logfile import _default_log_path, _setup_logging, log_path  # noqa: F401  (re-exported)
 
 log = logging.getLogger(__name__)
 _IMPORTED_AT = time.perf_counter()
@@ -57,11 +57,11 @@ ICON_SIZES = (16, 24, 32, 48, 64, 128, 256)
 DEFAULT_SIZE = (1440, 860)          # MainWindow's own default size
 # Qt-free modules the window needs besides the service and the store: imported on the worker too,
 # so that the GUI thread is busy only with Qt's part.
-WARM_MODULES = ("app.core.search", "app.core.shown", "app.core.textdiff", "app.service.publishing")
+WARM_MODULES = ("signoff.core.search", "signoff.core.shown", "signoff.core.textdiff", "signoff.service.publishing")
 
 
-# -- what every start shares (app.ui.app re-exports these) ----------------------------
-# log_path, _default_log_path and _setup_logging live in app.ui.logfile (imported above).
+# -- what every start shares (signoff.ui.app re-exports these) ----------------------------
+# log_path, _default_log_path and _setup_logging live in signoff.ui.logfile (imported above).
 
 def excepthook(exc_type, exc, tb) -> None:
     """Log an unexpected error and show it; the app keeps running."""
@@ -111,8 +111,8 @@ def ensure_app(argv: list[str] | None = None) -> QApplication:
 
 
 def _apply_saved_theme() -> None:
-    from app.settings import load_settings
-    from app.ui.theme import apply_theme
+    from signoff.settings import load_settings
+    from signoff.ui.theme import apply_theme
 
     try:
         theme = load_settings().get("appearance.theme")
@@ -123,8 +123,8 @@ def _apply_saved_theme() -> None:
 
 
 def app_icon() -> QIcon:
-    """The Signoff icon from resources/icons (as app.ui.about_dialog.app_icon, without its imports)."""
-    from resources import ROOT
+    """The Signoff icon from resources/icons (as signoff.ui.about_dialog.app_icon, without its imports)."""
+    from signoff.resources import ROOT
 
     icon = QIcon()
     for size in ICON_SIZES:
@@ -135,9 +135,9 @@ def app_icon() -> QIcon:
 
 
 def saved_geometry():
-    """The main window's geometry as app.ui.layout saved it (None when there is none of this layout version)."""
+    """The main window's geometry as signoff.ui.layout saved it (None when there is none of this layout version)."""
     try:
-        from app.ui.layout import GROUP, LAYOUT_VERSION, layout_settings
+        from signoff.ui.layout import GROUP, LAYOUT_VERSION, layout_settings
 
         s = layout_settings()
         s.beginGroup(GROUP)
@@ -166,7 +166,7 @@ def seconds_since_process_start() -> float:
 
 def store_description() -> str:
     """Where the store is, for the progress line: 'local: /path/signoff.db' or the masked server URL."""
-    from app.store.db import describe, resolve_url, sqlite_path
+    from signoff.store.db import describe, resolve_url, sqlite_path
 
     url = resolve_url()
     path = sqlite_path(url) if url.get_backend_name() == "sqlite" else None
@@ -205,14 +205,14 @@ def open_service(user: str | None = None, progress: Callable[[str], None] = lamb
     if quiet.level == logging.NOTSET and not logging.getLogger().isEnabledFor(logging.DEBUG):
         quiet.setLevel(logging.WARNING)     # the app's INFO log level (for its log file) is not for the migrations
     with _plain_imports():
-        from app.service.review import ReviewService
-        from app.store.store import Store
+        from signoff.service.review import ReviewService
+        from signoff.store.store import Store
 
     progress(f"Opening the review store ({store_description()})…")
     service = ReviewService(Store(), user=user)
     progress("Loading the plugins…")
     with _plain_imports():
-        from app.registry import registry
+        from signoff.registry import registry
 
         registry()
         for name in WARM_MODULES:
@@ -222,7 +222,7 @@ def open_service(user: str | None = None, progress: Callable[[str], None] = lamb
 
 def build_window(service):
     """On the GUI thread: the workbench on `service`, not shown."""
-    from app.ui.main_window import MainWindow
+    from signoff.ui.main_window import MainWindow
 
     ensure_app()
     return MainWindow(service)
@@ -418,7 +418,7 @@ class Launcher(QObject):
         try:
             service = open_service(self.user, progress=lambda text: self._progress.emit(attempt, text))
         except Exception as exc:
-            from app.core.errors import SignoffError
+            from signoff.core.errors import SignoffError
 
             if isinstance(exc, SignoffError):
                 message, code = str(exc), exc.exit_code
@@ -479,8 +479,8 @@ class Launcher(QObject):
 
     def open_settings(self):
         """Settings… on a failed start: e.g. another store URL; saved settings retry at once."""
-        from app.ui.settings_dialog import SettingsDialog
-        from app.ui.theme import apply_theme
+        from signoff.ui.settings_dialog import SettingsDialog
+        from signoff.ui.theme import apply_theme
 
         dialog = SettingsDialog(current_user=self.user or "", parent=self.startup)
         dialog.themeChanged.connect(apply_theme)

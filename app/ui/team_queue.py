@@ -24,9 +24,9 @@ import logging
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 
-from app.core.errors import SignoffError
-from app.ui import workers
-from app.ui.sample_model import CLASS_ORDER, MyLabel
+from signoff.core.errors import SignoffError
+from signoff.ui import workers
+from signoff.ui.sample_model import CLASS_ORDER, MyLabel
 
 log = logging.getLogger(__name__)
 

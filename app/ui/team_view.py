@@ -19,12 +19,12 @@ import pandas as pd
 from PySide6.QtCore import QEvent, QObject, QTimer, Signal
 from PySide6.QtWidgets import QWidget
 
-from app.core.errors import SignoffError
-from app.core.shown import side_names
-from app.ui import workers
-from app.ui.detail_pane import label_words
-from app.ui.diff_view import plain_label
-from app.ui.sample_model import MyLabel, _is_missing, others_labels
+from signoff.core.errors import SignoffError
+from signoff.core.shown import side_names
+from signoff.ui import workers
+from signoff.ui.detail_pane import label_words
+from signoff.ui.diff_view import plain_label
+from signoff.ui.sample_model import MyLabel, _is_missing, others_labels
 
 log = logging.getLogger(__name__)
 

@@ -10,13 +10,14 @@ window is dark (`is_dark`).
 
 from __future__ import annotations
 
-from pathlib import Path
 
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication, QStyleFactory
 
+from signoff.resources import ROOT as RESOURCES_ROOT
+
 _ORIGINAL: dict = {}
-THEMES_DIR = Path(__file__).resolve().parents[2] / "resources" / "themes"
+THEMES_DIR = RESOURCES_ROOT / "themes"
 # Placeholder text (also the key-hint line) at 4.5:1 or more on the window and base colours.
 LIGHT_PLACEHOLDER = "#5c5c5c"
 DARK_PLACEHOLDER = "#a8a8a8"
@@ -43,7 +44,7 @@ def apply_tones(app: QApplication | None = None) -> None:
     app = app or QApplication.instance()
     if app is None:
         return
-    from app.ui.palette import contrast
+    from signoff.ui.palette import contrast
 
     palette = app.palette()
     dark = is_dark(palette)

@@ -24,9 +24,9 @@ from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QMainWindow, QMenu, QSplitter, QTabWidget
 
-from app.ui import workers
-from app.ui.charts_tab import ChartsTab
-from app.ui.layout import reset_layout, restore_layout, save_layout
+from signoff.ui import workers
+from signoff.ui.charts_tab import ChartsTab
+from signoff.ui.layout import reset_layout, restore_layout, save_layout
 
 log = logging.getLogger(__name__)
 
@@ -148,7 +148,7 @@ class WorkbenchExtras(QObject):
 
     # -- inbox scope ------------------------------------------------------
     def _install_inbox_scope(self) -> None:
-        from app.settings import load_settings
+        from signoff.settings import load_settings
 
         inbox = self.window.inbox
         if not hasattr(inbox, "set_scope"):
@@ -166,12 +166,12 @@ class WorkbenchExtras(QObject):
         drain = getattr(self.window, "outbox_drain", None)
         if drain is None:       # a test double's store: nothing is posted
             return None
-        from app.ui.outbox_drain import RetryFailedControl
+        from signoff.ui.outbox_drain import RetryFailedControl
 
         return RetryFailedControl(self.window, drain, actor=getattr(self.window.service, "user", "") or "")
 
     def _scope_changed(self, scope: str) -> None:
-        from app.settings import load_settings
+        from signoff.settings import load_settings
 
         try:
             s = load_settings()
@@ -182,7 +182,7 @@ class WorkbenchExtras(QObject):
 
     # -- export -----------------------------------------------------------
     def open_export_dialog(self):
-        from app.ui.export_dialog import ExportDialog, visible_ids
+        from signoff.ui.export_dialog import ExportDialog, visible_ids
 
         w = self.window
         if w.request is None or w.eval_set is None or w.model.frame is None or not len(w.model.frame):
@@ -212,7 +212,7 @@ class WorkbenchExtras(QObject):
             self.save_report(path if path.lower().endswith((".html", ".htm")) else path + ".html")
 
     def save_report(self, path: str | Path) -> workers.Worker | None:
-        from app.report.html import build_report
+        from signoff.report.html import build_report
 
         w = self.window
         if w.request is None:
@@ -239,8 +239,8 @@ class WorkbenchExtras(QObject):
 
     # -- settings ---------------------------------------------------------
     def open_settings(self):
-        from app.ui.settings_dialog import SettingsDialog
-        from app.ui.theme import apply_theme
+        from signoff.ui.settings_dialog import SettingsDialog
+        from signoff.ui.theme import apply_theme
 
         w = self.window
         dialog = SettingsDialog(current_user=getattr(w.service, "user", ""), parent=w)
@@ -254,7 +254,7 @@ class WorkbenchExtras(QObject):
     def _settings_saved(self, dialog) -> None:
         import os
 
-        from app.service.identity import resolve_user
+        from signoff.service.identity import resolve_user
 
         w = self.window
         if not os.environ.get("SIGNOFF_USER", "").strip():

@@ -7,7 +7,7 @@
                            on_cancelled=reset)
 
 The function runs on QThreadPool; it must not touch any widget. With
-`with_task=True` it gets a TaskState (app.core.tasks) as keyword `task`:
+`with_task=True` it gets a TaskState (signoff.core.tasks) as keyword `task`:
 `task.report(message, fraction)` becomes the progress signal, and
 `worker.cancel()` makes `task.check()` raise Cancelled. A result that
 arrives after cancel() is dropped and `cancelled` is emitted instead, so a
@@ -28,8 +28,8 @@ from typing import Any, Callable
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
-from app.core.errors import SignoffError
-from app.core.tasks import Cancelled, TaskState
+from signoff.core.errors import SignoffError
+from signoff.core.tasks import Cancelled, TaskState
 
 log = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """Build an EvalSetData from the three files of an eval set: the samples and
 each model's predictions. Shared by the Git and the local-files sources.
 
-Canonical columns (what app.core.compare expects):
+Canonical columns (what signoff.core.compare expects):
     samples:     id (str), input, reference (None if the file has none), slice columns
     predictions: id (str), output, score (float, NaN if not given), then any other
                  columns of the file (confidence, …) as they are
@@ -17,12 +17,12 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from app.core.compare import BASE_COLUMNS, PREDICTION_PREFIXES
-from app.core.config import EvalSetSpec, ProjectConfig
-from app.core.errors import InputError
-from app.core.hashing import combine_hashes, sha256_bytes
-from app.core.model import EvalSetData
-from app.core.tasks import TaskState
+from signoff.core.compare import BASE_COLUMNS, PREDICTION_PREFIXES
+from signoff.core.config import EvalSetSpec, ProjectConfig
+from signoff.core.errors import InputError
+from signoff.core.hashing import combine_hashes, sha256_bytes
+from signoff.core.model import EvalSetData
+from signoff.core.tasks import TaskState
 
 from .paths import clean_relpath
 from .tables import read_table, row_lines

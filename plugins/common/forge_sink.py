@@ -17,8 +17,8 @@ import logging
 from abc import abstractmethod
 from typing import Any, ClassVar
 
-from app.credentials import Token, find_token, forge_host, missing_token_message
-from app.plugin_api import DeliveryError, ForgeAccount, StatusSink, StatusUpdate
+from signoff.credentials import Token, find_token, forge_host, missing_token_message
+from signoff.plugin_api import DeliveryError, ForgeAccount, StatusSink, StatusUpdate
 
 from .http import ForgeClient
 

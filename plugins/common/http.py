@@ -25,8 +25,8 @@ from urllib.parse import urlsplit
 
 import requests
 
-from app.credentials import Token, is_loopback
-from app.plugin_api import DeliveryError
+from signoff.credentials import Token, is_loopback
+from signoff.plugin_api import DeliveryError
 
 log = logging.getLogger(__name__)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import posixpath
 
-from app.core.errors import InputError
+from signoff.core.errors import InputError
 
 
 def clean_relpath(path: str, what: str = "path") -> str:

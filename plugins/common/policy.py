@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 
-from app.core.errors import ConfigError
+from signoff.core.errors import ConfigError
 
 CONFIG_FILE = "signoff.toml"
 HOW = ("pass --policy FILE (signoff.toml from a checkout of the default branch) or --repo DIR "
@@ -30,7 +30,7 @@ def read_policy_file(path: str) -> str:
 def policy_from_repo(repo: str, policy_ref: str = "", candidate_commit: str = "") -> tuple[str, str, str]:
     """(base text, candidate text or "", where) from a git repository: the protected base of
     `candidate_commit` when it is known there, else the head of the default branch / policy_ref."""
-    from plugins.git import GitSource
+    from signoff.plugins.git import GitSource
 
     src = GitSource(repo, policy_ref=policy_ref)
     cand = None

@@ -22,7 +22,7 @@ import pyarrow.compute as pc
 import pyarrow.json as pa_json
 import pyarrow.parquet as pq
 
-from app.core.errors import InputError
+from signoff.core.errors import InputError
 
 FORMATS = (".jsonl", ".csv", ".parquet")
 

@@ -11,7 +11,7 @@ the same paths on both branches (images/outputs/<id>.png), each commit
 holding its own model's pictures.
 
 `truth` is the expected count of each change class per eval set, computed
-by the data script independently of app.core.compare.
+by the data script independently of signoff.core.compare.
 """
 
 from __future__ import annotations
@@ -27,9 +27,9 @@ from typing import ClassVar
 import git
 import pyarrow.parquet as pq
 
-from app.core.errors import InputError
-from plugins.git import GitSource
-from resources import ROOT as RESOURCES_ROOT
+from signoff.core.errors import InputError
+from signoff.plugins.git import GitSource
+from signoff.resources import ROOT as RESOURCES_ROOT
 
 __all__ = ["DEMO_SETS", "REVIEWERS", "DemoSource", "DemoWorkspace", "build_demo_workspace", "demo_dir_default",
            "demo_key_file", "demo_public_key", "load_truth", "open_demo_workspace"]
@@ -194,7 +194,7 @@ def load_truth() -> dict[str, dict[str, int]]:
 
 def demo_dir_default() -> Path:
     """Where `signoff demo` builds its workspace when no --dir is given: <data dir>/demo."""
-    from app.store.db import data_dir  # the one place that knows SIGNOFF_HOME and platformdirs
+    from signoff.store.db import data_dir  # the one place that knows SIGNOFF_HOME and platformdirs
 
     return data_dir() / "demo"
 

@@ -30,14 +30,14 @@ import uuid
 from dataclasses import replace
 from typing import ClassVar
 
-from app.core.config import ProjectConfig, parse_config
-from app.core.errors import ConfigError, InputError, NotFoundError
-from app.core.model import LoadedInput
-from app.core.policy_change import added_specs
-from app.core.tasks import TaskState
-from app.plugin_api import Source
-from plugins.common import clean_relpath, load_eval_sets
-from plugins.common.policy import no_policy_error, policy_from_repo, read_policy_file
+from signoff.core.config import ProjectConfig, parse_config
+from signoff.core.errors import ConfigError, InputError, NotFoundError
+from signoff.core.model import LoadedInput
+from signoff.core.policy_change import added_specs
+from signoff.core.tasks import TaskState
+from signoff.plugin_api import Source
+from signoff.plugins.common import clean_relpath, load_eval_sets
+from signoff.plugins.common.policy import no_policy_error, policy_from_repo, read_policy_file
 
 CONFIG_FILE = "signoff.toml"
 

@@ -23,12 +23,12 @@ import tomllib
 from dataclasses import dataclass, field
 from typing import ClassVar
 
-from app.core.config import parse_config
-from app.core.errors import ConfigError, InputError
-from app.core.model import LoadedInput
-from app.core.tasks import TaskState
-from app.plugin_api import Source
-from plugins.common.tables import read_table, table_format
+from signoff.core.config import parse_config
+from signoff.core.errors import ConfigError, InputError
+from signoff.core.model import LoadedInput
+from signoff.core.tasks import TaskState
+from signoff.plugin_api import Source
+from signoff.plugins.common.tables import read_table, table_format
 
 ROLES = ("id", "input", "reference", "output", "score")
 TYPES = ("text", "json", "label", "image", "number")
@@ -61,7 +61,7 @@ def guess_columns(baseline: str, candidate: str, *, samples: str = "", given: di
                   output_type: str = "") -> Guess:
     """The column of each role, by the MLflow tables' conventions unless `given`; the output type
     (`number` when both files' outputs are numbers, else `text`) unless given."""
-    from plugins.mlflow.tables import CONVENTIONS
+    from signoff.plugins.mlflow.tables import CONVENTIONS
 
     given = {k: v for k, v in (given or {}).items() if v}
     if output_type and output_type not in TYPES:
@@ -170,7 +170,7 @@ class FilePairSource(Source):
         return cls(loc.pop("baseline_file"), loc.pop("candidate_file"), **loc)
 
     def load(self, *, candidate: str = "", baseline: str | None = None, task: TaskState | None = None) -> LoadedInput:
-        from plugins.common import load_eval_sets
+        from signoff.plugins.common import load_eval_sets
 
         task = task or TaskState()
         config = parse_config(self.config_text, where=self.policy_where)
@@ -189,7 +189,7 @@ class FilePairSource(Source):
         # image files named in the tables: beside the file of that side
         folder = os.path.dirname({"samples": self.samples_file or self.candidate_file, "baseline": self.baseline_file,
                                   "candidate": self.candidate_file}[side])
-        from plugins.common import clean_relpath
+        from signoff.plugins.common import clean_relpath
 
         return _bytes(os.path.join(folder, clean_relpath(path)))
 
@@ -209,7 +209,7 @@ def _bytes(path: str) -> bytes:
         with open(path, "rb") as f:
             return f.read()
     except FileNotFoundError:
-        from app.core.errors import NotFoundError
+        from signoff.core.errors import NotFoundError
 
         raise NotFoundError(f"{path}: no such file") from None
     except OSError as exc:

@@ -29,13 +29,13 @@ import git
 from git.exc import GitCommandError, InvalidGitRepositoryError, NoSuchPathError
 from gitdb.exc import AmbiguousObjectName, BadName, BadObject
 
-from app.core.config import ProjectConfig, parse_config
-from app.core.errors import ConfigError, InputError, NotFoundError
-from app.core.model import LoadedInput
-from app.core.policy_change import AUTHOR, CO_AUTHOR, COMMITTER, added_specs, merge_authors
-from app.core.tasks import TaskState
-from app.plugin_api import Source
-from plugins.common import clean_relpath, load_eval_sets
+from signoff.core.config import ProjectConfig, parse_config
+from signoff.core.errors import ConfigError, InputError, NotFoundError
+from signoff.core.model import LoadedInput
+from signoff.core.policy_change import AUTHOR, CO_AUTHOR, COMMITTER, added_specs, merge_authors
+from signoff.core.tasks import TaskState
+from signoff.plugin_api import Source
+from signoff.plugins.common import clean_relpath, load_eval_sets
 
 from .forge_logins import forge_logins
 

@@ -2,7 +2,7 @@
 
 Where the base policy posts statuses to a forge ([status] sink = github / gitea)
 and the forge can be reached with the token the credentials module gives for
-that host (app.credentials.find_token, through the sink, which decides which
+that host (signoff.credentials.find_token, through the sink, which decides which
 token may go where), each commit of base..candidate is asked for the accounts
 the forge ties to it:
 
@@ -21,10 +21,10 @@ from __future__ import annotations
 import logging
 from urllib.parse import quote
 
-from app.core.config import ProjectConfig
-from app.core.errors import SignoffError
-from app.core.policy_change import FORGE_LOGIN
-from app.plugin_api import DeliveryError
+from signoff.core.config import ProjectConfig
+from signoff.core.errors import SignoffError
+from signoff.core.policy_change import FORGE_LOGIN
+from signoff.plugin_api import DeliveryError
 
 log = logging.getLogger(__name__)
 
@@ -44,10 +44,10 @@ def _commit_path(forge: str, repo: str, sha: str) -> str:
 
 def _sink_for(forge: str, api_url: str):
     if forge == "github":
-        from plugins.github import GitHubSink
+        from signoff.plugins.github import GitHubSink
 
         return GitHubSink(api_url=api_url, timeout=TIMEOUT)
-    from plugins.gitea import GiteaSink
+    from signoff.plugins.gitea import GiteaSink
 
     return GiteaSink(api_url=api_url, timeout=TIMEOUT)
 

@@ -16,9 +16,9 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from app.plugin_api import DeliveryError, ForgeAccount, StatusUpdate
-from plugins.common.forge_sink import ForgeSink, split_owner_repo
-from plugins.common.http import ForgeClient
+from signoff.plugin_api import DeliveryError, ForgeAccount, StatusUpdate
+from signoff.plugins.common.forge_sink import ForgeSink, split_owner_repo
+from signoff.plugins.common.http import ForgeClient
 
 MAX_STATUS_PAGES = 10
 PAGE_SIZE = 50

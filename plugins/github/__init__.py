@@ -16,9 +16,9 @@ from __future__ import annotations
 
 from urllib.parse import quote, urlsplit
 
-from app.plugin_api import DeliveryError, ForgeAccount, StatusUpdate
-from plugins.common.forge_sink import ForgeSink, split_owner_repo
-from plugins.common.http import ForgeClient
+from signoff.plugin_api import DeliveryError, ForgeAccount, StatusUpdate
+from signoff.plugins.common.forge_sink import ForgeSink, split_owner_repo
+from signoff.plugins.common.http import ForgeClient
 
 PUBLIC_API = "https://api.github.com"
 API_VERSION = "2022-11-28"

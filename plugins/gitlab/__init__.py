@@ -30,9 +30,9 @@ from __future__ import annotations
 import logging
 from urllib.parse import quote
 
-from app.plugin_api import DeliveryError, ForgeAccount, StatusUpdate
-from plugins.common.forge_sink import ForgeSink, same_text
-from plugins.common.http import ForgeClient
+from signoff.plugin_api import DeliveryError, ForgeAccount, StatusUpdate
+from signoff.plugins.common.forge_sink import ForgeSink, same_text
+from signoff.plugins.common.http import ForgeClient
 
 log = logging.getLogger(__name__)
 

@@ -4,7 +4,7 @@ is the record of what would have been posted."""
 
 from __future__ import annotations
 
-from app.plugin_api import DeliveryError, StatusSink, StatusUpdate
+from signoff.plugin_api import DeliveryError, StatusSink, StatusUpdate
 
 
 class LocalSink(StatusSink):

@@ -18,7 +18,7 @@ import base64
 import os
 from dataclasses import dataclass
 
-from app.credentials import Token, find_token
+from signoff.credentials import Token, find_token
 
 KEYRING_FORGE = "mlflow"
 ENV_TOKEN = "MLFLOW_TRACKING_TOKEN"

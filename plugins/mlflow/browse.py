@@ -26,9 +26,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
-from app.core.config import ProjectConfig, parse_config, with_local_status
-from app.core.errors import ConfigError, InputError
-from plugins.common.policy import policy_from_repo, read_policy_file
+from signoff.core.config import ProjectConfig, parse_config, with_local_status
+from signoff.core.errors import ConfigError, InputError
+from signoff.plugins.common.policy import policy_from_repo, read_policy_file
 
 from .client import MlflowClient
 from .errors import MlflowNotFound
@@ -170,7 +170,7 @@ def versions_awaiting_review(tracking_uri: str, *, known_refs=frozenset(),
 def version_commits(tracking_uri: str, versions: list[VersionInfo], *, client: MlflowClient | None = None,
                     task=None) -> dict[str, str]:
     """run id -> the git commit its run is tagged with ("" when none, or the run is gone), one
-    runs/get per distinct run; `task` (app.core.tasks.TaskState) reports progress and cancels."""
+    runs/get per distinct run; `task` (signoff.core.tasks.TaskState) reports progress and cancels."""
     run_ids = list(dict.fromkeys(v.run_id for v in versions if v.run_id))
     out: dict[str, str] = {}
     with _client(tracking_uri, client) as c:

@@ -24,7 +24,7 @@ CHUNK = 1 << 20
 
 
 def default_cache_dir() -> Path:
-    from app.store.db import data_dir  # the same data dir as the default store (SIGNOFF_HOME)
+    from signoff.store.db import data_dir  # the same data dir as the default store (SIGNOFF_HOME)
 
     return data_dir() / "cache" / "mlflow"
 

@@ -22,8 +22,8 @@ from urllib.parse import quote, urlsplit
 
 import requests
 
-from app.core.errors import InputError
-from app.core.tasks import NULL_TASK, TaskState
+from signoff.core.errors import InputError
+from signoff.core.tasks import NULL_TASK, TaskState
 
 from .auth import HOW_TO_AUTHENTICATE, Credentials, credentials_for
 from .cache import CHUNK, ArtifactCache

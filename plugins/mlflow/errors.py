@@ -1,6 +1,6 @@
 """What can go wrong talking to an MLflow tracking server, each one clear line.
 
-    SignoffError (app.core.errors)
+    SignoffError (signoff.core.errors)
      ├── MlflowUnreachable     no answer: refused, DNS, timeout, TLS    (retry helps)
      ├── MlflowServerError     5xx / 429, or an answer that is not the API's JSON (retry helps)
      └── InputError
@@ -13,7 +13,7 @@
 
 from __future__ import annotations
 
-from app.core.errors import InputError, NotFoundError, SignoffError, Unreachable
+from signoff.core.errors import InputError, NotFoundError, SignoffError, Unreachable
 
 
 class MlflowError(SignoffError):

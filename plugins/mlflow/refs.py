@@ -15,7 +15,7 @@ import json
 import re
 from dataclasses import dataclass, field
 
-from app.core.errors import InputError, NotFoundError
+from signoff.core.errors import InputError, NotFoundError
 
 from .client import MlflowClient
 from .errors import MlflowNotFound

@@ -29,14 +29,14 @@ from urllib.parse import urlsplit
 
 import pandas as pd
 
-from app.core.config import EvalSetSpec, ProjectConfig, parse_config
-from app.core.errors import ConfigError, InputError, NotFoundError
-from app.core.hashing import canonical_json, combine_hashes, sha256_bytes
-from app.core.model import EvalSetData, LoadedInput
-from app.core.tasks import NULL_TASK, TaskState
-from app.plugin_api import Source
-from plugins.common import id_warnings
-from plugins.common.policy import CONFIG_FILE, no_policy_error, policy_from_repo
+from signoff.core.config import EvalSetSpec, ProjectConfig, parse_config
+from signoff.core.errors import ConfigError, InputError, NotFoundError
+from signoff.core.hashing import canonical_json, combine_hashes, sha256_bytes
+from signoff.core.model import EvalSetData, LoadedInput
+from signoff.core.tasks import NULL_TASK, TaskState
+from signoff.plugin_api import Source
+from signoff.plugins.common import id_warnings
+from signoff.plugins.common.policy import CONFIG_FILE, no_policy_error, policy_from_repo
 
 from . import writeback
 from .cache import TraceIndex
@@ -157,7 +157,7 @@ class MlflowSource(Source):
 
     def _full_commit(self, commit: str) -> str:
         if commit and self.repo:
-            from plugins.git import GitSource
+            from signoff.plugins.git import GitSource
 
             return GitSource(self.repo).resolve(commit).hexsha
         return commit

@@ -24,11 +24,11 @@ import json
 import numpy as np
 import pandas as pd
 
-from app.core.config import EvalSetSpec
-from app.core.errors import InputError
-from app.core.hashing import canonical_json
-from plugins.common.evalset import _ids, _scores  # the same id and score rules as the git/files sources
-from plugins.common.tables import read_table
+from signoff.core.config import EvalSetSpec
+from signoff.core.errors import InputError
+from signoff.core.hashing import canonical_json
+from signoff.plugins.common.evalset import _ids, _scores  # the same id and score rules as the git/files sources
+from signoff.plugins.common.tables import read_table
 
 CONVENTIONS: dict[str, tuple[str, ...]] = {
     "id": ("id", "sample_id", "example_id", "row_id", "request_id"),

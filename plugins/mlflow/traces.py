@@ -27,10 +27,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from app.core.config import EvalSetSpec
-from app.core.errors import InputError
-from app.core.hashing import canonical_json
-from app.core.tasks import NULL_TASK, TaskState
+from signoff.core.config import EvalSetSpec
+from signoff.core.errors import InputError
+from signoff.core.hashing import canonical_json
+from signoff.core.tasks import NULL_TASK, TaskState
 
 from .client import MlflowClient
 from .refs import Resolved

@@ -21,8 +21,8 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from app.core.errors import SignoffError
-from app.plugin_api import DeliveryError, StatusSink, StatusUpdate, WriteBack
+from signoff.core.errors import SignoffError
+from signoff.plugin_api import DeliveryError, StatusSink, StatusUpdate, WriteBack
 
 from .cache import TraceIndex
 from .client import MlflowClient
@@ -195,7 +195,7 @@ class MlflowSink(StatusSink):
 
     @staticmethod
     def _index_from_server(client: MlflowClient, p: dict) -> dict[str, str]:
-        from app.core.config import EvalSetSpec
+        from signoff.core.config import EvalSetSpec
 
         run = Resolved(p["run_id"], {"info": {"run_id": p["run_id"], "experiment_id": p["experiment_id"]}})
         spec = EvalSetSpec(name=p["eval_set"], traces=True, id_column=p["id_column"])

@@ -10,10 +10,10 @@ from dataclasses import replace
 
 import pytest
 
-from app.cli.main import main
-from app.service import review as review_mod
-from app.service.record import build_record, record_keys, verify_record
-from app.service.review import ReviewService
+from signoff.cli.main import main
+from signoff.service import review as review_mod
+from signoff.service.record import build_record, record_keys, verify_record
+from signoff.service.review import ReviewService
 from tests.audit.world import approve, decide, make_world, request
 from tests.store.conftest import _postgres_template, _sqlite_template, backend, store, store_url  # noqa: F401
 from tests.support import keys as test_keys

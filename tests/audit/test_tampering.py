@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import pytest
 
-from app.cli.main import main
-from app.core.audit import GENESIS
-from app.core.model import Verdict
+from signoff.cli.main import main
+from signoff.core.audit import GENESIS
+from signoff.core.model import Verdict
 from tests.audit.world import decide, make_world, note, request, service
 from tests.store.conftest import _postgres_template, _sqlite_template, backend, store, store_url  # noqa: F401
 from tests.store.test_store_audit import raw_sql
@@ -85,8 +85,8 @@ def test_delete_the_tail_and_fix_the_head(history, store, store_url, capsys):
 
 def _rewrite_suffix(store, store_url, start: int, edit) -> None:
     """What someone with the database and no key does: edit from `start` on and recompute every hash."""
-    from app.core.audit import entry_hash
-    from app.core.hashing import canonical_json
+    from signoff.core.audit import entry_hash
+    from signoff.core.hashing import canonical_json
 
     entries = store.audit_entries()
     prev = entries[start - 2].hash if start > 1 else GENESIS
@@ -160,7 +160,7 @@ def test_delete_a_label_row_and_a_status(history, store, store_url, capsys):
 
 def test_forge_an_entry_without_a_key(history, store, store_url, capsys):
     """An approval appended by hand with the chain extended correctly, but no installation's signature."""
-    from app.core.audit import entry_hash
+    from signoff.core.audit import entry_hash
 
     e = store.audit_entries()[-1]
     seq = e.seq + 1
@@ -169,7 +169,7 @@ def test_forge_an_entry_without_a_key(history, store, store_url, capsys):
                "comment": "", "sha": history.sha, "status": "approved", "description": "approved"}
     h = entry_hash(seq=seq, at=at, actor="mallory@example.com", action="decision", request_id=1, payload=payload,
                    prev_hash=e.hash)
-    from app.core.hashing import canonical_json
+    from signoff.core.hashing import canonical_json
     raw_sql(store_url, f"INSERT INTO audit_log (seq, at, actor, action, request_id, payload, prev_hash, hash) VALUES "
                        f"({seq}, '{at.strftime('%Y-%m-%d %H:%M:%S.%f')}', 'mallory@example.com', 'decision', 1, "
                        f"'{canonical_json(payload)}', '{e.hash}', '{h}')",

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from app.cli.main import main
-from app.store.store import Store
+from signoff.cli.main import main
+from signoff.store.store import Store
 from tests.audit.world import approve, git, make_world, note, push_notes, request
 from tests.store.test_store_audit import raw_sql
 
@@ -40,7 +40,7 @@ def cli(tmp_path, *args, timeout=120):
     """The real CLI with nothing but an empty store of its own (CI without the team's store)."""
     env = {**os.environ, "PYTHONPATH": str(ROOT), "SIGNOFF_HOME": str(tmp_path / "ci-home"),
            "SIGNOFF_DATABASE_URL": f"sqlite:///{tmp_path / 'ci-empty.db'}", "SIGNOFF_USER": "ci@example.com"}
-    p = subprocess.run([sys.executable, "-m", "app", *args], env=env, cwd=tmp_path, capture_output=True,
+    p = subprocess.run([sys.executable, "-m", "signoff", *args], env=env, cwd=tmp_path, capture_output=True,
                        text=True, timeout=timeout)
     return p.returncode, p.stdout, p.stderr
 

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from sqlalchemy import update
 
-from app.cli.main import main
-from app.core.hashing import canonical_json
-from app.core.model import Decision, DecisionKind
-from app.core.signing import statement_bytes
-from app.store.schema import Request
+from signoff.cli.main import main
+from signoff.core.hashing import canonical_json
+from signoff.core.model import Decision, DecisionKind
+from signoff.core.signing import statement_bytes
+from signoff.store.schema import Request
 from tests.audit.world import approve, make_world, request
 from tests.store.conftest import _postgres_template, _sqlite_template, backend, store, store_url  # noqa: F401
 from tests.support.keys import public_line, signer
@@ -41,7 +41,7 @@ def test_a_policy_and_keys_rewritten_in_the_database_do_not_verify(store, store_
     with store._write() as s:
         s.execute(update(Request).where(Request.id == req.id).values(
             config_toml=relaxed, reviewer_keys={"mallory@example.com": [public_line("mallory@example.com")]}))
-    from app.service.review import _digest
+    from signoff.service.review import _digest
 
     for role in ("sme", "qa"):
         statement = {"type": "signoff/decision/v1", "request": req.id, "sha": req.sha, "change_key": req.change_key,
@@ -78,7 +78,7 @@ def test_no_repository_to_check_against_fails_closed(store, store_url, tmp_path,
 
 
 def _approved():
-    from app.core.policy import PolicyVerdict
-    from app.core.model import Status
+    from signoff.core.policy import PolicyVerdict
+    from signoff.core.model import Status
 
     return PolicyVerdict(status=Status.APPROVED, description="approved")

@@ -15,10 +15,10 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from app.core.model import DecisionKind
-from app.service.publishing import publish_outbox
-from app.service.review import ReviewService
-from plugins.git import GitSource
+from signoff.core.model import DecisionKind
+from signoff.service.publishing import publish_outbox
+from signoff.service.review import ReviewService
+from signoff.plugins.git import GitSource
 from tests.support.keys import with_signers
 
 POLICY = """

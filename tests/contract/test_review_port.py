@@ -1,6 +1,6 @@
 """One contract, two implementations: the real ReviewService over SQLite and the in-memory
 FakeReviewService the UI tests use (tests/doubles.py) run the same tests, so they cannot drift.
-The contract is app.service.port.ReviewPort: what the UI may call."""
+The contract is signoff.service.port.ReviewPort: what the UI may call."""
 
 from __future__ import annotations
 
@@ -8,12 +8,12 @@ from dataclasses import dataclass
 
 import pytest
 
-from app.core.errors import InputError, SignoffError
-from app.core.model import DecisionKind, Label, Verdict
-from app.core.policy import Coverage, PolicyVerdict
-from app.service.port import ReviewPort
-from app.service.review import LABEL_COLUMNS, ReviewService
-from app.store.store import Store
+from signoff.core.errors import InputError, SignoffError
+from signoff.core.model import DecisionKind, Label, Verdict
+from signoff.core.policy import Coverage, PolicyVerdict
+from signoff.service.port import ReviewPort
+from signoff.service.review import LABEL_COLUMNS, ReviewService
+from signoff.store.store import Store
 from tests.doubles import FakeReviewService
 from tests.plugin_doubles import InMemorySource
 

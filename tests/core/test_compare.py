@@ -4,9 +4,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from app.core.compare import compare
-from app.core.config import EvalSetSpec
-from app.core.model import EvalSetData
+from signoff.core.compare import compare
+from signoff.core.config import EvalSetSpec
+from signoff.core.model import EvalSetData
 
 
 def data(output_type="text", samples=None, base=None, cand=None, **spec_kw):

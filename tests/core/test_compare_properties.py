@@ -11,12 +11,12 @@ import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from app.core.compare import compare
-from app.core.config import EvalSetSpec
-from app.core.errors import InputError
-from app.core.jsondiff import MAX_DEPTH, TOO_DEEP, diff_json, json_depth, parse_json, rows
-from app.core.model import EvalSetData
-from app.core.normalise import normalise
+from signoff.core.compare import compare
+from signoff.core.config import EvalSetSpec
+from signoff.core.errors import InputError
+from signoff.core.jsondiff import MAX_DEPTH, TOO_DEEP, diff_json, json_depth, parse_json, rows
+from signoff.core.model import EvalSetData
+from signoff.core.normalise import normalise
 
 _scalars = st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=6)
 _json = st.recursive(_scalars, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=3), inner,

@@ -7,9 +7,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from app.core import config as config_module
-from app.core.config import ProjectConfig, config_from_dict, json_schema, parse_config
-from app.core.errors import ConfigError
+from signoff.core import config as config_module
+from signoff.core.config import ProjectConfig, config_from_dict, json_schema, parse_config
+from signoff.core.errors import ConfigError
 
 GOOD = """
 [[eval_sets]]
@@ -216,7 +216,7 @@ def test_config_from_dict_has_no_lines_but_the_same_rules():
 
 
 def test_the_policy_says_so_when_no_review_is_needed():
-    from app.core.policy import Coverage, evaluate
+    from signoff.core.policy import Coverage, evaluate
 
     config = parse_config(_edit("required = { sme = 1 }", "required = {}\nallow_unreviewed = true")
                           .replace("min_changed_reviewed = 0.5", ""))
@@ -267,7 +267,7 @@ def test_plugins_register_output_types_sinks_and_sections(plugin_state):
 
 
 def test_the_registry_registers_what_the_plugins_add(plugin_state):
-    from app.registry import registry
+    from signoff.registry import registry
 
     reg = registry(refresh=True)
     assert "mlflow" in reg.sinks and "mlflow" not in config_module.sinks()   # write-backs only

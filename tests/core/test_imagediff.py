@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from app.core.imagediff import RAMP, difference
+from signoff.core.imagediff import RAMP, difference
 
 
 def test_identical_images_have_no_difference():

@@ -3,7 +3,7 @@ aligned, types told apart, rows with words for every change."""
 
 from __future__ import annotations
 
-from app.core.jsondiff import MISSING, diff_json, leaf_text, parse_json, rows
+from signoff.core.jsondiff import MISSING, diff_json, leaf_text, parse_json, rows
 
 
 def by_path(diff, **kw):

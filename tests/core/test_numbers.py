@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from app.core.numbers import error_summary, format_number, number_rows, read_cells
+from signoff.core.numbers import error_summary, format_number, number_rows, read_cells
 
 
 def test_one_number_in_any_spelling():

@@ -2,10 +2,10 @@
 
 import pytest
 
-from app.core.config import parse_config
-from app.core.errors import PolicyRefusal
-from app.core.model import Decision, DecisionKind, Status
-from app.core.policy import Coverage, check_allowed, evaluate
+from signoff.core.config import parse_config
+from signoff.core.errors import PolicyRefusal
+from signoff.core.model import Decision, DecisionKind, Status
+from signoff.core.policy import Coverage, check_allowed, evaluate
 
 CONFIG = parse_config("""
 [[eval_sets]]
@@ -148,7 +148,7 @@ sme = ["alice@example.com", "carol@example.com"]
 
 
 def test_a_policy_change_blocks_until_a_policy_owner_approves():
-    from app.core.policy_change import POLICY_OWNER, compare_policies
+    from signoff.core.policy_change import POLICY_OWNER, compare_policies
 
     base = parse_config(OWNED_TEXT)
     relaxed = (OWNED_TEXT.replace("required = { sme = 1 }", "required = {}\nallow_unreviewed = true")

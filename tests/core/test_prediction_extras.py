@@ -7,11 +7,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from app.core.compare import compare, is_prediction_extra, table_slice_columns
-from app.core.config import EvalSetSpec
-from app.core.model import EvalSetData
-from app.store.frames import bytes_to_frame, frame_to_bytes
-from plugins.common import TableFile, build_eval_set
+from signoff.core.compare import compare, is_prediction_extra, table_slice_columns
+from signoff.core.config import EvalSetSpec
+from signoff.core.model import EvalSetData
+from signoff.store.frames import bytes_to_frame, frame_to_bytes
+from signoff.plugins.common import TableFile, build_eval_set
 
 
 def jsonl(rows):

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from app.core.search import SearchIndex
+from signoff.core.search import SearchIndex
 
 COLS = ["id", "input", "reference", "baseline_output", "candidate_output"]
 

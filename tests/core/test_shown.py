@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 
-from app.core.shown import blind_candidate_first, looks_preformatted, raw_fields, shown_sample
+from signoff.core.shown import blind_candidate_first, looks_preformatted, raw_fields, shown_sample
 
 ROW = {"id": "s-1", "class": "regressed", "severity": 0, "missing_side": "", "input": "q", "reference": "r",
        "baseline_output": "b", "candidate_output": "c", "baseline_score": 1.0, "candidate_score": 0.0,

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from app.core.signing import (NAMESPACE, SignatureError, fingerprint, keys_for, parse_allowed_signers,
+from signoff.core.signing import (NAMESPACE, SignatureError, fingerprint, keys_for, parse_allowed_signers,
                               signature_key, statement_bytes, verify_statement)
-from app.service.signer import AgentSigner, KeyFileSigner, SigningError, generate_key, signer_for
+from signoff.service.signer import AgentSigner, KeyFileSigner, SigningError, generate_key, signer_for
 
 STATEMENT = {"type": "signoff/decision/v1", "request": 3, "content_hash": "ab" * 32, "user": "alice@example.com",
              "decision": "approve", "comment": "fine — ok", "at": "2026-12-06T20:00:00+00:00", "audit_position": 7}

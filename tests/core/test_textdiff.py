@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from app.core.textdiff import diff_words, has_hidden_characters, make_visible, tokenize
+from signoff.core.textdiff import diff_words, has_hidden_characters, make_visible, tokenize
 
 
 def sides(d):

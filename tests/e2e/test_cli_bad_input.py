@@ -1,4 +1,4 @@
-"""Bad input through the real command line (`python -m app`): one clear line and
+"""Bad input through the real command line (`python -m signoff`): one clear line and
 exit 2, or a quiet, correct result; never a traceback or an internal error."""
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ class Workspace:
         self.env.pop("SIGNOFF_DATABASE_URL", None)
 
     def argv(self, *args) -> list[str]:
-        return [sys.executable, "-m", "app", *args]
+        return [sys.executable, "-m", "signoff", *args]
 
     def run(self, *args, timeout: float = 180):
         p = subprocess.run(self.argv(*args), env=self.env, cwd=self.root, capture_output=True, text=True,

@@ -28,7 +28,7 @@ class Signoff:
         self.env.pop("SIGNOFF_SIGNING_KEY", None)
 
     def popen(self, *args, user: str = "ci@example.com", key: bool = True):
-        from plugins.demo import REVIEWERS, demo_key_file
+        from signoff.plugins.demo import REVIEWERS, demo_key_file
         from tests.support import keys as test_keys
 
         env = {**self.env, "SIGNOFF_USER": user}
@@ -36,7 +36,7 @@ class Signoff:
             env["SIGNOFF_SIGNING_KEY"] = str(demo_key_file(self.demo, user))
         elif key and user in test_keys.REVIEWERS:   # hand-made repositories list the test keys (with_signers)
             env["SIGNOFF_SIGNING_KEY"] = str(test_keys.key_file(user))
-        return subprocess.Popen([sys.executable, "-m", "app", *args], env=env, cwd=self.home,
+        return subprocess.Popen([sys.executable, "-m", "signoff", *args], env=env, cwd=self.home,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
     def __call__(self, *args, user: str = "ci@example.com", timeout: float = 120, key: bool = True):
@@ -52,7 +52,7 @@ def loop(tmp_path_factory):
     demo_dir = home / "demo"
     code, out, err = run("demo", "--no-gui", "--dir", str(demo_dir))
     assert code == 0, err
-    from plugins.demo import open_demo_workspace
+    from signoff.plugins.demo import open_demo_workspace
 
     ws = open_demo_workspace(demo_dir)
     return run, ws
@@ -145,7 +145,7 @@ def test_wait_times_out_while_pending_and_returns_once_approved(tmp_path):
     run = Signoff(tmp_path)
     code, out, err = run("demo", "--no-gui", "--dir", str(tmp_path / "demo"))
     assert code == 0, err
-    from plugins.demo import open_demo_workspace
+    from signoff.plugins.demo import open_demo_workspace
 
     ws = open_demo_workspace(tmp_path / "demo")
     sha = ws.candidate_sha

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from app.cli.main import main
+from signoff.cli.main import main
 from tests.support.keys import with_signers
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -76,7 +76,7 @@ def test_readme_quick_start_with_own_files_reaches_an_approved_local_review(tmp_
     show = outputs[-1][1]
     assert "status: approved — local review, not a release gate: approved: 1/1 REVIEWER" in show
     # the local store holds the only status, local, saying so
-    check = subprocess.run([sys.executable, "-m", "app", "show", "1", "--json"], env=env, capture_output=True,
+    check = subprocess.run([sys.executable, "-m", "signoff", "show", "1", "--json"], env=env, capture_output=True,
                            text=True, timeout=120)
     assert json.loads(check.stdout)["status"] == "approved"
     samples = next(o for o in outputs if o[0].startswith("signoff samples"))
@@ -91,8 +91,8 @@ def test_a_local_review_is_never_a_gate(tmp_path, capsys, monkeypatch):
     data = json.loads(out)
     assert data["local"] and data["sha"].startswith("local review ") and data["type"] == "text"
     assert run(capsys, "decide", str(data["id"]), "--decision", "approve")[0] == 0
-    from app.service.review import ReviewService
-    from app.store.store import Store
+    from signoff.service.review import ReviewService
+    from signoff.store.store import Store
 
     store = Store()
     statuses = store.local_statuses(None)
@@ -210,7 +210,7 @@ def test_exit_6_store_unreachable(capsys, monkeypatch):
 
 
 def test_exit_70_internal_error(capsys, monkeypatch):
-    import app.cli.main as cli
+    import signoff.cli.main as cli
 
     def broken(args):
         raise RuntimeError("a bug")

@@ -21,9 +21,9 @@ HEAVY = ("pandas", "pyarrow", "numpy", "alembic", "statsmodels", "scipy")
 
 
 def imported(*args: str) -> tuple[int, set[str]]:
-    """The exit code of `python -m app ARGS` in a new process, and the top-level packages it imported."""
+    """The exit code of `python -m signoff ARGS` in a new process, and the top-level packages it imported."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
-    p = subprocess.run([sys.executable, "-X", "importtime", "-m", "app", *args], env=env, capture_output=True,
+    p = subprocess.run([sys.executable, "-X", "importtime", "-m", "signoff", *args], env=env, capture_output=True,
                        text=True, timeout=120)
     names = {line.split("|")[-1].strip().split(".")[0] for line in p.stderr.splitlines()
              if line.startswith("import time:") and "|" in line}
@@ -38,7 +38,7 @@ def test_version_and_help_import_nothing_heavy(args):
 
 
 def test_status_and_wait_of_an_unknown_commit_read_the_store_without_pandas_or_alembic():
-    from app.store.store import Store
+    from signoff.store.store import Store
 
     Store().close()   # the store exists, at head (a new one is migrated, with alembic: once)
     code, names = imported("status", "--sha", "0123456789abcdef")

@@ -9,7 +9,7 @@ import atexit
 import keyring
 import pytest
 
-from app.store.store import Store
+from signoff.store.store import Store
 
 from tests.forges.helpers import ci_names
 from tests.forges.fakes import FakeGitea, FakeGitHub, FakeGitLab

@@ -6,8 +6,8 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta, timezone
 
-from app.service.publishing import publish_outbox
-from app.store.store import Store
+from signoff.service.publishing import publish_outbox
+from signoff.store.store import Store
 from tests.plugin_doubles import CONFIG, InMemorySource, default_tables
 
 SHA = "0123456789abcdef0123456789abcdef01234567"

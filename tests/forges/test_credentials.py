@@ -9,7 +9,7 @@ import keyring
 import pytest
 from keyring.backends import fail
 
-from app.credentials import (CredentialError, Token, delete_token, find_token, forge_host, keyring_user,
+from signoff.credentials import (CredentialError, Token, delete_token, find_token, forge_host, keyring_user,
                              missing_token_message, store_token)
 
 
@@ -132,7 +132,7 @@ def test_plain_http_carries_a_token_only_to_loopback(memory_keyring, monkeypatch
     found = find_token("gitea", "http://gitea.example.com")
     assert found.token is None and "not sent to gitea.example.com over plain http://" in found.refused
     assert find_token("gitea", "http://127.0.0.1:3000").token == Token("tok-local")
-    from plugins.common.http import ForgeClient   # and the HTTP layer refuses it even when handed one
+    from signoff.plugins.common.http import ForgeClient   # and the HTTP layer refuses it even when handed one
     client = ForgeClient(forge="gitea", base_url="http://gitea.example.com/api/v1", token=Token("tok"))
     assert "Authorization" not in client.session.headers
     client.close()
@@ -149,7 +149,7 @@ def test_host_names():
 def test_token_command(github, capsys, monkeypatch):
     import io
 
-    from app.cli.main import main
+    from signoff.cli.main import main
 
     monkeypatch.setattr("sys.stdin", io.StringIO(github.token + "\n"))   # never on the command line
     assert main(["token", "set", "github", "--api-url", github.url]) == 0

@@ -15,10 +15,10 @@ import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from app.service.publishing import LEASE_S, publish_outbox
-from app.service.review import ReviewService
-from app.store.outbox import DELIVERED, WAITING
-from app.store.store import Store
+from signoff.service.publishing import LEASE_S, publish_outbox
+from signoff.service.review import ReviewService
+from signoff.store.outbox import DELIVERED, WAITING
+from signoff.store.store import Store
 from tests.forges.helpers import SHA, SHA2, Clock, ci_names, drain, forge_config, forge_source, unanchored
 from tests.forges.fakes import FakeGitHub
 from tests.forges.loopback import Fault
@@ -113,7 +113,7 @@ def test_publish_killed_between_post_and_bookkeeping(store, tmp_path, monkeypatc
         env = {**os.environ, "SIGNOFF_DATABASE_URL": f"sqlite:///{tmp_path / 'store.db'}",  # the `store` fixture's
                "PYTHONPATH": str(ROOT), "GITHUB_TOKEN": "tok-ci",
                "GITHUB_API_URL": server.url, "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring"}
-        proc = subprocess.Popen([sys.executable, "-m", "app", "publish"], env=env, cwd=tmp_path,
+        proc = subprocess.Popen([sys.executable, "-m", "signoff", "publish"], env=env, cwd=tmp_path,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         try:
             assert server.held.wait(60), "the publish process never reached the forge"
@@ -163,7 +163,7 @@ def test_two_drainers_at_once_post_each_status_once(store, monkeypatch):
 
 def test_without_reading_first_a_retry_would_post_twice(store, monkeypatch):
     """The control: the faults above would be caught if the sink posted blindly."""
-    from plugins.github import GitHubSink
+    from signoff.plugins.github import GitHubSink
 
     server = FakeGitHub(token="tok-ci", users=USERS)
     ci_names(monkeypatch, "github", server.url)

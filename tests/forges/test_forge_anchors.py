@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import pytest
 
-from app.cli.main import main
-from app.core.audit import GENESIS
-from app.store.store import Store
+from signoff.cli.main import main
+from signoff.core.audit import GENESIS
+from signoff.store.store import Store
 from tests.audit.world import POLICY, decide, git, make_world, request
 from tests.forges.fakes import FakeGitHub
 from tests.forges.helpers import ci_names

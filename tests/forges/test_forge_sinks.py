@@ -8,15 +8,15 @@ import logging
 
 import pytest
 
-from app.core.errors import PolicyRefusal
-from app.credentials import Token
-from app.plugin_api import StatusUpdate
-from app.service.review import ReviewService
-from app.store.outbox import DELIVERED, SUPERSEDED
-from plugins.common.forge_sink import fit
-from plugins.gitea import GiteaSink, gitea_api_base
-from plugins.github import GitHubSink, github_api_base
-from plugins.gitlab import GitLabSink, gitlab_api_base
+from signoff.core.errors import PolicyRefusal
+from signoff.credentials import Token
+from signoff.plugin_api import StatusUpdate
+from signoff.service.review import ReviewService
+from signoff.store.outbox import DELIVERED, SUPERSEDED
+from signoff.plugins.common.forge_sink import fit
+from signoff.plugins.gitea import GiteaSink, gitea_api_base
+from signoff.plugins.github import GitHubSink, github_api_base
+from signoff.plugins.gitlab import GitLabSink, gitlab_api_base
 from tests.forges.helpers import SHA, Clock, ci_names, drain, forge_config, forge_source, unanchored_url
 from tests.forges.fakes import FakeGitea, FakeGitHub, FakeGitLab
 
@@ -194,7 +194,7 @@ def test_gitlab_paths_and_state_machine(gitlab, caplog):
 
 
 def test_identity_check_when_the_forge_is_down_or_refuses_the_token(store, monkeypatch, caplog):
-    from app.credentials import CredentialError
+    from signoff.credentials import CredentialError
     from tests.forges.loopback import Fault
 
     server = FakeGitHub(token="tok-alice", users={"tok-alice": {"login": "alice", "email": "alice@example.com"}})
@@ -220,7 +220,7 @@ def test_identity_check_when_the_forge_is_down_or_refuses_the_token(store, monke
 
 
 def test_gitlab_ref_and_a_commit_on_no_branch(gitlab):
-    from app.plugin_api import DeliveryError
+    from signoff.plugin_api import DeliveryError
     from tests.forges.helpers import SHA2
 
     sink = GitLabSink(api_url=base_url("gitlab", gitlab), token=Token(gitlab.token))

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import pytest
 
-from app.credentials import Token
-from app.plugin_api import DeliveryError
-from app.service.review import ReviewService
-from plugins.common import http
-from plugins.github import GitHubSink
+from signoff.credentials import Token
+from signoff.plugin_api import DeliveryError
+from signoff.service.review import ReviewService
+from signoff.plugins.common import http
+from signoff.plugins.github import GitHubSink
 from tests.forges.helpers import SHA, Clock, drain, forge_source
 
 # Prism answers GET /user with the spec's example user: octocat.
@@ -92,7 +92,7 @@ def test_the_token_user_from_the_spec_must_match(prism, store, monkeypatch):
     monkeypatch.setenv("GITHUB_API_URL", prism.url)   # as GitHub Actions names its own API
     config = PRISM_CONFIG.replace("{api_url}", prism.url).replace('sme = ["octocat"]', 'sme = ["alice@example.com"]')
     req = ReviewService(store, user="ci@example.com").create_request(forge_source(config), sha=SHA)
-    from app.core.errors import PolicyRefusal
+    from signoff.core.errors import PolicyRefusal
 
     with pytest.raises(PolicyRefusal, match="belongs to octocat"):
         ReviewService(store, user="alice@example.com").decide(req.id, "approve")

@@ -7,11 +7,11 @@ import time
 
 import pytest
 
-from app.credentials import Token
-from app.plugin_api import DeliveryError, StatusUpdate
-from plugins.common.http import parse_retry_after, rate_limit_reset_wait, timeouts_from_env
-from plugins.github import GitHubSink
-from plugins.gitlab import GitLabSink
+from signoff.credentials import Token
+from signoff.plugin_api import DeliveryError, StatusUpdate
+from signoff.plugins.common.http import parse_retry_after, rate_limit_reset_wait, timeouts_from_env
+from signoff.plugins.github import GitHubSink
+from signoff.plugins.gitlab import GitLabSink
 from tests.forges.helpers import SHA
 from tests.forges.fakes import FakeGitHub
 from tests.forges.loopback import Fault, LoopbackForge, Reply

@@ -11,10 +11,10 @@ import sqlite3
 
 import pytest
 
-from app.cli.main import main
-from app.core.model import IDENTITY_CHECKED, IDENTITY_REFUSED, IDENTITY_SKIPPED, IDENTITY_UNCHECKED, Status
-from app.service.publishing import OutboxDrainer
-from app.service.review import ReviewService
+from signoff.cli.main import main
+from signoff.core.model import IDENTITY_CHECKED, IDENTITY_REFUSED, IDENTITY_SKIPPED, IDENTITY_UNCHECKED, Status
+from signoff.service.publishing import OutboxDrainer
+from signoff.service.review import ReviewService
 from tests.forges.fakes import FakeGitHub
 from tests.forges.helpers import SHA, ci_names, forge_config, forge_source
 from tests.forges.loopback import Fault

@@ -6,8 +6,8 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from app.service.publishing import OutboxDrainer, outbox_state
-from app.service.review import ReviewService
+from signoff.service.publishing import OutboxDrainer, outbox_state
+from signoff.service.review import ReviewService
 from tests.forges.helpers import SHA, forge_config, forge_source
 from tests.forges.loopback import Fault
 
@@ -66,7 +66,7 @@ def test_no_token_in_the_store_logs_or_errors(store, github, monkeypatch, caplog
 
 
 def test_publish_retry_failed_posts_once_the_token_is_fixed(store, github, monkeypatch, capsys, tmp_path):
-    from app.cli.main import main
+    from signoff.cli.main import main
 
     monkeypatch.setenv("SIGNOFF_DATABASE_URL", f"sqlite:///{tmp_path / 'store.db'}")   # the `store` fixture's
     monkeypatch.setenv("GITHUB_TOKEN", "ghp_revoked")

@@ -27,10 +27,10 @@ def demo(tmp_path_factory):
     home = tmp_path_factory.mktemp("signoff-home")
     env = {**os.environ, "SIGNOFF_HOME": str(home), "PYTHONPATH": str(ROOT)}
     env.pop("SIGNOFF_DATABASE_URL", None)
-    done = subprocess.run([sys.executable, "-m", "app", "demo", "--no-gui", "--dir", str(home / "demo")], env=env,
+    done = subprocess.run([sys.executable, "-m", "signoff", "demo", "--no-gui", "--dir", str(home / "demo")], env=env,
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
-    from plugins.demo import open_demo_workspace
+    from signoff.plugins.demo import open_demo_workspace
 
     return open_demo_workspace(home / "demo")
 
@@ -59,7 +59,7 @@ def signoff(home: Path, *args: str, user: str = "ci@example.com", **extra: str):
     for name in ("SIGNOFF_DATABASE_URL", "GITHUB_API_URL", "GITHUB_SERVER_URL"):
         if name not in extra:
             env.pop(name, None)
-    done = subprocess.run([sys.executable, "-m", "app", *args], env=env, cwd=home, capture_output=True, text=True,
+    done = subprocess.run([sys.executable, "-m", "signoff", *args], env=env, cwd=home, capture_output=True, text=True,
                           timeout=300)
     return done.returncode, done.stdout, done.stderr
 

@@ -14,10 +14,10 @@ import pandas as pd
 import pytest
 from statsmodels.stats.proportion import proportion_confint
 
-from app.core.errors import ConfigError, InputError
-from app.service.inspection import InspectionService, error_interval, parse_since, seeded_sample
-from app.service.review import ReviewService
-from app.store.store import Store
+from signoff.core.errors import ConfigError, InputError
+from signoff.service.inspection import InspectionService, error_interval, parse_since, seeded_sample
+from signoff.service.review import ReviewService
+from signoff.store.store import Store
 from tests.support import keys
 from tests.support.inspection import INSPECTION_POLICY
 
@@ -149,7 +149,7 @@ def test_cli_inspect_json_then_show_json(tmp_path, drop, policy):
     env.update(SIGNOFF_HOME=str(home), PYTHONPATH=str(Path(__file__).resolve().parents[2]))
 
     def run(*args, user="ci@example.com", **extra):
-        p = subprocess.run([sys.executable, "-m", "app", *args], capture_output=True, text=True,
+        p = subprocess.run([sys.executable, "-m", "signoff", *args], capture_output=True, text=True,
                            env={**env, "SIGNOFF_USER": user, **extra}, timeout=120)
         assert p.returncode == 0, p.stderr
         return p.stdout
@@ -169,7 +169,7 @@ def test_cli_inspect_json_then_show_json(tmp_path, drop, policy):
 
 
 def test_trend_chart_has_one_point_per_estimated_inspection():
-    from app.report.charts import inspection_trend
+    from signoff.report.charts import inspection_trend
 
     pts = [{"request": 1, "at": NOW, "error_rate": 0.2, "low": 0.1, "high": 0.4, "labeled": 20, "version": "3"},
            {"request": 2, "at": NOW + timedelta(days=7), "error_rate": 0.1, "low": 0.03, "high": 0.3, "labeled": 20,
@@ -215,7 +215,7 @@ def test_the_service_keeps_the_estimate_whenever_the_status_is_re_evaluated(stor
 
 def _behind_signoffs_back(url: str, sql: str) -> None:
     """What someone with write access to the database could do (tests/store/test_store_audit.py)."""
-    from app.store.db import make_engine, resolve_url
+    from signoff.store.db import make_engine, resolve_url
 
     engine = make_engine(resolve_url(url))
     try:

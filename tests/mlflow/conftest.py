@@ -113,7 +113,7 @@ class Cli:
         self.env = {**env, **QUIET_ENV, "SIGNOFF_HOME": str(home), "PYTHONPATH": str(REPO_ROOT)}
 
     def __call__(self, *args: str, user: str = "ci@example.com", env: dict | None = None, timeout: float = 180):
-        p = subprocess.run([sys.executable, "-m", "app", *args], cwd=self.home, capture_output=True, text=True,
+        p = subprocess.run([sys.executable, "-m", "signoff", *args], cwd=self.home, capture_output=True, text=True,
                            env={**self.env, "SIGNOFF_USER": user, **(env or {})}, timeout=timeout)
         return p.returncode, p.stdout, p.stderr
 

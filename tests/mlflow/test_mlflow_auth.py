@@ -7,10 +7,10 @@ import base64
 
 import pytest
 
-from app.credentials import Token, TokenLookup
-from app.plugin_api import DeliveryError
-from plugins.mlflow import MlflowAuthError, MlflowClient, MlflowServerError, MlflowSink, MlflowSource
-from plugins.mlflow import auth as mlflow_auth
+from signoff.credentials import Token, TokenLookup
+from signoff.plugin_api import DeliveryError
+from signoff.plugins.mlflow import MlflowAuthError, MlflowClient, MlflowServerError, MlflowSink, MlflowSource
+from signoff.plugins.mlflow import auth as mlflow_auth
 from tests.mlflow.fake_server import UNAUTHENTICATED, FakeServer
 
 
@@ -97,7 +97,7 @@ def test_the_sink_tells_the_outbox_whether_to_retry(fake, reply, retry):
 
 
 def test_the_sink_posts_no_commit_statuses():
-    from app.plugin_api import StatusUpdate
+    from signoff.plugin_api import StatusUpdate
 
     with pytest.raises(DeliveryError, match="not commit statuses") as info:
         MlflowSink.create().post(StatusUpdate("r", "s", "pending", "d", "c"))
@@ -115,7 +115,7 @@ def _artifact_routes(fake, data: bytes) -> dict:
 
 
 def test_a_large_artifact_streams_to_the_cache_with_progress_and_is_not_downloaded_again(fake):
-    from app.core.tasks import TaskState
+    from signoff.core.tasks import TaskState
 
     data = bytes(range(256)) * 12_000           # about 3 MB: several chunks
     run = _artifact_routes(fake, data)
@@ -130,8 +130,8 @@ def test_a_large_artifact_streams_to_the_cache_with_progress_and_is_not_download
 
 
 def test_a_cancelled_download_leaves_nothing_behind(fake, tmp_path):
-    from app.core.tasks import Cancelled, TaskState
-    from plugins.mlflow.cache import ArtifactCache
+    from signoff.core.tasks import Cancelled, TaskState
+    from signoff.plugins.mlflow.cache import ArtifactCache
 
     run = _artifact_routes(fake, b"x" * 3_000_000)
     tasks = []

@@ -28,10 +28,10 @@ from PySide6.QtWidgets import QDialog
 if QCoreApplication.instance() is None:   # QtWebEngine (the Charts tab) wants it before the QApplication
     QCoreApplication.setAttribute(Qt.ApplicationAttribute.AA_ShareOpenGLContexts)
 
-from app.service.review import ReviewService  # noqa: E402
-from app.store.store import Store  # noqa: E402
-from app.core.errors import PolicyRefusal  # noqa: E402
-from plugins.mlflow.browse import LOOK_ONLY_USER, is_look_only  # noqa: E402
+from signoff.service.review import ReviewService  # noqa: E402
+from signoff.store.store import Store  # noqa: E402
+from signoff.core.errors import PolicyRefusal  # noqa: E402
+from signoff.plugins.mlflow.browse import LOOK_ONLY_USER, is_look_only  # noqa: E402
 from tests.mlflow.configs import RELAXED_TOML, classic_toml  # noqa: E402
 from tests.mlflow.expected import expected_classes  # noqa: E402
 from tests.mlflow.fake_server import FakeServer  # noqa: E402
@@ -62,7 +62,7 @@ def _no_outside_credentials(monkeypatch):
 @pytest.fixture(autouse=True)
 def _no_running_workers(qapp):
     yield
-    from app.ui import workers
+    from signoff.ui import workers
 
     for w in workers.running_workers():
         w.cancel()
@@ -71,7 +71,7 @@ def _no_running_workers(qapp):
 
 @pytest.fixture
 def window(qtbot):
-    from app.ui.app import create_main_window
+    from signoff.ui.app import create_main_window
 
     store = Store()     # in this test's own SIGNOFF_HOME (tests/conftest.py)
     w = create_main_window(ReviewService(store, user="alice@example.com"))
@@ -154,7 +154,7 @@ def shot(widget, name: str) -> None:
 def test_browse_a_configured_server_compare_two_versions_and_review_them(mlflow_world, nothing_logged, window,
                                                                          qtbot, policy_file):
     configure(window, qtbot, "test server", mlflow_world.url, policy_file)
-    from app.settings import load_settings
+    from signoff.settings import load_settings
 
     assert load_settings().get("connections.mlflow_servers") == [{"name": "test server", "url": mlflow_world.url,
                                                                   "policy": policy_file}]
@@ -259,7 +259,7 @@ def test_nothing_listening_is_one_message_and_the_dialog_stays_usable(mlflow_wor
         browser.list_models()
     assert browser.error_text == "" and MODEL in browser.model_names()
     assert browser.save_server()
-    from app.settings import load_settings
+    from signoff.settings import load_settings
 
     host = mlflow_world.url.split("://", 1)[1]
     assert load_settings().get("connections.mlflow_servers") == [{"name": host, "url": mlflow_world.url}]
@@ -290,7 +290,7 @@ def look_only_model(mlflow_world) -> str:
     """A registered model of its own, two versions from new runs (the world's runs stay out of other
     models) that each log one table the way mlflow.log_table does (the artifact and the
     mlflow.loggedArtifacts tag); v2's run also logs a signoff.toml of its own, which must not be read."""
-    from plugins.mlflow import MlflowClient
+    from signoff.plugins.mlflow import MlflowClient
 
     def put(root: str, path: str, data: bytes) -> None:
         r = requests.put(f"{mlflow_world.url}/api/2.0/mlflow-artifacts/artifacts/{root}/{path}", data=data, timeout=30)
@@ -431,7 +431,7 @@ def awaiting_model(mlflow_world) -> str:
     """A registered model of its own, its three versions from new empty runs (a world run registered
     in a second model would resolve to no one version for `signoff request --sha`): CI tagged v2
     (@challenger, its run tagged with a commit) and v3 for review."""
-    from plugins.mlflow import MlflowClient
+    from signoff.plugins.mlflow import MlflowClient
 
     with MlflowClient(mlflow_world.url) as c:
         experiment = c.post("/api/2.0/mlflow/experiments/create", {"name": "inbox-awaiting"},
@@ -453,7 +453,7 @@ def awaiting_model(mlflow_world) -> str:
 @pytest.fixture
 def digits_v2_awaiting(mlflow_world):
     """digits-classifier v2 tagged for review (it has tables to compare), untagged afterwards."""
-    from plugins.mlflow import MlflowClient
+    from signoff.plugins.mlflow import MlflowClient
 
     with MlflowClient(mlflow_world.url) as c:
         c.set_model_version_tag(MODEL, "2", "signoff.status", "pending")

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from app.cli.main import main
-from app.core.errors import ConfigError, InputError, NotFoundError, SignoffError
-from plugins.mlflow import MlflowSource, MlflowUnreachable
+from signoff.cli.main import main
+from signoff.core.errors import ConfigError, InputError, NotFoundError, SignoffError
+from signoff.plugins.mlflow import MlflowSource, MlflowUnreachable
 from tests.mlflow.configs import broken_toml
 from tests.mlflow.server import free_port
 

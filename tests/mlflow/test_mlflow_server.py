@@ -14,15 +14,15 @@ import time
 import pytest
 import requests
 
-from app.core.tasks import TaskState
-from app.service.review import ReviewService
-from app.store.store import Store
-from plugins.mlflow import (MlflowClient, MlflowSource, list_models, list_versions, source_for_versions,
+from signoff.core.tasks import TaskState
+from signoff.service.review import ReviewService
+from signoff.store.store import Store
+from signoff.plugins.mlflow import (MlflowClient, MlflowSource, list_models, list_versions, source_for_versions,
                             versions_awaiting_review)
-from app.core.errors import PolicyRefusal
-from app.core.model import Status
-from app.core.policy import PolicyVerdict
-from plugins.mlflow.browse import LOOK_ONLY_USER, is_look_only
+from signoff.core.errors import PolicyRefusal
+from signoff.core.model import Status
+from signoff.core.policy import PolicyVerdict
+from signoff.plugins.mlflow.browse import LOOK_ONLY_USER, is_look_only
 from tests.mlflow.configs import GENAI_TOML, RELAXED_TOML, classic_toml
 from tests.mlflow.expected import expected_classes
 

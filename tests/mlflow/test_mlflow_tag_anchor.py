@@ -15,13 +15,13 @@ from pathlib import Path
 import pytest
 import requests
 
-from app.cli.main import main
-from app.core.audit import GENESIS
-from app.service import signer as signer_module
-from app.service.anchors import MLFLOW_TAG
-from app.service.review import ReviewService
-from app.store.store import Store
-from plugins.mlflow import MlflowSource
+from signoff.cli.main import main
+from signoff.core.audit import GENESIS
+from signoff.service import signer as signer_module
+from signoff.service.anchors import MLFLOW_TAG
+from signoff.service.review import ReviewService
+from signoff.store.store import Store
+from signoff.plugins.mlflow import MlflowSource
 from tests.mlflow.configs import classic_toml
 from tests.store.test_store_audit import raw_sql
 from tests.support import keys

@@ -11,14 +11,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from app.core.config import EvalSetSpec, parse_config
-from app.core.errors import ConfigError, InputError
-from app.core.model import Label, Status, Verdict
-from plugins.mlflow.cache import ArtifactCache
-from plugins.mlflow.refs import parse_ref
-from plugins.mlflow.tables import parse_logged_table, predictions_from_table, resolve_columns, samples_from_table
-from plugins.mlflow.traces import any_value, trace_row
-from plugins.mlflow.writeback import label_write_backs, status_write_backs
+from signoff.core.config import EvalSetSpec, parse_config
+from signoff.core.errors import ConfigError, InputError
+from signoff.core.model import Label, Status, Verdict
+from signoff.plugins.mlflow.cache import ArtifactCache
+from signoff.plugins.mlflow.refs import parse_ref
+from signoff.plugins.mlflow.tables import parse_logged_table, predictions_from_table, resolve_columns, samples_from_table
+from signoff.plugins.mlflow.traces import any_value, trace_row
+from signoff.plugins.mlflow.writeback import label_write_backs, status_write_backs
 
 SPEC = EvalSetSpec(name="digits", table="t.json", output_type="label")
 
@@ -289,7 +289,7 @@ def test_the_cache_checks_size_and_content(tmp_path):
 
 
 def test_browsing_makes_the_status_local():
-    from plugins.mlflow.browse import local_status
+    from signoff.plugins.mlflow.browse import local_status
 
     text = MLFLOW_TOML + '\n[status]\nsink = "github"\nrepo = "acme/m"  # the forge\n\n[labels]\nerrors = ["x"]\n'
     config = parse_config(local_status(text))
@@ -298,8 +298,8 @@ def test_browsing_makes_the_status_local():
 
 
 def test_a_server_policy_that_is_not_there_is_one_line_before_any_call(tmp_path):
-    from app.core.errors import ConfigError
-    from plugins.mlflow import source_for_versions
+    from signoff.core.errors import ConfigError
+    from signoff.plugins.mlflow import source_for_versions
 
     gone = str(tmp_path / "nowhere" / "signoff.toml")
     with pytest.raises(ConfigError, match=r"^the policy .*nowhere/signoff.toml is neither a signoff.toml file nor a "
@@ -308,7 +308,7 @@ def test_a_server_policy_that_is_not_there_is_one_line_before_any_call(tmp_path)
 
 
 def test_the_look_only_policy_parses_and_is_recognised():
-    from plugins.mlflow.browse import LOOK_ONLY_POLICY, is_look_only
+    from signoff.plugins.mlflow.browse import LOOK_ONLY_POLICY, is_look_only
 
     text = '[[eval_sets]]\nname = "t"\ntable = "t.json"\ntype = "text"\n' + LOOK_ONLY_POLICY
     config = parse_config(text)
@@ -318,7 +318,7 @@ def test_the_look_only_policy_parses_and_is_recognised():
 
 
 def test_the_public_surface():
-    import plugins.mlflow as pkg
+    import signoff.plugins.mlflow as pkg
 
     functions = {"default_config_text", "list_models", "list_versions", "run_info", "source_for_versions",
                  "version_commits", "versions_awaiting_review"}
@@ -329,9 +329,9 @@ def test_the_public_surface():
 def test_the_tags_write_back_carries_the_audit_head_to_the_model_version(tmp_path):
     """The audit chain's head goes out with each tags write-back as `signoff.audit_head` (docs/trust.md
     "Anchors"), and the sink sets it on the model version like the other tags."""
-    from app.service.anchors import MLFLOW_TAG, anchor_payload
-    from app.store.store import Store
-    from plugins.mlflow.writeback import MlflowSink
+    from signoff.service.anchors import MLFLOW_TAG, anchor_payload
+    from signoff.store.store import Store
+    from signoff.plugins.mlflow.writeback import MlflowSink
 
     store = Store(f"sqlite:///{tmp_path / 's.db'}")
     try:

@@ -195,9 +195,9 @@ def test_nothing_that_is_not_needed_is_bundled(bundle: Path):
     assert not present, f"excluded from the bundle, yet there: {present}"
     assert not list(internal.glob("PySide6/Qt/qml/*")), "QML plugins are not needed (packaging/hooks/hook-PySide6.QtQml.py)"
     # What must be there for the app to work from files:
-    assert (internal / "app" / "store" / "migrations" / "env.py").is_file()
-    assert list((internal / "app" / "store" / "migrations" / "versions").glob("*.py"))
-    assert (internal / "resources" / "demo" / "data" / "truth.json").is_file()
+    assert (internal / "signoff" / "store" / "migrations" / "env.py").is_file()
+    assert list((internal / "signoff" / "store" / "migrations" / "versions").glob("*.py"))
+    assert (internal / "signoff" / "resources" / "demo" / "data" / "truth.json").is_file()
     # signoff's metadata: the dist-info pip installed (entry points, version), and only that one.
     assert [p.name for p in internal.glob("signoff[-.]*")] == [f"signoff-{version('signoff')}.dist-info"]
     assert (internal / f"signoff-{version('signoff')}.dist-info" / "entry_points.txt").is_file()

@@ -42,16 +42,16 @@ class _FakeDist:
 def test_stale_metadata_is_refused(tmp_path: Path):
     pyproject = tmp_path / "pyproject.toml"
     pyproject.write_text('[project]\nname = "signoff"\nversion = "0.2.0"\n'
-                         '[project.scripts]\nsignoff = "app.__main__:main"\n'
-                         '[project.entry-points."signoff.sources"]\ngit = "plugins.git:GitSource"\n'
+                         '[project.scripts]\nsignoff = "signoff.__main__:main"\n'
+                         '[project.entry-points."signoff.sources"]\ngit = "signoff.plugins.git:GitSource"\n'
                          'new = "plugins.new:NewSource"\n')
-    stale = _FakeDist([("console_scripts", "signoff", "app.__main__:main"),
-                       ("signoff.sources", "git", "plugins.git:GitSource")], version="0.1.0")
+    stale = _FakeDist([("console_scripts", "signoff", "signoff.__main__:main"),
+                       ("signoff.sources", "git", "signoff.plugins.git:GitSource")], version="0.1.0")
     with pytest.raises(SystemExit) as err:
         bundle_manifest.check_metadata(stale, pyproject)
     assert "[signoff.sources] new = plugins.new:NewSource" in str(err.value)
     assert "installed version 0.1.0, pyproject.toml says 0.2.0" in str(err.value)
-    fresh = _FakeDist([("console_scripts", "signoff", "app.__main__:main"), ("signoff.sources", "git", "plugins.git:GitSource"),
+    fresh = _FakeDist([("console_scripts", "signoff", "signoff.__main__:main"), ("signoff.sources", "git", "signoff.plugins.git:GitSource"),
                        ("signoff.sources", "new", "plugins.new:NewSource")], version="0.2.0")
     bundle_manifest.check_metadata(fresh, pyproject)
     assert bundle_manifest.builtin_plugins(pyproject) == {"signoff.sources": ["git", "new"]}
@@ -94,7 +94,7 @@ def test_runtime_hook_patches_nothing_outside_the_bundle():
 # -- what the user sees -------------------------------------------------------------------
 
 def test_about_dialog_shows_the_metadata_version(qtbot):
-    from app.ui.about_dialog import AboutDialog, about_details, app_icon, details_text
+    from signoff.ui.about_dialog import AboutDialog, about_details, app_icon, details_text
 
     dialog = AboutDialog()
     qtbot.addWidget(dialog)
@@ -106,7 +106,7 @@ def test_about_dialog_shows_the_metadata_version(qtbot):
 
 
 def test_help_menu_opens_the_about_dialog(qtbot):
-    from app.ui.app import create_main_window
+    from signoff.ui.app import create_main_window
     from tests.doubles import FakeReviewService
 
     window = create_main_window(FakeReviewService())

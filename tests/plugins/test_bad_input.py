@@ -15,10 +15,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from app.core.compare import compare
-from app.core.config import EvalSetSpec, parse_config
-from app.core.errors import ConfigError, InputError
-from plugins.common import TableFile, build_eval_set, read_table
+from signoff.core.compare import compare
+from signoff.core.config import EvalSetSpec, parse_config
+from signoff.core.errors import ConfigError, InputError
+from signoff.plugins.common import TableFile, build_eval_set, read_table
 
 SAMPLES = [{"id": "a", "input": "x", "reference": "r"}, {"id": "b", "input": "y", "reference": "r"}]
 

@@ -14,13 +14,13 @@ import git
 import pytest
 from PIL import Image
 
-from app.core.compare import compare
-from app.core.config import parse_config
-from app.core.errors import InputError
-from app.core.model import ChangeClass
-from plugins.demo import (CANDIDATE_BRANCH, DATA_DIR, DEMO_SETS, DemoSource, DemoWorkspace, build_demo_workspace,
+from signoff.core.compare import compare
+from signoff.core.config import parse_config
+from signoff.core.errors import InputError
+from signoff.core.model import ChangeClass
+from signoff.plugins.demo import (CANDIDATE_BRANCH, DATA_DIR, DEMO_SETS, DemoSource, DemoWorkspace, build_demo_workspace,
                           demo_dir_default, load_truth, open_demo_workspace)
-from plugins.git import GitSource
+from signoff.plugins.git import GitSource
 
 N_IMAGES = 120
 

@@ -6,10 +6,10 @@ import json
 
 import pytest
 
-from app.core.compare import compare
-from app.core.errors import ConfigError, InputError, NotFoundError
-from app.core.tasks import Cancelled, TaskState
-from plugins.files import FilesSource
+from signoff.core.compare import compare
+from signoff.core.errors import ConfigError, InputError, NotFoundError
+from signoff.core.tasks import Cancelled, TaskState
+from signoff.plugins.files import FilesSource
 
 
 @pytest.fixture
@@ -109,7 +109,7 @@ def test_image_set(kit, tmp_path):
 # -- the files source: its own options, --sha honoured, its own change key ---------------------
 
 def test_request_files_source_with_options_honours_sha(kit, tmp_path, capsys, monkeypatch):
-    from app.cli.main import main
+    from signoff.cli.main import main
     from tests.support.keys import with_signers
 
     def run(*args):
@@ -137,7 +137,7 @@ def test_request_files_source_with_options_honours_sha(kit, tmp_path, capsys, mo
     code, out, err = run("request", "--sha", sha, "--source", "files", "--locator", locator,
                          "--policy", str(tmp_path / "signoff.toml"), "--json")
     assert code == 0, err
-    from app.store.store import Store
+    from signoff.store.store import Store
 
     keys = {r.change_key for r in Store().requests_for_sha(sha)}
     assert len(keys) == 2 and all(k.startswith(f"files:{sha}:") for k in keys)

@@ -13,12 +13,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import keyring
 import pytest
 
-from app.core.config import parse_config
-from app.core.policy import check_allowed
-from app.core.errors import PolicyRefusal
-from app.core.model import DecisionKind
-from plugins.git import GitSource
-from plugins.git.forge_logins import MAX_COMMITS, forge_logins
+from signoff.core.config import parse_config
+from signoff.core.policy import check_allowed
+from signoff.core.errors import PolicyRefusal
+from signoff.core.model import DecisionKind
+from signoff.plugins.git import GitSource
+from signoff.plugins.git.forge_logins import MAX_COMMITS, forge_logins
 from tests.support.memory_keyring import MemoryKeyring
 
 TOKEN_VARS = ("GITHUB_TOKEN", "GITLAB_TOKEN", "GITEA_TOKEN", "FORGEJO_TOKEN", "GITHUB_API_URL", "CI_API_V4_URL",

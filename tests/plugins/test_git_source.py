@@ -9,11 +9,11 @@ import git
 import numpy as np
 import pytest
 
-from app.core.compare import compare
-from app.core.errors import ConfigError, InputError, NotFoundError
-from app.core.tasks import Cancelled, TaskState
-from app.plugin_api import Source
-from plugins.git import GitSource
+from signoff.core.compare import compare
+from signoff.core.errors import ConfigError, InputError, NotFoundError
+from signoff.core.tasks import Cancelled, TaskState
+from signoff.plugin_api import Source
+from signoff.plugins.git import GitSource
 
 # A policy written out for tests that mean no review (signoff.toml must have one).
 NO_REVIEW = "\n[policy]\nrequired = {}\nallow_unreviewed = true\n"

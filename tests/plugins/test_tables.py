@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from app.core.config import EvalSetSpec
-from app.core.errors import InputError, NotFoundError
-from plugins.common import TableFile, build_eval_set, clean_relpath, read_table
+from signoff.core.config import EvalSetSpec
+from signoff.core.errors import InputError, NotFoundError
+from signoff.plugins.common import TableFile, build_eval_set, clean_relpath, read_table
 
 
 # -- tables ------------------------------------------------------------------------------

@@ -19,12 +19,12 @@ from pathlib import Path
 
 import pytest
 
-from app.cli.main import main as signoff_main
-from app.service.publishing import publish_outbox
-from app.service.review import ReviewService
-from app.store.outbox import DELIVERED, FAILED, SUPERSEDED, WAITING
-from app.store.store import Store
-from plugins.git import GitSource
+from signoff.cli.main import main as signoff_main
+from signoff.service.publishing import publish_outbox
+from signoff.service.review import ReviewService
+from signoff.store.outbox import DELIVERED, FAILED, SUPERSEDED, WAITING
+from signoff.store.store import Store
+from signoff.plugins.git import GitSource
 from tests.forges.fakes import FakeGitHub
 from tests.forges.helpers import unanchored
 from tests.plugins.conftest import commit, init_repo, predictions, table_bytes

@@ -4,9 +4,9 @@ claimed before a newer one was queued is never posted after it."""
 
 from __future__ import annotations
 
-from app.service.publishing import publish_outbox
-from app.store.records import NewRequest, OutboxEntry
-from app.store.store import Store
+from signoff.service.publishing import publish_outbox
+from signoff.store.records import NewRequest, OutboxEntry
+from signoff.store.store import Store
 
 SHA = "0123456789abcdef0123456789abcdef01234567"
 TARGET = f"local||acme/model|{SHA}|signoff/review"

@@ -12,14 +12,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from app.core import stats
-from app.core.model import Verdict
-from app.report.charts import regression_bound, relevant_kinds
-from app.report.data import collect
-from app.report.html import build_report
-from app.service.inspection import InspectionService
-from app.service.review import ReviewService
-from app.store.store import Store
+from signoff.core import stats
+from signoff.core.model import Verdict
+from signoff.report.charts import regression_bound, relevant_kinds
+from signoff.report.data import collect
+from signoff.report.html import build_report
+from signoff.service.inspection import InspectionService
+from signoff.service.review import ReviewService
+from signoff.store.store import Store
 from tests.plugin_doubles import InMemorySource
 from tests.support import keys
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from app.core.config import EvalSetSpec
-from app.core.model import EvalSetData as SourceSet
-from app.core.model import Verdict
-from app.report.charts import (CHART_KINDS, agreement, agreement_table, build_charts, classes_per_slice,
+from signoff.core.config import EvalSetSpec
+from signoff.core.model import EvalSetData as SourceSet
+from signoff.core.model import Verdict
+from signoff.report.charts import (CHART_KINDS, agreement, agreement_table, build_charts, classes_per_slice,
                                confusion_change, metric_deltas, plain, review_progress, score_distributions)
-from app.report.data import collect
+from signoff.report.data import collect
 from tests.doubles import FakeReviewService
 
 ALICE, BOB = "alice@example.com", "bob@example.com"

@@ -10,11 +10,11 @@ from html.parser import HTMLParser
 
 import pytest
 
-from app.cli.main import main
-from app.core.model import DecisionKind, Verdict
-from app.report.html import BOOT_JS, plotly_js, thumbnail
-from app.service.review import ReviewService
-from app.store.store import Store
+from signoff.cli.main import main
+from signoff.core.model import DecisionKind, Verdict
+from signoff.report.html import BOOT_JS, plotly_js, thumbnail
+from signoff.service.review import ReviewService
+from signoff.store.store import Store
 from tests.doubles import png_bomb_header, tiny_png
 from tests.plugin_doubles import CONFIG, InMemorySource
 

@@ -1,7 +1,7 @@
 """The report shows an output nested too deeply for repr() as a note, not a RecursionError."""
 
-from app.core.jsondiff import TOO_DEEP
-from app.report.html import _text_block
+from signoff.core.jsondiff import TOO_DEEP
+from signoff.report.html import _text_block
 
 
 def test_text_block_of_a_value_nested_too_deeply():

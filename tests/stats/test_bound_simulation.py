@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from app.core import stats
+from signoff.core import stats
 
 REVIEWS = 2000
 ALPHA = 0.05

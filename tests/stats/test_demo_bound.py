@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import pytest
 
-from app.core.model import DecisionKind, Status, Verdict
-from app.service.review import ReviewService
-from app.service.signer import KeyFileSigner
-from app.store.store import Store
-from plugins.demo import DemoSource, build_demo_workspace, demo_key_file
+from signoff.core.model import DecisionKind, Status, Verdict
+from signoff.service.review import ReviewService
+from signoff.service.signer import KeyFileSigner
+from signoff.store.store import Store
+from signoff.plugins.demo import DemoSource, build_demo_workspace, demo_key_file
 
 
 @pytest.fixture(scope="module")
@@ -102,7 +102,7 @@ def test_unsigned_or_outside_labels_do_not_count_toward_the_bound(store, ws):
 def test_the_dialogs_preview_counts_the_bound_too(store, ws):
     """'After your approval: …' is the whole policy's word: with the bound not met, QA's preview
     of the last approval still says pending, and why."""
-    from app.core.model import Decision
+    from signoff.core.model import Decision
 
     req = ReviewService(store, user="ci@example.com").create_request(DemoSource(str(ws.repo)), sha=ws.candidate_sha)
     for who in ("alice@example.com", "bob@example.com"):

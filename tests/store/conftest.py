@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from app.store.records import NewRequest, OutboxEntry
-from app.store.store import Store
+from signoff.store.records import NewRequest, OutboxEntry
+from signoff.store.store import Store
 from tests.support.postgres import postgres_server  # noqa: F401  (session fixture used below)
 
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]

@@ -7,9 +7,9 @@ from types import SimpleNamespace
 import threading
 
 
-from app.core.audit import GENESIS
-from app.store.db import make_engine, resolve_url
-from app.store.store import Store
+from signoff.core.audit import GENESIS
+from signoff.store.db import make_engine, resolve_url
+from signoff.store.store import Store
 
 
 def raw_sql(url: str, *statements: str) -> None:
@@ -81,7 +81,7 @@ def test_deleted_last_entry_is_detected(store, store_url):
 
 
 def test_every_write_that_changes_a_review_is_audited(store, make_request):
-    from app.core.model import Decision, DecisionKind, Label, Verdict
+    from signoff.core.model import Decision, DecisionKind, Label, Verdict
 
     rid = make_request(store).id
     other = make_request(store).id

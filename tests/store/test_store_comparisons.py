@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from app.core.errors import NotFoundError
+from signoff.core.errors import NotFoundError
 
 
 def _add(store, new_request, comparisons):
@@ -71,9 +71,9 @@ def test_empty_table(store, new_request):
 
 
 def test_a_real_comparison_round_trips(store, new_request):
-    from app.core.compare import compare
-    from app.core.config import EvalSetSpec
-    from app.core.model import EvalSetData
+    from signoff.core.compare import compare
+    from signoff.core.config import EvalSetSpec
+    from signoff.core.model import EvalSetData
 
     samples = pd.DataFrame({"id": ["1", "2", "3", "4"], "input": ["a", "b", "c", "d"],
                             "reference": ['{"k": 1}', '{"k": 2}', None, '{"k": 4}'], "lang": ["en", "de", "en", None]})

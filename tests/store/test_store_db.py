@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from app.core.errors import InputError, SignoffError
-from app.store.db import describe, make_engine, resolve_url
-from app.store.store import Store
+from signoff.core.errors import InputError, SignoffError
+from signoff.store.db import describe, make_engine, resolve_url
+from signoff.store.store import Store
 
 
 def test_default_is_a_sqlite_file_in_signoff_home(monkeypatch, tmp_path):

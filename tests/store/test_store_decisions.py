@@ -6,9 +6,9 @@ from types import SimpleNamespace
 
 import pytest
 
-from app.core.errors import InputError, NotFoundError
-from app.core.model import Decision, DecisionKind
-from app.store.records import OutboxEntry
+from signoff.core.errors import InputError, NotFoundError
+from signoff.core.model import Decision, DecisionKind
+from signoff.store.records import OutboxEntry
 
 
 def fixed(status: str, description: str, outbox=()):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from app.core.errors import NotFoundError
-from app.core.model import Label, Verdict
+from signoff.core.errors import NotFoundError
+from signoff.core.model import Label, Verdict
 
 ALICE, BOB = "alice@example.com", "bob@example.com"
 
@@ -92,7 +92,7 @@ def test_copy_labels_to_a_new_request(store, make_request):
 
 def test_change_label_merges_fields_audits_and_deletes_when_empty(store, make_request):
     """The keystroke path: only the given fields change, in one transaction with its audit entry."""
-    from app.store.records import OutboxEntry
+    from signoff.store.records import OutboxEntry
 
     rid = make_request(store).id
     first = store.change_label(rid, "texts", "s1", ALICE, {"verdict": "candidate"})

@@ -7,12 +7,12 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import text
 
-from app.core.errors import SignoffError
-from app.store import migrate
-from app.store.db import make_engine, resolve_url
-from app.store.records import OutboxEntry
-from app.store.schema import Base
-from app.store.store import Store
+from signoff.core.errors import SignoffError
+from signoff.store import migrate
+from signoff.store.db import make_engine, resolve_url
+from signoff.store.records import OutboxEntry
+from signoff.store.schema import Base
+from signoff.store.store import Store
 
 
 def test_migrated_schema_matches_the_orm(empty_db_url):

@@ -7,10 +7,10 @@ from datetime import timedelta
 
 from sqlalchemy import update
 
-from app.store import outbox as ob
-from app.store.schema import OutboxRow
-from app.store.records import OutboxEntry
-from app.store.schema import utcnow
+from signoff.store import outbox as ob
+from signoff.store.schema import OutboxRow
+from signoff.store.records import OutboxEntry
+from signoff.store.schema import utcnow
 
 
 def enqueue(store, rid, *targets):
@@ -121,7 +121,7 @@ def test_the_recheck_defers_an_entry_while_another_of_its_target_is_posted(store
 def test_sequence_is_per_target_and_assigned_when_enqueued(store, make_request):
     from sqlalchemy import select
 
-    from app.store.schema import OutboxRow
+    from signoff.store.schema import OutboxRow
 
     rid = make_request(store).id
     ids = enqueue(store, rid, "A", "B", "A", "A", "B")

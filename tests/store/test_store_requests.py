@@ -7,8 +7,8 @@ from datetime import timezone
 import pytest
 from sqlalchemy.exc import IntegrityError
 
-from app.core.errors import InputError, NotFoundError
-from app.store.records import OutboxEntry
+from signoff.core.errors import InputError, NotFoundError
+from signoff.store.records import OutboxEntry
 
 
 SHA = "0123456789abcdef0123456789abcdef01234567"

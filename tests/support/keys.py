@@ -54,7 +54,7 @@ def key_file(user: str, gen: int = 0) -> Path:
 
 
 def signer(user: str, gen: int = 0):
-    from app.service.signer import KeyFileSigner
+    from signoff.service.signer import KeyFileSigner
 
     return KeyFileSigner(key_file(user, gen))
 

@@ -19,7 +19,7 @@ from tests.doubles import FakeReviewService
 @pytest.fixture(autouse=True)
 def _no_running_workers(qapp):
     yield
-    from app.ui import workers
+    from signoff.ui import workers
 
     pool = QThreadPool.globalInstance()
     running = workers.running_workers()
@@ -40,7 +40,7 @@ def make_window(qtbot):
     made = []
 
     def make(service):
-        from app.ui.app import create_main_window
+        from signoff.ui.app import create_main_window
 
         window = create_main_window(service)
         qtbot.addWidget(window)

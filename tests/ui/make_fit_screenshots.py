@@ -20,12 +20,12 @@ TMP = isolate("signoff-fit-shots-")
 import pandas as pd  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
-from app.service.review import ReviewService  # noqa: E402
-from app.service.signer import KeyFileSigner  # noqa: E402
-from app.store.store import Store  # noqa: E402
-from app.ui.app import create_main_window  # noqa: E402
-from app.ui.theme import apply_theme  # noqa: E402
-from plugins.demo import DemoSource, build_demo_workspace, demo_key_file  # noqa: E402
+from signoff.service.review import ReviewService  # noqa: E402
+from signoff.service.signer import KeyFileSigner  # noqa: E402
+from signoff.store.store import Store  # noqa: E402
+from signoff.ui.app import create_main_window  # noqa: E402
+from signoff.ui.theme import apply_theme  # noqa: E402
+from signoff.plugins.demo import DemoSource, build_demo_workspace, demo_key_file  # noqa: E402
 
 
 def open_demo(window, req) -> None:

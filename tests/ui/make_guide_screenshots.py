@@ -19,12 +19,12 @@ TMP = isolate("signoff-shots-")
 
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
-from app.core.model import DecisionKind, Verdict  # noqa: E402
-from app.service.review import ReviewService  # noqa: E402
-from app.store.store import Store  # noqa: E402
-from app.ui.app import create_main_window  # noqa: E402
-from app.service.signer import KeyFileSigner  # noqa: E402
-from plugins.demo import DemoSource, build_demo_workspace, demo_key_file  # noqa: E402
+from signoff.core.model import DecisionKind, Verdict  # noqa: E402
+from signoff.service.review import ReviewService  # noqa: E402
+from signoff.store.store import Store  # noqa: E402
+from signoff.ui.app import create_main_window  # noqa: E402
+from signoff.service.signer import KeyFileSigner  # noqa: E402
+from signoff.plugins.demo import DemoSource, build_demo_workspace, demo_key_file  # noqa: E402
 
 
 def reviewer(store: Store, user: str) -> ReviewService:
@@ -114,7 +114,7 @@ def main(out_dir: str = "docs/screenshots") -> int:
     grab(settings, "settings-dark.png")
     settings.reject()
 
-    from app.ui.theme import apply_theme
+    from signoff.ui.theme import apply_theme
 
     apply_theme("dark")
     window.eval_set_combo.setCurrentIndex(window.eval_set_combo.findData("support-replies"))
@@ -132,7 +132,7 @@ def main(out_dir: str = "docs/screenshots") -> int:
     apply_theme("system")
 
     report = TMP / "report.html"
-    from app.report.html import build_report
+    from signoff.report.html import build_report
 
     build_report(service, request_id, report)
     from PySide6.QtCore import QUrl

@@ -16,9 +16,9 @@ from pathlib import Path
 
 
 def grab_identity(out: Path, parent=None) -> Path:
-    from app.service.local_keys import create_key
-    from app.settings import Settings
-    from app.ui.settings_dialog import SettingsDialog
+    from signoff.service.local_keys import create_key
+    from signoff.settings import Settings
+    from signoff.ui.settings_dialog import SettingsDialog
     from tests.ui.shots import pump
 
     tmp = Path(tempfile.mkdtemp(prefix="signoff-identity-"))
@@ -51,7 +51,7 @@ def main(out_dir: str = "docs/screenshots") -> int:
     os.environ["SIGNOFF_CONFIG_DIR"] = str(tmp / "config")
     from PySide6.QtWidgets import QApplication
 
-    from app.ui.theme import apply_theme
+    from signoff.ui.theme import apply_theme
 
     app = QApplication.instance() or QApplication(sys.argv)
     apply_theme("light")

@@ -13,8 +13,8 @@ import time
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
-from app.core.model import Verdict
-from app.ui.app import create_main_window
+from signoff.core.model import Verdict
+from signoff.ui.app import create_main_window
 from tests.doubles import FakeReviewService
 
 

@@ -26,9 +26,9 @@ from PySide6.QtCore import QCoreApplication, Qt  # noqa: E402
 QCoreApplication.setAttribute(Qt.ApplicationAttribute.AA_ShareOpenGLContexts)
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
-from app.service.review import ReviewService  # noqa: E402
-from app.store.store import Store  # noqa: E402
-from app.ui.app import create_main_window  # noqa: E402
+from signoff.service.review import ReviewService  # noqa: E402
+from signoff.store.store import Store  # noqa: E402
+from signoff.ui.app import create_main_window  # noqa: E402
 from tests.plugin_doubles import InMemorySource  # noqa: E402
 from tests.support.keys import signer, signers_toml  # noqa: E402
 from tests.test_team_review import config, tables  # noqa: E402
@@ -80,7 +80,7 @@ def main(out: Path) -> None:
     window.inbox.list.scrollToItem(window.inbox.list.topLevelItem(0))
     pump(2)
     window.table.setFocus()
-    from app.core.model import Verdict
+    from signoff.core.model import Verdict
 
     window.label_verdict(Verdict.BASELINE)
     pump(1)

@@ -16,11 +16,11 @@ TMP = isolate("signoff-team-shots-")
 
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
-from app.service.review import ReviewService  # noqa: E402
-from app.service.signer import KeyFileSigner  # noqa: E402
-from app.store.store import Store  # noqa: E402
-from app.ui.app import create_main_window  # noqa: E402
-from plugins.demo import DemoSource, build_demo_workspace, demo_key_file  # noqa: E402
+from signoff.service.review import ReviewService  # noqa: E402
+from signoff.service.signer import KeyFileSigner  # noqa: E402
+from signoff.store.store import Store  # noqa: E402
+from signoff.ui.app import create_main_window  # noqa: E402
+from signoff.plugins.demo import DemoSource, build_demo_workspace, demo_key_file  # noqa: E402
 
 
 def main(out: Path) -> None:
@@ -64,7 +64,7 @@ def main(out: Path) -> None:
     pump(20, until=lambda: window.eval_set == "digits" and window.model.rowCount() > 0)
     pump(1)
     window.table.setFocus()
-    from app.core.model import Verdict
+    from signoff.core.model import Verdict
 
     for _ in range(9):   # what key 3 does (tie, then on), without needing the X server's focus
         window.label_verdict(Verdict.TIE)

@@ -103,12 +103,12 @@ def main(out_dir: str = "docs/screenshots") -> int:
     from PySide6.QtCore import Qt
     from PySide6.QtWidgets import QApplication
 
-    from app.core.model import Verdict
-    from app.service.review import ReviewService
-    from app.store.store import Store
-    from app.ui.app import create_main_window
-    from plugins.demo import DemoSource, build_demo_workspace
-    from plugins.files import FilesSource
+    from signoff.core.model import Verdict
+    from signoff.service.review import ReviewService
+    from signoff.store.store import Store
+    from signoff.ui.app import create_main_window
+    from signoff.plugins.demo import DemoSource, build_demo_workspace
+    from signoff.plugins.files import FilesSource
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -226,7 +226,7 @@ def main(out_dir: str = "docs/screenshots") -> int:
     shot("view-number-table.png")
 
     # The dark theme: marks, bars and the heatmap stay legible.
-    from app.ui.theme import apply_theme
+    from signoff.ui.theme import apply_theme
 
     apply_theme("dark")
     open_set(demo_req.id, "invoice-extraction")

@@ -7,10 +7,10 @@ from __future__ import annotations
 import pytest
 from PySide6.QtCore import Qt
 
-from app.service.review import ReviewService
-from app.store.store import Store
-from app.service.signer import KeyFileSigner
-from plugins.demo import DemoSource, build_demo_workspace, demo_key_file
+from signoff.service.review import ReviewService
+from signoff.store.store import Store
+from signoff.service.signer import KeyFileSigner
+from signoff.plugins.demo import DemoSource, build_demo_workspace, demo_key_file
 
 pytestmark = [pytest.mark.gui, pytest.mark.real_signer]   # the demo's own reviewer keys sign
 

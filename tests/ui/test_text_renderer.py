@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from app.plugin_api import Renderer
-from plugins.renderers.text import TextRenderer
+from signoff.plugin_api import Renderer
+from signoff.plugins.renderers.text import TextRenderer
 
 
 def test_text_renderer_metadata_and_normalise():

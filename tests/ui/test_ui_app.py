@@ -9,8 +9,8 @@ import pytest
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-from app.ui import app as ui_app
-from app.ui.main_window import MainWindow
+from signoff.ui import app as ui_app
+from signoff.ui.main_window import MainWindow
 from tests.doubles import FakeReviewService
 
 pytestmark = pytest.mark.gui

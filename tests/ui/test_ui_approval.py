@@ -6,8 +6,8 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialog
 
-from app.core.model import DecisionKind
-from app.ui.approval_dialog import ApprovalDialog
+from signoff.core.model import DecisionKind
+from signoff.ui.approval_dialog import ApprovalDialog
 from tests.doubles import FakeReviewService
 
 pytestmark = pytest.mark.gui
@@ -157,7 +157,7 @@ def test_a_policy_owner_approves_the_change_in_the_dialog(qtbot):
 def test_the_window_header_names_a_policy_change():
     from dataclasses import replace
 
-    from app.ui.main_window import header_text
+    from signoff.ui.main_window import header_text
 
     req = FakeReviewService().get_request(1)
     assert "signoff.toml changed" not in header_text(req)

@@ -10,12 +10,12 @@ import pandas as pd
 import pytest
 from PySide6.QtCore import Qt
 
-from app.core.model import Verdict
-from app.service.inspection import InspectionService
-from app.service.review import ReviewService
-from app.service.signer import KeyFileSigner
-from app.store.store import Store
-from plugins.demo import DemoSource, build_demo_workspace, demo_key_file
+from signoff.core.model import Verdict
+from signoff.service.inspection import InspectionService
+from signoff.service.review import ReviewService
+from signoff.service.signer import KeyFileSigner
+from signoff.store.store import Store
+from signoff.plugins.demo import DemoSource, build_demo_workspace, demo_key_file
 from tests.support import keys
 
 pytestmark = [pytest.mark.gui, pytest.mark.real_signer]

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from app.report.charts import CHART_KINDS
-from app.report.html import plotly_js
+from signoff.report.charts import CHART_KINDS
+from signoff.report.html import plotly_js
 
 pytestmark = pytest.mark.gui
 
@@ -74,7 +74,7 @@ def test_new_labels_redraw_review_progress(qtbot, charts, window):
     labeled = next(t for t in before.data if t.name == "labeled")
     assert sum(labeled.x) == 0
     window.extras.show_samples()
-    window.label_verdict(__import__("app.core.model", fromlist=["Verdict"]).Verdict.BASELINE)
+    window.label_verdict(__import__("signoff.core.model", fromlist=["Verdict"]).Verdict.BASELINE)
     window.extras.show_charts()
     qtbot.waitUntil(lambda: charts.chart("review_progress") is not None
                     and charts.chart("review_progress").figure is not before, timeout=WAIT)

@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from app.core.jsondiff import MAX_DEPTH, TOO_DEEP
-from app.core.shown import shown_sample
+from signoff.core.jsondiff import MAX_DEPTH, TOO_DEEP
+from signoff.core.shown import shown_sample
 from tests.ui.test_ui_views import make_view, row
 
 pytestmark = pytest.mark.gui

@@ -157,7 +157,7 @@ def test_images_side_by_side_and_bad_images_refused(window, open_request):
 
 
 def test_decode_image_limits():
-    from app.ui.image_view import decode_image
+    from signoff.ui.image_view import decode_image
     from tests.doubles import png_bomb_header, tiny_png
 
     img, why = decode_image(tiny_png(3, 2, (1, 2, 3)))
@@ -170,7 +170,7 @@ def test_decode_image_limits():
 
 
 def test_tooltips_with_data_are_escaped(window, open_request):
-    from app.ui.diff_view import plain_tooltip
+    from signoff.ui.diff_view import plain_tooltip
 
     tip = plain_tooltip('<img src=x onerror=alert(1)> & <b>bold</b>')
     assert "<img" not in tip and "&lt;img src=x onerror=alert(1)&gt;" in tip and "&lt;b&gt;" in tip

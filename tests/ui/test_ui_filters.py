@@ -8,8 +8,8 @@ from __future__ import annotations
 import pytest
 from PySide6.QtCore import Qt
 
-from app.core.model import Verdict
-from app.ui import main_window
+from signoff.core.model import Verdict
+from signoff.ui import main_window
 from tests.doubles import FakeReviewService
 
 pytestmark = pytest.mark.gui

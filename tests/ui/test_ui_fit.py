@@ -11,9 +11,9 @@ from PySide6.QtCore import QEvent, QPoint, QPointF, QRect, Qt
 from PySide6.QtGui import QColor, QMouseEvent, QPalette
 from PySide6.QtWidgets import QApplication, QCheckBox, QLabel, QRadioButton, QWidget
 
-from app.ui import theme
-from app.ui.fit import HIT_BACKGROUND, HIT_FOREGROUND, INBOX_FOLD_WIDTH, mark_hits
-from app.ui.palette import contrast
+from signoff.ui import theme
+from signoff.ui.fit import HIT_BACKGROUND, HIT_FOREGROUND, INBOX_FOLD_WIDTH, mark_hits
+from signoff.ui.palette import contrast
 
 AA = 4.5
 R = QPalette.ColorRole
@@ -228,8 +228,8 @@ def test_the_new_keys_are_taken_once_and_listed(window):
 def test_dialogs_fit_a_960_by_540_screen(window, open_request, qtbot):
     """Settings, Browse MLflow and New review… open larger than 960×540; shown on such a screen
     they shrink into it (never below what they need) and stay on it."""
-    from app.ui.fit import fit_into
-    from app.ui.workbench_extras import WorkbenchExtras
+    from signoff.ui.fit import fit_into
+    from signoff.ui.workbench_extras import WorkbenchExtras
 
     open_request(window)
     free = QRect(0, 0, 960, 540)

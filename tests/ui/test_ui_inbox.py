@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 import pytest
 from PySide6.QtCore import QPoint, Qt
 
-from app.core.model import Verdict
+from signoff.core.model import Verdict
 from tests.doubles import FakeReviewService, _text_set
 
 pytestmark = pytest.mark.gui
@@ -93,7 +93,7 @@ def test_decided_requests_are_mine(make_window):
 
 
 def _mlflow_record(sha: str, candidate: str, baseline: str, config: str = "", locator: dict | None = None):
-    from app.store.records import RequestRecord
+    from signoff.store.records import RequestRecord
 
     return RequestRecord(id=9, sha=sha, change_key=sha, source="mlflow", locator=locator or {},
                          baseline_ref=baseline, candidate_ref=candidate, title="t", author="", content_hash="h",
@@ -112,6 +112,6 @@ def _mlflow_record(sha: str, candidate: str, baseline: str, config: str = "", lo
      "run bbbbbbb vs run ccccccc", ""),
 ])
 def test_mlflow_requests_show_versions_not_a_cut_reference(record, commit, model):
-    from app.ui.inbox import commit_text, model_name
+    from signoff.ui.inbox import commit_text, model_name
 
     assert (commit_text(record), model_name(record)) == (commit, model)

@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 from PySide6.QtCore import Qt
 
-from app.core.model import Verdict
-from app.core.shown import blind_candidate_first
-from app.ui.actions import ACTIONS
+from signoff.core.model import Verdict
+from signoff.core.shown import blind_candidate_first
+from signoff.ui.actions import ACTIONS
 
 pytestmark = pytest.mark.gui
 
@@ -254,7 +254,7 @@ def test_keys_save_at_once_and_the_status_follows_debounced(make_window, open_re
 def test_a_label_the_store_refuses_is_reported_and_shown_as_it_was(window, service, open_request, qtbot, monkeypatch):
     """Labels are written off the GUI thread; a refused write comes back as a message in the
     window, and the table and detail pane show the label as it was before the key."""
-    from app.store.db import StoreUnavailable
+    from signoff.store.db import StoreUnavailable
 
     open_request(window, 1)
     select(window, "s-002")

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from PySide6.QtCore import Qt
 
-from app.ui.sample_model import NOT_UNCHANGED, MyLabel, SampleTableModel
+from signoff.ui.sample_model import NOT_UNCHANGED, MyLabel, SampleTableModel
 from tests.doubles import FakeReviewService
 
 pytestmark = pytest.mark.gui

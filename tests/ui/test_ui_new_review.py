@@ -7,9 +7,9 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from app.service.review import ReviewService
-from app.settings import load_settings
-from app.store.store import Store
+from signoff.service.review import ReviewService
+from signoff.settings import load_settings
+from signoff.store.store import Store
 from tests.plugins.conftest import SIGNOFF_TOML, make_history
 
 pytestmark = pytest.mark.gui
@@ -146,7 +146,7 @@ def test_mlflow_tab_opens_the_browser(qtbot, make_window, store):
 
 
 def test_cancel_while_creating_keeps_the_dialog(qtbot, make_window, store, tmp_path, monkeypatch):
-    from app.service import new_review as nr
+    from signoff.service import new_review as nr
 
     make_history(tmp_path / "repo")
     started = []

@@ -8,11 +8,11 @@ import pytest
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QMenu
 
-from app.plugin_api import DeliveryError
-from app.registry import registry
-from app.service.review import ReviewService
-from app.store.store import Store
-from plugins.local import LocalSink
+from signoff.plugin_api import DeliveryError
+from signoff.registry import registry
+from signoff.service.review import ReviewService
+from signoff.store.store import Store
+from signoff.plugins.local import LocalSink
 from tests.plugin_doubles import InMemorySource
 
 pytestmark = pytest.mark.gui

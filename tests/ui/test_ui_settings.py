@@ -9,10 +9,10 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
-from app.service.export import read_export
-from app.settings import load_settings
-from app.ui import layout
-from app.ui.theme import apply_theme, is_dark
+from signoff.service.export import read_export
+from signoff.settings import load_settings
+from signoff.ui import layout
+from signoff.ui.theme import apply_theme, is_dark
 from tests.support.memory_keyring import MemoryKeyring
 
 pytestmark = pytest.mark.gui
@@ -166,7 +166,7 @@ def _keygen(path, comment):
 
 
 def test_identity_lists_the_users_key_and_the_choice_survives_reopening(qtbot, window, ssh_home):
-    from app.settings import configured_signing_key
+    from signoff.settings import configured_signing_key
 
     (ssh_home / ".ssh").mkdir(mode=0o700)
     listing = _keygen(ssh_home / ".ssh" / "id_ed25519", "alice@example.com")
@@ -214,7 +214,7 @@ def test_create_a_key_makes_one_openssh_accepts_and_copy_puts_it_on_the_clipboar
 
 
 def test_signoff_signing_key_wins_and_the_dialog_says_so(qtbot, window, ssh_home, monkeypatch):
-    from app.settings import configured_signing_key
+    from signoff.settings import configured_signing_key
 
     monkeypatch.setenv("SIGNOFF_SIGNING_KEY", "/keys/ci_ed25519")
     dialog = window.extras.open_settings()

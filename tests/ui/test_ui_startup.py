@@ -16,7 +16,7 @@ import pytest
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QMainWindow
 
-from app.ui import startup
+from signoff.ui import startup
 
 pytestmark = pytest.mark.gui
 
@@ -28,9 +28,9 @@ DOWN_URL = "postgresql://alice:s3cret@127.0.0.1:1/signoff"   # nothing listens o
 @pytest.fixture
 def seeded(tmp_path):
     """The demo request in the test's store (SIGNOFF_HOME is a fresh temp dir, tests/conftest.py)."""
-    from app.service.review import ReviewService
-    from app.store.store import Store
-    from plugins.demo import DemoSource, build_demo_workspace
+    from signoff.service.review import ReviewService
+    from signoff.store.store import Store
+    from signoff.plugins.demo import DemoSource, build_demo_workspace
 
     ws = build_demo_workspace(tmp_path / "demo")
     store = Store()
@@ -59,7 +59,7 @@ def launched(qtbot):
 
 
 def _save_geometry(width: int, height: int) -> None:
-    from app.ui.layout import save_layout
+    from signoff.ui.layout import save_layout
 
     w = QMainWindow()
     w.resize(width, height)
@@ -145,7 +145,7 @@ def test_a_store_that_is_down_is_one_line_with_quit_and_no_traceback(qtbot, laun
 
 
 def test_settings_then_retry_opens_the_workbench(qtbot, launched):
-    from app.settings import load_settings
+    from signoff.settings import load_settings
 
     settings = load_settings()
     settings.set("store.url", DOWN_URL)          # the Settings dialog's store, which Settings… can change
@@ -219,12 +219,12 @@ def _modules_after_import(module: str) -> list[str]:
 
 
 def test_the_cli_module_imports_nothing_heavy_and_no_qt():
-    loaded = {m.split(".")[0] for m in _modules_after_import("app.cli.main")}
+    loaded = {m.split(".")[0] for m in _modules_after_import("signoff.cli.main")}
     assert not loaded & {*HEAVY, "PySide6", "shiboken6"}, sorted(loaded & {*HEAVY, "PySide6", "shiboken6"})
 
 
 def test_the_start_up_module_imports_nothing_heavy():
-    loaded = {m.split(".")[0] for m in _modules_after_import("app.ui.startup")}
+    loaded = {m.split(".")[0] for m in _modules_after_import("signoff.ui.startup")}
     assert "PySide6" in loaded
     assert not loaded & set(HEAVY), sorted(loaded & set(HEAVY))
 
@@ -232,7 +232,7 @@ def test_the_start_up_module_imports_nothing_heavy():
 def _signoff(env_extra: dict, tmp_path: Path) -> subprocess.CompletedProcess:
     env = {**os.environ, "SIGNOFF_STARTUP_PROBE": "1", "SIGNOFF_USER": "alice@example.com",
            "SIGNOFF_CONFIG_DIR": str(tmp_path / "config"), **env_extra}
-    return subprocess.run([sys.executable, "-m", "app"], capture_output=True, text=True, cwd=ROOT, env=env,
+    return subprocess.run([sys.executable, "-m", "signoff"], capture_output=True, text=True, cwd=ROOT, env=env,
                           timeout=180)
 
 

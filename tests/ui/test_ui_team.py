@@ -7,12 +7,12 @@ from __future__ import annotations
 import pytest
 from PySide6.QtCore import Qt
 
-from app.service.review import ReviewService
-from app.service.signer import KeyFileSigner
-from app.store.store import Store
-from app.ui.sample_model import MyLabel
-from app.ui.team_view import TeamPanel
-from plugins.demo import DemoSource, build_demo_workspace, demo_key_file
+from signoff.service.review import ReviewService
+from signoff.service.signer import KeyFileSigner
+from signoff.store.store import Store
+from signoff.ui.sample_model import MyLabel
+from signoff.ui.team_view import TeamPanel
+from signoff.plugins.demo import DemoSource, build_demo_workspace, demo_key_file
 
 pytestmark = [pytest.mark.gui, pytest.mark.real_signer]   # the demo's own reviewer keys sign
 

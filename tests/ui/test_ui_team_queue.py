@@ -8,8 +8,8 @@ from __future__ import annotations
 import pytest
 from PySide6.QtCore import Qt
 
-from app.service.review import ReviewService
-from app.store.store import Store
+from signoff.service.review import ReviewService
+from signoff.store.store import Store
 from tests.plugin_doubles import InMemorySource
 from tests.test_team_review import config, tables
 
@@ -181,8 +181,8 @@ def test_qa_adjudicates_from_the_disagreement_queue(qtbot, make_window, team):
 
 
 def test_agreement_per_eval_set_reaches_the_charts(team):
-    from app.report.charts import agreement
-    from app.report.data import collect
+    from signoff.report.charts import agreement
+    from signoff.report.data import collect
 
     store, req = team
     items = svc(store, "alice@example.com").assignments(req.id)

@@ -10,10 +10,10 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QTextEdit
 
-from app.core.shown import shown_sample
-from app.plugin_api import Renderer
-from app.registry import registry
-from app.ui.output_view import OutputView
+from signoff.core.shown import shown_sample
+from signoff.plugin_api import Renderer
+from signoff.registry import registry
+from signoff.ui.output_view import OutputView
 from tests.doubles import MARKUP, tiny_png
 
 pytestmark = pytest.mark.gui
@@ -163,7 +163,7 @@ def test_label_view_shows_labels_match_and_score_bars(qtbot):
     assert "✓ matches the reference" in text and "✗ differs from the reference" in text
     assert "score 0.74" in text and "confidence 0.33" in text
     assert "1 CANDIDATE 0.33" in text and "6 CANDIDATE 0.25" in text     # per-class bars, top classes
-    from plugins.renderers.label.view import ScoreBar
+    from signoff.plugins.renderers.label.view import ScoreBar
 
     bars = view.findChildren(ScoreBar)
     assert {round(b.value, 2) for b in bars} >= {0.74, 0.25, 0.33}
@@ -260,10 +260,10 @@ def test_raw_view_shows_exact_values_escaped_with_types(window, open_request, qt
 
 
 def test_detail_pane_picks_the_view_by_output_type(window, open_request, qtbot):
-    from plugins.renderers.image.view import ImageOutputView
-    from plugins.renderers.jsontree.view import JsonOutputView
-    from plugins.renderers.label.view import LabelOutputView
-    from plugins.renderers.text.view import TextOutputView
+    from signoff.plugins.renderers.image.view import ImageOutputView
+    from signoff.plugins.renderers.jsontree.view import JsonOutputView
+    from signoff.plugins.renderers.label.view import LabelOutputView
+    from signoff.plugins.renderers.text.view import TextOutputView
 
     for name, cls in (("support-replies", TextOutputView), ("intents", LabelOutputView),
                       ("extraction", JsonOutputView), ("photos", ImageOutputView)):
@@ -278,7 +278,7 @@ def test_detail_pane_picks_the_view_by_output_type(window, open_request, qtbot):
 
 
 def test_a_missing_renderer_falls_back_to_text_with_a_note(qtbot):
-    from app.ui.detail_pane import DetailPane
+    from signoff.ui.detail_pane import DetailPane
 
     pane = DetailPane()
     qtbot.addWidget(pane)
@@ -291,7 +291,7 @@ def test_a_missing_renderer_falls_back_to_text_with_a_note(qtbot):
 def test_monospace_input_is_detected_and_can_be_switched(qtbot):
     import pandas as pd
 
-    from app.ui.detail_pane import DetailPane
+    from signoff.ui.detail_pane import DetailPane
 
     pane = DetailPane()
     qtbot.addWidget(pane)

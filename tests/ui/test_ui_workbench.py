@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from PySide6.QtCore import Qt
 
-from app.core.model import Verdict
+from signoff.core.model import Verdict
 from tests.doubles import FakeReviewService
 
 pytestmark = pytest.mark.gui
@@ -224,7 +224,7 @@ def test_sorting_by_a_column_and_back_to_worst_first(window, open_request):
 
 
 def test_loading_failure_is_a_message_with_details(make_window, open_request, qtbot):
-    from app.core.errors import InputError
+    from signoff.core.errors import InputError
 
     svc = FakeReviewService()
     svc.fail_comparison[(1, "support-replies")] = InputError("predictions/x.jsonl line 3: not valid JSON")

@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from app.core.errors import InputError
-from app.ui import workers
+from signoff.core.errors import InputError
+from signoff.ui import workers
 
 pytestmark = pytest.mark.gui
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from alembic import context
 
-from app.store.db import make_engine, resolve_url
-from app.store.schema import Base
+from signoff.store.db import make_engine, resolve_url
+from signoff.store.schema import Base
 
 config = context.config
 target_metadata = Base.metadata

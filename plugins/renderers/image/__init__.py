@@ -1,7 +1,7 @@
 """The image renderer: outputs compared by their bytes, shown side by side,
 as a swipe, as an onion skin, or as a difference heatmap, with zoom.
 
-Image bytes are untrusted: they are decoded by app.ui.image_view.decode_image
+Image bytes are untrusted: they are decoded by signoff.ui.image_view.decode_image
 (QImageReader: header first, a pixel limit, Qt's allocation limit)."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from app.plugin_api import Renderer
+from signoff.plugin_api import Renderer
 
 
 class ImageRenderer(Renderer):

@@ -4,7 +4,7 @@
     swipe          one image over the other, split where the slider (or the mouse) says
     onion skin     right over left, at the slider's opacity
     difference     a heatmap of |left − right| (or of either against the reference),
-                   with the share of changed pixels in words (app.core.imagediff)
+                   with the share of changed pixels in words (signoff.core.imagediff)
 
 Fit (default) scales to the pane, tiny images up by whole factors with no
 smoothing, so pixels stay sharp; 1:1, + and − (Ctrl+wheel, Ctrl+= / Ctrl+−)
@@ -21,11 +21,11 @@ from PySide6.QtGui import QBrush, QColor, QImage, QPainter, QPalette, QPen, QPix
 from PySide6.QtWidgets import (QButtonGroup, QComboBox, QFrame, QHBoxLayout, QPushButton, QScrollArea, QSizePolicy,
                                QSlider, QVBoxLayout, QWidget)
 
-from app.core.imagediff import RAMP, DiffStats, difference
-from app.core.shown import Shown
-from app.ui.diff_view import plain_label
-from app.ui.image_view import decode_image
-from app.ui.output_view import OutputView, fmt_score
+from signoff.core.imagediff import RAMP, DiffStats, difference
+from signoff.core.shown import Shown
+from signoff.ui.diff_view import plain_label
+from signoff.ui.image_view import decode_image
+from signoff.ui.output_view import OutputView, fmt_score
 
 MODES = ("side by side", "swipe", "onion skin", "difference")
 HEAT_MAX_PIXELS = 4_000_000       # larger images are compared on a scaled copy

@@ -7,8 +7,8 @@ from typing import Any
 
 import pandas as pd
 
-from app.core.normalise import normalise as _normalise
-from app.plugin_api import Renderer
+from signoff.core.normalise import normalise as _normalise
+from signoff.plugin_api import Renderer
 
 
 class JsonRenderer(Renderer):

@@ -14,11 +14,11 @@ from PySide6.QtGui import QBrush, QColor, QFont, QPalette
 from PySide6.QtWidgets import (QCheckBox, QHBoxLayout, QHeaderView, QStackedWidget, QTreeWidget, QTreeWidgetItem,
                                QVBoxLayout, QWidget)
 
-from app.core.jsondiff import MARKS, MISSING, TOO_DEEP, DiffRow, diff_json, parse_json, rows
-from app.core.shown import Shown
-from app.ui.diff_view import TextDiffWidget, plain_label, plain_tooltip
-from app.ui.output_view import OutputView, side_title, visible
-from app.ui.palette import DELETE_TINT, INSERT_TINT
+from signoff.core.jsondiff import MARKS, MISSING, TOO_DEEP, DiffRow, diff_json, parse_json, rows
+from signoff.core.shown import Shown
+from signoff.ui.diff_view import TextDiffWidget, plain_label, plain_tooltip
+from signoff.ui.output_view import OutputView, side_title, visible
+from signoff.ui.palette import DELETE_TINT, INSERT_TINT
 
 KEY, LEFT, RIGHT, CHANGE = range(4)
 

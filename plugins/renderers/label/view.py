@@ -14,9 +14,9 @@ from PySide6.QtCore import QRectF, QSize, Qt
 from PySide6.QtGui import QPainter, QPalette
 from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QScrollArea, QSizePolicy, QVBoxLayout, QWidget
 
-from app.core.shown import Shown, is_missing
-from app.ui.diff_view import plain_label
-from app.ui.output_view import OutputView, bold_label, fmt_score, visible
+from signoff.core.shown import Shown, is_missing
+from signoff.ui.diff_view import plain_label
+from signoff.ui.output_view import OutputView, bold_label, fmt_score, visible
 
 MATCH_COLOUR = "#009E73"
 MISS_COLOUR = "#D55E00"
@@ -236,7 +236,7 @@ class LabelOutputView(OutputView):
 
     @staticmethod
     def _hidden(text: str) -> bool:
-        from app.core.textdiff import has_hidden_characters
+        from signoff.core.textdiff import has_hidden_characters
 
         return has_hidden_characters(text)
 

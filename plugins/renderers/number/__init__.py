@@ -1,6 +1,6 @@
 """The number renderer: numbers and small tables of numbers, each model's
 value beside the reference with its error (plugins/renderers/number/view.py;
-the arithmetic is app.core.numbers)."""
+the arithmetic is signoff.core.numbers)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from typing import Any
 
 import pandas as pd
 
-from app.core.normalise import normalise as _normalise
-from app.plugin_api import Renderer
+from signoff.core.normalise import normalise as _normalise
+from signoff.plugin_api import Renderer
 
 
 class NumberRenderer(Renderer):

@@ -9,11 +9,11 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QBrush, QColor, QFont
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
 
-from app.core.numbers import error_summary, format_number, number_rows
-from app.core.shown import Shown
-from app.ui.diff_view import plain_label, plain_tooltip
-from app.ui.output_view import OutputView, bold_label, fmt_score, visible
-from app.ui.palette import INSERT_TINT
+from signoff.core.numbers import error_summary, format_number, number_rows
+from signoff.core.shown import Shown
+from signoff.ui.diff_view import plain_label, plain_tooltip
+from signoff.ui.output_view import OutputView, bold_label, fmt_score, visible
+from signoff.ui.palette import INSERT_TINT
 
 def round_sig(v: float, digits: int = 4) -> float:
     return float(f"{v:.{digits}g}")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.plugin_api import Renderer
+from signoff.plugin_api import Renderer
 
 
 class TextRenderer(Renderer):

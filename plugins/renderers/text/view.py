@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
-from app.core.shown import Shown
-from app.ui.diff_view import TextDiffWidget
-from app.ui.output_view import OutputView, as_text, side_title
+from signoff.core.shown import Shown
+from signoff.ui.diff_view import TextDiffWidget
+from signoff.ui.output_view import OutputView, as_text, side_title
 
 
 class TextOutputView(OutputView):

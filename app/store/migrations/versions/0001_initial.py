@@ -14,7 +14,7 @@ down_revision = None
 branch_labels = None
 depends_on = None
 
-GENESIS = "0" * 64  # app.core.audit.GENESIS, copied: a migration must not change when the app does
+GENESIS = "0" * 64  # signoff.core.audit.GENESIS, copied: a migration must not change when the app does
 
 
 def _ts(name: str, nullable: bool = False) -> sa.Column:

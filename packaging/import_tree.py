@@ -1,0 +1,48 @@
+"""The installed package layout (`signoff`, `signoff.plugins`, `signoff.resources`) as a tree of
+symbolic links into the checkout's folders (`app/`, `plugins/`, `resources/`).
+
+pyproject.toml maps the folders to one import name (`[tool.setuptools] package-dir`). An installed
+wheel nests them for real; an editable install resolves the names with setuptools' import hook,
+which tools that walk folders (PyInstaller's analysis, import-linter) do not see. For those, and for
+running a second checkout (a git worktree) against a shared virtual environment, this builds the
+same nesting out of links:
+
+    python packaging/import_tree.py DEST      # then: PYTHONPATH=DEST python -m signoff ...
+
+Edits in the checkout show through at once (the links point at the folders); a new module at
+the top of app/ needs the tree rebuilt (it is cheap: one link per entry).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+# folder in the checkout -> where it sits under the import name (pyproject.toml package-dir)
+MAPPING = {"app": "signoff", "plugins": "signoff/plugins", "resources": "signoff/resources"}
+
+
+def build_import_tree(dest: Path, root: Path = ROOT) -> Path:
+    """Make DEST/signoff/... as links into ROOT; returns DEST (the directory to put on sys.path)."""
+    dest = Path(dest)
+    top = dest / "signoff"
+    if top.exists() or top.is_symlink():
+        shutil.rmtree(top)
+    top.mkdir(parents=True)
+    for folder, target in MAPPING.items():
+        where = dest / target
+        where.mkdir(parents=True, exist_ok=True)
+        for entry in sorted((root / folder).iterdir()):
+            if entry.name == "__pycache__" or (where / entry.name).exists():
+                continue
+            os.symlink(entry, where / entry.name, target_is_directory=entry.is_dir())
+    return dest
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 2:
+        raise SystemExit("usage: python packaging/import_tree.py DEST")
+    print(build_import_tree(Path(sys.argv[1])))
