@@ -363,8 +363,11 @@ class ReviewService:
             "queues": self.queue_progress(req.id),
         }
 
-    def comparison(self, request_id: int, eval_set: str) -> pd.DataFrame:
-        """The per-sample table (cached; a shallow copy: changing it leaves the cache alone)."""
+    def comparison(self, request_id: int, eval_set: str, *, task: TaskState | None = None) -> pd.DataFrame:
+        """The per-sample table (cached; a shallow copy: changing it leaves the cache alone).
+        A cancelled `task` raises Cancelled before the read and after it (the port's contract)."""
+        task = task or NULL_TASK
+        task.check()
         key = (int(request_id), eval_set)
         with self._lock:
             frame = self._frames.get(key)
@@ -372,6 +375,7 @@ class ReviewService:
                 self._frames.move_to_end(key)
         if frame is None:
             frame = self.store.load_comparison(*key)
+            task.check()       # cancelled during the read: no table handed out (the read is cached all the same)
             with self._lock:
                 self._frames[key] = frame
                 while len(self._frames) > FRAMES_CACHED:
