@@ -262,7 +262,11 @@ class FakeReviewService:
             self._add(3, "b16b16b16b16b16b16b16b16b16b16b16b16b16b", f"Big eval set ({big:,} samples)", author,
                       [big_set(big)], change_key="big", config_text=big_config)
 
+    def act_as(self, user: str) -> None:
+        self.user = user.strip()
+
     # --- building ---------------------------------------------------------
+
     def _add(self, rid, sha, title, author, sets, *, change_key, created=None, config_text=None):
         content = "+".join(s.content_hash for s in sets)
         self._requests[rid] = RequestRecord(

@@ -32,6 +32,9 @@ class ReviewPort(Protocol):
     user: str
     """The reviewer the service acts as (lower-case e-mail)."""
 
+    def act_as(self, user: str) -> None:
+        """Act as another reviewer from now on (Settings ▸ Identity): later calls are `user`'s."""
+
     # -- requests (the inbox) --
     def list_requests(self) -> list[RequestRecord]: ...
     def get_request(self, request_id: int) -> RequestRecord: ...

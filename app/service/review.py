@@ -88,6 +88,7 @@ class ReviewService:
         self.store = store
         self.user = resolve_user(user)
         self._signer = signer
+        self._signer_given = signer is not None
         self._checked: dict[tuple, str] = {}   # (signature, statement, keys) -> "" verified, else why not
         self._lock = threading.Lock()
         self._configs: dict[int, ProjectConfig] = {}
@@ -103,7 +104,16 @@ class ReviewService:
         self._adjudication_cache: dict[int, bool] = {}   # label statement id -> a QA adjudication (never changes)
         self._hashes: dict[tuple[int, str], dict[str, str]] = {}   # (request, eval set) -> {id: sample_hash}
 
+    def act_as(self, user: str) -> None:
+        """Act as `user` from now on (Settings ▸ Identity): labels, decisions and roles are theirs;
+        a signer resolved for the previous reviewer is resolved again when next needed."""
+        with self._lock:
+            self.user = resolve_user(user)
+            if not self._signer_given:
+                self._signer = None
+
     # -- requests ---------------------------------------------------------
+
     def create_request(self, source: Source, *, sha: str, baseline: str | None = None, candidate: str | None = None,
                        change_key: str | None = None, task: TaskState | None = None) -> RequestRecord:
         task = task or NULL_TASK

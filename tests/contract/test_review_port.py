@@ -158,3 +158,12 @@ def test_a_cancelled_load_raises_cancelled_and_hands_out_no_table(world):
         svc.comparison(rid, es, task=task)
     assert task.checks >= 2
     assert len(svc.comparison(rid, es, task=TaskState())) == len(svc.comparison(rid, es))   # a new load is whole
+
+
+def test_act_as_changes_who_labels_and_decides(world):
+    svc, rid, es = world.service, world.request_id, world.eval_set
+    svc.act_as("bob@example.com")
+    assert svc.user == "bob@example.com"
+    lab = svc.set_label(rid, es, world.ids("regressed")[0], verdict=Verdict.TIE)
+    assert lab.user == "bob@example.com"
+    assert svc.my_roles(rid) == svc.config(rid).roles_of("bob@example.com")
