@@ -104,6 +104,10 @@ class MainWindow(QMainWindow):
         self.work_splitter.setStretchFactor(1, 3)
         self.work_splitter.setChildrenCollapsible(False)
         self.work_splitter.setSizes([560, 620])
+        # Permanent, so a passing message ("saved: …") never hides who you are or the outbox;
+        # the extras' "Retry failed posts" goes between the two.
+        self.statusBar().addPermanentWidget(self.status_label)
+        self.statusBar().addPermanentWidget(self.approve_button)
         self.extras = WorkbenchExtras(self, self.ops, self.actions, self.samples, self.work_splitter,
                                       self.outbox_drain)
         self.work_tabs, self.charts_tab = self.extras.tabs, self.extras.charts
@@ -178,9 +182,6 @@ class MainWindow(QMainWindow):
         self.main_splitter.setSizes([260, 1180])
         self.main_splitter.setChildrenCollapsible(False)
         self.setCentralWidget(self.main_splitter)
-        # Permanent, so a passing message ("saved: …") never hides who you are or the outbox.
-        self.statusBar().addPermanentWidget(self.status_label)
-        self.statusBar().addPermanentWidget(self.approve_button)
 
     def _install_team_and_more(self) -> None:
         from signoff.ui.fit import install_fit                    # narrow windows, the inbox that folds, search hits
