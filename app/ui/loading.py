@@ -124,7 +124,7 @@ class Loader(QObject):
         w.requestOpened.emit(request_id)
         if request.eval_sets:
             # The verdict comes with the first eval set (its coverage needs the same table).
-            self.verdicts.flush_status()
+            self.verdicts.post_statuses()
             self.verdicts.checking(request)
             self.load_eval_set(request.eval_sets[0], with_verdict=True)
         else:

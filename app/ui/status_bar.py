@@ -34,7 +34,7 @@ class StatusLine(QObject):
 
     def update(self) -> None:
         parts = []
-        user = getattr(self.service, "user", "") or "(unknown user)"
+        user = self.service.user or "(unknown user)"
         roles: list[str] = []
         request = self.w.request
         if request is not None:

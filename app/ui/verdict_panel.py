@@ -38,17 +38,24 @@ def header_text(r: RequestRecord) -> str:
     return f"{r.sha[:7]} vs {r.baseline_ref[:12]} · {r.title}{changed}"
 
 
+def _refresh_each(service, request_ids: set[int]) -> dict:
+    """service.refresh_status of each request: its verdict, by request id (a failure is logged:
+    the labels are saved, the status follows on the next refresh)."""
+    refreshed = {}
+    for request_id in request_ids:
+        try:
+            refreshed[request_id] = service.refresh_status(request_id)
+        except Exception:
+            log.exception("refresh_status failed")
+    return refreshed
+
+
 def refresh_statuses(service, dirty: set[int], current: int) -> tuple:
     """Worker side of the debounced verdict: re-evaluate (and queue for posting) the statuses
     of the requests labeled, and the open one's verdict. `service` reads after the queued
     labels (ReviewOps.service). Returns (open request id, its verdict, whether any status
     was re-evaluated)."""
-    refreshed = {}
-    for request_id in dirty:
-        try:
-            refreshed[request_id] = service.refresh_status(request_id)
-        except Exception:   # the labels are saved; the status follows on the next refresh
-            log.exception("refresh_status failed")
+    refreshed = _refresh_each(service, dirty)
     verdict = refreshed.get(current)
     if not isinstance(verdict, PolicyVerdict):
         verdict = service.verdict(current)
@@ -97,17 +104,21 @@ class VerdictPanel(QObject):
 
     def flush_status(self) -> dict:
         """Re-evaluate (and queue for posting) the status of requests labeled since the last
-        time; returns the verdicts it computed, by request id."""
+        time, here and now (closing, or the verdict shown next needs it); returns the verdicts
+        it computed, by request id."""
         dirty, self._dirty = self._dirty, set()
-        out = {}
-        for request_id in dirty:
-            try:
-                out[request_id] = self.ops.service.refresh_status(request_id)
-            except Exception:   # the labels are saved; the status follows on the next refresh
-                log.exception("refresh_status failed")
+        out = _refresh_each(self.ops.service, dirty)
         for request_id in out:
             self.ops.changed(request_id)
         return out
+
+    def post_statuses(self) -> None:
+        """flush_status off the GUI thread (ReviewOps.write): before a request opens or the
+        approval dialog shows, the statuses of the requests labeled go out without a wait."""
+        dirty, self._dirty = self._dirty, set()
+        if dirty:
+            self.ops.write(_refresh_each, self.ops.service, dirty,
+                           on_success=lambda done: [self.ops.changed(rid) for rid in done])
 
     def refresh_in_background(self) -> None:
         """The debounced refresh after labeling, on a worker."""
@@ -178,7 +189,7 @@ class VerdictPanel(QObject):
         if w.request is None:
             w.statusBar().showMessage("Open a review request first.", 3000)
             return
-        self.flush_status()   # the status current before the checklist
+        self.post_statuses()   # the statuses of what was labeled go out (the checklist reads the labels)
         try:
             dialog = ApprovalDialog(self.ops.service, w.request.id, w, ops=self.ops)
         except SignoffError as exc:
