@@ -163,8 +163,9 @@ class Loader(QObject):
                         on_progress=self.bar.progress, on_finished=self._loaded,
                         on_failed=self._failed, on_cancelled=self._cancelled)
 
-    def cancel(self, quiet: bool = False) -> None:
-        if self.task.cancel() and not quiet:
+    def cancel(self) -> None:
+        """The loading bar's Cancel: the load stops, and the banner offers Retry."""
+        if self.task.cancel():
             self._cancelled()
 
     def retry(self) -> None:

@@ -274,9 +274,6 @@ class MainWindow(QMainWindow):
     def load_eval_set(self, eval_set: str, *, with_verdict: bool = False) -> None:
         self.loader.load_eval_set(eval_set, with_verdict=with_verdict)
 
-    def cancel_loading(self, quiet: bool = False) -> None:
-        self.loader.cancel(quiet)
-
     def current_row(self) -> int:
         return self.samples.current_row()
 
