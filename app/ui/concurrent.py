@@ -74,13 +74,14 @@ class SingleTask(QObject):
         return workers.start(worker)
 
     def cancel(self) -> bool:
-        """Ask the running task to stop and drop whatever it still delivers; True if one ran."""
+        """Ask the running task to stop and drop whatever it still delivers; True if there was
+        one (running, or ended with its outcome not yet delivered: that outcome is dropped too)."""
         self._generation += 1
         worker, self._worker = self._worker, None
         if worker is None:
             return False
         worker.cancel()
-        return worker.is_running
+        return True
 
     def shutdown(self, wait: float = 3.0) -> None:
         """Cancel, and wait for the function to return (no thread outlives the window)."""
