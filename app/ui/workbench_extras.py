@@ -109,8 +109,6 @@ class WorkbenchExtras(QObject):
         from signoff.settings import load_settings
 
         inbox = self.window.inbox
-        if not hasattr(inbox, "set_scope"):
-            return
         try:
             scope = load_settings().get("inbox.scope")
         except Exception:
