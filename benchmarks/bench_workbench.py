@@ -173,7 +173,7 @@ def measure_window(home: str, request_id: int, t_read: float, arrow_mb: float, k
     # The search's own structures are built on a worker right after opening: wait for them,
     # so the memory figure holds everything the open comparison costs.
     deadline = time.perf_counter() + 60
-    while time.perf_counter() < deadline and (getattr(window, "_index_worker", None) is not None):
+    while time.perf_counter() < deadline and window.filters.index_task.running:
         app.processEvents()
         time.sleep(0.005)
     # ...and for the id look-ups sorted on spare cores (app/core/id_lookup.py).

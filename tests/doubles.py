@@ -31,6 +31,7 @@ from signoff.core.policy import Coverage, PolicyVerdict, check_allowed, evaluate
 from signoff.core.policy_change import PolicyChange, compare_policies
 from signoff.core.hashing import canonical_json
 from signoff.core.signing import SignatureError, statement_bytes, verify_statement
+from signoff.core.tasks import NULL_TASK, TaskState
 from signoff.service import signer as signer_module
 from signoff.store.records import RequestRecord
 from tests.support.keys import with_signers
@@ -261,7 +262,11 @@ class FakeReviewService:
             self._add(3, "b16b16b16b16b16b16b16b16b16b16b16b16b16b", f"Big eval set ({big:,} samples)", author,
                       [big_set(big)], change_key="big", config_text=big_config)
 
+    def act_as(self, user: str) -> None:
+        self.user = user.strip()
+
     # --- building ---------------------------------------------------------
+
     def _add(self, rid, sha, title, author, sets, *, change_key, created=None, config_text=None):
         content = "+".join(s.content_hash for s in sets)
         self._requests[rid] = RequestRecord(
@@ -370,14 +375,18 @@ class FakeReviewService:
             es: {"samples": len(t), "classes": t["class"].value_counts().to_dict()}
             for (rid, es), t in self._tables.items() if rid == request_id}}
 
-    def comparison(self, request_id: int, eval_set: str) -> pd.DataFrame:
+    def comparison(self, request_id: int, eval_set: str, *, task: TaskState | None = None) -> pd.DataFrame:
+        task = task or NULL_TASK
+        task.check()
         self.get_request(request_id)
         err = self.fail_comparison.get((request_id, eval_set))
         if err is not None:
             raise err
         deadline = time.monotonic() + self.comparison_delay
-        while time.monotonic() < deadline:
+        while time.monotonic() < deadline:   # a slow load that stops at the next check once cancelled
+            task.check()
             time.sleep(0.01)
+        task.check()
         try:
             return self._tables[(request_id, eval_set)].copy()
         except KeyError:

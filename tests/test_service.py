@@ -39,7 +39,7 @@ def test_labels_move_the_policy_and_decisions_approve(store):
     req = svc(store, "ci@example.com").create_request(InMemorySource(), sha="c1")
     alice = svc(store, "alice@example.com")
     alice.set_label(req.id, "qa", "s1", verdict=Verdict.BASELINE)
-    assert alice.verdict(req.id).missing == ["0/1 SME", "0/1 QA", "1 more changed samples to label"]
+    assert alice.verdict(req.id).missing == ["0/1 SME", "0/1 QA", "1 more changed sample to label"]
     alice.set_label(req.id, "qa", "s2", correct=True)
     assert alice.verdict(req.id).missing == ["0/1 SME", "0/1 QA"]
     with pytest.raises(InputError, match="no sample 'nope'"):

@@ -272,7 +272,8 @@ def evaluate(config: ProjectConfig, *, decisions: list[Decision], coverage: Cove
         checklist.append(CheckItem("changed samples reviewed", ok,
                                    f"{coverage.changed_labeled}/{coverage.changed_total} labeled, {need} needed ({pol.min_changed_reviewed:.0%})"))
         if not ok:
-            missing.append(f"{need - coverage.changed_labeled} more changed samples to label")
+            more = need - coverage.changed_labeled
+            missing.append(f"{more} more changed sample{'s' if more != 1 else ''} to label")
     if pol.all_regressions_reviewed:
         left = coverage.regressed_total - coverage.regressed_labeled
         checklist.append(CheckItem("every regression reviewed", left == 0,

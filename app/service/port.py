@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from signoff.core.model import Decision, DecisionKind, Label, Verdict
     from signoff.core.policy import Coverage, PolicyVerdict
     from signoff.core.policy_change import PolicyChange
+    from signoff.core.tasks import TaskState
     from signoff.store.records import RequestRecord
 
 
@@ -30,6 +31,9 @@ if TYPE_CHECKING:
 class ReviewPort(Protocol):
     user: str
     """The reviewer the service acts as (lower-case e-mail)."""
+
+    def act_as(self, user: str) -> None:
+        """Act as another reviewer from now on (Settings ▸ Identity): later calls are `user`'s."""
 
     # -- requests (the inbox) --
     def list_requests(self) -> list[RequestRecord]: ...
@@ -39,7 +43,10 @@ class ReviewPort(Protocol):
     def summary(self, request_id: int) -> dict: ...
 
     # -- the comparison and labels (the workbench) --
-    def comparison(self, request_id: int, eval_set: str) -> pd.DataFrame: ...
+    def comparison(self, request_id: int, eval_set: str, *, task: TaskState | None = None) -> pd.DataFrame:
+        """The per-sample table. `task` (signoff.core.tasks) makes the load cancellable: once
+        `task.cancel()` is called the load stops at its next check and raises `Cancelled`
+        (no table, nothing half-cached); progress goes to `task.report`."""
     def set_label(self, request_id: int, eval_set: str, sample_id: str, *, verdict: Verdict | None = ...,
                   correct: bool | None = ..., error: str | None = ..., comment: str | None = ...,
                   refresh: bool = True) -> Label:

@@ -88,6 +88,7 @@ class ReviewService:
         self.store = store
         self.user = resolve_user(user)
         self._signer = signer
+        self._signer_given = signer is not None
         self._checked: dict[tuple, str] = {}   # (signature, statement, keys) -> "" verified, else why not
         self._lock = threading.Lock()
         self._configs: dict[int, ProjectConfig] = {}
@@ -103,7 +104,16 @@ class ReviewService:
         self._adjudication_cache: dict[int, bool] = {}   # label statement id -> a QA adjudication (never changes)
         self._hashes: dict[tuple[int, str], dict[str, str]] = {}   # (request, eval set) -> {id: sample_hash}
 
+    def act_as(self, user: str) -> None:
+        """Act as `user` from now on (Settings ▸ Identity): labels, decisions and roles are theirs;
+        a signer resolved for the previous reviewer is resolved again when next needed."""
+        with self._lock:
+            self.user = resolve_user(user)
+            if not self._signer_given:
+                self._signer = None
+
     # -- requests ---------------------------------------------------------
+
     def create_request(self, source: Source, *, sha: str, baseline: str | None = None, candidate: str | None = None,
                        change_key: str | None = None, task: TaskState | None = None) -> RequestRecord:
         task = task or NULL_TASK
@@ -363,8 +373,11 @@ class ReviewService:
             "queues": self.queue_progress(req.id),
         }
 
-    def comparison(self, request_id: int, eval_set: str) -> pd.DataFrame:
-        """The per-sample table (cached; a shallow copy: changing it leaves the cache alone)."""
+    def comparison(self, request_id: int, eval_set: str, *, task: TaskState | None = None) -> pd.DataFrame:
+        """The per-sample table (cached; a shallow copy: changing it leaves the cache alone).
+        A cancelled `task` raises Cancelled before the read and after it (the port's contract)."""
+        task = task or NULL_TASK
+        task.check()
         key = (int(request_id), eval_set)
         with self._lock:
             frame = self._frames.get(key)
@@ -372,6 +385,7 @@ class ReviewService:
                 self._frames.move_to_end(key)
         if frame is None:
             frame = self.store.load_comparison(*key)
+            task.check()       # cancelled during the read: no table handed out (the read is cached all the same)
             with self._lock:
                 self._frames[key] = frame
                 while len(self._frames) > FRAMES_CACHED:

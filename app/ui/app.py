@@ -11,8 +11,9 @@ the error details show.
 
 `signoff` itself starts through signoff.ui.startup.launch: a start-up window at
 once, the store opened behind it, then this module's create_main_window.
-What both share (ensure_app, the excepthook, the log file) is defined in
-signoff.ui.startup, which must not import the window's heavy modules.
+What both share is defined in signoff.ui.startup (ensure_app, the excepthook)
+and signoff.ui.logfile (the log file); startup must not import the window's
+heavy modules (it builds the window through a late import).
 """
 
 from __future__ import annotations
@@ -20,8 +21,10 @@ from __future__ import annotations
 import sys
 
 from signoff.ui.main_window import MainWindow
-from signoff.ui.startup import (_apply_saved_theme, _default_log_path, _setup_logging, ensure_app,  # noqa: F401
-                            excepthook, log_path, prepare_web_engine)
+from signoff.ui.logfile import log_path, setup_logging
+from signoff.ui.startup import ensure_app, excepthook
+
+__all__ = ["create_main_window", "ensure_app", "excepthook", "log_path", "run_app"]
 
 
 def create_main_window(service) -> MainWindow:
@@ -33,7 +36,7 @@ def create_main_window(service) -> MainWindow:
 def run_app(service, *, open_request: int | None = None, argv: list[str] | None = None) -> int:
     """Open the workbench on `service` and run until the window closes; returns the exit code."""
     app = ensure_app(argv)
-    _setup_logging()
+    setup_logging()
     previous_hook = sys.excepthook
     sys.excepthook = excepthook
     try:

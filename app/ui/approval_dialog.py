@@ -2,8 +2,9 @@
 
 Shows what service.verdict() says now: the checklist (✓/✗, name, detail),
 the current decisions, stale ones struck through with why, and the status
-CI sees. OK calls service.decide(); a PolicyRefusal (or any SignoffError)
-is shown in the dialog, which stays open so nothing typed is lost.
+CI sees. OK calls service.decide() off the GUI thread (ReviewOps.write, app/ui/concurrent.py:
+with a forge to reach it can take seconds); a PolicyRefusal (or any SignoffError) is shown in
+the dialog (`refused`), which stays open so nothing typed is lost.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from signoff.core.errors import PolicyRefusal, SignoffError
 from signoff.core.model import DecisionKind
 from signoff.core.policy import PolicyVerdict, other_labels_note
 from signoff.core.policy_change import POLICY_OWNER
+from signoff.ui.concurrent import ReviewOps
 from signoff.ui.diff_view import plain_label
 from signoff.ui.inbox import commit_text
 from signoff.ui.palette import STATUS_STYLE
@@ -56,9 +58,13 @@ def status_line(verdict: PolicyVerdict) -> str:
 
 
 class ApprovalDialog(QDialog):
-    def __init__(self, service, request_id: int, parent: QWidget | None = None):
+    refused = Signal(str)     # the decision was not recorded: the message shown in the dialog
+
+    def __init__(self, service, request_id: int, parent: QWidget | None = None, *, ops: ReviewOps | None = None):
         super().__init__(parent)
         self.service = service
+        self.ops = ops if ops is not None else ReviewOps(service, self)
+        self.deciding = False
         self.request_id = request_id
         self.result_verdict: PolicyVerdict | None = None
         self.preview_verdict: PolicyVerdict | None = None
@@ -277,6 +283,8 @@ class ApprovalDialog(QDialog):
         self.error.show()
 
     def submit(self) -> None:
+        if self.deciding:
+            return            # Ctrl+Enter again while the first one is on its way
         kind = self.selected_kind()
         comment = self.comment.toPlainText().strip()
         if kind is None:
@@ -286,13 +294,24 @@ class ApprovalDialog(QDialog):
             self.show_error(f"A comment is required to {KIND_WORDS[kind]}: say what has to change.")
             self.comment.setFocus()
             return
-        try:
-            verdict = self.service.decide(self.request_id, kind, comment, role=self.selected_role())
-        except PolicyRefusal as exc:
-            self.show_error(f"Refused by the policy: {exc}")
-            return
-        except SignoffError as exc:
-            self.show_error(str(exc))
-            return
+        self.deciding = True
+        self.ok_button.setEnabled(False)       # one decision at a time
+        self.error.hide()
+        self.ops.write(self.service.decide, self.request_id, kind, comment, role=self.selected_role(),
+                       request_id=self.request_id, on_success=self._recorded, on_failure=self._refused)
+
+    def _recorded(self, verdict: PolicyVerdict) -> None:
         self.result_verdict = verdict
         self.accept()
+
+    def _refused(self, exc: BaseException) -> None:
+        self.deciding = False
+        self.ok_button.setEnabled(True)
+        if isinstance(exc, PolicyRefusal):
+            message = f"Refused by the policy: {exc}"
+        elif isinstance(exc, SignoffError):
+            message = str(exc)
+        else:
+            message = f"The decision was not recorded: {type(exc).__name__}: {exc}"
+        self.show_error(message)
+        self.refused.emit(message)

@@ -6,7 +6,7 @@ the page from that file (setHtml would stop at 2 MB, and plotly.js alone is
 about 5 MB). Pages carry a Content-Security-Policy that runs only their own
 scripts, and the view refuses to navigate anywhere but those files.
 
-Off the GUI thread (signoff.ui.workers): reading the comparison, building the
+Off the GUI thread (a SingleTask, signoff.ui.concurrent): reading the comparison, building the
 figure (signoff.report.charts) and writing the page. The view is created when
 the tab is first shown, so start-up never waits for Chromium.
 
@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QListWidget, QListWidge
                                QSplitter, QStackedWidget, QVBoxLayout, QWidget)
 
 from signoff.report.kinds import CHART_TITLES
-from signoff.ui import workers
+from signoff.ui.concurrent import SingleTask
 from signoff.ui.diff_view import plain_label
 from signoff.ui.theme import is_dark
 
@@ -102,8 +102,7 @@ class ChartsTab(QWidget):
         self._charts: dict = {}                 # chart id -> signoff.report.charts.Chart
         self._pages: dict[str, Path] = {}
         self._dark_built = False
-        self._worker: workers.Worker | None = None
-        self._token = 0
+        self._task = SingleTask(self)           # one chart drawn at a time; a new one cancels the old
         self._serial = 0
         self._current: str | None = None
         self._loaded: str | None = None         # chart id drawn in the view
@@ -247,37 +246,26 @@ class ChartsTab(QWidget):
             self._load(kind, page)
             return
         self.cancel()
-        self._token += 1
         self._serial += 1
-        token = self._token
         self._set_buttons(False)
         self.message.setText("reading the comparison…" if self._data is None else "drawing…")
         self.cancel_button.show()
-        worker = workers.Worker(prepare_chart, self.service, self.request_id, kind, dark, self._data,
-                                str(self.folder), self._serial, with_task=True)
-        worker.signals.progress.connect(lambda msg, _f, t=token: t == self._token and self.message.setText(msg))
-        worker.signals.finished.connect(lambda result, t=token, d=dark: self._prepared(t, d, result))
-        worker.signals.failed.connect(lambda msg, details, t=token, k=kind: self._failed(t, k, msg, details))
-        worker.signals.cancelled.connect(lambda t=token: self._cancelled(t))
-        self._worker = workers.start(worker)
+        self._task.start(prepare_chart, self.service, self.request_id, kind, dark, self._data,
+                         str(self.folder), self._serial,
+                         on_progress=lambda msg, _f: self.message.setText(msg),
+                         on_finished=lambda result, d=dark: self._prepared(d, result),
+                         on_failed=lambda msg, details, k=kind: self._failed(k, msg, details),
+                         on_cancelled=self._cancelled)
 
     def cancel(self) -> None:
-        w = self._worker
-        if w is not None and w.is_running:
-            w.cancel()
-            self._token += 1
+        if self._task.cancel():
             self.message.setText("cancelled")
-        self._worker = None
         self.cancel_button.hide()
 
     def shutdown(self, wait: float = 3.0) -> None:
         self._ready_timer.stop()
         self._png_timer.stop()
-        w = self._worker
-        if w is not None:
-            w.cancel()
-            w.wait(wait)
-        self._worker = None
+        self._task.shutdown(wait)
         if self.view is not None:   # the page must go before QtWebEngine's profile does (at exit)
             view, self.view = self.view, None
             self._loading = self._loaded = None
@@ -353,10 +341,7 @@ class ChartsTab(QWidget):
         self.view.loadFinished.connect(self._load_finished)
         self.view_stack.addWidget(self.view)
 
-    def _prepared(self, token: int, dark: bool, result) -> None:
-        if token != self._token:
-            return
-        self._worker = None
+    def _prepared(self, dark: bool, result) -> None:
         self.cancel_button.hide()
         data, chart, page = result
         self._data = data
@@ -419,19 +404,14 @@ class ChartsTab(QWidget):
         self.message.setText(f"Could not draw {CHART_TITLES[kind].lower()}: {message}")
         self.chartFailed.emit(kind, message)
 
-    def _failed(self, token: int, kind: str, message: str, details: str) -> None:
-        if token != self._token:
-            return
-        self._worker = None
+    def _failed(self, kind: str, message: str, details: str) -> None:
         self.cancel_button.hide()
         log.warning("chart %s failed: %s\n%s", kind, message, details)
         self._fail(kind, message)
 
-    def _cancelled(self, token: int) -> None:
-        if token == self._token:
-            self._worker = None
-            self.cancel_button.hide()
-            self.message.setText("cancelled")
+    def _cancelled(self) -> None:
+        self.cancel_button.hide()
+        self.message.setText("cancelled")
 
     def _poll_png(self) -> None:
         if self.view is None:
@@ -485,5 +465,5 @@ class ChartsTab(QWidget):
     def showEvent(self, event) -> None:  # noqa: N802 - draw when first shown
         super().showEvent(event)
         if self.request_id is not None and self._loaded is None and self._loading is None and not self.blind \
-                and (self._worker is None or not self._worker.is_running):
+                and not self._task.running:
             self.show_chart(self.current_kind())

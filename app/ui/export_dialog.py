@@ -128,6 +128,11 @@ class ExportDialog(QDialog):
         self.message.setText(f"Not exported: {message}")
         self.failed.emit(message)
 
+    def wait(self, timeout: float = 3.0) -> bool:
+        """Block until a running export has ended (the window closing)."""
+        worker = self._worker
+        return worker is None or worker.wait(timeout)
+
     def reject(self) -> None:
         if self._worker is not None and self._worker.is_running:
             self._worker.cancel()

@@ -14,8 +14,9 @@ ssh-agent round trip never holds up the window; a refused signature (no key)
 comes back through `failed` like any other refusal.
 
 Whatever reads labels back from the store (the policy verdict, the
-approval dialog, reloading an eval set, exports) first calls `flush()`,
-which waits until every queued label is written. A label the store refuses
+approval dialog, reloading an eval set, exports) reads through
+ReviewOps.service (app/ui/concurrent.py), which calls `flush()` first: it
+waits until every queued label is written. A label the store refuses
 (a lost connection, an unknown error category) comes back through `failed`:
 the window says so in its banner and shows the label as it was before.
 """

@@ -24,14 +24,12 @@ def layout_settings() -> QSettings:
 
 
 def _parts(window: QMainWindow) -> dict[str, QWidget]:
-    parts = {}
-    for name in ("main_splitter", "work_splitter", "charts_splitter"):
-        w = getattr(window, name, None)
-        if w is None:
-            w = getattr(getattr(window, "charts_tab", None), "splitter", None) if name == "charts_splitter" else None
-        if isinstance(w, QSplitter):
-            parts[name] = w
-    return parts
+    """The window's splitters (the workbench's; a plain QMainWindow has none)."""
+    charts = getattr(window, "charts_tab", None)
+    found = {"main_splitter": getattr(window, "main_splitter", None),
+             "work_splitter": getattr(window, "work_splitter", None),
+             "charts_splitter": getattr(charts, "splitter", None)}
+    return {name: w for name, w in found.items() if isinstance(w, QSplitter)}
 
 
 def save_layout(window: QMainWindow) -> None:

@@ -1,7 +1,7 @@
 """The app's log file (no Qt): where it is and setting it up.
 
-Shared by signoff.ui.startup (which re-exports these), signoff.ui.app and the main
-window's error box, so the window need not import the start-up module.
+Shared by signoff.ui.startup, signoff.ui.app and the window's banner (its
+details name the log), so the window need not import the start-up module.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ def _default_log_path() -> Path:
     return base / "logs" / "signoff-app.log"
 
 
-def _setup_logging() -> None:
+def setup_logging() -> None:
     global _LOG_PATH
     path = _default_log_path()
     try:

@@ -16,8 +16,9 @@ traceback; the exit code is then non-zero.
 This module imports only PySide6, the standard library and light app modules
 (signoff.settings, signoff.ui.theme, signoff.ui.layout, resources): tests/ui/
 test_ui_startup.py checks that it pulls in no pandas, pyarrow or SQLAlchemy.
-It also holds what every start shares, re-exported by signoff.ui.app:
-`ensure_app`, `prepare_web_engine`, the excepthook and the log file.
+It also holds what every start shares (signoff.ui.app uses them too):
+`ensure_app`, `prepare_web_engine` and the excepthook; the log file is
+signoff.ui.logfile's.
 
 SIGNOFF_STARTUP_PROBE=1 (benchmarks/bench_workbench.py) prints `shown <s>`
 when the start-up window is first painted and `ready <s>` when the workbench
@@ -47,7 +48,7 @@ from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import (QApplication, QHBoxLayout, QLabel, QMessageBox, QProgressBar, QPushButton,
                                QVBoxLayout, QWidget)
 
-from signoff.ui.logfile import _default_log_path, _setup_logging, log_path  # noqa: F401  (re-exported)
+from signoff.ui.logfile import log_path, setup_logging
 
 log = logging.getLogger(__name__)
 _IMPORTED_AT = time.perf_counter()
@@ -60,8 +61,7 @@ DEFAULT_SIZE = (1440, 860)          # MainWindow's own default size
 WARM_MODULES = ("signoff.core.search", "signoff.core.shown", "signoff.core.textdiff", "signoff.service.publishing")
 
 
-# -- what every start shares (signoff.ui.app re-exports these) ----------------------------
-# log_path, _default_log_path and _setup_logging live in signoff.ui.logfile (imported above).
+# -- what every start shares (signoff.ui.app uses these too) ------------------------------
 
 def excepthook(exc_type, exc, tb) -> None:
     """Log an unexpected error and show it; the app keeps running."""
@@ -515,7 +515,7 @@ def launch(open_request: int | None = None, user: str | None = None, *, argv: li
     closes and returns the exit code (non-zero when the store could not be opened)."""
     app = ensure_app(argv)
     app.setWindowIcon(app_icon())
-    _setup_logging()
+    setup_logging()
     previous_hook = sys.excepthook
     sys.excepthook = excepthook
     launcher = Launcher(open_request=open_request, user=user, probe=os.environ.get(PROBE_ENV, "") not in ("", "0"))

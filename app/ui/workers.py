@@ -143,11 +143,3 @@ def running_workers() -> list[Worker]:
     with _RUNNING_LOCK:
         return [w for w in _RUNNING if w.is_running]
 
-
-def cancel_all(wait: float = 2.0) -> bool:
-    """Cancel every running worker and wait up to `wait` seconds for them (shutdown)."""
-    workers = running_workers()
-    for w in workers:
-        w.cancel()
-    ok = all(w.wait(wait) for w in workers)
-    return ok

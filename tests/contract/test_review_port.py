@@ -11,6 +11,7 @@ import pytest
 from signoff.core.errors import InputError, SignoffError
 from signoff.core.model import DecisionKind, Label, Verdict
 from signoff.core.policy import Coverage, PolicyVerdict
+from signoff.core.tasks import Cancelled, TaskState
 from signoff.service.port import ReviewPort
 from signoff.service.review import LABEL_COLUMNS, ReviewService
 from signoff.store.store import Store
@@ -129,3 +130,40 @@ def test_decide_records_a_decision_and_the_port_reads_it(world):
     mine = [d for d in svc.decisions(rid) if d.user == ALICE]
     assert [(d.kind, d.role, d.comment) for d in mine] == [(DecisionKind.APPROVE, "sme", "looks good")]
     assert not svc.policy_change(rid).changed
+
+
+class CancelledWhileLoading(TaskState):
+    """A task the user cancels while the load runs: its first check passes, then Cancel is pressed."""
+
+    def __init__(self):
+        super().__init__()
+        self.checks = 0
+
+    def check(self) -> None:
+        self.checks += 1
+        if self.checks == 1:
+            self.cancel()
+            return
+        super().check()
+
+
+def test_a_cancelled_load_raises_cancelled_and_hands_out_no_table(world):
+    svc, rid, es = world.service, world.request_id, world.eval_set
+    task = TaskState()
+    task.cancel()
+    with pytest.raises(Cancelled):                  # cancelled before it started
+        svc.comparison(rid, es, task=task)
+    task = CancelledWhileLoading()
+    with pytest.raises(Cancelled):                  # cancelled midway: stops at the next check
+        svc.comparison(rid, es, task=task)
+    assert task.checks >= 2
+    assert len(svc.comparison(rid, es, task=TaskState())) == len(svc.comparison(rid, es))   # a new load is whole
+
+
+def test_act_as_changes_who_labels_and_decides(world):
+    svc, rid, es = world.service, world.request_id, world.eval_set
+    svc.act_as("bob@example.com")
+    assert svc.user == "bob@example.com"
+    lab = svc.set_label(rid, es, world.ids("regressed")[0], verdict=Verdict.TIE)
+    assert lab.user == "bob@example.com"
+    assert svc.my_roles(rid) == svc.config(rid).roles_of("bob@example.com")

@@ -62,7 +62,7 @@ def test_coverage_still_missing_keeps_it_pending():
     v = ev([d("alice@example.com", "sme"), d("bob@example.com", "sme"), d("quinn@example.com", "qa")],
            Coverage(changed_total=100, changed_labeled=19, regressed_total=5, regressed_labeled=4))
     assert v.status is Status.PENDING
-    assert v.missing == ["1 more changed samples to label", "1 regression unlabeled"]
+    assert v.missing == ["1 more changed sample to label", "1 regression unlabeled"]
 
 
 def test_reject_by_a_required_role_blocks_until_changed():

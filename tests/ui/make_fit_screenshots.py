@@ -30,10 +30,10 @@ from signoff.plugins.demo import DemoSource, build_demo_workspace, demo_key_file
 
 def open_demo(window, req) -> None:
     window.inbox.select(req.id)
-    pump(30, lambda: window.model.frame is not None and window._load_worker is None)
+    pump(30, lambda: window.model.frame is not None and not window.loader.running)
     combo = window.eval_set_combo
     combo.setCurrentIndex(max(0, combo.findData("support-replies")))
-    pump(30, lambda: window.eval_set == "support-replies" and window._load_worker is None)
+    pump(30, lambda: window.eval_set == "support-replies" and not window.loader.running)
     pump(0.5)
 
 

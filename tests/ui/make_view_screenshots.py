@@ -139,7 +139,7 @@ def main(out_dir: str = "docs/screenshots") -> int:
 
     def wait_loaded(eval_set: str) -> None:
         deadline = time.monotonic() + 30
-        while (window.eval_set != eval_set or window.model.rowCount() == 0 or window._load_worker is not None) \
+        while (window.eval_set != eval_set or window.model.rowCount() == 0 or window.loader.running) \
                 and time.monotonic() < deadline:
             pump(0.05)
 

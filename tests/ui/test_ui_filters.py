@@ -9,7 +9,7 @@ import pytest
 from PySide6.QtCore import Qt
 
 from signoff.core.model import Verdict
-from signoff.ui import main_window
+from signoff.ui import table_filters
 from tests.doubles import FakeReviewService
 
 pytestmark = pytest.mark.gui
@@ -90,7 +90,7 @@ def test_filters_combine(window, others, open_request):
 
 
 def test_search_on_a_big_table_runs_on_a_worker(window, open_request, qtbot, monkeypatch):
-    monkeypatch.setattr(main_window, "ASYNC_SEARCH_ROWS", 1)
+    monkeypatch.setattr(table_filters, "ASYNC_SEARCH_ROWS", 1)
     open_request(window, 1)
     before = ids(window)
     with qtbot.waitSignal(window.filtersApplied, timeout=5000):
@@ -112,7 +112,7 @@ def test_search_on_a_big_table_runs_on_a_worker(window, open_request, qtbot, mon
 
 def test_big_search_runs_on_a_worker_and_finds_the_rows(make_window, open_request, qtbot, monkeypatch):
     """How long set_search blocks and the event loop's longest gap: benchmarks/bench_ui_timings.py."""
-    monkeypatch.setattr(main_window, "ASYNC_SEARCH_ROWS", 1_000)
+    monkeypatch.setattr(table_filters, "ASYNC_SEARCH_ROWS", 1_000)
     window = make_window(FakeReviewService(big=100_000))
     open_request(window, 3)
     # The search index is built on a worker as soon as the table is there.
@@ -129,7 +129,7 @@ def test_big_search_runs_on_a_worker_and_finds_the_rows(make_window, open_reques
 
 
 def test_search_typed_while_the_index_is_built_runs_after(make_window, open_request, qtbot, monkeypatch):
-    monkeypatch.setattr(main_window, "ASYNC_SEARCH_ROWS", 1)
+    monkeypatch.setattr(table_filters, "ASYNC_SEARCH_ROWS", 1)
     window = make_window(FakeReviewService())
     open_request(window, 1)
     with qtbot.waitSignal(window.filtersApplied, timeout=5000):

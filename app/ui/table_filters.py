@@ -1,0 +1,242 @@
+"""The table's filters: class (a combo and the class-count buttons), slice, labels (by whom),
+and the substring search, with the counts line.
+
+A search over a big table (ASYNC_SEARCH_ROWS and more) runs on a worker
+(sample_model.search_rows over a signoff.core.search.SearchIndex, built on a
+worker right after the table opens); the table keeps its rows until the new
+ones are ready, so typing never blocks the window. Both workers are
+SingleTasks (app/ui/concurrent.py): a new search cancels the old one, whose
+late result is dropped.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from PySide6.QtCore import QObject, Qt, QTimer
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLineEdit, QPushButton
+
+from signoff.core.search import SearchIndex
+from signoff.ui.concurrent import SingleTask
+from signoff.ui.diff_view import plain_label
+from signoff.ui.inbox import dot_icon
+from signoff.ui.palette import CLASS_STYLE
+from signoff.ui.sample_model import (CLASS_ORDER, NOT_UNCHANGED, REVIEW_FILTERS, SEARCH_COLUMNS, search_rows,
+                                     slice_columns)
+
+FILTERS: list[tuple[str, set[str] | None]] = [
+    ("all but unchanged", set(NOT_UNCHANGED)),
+    ("all samples", None),
+    *[(c, {c}) for c in CLASS_ORDER],
+]
+MAX_SLICE_VALUES = 200
+SLICE_SEP = "\x1f"
+ASYNC_SEARCH_ROWS = 200_000     # from this many rows on, the search runs on a worker
+
+
+class TableFilters(QObject):
+    def __init__(self, window, samples):
+        super().__init__(window)
+        self.w = window
+        self.samples = samples
+        self.model = samples.model
+        self.search_task = SingleTask(self)
+        self.index_task = SingleTask(self)
+        self._pending_search: str | None = None     # waits for the index being built
+        self._search_timer = QTimer(self, singleShot=True, interval=250)
+        self._search_timer.timeout.connect(self.apply)
+
+        self.class_buttons: dict[str, QPushButton] = {}
+        for cls in CLASS_ORDER:
+            b = QPushButton(cls)
+            b.setCheckable(True)
+            b.setIcon(dot_icon(CLASS_STYLE[cls][0]))
+            b.setToolTip(f"show only {cls} samples (click again for all but unchanged)")
+            b.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+            b.clicked.connect(lambda checked=False, c=cls: self.filter_to_class(c))
+            self.class_buttons[cls] = b
+        self.filter_combo = QComboBox()
+        self.filter_combo.setAccessibleName("class filter")
+        for text, _ in FILTERS:
+            self.filter_combo.addItem(text)
+        self.filter_combo.currentIndexChanged.connect(lambda _i: self.apply())
+        self.slice_combo = QComboBox()
+        self.slice_combo.setAccessibleName("slice filter")
+        self.slice_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        self.slice_combo.currentIndexChanged.connect(lambda _i: self.apply())
+        self.search_edit = QLineEdit()
+        self.search_edit.setPlaceholderText("search id, input, outputs   ( / )")
+        self.search_edit.setClearButtonEnabled(True)
+        self.search_edit.setAccessibleName("search")
+        self.search_edit.textChanged.connect(lambda _t: self._search_timer.start())
+        self.search_edit.returnPressed.connect(self._search_done)
+        self.review_combo = QComboBox()
+        self.review_combo.setAccessibleName("label filter")
+        self.review_combo.setToolTip("by who labeled: anyone, you, or samples where the reviewers disagree")
+        for key, text in REVIEW_FILTERS:
+            self.review_combo.addItem(text, key)
+        self.review_combo.currentIndexChanged.connect(lambda _i: self.apply())
+        self.count_label = plain_label("")
+        self.set_enabled(False)
+
+    def filter_row(self, blind_check) -> QHBoxLayout:
+        row = QHBoxLayout()
+        for label, widget, stretch in (("class:", self.filter_combo, 0), ("slice:", self.slice_combo, 0),
+                                       ("labels:", self.review_combo, 0), ("search:", self.search_edit, 1)):
+            row.addWidget(plain_label(label))
+            row.addWidget(widget, stretch)
+        row.addWidget(blind_check)
+        row.addWidget(self.count_label)
+        return row
+
+    @property
+    def searching(self) -> bool:
+        return self.search_task.running or self._pending_search is not None
+
+    def set_enabled(self, on: bool) -> None:
+        for w in (self.filter_combo, self.slice_combo, self.review_combo, self.search_edit,
+                  *self.class_buttons.values()):
+            w.setEnabled(on)
+
+    def reset(self, frame: pd.DataFrame) -> None:
+        """A new table: the default filter, no search, its slices; the search index for a big one."""
+        self.stop_search()
+        self._fill_slices(frame)
+        for widget, clear in ((self.filter_combo, lambda: self.filter_combo.setCurrentIndex(0)),
+                              (self.search_edit, self.search_edit.clear),
+                              (self.review_combo, lambda: self.review_combo.setCurrentIndex(0))):
+            widget.blockSignals(True)
+            clear()
+            widget.blockSignals(False)
+        self.model.set_filter(classes=FILTERS[0][1], search="", slice_=None, review=None)
+        self.set_enabled(True)
+
+    def start_index(self) -> None:
+        """Big tables: build the search index on a worker as soon as the table is shown."""
+        if len(self.model.frame) >= ASYNC_SEARCH_ROWS:
+            self.index_task.start(SearchIndex.build, self.model.frame, SEARCH_COLUMNS,
+                                  on_finished=self._index_built, on_failed=lambda _m, _d: self._index_built(None))
+
+    def _fill_slices(self, frame: pd.DataFrame) -> None:
+        self.slice_combo.blockSignals(True)
+        self.slice_combo.clear()
+        self.slice_combo.addItem("all slices", None)
+        for col in slice_columns(frame):
+            codes, uniques = self.model.slice_values(col)   # factorized on the loading worker
+            if len(uniques) > MAX_SLICE_VALUES:
+                continue
+            counts = np.bincount(codes[codes >= 0], minlength=len(uniques))
+            for value, count in sorted(zip(uniques.tolist(), counts.tolist())):
+                self.slice_combo.addItem(f"{col} = {value}  ({count:,})", f"{col}{SLICE_SEP}{value}")
+        self.slice_combo.blockSignals(False)
+        self.slice_combo.setVisible(self.slice_combo.count() > 1)
+
+    def filter_to_class(self, cls: str) -> None:
+        """The class-count buttons: one click filters to that class, a second back to the default."""
+        current = self.model.class_filter
+        target = 0 if current == {cls} else 2 + CLASS_ORDER.index(cls)
+        self.filter_combo.setCurrentIndex(target)  # -> apply
+
+    def set_search(self, text: str) -> None:
+        """Set the search text and filter at once (tests, and Enter in the box)."""
+        self.search_edit.setText(text)
+        self._search_timer.stop()
+        self.apply()
+
+    def _search_done(self) -> None:
+        self._search_timer.stop()
+        self.apply()
+        self.samples.table.setFocus()
+
+    def focus_search(self) -> None:
+        self.search_edit.setFocus()
+        self.search_edit.selectAll()
+
+    def apply(self) -> None:
+        if self.model.frame is None:
+            return
+        keep = self.samples.current_sample_id()
+        classes = FILTERS[max(0, self.filter_combo.currentIndex())][1]
+        data = self.slice_combo.currentData()
+        slice_ = tuple(data.split(SLICE_SEP, 1)) if isinstance(data, str) and SLICE_SEP in data else None
+        needle = self.search_edit.text().strip()
+        search = needle
+        review = self.review_combo.currentData()
+        if len(self.model.frame) >= ASYNC_SEARCH_ROWS and not self.model.has_search_hits(needle):
+            # Big table: the other filters now, the search on a worker (the rows of the
+            # last search stay until the new ones are ready).
+            self._start_search(needle)
+            search = self.model.search_text
+            if (classes, slice_, review) == (self.model.class_filter, self.model.slice_filter, self.model.review_filter):
+                self.update_counts()     # only the search changed: its worker refilters
+                return
+        else:
+            self._cancel_search()
+        self.model.set_filter(classes=classes, search=search, slice_=slice_, review=review)
+        self._show_rows(keep)
+        if not self.searching:
+            self.w.filtersApplied.emit()
+
+    def _show_rows(self, keep: str | None) -> None:
+        self.update_counts()
+        row = self.model.row_of(keep) if keep is not None else -1
+        self.samples.select_row(row if row >= 0 else 0)
+
+    def _start_search(self, needle: str) -> None:
+        self._cancel_search()
+        if self.index_task.running:
+            # The index is being built: this search runs as soon as it is there.
+            self._pending_search = needle
+            self.count_label.setText(f"preparing the search of {len(self.model.frame):,} samples…")
+            return
+        self.count_label.setText(f"searching {len(self.model.frame):,} samples for “{needle[:40]}”…")
+        self.search_task.start(search_rows, self.model.frame, needle, self.model.search_index,
+                               on_finished=lambda result, n=needle: self._search_found(n, result),
+                               on_failed=self._search_failed)
+
+    def _index_built(self, index) -> None:
+        if index is not None:
+            self.model.set_search_index(index)
+        pending, self._pending_search = self._pending_search, None
+        if pending is not None and pending == self.search_edit.text().strip():
+            self._start_search(pending)
+
+    def _cancel_search(self) -> None:
+        self.search_task.cancel()
+        self._pending_search = None
+
+    def stop_search(self) -> None:
+        """No search or index on its way (a new table, or the window closing)."""
+        self._cancel_search()
+        self.index_task.cancel()
+
+    def _search_found(self, needle: str, result) -> None:
+        mask, index = result
+        keep = self.samples.current_sample_id()
+        self.model.set_search_hits(needle, mask, index)
+        self._show_rows(keep)
+        self.w.filtersApplied.emit()
+
+    def _search_failed(self, message: str, details: str) -> None:
+        self.w.banner.show_message(f"Search failed: {message}", details)
+        self.update_counts()
+
+    def update_counts(self) -> None:
+        counts = self.model.class_counts()
+        current = self.model.class_filter
+        for cls, b in self.class_buttons.items():
+            b.setText(f"{cls} {counts.get(cls, 0):,}")
+            b.setChecked(current == {cls})
+        total = len(self.model.frame)
+        text = f"{self.model.visible_count():,} of {total:,} shown · {self.model.labeled_count():,} labeled by you"
+        if self.searching:
+            text = "searching… · " + text
+        self.count_label.setText(text)
+        if getattr(self.w, "queues", None) is not None:
+            self.w.queues.update_buttons()     # "7/79" per class
+
+    def shutdown(self, wait: float = 3.0) -> None:
+        self._search_timer.stop()
+        self._pending_search = None
+        self.search_task.shutdown(wait)
+        self.index_task.shutdown(wait)
