@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 
 
 from signoff.core.agreement import AgreementFigure, disagreements as find_disagreements, figures as agreement_figures, ratings_of
-from signoff.core.assignment import Assignment, QueueItem, deal, reassign, seed_of, to_review
+from signoff.core.assignment import Assignment, QueueItem, deal, next_open, reassign, seed_of, to_review
 from signoff.core.config import ProjectConfig, parse_config
 from signoff.core.errors import InputError, NotFoundError, PolicyRefusal, SignoffError
 from signoff.core.hashing import canonical_json
@@ -1014,7 +1014,10 @@ class ReviewService:
         for name in req.eval_sets:
             frame = self.store.load_comparison(req.id, name, columns=["id", "class"])
             classes[name] = list(zip(frame["id"].astype(str), frame["class"].astype(str)))
-        todo = to_review(classes)
+        # a bounded set is dealt in the bound's sample order (app/core/assignment.py to_review)
+        orders = {name: self.review_order(req.id, name) for name in req.eval_sets
+                  if name in config.policy.regression_bounds}
+        todo = to_review(classes, orders=orders, sample_unchanged=config.policy.sample_unchanged, seed=seed)
         out = []
         for role in self._dealt_roles(config):
             out += deal(todo, list(config.roles.get(role, ())), config.policy.effective_overlap, seed, role=role)
@@ -1044,17 +1047,21 @@ class ReviewService:
 
     def next_assigned(self, request_id: int, after: tuple[str, str] | None = None,
                       eval_set: str | None = None) -> QueueItem | None:
-        """My next open item after `after` (eval set, sample id) in queue order, else the first open
-        one before it; None when my queue is drained."""
+        """`n` with assigned queues: my next open item after `after` (eval set, sample id) in queue
+        order, else the first open one before it; None when my queue is drained. When the policy
+        bounds a regression rate, the queue was dealt in the bound's order and `n` takes the FIRST
+        open item other than `after` (app/core/assignment.py next_open): the queue decides which
+        samples are mine, the bound's order in which order I meet them, and skipping defers by one."""
         queue = self.my_queue(request_id, eval_set)
-        start = 0
-        if after is not None:
-            at = [i for i, q in enumerate(queue) if (q.eval_set, q.sample_id) == (after[0], str(after[1]))]
-            start = at[0] + 1 if at else 0
-        for q in queue[start:] + queue[:start]:
-            if not q.done:
-                return q
-        return None
+        keys = [(q.eval_set, q.sample_id) for q in queue]
+        done = {(q.eval_set, q.sample_id) for q in queue if q.done}
+        key = next_open(keys, done, None if after is None else (after[0], str(after[1])),
+                        first_open=self.bounds_order(request_id))
+        return None if key is None else queue[keys.index(key)]
+
+    def bounds_order(self, request_id: int) -> bool:
+        """The request's policy bounds a regression rate: its queues follow the bound's sample order."""
+        return bool(self.config(request_id).policy.regression_bounds)
 
     def queue_progress(self, request_id: int, labels: list[Label] | None = None) -> dict:
         """{role: {"assigned", "done", "reviewers": {user: {"assigned", "done"}}}} of the team's queues."""
