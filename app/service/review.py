@@ -619,7 +619,19 @@ class ReviewService:
         return publish_outbox(self.store, recheck=self.recheck_identities)
 
     def outbox_waiting(self) -> int:
+        """How many status posts wait in the outbox (the window's status bar)."""
         return len(self.store.outbox_items(states=("waiting",)))
+
+    # -- the store's state, for the window (ReviewPort read models) ---------
+    def change_counter(self) -> tuple | None:
+        """The store's change counter: the audit log's head (count, hash). Every audited write, by
+        any process, moves it; the window polls it to refresh (app/ui/team_view.py). None: no head."""
+        head = self.store.audit_head()
+        return tuple(head) if head else None
+
+    def store_description(self) -> str:
+        """Where the store is, for the status bar ("sqlite: ~/…/signoff.db", credentials never shown)."""
+        return self.store.describe()
 
     # -- the regression-rate bound (docs/statistics.md) -------------------
     def _bound_frame(self, request_id: int, eval_set: str, slices: tuple[str, ...]) -> tuple[pd.DataFrame, str]:
