@@ -726,8 +726,9 @@ class ReviewService:
         labels stay a prefix of the order, which is what keeps the sample random. None when the set is
         not bounded or the whole order is done: then the caller's own next-unlabeled applies.
 
-        With assigned queues (team review), the queue decides WHICH samples are mine and this order
-        decides in which order I meet them: see docs/statistics.md."""
+        With assigned queues (team review) `n` uses next_assigned instead: the queue decides WHICH
+        samples are mine (a bounded set is dealt along this order) and this order in which order I
+        meet them (the first open one of my queue): docs/statistics.md."""
         order = self.review_order(request_id, eval_set)
         if not order:
             return None
