@@ -24,8 +24,9 @@ from datetime import datetime, timezone
 import numpy as np
 import pandas as pd
 
-from signoff.core.agreement import disagreements as find_disagreements, figures as agreement_figures, ratings_of
-from signoff.core.assignment import Assignment, QueueItem, deal, reassign as core_reassign, seed_of, to_review
+from signoff.core.agreement import disagreement_queue, figures as agreement_figures, ratings_of
+from signoff.core.assignment import (Assignment, QueueItem, deal, progress_of, queue_of, reassign as core_reassign,
+                                     seed_of, to_review)
 from signoff.core.compare import compare
 from signoff.core.config import EvalSetSpec, ProjectConfig, parse_config
 from signoff.core.errors import InputError, NotFoundError, PolicyRefusal
@@ -362,24 +363,12 @@ class FakeReviewService:
                 if rid == request_id and (lab.verdict is not None or lab.correct is not None or bool(lab.error))}
 
     def my_queue(self, request_id: int, eval_set: str | None = None, *, user: str | None = None) -> list[QueueItem]:
-        me = (user or self.user).strip().lower()
-        done, seen, out = self._done_keys(request_id), set(), []
-        for a in self.assignments(request_id):
-            if a.user != me or (eval_set is not None and a.eval_set != eval_set) or (a.eval_set, a.sample_id) in seen:
-                continue
-            seen.add((a.eval_set, a.sample_id))
-            out.append(QueueItem(a.eval_set, a.sample_id, (me, a.eval_set, a.sample_id) in done, a.position))
-        return out
+        return queue_of(self.assignments(request_id), user or self.user, self._done_keys(request_id), eval_set)
 
     def queue_progress(self, request_id: int) -> dict:
-        done, out = self._done_keys(request_id), {}
-        for a in self.assignments(request_id):
-            role = out.setdefault(a.role, {"assigned": 0, "done": 0, "reviewers": {}})
-            mine = role["reviewers"].setdefault(a.user, {"assigned": 0, "done": 0})
-            for bucket in (role, mine):
-                bucket["assigned"] += 1
-                bucket["done"] += int((a.user, a.eval_set, a.sample_id) in done)
-        return out
+        """As the service: the queues dealt so far (none before anyone asked for the assignments)."""
+        self.get_request(request_id)
+        return progress_of(self._assignments.get(request_id, []), self._done_keys(request_id))
 
     def bounds_order(self, request_id: int) -> bool:
         return bool(self.config(request_id).policy.regression_bounds)
@@ -438,11 +427,7 @@ class FakeReviewService:
 
     def disagreements(self, request_id: int, eval_set: str | None = None) -> list:
         ratings, settled = self._counted_ratings(request_id)
-        order = {name: i for i, name in enumerate(self.get_request(request_id).eval_sets)}
-        found = find_disagreements(ratings)
-        return [{"eval_set": es, "sample_id": sid, "labels": kinds}
-                for (es, sid), kinds in sorted(found.items(), key=lambda kv: (order.get(kv[0][0], 0), kv[0][1]))
-                if (es, sid) not in settled and (eval_set is None or es == eval_set)]
+        return disagreement_queue(ratings, settled, list(self.get_request(request_id).eval_sets), eval_set)
 
     def adjudicate(self, request_id: int, eval_set: str, sample_id: str, *, verdict=None, correct=None, error=None,
                    comment=None) -> Label:

@@ -13,7 +13,7 @@ from signoff.core.assignment import next_open, to_review, unchanged_sample
 from signoff.core.config import ConfigError, parse_config
 from signoff.core.model import Verdict
 from signoff.store.store import Store
-from tests.test_team_review import SMES, config, make_request, needing_review, svc
+from tests.test_team_review import SMES, config, make_request, needing_review, store, svc  # noqa: F401 (fixture)
 
 
 def unchanged_ids(store, req) -> dict[str, set[str]]:
@@ -30,13 +30,6 @@ def class_of(store, req) -> dict[tuple[str, str], str]:
         frame = store.load_comparison(req.id, es, columns=["id", "class"])
         out.update({(es, i): c for i, c in zip(frame["id"], frame["class"].astype(str))})
     return out
-
-
-@pytest.fixture
-def store(tmp_path):
-    s = Store(f"sqlite:///{tmp_path / 'store.db'}")
-    yield s
-    s.close()
 
 
 # -- [policy] sample_unchanged ------------------------------------------------------------------

@@ -143,3 +143,30 @@ def reassign(open_items: list[Assignment], holders: dict[tuple[str, str, str], s
         have.add(target)
         moves.append((item, target))
     return moves
+
+
+def queue_of(items: list[Assignment], user: str, done: set[tuple[str, str, str]],
+             eval_set: str | None = None) -> list[QueueItem]:
+    """`user`'s queue in dealing order, each item done or not (`done`: (user, eval set, sample id) of
+    the labels that say something). A sample dealt to them in two roles is listed once."""
+    me = user.strip().lower()
+    seen, out = set(), []
+    for a in items:
+        if a.user != me or (eval_set is not None and a.eval_set != eval_set) or (a.eval_set, a.sample_id) in seen:
+            continue
+        seen.add((a.eval_set, a.sample_id))
+        out.append(QueueItem(a.eval_set, a.sample_id, (me, a.eval_set, a.sample_id) in done, a.position))
+    return out
+
+
+def progress_of(items: list[Assignment], done: set[tuple[str, str, str]]) -> dict:
+    """{role: {"assigned", "done", "reviewers": {user: {"assigned", "done"}}}} of the team's queues."""
+    out: dict[str, dict] = {}
+    for a in items:
+        role = out.setdefault(a.role, {"assigned": 0, "done": 0, "reviewers": {}})
+        mine = role["reviewers"].setdefault(a.user, {"assigned": 0, "done": 0})
+        finished = (a.user, a.eval_set, a.sample_id) in done
+        for bucket in (role, mine):
+            bucket["assigned"] += 1
+            bucket["done"] += int(finished)
+    return out

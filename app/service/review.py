@@ -14,8 +14,9 @@ from datetime import datetime, timezone
 
 
 
-from signoff.core.agreement import AgreementFigure, disagreements as find_disagreements, figures as agreement_figures, ratings_of
-from signoff.core.assignment import Assignment, QueueItem, deal, next_open, reassign, seed_of, to_review
+from signoff.core.agreement import AgreementFigure, disagreement_queue, figures as agreement_figures, ratings_of
+from signoff.core.assignment import (Assignment, QueueItem, deal, next_open, progress_of, queue_of, reassign,
+                                     seed_of, to_review)
 from signoff.core.config import ProjectConfig, parse_config
 from signoff.core.errors import InputError, NotFoundError, PolicyRefusal, SignoffError
 from signoff.core.hashing import canonical_json
@@ -1048,15 +1049,7 @@ class ReviewService:
     def my_queue(self, request_id: int, eval_set: str | None = None, *, user: str | None = None) -> list[QueueItem]:
         """My assigned samples in queue order (regressions first), each with done / not done.
         A sample dealt to me in two roles is listed once."""
-        me = (user or self.user).strip().lower()
-        done = self._done_keys(request_id)
-        seen, out = set(), []
-        for a in self.assignments(request_id):
-            if a.user != me or (eval_set is not None and a.eval_set != eval_set) or (a.eval_set, a.sample_id) in seen:
-                continue
-            seen.add((a.eval_set, a.sample_id))
-            out.append(QueueItem(a.eval_set, a.sample_id, (me, a.eval_set, a.sample_id) in done, a.position))
-        return out
+        return queue_of(self.assignments(request_id), user or self.user, self._done_keys(request_id), eval_set)
 
     def next_assigned(self, request_id: int, after: tuple[str, str] | None = None,
                       eval_set: str | None = None) -> QueueItem | None:
@@ -1078,16 +1071,7 @@ class ReviewService:
 
     def queue_progress(self, request_id: int, labels: list[Label] | None = None) -> dict:
         """{role: {"assigned", "done", "reviewers": {user: {"assigned", "done"}}}} of the team's queues."""
-        done = self._done_keys(request_id, labels)
-        out: dict[str, dict] = {}
-        for a in self.store.assignments(int(request_id)):
-            role = out.setdefault(a.role, {"assigned": 0, "done": 0, "reviewers": {}})
-            mine = role["reviewers"].setdefault(a.user, {"assigned": 0, "done": 0})
-            finished = (a.user, a.eval_set, a.sample_id) in done
-            for bucket in (role, mine):
-                bucket["assigned"] += 1
-                bucket["done"] += int(finished)
-        return out
+        return progress_of(self.store.assignments(int(request_id)), self._done_keys(request_id, labels))
 
     def reassign(self, request_id: int, from_user: str, to: list[str] | None = None) -> int:
         """Move `from_user`'s open items to `to` (members of the item's role; None: the role's other
@@ -1169,11 +1153,7 @@ class ReviewService:
         adjudicated = self._adjudicated({l.statement_id for l in counted})
         settled = {(l.eval_set, str(l.sample_id)) for l in counted if l.statement_id in adjudicated}
         ratings = [r for l in counted if l.statement_id not in adjudicated for r in ratings_of(l)]
-        order = {name: i for i, name in enumerate(req.eval_sets)}
-        found = find_disagreements(ratings)
-        return [{"eval_set": es, "sample_id": sid, "labels": kinds}
-                for (es, sid), kinds in sorted(found.items(), key=lambda kv: (order.get(kv[0][0], 0), kv[0][1]))
-                if (es, sid) not in settled and (eval_set is None or es == eval_set)]
+        return disagreement_queue(ratings, settled, list(req.eval_sets), eval_set)
 
     def adjudicate(self, request_id: int, eval_set: str, sample_id: str, *, verdict=None, correct=None, error=None,
                    comment=None) -> Label:

@@ -18,13 +18,19 @@ def amber_pixels(widget) -> int:
                if image.pixel(x, y) == want)
 
 
-def test_json_tree_marks_the_matching_cell_and_opens_it(window, open_request, qtbot):
-    open_request(window, eval_set="extraction")
+def searched(window, open_request, qtbot, eval_set: str, needle: str, sample_id: str):
+    """The eval set open, `needle` typed in the search box, its first hit selected and marked: the view."""
+    open_request(window, eval_set=eval_set)
     view = window.detail.view
-    assert view.mode == "structure"
-    window.set_search("Bob")
-    qtbot.waitUntil(lambda: window.current_sample_id() == "j-2")
+    window.set_search(needle)
+    qtbot.waitUntil(lambda: window.current_sample_id() == sample_id)
     qtbot.waitUntil(lambda: view.search_hits != [])
+    return view
+
+
+def test_json_tree_marks_the_matching_cell_and_opens_it(window, open_request, qtbot):
+    view = searched(window, open_request, qtbot, "extraction", "Bob", "j-2")
+    assert view.mode == "structure"
     from signoff.plugins.renderers.jsontree.view import HIT_ROLE, LEFT, RIGHT
 
     assert [col for _path, col in view.search_hits] == [RIGHT]        # "Bob" is the candidate's, not "Bo"
@@ -40,21 +46,30 @@ def test_json_tree_marks_the_matching_cell_and_opens_it(window, open_request, qt
     assert not any(view.tree.topLevelItem(i).data(RIGHT, HIT_ROLE) for i in range(view.tree.topLevelItemCount()))
 
 
-def test_json_hits_inside_a_folded_object_open_their_parents(window, open_request, qtbot):
-    open_request(window, eval_set="extraction")
-    view = window.detail.view
-    window.set_search("extra")
-    qtbot.waitUntil(lambda: window.current_sample_id() == "j-2")
-    qtbot.waitUntil(lambda: view.search_hits != [])
-    assert any(path.endswith("extra") or path == "extra" for path, _col in view.search_hits)
+def test_json_hits_inside_a_folded_object_open_their_parents(qtbot):
+    """An unchanged object is folded; a hit inside it opens it, and the new needle clears the old marks."""
+    from signoff.core.shown import Shown, Side
+    from signoff.plugins.renderers.jsontree.view import HIT_ROLE, JsonOutputView
+
+    view = JsonOutputView()
+    qtbot.addWidget(view)
+    same = '{"address": {"city": "Lyon", "zip": "69001"}, "total": 3}'
+    view.show_sample(Shown("x", "", None, Side("baseline", "BASELINE", same),
+                           Side("candidate", "CANDIDATE", same.replace("3}", "4}"))))
+    address = next(view.tree.topLevelItem(i) for i in range(view.tree.topLevelItemCount())
+                   if view.tree.topLevelItem(i).text(0) == "address")
+    assert not address.isExpanded()                                  # unchanged: folded
+    assert view.show_search("lyon") == 2                               # both sides' "Lyon", case-insensitive
+    address = next(view.tree.topLevelItem(i) for i in range(view.tree.topLevelItemCount())
+                   if view.tree.topLevelItem(i).text(0) == "address")
+    assert address.isExpanded()
+    city = next(address.child(i) for i in range(address.childCount()) if address.child(i).text(0) == "city")
+    assert city.data(1, HIT_ROLE) and city.data(2, HIT_ROLE)
+    assert view.show_search("zzz") == 0 and view.search_hits == []
 
 
 def test_label_view_marks_the_matching_label(window, open_request, qtbot):
-    open_request(window, eval_set="intents")
-    view = window.detail.view
-    window.set_search("delivery")
-    qtbot.waitUntil(lambda: window.current_sample_id() == "i-3")
-    qtbot.waitUntil(lambda: view.search_hits != [])
+    view = searched(window, open_request, qtbot, "intents", "delivery", "i-3")
     right = view.sides[1]
     assert view.search_hits == [right["name"].text()]                # the candidate's label, not the reference
     assert right["big"].text() == "delivery" and right["big"].property("searchHit")
@@ -67,11 +82,7 @@ def test_label_view_marks_the_matching_label(window, open_request, qtbot):
 
 
 def test_image_view_marks_the_matching_caption(window, open_request, qtbot):
-    open_request(window, eval_set="photos")
-    view = window.detail.view
-    window.set_search("cand/p-1")
-    qtbot.waitUntil(lambda: window.current_sample_id() == "p-1")
-    qtbot.waitUntil(lambda: view.search_hits != [])
+    view = searched(window, open_request, qtbot, "photos", "cand/p-1", "p-1")
     name = view.shown.sides[1].name
     assert view.search_hits == [name] and view.canvas.hits == {name}
     assert view.hit_note.isVisible()
