@@ -100,7 +100,7 @@ def verdict_for(sample_id: str, user: str) -> str:
 
 
 def reviewer(url: str, home: str, user: str, request_id: int, rate: float, duration: float, start_at: float,
-             out: mp.Queue, deadline: float = 200.0) -> None:
+             out: mp.Queue, deadline: float = 180.0) -> None:
     os.environ["SIGNOFF_HOME"] = home
     from signoff.core.model import Verdict
     from signoff.service.review import ReviewService
@@ -116,7 +116,7 @@ def reviewer(url: str, home: str, user: str, request_id: int, rate: float, durat
     t0 = time.monotonic()
     for i, item in enumerate(queue):
         due = t0 + i / rate
-        if due - t0 > duration or time.monotonic() - t0 > deadline:   # a machine too slow: stop, say so
+        if due - t0 > duration or time.time() > start_at + deadline:   # a machine too slow: stop, say so
             break
         delay = due - time.monotonic()
         if delay > 0:
@@ -269,9 +269,9 @@ def main() -> int:
     ap.add_argument("--duration", type=float, default=60.0, help="seconds of labeling")
     ap.add_argument("--overlap", type=int, default=2)
     ap.add_argument("--clients", type=int, default=None, help="window-equivalent clients (default reviewers + 1)")
-    ap.add_argument("--deadline", type=float, default=200.0,
-                    help="seconds after which a reviewer stops even with items left (keeps a run under 5 min; "
-                         "its queue then counts as not drained)")
+    ap.add_argument("--deadline", type=float, default=180.0,
+                    help="seconds after the common start at which every reviewer stops, even with items left "
+                         "(keeps a run under 5 min; such a queue counts as not drained)")
     args = ap.parse_args()
     run_began = time.monotonic()
 
