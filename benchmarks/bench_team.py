@@ -12,14 +12,18 @@ What it does and checks:
     stored in its own transaction (set_label, the keystroke path); it counts what the store acknowledged
   - the QA process asks for the disagreement queue every 2 s and adjudicates what it finds
   - window-equivalent clients (one per reviewer plus QA's; threads with their own Store, in a few
-    processes) poll the store's change counter as the window does (Store.audit_head() every
-    signoff.ui.team_view.POLL_MS) and on a change read what the window reloads (the request and its
+    processes) poll the store's change counter as the window does (ReviewService.change_counter()
+    every signoff.ui.team_view.POLL_MS) and on a change read what the window reloads (the request and its
     labels, as team_view._read_team); per write and client: the time from the write's
     acknowledgement to the end of the client's first poll that started after it (and its reload,
     when that poll saw the change) -- an upper bound of when that window shows it
   - at the end: labels stored = labels acknowledged, no sample dealt beyond its overlap, every
     queue drained, agreement computed (and how long that takes), the status re-evaluated
-Prints the figures; docs/performance.md "Team review under load" records them.
+  - the floor, in the same run before the load: one reviewer labeling alone (sequential signed
+    set_label on a second request) and one client's poll + reload on an idle store
+Prints the figures, then a table to paste into docs/performance.md "Team review under load".
+Takes about duration + 60 s on a quiet 2-core machine (setup, start-up, the agreement).
+
 """
 
 from __future__ import annotations
@@ -96,7 +100,7 @@ def verdict_for(sample_id: str, user: str) -> str:
 
 
 def reviewer(url: str, home: str, user: str, request_id: int, rate: float, duration: float, start_at: float,
-             out: mp.Queue) -> None:
+             out: mp.Queue, deadline: float = 180.0) -> None:
     os.environ["SIGNOFF_HOME"] = home
     from signoff.core.model import Verdict
     from signoff.service.review import ReviewService
@@ -112,7 +116,7 @@ def reviewer(url: str, home: str, user: str, request_id: int, rate: float, durat
     t0 = time.monotonic()
     for i, item in enumerate(queue):
         due = t0 + i / rate
-        if due - t0 > duration:
+        if due - t0 > duration or time.time() > start_at + deadline:   # a machine too slow: stop, say so
             break
         delay = due - time.monotonic()
         if delay > 0:
@@ -140,11 +144,11 @@ def _watch(url: str, request_id: int, stop, polls: list, interval: float) -> Non
 
     store = Store(url, migrate=False)
     svc = ReviewService(store, user="viewer@example.com")
-    head = store.audit_head()
+    head = svc.change_counter()
     try:
         while not stop.is_set():
             began = time.time()
-            now = store.audit_head()
+            now = svc.change_counter()
             ended = time.time()
             changed = now != head
             if changed:
@@ -190,6 +194,39 @@ def refresh_delays(writes: list[float], clients: list[list[tuple[float, float, b
     return out
 
 
+def floor(url: str, ci, users: list[str], overlap: int) -> dict:
+    """The same operations with no load, in this run: 20 signed labels by one reviewer, one after
+    another, on a request of their own, and 10 idle polls + reloads of one client."""
+    from signoff.core.model import Verdict
+    from signoff.service.review import ReviewService
+    from signoff.store.store import Store
+    from tests.plugin_doubles import InMemorySource
+    from tests.support.keys import signer
+
+    source = InMemorySource(config=config_text(users, overlap), revisions={"floor": tables(30)})
+    req = ci.create_request(source, sha="floor")   # a change of its own: nothing carries over
+    store = Store(url, migrate=False)
+    try:
+        svc = ReviewService(store, user=users[0], signer=signer(users[0]))
+        queue = [q for q in svc.my_queue(req.id)][:20]
+        label_s = []
+        for item in queue:
+            t = time.monotonic()
+            svc.set_label(req.id, item.eval_set, item.sample_id, verdict=Verdict.TIE, refresh=False)
+            label_s.append(time.monotonic() - t)
+        poll_s = []
+        for _ in range(10):
+            t = time.monotonic()
+            svc.change_counter()
+            svc.get_request(req.id)
+            svc.labels_frame(req.id)
+            poll_s.append(time.monotonic() - t)
+    finally:
+        store.close()
+    return {"request": req.id, "label_ms": statistics.median(label_s) * 1000,
+            "poll_ms": statistics.median(poll_s) * 1000}
+
+
 def qa(url: str, home: str, request_id: int, start_at: float, stop, out: mp.Queue) -> None:
     os.environ["SIGNOFF_HOME"] = home
     from signoff.service.review import ReviewService
@@ -232,7 +269,11 @@ def main() -> int:
     ap.add_argument("--duration", type=float, default=60.0, help="seconds of labeling")
     ap.add_argument("--overlap", type=int, default=2)
     ap.add_argument("--clients", type=int, default=None, help="window-equivalent clients (default reviewers + 1)")
+    ap.add_argument("--deadline", type=float, default=180.0,
+                    help="seconds after the common start at which every reviewer stops, even with items left "
+                         "(keeps a run under 5 min; such a queue counts as not drained)")
     args = ap.parse_args()
+    run_began = time.monotonic()
 
     from tests.support.postgres import PostgresServer, find_bin_dir
 
@@ -260,11 +301,15 @@ def main() -> int:
         deal_s = time.monotonic() - t
         print(f"request {req.id}: {n_review:,} samples to review, {len(dealt):,} items dealt in {deal_s:.2f} s "
               f"(request made in {created_s:.1f} s)", flush=True)
+        base = floor(url, ci, users, args.overlap)
+        print(f"floor (no load, this run): signed label median {base['label_ms']:.0f} ms; idle poll + reload "
+              f"median {base['poll_ms']:.0f} ms", flush=True)
 
         ctx = mp.get_context("spawn")
         out = ctx.Queue()
         start_at = time.time() + 3 + 0.3 * args.reviewers   # every process started and its queue read
-        procs = [ctx.Process(target=reviewer, args=(url, home, u, req.id, args.rate, args.duration, start_at, out))
+        procs = [ctx.Process(target=reviewer, args=(url, home, u, req.id, args.rate, args.duration, start_at, out,
+                                                     max(args.deadline, args.duration)))
                  for u in users]
         stop = ctx.Event()
         procs.append(ctx.Process(target=qa, args=(url, home, req.id, start_at, stop, out)))
@@ -289,7 +334,7 @@ def main() -> int:
         delays = sorted(refresh_delays(sorted(t for r in revs for t in r["acked_at"]), clients))
         qa_r = next(r for r in results if r["user"] == "qa")
         acked = sum(r["acked"] for r in revs)
-        stored = [l for l in store.labels(req.id) if l.user != "quinn@example.com"]
+        stored = [l for l in store.labels(req.id) if l.user != "quinn@example.com"]   # not the floor's request
         items = ci.assignments(req.id)
         per_sample = Counter((a.role, a.eval_set, a.sample_id) for a in items)
         overlap_ok = all(n == (args.overlap if role == "sme" else 1) for (role, _, _), n in per_sample.items())
@@ -324,6 +369,37 @@ def main() -> int:
               f"max {delays[-1]:.2f} s over {len(delays):,} (write, client) pairs; "
               f"{'within' if statistics.median(delays) <= 2 else 'ABOVE'} 2 s (median)")
         print(f"status re-evaluated in {refresh_s:.2f} s: {verdict.status.value} — {verdict.description}")
+        rate = acked / max(1e-9, statistics.mean(r['elapsed'] for r in revs)) / args.reviewers
+        try:
+            load = " / ".join(f"{x:.1f}" for x in os.getloadavg())
+        except OSError:
+            load = "n/a"
+        rows = [
+            ("set-up", f"{args.reviewers} reviewers x {args.rate:g} labels/s for {args.duration:g} s, overlap "
+                       f"{args.overlap}; {n_review:,} samples to review; load average {load}"),
+            ("labels acknowledged / stored", f"{acked:,} / {len(stored):,} "
+                                             f"({'equal' if acked == len(stored) else 'DIFFER'}), "
+                                             f"{sum(r['n_errors'] for r in revs)} errors"),
+            ("no sample dealt beyond its overlap", f"{'yes' if overlap_ok else 'NO'} ({len(dealt):,} items dealt "
+                                                   f"in {deal_s:.1f} s)"),
+            ("every queue drained", "yes" if not drained else f"NO: {', '.join(drained[:5])}"),
+            ("achieved rate", f"{rate:.2f} labels/s per reviewer (of {args.rate:g} asked)"),
+            ("label latency (store + sign)", f"median {statistics.median(lat) * 1000:.0f} ms, p95 "
+                                             f"{lat[int(0.95 * (len(lat) - 1))] * 1000:.0f} ms; floor (alone) "
+                                             f"{base['label_ms']:.0f} ms"),
+            ("agreement computed", f"alpha {verdict_fig.alpha:.3f} on {verdict_fig.doubly:,} doubly-labeled samples "
+                                   f"in {agreement_s:.2f} s"),
+            ("QA", f"{qa_r['adjudicated']} adjudicated in {qa_r['rounds']} scans, scan median "
+                   f"{statistics.median(qa_r['scan_s']):.2f} s"),
+            ("refresh reaching every window (median)", f"{statistics.median(delays):.2f} s (p95 "
+                                                        f"{delays[int(0.95 * (len(delays) - 1))]:.2f} s, "
+                                                        f"{len(clients)} clients); floor: idle poll + reload "
+                                                        f"{base['poll_ms']:.0f} ms + half a poll interval"),
+            ("benchmark wall time", f"{time.monotonic() - run_began:.0f} s"),
+        ]
+        print("\nfor docs/performance.md:\n\n| figure | result |\n|---|---|")
+        for name, value in rows:
+            print(f"| {name} | {value} |")
         ok = acked == len(stored) and overlap_ok and not drained and statistics.median(delays) <= 2
         return 0 if ok else 1
     finally:

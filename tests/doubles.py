@@ -11,6 +11,7 @@ touches disk. Tests can make it slow (`comparison_delay`) or fail
 
 from __future__ import annotations
 
+import copy
 import sys
 
 import struct
@@ -23,6 +24,9 @@ from datetime import datetime, timezone
 import numpy as np
 import pandas as pd
 
+from signoff.core.agreement import disagreement_queue, figures as agreement_figures, ratings_of
+from signoff.core.assignment import (Assignment, QueueItem, deal, progress_of, queue_of, reassign as core_reassign,
+                                     seed_of, to_review)
 from signoff.core.compare import compare
 from signoff.core.config import EvalSetSpec, ProjectConfig, parse_config
 from signoff.core.errors import InputError, NotFoundError, PolicyRefusal
@@ -203,6 +207,7 @@ class FakeStore:
 
     def __init__(self):
         self.waiting: list[dict] = []
+        self.changes = 0      # the change counter: every write bumps it (ReviewService.change_counter)
 
     def describe(self) -> str:
         return "memory (test double)"
@@ -242,6 +247,8 @@ class FakeReviewService:
         self._tables: dict[tuple[int, str], pd.DataFrame] = {}
         self._labels: dict[tuple[int, str, str, str], Label] = {}
         self._decisions: dict[str, list[Decision]] = {}
+        self._assignments: dict[int, list[Assignment]] = {}
+        self._adjudicated: set[tuple[int, str, str, str]] = set()
         if empty:
             return
         sets = [_text_set(), _label_set(), _json_set(), _image_set()]
@@ -338,20 +345,124 @@ class FakeReviewService:
         self.get_request(request_id)
         return None
 
-    def my_queue(self, request_id: int, eval_set: str | None = None) -> list:
-        """The fake deals no queues (ReviewService.my_queue): nothing assigned."""
-        self.get_request(request_id)
-        return []
+    # --- team review: the same core functions as ReviewService (app/core/assignment.py, agreement.py)
+    def assignments(self, request_id: int) -> list[Assignment]:
+        req = self.get_request(request_id)
+        with self._lock:
+            found = self._assignments.get(request_id)
+        if found is not None:
+            return list(found)
+        cfg = self.config(request_id)
+        seed = seed_of(req.id, req.content_hash)
+        classes = {es: list(zip(t["id"].astype(str), t["class"].astype(str)))
+                   for (rid, es), t in self._tables.items() if rid == request_id}
+        todo = to_review(classes, sample_unchanged=cfg.policy.sample_unchanged, seed=seed)
+        dealt = [a for role, n in cfg.policy.required.items() if n > 0 and cfg.roles.get(role)
+                 for a in deal(todo, list(cfg.roles[role]), cfg.policy.effective_overlap, seed, role=role)]
+        with self._lock:
+            self._assignments[request_id] = dealt
+        return list(dealt)
 
-    def disagreements(self, request_id: int, eval_set: str | None = None) -> list:
-        """The fake keeps no team disagreements (ReviewService.disagreements)."""
+    def _done_keys(self, request_id: int) -> set[tuple[str, str, str]]:
+        return {(u.lower(), es, sid) for (rid, es, sid, u), lab in self._labels.items()
+                if rid == request_id and (lab.verdict is not None or lab.correct is not None or bool(lab.error))}
+
+    def my_queue(self, request_id: int, eval_set: str | None = None, *, user: str | None = None) -> list[QueueItem]:
+        return queue_of(self.assignments(request_id), user or self.user, self._done_keys(request_id), eval_set)
+
+    def queue_progress(self, request_id: int) -> dict:
+        """As the service: the queues dealt so far (none before anyone asked for the assignments)."""
         self.get_request(request_id)
-        return []
+        return progress_of(self._assignments.get(request_id, []), self._done_keys(request_id))
+
+    def bounds_order(self, request_id: int) -> bool:
+        return bool(self.config(request_id).policy.regression_bounds)
+
+    def reassign(self, request_id: int, from_user: str, to: list[str] | None = None) -> int:
+        cfg = self.config(request_id)
+        if not cfg.roles_of(self.user) and self.user.lower() not in {o.lower() for o in cfg.policy.owners}:
+            raise PolicyRefusal(f"{self.user} holds no role in signoff.toml [roles] and may not reassign work")
+        who = from_user.strip().lower()
+        items, done = self.assignments(request_id), self._done_keys(request_id)
+        if not any(a.user == who for a in items):
+            raise InputError(f"{from_user} has nothing assigned on request {request_id}")
+        targets = [t.strip().lower() for t in (to or []) if t.strip()]
+        holders: dict = {}
+        load: dict[str, int] = {}
+        for a in items:
+            holders.setdefault((a.role, a.eval_set, a.sample_id), set()).add(a.user)
+            if (a.user, a.eval_set, a.sample_id) not in done:
+                load[a.user] = load.get(a.user, 0) + 1
+        mine = [a for a in items if a.user == who and (who, a.eval_set, a.sample_id) not in done]
+        moves = []
+        for role in sorted({a.role for a in mine}):
+            members = [m.strip().lower() for m in cfg.roles.get(role, ())]
+            if targets and not any(t in members for t in targets):
+                raise InputError(f"{', '.join(targets)} not in role {role!r} (signoff.toml [roles].{role}): "
+                                 f"their labels would not count")
+            pool = [t for t in targets if t in members] if targets else [m for m in members if m != who]
+            if not pool:
+                raise InputError(f"nobody else in role {role!r} to take {from_user}'s items")
+            moves += core_reassign([a for a in mine if a.role == role], holders, pool, load)
+        moved = {(a.role, a.eval_set, a.sample_id, a.user): user for a, user in moves}
+        with self._lock:
+            self._assignments[request_id] = [replace(a, user=moved.get((a.role, a.eval_set, a.sample_id, a.user),
+                                                                       a.user)) for a in items]
+            self.store.changes += 1
+        return len(moves)
+
+    def _counted_ratings(self, request_id: int) -> tuple[list, set[tuple[str, str]]]:
+        """(ratings of the labels that count and are not adjudications, the adjudicated samples)."""
+        cfg = self.config(request_id)
+        required = {r for r, n in cfg.policy.required.items() if n > 0} or set(cfg.roles)
+        people = {p.lower() for r in required for p in cfg.roles.get(r, ())}
+        ratings, settled = [], set()
+        for key, lab in self._labels.items():
+            if key[0] != request_id or not self._label_signed.get(key) or key[3].lower() not in people:
+                continue
+            if key in self._adjudicated:
+                settled.add((key[1], key[2]))
+            else:
+                ratings += ratings_of(lab)
+        return ratings, settled
 
     def agreement(self, request_id: int) -> list:
-        """The fake keeps no team agreement figures (ReviewService.agreement): none to show."""
+        ratings, _ = self._counted_ratings(request_id)
+        return agreement_figures(ratings, list(self.get_request(request_id).eval_sets))
+
+    def disagreements(self, request_id: int, eval_set: str | None = None) -> list:
+        ratings, settled = self._counted_ratings(request_id)
+        return disagreement_queue(ratings, settled, list(self.get_request(request_id).eval_sets), eval_set)
+
+    def adjudicate(self, request_id: int, eval_set: str, sample_id: str, *, verdict=None, correct=None, error=None,
+                   comment=None) -> Label:
+        if "qa" not in self.config(request_id).roles_of(self.user):
+            raise PolicyRefusal(f"{self.user} is not in role 'qa' (signoff.toml [roles].qa): only QA adjudicates")
+        if verdict is None and correct is None and not error:
+            raise InputError("nothing to adjudicate with: give a verdict, correct/incorrect or an error category")
+        if not any(d["sample_id"] == str(sample_id) for d in self.disagreements(request_id, eval_set)):
+            raise InputError(f"{eval_set}/{sample_id} is not in the disagreement queue of request {request_id} "
+                             f"(its reviewers agree, or it was adjudicated already)")
+        label = self.set_label(request_id, eval_set, str(sample_id), verdict=verdict, correct=correct,
+                               error=error, comment=comment)
+        with self._lock:
+            self._adjudicated.add((request_id, eval_set, str(sample_id), self.user))
+        return label
+
+    def changed_since_label(self, request_id: int, eval_set: str) -> dict[str, Label]:
+        """The fake holds no earlier request of a change (no retrain): nothing changed since a label."""
         self.get_request(request_id)
-        return []
+        return {}
+
+    # --- the store's state ------------------------------------------------
+    def change_counter(self) -> tuple | None:
+        return (self.store.changes,)
+
+    def store_description(self) -> str:
+        return self.store.describe()
+
+    def outbox_waiting(self) -> int:
+        return len(self.store.waiting)
 
     def inspection_trend(self, request_id: int) -> dict | None:
         """The fake holds no periodic inspection (ReviewService.inspection_trend)."""
@@ -415,6 +526,7 @@ class FakeReviewService:
                         updated_at=datetime.now(timezone.utc))
             self._sign_label(new)
             self._labels[key] = new
+            self.store.changes += 1
             self.calls.append(("set_label", request_id, eval_set, sample_id,
                                {k: v for k, v in dict(verdict=verdict, correct=correct, error=error,
                                                       comment=comment).items() if v is not KEEP}))
@@ -434,6 +546,7 @@ class FakeReviewService:
         self._sign_label(lab)
         with self._lock:
             self._labels[(request_id, eval_set, sample_id, user)] = lab
+            self.store.changes += 1
         return lab
 
     def label(self, request_id: int, eval_set: str, sample_id: str, user: str | None = None) -> Label | None:
@@ -515,6 +628,7 @@ class FakeReviewService:
                       authors={**req.authors, req.author: "author"})
         self._decisions.setdefault(req.change_key, []).append(
             self._signed_decision(self.user, role, kind, request_id, comment))
+        self.store.changes += 1
         self.calls.append(("decide", request_id, kind, comment, role))
         return self._refresh_status(request_id)
 
@@ -522,6 +636,12 @@ class FakeReviewService:
         return {"delivered": 0, "waiting": len(self.store.waiting), "failed": 0}
 
     # --- test helpers -----------------------------------------------------
+    def as_user(self, user: str) -> "FakeReviewService":
+        """Another reviewer's service over the same in-memory store (another process, in a test)."""
+        other = copy.copy(self)
+        other.user = user
+        return other
+
     def make_stale(self, request_id: int) -> None:
         """New content for the request: earlier decisions become stale."""
         req = self.get_request(request_id)

@@ -214,3 +214,15 @@ def disagreements(ratings: list[Rating]) -> dict[tuple[str, str], dict[str, dict
         seen.setdefault((r.eval_set, r.sample_id), {}).setdefault(r.kind, {})[r.user] = r.value
     return {key: {k: v for k, v in kinds.items() if len(set(v.values())) > 1}
             for key, kinds in seen.items() if any(len(set(v.values())) > 1 for v in kinds.values())}
+
+
+def disagreement_queue(ratings: list[Rating], settled: set[tuple[str, str]], eval_sets: list[str],
+                       eval_set: str | None = None) -> list[dict]:
+    """QA's adjudication queue: [{"eval_set", "sample_id", "labels": {kind: {user: value}}}] of the
+    samples rated differently, in eval-set then sample order, without the `settled` (adjudicated)
+    ones, only `eval_set`'s when given."""
+    order = {name: i for i, name in enumerate(eval_sets)}
+    found = disagreements(ratings)
+    return [{"eval_set": es, "sample_id": sid, "labels": kinds}
+            for (es, sid), kinds in sorted(found.items(), key=lambda kv: (order.get(kv[0][0], 0), kv[0][1]))
+            if (es, sid) not in settled and (eval_set is None or es == eval_set)]

@@ -101,6 +101,9 @@ class PolicyConfig:
     # agreement is below `min_agreement` (None: no gate).
     overlap: int | None = None
     min_agreement: "AgreementRule | None" = None
+    # Team review: also deal this share of each eval set's unchanged samples (a seeded sample, after
+    # the changed ones), so someone looks at what the comparison calls the same (0: none).
+    sample_unchanged: float = 0.0
 
     # The window hides the other reviewers' labels of a sample until I have labeled it.
     blind_until_labeled: bool = False
@@ -297,6 +300,10 @@ class PolicyToml(_Table):
                                                    "confidence, slices, estimator.")] = {}
     overlap: Annotated[int, _doc("Team review: each sample to review is dealt to this many reviewers of each "
                                  "required role (default 1).", ge=1)] = 1
+    sample_unchanged: Annotated[float, _doc("Team review: also deal this share (0 to 1) of each eval set's "
+                                            "unchanged samples to the queues, a sample seeded by the request, "
+                                            "after the regressions and the changed ones (default 0: none).",
+                                            ge=0, le=1)] = 0.0
     min_agreement: Annotated[MinAgreementToml | None,
                              _doc("Approval waits while the reviewers' agreement on an eval set is below this, "
                                   "e.g. { metric = \"alpha\", value = 0.67 }.")] = None
@@ -599,6 +606,7 @@ def _semantics(raw, data: dict, p: _Problems) -> ProjectConfig:
                                                          value=float(pol.min_agreement.value),
                                                          kind=pol.min_agreement.kind)
                                            if pol.min_agreement is not None else None),
+                            sample_unchanged=float(pol.sample_unchanged),
                             blind_until_labeled=pol.blind_until_labeled),
         roles=roles,
         error_categories=tuple(raw.labels.errors),

@@ -8,7 +8,9 @@ calls these methods directly and never asks which implementation it has
 
 Read models are the core's frozen records: RequestRecord (app/store/records.py),
 Label, Decision (app/core/model.py), Coverage, PolicyVerdict (app/core/policy.py),
-PolicyChange (app/core/policy_change.py); tables are pandas frames with the
+PolicyChange (app/core/policy_change.py), Assignment, QueueItem (app/core/assignment.py),
+AgreementFigure (app/core/agreement.py); the store's state (change counter, description,
+outbox) is read through the port too, never through `service.store`; tables are pandas frames with the
 columns of signoff.service.review.LABEL_COLUMNS and the comparison's table.
 """
 
@@ -19,6 +21,8 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 if TYPE_CHECKING:
     import pandas as pd
 
+    from signoff.core.agreement import AgreementFigure
+    from signoff.core.assignment import Assignment, QueueItem
     from signoff.core.config import ProjectConfig
     from signoff.core.model import Decision, DecisionKind, Label, Verdict
     from signoff.core.policy import Coverage, PolicyVerdict
@@ -65,3 +69,27 @@ class ReviewPort(Protocol):
                role: str | None = None) -> PolicyVerdict: ...
 
     def publish(self) -> Any: ...
+
+    # -- the store's state (status bar, live refresh) --
+    def change_counter(self) -> tuple | None:
+        """Moves on every write to the store, by any process (the window polls it off the GUI thread)."""
+    def store_description(self) -> str: ...
+    def outbox_waiting(self) -> int: ...
+
+    # -- team review (issue 12) --
+    def assignments(self, request_id: int) -> list[Assignment]:
+        """The request's dealing, dealt and kept on first use."""
+    def my_queue(self, request_id: int, eval_set: str | None = None, *,
+                 user: str | None = None) -> list[QueueItem]: ...
+    def queue_progress(self, request_id: int) -> dict:
+        """{role: {"assigned", "done", "reviewers": {user: {"assigned", "done"}}}}."""
+    def bounds_order(self, request_id: int) -> bool:
+        """The policy bounds a regression rate: queues follow the bound's order, Next takes the first open item."""
+    def next_to_review(self, request_id: int, eval_set: str, after: str | None = None) -> str | None: ...
+    def reassign(self, request_id: int, from_user: str, to: list[str] | None = None) -> int: ...
+    def agreement(self, request_id: int) -> list[AgreementFigure]: ...
+    def disagreements(self, request_id: int, eval_set: str | None = None) -> list[dict]: ...
+    def adjudicate(self, request_id: int, eval_set: str, sample_id: str, *, verdict=None, correct=None,
+                   error=None, comment=None) -> Label: ...
+    def changed_since_label(self, request_id: int, eval_set: str) -> dict[str, Label]:
+        """{sample id: my label on the previous request of the change} for samples changed since (a retrain)."""

@@ -14,8 +14,9 @@ from datetime import datetime, timezone
 
 
 
-from signoff.core.agreement import AgreementFigure, disagreements as find_disagreements, figures as agreement_figures, ratings_of
-from signoff.core.assignment import Assignment, QueueItem, deal, reassign, seed_of, to_review
+from signoff.core.agreement import AgreementFigure, disagreement_queue, figures as agreement_figures, ratings_of
+from signoff.core.assignment import (Assignment, QueueItem, deal, next_open, progress_of, queue_of, reassign,
+                                     seed_of, to_review)
 from signoff.core.config import ProjectConfig, parse_config
 from signoff.core.errors import InputError, NotFoundError, PolicyRefusal, SignoffError
 from signoff.core.hashing import canonical_json
@@ -633,7 +634,19 @@ class ReviewService:
         return publish_outbox(self.store, recheck=self.recheck_identities)
 
     def outbox_waiting(self) -> int:
+        """How many status posts wait in the outbox (the window's status bar)."""
         return len(self.store.outbox_items(states=("waiting",)))
+
+    # -- the store's state, for the window (ReviewPort read models) ---------
+    def change_counter(self) -> tuple | None:
+        """The store's change counter: the audit log's head (count, hash). Every audited write, by
+        any process, moves it; the window polls it to refresh (app/ui/team_view.py). None: no head."""
+        head = self.store.audit_head()
+        return tuple(head) if head else None
+
+    def store_description(self) -> str:
+        """Where the store is, for the status bar ("sqlite: ~/…/signoff.db", credentials never shown)."""
+        return self.store.describe()
 
     # -- the regression-rate bound (docs/statistics.md) -------------------
     def _bound_frame(self, request_id: int, eval_set: str, slices: tuple[str, ...]) -> tuple[pd.DataFrame, str]:
@@ -728,8 +741,9 @@ class ReviewService:
         labels stay a prefix of the order, which is what keeps the sample random. None when the set is
         not bounded or the whole order is done: then the caller's own next-unlabeled applies.
 
-        With assigned queues (team review), the queue decides WHICH samples are mine and this order
-        decides in which order I meet them: see docs/statistics.md."""
+        With assigned queues (team review) `n` uses next_assigned instead: the queue decides WHICH
+        samples are mine (a bounded set is dealt along this order) and this order in which order I
+        meet them (the first open one of my queue): docs/statistics.md."""
         order = self.review_order(request_id, eval_set)
         if not order:
             return None
@@ -1028,7 +1042,10 @@ class ReviewService:
         for name in req.eval_sets:
             frame = self.store.load_comparison(req.id, name, columns=["id", "class"])
             classes[name] = list(zip(frame["id"].astype(str), frame["class"].astype(str)))
-        todo = to_review(classes)
+        # a bounded set is dealt in the bound's sample order (app/core/assignment.py to_review)
+        orders = {name: self.review_order(req.id, name) for name in req.eval_sets
+                  if name in config.policy.regression_bounds}
+        todo = to_review(classes, orders=orders, sample_unchanged=config.policy.sample_unchanged, seed=seed)
         out = []
         for role in self._dealt_roles(config):
             out += deal(todo, list(config.roles.get(role, ())), config.policy.effective_overlap, seed, role=role)
@@ -1046,42 +1063,29 @@ class ReviewService:
     def my_queue(self, request_id: int, eval_set: str | None = None, *, user: str | None = None) -> list[QueueItem]:
         """My assigned samples in queue order (regressions first), each with done / not done.
         A sample dealt to me in two roles is listed once."""
-        me = (user or self.user).strip().lower()
-        done = self._done_keys(request_id)
-        seen, out = set(), []
-        for a in self.assignments(request_id):
-            if a.user != me or (eval_set is not None and a.eval_set != eval_set) or (a.eval_set, a.sample_id) in seen:
-                continue
-            seen.add((a.eval_set, a.sample_id))
-            out.append(QueueItem(a.eval_set, a.sample_id, (me, a.eval_set, a.sample_id) in done, a.position))
-        return out
+        return queue_of(self.assignments(request_id), user or self.user, self._done_keys(request_id), eval_set)
 
     def next_assigned(self, request_id: int, after: tuple[str, str] | None = None,
                       eval_set: str | None = None) -> QueueItem | None:
-        """My next open item after `after` (eval set, sample id) in queue order, else the first open
-        one before it; None when my queue is drained."""
+        """`n` with assigned queues: my next open item after `after` (eval set, sample id) in queue
+        order, else the first open one before it; None when my queue is drained. When the policy
+        bounds a regression rate, the queue was dealt in the bound's order and `n` takes the FIRST
+        open item other than `after` (app/core/assignment.py next_open): the queue decides which
+        samples are mine, the bound's order in which order I meet them, and skipping defers by one."""
         queue = self.my_queue(request_id, eval_set)
-        start = 0
-        if after is not None:
-            at = [i for i, q in enumerate(queue) if (q.eval_set, q.sample_id) == (after[0], str(after[1]))]
-            start = at[0] + 1 if at else 0
-        for q in queue[start:] + queue[:start]:
-            if not q.done:
-                return q
-        return None
+        keys = [(q.eval_set, q.sample_id) for q in queue]
+        done = {(q.eval_set, q.sample_id) for q in queue if q.done}
+        key = next_open(keys, done, None if after is None else (after[0], str(after[1])),
+                        first_open=self.bounds_order(request_id))
+        return None if key is None else queue[keys.index(key)]
+
+    def bounds_order(self, request_id: int) -> bool:
+        """The request's policy bounds a regression rate: its queues follow the bound's sample order."""
+        return bool(self.config(request_id).policy.regression_bounds)
 
     def queue_progress(self, request_id: int, labels: list[Label] | None = None) -> dict:
         """{role: {"assigned", "done", "reviewers": {user: {"assigned", "done"}}}} of the team's queues."""
-        done = self._done_keys(request_id, labels)
-        out: dict[str, dict] = {}
-        for a in self.store.assignments(int(request_id)):
-            role = out.setdefault(a.role, {"assigned": 0, "done": 0, "reviewers": {}})
-            mine = role["reviewers"].setdefault(a.user, {"assigned": 0, "done": 0})
-            finished = (a.user, a.eval_set, a.sample_id) in done
-            for bucket in (role, mine):
-                bucket["assigned"] += 1
-                bucket["done"] += int(finished)
-        return out
+        return progress_of(self.store.assignments(int(request_id)), self._done_keys(request_id, labels))
 
     def reassign(self, request_id: int, from_user: str, to: list[str] | None = None) -> int:
         """Move `from_user`'s open items to `to` (members of the item's role; None: the role's other
@@ -1163,11 +1167,7 @@ class ReviewService:
         adjudicated = self._adjudicated({l.statement_id for l in counted})
         settled = {(l.eval_set, str(l.sample_id)) for l in counted if l.statement_id in adjudicated}
         ratings = [r for l in counted if l.statement_id not in adjudicated for r in ratings_of(l)]
-        order = {name: i for i, name in enumerate(req.eval_sets)}
-        found = find_disagreements(ratings)
-        return [{"eval_set": es, "sample_id": sid, "labels": kinds}
-                for (es, sid), kinds in sorted(found.items(), key=lambda kv: (order.get(kv[0][0], 0), kv[0][1]))
-                if (es, sid) not in settled and (eval_set is None or es == eval_set)]
+        return disagreement_queue(ratings, settled, list(req.eval_sets), eval_set)
 
     def adjudicate(self, request_id: int, eval_set: str, sample_id: str, *, verdict=None, correct=None, error=None,
                    comment=None) -> Label:

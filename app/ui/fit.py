@@ -11,7 +11,9 @@
   handle) and keyboard (View ▸ Taller input / Shorter input, Ctrl+Alt+↓ / ↑), and its height
   is remembered (layout.ini, key fit/input_height);
 - search hits are highlighted in the detail pane's text views through extra selections on
-  their plain text (never HTML), and a line names the fields that matched.
+  their plain text (never HTML), in the other views by their `show_search` (the JSON tree's
+  matching cells, the label view's labels, the image view's captions), and a line names the
+  fields that matched.
 
 The tones and the dark theme's check boxes are in resources/themes (app/ui/theme.py).
 """
@@ -24,14 +26,14 @@ from PySide6.QtWidgets import (QApplication, QDialog, QHBoxLayout, QLabel, QLayo
                                QTextEdit, QWidget)
 
 from signoff.ui.diff_view import plain_label
+from signoff.ui.output_view import HIT_BACKGROUND, HIT_FOREGROUND, OutputView
 
 INBOX_FOLD_WIDTH = 1180     # below this window width the inbox folds away by itself
 INPUT_STEP = 40             # px per keyboard step of the input pane
 MIN_INPUT_HEIGHT = 48
 SEARCH_FIELDS = (("id", "id"), ("input", "input"), ("reference", "reference"),
                  ("baseline_output", "baseline output"), ("candidate_output", "candidate output"))
-HIT_BACKGROUND = "#FFC940"   # amber under near-black text: 11:1 in both themes (tests/ui/test_ui_fit.py)
-HIT_FOREGROUND = "#111111"
+# HIT_*: amber under near-black text, 11:1 in both themes (tests/ui/test_ui_fit.py), shared with the views
 
 
 class FlowLayout(QLayout):
@@ -354,6 +356,8 @@ class WindowFit(QObject):
             self.hits_label.setText("")
         for view in w.detail.findChildren(QTextEdit):
             mark_hits(view, needle)
+        for view in w.detail.findChildren(OutputView):   # trees, labels, captions: each view marks its own
+            view.show_search(needle)
 
 
 def mark_hits(view: QTextEdit, needle: str) -> int:

@@ -12,6 +12,9 @@ it is). A view shows model values as text only (no rich text, no HTML).
     modes() / set_mode(name)  optional sub-views (V cycles them)
     zoom(step) / zoom_fit()   optional (images)
     text_content()            everything the view shows, as text (tests, copy)
+    show_search(needle)       optional: mark the search hits in widgets that are not text
+                              editors (tree items, labels, captions); text editors are marked by
+                              the window (app/ui/fit.py). Plain text only, HIT_* colours.
     invisiblesFound(bool)     the outputs hold bidi controls or invisibles
 """
 
@@ -82,6 +85,23 @@ class OutputView(QWidget):
 
     def text_content(self) -> str:
         return ""
+
+    def show_search(self, needle: str) -> int:
+        """Mark what matches `needle` (case-insensitive) where the window's text-editor marking does
+        not reach; returns how many marks. "" clears them. The view keeps the needle for the next
+        sample."""
+        return 0
+
+
+# The search-hit mark (app/ui/fit.py and the views): amber under near-black text, 11:1 in both themes.
+HIT_BACKGROUND = "#FFC940"
+HIT_FOREGROUND = "#111111"
+HIT_STYLE = f"background: {HIT_BACKGROUND}; color: {HIT_FOREGROUND};"
+
+
+def hit(text: str, needle: str) -> bool:
+    """`needle` occurs in `text`, case-insensitively (as the table's search finds it)."""
+    return bool(needle) and needle.casefold() in (text or "").casefold()
 
 
 # --- helpers the views share ---------------------------------------------------------------

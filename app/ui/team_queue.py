@@ -3,7 +3,8 @@
 With `[policy] overlap` set, the samples that need review are dealt to the reviewers
 (ReviewService.my_queue). Then, in the window:
 
-- `n` (Next) takes MY next open assigned item (ReviewService order: regressions first), across
+- `n` (Next) takes MY next open assigned item (ReviewService order: regressions first; when the
+  policy bounds a regression rate, the bound's sample order and my first open item), across
   eval sets; the class buttons and the eval-set list count my assigned items ("regressed 3/5":
   labeled by me / assigned to me), and the end-of-queue notice comes when my items in the eval set
   are done, naming the next eval set where I still have open items.
@@ -24,6 +25,7 @@ import logging
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 
+from signoff.core.assignment import next_open
 from signoff.core.errors import SignoffError
 from signoff.ui import workers
 from signoff.ui.sample_model import CLASS_ORDER, MyLabel
@@ -40,9 +42,10 @@ def read_queues(service, request_id: int) -> dict:
     user = getattr(service, "user", "") or ""
     roles = config.roles_of(user) if user else []
     out = {"request_id": int(request_id), "overlap": overlap, "items": [], "qa": "qa" in roles,
-           "disagreements": []}
+           "disagreements": [], "first_open": False}
     if overlap:
         out["items"] = [(q.eval_set, str(q.sample_id), bool(q.done)) for q in service.my_queue(request_id)]
+        out["first_open"] = service.bounds_order(request_id)   # Next's rule: ReviewService.next_assigned
     if out["qa"]:
         out["disagreements"] = [(d["eval_set"], str(d["sample_id"])) for d in service.disagreements(request_id)]
     return out
@@ -100,6 +103,7 @@ class TeamQueue(QObject):
         self.order: list[tuple[str, str]] = []      # my assigned items, queue order
         self.done: set[tuple[str, str]] = set()
         self.is_qa = False
+        self.first_open = False     # the policy bounds a regression rate: Next takes my first open item
         self.to_adjudicate: set[tuple[str, str]] = set()
         self._pending: tuple[str, str] | None = None   # select this once its eval set is loaded
         self._worker: workers.Worker | None = None
@@ -151,6 +155,7 @@ class TeamQueue(QObject):
         self.order = [(es, sid) for es, sid, _d in result["items"]]
         self.done = {(es, sid) for es, sid, d in result["items"] if d}
         self.is_qa = result["qa"]
+        self.first_open = bool(result.get("first_open"))
         self.to_adjudicate = set(result["disagreements"])
         self._apply_to_model(initial=False)
         queues = getattr(w, "queues", None)
@@ -225,15 +230,11 @@ class TeamQueue(QObject):
     # -- moving through my queue ---------------------------------------------------------
     def next_item(self, after: tuple[str, str] | None, *, eval_set: str | None = None,
                   wrap: bool = True) -> tuple[str, str] | None:
-        """My next open item after `after` in queue order (within `eval_set` when given)."""
+        """My next open item after `after` in queue order (within `eval_set` when given); when the
+        policy bounds a regression rate, my first open item other than `after` (the same rule as
+        ReviewService.next_assigned: app/core/assignment.py next_open)."""
         order = [k for k in self.order if eval_set is None or k[0] == eval_set]
-        start = 0
-        if after is not None and after in order:
-            start = order.index(after) + 1
-        for key in order[start:] + (order[:start] if wrap else []):
-            if key not in self.done:
-                return key
-        return None
+        return next_open(order, self.done, after, first_open=self.first_open, wrap=wrap)
 
     def next(self) -> bool:
         """`n`: go to my next open assigned item. False when not active (the caller does as before)."""

@@ -92,42 +92,46 @@ class TeamPanel(QWidget):
         self.text.setText("other reviewers:\n" + "\n".join(lines))
 
 
-def _read_head(store):
-    head = store.audit_head()
-    return tuple(head) if head else None
+def _read_head(service):
+    return service.change_counter()
 
 
 def _read_team(service, request_id: int, eval_set: str | None):
-    """Worker side of a refresh: the request, every label of the eval set, the change's decisions."""
+    """Worker side of a refresh: the request, every label of the eval set, the change's decisions
+    (ReviewPort.decisions: current and stale, every reviewer's), my labels on samples changed since."""
     req = service.get_request(request_id)
     labels = service.labels_frame(request_id)
-    store = getattr(service, "store", None)
-    decisions = store.decisions_for_change(req.change_key) if hasattr(store, "decisions_for_change") else []
+    decisions = service.decisions(request_id)
     changed = {}
-    finder = getattr(service, "changed_since_label", None)
-    if finder is not None and eval_set:
+    if eval_set:
         try:
-            changed = finder(request_id, eval_set)
+            changed = service.changed_since_label(request_id, eval_set)
         except SignoffError:
             changed = {}
-    return req, eval_set, labels, [(d.id, d.user, str(getattr(d.kind, "value", d.kind)), d.request_id)
+    return req, eval_set, labels, [(_decision_id(d), d.user, str(getattr(d.kind, "value", d.kind)), d.request_id)
                                    for d in decisions], changed
 
 
+def _decision_id(d) -> tuple:
+    """What tells two decisions apart (the fake's carry no row id): who, what, when, on which request."""
+    return (d.id, d.user, str(getattr(d.kind, "value", d.kind)), d.created_at, d.request_id)
+
+
 class StoreWatcher(QObject):
-    """Polls the store's change counter off the GUI thread; `changed` when it moved."""
+    """Polls the store's change counter (ReviewPort.change_counter) off the GUI thread; `changed`
+    when it moved."""
 
     changed = Signal(object)
 
-    def __init__(self, store, parent: QObject | None = None, interval_ms: int = POLL_MS):
+    def __init__(self, service, parent: QObject | None = None, interval_ms: int = POLL_MS):
         super().__init__(parent)
-        self.store = store
+        self.service = service
         self.head = None
         self._worker: workers.Worker | None = None
         self.timer = QTimer(self, interval=interval_ms)
         self.timer.timeout.connect(self.poll)
         try:
-            self.head = _read_head(store)
+            self.head = _read_head(service)
         except Exception:   # the store is down: the first poll that works reports the change
             log.warning("the store's change counter could not be read", exc_info=True)
 
@@ -142,7 +146,7 @@ class StoreWatcher(QObject):
     def poll(self) -> None:
         if self._worker is not None and self._worker.is_running:
             return
-        worker = workers.Worker(_read_head, self.store)
+        worker = workers.Worker(_read_head, self.service)
         worker.signals.finished.connect(self._polled)
         self._worker = workers.start(worker)
 
@@ -168,11 +172,9 @@ class TeamView(QObject):
         self.notices: list[str] = []          # what the window said about others' decisions (tests read it)
         self._worker: workers.Worker | None = None
         self._again = False
-        store = getattr(window.service, "store", None)
-        self.watcher = StoreWatcher(store, self) if hasattr(store, "audit_head") else None
-        if self.watcher is not None:
-            self.watcher.changed.connect(lambda _head: self.reload())
-            self.watcher.start()
+        self.watcher = StoreWatcher(window.service, self)
+        self.watcher.changed.connect(lambda _head: self.reload())
+        self.watcher.start()
         window.comparisonLoaded.connect(lambda _r, _e: self.reload(quiet=True))
         window.table.selectionModel().currentRowChanged.connect(lambda *_: self.show_current())
         window.labelSaved.connect(lambda *_: self.show_current())
@@ -186,13 +188,11 @@ class TeamView(QObject):
 
     def refresh_now(self) -> None:
         """F5 and focus: ask the store now (a change reloads everything), and reload the open request."""
-        if self.watcher is not None:
-            self.watcher.poll()
+        self.watcher.poll()
         self.reload()
 
     def stop(self) -> None:
-        if self.watcher is not None:
-            self.watcher.stop()
+        self.watcher.stop()
 
     # -- reloading -----------------------------------------------------------
     def reload(self, quiet: bool = False) -> None:

@@ -3,8 +3,9 @@ against its platform's published schema (check-jsonschema's vendored GitHub work
 GitLab CI schemas, offline), and the GitHub and GitLab ones run: every shell step of their
 jobs, verbatim, in bash, in a real git repository, against loopback GitHub and GitLab
 servers, with the reviewers deciding through the CLI in between. Only the install lines
-(pip) are left out: the suite's own environment has Signoff. The MLflow recipe's steps need
-an MLflow server and the team's evaluate script: it is validated and checked statically."""
+(pip) are left out: the suite's own environment has Signoff. The MLflow recipe is validated
+here and run end to end in tests/mlflow/test_mlflow_recipe.py (a real tracking server, the example
+evaluate script docs/examples/evaluate.py)."""
 
 from __future__ import annotations
 

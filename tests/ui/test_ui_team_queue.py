@@ -203,3 +203,33 @@ def test_agreement_per_eval_set_reaches_the_charts(team):
         assert f"n={f.doubly}" in str([t.x for t in chart.figure.data])
         if f.alpha is not None:
             assert f"{f.alpha:.2f}" in text
+
+
+def test_with_a_bound_next_walks_my_queue_in_the_bound_order_and_comes_back_to_a_skipped_item(
+        qtbot, make_window, tmp_path):
+    """[policy] max_regression_rate with overlap: my queue is my share of the bound's sample order
+    (ReviewService.review_order) and n takes my FIRST open item: a skipped one comes back next."""
+    store = Store(f"sqlite:///{tmp_path / 'bounded.db'}")
+    try:
+        req = ReviewService(store, user="ci@example.com").create_request(
+            InMemorySource(tables(40), config=config(overlap=2, smes=SMES, extra="max_regression_rate = 0.05")),
+            sha="c1")
+        alice = svc(store, "alice@example.com")
+        mine = alice.my_queue(req.id)
+        window = open_window(qtbot, make_window, alice, req)
+        assert window.team_queue.first_open
+        es = mine[0].eval_set
+        order = alice.review_order(req.id, es)
+        in_set = [q.sample_id for q in mine if q.eval_set == es]
+        assert in_set == [sid for sid in order if sid in set(in_set)]          # a subsequence of the order
+        assert window.current_sample_id() == in_set[0]
+        qtbot.keyClick(window.table, Qt.Key_N)                                # skip the first: on to the second
+        assert window.current_sample_id() == in_set[1]
+        qtbot.keyClick(window.table, Qt.Key_3)                                # label it: back to the skipped one
+        window.flush_labels()
+        assert window.current_sample_id() == in_set[0]
+        qtbot.keyClick(window.table, Qt.Key_3)                                # then on along the order
+        window.flush_labels()
+        assert window.current_sample_id() == in_set[2]
+    finally:
+        store.close()

@@ -25,7 +25,7 @@ from signoff.core.imagediff import RAMP, DiffStats, difference
 from signoff.core.shown import Shown
 from signoff.ui.diff_view import plain_label
 from signoff.ui.image_view import decode_image
-from signoff.ui.output_view import OutputView, fmt_score
+from signoff.ui.output_view import HIT_BACKGROUND, HIT_FOREGROUND, HIT_STYLE, OutputView, fmt_score, hit, visible
 
 MODES = ("side by side", "swipe", "onion skin", "difference")
 HEAT_MAX_PIXELS = 4_000_000       # larger images are compared on a scaled copy
@@ -78,6 +78,7 @@ class ImageCanvas(QWidget):
         self.split = 0.5
         self.opacity = 0.5
         self.heat_caption = ""
+        self.hits: set[str] = set()          # panel names whose caption is drawn as a search hit
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setMinimumSize(80, 80)
         self.setMouseTracking(False)
@@ -159,9 +160,14 @@ class ImageCanvas(QWidget):
                 target = QRectF(x, rect.y(), img.width() * s, img.height() * s)
                 self._frame(p, target)
                 p.drawImage(target, img)
+                caption = QRectF(x, rect.y() - ch, max(target.width(), 120), ch)
                 p.setPen(text_colour)
-                p.drawText(QRectF(x, rect.y() - ch, max(target.width(), 120), ch),
-                           int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignBottom), name)
+                if name in self.hits:     # the search matched this image's file name or caption
+                    width = self.fontMetrics().horizontalAdvance(f" {name} 🔍 ") + 4
+                    p.fillRect(QRectF(caption.x(), caption.y(), width, caption.height()), QColor(HIT_BACKGROUND))
+                    p.setPen(QColor(HIT_FOREGROUND))
+                    name = f"{name} 🔍"
+                p.drawText(caption, int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignBottom), name)
                 x += target.width() + GAP
         elif self.mode == "swipe":
             self._frame(p, rect)
@@ -315,6 +321,13 @@ class ImageOutputView(OutputView):
 
         self.info = plain_label("")
         self.info.setWordWrap(True)
+        self.hit_note = plain_label("")      # what the search matched here (captions are not text editors)
+        self.hit_note.setWordWrap(True)
+        self.hit_note.setStyleSheet(HIT_STYLE)
+        self.hit_note.setAccessibleName("search matched in the images")
+        self.hit_note.hide()
+        self._needle = ""
+        self.search_hits: list[str] = []     # names of the panels whose caption matched
         self.stats_label = plain_label("")
         self.stats_label.setWordWrap(True)
         self.legend = HeatLegend()
@@ -330,6 +343,7 @@ class ImageOutputView(OutputView):
         bottom.addLayout(zoom_bar)
         lay.addLayout(bottom)
         lay.addWidget(self.info)
+        lay.addWidget(self.hit_note)
         self.problems: dict[str, str] = {}
         self.stats: DiffStats | None = None
         self._heat_dirty = False
@@ -379,12 +393,47 @@ class ImageOutputView(OutputView):
         self._heat_dirty = True
         if self.mode == "difference":          # computed when it is looked at, not on every keystroke
             self._update_heat()
+        self._mark_hits()
         self._relayout()
+
+    # --- search hits ----------------------------------------------------
+    def show_search(self, needle: str) -> int:
+        self._needle = needle
+        self._mark_hits()
+        self.canvas.update()
+        return len(self.search_hits)
+
+    def _captions(self) -> list[tuple[str, str]]:
+        """(panel name, caption text) of each image: its file name or URI when the output is text."""
+        if self.shown is None:
+            return []
+        left, right = self.shown.sides
+        ref = self.shown.reference
+        out = [(side.name, str(side.output)) for side in (left, right)
+               if isinstance(side.output, str) and side.output]
+        if isinstance(ref, str) and ref:
+            out.append(("REFERENCE", ref))
+        return out
+
+    def _mark_hits(self) -> None:
+        """Captions that hold the needle: the panel's name drawn on amber in the side-by-side view,
+        and a line under the images naming them, amber under near-black text."""
+        found = [(name, text) for name, text in self._captions() if hit(text, self._needle)]
+        self.search_hits = [name for name, _ in found]
+        self.canvas.hits = set(self.search_hits)
+        if found:
+            self.hit_note.setText(f"search “{self._needle}” matched the caption of "
+                                  + "; ".join(f"{name}: {visible(text, False)}" for name, text in found))
+            self.hit_note.show()
+        else:
+            self.hit_note.setText("")
+            self.hit_note.hide()
 
     def clear(self) -> None:
         super().clear()
         c = self.canvas
         c.left = c.right = c.reference = c.heat = None
+        self._mark_hits()
         self.info.setText("")
         self.stats_label.setText("")
         self.stats = None

@@ -17,10 +17,11 @@ from PySide6.QtWidgets import (QCheckBox, QHBoxLayout, QHeaderView, QStackedWidg
 from signoff.core.jsondiff import MARKS, MISSING, TOO_DEEP, DiffRow, diff_json, parse_json, rows
 from signoff.core.shown import Shown
 from signoff.ui.diff_view import TextDiffWidget, plain_label, plain_tooltip
-from signoff.ui.output_view import OutputView, side_title, visible
+from signoff.ui.output_view import HIT_BACKGROUND, HIT_FOREGROUND, OutputView, hit, side_title, visible
 from signoff.ui.palette import DELETE_TINT, INSERT_TINT
 
 KEY, LEFT, RIGHT, CHANGE = range(4)
+HIT_ROLE = Qt.ItemDataRole.UserRole + 1    # a cell marked as a search hit (tests, accessibility)
 
 
 DEEP_TEXT_SHOWN = 10_000   # characters of a too-deeply nested value the text mode shows
@@ -93,6 +94,8 @@ class JsonOutputView(OutputView):
         lay.addWidget(self.stack, 1)
         self._rows: list[DiffRow] = []
         self._diff = None
+        self._needle = ""
+        self.search_hits: list[tuple[str, int]] = []   # (key path, column) of the marked cells
         self._mode_changed()
 
     # --- modes ----------------------------------------------------------
@@ -192,6 +195,41 @@ class JsonOutputView(OutputView):
         self.tree.resizeColumnToContents(KEY)
         if self.tree.columnWidth(KEY) > 260:
             self.tree.setColumnWidth(KEY, 260)
+        self._mark_hits(items)
+
+    # --- search hits (the text mode's editors are marked by the window, app/ui/fit.py) ---
+    def show_search(self, needle: str) -> int:
+        if needle != self._needle:
+            self._needle = needle
+            self._rebuild()      # fresh items: the tints of the last marks go with the old ones
+        return len(self.search_hits)
+
+    def _mark_hits(self, items: list) -> None:
+        """Every cell (key, either value) whose text holds the needle: amber under near-black text,
+        bold, and its parents opened so it is in view; the first one scrolled to."""
+        self.search_hits = []
+        if not self._needle:
+            return
+        bg, fg = QBrush(QColor(HIT_BACKGROUND)), QBrush(QColor(HIT_FOREGROUND))
+        first = None
+        for item, r in items:
+            for col in (KEY, LEFT, RIGHT):
+                if not hit(item.text(col), self._needle):
+                    continue
+                item.setBackground(col, bg)
+                item.setForeground(col, fg)
+                f = item.font(col)
+                f.setBold(True)
+                item.setFont(col, f)
+                item.setData(col, HIT_ROLE, True)
+                self.search_hits.append((r.path or item.text(KEY), col))
+                parent = item.parent()
+                while parent is not None:
+                    parent.setExpanded(True)
+                    parent = parent.parent()
+                first = first or item
+        if first is not None:
+            self.tree.scrollToItem(first)
 
     def set_show_invisibles(self, on: bool) -> None:
         self.show_invisibles = on

@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QScrollArea, QSizePol
 
 from signoff.core.shown import Shown, is_missing
 from signoff.ui.diff_view import plain_label
-from signoff.ui.output_view import OutputView, bold_label, fmt_score, visible
+from signoff.ui.output_view import HIT_STYLE, OutputView, bold_label, fmt_score, hit, visible
 
 MATCH_COLOUR = "#009E73"
 MISS_COLOUR = "#D55E00"
@@ -180,6 +180,8 @@ class LabelOutputView(OutputView):
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addWidget(scroll)
         self._texts: list[str] = []
+        self._needle = ""
+        self.search_hits: list[str] = []     # what is marked: "REFERENCE", a side's name, "NAME extras", a class
         self.clear()
 
     def clear(self) -> None:
@@ -191,6 +193,7 @@ class LabelOutputView(OutputView):
             side["bars"].set_bars([])
         self._set_classes([], [])
         self._texts = []
+        self._mark_hits()
 
     def show_sample(self, shown: Shown) -> None:
         self.shown = shown
@@ -232,7 +235,32 @@ class LabelOutputView(OutputView):
                 texts.append(widgets["extra"].text())
         texts += self._per_class(shown)
         self._texts = texts
+        self._mark_hits()
         self.invisiblesFound.emit(found_hidden)
+
+    # --- search hits ----------------------------------------------------
+    def show_search(self, needle: str) -> int:
+        self._needle = needle
+        self._mark_hits()
+        return len(self.search_hits)
+
+    def _marked(self) -> list[tuple[str, QLabel]]:
+        """(what it is, label) of every label a search can match."""
+        out = [("REFERENCE", self.ref_label)]
+        for w in self.sides:
+            out += [(w["name"].text(), w["big"]), (f"{w['name'].text()} extras", w["extra"])]
+        out += [(cap.text(), cap) for cap, _bars in self.class_rows if cap.isVisibleTo(self)]
+        return out
+
+    def _mark_hits(self) -> None:
+        """The labels whose text holds the needle: amber under near-black text (HIT_STYLE)."""
+        self.search_hits = []
+        for what, label in self._marked():
+            on = self.shown is not None and hit(label.text(), self._needle)
+            label.setStyleSheet(HIT_STYLE if on else "")
+            label.setProperty("searchHit", on)
+            if on:
+                self.search_hits.append(what)
 
     @staticmethod
     def _hidden(text: str) -> bool:
