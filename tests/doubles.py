@@ -464,6 +464,20 @@ class FakeReviewService:
     def outbox_waiting(self) -> int:
         return len(self.store.waiting)
 
+    def outbox_state(self):
+        from signoff.service.publishing import OutboxState
+        return OutboxState(waiting=len(self.store.waiting), failed=0, next_attempt_at=None, problems=())
+
+    def drain_outbox(self):
+        self.calls.append(("drain_outbox",))
+        return self.outbox_state()      # the fake's outbox has no sink to post to
+
+    def requeue_failed(self, actor: str) -> None:
+        self.calls.append(("requeue_failed", actor))
+
+    def close(self) -> None:
+        self.calls.append(("close",))
+
     def inspection_trend(self, request_id: int) -> dict | None:
         """The fake holds no periodic inspection (ReviewService.inspection_trend)."""
         self.get_request(request_id)

@@ -75,6 +75,13 @@ class ReviewPort(Protocol):
         """Moves on every write to the store, by any process (the window polls it off the GUI thread)."""
     def store_description(self) -> str: ...
     def outbox_waiting(self) -> int: ...
+    def outbox_state(self) -> Any:
+        """publishing.OutboxState: counts, the next retry and the forge's reasons."""
+    def drain_outbox(self) -> Any:
+        """Post what is due (off the GUI thread) and return the OutboxState after."""
+    def requeue_failed(self, actor: str) -> None: ...
+    def close(self) -> None:
+        """Let go of the store (an abandoned start-up)."""
 
     # -- team review (issue 12) --
     def assignments(self, request_id: int) -> list[Assignment]:

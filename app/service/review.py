@@ -35,7 +35,7 @@ from signoff.store.store import Store
 
 from .identity import IdentityCheck, check_forge_identity, judge, resolve_user, token_account
 
-from .publishing import PublishReport, publish_outbox
+from .publishing import OutboxDrainer, OutboxState, PublishReport, outbox_state, publish_outbox
 from . import reviewer_keys as rk
 
 # Imported when first used: `signoff status` on a request, `--version` and the rest of the light
@@ -104,6 +104,7 @@ class ReviewService:
         self._review_orders: dict[tuple[int, str], list[str]] = {}   # (request, eval set) -> the bound's order
         self._adjudication_cache: dict[int, bool] = {}   # label statement id -> a QA adjudication (never changes)
         self._hashes: dict[tuple[int, str], dict[str, str]] = {}   # (request, eval set) -> {id: sample_hash}
+        self._drainer: OutboxDrainer | None = None
 
     def act_as(self, user: str) -> None:
         """Act as `user` from now on (Settings ▸ Identity): labels, decisions and roles are theirs;
@@ -636,6 +637,27 @@ class ReviewService:
     def outbox_waiting(self) -> int:
         """How many status posts wait in the outbox (the window's status bar)."""
         return len(self.store.outbox_items(states=("waiting",)))
+
+    def outbox_state(self) -> OutboxState:
+        """What waits in the outbox and why (the status bar's indicator and its tooltip)."""
+        return outbox_state(self.store)
+
+    def drain_outbox(self) -> OutboxState:
+        """Post what is due (the window's background drain: a timer and after each decision),
+        one drain at a time per service; leases keep other processes from posting the same entry."""
+        with self._lock:
+            if self._drainer is None:
+                self._drainer = OutboxDrainer(self.store)
+        self._drainer.drain()
+        return self._drainer.state()
+
+    def requeue_failed(self, actor: str) -> None:
+        """Put the failed posts back in the queue (the status bar's Retry)."""
+        self.store.requeue_failed(actor=actor)
+
+    def close(self) -> None:
+        """Let go of the store's connections (an abandoned start-up, the window's close)."""
+        self.store.close()
 
     # -- the store's state, for the window (ReviewPort read models) ---------
     def change_counter(self) -> tuple | None:

@@ -10,7 +10,7 @@ from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QMainWindow, QMenu, QToolButton
 
-from signoff.service.publishing import OutboxDrainer, OutboxState
+from signoff.service.publishing import OutboxState
 from signoff.ui import workers
 
 DRAIN_INTERVAL_MS = 30_000
@@ -19,9 +19,10 @@ DRAIN_INTERVAL_MS = 30_000
 class BackgroundDrain(QObject):
     changed = Signal(object)   # OutboxState, on the GUI thread
 
-    def __init__(self, store, parent: QObject | None = None, interval_ms: int = DRAIN_INTERVAL_MS):
+    def __init__(self, service, parent: QObject | None = None, interval_ms: int = DRAIN_INTERVAL_MS):
+        """`service`: the ReviewPort (drain_outbox, requeue_failed), called on a worker."""
         super().__init__(parent)
-        self.drainer = OutboxDrainer(store)
+        self.service = service
         self.state: OutboxState | None = None
         self._worker: workers.Worker | None = None
         self._again = False
@@ -51,9 +52,8 @@ class BackgroundDrain(QObject):
     def _drain(self):
         actor, self._retry_actor = self._retry_actor, None
         if actor is not None:
-            self.drainer.store.requeue_failed(actor=actor)
-        self.drainer.drain()
-        return self.drainer.state()
+            self.service.requeue_failed(actor)
+        return self.service.drain_outbox()
 
     def _drained(self, worker, state) -> None:
         if state is not None:

@@ -229,12 +229,10 @@ def build_window(service):
 
 
 def _close_service(service) -> None:
-    close = getattr(getattr(service, "store", None), "close", None)
-    if callable(close):
-        try:
-            close()
-        except Exception:
-            log.debug("closing the store of an abandoned start-up failed", exc_info=True)
+    try:
+        service.close()
+    except Exception:
+        log.debug("closing the store of an abandoned start-up failed", exc_info=True)
 
 
 # -- the window -----------------------------------------------------------------------

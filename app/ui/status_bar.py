@@ -4,10 +4,14 @@ ReviewOps.reviewChanged: a status refreshed or a decision recorded goes out at o
 
 from __future__ import annotations
 
+import logging
+
 from PySide6.QtCore import QObject
 
 from signoff.ui.diff_view import plain_label, plain_tooltip
 from signoff.ui.outbox_drain import BackgroundDrain
+
+log = logging.getLogger(__name__)
 
 
 class StatusLine(QObject):
@@ -16,20 +20,15 @@ class StatusLine(QObject):
         self.w = window
         self.service = service
         self.status_label = plain_label("")
-        # Posting what waits in the outbox in the background needs the real store's outbox.
-        store = getattr(service, "store", None)
-        self.outbox_drain = BackgroundDrain(store, window) if hasattr(store, "claim_outbox") else None
-        if self.outbox_drain is not None:
-            self.outbox_drain.changed.connect(lambda _state: self.update())
+        self.outbox_drain = BackgroundDrain(service, window)
+        self.outbox_drain.changed.connect(lambda _state: self.update())
 
     def start(self) -> None:
-        if self.outbox_drain is not None:
-            self.outbox_drain.drain_now()
+        self.outbox_drain.drain_now()
         self.update()
 
     def review_changed(self, _request_id: int) -> None:
-        if self.outbox_drain is not None:
-            self.outbox_drain.drain_now()     # the new status goes out at once, off the GUI thread
+        self.outbox_drain.drain_now()     # the new status goes out at once, off the GUI thread
         self.update()
 
     def update(self) -> None:
@@ -43,26 +42,22 @@ class StatusLine(QObject):
             except Exception:
                 roles = []
         parts.append(f"you: {user}" + (f" ({', '.join(roles)})" if roles else ""))
-        store = getattr(self.service, "store", None)
         try:
-            if store is not None and hasattr(store, "describe"):
-                parts.append(f"store: {store.describe()}")
+            parts.append(f"store: {self.service.store_description()}")
         except Exception:
-            pass
+            log.debug("the store's description failed", exc_info=True)
         tooltip = ""
         try:
             drain = self.outbox_drain
-            if drain is not None and drain.state is not None:
+            if drain.state is not None:
                 parts.append(f"outbox: {drain.state.summary}")
                 tooltip = "\n".join(drain.state.problems)
-            elif store is not None and hasattr(store, "outbox_items"):
-                n = len(store.outbox_items(states=("waiting",)))
-                parts.append(f"outbox {n} waiting")
+            else:                               # before the first drain has reported
+                parts.append(f"outbox: {self.service.outbox_state().summary}")
         except Exception:
-            pass
+            log.debug("the outbox state failed", exc_info=True)
         self.status_label.setText(" · ".join(parts))
         self.status_label.setToolTip(plain_tooltip(tooltip) if tooltip else "")
 
     def shutdown(self, wait: float = 3.0) -> None:
-        if self.outbox_drain is not None:
-            self.outbox_drain.stop(wait)
+        self.outbox_drain.stop(wait)

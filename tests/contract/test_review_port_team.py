@@ -70,6 +70,13 @@ def test_the_status_bar_reads_the_store_through_the_port(team):
     assert isinstance(svc.store_description(), str) and svc.store_description()
     waiting = svc.outbox_waiting()
     assert isinstance(waiting, int) and waiting >= 0
+    state = svc.outbox_state()
+    assert state.waiting == waiting and state.failed >= 0 and isinstance(state.summary, str)
+    # the window's background drain posts through the port (no sink is reachable here: what
+    # cannot go out stays waiting), and Retry puts failed posts back the same way
+    after = svc.drain_outbox()
+    assert isinstance(after, type(state)) and after.waiting + after.failed >= 0
+    svc.requeue_failed("alice@example.com")
 
 
 def test_assignments_my_queue_and_progress(team):

@@ -50,7 +50,7 @@ def test_opening_a_request_shows_the_table_worst_first(window, open_request):
     # The header says what blocks approval in the status's words.
     assert "awaiting review" in window.verdict_label.text()
     assert "you: alice@example.com (sme, qa)" in window.status_label.text()
-    assert "outbox 0 waiting" in window.status_label.text()
+    assert "outbox: all statuses posted" in window.status_label.text()
 
 
 def test_delta_has_a_sign_and_class_has_a_word(window, open_request):
