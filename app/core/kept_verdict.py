@@ -11,6 +11,8 @@ after every write that queued one) and the other entries below change no verdict
 
 from __future__ import annotations
 
+import json
+
 STATEMENT_TYPE = "signoff/verdict/v1"
 STATUS_EXIT = {"approved": 0, "rejected": 1, "pending": 3}
 
@@ -43,11 +45,21 @@ def _value(enum_or_text) -> str:
 def statement(*, request_id: int, sha: str, head: tuple[int, str], version: str, document: dict,
               refusal: str = "") -> dict:
     """The signed statement: the request and its commit, the audit head the verdict was computed at,
-    the Signoff version that computed it (another version evaluates again), the status document,
-    and `refusal`: why `status` refuses to gate on this request (a local review), else ""."""
+    the Signoff version that computed it (another version evaluates again), the status document
+    (as JSON text: its keys keep the order `status --json` prints them in), and `refusal`: why
+    `status` refuses to gate on this request (a local review), else ""."""
     return {"type": STATEMENT_TYPE, "request": int(request_id), "sha": sha,
             "audit": {"count": int(head[0]), "hash": str(head[1])}, "signoff": version,
-            "document": document, "refusal": refusal}
+            "document": json.dumps(document, ensure_ascii=False, default=str), "refusal": refusal}
+
+
+def document_of(statement: dict) -> dict | None:
+    """The status document of a verdict statement, or None when it is not one."""
+    try:
+        document = json.loads(statement.get("document"))
+    except (TypeError, ValueError):
+        return None
+    return document if isinstance(document, dict) and document.get("status") in STATUS_EXIT else None
 
 
 def concerns(action: str, request_id: int | None, change_requests: set[int]) -> bool:

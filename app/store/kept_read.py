@@ -165,9 +165,10 @@ def _statement(text: str, request_id: int, sha: str, count: int, digest: str) ->
         return None
     if (statement.get("request"), statement.get("sha"), statement.get("signoff")) != (request_id, sha, __version__):
         return None
-    if statement.get("audit") != {"count": count, "hash": digest} or not isinstance(statement.get("document"), dict):
+    if statement.get("audit") != {"count": count, "hash": digest}:
         return None
-    return statement
+    document = kv.document_of(statement)
+    return None if document is None else {**statement, "document": document}
 
 
 def _still_holds(db: _Db, count: int, digest: str, change_key: str) -> bool:
