@@ -19,7 +19,6 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -27,10 +26,10 @@ from sqlalchemy import create_engine, text
 from signoff.cli.main import main
 from signoff.store.store import Store
 from tests.e2e.test_cli_review import POLICY, files
+from tests.support import subprocess_pythonpath
 from tests.support.keys import key_file, with_signers
 from tests.support.postgres import postgres_server  # noqa: F401  (session fixture, postgres half only)
 
-ROOT = Path(__file__).resolve().parents[2]
 HEAVY = {"sqlalchemy", "pandas", "pyarrow", "numpy", "alembic", "msgspec", "statsmodels", "scipy"}
 SHAS = {"approved": "a11" * 13 + "a", "pending": "9e9" * 13 + "9", "rejected": "1e1" * 13 + "1"}
 
@@ -58,7 +57,7 @@ def live(capsys, *args) -> tuple[int, str, str]:
 def kept(*args: str) -> tuple[int, str, str, set[str]]:
     """`python -X importtime -m signoff ARGS` in a new process: exit code, stdout, stderr without the
     import lines, and the top-level packages it imported."""
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    env = {**os.environ, "PYTHONPATH": subprocess_pythonpath()}
     p = subprocess.run([sys.executable, "-X", "importtime", "-m", "signoff", *args], env=env, capture_output=True,
                        text=True, timeout=120)
     lines = p.stderr.splitlines()
