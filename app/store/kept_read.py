@@ -16,25 +16,34 @@ A commit with no request in a store at head: Kept(None, None) (`status` exits 2 
 
 from __future__ import annotations
 
+import base64
+import binascii
+import hashlib
 import json
-from dataclasses import dataclass
 from pathlib import Path
 
 from signoff.core import kept_verdict as kv
-from signoff.core.model import IDENTITY_UNCHECKED
 
 from .locate import DB_FILE, INSTALLATION_KEY_FILE, data_dir, scanned_head, store_url_text
 
-HEAD_ID = 1   # schema.HEAD_ID: the audit head's one row
+# Kept in step with schema.HEAD_ID and core.model.IDENTITY_UNCHECKED (tests/store/test_kept_read.py):
+# importing those modules costs more than this whole read.
+HEAD_ID = 1
+IDENTITY_UNCHECKED = "unchecked"
+NAMESPACE = b"signoff"   # core.signing.NAMESPACE
 _SQLITE_SCHEMES = ("sqlite", "sqlite+pysqlite")
 _POSTGRES_SCHEMES = ("postgresql", "postgres", "postgresql+psycopg")
 
 
-@dataclass(frozen=True)
 class Kept:
-    request_id: int | None          # None: the store holds no review request for the commit
-    document: dict | None = None    # what `status --json` prints (kept_verdict.status_document)
-    refusal: str = ""               # why `status` refuses to gate on the request (a local review)
+    """What `status` says from a kept verdict. request_id None: the store holds no request for the commit."""
+
+    __slots__ = ("request_id", "document", "refusal")
+
+    def __init__(self, request_id: int | None, document: dict | None = None, refusal: str = ""):
+        self.request_id = request_id
+        self.document = document    # what `status --json` prints (kept_verdict.status_document)
+        self.refusal = refusal      # why `status` refuses to gate on the request (a local review)
 
 
 def read_kept(sha: str) -> Kept | None:
@@ -123,33 +132,73 @@ def _read(db: _Db, sha: str) -> Kept | None:
     if db.row("SELECT id FROM decisions WHERE request_id = ? AND identity_check = ? LIMIT 1",
               (request_id, IDENTITY_UNCHECKED)) is not None:
         return None
-    public_key = _installation_public_key()
-    if not public_key:
+    key_blob = _installation_key()
+    if key_blob is None:
         return None
-    from signoff.core.signing import SignatureError, fingerprint, verify_bytes
-
+    fingerprint = "SHA256:" + base64.b64encode(hashlib.sha256(key_blob).digest()).decode().rstrip("=")
     kept = db.row("SELECT statement, signature, audit_count, audit_hash FROM kept_verdicts "
-                  "WHERE request_id = ? AND key = ?", (request_id, fingerprint(public_key)))
+                  "WHERE request_id = ? AND key = ?", (request_id, fingerprint))
     if kept is None:
         return None
     text, signature, count, digest = kept[0], kept[1], int(kept[2]), kept[3]
     statement = _statement(text, request_id, full_sha, count, digest)
-    if statement is None:
-        return None
-    try:
-        verify_bytes(text.encode("utf-8"), signature, [public_key])
-    except SignatureError:
+    if statement is None or not signed_by(key_blob, text.encode("utf-8"), signature):
         return None
     if not _still_holds(db, count, digest, change_key):
         return None
     return Kept(request_id, statement["document"], str(statement.get("refusal") or ""))
 
 
-def _installation_public_key() -> str:
+def _installation_key() -> bytes | None:
+    """The key blob of this installation's public key (SIGNOFF_HOME/installation_ed25519.pub)."""
     try:
-        return (data_dir() / f"{INSTALLATION_KEY_FILE}.pub").read_text(encoding="utf-8").strip()
-    except OSError:
-        return ""
+        line = (data_dir() / f"{INSTALLATION_KEY_FILE}.pub").read_text(encoding="utf-8").split()
+        return base64.b64decode(line[1], validate=True) if line[:1] == ["ssh-ed25519"] else None
+    except (OSError, IndexError, ValueError, binascii.Error):
+        return None
+
+
+def signed_by(key_blob: bytes, data: bytes, armored: str) -> bool:
+    """Whether `armored` is an SSHSIG signature (namespace signoff, SHA-512) of `data` made by the
+    ed25519 key `key_blob`: exactly what the installation's KeyFileSigner makes, checked with
+    cryptography's ed25519 alone (the sshsig package costs more to import than this whole read)."""
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+    try:
+        raw = base64.b64decode("".join(line for line in str(armored).splitlines()
+                                       if line and not line.startswith("-----")), validate=True)
+        if raw[:6] != b"SSHSIG" or raw[6:10] != (1).to_bytes(4, "big"):
+            return False
+        key, namespace, _reserved, hash_algo, signature = _strings(raw[10:], 5)
+        algo, ed_signature = _strings(signature, 2)
+        key_algo, ed_key = _strings(key_blob, 2)
+        if (key, namespace, hash_algo, algo, key_algo) != (key_blob, NAMESPACE, b"sha512", b"ssh-ed25519",
+                                                           b"ssh-ed25519"):
+            return False
+        message = b"SSHSIG" + b"".join(_string(f) for f in (NAMESPACE, b"", b"sha512", hashlib.sha512(data).digest()))
+        Ed25519PublicKey.from_public_bytes(ed_key).verify(ed_signature, message)
+        return True
+    except (ValueError, binascii.Error, InvalidSignature):
+        return False
+
+
+def _strings(buf: bytes, n: int) -> list[bytes]:
+    """Exactly `n` SSH strings (uint32 length, bytes) filling `buf`; ValueError otherwise."""
+    out, pos = [], 0
+    for _ in range(n):
+        size = int.from_bytes(buf[pos:pos + 4], "big")
+        if pos + 4 > len(buf) or pos + 4 + size > len(buf):
+            raise ValueError("truncated")
+        out.append(buf[pos + 4:pos + 4 + size])
+        pos += 4 + size
+    if pos != len(buf):
+        raise ValueError("trailing bytes")
+    return out
+
+
+def _string(b: bytes) -> bytes:
+    return len(b).to_bytes(4, "big") + b
 
 
 def _statement(text: str, request_id: int, sha: str, count: int, digest: str) -> dict | None:
