@@ -49,3 +49,17 @@ def test_ssh_keygen_signatures_verify_only_in_signoffs_namespace(tmp_path, names
                     str(message)], check=True, capture_output=True)
     sig = (tmp_path / "message.sig").read_text()
     assert kept_read.signed_by(blob("ci@example.com"), DATA, sig) is ok
+
+
+def test_which_entries_after_the_kept_head_can_change_a_verdict():
+    from signoff.core.kept_verdict import concerns
+
+    change = {4, 7}   # the requests of the kept request's change
+    assert not concerns("status.posted", 4, change)           # posting what the verdict said
+    assert not concerns("status.change", 4, change)
+    assert concerns("label.set", 7, change) and concerns("decision", 4, change)
+    assert not concerns("label.set", 5, change) and not concerns("decision", 5, change)   # another change
+    assert concerns("label.import", None, change)             # a batch over several requests: can't tell
+    assert concerns("request.create", 9, {4, 7, 9})           # a new request of the change
+    assert concerns("audit.repair", None, change)
+    assert concerns("something.new", 5, change)               # a kind it does not know: it can
