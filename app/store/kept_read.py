@@ -24,7 +24,7 @@ from pathlib import Path
 
 from signoff.core import kept_verdict as kv
 
-from .locate import DB_FILE, INSTALLATION_KEY_FILE, data_dir, scanned_head, store_url_text
+from .locate import DB_FILE, INSTALLATION_KEY_FILE, data_dir, installed_version, scanned_head, store_url_text
 
 # Kept in step with schema.HEAD_ID and core.model.IDENTITY_UNCHECKED (tests/store/test_kept_read.py):
 # importing those modules costs more than this whole read.
@@ -204,15 +204,13 @@ def _string(b: bytes) -> bytes:
 def _statement(text: str, request_id: int, sha: str, count: int, digest: str) -> dict | None:
     """The signed statement if it is a verdict statement about this request and commit, at the head
     its row names, made by this version of Signoff; else None."""
-    from signoff import __version__
-
     try:
         statement = json.loads(text)
     except ValueError:
         return None
     if not isinstance(statement, dict) or statement.get("type") != kv.STATEMENT_TYPE:
         return None
-    if (statement.get("request"), statement.get("sha"), statement.get("signoff")) != (request_id, sha, __version__):
+    if (statement.get("request"), statement.get("sha"), statement.get("signoff")) != (request_id, sha, installed_version()):
         return None
     if statement.get("audit") != {"count": count, "hash": digest}:
         return None

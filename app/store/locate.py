@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 from functools import lru_cache
 from pathlib import Path
 
@@ -54,3 +55,22 @@ def scanned_head() -> str | None:
             downs.add(down[1:-1])
     heads = revisions - downs
     return heads.pop() if len(heads) == 1 and downs <= revisions else None
+
+
+@lru_cache(maxsize=1)
+def installed_version() -> str:
+    """Signoff's installed version, as a kept verdict names the version that computed it: the
+    name of its .dist-info folder, found along sys.path as importlib.metadata finds it (importing
+    that costs more than `status` takes when it reads a kept verdict); when there is none, what
+    importlib.metadata says (`signoff.__version__`)."""
+    for entry in sys.path:
+        try:
+            with os.scandir(entry or ".") as found:
+                for item in found:
+                    if item.name.startswith("signoff-") and item.name.endswith(".dist-info"):
+                        return item.name[len("signoff-"):-len(".dist-info")]
+        except OSError:   # a zip file on sys.path, a folder gone
+            continue
+    from signoff import __version__
+
+    return __version__

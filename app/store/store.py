@@ -737,12 +737,13 @@ class Store:
 
     def _upsert_kept(self, db: Session, request_id: int, sha: str, head: tuple[int, str], document: dict,
                      refusal: str) -> None:
-        from signoff import __version__
         from signoff.core.hashing import canonical_json
         from signoff.core.kept_verdict import statement
 
+        from .locate import installed_version
+
         signer = self._installation.signer
-        text = canonical_json(statement(request_id=request_id, sha=sha, head=head, version=__version__,
+        text = canonical_json(statement(request_id=request_id, sha=sha, head=head, version=installed_version(),
                                         document=document, refusal=refusal))
         values = {"request_id": request_id, "key": signer.fingerprint, "audit_count": int(head[0]),
                   "audit_hash": str(head[1]), "statement": text, "signature": signer.sign(text.encode("utf-8")),

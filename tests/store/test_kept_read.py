@@ -22,6 +22,10 @@ def blob(user: str, gen: int = 0) -> bytes:
 
 
 def test_the_constants_it_keeps_are_the_real_ones():
+    import signoff
+    from signoff.store.locate import installed_version
+
+    assert installed_version() == signoff.__version__      # the .dist-info name, as importlib.metadata reads it
     assert kept_read.HEAD_ID == schema.HEAD_ID
     assert kept_read.IDENTITY_UNCHECKED == IDENTITY_UNCHECKED
     assert kept_read.NAMESPACE == signing.NAMESPACE.encode()
