@@ -191,3 +191,14 @@ def test_an_entry_that_may_change_the_verdict_makes_status_evaluate(store_env, t
     assert code == 3 and "sqlalchemy" in names
     code, _out, _err, names = kept("status", "--sha", SHAS["pending"])
     assert code == 3 and "sqlalchemy" not in names
+
+
+def test_a_decision_whose_identity_check_waits_makes_status_evaluate(store_env, tmp_path, capsys, monkeypatch):
+    """`status` makes the identity checks that wait before it evaluates: a kept verdict never skips them."""
+    ids = make_requests(tmp_path, capsys, monkeypatch)
+    assert "sqlalchemy" not in kept("status", "--sha", SHAS["approved"])[3]     # kept: approved
+    sql("UPDATE decisions SET identity_check = 'unchecked' WHERE request_id = :r", r=ids["approved"])
+    code, out, _err, names = kept("status", "--sha", SHAS["approved"], "--json")
+    assert "sqlalchemy" in names                                               # evaluated
+    assert (code, out) == live(capsys, "status", "--sha", SHAS["approved"], "--json")[:2]
+    assert code == 3    # the approval counts once its identity is checked
