@@ -19,7 +19,6 @@ import csv
 import io
 import json
 import logging
-import os
 import sys
 import time
 from pathlib import Path
@@ -28,7 +27,7 @@ from signoff import __version__
 from signoff.core.errors import InputError, SignoffError
 from signoff.core.model import ChangeClass, DecisionKind, Status, Verdict
 
-from .output import fmt_num, one_line, print_json, print_json_line, table
+from .output import closed_pipe, fmt_num, one_line, print_json, print_json_line, table
 
 log = logging.getLogger("signoff")
 
@@ -52,11 +51,11 @@ class UsageError(InputError):
 def _not_a_gate(service, req) -> None:
     """`status`, `wait` and `verify` gate commits: a local review (no policy) is never one."""
     from signoff.core.errors import PolicyRefusal
-    from signoff.core.local_review import LOCAL_REVIEW_NOTE, is_local_review
+    from signoff.service.kept_verdict import refusal_of
 
-    if req is not None and is_local_review(service.config(req.id)):
-        raise PolicyRefusal(f"request {req.id} is a {LOCAL_REVIEW_NOTE}: make a request for the commit with "
-                            f"`signoff review … --policy FILE --sha SHA` (or `signoff request`)")
+    refusal = refusal_of(service, req) if req is not None else ""
+    if refusal:
+        raise PolicyRefusal(refusal)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -606,31 +605,44 @@ def _say_identity(user: str, verdict) -> None:
         _say(f"note: {d.identity_note}")
 
 
-def _status_of(service, sha: str):
-    req = service.latest_for_sha(sha)
-    if req is None:
-        return None, None
-    return req, service.verdict(req.id)
-
-
 def cmd_status(args) -> int:
+    """The policy's verdict now. app/__main__.py first tries the verdict kept in the store
+    (app/cli/quick.py); this is the full evaluation, whose result is kept for the next time."""
+    from signoff.service.kept_verdict import live_status
+
+    from .quick import show
+
     service = _service(args)
     req = service.latest_for_sha(args.sha)
     if req is not None and service.store.unchecked_decisions(req.id):
         service.recheck_identities(req.id)   # decisions made while the forge was unreachable
-    req, verdict = _status_of(service, args.sha)
+    req, document, refusal = live_status(service, args.sha)
     if req is None:   # exit 2, one line (docs/cli.md): CI asked about a commit nobody requested a review of
         raise InputError(f"no review request for commit {args.sha}")
-    _not_a_gate(service, req)
-    if args.json:
-        print_json({"sha": req.sha, "request": req.id, "status": verdict.status.value, "description": verdict.description,
-                    "missing": verdict.missing, "approvals": verdict.approvals,
-                    "checklist": [{"name": c.name, "ok": c.ok, "detail": c.detail} for c in verdict.checklist],
-                    "blocking": [{"user": d.user, "role": d.role, "decision": d.kind.value, "comment": d.comment}
-                                 for d in verdict.blocking]})
+    return show(document, refusal, args.json)
+
+
+def _wait_poll(args, services: list) -> tuple[int | None, dict | None]:
+    """(request id, status document) of the commit now: the kept verdict when it holds
+    (app/store/kept_read.py), else the policy evaluated (the service made on first need)."""
+    from signoff.core.errors import PolicyRefusal
+    from signoff.service.kept_verdict import live_status
+    from signoff.store.kept_read import read_kept
+
+    try:
+        kept = read_kept(args.sha)
+    except Exception:   # noqa: BLE001 - the full evaluation below says what is wrong, if anything
+        kept = None
+    if kept is not None:
+        request_id, document, refusal = kept.request_id, kept.document, kept.refusal
     else:
-        print(f"{verdict.status.value}: {verdict.description}")
-    return STATUS_EXIT[verdict.status]
+        if not services:
+            services.append(_service(args))
+        req, document, refusal = live_status(services[0], args.sha)
+        request_id = req.id if req is not None else None
+    if refusal:
+        raise PolicyRefusal(refusal)
+    return request_id, document
 
 
 WAIT_HEARTBEAT_S = 300.0  # an unchanged status is repeated this often, so a CI log shows the job is alive
@@ -646,34 +658,34 @@ def _duration(seconds: float) -> str:
 def cmd_wait(args) -> int:
     if args.verify:
         return _wait_verified(args)
-    service = _service(args)
+    services: list = []
     started = time.monotonic()
     deadline = None if args.timeout is None else started + args.timeout
     last, last_said = None, 0.0
     while True:
-        req, verdict = _status_of(service, args.sha)
-        _not_a_gate(service, req)
-        line = f"no review request for {args.sha} yet" if req is None else f"{verdict.status.value}: {verdict.description}"
+        request_id, document = _wait_poll(args, services)
+        line = (f"no review request for {args.sha} yet" if request_id is None
+                else f"{document['status']}: {document['description']}")
         now = time.monotonic()
         if line != last or now - last_said >= WAIT_HEARTBEAT_S:
             left = "" if deadline is None else f", {_duration(max(0.0, deadline - now))} left"
             _say(f"[{time.strftime('%H:%M:%S')}] {args.sha[:10]} {line} (waited {_duration(now - started)}{left})")
             last, last_said = line, now
-        if verdict is not None and verdict.status is not Status.PENDING:
-            _wait_json(args, req, verdict.status.value, verdict.description, started)
-            return STATUS_EXIT[verdict.status]
+        if document is not None and document["status"] != Status.PENDING.value:
+            _wait_json(args, request_id, document["status"], document["description"], started)
+            return STATUS_EXIT[Status(document["status"])]
         if deadline is not None and time.monotonic() >= deadline:
-            _say(f"timed out after {args.timeout:g} s; still {'pending' if req else 'not requested'}")
-            _wait_json(args, req, "pending" if req else None, verdict.description if verdict else line, started,
-                       timed_out=True)
+            _say(f"timed out after {args.timeout:g} s; still {'pending' if request_id else 'not requested'}")
+            _wait_json(args, request_id, "pending" if request_id else None,
+                       document["description"] if document else line, started, timed_out=True)
             return EXIT_TIMEOUT
         pause = args.interval if deadline is None else max(0.0, min(args.interval, deadline - time.monotonic()))
         time.sleep(pause)
 
 
-def _wait_json(args, req, status, description, started, *, timed_out=False, **extra) -> None:
+def _wait_json(args, request_id, status, description, started, *, timed_out=False, **extra) -> None:
     if getattr(args, "json", False):
-        print_json({"sha": args.sha, "request": req.id if req is not None else None, "status": status,
+        print_json({"sha": args.sha, "request": request_id, "status": status,
                     "description": description, "timed_out": timed_out,
                     "waited_s": round(time.monotonic() - started, 1), **extra})
 
@@ -1230,7 +1242,7 @@ def main(argv: list[str] | None = None) -> int:
         sys.stdout.flush()   # a closed pipe shows here, not at exit
         return code
     except BrokenPipeError:
-        return _closed_pipe()
+        return closed_pipe()
     except SignoffError as exc:
         _say(f"signoff: {exc}")
         return exc.exit_code
@@ -1241,16 +1253,3 @@ def main(argv: list[str] | None = None) -> int:
         log.debug("unexpected error", exc_info=True)
         _say(f"signoff: internal error: {type(exc).__name__}: {exc} (run with -v for details)")
         return 70
-
-
-def _closed_pipe() -> int:
-    """The reader of stdout went away (`signoff samples … | head -1`): stop quietly,
-    exit 141 (128 + SIGPIPE) as a Unix tool killed by SIGPIPE shows in the shell.
-    stdout now points at /dev/null so that Python's flush at exit says nothing."""
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        os.close(devnull)
-    except (OSError, ValueError):
-        pass
-    return 141

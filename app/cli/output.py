@@ -106,3 +106,18 @@ def one_line(text, limit: int = 60) -> str:
     s = "" if text is None else str(text)
     s = s.replace("\n", "⏎").replace("\r", "")
     return s if len(s) <= limit else s[: limit - 1] + "…"
+
+
+def closed_pipe() -> int:
+    """The reader of stdout went away (`signoff samples … | head -1`): stop quietly,
+    exit 141 (128 + SIGPIPE) as a Unix tool killed by SIGPIPE shows in the shell.
+    stdout now points at /dev/null so that Python's flush at exit says nothing."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass
+    return 141

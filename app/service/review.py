@@ -34,6 +34,7 @@ from signoff.store.records import NewRequest, OutboxEntry, RequestRecord, Signed
 from signoff.store.store import Store
 
 from .identity import IdentityCheck, check_forge_identity, judge, resolve_user, token_account
+from .kept_verdict import keeper
 
 from .publishing import OutboxDrainer, OutboxState, PublishReport, outbox_state, publish_outbox
 from . import reviewer_keys as rk
@@ -569,7 +570,8 @@ class ReviewService:
             return [*status, *self._status_write_backs(req, config, verdict, decision)]
 
         # The verdict is computed inside the store's transaction, under the request's lock.
-        _saved, verdict = self.store.record_decision(decision, evaluate=self._evaluator(req), outbox_for=outbox_for)
+        _saved, verdict = self.store.record_decision(decision, evaluate=self._evaluator(req), outbox_for=outbox_for,
+                                                     keep=keeper(self, req))
         self._keep_inspection_estimate(req)
         return verdict
 
@@ -586,7 +588,7 @@ class ReviewService:
             return evaluate_now(decisions, labels)
 
         verdict, _changed = self.store.refresh_status(
-            req.id, evaluate=evaluate_locked, actor=self.user,
+            req.id, evaluate=evaluate_locked, actor=self.user, keep=keeper(self, req),
             outbox_for=lambda v: [self._status_entry(config, req.sha, v, req.id),
                                   *self._status_write_backs(req, config, v, latest[0])])
         self._keep_inspection_estimate(req)
@@ -623,7 +625,8 @@ class ReviewService:
                             *self._status_write_backs(req, config, v, None)]
 
                 done, _verdict = self.store.set_decision_identity(d.id, check.state, check.note, actor=self.user,
-                                                                  evaluate=self._evaluator(req), outbox_for=outbox_for)
+                                                                  evaluate=self._evaluator(req), outbox_for=outbox_for,
+                                                                  keep=keeper(self, req))
             except SignoffError as exc:   # e.g. the request's policy no longer parses: it stays waiting
                 log.warning("the identity check of %s's decision still waits: %s", d.user, exc)
                 continue

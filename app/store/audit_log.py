@@ -29,10 +29,10 @@ from signoff.core.errors import SignoffError
 from signoff.core.hashing import canonical_json, sha256_bytes
 
 from .db import data_dir
+from .locate import INSTALLATION_KEY_FILE
 from .records import AuditEntry, AuditReport
 from .schema import HEAD_ID, AuditHead, AuditRow, DecisionRow, InspectionRow, LabelRow, Request, utcnow
 
-INSTALLATION_KEY_FILE = "installation_ed25519"
 SYSTEM_ACTOR = "signoff"
 
 _HEAD_FOR_UPDATE = select(AuditHead.count, AuditHead.last_hash).where(AuditHead.id == HEAD_ID).with_for_update()

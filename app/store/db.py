@@ -11,16 +11,14 @@ import math
 import os
 from pathlib import Path
 
-import platformdirs
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
 from signoff.core.errors import InputError, Unreachable
 
-ENV_URL = "SIGNOFF_DATABASE_URL"
-ENV_HOME = "SIGNOFF_HOME"
-DB_FILE = "signoff.db"
+from .locate import DB_FILE, ENV_HOME, ENV_URL, data_dir  # noqa: F401  (re-exported: where the store is)
+
 BUSY_TIMEOUT_MS = 10_000
 
 # Read-only transactions ask for this execution option so that SQLite opens
@@ -30,11 +28,6 @@ READ_ONLY = "signoff_read_only"
 
 class StoreUnavailable(Unreachable):
     """The database could not be reached or used (server down, file locked too long, not a database): CLI exit 6."""
-
-
-def data_dir() -> Path:
-    home = os.environ.get(ENV_HOME)
-    return Path(home).expanduser() if home else Path(platformdirs.user_data_dir("signoff"))
 
 
 def resolve_url(url: str | None = None) -> URL:

@@ -10,21 +10,16 @@ scan cannot place) takes the migration lock and runs alembic.
 
 from __future__ import annotations
 
-import re
-from functools import lru_cache
-from pathlib import Path
-
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import DatabaseError, OperationalError
 
 from signoff.core.errors import SignoffError
 
 from .db import READ_ONLY
+from .locate import MIGRATIONS, scanned_head  # noqa: F401  (scanned_head: read here and by tests)
 
-MIGRATIONS = Path(__file__).with_name("migrations")
 # Any fixed number: PostgreSQL advisory lock that keeps two processes from migrating at once.
 _PG_MIGRATION_LOCK = 0x516E_0FF
-_REVISION = re.compile(r"^(down_revision|revision)\s*(?::[^=]*)?=\s*(.+?)\s*$", re.MULTILINE)
 
 
 def alembic_config(connection: Connection | None = None):
@@ -41,25 +36,6 @@ def head_revision() -> str:
     from alembic.script import ScriptDirectory
 
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
-
-
-@lru_cache(maxsize=1)
-def scanned_head() -> str | None:
-    """The head revision read from the scripts' text, without alembic; None when the scan cannot
-    tell (several heads, a revision it cannot read): the caller then asks alembic."""
-    revisions, downs = set(), set()
-    for path in sorted((MIGRATIONS / "versions").glob("*.py")):
-        found = dict(_REVISION.findall(path.read_text(encoding="utf-8")))
-        if "revision" not in found:
-            continue
-        rev, down = found["revision"], found.get("down_revision", "None")
-        if not re.fullmatch(r"[\"'][\w.-]+[\"']", rev) or not re.fullmatch(r"None|[\"'][\w.-]+[\"']", down):
-            return None   # a tuple (merge point) or anything else: alembic reads it
-        revisions.add(rev[1:-1])
-        if down != "None":
-            downs.add(down[1:-1])
-    heads = revisions - downs
-    return heads.pop() if len(heads) == 1 and downs <= revisions else None
 
 
 def current_revision(connection: Connection) -> str | None:

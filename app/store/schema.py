@@ -175,6 +175,22 @@ class AssignmentRow(Base):
     seed: Mapped[int] = mapped_column(BigInteger)       # the request's dealing seed
 
 
+class KeptVerdict(Base):
+    """What the policy said about a request at a point of the audit log, signed by the installation
+    that computed it (0010_verdict; app/core/kept_verdict.py): `status` reads it instead of
+    re-evaluating. A cache, not audited and never an input: a row that does not verify is ignored."""
+
+    __tablename__ = "kept_verdicts"
+
+    request_id: Mapped[int] = mapped_column(ForeignKey("requests.id", ondelete="CASCADE"), primary_key=True)
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)     # the installation key's fingerprint
+    audit_count: Mapped[int] = mapped_column(BigInteger)                # the head it was computed at
+    audit_hash: Mapped[str] = mapped_column(String(64))
+    statement: Mapped[str] = mapped_column(Text)                        # canonical JSON: exactly the signed bytes
+    signature: Mapped[str] = mapped_column(Text)                        # armored SSHSIG
+    kept_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class ForgeKeys(Base):
     """The signing keys a forge publishes for a login (github:LOGIN in [signers.keys]), cached."""
 

@@ -30,8 +30,8 @@ from . import audit_log, outbox as ob
 from .db import DB_FILE, READ_ONLY, StoreUnavailable, data_dir, describe, make_engine, mask, resolve_url
 from .migrate import upgrade
 from .records import AuditEntry, AuditReport, InspectionRecord, NewRequest, OutboxEntry, OutboxItem, RequestRecord, SignedStatement
-from .schema import (HEAD_ID, AssignmentRow, AuditHead, Comparison, DecisionRow, ForgeKeys, InspectionRow, LabelRow, LabelStatement, LocalStatus,
-                     OutboxRow, Request, utcnow)
+from .schema import (HEAD_ID, AssignmentRow, AuditHead, Comparison, DecisionRow, ForgeKeys, InspectionRow, KeptVerdict,
+                     LabelRow, LabelStatement, LocalStatus, OutboxRow, Request, utcnow)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -408,14 +408,15 @@ class Store:
                        payload={"status": status, "description": description, **(audit_payload or {})})
 
     def refresh_status(self, request_id: int, *, evaluate, outbox_for, actor: str,
-                       audit_payload=None):
+                       audit_payload=None, keep=None):
         """Re-evaluate the request's status inside one write transaction, under the audit head
         lock and then a lock on the request row: `evaluate(decisions, labels)` gets every
         decision of the change (oldest first) and the request's labels as this transaction
         reads them, and returns a PolicyVerdict. When its status or description differs from
         the stored one: store it, enqueue `outbox_for(verdict)`, append audit 'status.change'
         (payload status, description and `audit_payload(verdict)` if given). When it is the
-        same, nothing is written and nothing is queued. Returns (verdict, changed)."""
+        same, nothing is written and nothing is queued. `keep`: as record_decision's (kept either
+        way). Returns (verdict, changed)."""
         now = utcnow()
         with self._write() as s:
             log = audit_log.AuditAppender(s, self._installation)
@@ -423,12 +424,14 @@ class Store:
             verdict = evaluate(self._decisions_in(s, row.change_key), self._labels_in(s, request_id))
             status, description = _status_of(verdict)
             if (status, description) == (row.status, row.description):
+                self._keep(s, log.head, row.id, row.sha, keep, verdict)
                 return verdict, False
             row.status, row.description, row.updated_at = status, description, now
             self._enqueue(s, list(outbox_for(verdict)), request_id, now)
             log.append(actor=actor, action="status.change", request_id=request_id, at=now,
                        payload={"status": status, "description": description,
                                 **(audit_payload(verdict) if audit_payload else {})})
+            self._keep(s, log.head, row.id, row.sha, keep, verdict)
             return verdict, True
 
     # -- comparisons ----------------------------------------------------
@@ -622,7 +625,7 @@ class Store:
             return len(rows)
 
     # -- decisions --------------------------------------------------------
-    def record_decision(self, decision: Decision, *, evaluate, outbox_for):
+    def record_decision(self, decision: Decision, *, evaluate, outbox_for, keep=None):
         """One decision at a time per request. One write transaction: lock the audit head
         (every writer's first lock), then the request row; read every decision of the change
         and the request's labels; `evaluate(decisions, labels)` (decisions oldest first, this
@@ -631,7 +634,8 @@ class Store:
         description, and `outbox_for(verdict, changed)` enqueued, where `changed` says whether
         the status or description differs from the stored one (a status identical to the
         stored one should queue no new post). So the stored status, the outbox and the policy
-        agree whatever the interleaving. Returns (decision with created_at and sha, verdict)."""
+        agree whatever the interleaving. `keep(verdict)`: (status document, refusal) kept signed at
+        this transaction's audit head (keep_verdict). Returns (decision with created_at and sha, verdict)."""
         if decision.request_id is None:
             raise InputError("a decision needs the review request it decides")
         kind = DecisionKind(decision.kind)
@@ -661,6 +665,7 @@ class Store:
             saved = dataclasses.replace(saved, id=row.id)
             req.status, req.description, req.updated_at = status, description, now
             self._enqueue(s, list(outbox_for(verdict, changed)), req.id, now)
+            self._keep(s, log.head, req.id, req.sha, keep, verdict)
         return saved, verdict
 
     def decisions_for_change(self, change_key: str) -> list[Decision]:
@@ -680,7 +685,7 @@ class Store:
             return [_decision(d, sha) for d, sha in s.execute(query)]
 
     def set_decision_identity(self, decision_id: int, state: str, note: str, *, actor: str, evaluate,
-                              outbox_for) -> tuple[bool, object]:
+                              outbox_for, keep=None) -> tuple[bool, object]:
         """The forge identity check of a waiting decision was made: mark it `state` (checked /
         refused) with what it found, audit 'identity.checked' / 'identity.refused', and in the
         same transaction re-evaluate the request's status (as refresh_status: a changed status is
@@ -710,7 +715,45 @@ class Store:
                 self._enqueue(s, list(outbox_for(verdict)), req.id, now)
                 log.append(actor=actor, action="status.change", request_id=req.id, at=now,
                            payload={"status": status, "description": description})
+            self._keep(s, log.head, req.id, req.sha, keep, verdict)
             return True, verdict
+
+    # -- the kept verdict (app/core/kept_verdict.py, docs/trust.md) ------------
+    def _keep(self, db: Session, head: tuple[int, str], request_id: int, sha: str, keep, verdict) -> None:
+        """Inside a write transaction holding the audit head lock: the verdict it computed, kept at
+        `head` (the transaction's last append, or the head it locked), signed by this installation."""
+        if keep is not None:
+            document, refusal = keep(verdict)
+            self._upsert_kept(db, request_id, sha, head, document, refusal)
+
+    def keep_verdict(self, request_id: int, sha: str, head: tuple[int, str], document: dict,
+                     refusal: str = "") -> None:
+        """Keep `document` (what `status --json` prints) as the request's verdict at audit `head`,
+        signed by this installation. `head` must be read before anything the verdict was computed
+        from: a write in between then leaves an entry after it, and the kept verdict is not read.
+        A row kept at a later head is never replaced by one kept at an earlier head."""
+        with self._write() as s:
+            self._upsert_kept(s, request_id, sha, head, document, refusal)
+
+    def _upsert_kept(self, db: Session, request_id: int, sha: str, head: tuple[int, str], document: dict,
+                     refusal: str) -> None:
+        from signoff.core.hashing import canonical_json
+        from signoff.core.kept_verdict import statement
+
+        from .locate import installed_version
+
+        signer = self._installation.signer
+        text = canonical_json(statement(request_id=request_id, sha=sha, head=head, version=installed_version(),
+                                        document=document, refusal=refusal))
+        values = {"request_id": request_id, "key": signer.fingerprint, "audit_count": int(head[0]),
+                  "audit_hash": str(head[1]), "statement": text, "signature": signer.sign(text.encode("utf-8")),
+                  "kept_at": utcnow()}
+        conn = db.connection()
+        ins = (postgresql if conn.dialect.name == "postgresql" else sqlite).insert(KeptVerdict).values(**values)
+        conn.execute(ins.on_conflict_do_update(
+            index_elements=["request_id", "key"],
+            set_={c: ins.excluded[c] for c in ("audit_count", "audit_hash", "statement", "signature", "kept_at")},
+            where=KeptVerdict.audit_count <= ins.excluded.audit_count))
 
     # -- team review: assignments (app/core/assignment.py) ------------------
     def assignments(self, request_id: int, *, user: str | None = None):
