@@ -3,9 +3,14 @@ through the entry-point groups below (see app/registry.py); every interface
 has an in-memory double in tests/doubles.py.
 
 Entry-point groups:
-    signoff.sources       -> a Source subclass
-    signoff.status_sinks  -> a StatusSink subclass
-    signoff.renderers     -> a Renderer subclass
+    signoff.sources        -> a Source subclass
+    signoff.status_sinks   -> a StatusSink subclass
+    signoff.renderers      -> a Renderer subclass
+    signoff.ui_extensions  -> a UiExtension subclass (window parts a plugin adds, e.g. MLflow browsing)
+
+A plugin owns its features: a source declares its `signoff request` options (CLI_OPTIONS,
+from_cli) and its signoff.toml sections (CONFIG_SECTIONS); a sink its token variable,
+default URL and display name; a renderer its output type. Nothing in app/ lists them.
 """
 
 from __future__ import annotations
@@ -14,6 +19,8 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from signoff.credentials import TokenSpec
+
 if TYPE_CHECKING:  # pragma: no cover
     from signoff.core.model import LoadedInput
     from signoff.core.tasks import TaskState
@@ -21,6 +28,35 @@ if TYPE_CHECKING:  # pragma: no cover
 GROUP_SOURCES = "signoff.sources"
 GROUP_SINKS = "signoff.status_sinks"
 GROUP_RENDERERS = "signoff.renderers"
+GROUP_UI_EXTENSIONS = "signoff.ui_extensions"
+
+
+@dataclass(frozen=True)
+class CliOption:
+    """One option of `signoff request --source NAME` a source declares. Its value reaches
+    `Source.from_cli` under `key` (default: the flag without dashes, "-" -> "_"). Two sources
+    may declare the same flag (e.g. --model): the first one's help is shown, each gets the value."""
+
+    flag: str                 # "--baseline-dir"
+    help: str = ""
+    metavar: str | None = None
+    key: str = ""
+    repeat: bool = False      # may be given more than once: a list
+    required: bool = False    # the source needs it: a clear usage error without it
+
+    @property
+    def name(self) -> str:
+        return self.key or self.flag.lstrip("-").replace("-", "_")
+
+
+@dataclass(frozen=True)
+class RequestContext:
+    """What `signoff request` knows besides a source's own options: the common flags."""
+
+    repo: str = ""            # --repo, resolved ("" when not given)
+    policy: str = ""          # --policy FILE, resolved ("" when not given)
+    policy_ref: str = ""      # --policy-ref
+    sha: str = ""             # --sha
 
 
 class Source(ABC):
@@ -33,6 +69,17 @@ class Source(ABC):
     # makes what ProjectConfig.section(name) returns. Any plugin class may declare it; the
     # registry registers them with signoff.core.config.register_section when it loads the plugin.
     CONFIG_SECTIONS: ClassVar[dict[str, Any]] = {}
+    # The options of `signoff request --source NAME` (see CliOption and from_cli).
+    CLI_OPTIONS: ClassVar[tuple[CliOption, ...]] = ()
+
+    @classmethod
+    def from_cli(cls, options: dict, context: RequestContext) -> "Source":
+        """The source for `signoff request --source NAME`: `options` holds the values of CLI_OPTIONS
+        given (and what --locator JSON named). Default: a policy file given as `policy`, then
+        from_locator(options). Raise InputError for bad input (one line, exit 2)."""
+        if context.policy:
+            options = {"policy": context.policy, **options}
+        return cls.from_locator(options)
 
     @classmethod
     def from_locator(cls, locator: dict) -> "Source":
@@ -115,6 +162,12 @@ class StatusSink(ABC):
     # False for a sink that only delivers payloads of its own (the MLflow write-backs): it cannot be
     # signoff.toml's [status] sink. The registry registers the others as valid sinks.
     POSTS_COMMIT_STATUSES: ClassVar[bool] = True
+    # Shown in Settings and messages ("" : NAME).
+    DISPLAY_NAME: ClassVar[str] = ""
+    # How its token is found (keyring per host, then these variables; app/credentials.py): the
+    # token variable(s), the default API URL, where CI names the host. None: the sink takes no token
+    # (Settings offers a token field for every sink that has one).
+    TOKEN: ClassVar[TokenSpec | None] = None
 
     @classmethod
     def create(cls, *, api_url: str = "", store: Any = None, **options) -> "StatusSink":

@@ -7,6 +7,8 @@ import logging
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 
+from . import credentials as _credentials
+from .core import config as _config
 from .core.errors import InputError
 from .plugin_api import GROUP_RENDERERS, GROUP_SINKS, GROUP_SOURCES
 
@@ -25,6 +27,12 @@ class Registry:
 
     def sink(self, name: str) -> type:
         return self._get(self.sinks, name, "status sink")
+
+    def token_sinks(self) -> dict[str, type]:
+        """name -> sink class, for the sinks that take a token (a TokenSpec): Settings and
+        `signoff token` offer these."""
+        return {name: cls for name, cls in sorted(self.sinks.items())
+                if isinstance(getattr(cls, "TOKEN", None), _credentials.TokenSpec)}
 
     def renderer_for(self, output_type: str) -> type | None:
         """The renderer plugin that shows `output_type` (by its OUTPUT_TYPE, else by
@@ -55,10 +63,13 @@ def _load_group(group: str, table: dict, problems: list[str]) -> None:
 def _register_config(reg: Registry) -> None:
     """Tell signoff.toml's schema what the plugins add: output types (renderers), status sinks
     that post commit statuses, and the sections a plugin declares in CONFIG_SECTIONS."""
-    from .core import config
-
+    config = _config
     config.register_output_types(*(getattr(cls, "OUTPUT_TYPE", None) or name for name, cls in reg.renderers.items()))
     config.register_sinks(*(name for name, cls in reg.sinks.items() if getattr(cls, "POSTS_COMMIT_STATUSES", True)))
+    for cls in reg.sinks.values():
+        spec = getattr(cls, "TOKEN", None)
+        if isinstance(spec, _credentials.TokenSpec):
+            _credentials.register_token_spec(spec)
     for group in (reg.sources, reg.sinks, reg.renderers):
         for name, cls in group.items():
             for section, spec in (getattr(cls, "CONFIG_SECTIONS", None) or {}).items():
@@ -84,3 +95,9 @@ def registry(refresh: bool = False) -> Registry:
         _register_config(reg)
         _REGISTRY = reg
     return _REGISTRY
+
+
+# Parsing a signoff.toml that names a plugin's output type, sink or section loads the plugins
+# first (core cannot import this module; it is handed the loader instead).
+_config.set_plugin_loader(registry)
+_credentials.set_spec_loader(registry)

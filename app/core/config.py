@@ -16,8 +16,11 @@ members are errors.
 
 Open to plugins: the output types (renderers), status sinks and extra sections
 (e.g. [mlflow]) are registered here (`register_output_types`, `register_sinks`,
-`register_section`); app/registry.py calls them when it loads the plugins. Core
-registers the built-ins itself, so parsing works before the registry is loaded.
+`register_section`); app/registry.py calls them when it loads the plugins. The
+built-in plugins' names are seeded so that core parses without the registry; a
+name nobody registered yet makes parsing load the plugins once (`set_plugin_loader`,
+which app/registry.py sets) before it is refused, so a third-party plugin's
+output type, sink or section works in every process, fail closed for the rest.
 """
 
 from __future__ import annotations
@@ -34,6 +37,8 @@ import msgspec.inspect as mi
 
 from .errors import ConfigError
 
+# The built-in plugins' names, seeded before the registry loads (and the schema's examples);
+# plugins add theirs (register_output_types, register_sinks).
 BUILTIN_OUTPUT_TYPES = ("text", "json", "label", "image", "number")
 BUILTIN_SINKS = ("local", "github", "gitlab", "gitea")
 DEFAULT_ERRORS = ("wrong label", "hallucination", "formatting", "unsafe", "other")
@@ -411,6 +416,34 @@ def register_section(name: str, struct: type, build: Callable[[Any], Any] | None
     _schema_cache.clear()
 
 
+_loader: dict[str, Any] = {"load": None, "done": False}
+
+
+def set_plugin_loader(load: Callable[[], Any] | None) -> None:
+    """`load()` registers the installed plugins' names and sections (app/registry.py sets it):
+    parsing calls it once, when a file names an output type, sink or section not registered yet."""
+    _loader["load"], _loader["done"] = load, False
+
+
+def _knows_all(data: dict) -> bool:
+    """Whether every section, output type and sink `data` names is registered."""
+    if any(k not in _CORE_SECTIONS and k not in _sections for k in data):
+        return False
+    sets = data.get("eval_sets")
+    if isinstance(sets, list) and any(isinstance(es, dict) and isinstance(es.get("type"), str)
+                                      and es["type"] not in _output_types for es in sets):
+        return False
+    status = data.get("status")
+    sink = status.get("sink") if isinstance(status, dict) else None
+    return not isinstance(sink, str) or sink in _sinks
+
+
+def _load_plugins_for(data: dict) -> None:
+    if _loader["load"] is not None and not _loader["done"] and not _knows_all(data):
+        _loader["done"] = True
+        _loader["load"]()
+
+
 def output_types() -> tuple[str, ...]:
     return tuple(_output_types)
 
@@ -511,6 +544,7 @@ class _Problems:
 
 def _build(data: dict, where: str, lines: "_Lines | None") -> ProjectConfig:
     problems = _Problems(where, lines)
+    _load_plugins_for(data)
     top = _top_type()
     if "info" not in _schema_cache:
         _schema_cache["info"] = mi.type_info(top)

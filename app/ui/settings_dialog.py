@@ -29,9 +29,20 @@ from signoff.settings import ENV_SIGNING_KEY, THEMES, Settings, load_settings
 from signoff.ui import workers
 from signoff.ui.diff_view import plain_label
 
-FORGES = ["github", "gitlab", "gitea"]
 THEME_WORDS = {"system": "Follow the system", "light": "Light", "dark": "Dark"}
-DEFAULT_API = {"github": "https://api.github.com", "gitlab": "https://gitlab.com", "gitea": ""}
+
+
+def _token_sinks() -> dict[str, type]:
+    """The sinks that take a token, from the registry (each declares its TokenSpec)."""
+    from signoff.registry import registry
+
+    return registry().token_sinks()
+
+
+def _default_api(sink) -> str:
+    """What the API URL field starts with for a sink: its default URL, else its public host."""
+    spec = sink.TOKEN
+    return spec.default_url or (f"https://{spec.public_host}" if spec.public_host else "")
 
 
 def _note(text: str = ""):
@@ -300,7 +311,10 @@ class SettingsDialog(QDialog):
         forge = QGroupBox("Forge tokens (kept in the OS keyring, never in the settings file)")
         fl = QFormLayout(forge)
         self.forge_combo = QComboBox()
-        self.forge_combo.addItems(FORGES)
+        self._token_sinks = _token_sinks()
+        for i, (name, sink) in enumerate(self._token_sinks.items()):
+            self.forge_combo.addItem(name)
+            self.forge_combo.setItemData(i, getattr(sink, "DISPLAY_NAME", "") or name, Qt.ItemDataRole.ToolTipRole)
         self.api_edit = QLineEdit()
         self.api_edit.setPlaceholderText("API base URL, e.g. https://api.github.com or https://git.example.com")
         self.token_edit = QLineEdit()
@@ -383,8 +397,12 @@ class SettingsDialog(QDialog):
         return out
 
     def _forge_chosen(self, forge: str) -> None:
-        self.api_edit.setText(self._forges.get(forge) or DEFAULT_API.get(forge, ""))
+        self.api_edit.setText(self._forges.get(forge) or self._default_api(forge))
         self._show_token_state()
+
+    def _default_api(self, forge: str) -> str:
+        sink = self._token_sinks.get(forge)
+        return _default_api(sink) if sink is not None else ""
 
     def _show_token_state(self) -> None:
         forge, api = self.forge_combo.currentText(), self.api_edit.text().strip()
@@ -395,10 +413,11 @@ class SettingsDialog(QDialog):
         except SignoffError as exc:
             self.token_status.setText(str(exc))
             return
+        shown = getattr(self._token_sinks.get(forge), "DISPLAY_NAME", "") or forge
         if found.token is not None:
-            text = f"A {forge} token for {found.host} is set ({found.source})."
+            text = f"A {shown} token for {found.host} is set ({found.source})."
         else:
-            text = f"No {forge} token for {found.host} yet."
+            text = f"No {shown} token for {found.host} yet."
         if found.problem:
             text += f" Note: {found.problem}."
         self.token_status.setText(text)
@@ -460,7 +479,7 @@ class SettingsDialog(QDialog):
         s.set("connections.git_repos", self.repos())
         s.set("connections.mlflow_servers", self.mlflow_servers())
         forge, api = self.forge_combo.currentText(), self.api_edit.text().strip()
-        if api and api != DEFAULT_API.get(forge, ""):
+        if api and api != self._default_api(forge):
             self._forges[forge] = api
         s.set("connections.forges", [{"forge": f, "api_url": a} for f, a in sorted(self._forges.items()) if f and a])
         s.set("appearance.theme", self.chosen_theme())

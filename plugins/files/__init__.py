@@ -35,7 +35,7 @@ from signoff.core.errors import ConfigError, InputError, NotFoundError
 from signoff.core.model import LoadedInput
 from signoff.core.policy_change import added_specs
 from signoff.core.tasks import TaskState
-from signoff.plugin_api import Source
+from signoff.plugin_api import CliOption, RequestContext, Source
 from signoff.plugins.common import clean_relpath, load_eval_sets
 from signoff.plugins.common.policy import no_policy_error, policy_from_repo, read_policy_file
 
@@ -49,6 +49,25 @@ class FilesSource(Source):
 
     NAME: ClassVar[str] = "files"
     DESCRIPTION: ClassVar[str] = "CSV / JSONL / Parquet files in a baseline and a candidate folder"
+
+    CLI_OPTIONS: ClassVar[tuple[CliOption, ...]] = (
+        CliOption("--baseline-dir", "files: the folder of the baseline's predictions", metavar="DIR", required=True),
+        CliOption("--candidate-dir", "files: the folder of the candidate's predictions", metavar="DIR", required=True),
+        CliOption("--samples", "files: the folder the eval sets' samples paths are relative to (default: .)",
+                  metavar="DIR", key="root"),
+    )
+
+    @classmethod
+    def from_cli(cls, options: dict, context: RequestContext) -> Source:
+        """The policy: --policy FILE, else --repo DIR at its default branch (or --policy-ref)."""
+        locator = {"root": ".", **options}
+        if context.policy:
+            locator["policy"] = context.policy
+        elif context.repo:
+            locator["policy_repo"] = context.repo
+        if context.policy_ref:
+            locator["policy_ref"] = context.policy_ref
+        return cls.from_locator(locator)
 
     def __init__(self, root: str, baseline_dir: str, candidate_dir: str, policy: str = "", policy_repo: str = "",
                  policy_ref: str = ""):

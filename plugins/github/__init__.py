@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from urllib.parse import quote, urlsplit
 
-from signoff.plugin_api import DeliveryError, ForgeAccount, StatusUpdate
+from signoff.plugin_api import DeliveryError, ForgeAccount, StatusUpdate, TokenSpec
 from signoff.plugins.common.forge_sink import ForgeSink, split_owner_repo
 from signoff.plugins.common.http import ForgeClient
 
@@ -42,6 +42,10 @@ def github_api_base(api_url: str) -> str:
 class GitHubSink(ForgeSink):
     NAME = "github"
     FORGE = "github"
+    DISPLAY_NAME = "GitHub"
+    TOKEN = TokenSpec("github", env=("GITHUB_TOKEN",), default_url="https://api.github.com",
+                      host_env=("GITHUB_API_URL",),   # GitHub Actions sets it (also on GHES)
+                      public_host="api.github.com", host_aliases=(("github.com", "api.github.com"),))
     STATES = {"pending": "pending", "approved": "success", "rejected": "failure"}
     DESCRIPTION_LIMIT = 140
     CONTEXT_CASE_SENSITIVE = False

@@ -30,7 +30,7 @@ from __future__ import annotations
 import logging
 from urllib.parse import quote
 
-from signoff.plugin_api import DeliveryError, ForgeAccount, StatusUpdate
+from signoff.plugin_api import DeliveryError, ForgeAccount, StatusUpdate, TokenSpec
 from signoff.plugins.common.forge_sink import ForgeSink, same_text
 from signoff.plugins.common.http import ForgeClient
 
@@ -60,6 +60,9 @@ def project_id(repo: str) -> str:
 class GitLabSink(ForgeSink):
     NAME = "gitlab"
     FORGE = "gitlab"
+    DISPLAY_NAME = "GitLab"
+    TOKEN = TokenSpec("gitlab", env=("GITLAB_TOKEN",), host_env=("CI_API_V4_URL", "CI_SERVER_URL"),   # GitLab CI sets both
+                      public_host="gitlab.com")
     STATES = {"pending": "pending", "approved": "success", "rejected": "failed"}
     DESCRIPTION_LIMIT = 255
     TARGET_URL_LIMIT = 255

@@ -34,7 +34,7 @@ from signoff.core.errors import ConfigError, InputError, NotFoundError
 from signoff.core.hashing import canonical_json, combine_hashes, sha256_bytes
 from signoff.core.model import EvalSetData, LoadedInput
 from signoff.core.tasks import NULL_TASK, TaskState
-from signoff.plugin_api import Source
+from signoff.plugin_api import CliOption, RequestContext, Source
 from signoff.plugins.common import id_warnings
 from signoff.plugins.common.policy import CONFIG_FILE, no_policy_error, policy_from_repo
 
@@ -66,6 +66,24 @@ class MlflowSource(Source):
 
     NAME: ClassVar[str] = "mlflow"
     DESCRIPTION: ClassVar[str] = "model versions and their logged predictions on an MLflow tracking server"
+
+    CLI_OPTIONS: ClassVar[tuple[CliOption, ...]] = (
+        CliOption("--tracking-uri", "mlflow: the tracking server (default: MLFLOW_TRACKING_URI, then signoff.toml "
+                                    "[mlflow] tracking_uri)"),
+        CliOption("--model", "mlflow: the registered model (default: signoff.toml [mlflow] model)"),
+        CliOption("--experiment", "mlflow: where --sha's run is looked for (name or id; repeatable; default: every "
+                                  "experiment)", repeat=True),
+    )
+
+    @classmethod
+    def from_cli(cls, options: dict, context: RequestContext) -> Source:
+        """--policy FILE, else --repo at its default branch (docs/mlflow.md)."""
+        from signoff.plugins.common.policy import read_policy_file
+
+        return cls(tracking_uri=options.get("tracking_uri") or "", model=options.get("model") or "",
+                   repo=context.repo, config_rev=context.sha if context.repo else "",
+                   experiments=options.get("experiment") or (), policy_ref=context.policy_ref,
+                   config_text=read_policy_file(context.policy) if context.policy else "")
 
     def __init__(self, tracking_uri: str = "", model: str = "", repo: str = "", config_rev: str = "",
                  config_text: str = "", experiments: list[str] | tuple[str, ...] = (), resolved: dict | None = None,
