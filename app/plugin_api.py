@@ -184,15 +184,15 @@ class StatusSink(ABC):
 
 
 class Renderer(ABC):
-    """Shows one output type. `normalise` decides what counts as 'unchanged'
-    and must not import Qt; `create_view` may (imported lazily, UI only)."""
+    """Shows one output type: `create_view` returns an OutputView from the renderer SDK
+    (signoff.ui.renderer_sdk, imported lazily: the package itself must not import Qt).
+
+    What counts as 'unchanged' is the comparison's (signoff.core.normalise, per output type,
+    vectorised over a whole eval set; an output type it does not know is compared as text),
+    not the renderer's: a renderer only shows."""
 
     NAME: ClassVar[str]
     OUTPUT_TYPE: ClassVar[str]
-
-    @staticmethod
-    def normalise(value: Any) -> Any:
-        return value
 
     def create_view(self, parent=None):  # pragma: no cover - UI side
         raise NotImplementedError

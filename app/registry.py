@@ -64,6 +64,7 @@ def _register_config(reg: Registry) -> None:
     """Tell signoff.toml's schema what the plugins add: output types (renderers), status sinks
     that post commit statuses, and the sections a plugin declares in CONFIG_SECTIONS."""
     config = _config
+    config.reset_registered()
     config.register_output_types(*(getattr(cls, "OUTPUT_TYPE", None) or name for name, cls in reg.renderers.items()))
     config.register_sinks(*(name for name, cls in reg.sinks.items() if getattr(cls, "POSTS_COMMIT_STATUSES", True)))
     for cls in reg.sinks.values():

@@ -999,8 +999,12 @@ def cmd_config_check(args) -> int:
 
 
 def cmd_config_schema(args) -> int:
-    """Print the JSON Schema of signoff.toml (resources/schema/signoff.schema.json is this output)."""
+    """Print the JSON Schema of signoff.toml (resources/schema/signoff.schema.json is this output with
+    the built-in plugins): the installed plugins' sections are part of it."""
     from signoff.core.config import json_schema
+    from signoff.registry import registry
+
+    registry()
 
     print(json.dumps(json_schema(), indent=2, ensure_ascii=False))
     return 0

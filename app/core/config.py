@@ -444,6 +444,16 @@ def _load_plugins_for(data: dict) -> None:
         _loader["load"]()
 
 
+def reset_registered() -> None:
+    """Back to the built-ins only: the registry calls it before it registers what it loaded, so a
+    plugin that is gone (uninstalled, or a test's) is no longer accepted."""
+    _output_types[:] = BUILTIN_OUTPUT_TYPES
+    _sinks[:] = BUILTIN_SINKS
+    for name in [n for n in _sections if n not in _BUILTIN_SECTIONS]:
+        del _sections[name]
+    _schema_cache.clear()
+
+
 def output_types() -> tuple[str, ...]:
     return tuple(_output_types)
 
@@ -459,6 +469,7 @@ def sections() -> dict[str, Section]:
 # [mlflow] belongs to the MLflow source; it is registered here, like a plugin would, so that
 # `config.mlflow` and the eval sets' [mlflow.columns] defaults work before the registry loads.
 register_section("mlflow", MlflowToml, _mlflow_build)
+_BUILTIN_SECTIONS = ("mlflow",)
 
 
 def _top_type() -> type:
@@ -473,12 +484,21 @@ def _top_type() -> type:
             ("status", StatusToml, StatusToml()),
             ("signers", SignersToml, SignersToml()),
         ]
-        fields += [(s.name, s.type | None, None) for s in _sections.values()]
+        fields += [(_attr(s.name), s.type | None, None) for s in _sections.values()]
         # Required fields first (a Struct's rule); the walk below reports in document order anyway.
         fields.sort(key=lambda f: len(f) == 3)
-        _schema_cache["top"] = msgspec.defstruct("SignoffToml", fields, bases=(_Table,),
-                                            module=__name__)
+        # A section's TOML name need not be a Python name ([acme-tool]): the field is renamed to it.
+        rename = {_attr(n): n for n in _sections if _attr(n) != n}
+        _schema_cache["top"] = msgspec.defstruct("SignoffToml", fields, bases=(_Table,), module=__name__,
+                                                 rename=rename or None)
     return _schema_cache["top"]
+
+
+def _attr(section: str) -> str:
+    """The Struct attribute of a registered section: its name when that is a Python name."""
+    if section.isidentifier() and not section.startswith("_"):
+        return section
+    return "section_" + "".join(c if c.isalnum() else f"_{ord(c):x}_" for c in section)
 
 
 def json_schema() -> dict:
@@ -620,7 +640,7 @@ def _semantics(raw, data: dict, p: _Problems) -> ProjectConfig:
               + _suggest(raw.status.sink, _sinks, "{}"))
     p.raise_first()
 
-    extra = {name: (s.build or (lambda v: v))(getattr(raw, name, None))
+    extra = {name: (s.build or (lambda v: v))(getattr(raw, _attr(name), None))
              for name, s in _sections.items() if name != "mlflow"}
     return ProjectConfig(
         eval_sets=tuple(sets),

@@ -230,11 +230,10 @@ class FilesTab(QWidget):
         self.read_columns()
 
     def read_columns(self) -> bool:
-        """Guess the roles (plugins/files/pair.py) and show the candidate's first rows."""
+        """Guess the roles (the files source's guess) and show the candidate's first rows."""
         base, cand = self.baseline_edit.text().strip(), self.candidate_edit.text().strip()
         if not (base and cand):
             return False
-        from signoff.plugins.files.pair import guess_columns
 
         try:
             columns, rows = nr.preview_rows(cand, PREVIEW_ROWS)
@@ -258,7 +257,7 @@ class FilesTab(QWidget):
                 item.setToolTip("")
                 self.preview.setItem(r, c, item)
         try:
-            guess = guess_columns(base, cand)
+            guess = nr.guess_columns(base, cand)
         except Exception as exc:   # no id/output guessed: the user maps them here
             self.guessed = {}
             self.guess_text = f"{exc}. Map the columns above."

@@ -79,6 +79,34 @@ class FilesSource(Source):
         self.candidate_dir = _existing_dir(os.path.join(self.root, os.path.expanduser(str(candidate_dir))), "candidate")
         self._dirs = {"samples": self.root, "baseline": self.baseline_dir, "candidate": self.candidate_dir}
 
+    # Two single files (plugins/files/pair.py), for File ▸ New review… without importing this plugin.
+    @staticmethod
+    def guess_columns(baseline: str, candidate: str, **kwargs):
+        """The column roles of two prediction files, as `signoff review` guesses them (pair.Guess)."""
+        from .pair import guess_columns
+
+        return guess_columns(baseline, candidate, **kwargs)
+
+    @staticmethod
+    def preview_rows(path: str, n: int = 5) -> tuple[list[str], list[list[str]]]:
+        """(column names, the first `n` rows as text) of a prediction file."""
+        from .pair import _read
+
+        head = (frame := _read(path)).head(n)
+        rows = [["" if v is None else str(v) for v in row] for row in head.itertuples(index=False, name=None)]
+        return [str(c) for c in frame.columns], rows
+
+    @classmethod
+    def pair(cls, baseline: str, candidate: str, *, columns: dict[str, str], output_type: str, samples: str = "",
+             name: str = "", policy_file: str = "", config_text: str = "", policy_where: str = "") -> Source:
+        """A review of two files: the policy from `policy_file` when given, else `config_text`."""
+        from .pair import FilePairSource
+
+        if policy_file:
+            config_text, policy_where = read_policy_file(policy_file), os.path.realpath(os.path.expanduser(policy_file))
+        return FilePairSource(baseline, candidate, samples_file=samples, columns=columns, output_type=output_type,
+                              name=name, config_text=config_text, policy_where=policy_where)
+
     @classmethod
     def from_locator(cls, locator: dict) -> Source:
         """Rebuild from a stored locator; a two-files review (plugins/files/pair.py) has its own."""
