@@ -79,7 +79,6 @@ def missing_text(r: RequestRecord) -> str:
 
 
 _VERSION_REF = re.compile(r"^models:/(?P<model>[^/@]+)(?:/(?P<version>[^/@\s]+)|@(?P<alias>[^/\s]+))$")
-_COMMIT = re.compile(r"^[0-9a-fA-F]{7,64}$")
 
 
 def _version_ref(ref: str) -> tuple[str, str]:
@@ -120,9 +119,9 @@ def model_name(r: RequestRecord) -> str:
 
 
 def commit_text(r: RequestRecord) -> str:
-    """The commit column: the commit's short SHA; for a comparison opened by browsing MLflow
-    (no commit: its "sha" is "models:/M/3 vs models:/M/1"), the two versions: "v3 vs v1"."""
-    if r.source == "mlflow" and not _COMMIT.match(r.sha or ""):
+    """The commit column: the commit's short SHA; for a comparison about no commit (e.g. opened
+    by browsing MLflow, kind "comparison"), its two refs: "v3 vs v1"."""
+    if r.kind == "comparison":
         return f"{_short_ref(r.candidate_ref)} vs {_short_ref(r.baseline_ref)}"
     return r.sha[:7]
 

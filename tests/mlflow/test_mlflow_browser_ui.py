@@ -208,7 +208,8 @@ def test_browse_a_configured_server_compare_two_versions_and_review_them(mlflow_
     assert not browser.isVisible()
     req = window.request
     assert (req.candidate_ref, req.baseline_ref) == (f"models:/{MODEL}/2", f"models:/{MODEL}/1")
-    assert req.source == "mlflow" and req.sha == f"models:/{MODEL}/2 vs models:/{MODEL}/1"
+    assert req.source == "mlflow" and (req.sha, req.kind) == ("", "comparison")
+    assert (req.candidate_ref, req.baseline_ref) == (f"models:/{MODEL}/2", f"models:/{MODEL}/1")
     assert window.inbox.current_request_id() == req.id
     assert window.inbox.column_texts("commit") == ["v2 vs v1"]
     assert window.inbox.column_texts("model") == [f"{MODEL} v2"]
