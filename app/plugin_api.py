@@ -196,3 +196,25 @@ class Renderer(ABC):
 
     def create_view(self, parent=None):  # pragma: no cover - UI side
         raise NotImplementedError
+
+
+class UiExtension(ABC):
+    """Window parts a plugin adds (entry-point group `signoff.ui_extensions`), e.g. the MLflow
+    plugin's browser and its inbox section. The class itself must import no Qt (the registry and
+    the CLI load it); its methods run in the window and may import Qt and signoff.ui.extension_sdk.
+
+    The inbox calls `inbox_section(inbox)` once; the widget it returns (or None) sits under the
+    request table, and the inbox calls its `refresh()` when the window refreshes (View ▸ Refresh,
+    Settings changed), `set_requests(records)` when the listed requests change and `shutdown(wait)`
+    when the window closes, each when the widget has it. `open(action, ...)` opens a window part the
+    window names by the action ids in ACTIONS (e.g. File ▸ Browse MLflow…)."""
+
+    NAME: ClassVar[str]
+    # action id -> what it opens, in words (the window's menus and the shortcut sheet name them)
+    ACTIONS: ClassVar[dict[str, str]] = {}
+
+    def inbox_section(self, inbox) -> Any:  # pragma: no cover - UI side
+        return None
+
+    def open(self, action: str, *, service, parent=None, **options) -> Any:  # pragma: no cover - UI side
+        raise NotImplementedError(f"{type(self).__name__} has no action {action!r}")

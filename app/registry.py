@@ -10,7 +10,7 @@ from importlib.metadata import entry_points
 from . import credentials as _credentials
 from .core import config as _config
 from .core.errors import InputError
-from .plugin_api import GROUP_RENDERERS, GROUP_SINKS, GROUP_SOURCES
+from .plugin_api import GROUP_RENDERERS, GROUP_SINKS, GROUP_SOURCES, GROUP_UI_EXTENSIONS
 
 log = logging.getLogger(__name__)
 
@@ -20,6 +20,7 @@ class Registry:
     sources: dict[str, type] = field(default_factory=dict)
     sinks: dict[str, type] = field(default_factory=dict)
     renderers: dict[str, type] = field(default_factory=dict)
+    ui_extensions: dict[str, type] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
 
     def source(self, name: str) -> type:
@@ -27,6 +28,11 @@ class Registry:
 
     def sink(self, name: str) -> type:
         return self._get(self.sinks, name, "status sink")
+
+    def extension_for(self, action: str) -> type | None:
+        """The UI extension that provides window action `action` (its ACTIONS), or None."""
+        return next((cls for cls in self.ui_extensions.values() if action in (getattr(cls, "ACTIONS", None) or {})),
+                    None)
 
     def token_sinks(self) -> dict[str, type]:
         """name -> sink class, for the sinks that take a token (a TokenSpec): Settings and
@@ -71,7 +77,7 @@ def _register_config(reg: Registry) -> None:
         spec = getattr(cls, "TOKEN", None)
         if isinstance(spec, _credentials.TokenSpec):
             _credentials.register_token_spec(spec)
-    for group in (reg.sources, reg.sinks, reg.renderers):
+    for group in (reg.sources, reg.sinks, reg.renderers, reg.ui_extensions):
         for name, cls in group.items():
             for section, spec in (getattr(cls, "CONFIG_SECTIONS", None) or {}).items():
                 struct, build = spec if isinstance(spec, tuple) else (spec, None)
@@ -93,6 +99,7 @@ def registry(refresh: bool = False) -> Registry:
         _load_group(GROUP_SOURCES, reg.sources, reg.problems)
         _load_group(GROUP_SINKS, reg.sinks, reg.problems)
         _load_group(GROUP_RENDERERS, reg.renderers, reg.problems)
+        _load_group(GROUP_UI_EXTENSIONS, reg.ui_extensions, reg.problems)
         _register_config(reg)
         _REGISTRY = reg
     return _REGISTRY

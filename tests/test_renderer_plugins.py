@@ -20,6 +20,7 @@ def test_renderer_packages_import_without_qt():
         "from signoff.registry import registry\n"
         "reg = registry()\n"
         "names = sorted(reg.renderers)\n"
+        "assert 'mlflow' in reg.ui_extensions, reg.problems   # UI extensions load without Qt too\n"
         "qt = [m for m in sys.modules if m.startswith(('PySide6', 'shiboken6'))]\n"
         "print(json.dumps({'names': names, 'qt': qt, 'problems': reg.problems}))\n"
     )

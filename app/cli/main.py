@@ -912,11 +912,12 @@ def cmd_plugins(args) -> int:
     metadata declares and what loaded. Exit 1 if a plugin failed to load."""
     from importlib.metadata import entry_points
 
-    from signoff.plugin_api import GROUP_RENDERERS, GROUP_SINKS, GROUP_SOURCES
+    from signoff.plugin_api import GROUP_RENDERERS, GROUP_SINKS, GROUP_SOURCES, GROUP_UI_EXTENSIONS
     from signoff.registry import registry
 
     reg = registry()
-    loaded = {GROUP_SOURCES: reg.sources, GROUP_SINKS: reg.sinks, GROUP_RENDERERS: reg.renderers}
+    loaded = {GROUP_SOURCES: reg.sources, GROUP_SINKS: reg.sinks, GROUP_RENDERERS: reg.renderers,
+              GROUP_UI_EXTENSIONS: reg.ui_extensions}
     groups = sorted(set(loaded) | {g for g in entry_points().groups if g.startswith("signoff.")})
     data = {"groups": {g: {"declared": sorted(ep.name for ep in entry_points(group=g)),
                            "loaded": sorted(loaded[g]) if g in loaded else None} for g in groups},
