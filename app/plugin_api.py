@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, Callable, ClassVar
 
 from signoff.credentials import TokenSpec
 
@@ -82,6 +82,14 @@ class Source(ABC):
         return cls.from_locator(options)
 
     @classmethod
+    def production(cls, *, since, now, **options) -> "Population":
+        """`signoff inspect`: the production predictions in the window `since` (a timedelta or None)
+        before `now`, for a source that can be inspected (files, MLflow traces)."""
+        from signoff.core.errors import InputError
+
+        raise InputError(f"the {cls.NAME} source cannot be inspected")
+
+    @classmethod
     def from_locator(cls, locator: dict) -> "Source":
         """Rebuild the source from what a stored request remembers of it."""
         return cls(**locator)
@@ -106,6 +114,27 @@ class Source(ABC):
     def label_write_backs(cls, request, *, config, label) -> "list[WriteBack]":
         """For a label just saved (an empty label: just cleared)."""
         return []
+
+
+@dataclass
+class Population:
+    """What `Source.production` returns for `signoff inspect` (app/service/inspection.py): every
+    prediction in the window (one row each: id, input, output, reference, timestamp, shadow_output,
+    trace_id; columns a source does not have are left out) and where they came from."""
+
+    frame: Any                  # a pandas DataFrame
+    subject: str
+    source: str
+    tracking_uri: str = ""
+    model: str = ""
+    alias: str = ""
+    version: str = ""
+    experiment: str = ""
+    files: str = ""
+    title: str = ""
+    # The sampled rows read in full (MLflow: the traces' inputs and outputs, read only for the
+    # sample); None when `frame` holds them already.
+    read_sampled: Callable[[Any], Any] | None = None
 
 
 @dataclass(frozen=True)

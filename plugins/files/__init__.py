@@ -79,6 +79,24 @@ class FilesSource(Source):
         self.candidate_dir = _existing_dir(os.path.join(self.root, os.path.expanduser(str(candidate_dir))), "candidate")
         self._dirs = {"samples": self.root, "baseline": self.baseline_dir, "candidate": self.candidate_dir}
 
+    @classmethod
+    def production(cls, *, since, now, files: str = "", **_options):
+        """`signoff inspect --files DIR_OR_FILE`: the prediction files as the production population."""
+        from .production import from_files
+
+        return from_files(files, since=since, now=now)
+
+    @staticmethod
+    def policy_text(policy: str = "", repo: str = "", policy_ref: str = "", *, what: str = "") -> tuple[str, str]:
+        """(text, where) of the policy for `what` (e.g. "an inspection"): `--policy FILE`, else
+        `--repo DIR` at its default branch (or `policy_ref`); never the data's."""
+        if policy:
+            return read_policy_file(policy), policy
+        if repo:
+            text, _candidate, where = policy_from_repo(repo, policy_ref)
+            return text, where
+        raise no_policy_error(what)
+
     # Two single files (plugins/files/pair.py), for File ▸ New review… without importing this plugin.
     @staticmethod
     def guess_columns(baseline: str, candidate: str, **kwargs):

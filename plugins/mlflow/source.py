@@ -85,6 +85,14 @@ class MlflowSource(Source):
                    experiments=options.get("experiment") or (), policy_ref=context.policy_ref,
                    config_text=read_policy_file(context.policy) if context.policy else "")
 
+    @classmethod
+    def production(cls, *, since, now, tracking_uri: str = "", experiment: str = "", model: str = "",
+                   alias: str = "", **_options):
+        """`signoff inspect --experiment NAME | --model NAME [--alias A]`: the traces in the window."""
+        from .production import from_mlflow
+
+        return from_mlflow(tracking_uri, experiment=experiment, model=model, alias=alias, since=since, now=now)
+
     def __init__(self, tracking_uri: str = "", model: str = "", repo: str = "", config_rev: str = "",
                  config_text: str = "", experiments: list[str] | tuple[str, ...] = (), resolved: dict | None = None,
                  policy_ref: str = "", candidate_config_text: str = "", look_only: bool = False):
