@@ -197,6 +197,16 @@ class StatusSink(ABC):
     # token variable(s), the default API URL, where CI names the host. None: the sink takes no token
     # (Settings offers a token field for every sink that has one).
     TOKEN: ClassVar[TokenSpec | None] = None
+    # "NAME:LOGIN" in [signers.keys] (docs/trust.md): a forge that publishes its users' SSH signing keys
+    # says where (the API root, and the variable CI names it in) and implements `signing_keys`.
+    SIGNING_KEYS_URL: ClassVar[str] = ""        # "": this sink's forge publishes none
+    SIGNING_KEYS_URL_ENV: ClassVar[str] = ""
+
+    @classmethod
+    def signing_keys(cls, api_url: str, login: str, *, timeout=None) -> list[str]:
+        """The public key lines the forge publishes for `login`, asked with no token; DeliveryError
+        when it cannot be asked (unreachable, an error status, a malformed answer)."""
+        raise NotImplementedError
 
     @classmethod
     def create(cls, *, api_url: str = "", store: Any = None, **options) -> "StatusSink":
