@@ -251,6 +251,9 @@ class UiExtension(ABC):
     NAME: ClassVar[str]
     # action id -> what it opens, in words (the window's menus and the shortcut sheet name them)
     ACTIONS: ClassVar[dict[str, str]] = {}
+    # File ▸ New review… tabs: action id -> (tab title, what the tab says, its button's text); the
+    # button closes the dialog and runs the action (e.g. the MLflow plugin's "open the browser").
+    NEW_REVIEW: ClassVar[dict[str, tuple[str, str, str]]] = {}
 
     def inbox_section(self, inbox) -> Any:  # pragma: no cover - UI side
         return None

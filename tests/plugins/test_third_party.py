@@ -303,6 +303,17 @@ def test_the_window_shows_the_new_output_type_with_its_renderer(installed, proje
             assert view.text_content().splitlines() == ["BASELINE: 2 points", "CANDIDATE: 4 points"]
         finally:
             window.shutdown()
+        # Settings ▸ Forge tokens offers the sink by its name, with its default URL and display name
+        from signoff.ui.settings_dialog import SettingsDialog
+
+        dialog = SettingsDialog()
+        qtbot.addWidget(dialog)
+        combo = dialog.forge_combo
+        names = [combo.itemText(i) for i in range(combo.count())]
+        assert {"github", "gitlab", "gitea", "acme-chat"} <= set(names) and "local" not in names
+        combo.setCurrentText("acme-chat")
+        assert dialog.api_edit.text() == "https://chat.acme.test"
+        assert dialog.token_status.text().startswith("A Acme Chat token for chat.acme.test is set (env ACME_CHAT_TOKEN).")
     finally:
         monkeypatch.undo()
         registry(refresh=True)   # the other tests see the built-in plugins only

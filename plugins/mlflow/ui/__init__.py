@@ -17,6 +17,9 @@ BROWSE = "file.mlflow"   # the window's action id (File ▸ Browse MLflow…)
 class MlflowUi(UiExtension):
     NAME: ClassVar[str] = "mlflow"
     ACTIONS: ClassVar[dict[str, str]] = {BROWSE: "Browse MLflow…: compare any two versions of a registered model"}
+    NEW_REVIEW: ClassVar[dict[str, tuple[str, str, str]]] = {BROWSE: (
+        "MLflow", "Compare any two versions of a registered model on an MLflow tracking server "
+                  "(Settings ▸ Connections lists the servers).", "Open the MLflow browser…")}
 
     def inbox_section(self, inbox) -> Any:
         from .inbox_section import MlflowSection
