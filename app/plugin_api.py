@@ -258,5 +258,10 @@ class UiExtension(ABC):
     def inbox_section(self, inbox) -> Any:  # pragma: no cover - UI side
         return None
 
+    def settings_section(self, settings) -> Any:  # pragma: no cover - UI side
+        """A group for Settings ▸ Connections, or None; the dialog calls its `apply_to_settings(settings)`
+        when accepted (the plugin's keys in the settings file are its own)."""
+        return None
+
     def open(self, action: str, *, service, parent=None, **options) -> Any:  # pragma: no cover - UI side
         raise NotImplementedError(f"{type(self).__name__} has no action {action!r}")

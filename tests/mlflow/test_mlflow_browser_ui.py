@@ -126,7 +126,7 @@ def policy_file(tmp_path) -> str:
 def configure(window, qtbot, name: str, url: str, policy: str = "") -> None:
     """Settings ▸ Connections ▸ MLflow tracking servers, as a user adds one (with its policy)."""
     settings = window.extras.open_settings()
-    settings._add_mlflow_row(name, url, policy)
+    settings.sections["mlflow"]._add_mlflow_row(name, url, policy)   # the MLflow plugin's part of Connections
     with qtbot.waitSignal(settings.accepted):
         settings.accept()
 

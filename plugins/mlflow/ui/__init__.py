@@ -1,5 +1,6 @@
 """The MLflow plugin's window parts (entry-point group `signoff.ui_extensions`): File ▸ Browse
-MLflow… (browser.py) and the inbox's section of versions CI tagged for review (inbox_section.py).
+MLflow… (browser.py), the inbox's section of versions CI tagged for review (inbox_section.py),
+the New review… tab, and Settings ▸ Connections ▸ MLflow tracking servers (settings_section.py).
 
 This module imports no Qt (the registry loads it in the CLI too); the widgets are imported when
 the window asks for them. They use signoff.ui only through signoff.ui.extension_sdk.
@@ -25,6 +26,11 @@ class MlflowUi(UiExtension):
         from .inbox_section import MlflowSection
 
         return MlflowSection(inbox)
+
+    def settings_section(self, settings) -> Any:
+        from .settings_section import MlflowServersSection
+
+        return MlflowServersSection(settings)
 
     def open(self, action: str, *, service, parent=None, **options) -> Any:
         """The browser dialog (not shown yet: the caller connects requestCreated, then opens it)."""
