@@ -65,9 +65,10 @@ class Source(ABC):
     NAME: ClassVar[str]
     DESCRIPTION: ClassVar[str] = ""
     # Top-level sections of signoff.toml this plugin reads: name -> a msgspec.Struct (declared
-    # with forbid_unknown_fields=True), or (Struct, build) where build(decoded Struct or None)
-    # makes what ProjectConfig.section(name) returns. Any plugin class may declare it; the
-    # registry registers them with signoff.core.config.register_section when it loads the plugin.
+    # with forbid_unknown_fields=True), or (Struct, build[, refine]) where build(decoded Struct or
+    # None) makes what ProjectConfig.section(name) returns and refine(config, data) may adjust the
+    # parsed config. Any plugin class may declare it; the registry registers them with
+    # signoff.core.config.register_section when it loads the plugin.
     CONFIG_SECTIONS: ClassVar[dict[str, Any]] = {}
     # The options of `signoff request --source NAME` (see CliOption and from_cli).
     CLI_OPTIONS: ClassVar[tuple[CliOption, ...]] = ()

@@ -80,9 +80,9 @@ def _register_config(reg: Registry) -> None:
     for group in (reg.sources, reg.sinks, reg.renderers, reg.ui_extensions):
         for name, cls in group.items():
             for section, spec in (getattr(cls, "CONFIG_SECTIONS", None) or {}).items():
-                struct, build = spec if isinstance(spec, tuple) else (spec, None)
+                struct, *hooks = spec if isinstance(spec, tuple) else (spec,)   # (Struct[, build[, refine]])
                 try:
-                    config.register_section(section, struct, build)
+                    config.register_section(section, struct, *hooks)
                 except (TypeError, ValueError) as exc:   # a broken plugin must not take the app down
                     msg = f"plugin {name!r}: config section [{section}] not registered: {exc}"
                     log.warning(msg)

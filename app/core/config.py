@@ -15,7 +15,7 @@ no human approval without `allow_unreviewed = true`, and a required role with no
 members are errors.
 
 Open to plugins: the output types (renderers), status sinks and extra sections
-(e.g. [mlflow]) are registered here (`register_output_types`, `register_sinks`,
+(e.g. the MLflow source's [mlflow], plugins/mlflow/config.py) are registered here (`register_output_types`, `register_sinks`,
 `register_section`); app/registry.py calls them when it loads the plugins. The
 built-in plugins' names are seeded so that core parses without the registry; a
 name nobody registered yet makes parsing load the plugins once (`set_plugin_loader`,
@@ -167,22 +167,6 @@ class StatusConfig:
 
 
 @dataclass(frozen=True)
-class MlflowConfig:
-    """`[mlflow]`: where the models live and what Signoff writes back (docs/mlflow.md)."""
-
-    tracking_uri: str = ""
-    model: str = ""                       # registered model name
-    candidate: str = ""                   # default candidate ref, e.g. "models:/NAME@challenger"
-    baseline: str = ""                    # default baseline ref, e.g. "models:/NAME@champion"
-    experiments: tuple[str, ...] = ()     # where `request --sha` looks for the run (names or ids; empty: all)
-    tags_on_decision: bool = True         # signoff.status / signoff.request / signoff.decided_by tags
-    alias_on_approval: str = ""           # alias moved to the candidate when the request is approved
-    assessments: bool = True              # labels on genai traces posted back as HUMAN assessments
-    assessment_name: str = "signoff_review"
-    columns: dict[str, str] = field(default_factory=dict)   # default column mapping for MLflow tables
-
-
-@dataclass(frozen=True)
 class ProjectConfig:
     eval_sets: tuple[EvalSetSpec, ...]
     policy: PolicyConfig
@@ -190,7 +174,6 @@ class ProjectConfig:
     error_categories: tuple[str, ...]
     status: StatusConfig
     name: str = ""
-    mlflow: MlflowConfig = field(default_factory=MlflowConfig)
     signers: SignersConfig = field(default_factory=SignersConfig)
     # Sections registered by plugins (register_section): name -> the value its `build` made.
     sections: Mapping[str, Any] = field(default_factory=dict)
@@ -336,53 +319,20 @@ class SignersToml(_Table):
                                                "\"gitlab:LOGIN\".")] = {}
 
 
-class MlflowColumnsToml(_Table):
-    """[mlflow.columns]: the default column mapping of MLflow eval sets."""
-
-    id: str = ""
-    input: str = ""
-    reference: str = ""
-    output: str = ""
-    score: str = ""
-
-
-class MlflowToml(_Table):
-    """[mlflow]: where the models live and what Signoff writes back (docs/mlflow.md)."""
-
-    tracking_uri: Annotated[str, _doc("The tracking server (else MLFLOW_TRACKING_URI).")] = ""
-    model: Annotated[str, _doc("The registered model name.")] = ""
-    candidate: Annotated[str, _doc("Default candidate ref, e.g. \"models:/NAME@challenger\".")] = ""
-    baseline: Annotated[str, _doc("Default baseline ref, e.g. \"models:/NAME@champion\".")] = ""
-    experiments: Annotated[list[str], _doc("Where `request --sha` looks for the run (names or ids).")] = []
-    tags_on_decision: Annotated[bool, _doc("Tag the model version with the status and decisions.")] = True
-    alias_on_approval: Annotated[str, _doc("Alias moved to the candidate when the request is approved.")] = ""
-    assessments: Annotated[bool, _doc("Post labels on genai traces back as HUMAN assessments.")] = True
-    assessment_name: Annotated[str, _doc("Name of those assessments.", min_length=1)] = "signoff_review"
-    columns: MlflowColumnsToml = MlflowColumnsToml()
-
-
-def _mlflow_build(raw: MlflowToml | None) -> MlflowConfig:
-    if raw is None:
-        return MlflowConfig()
-    return MlflowConfig(
-        tracking_uri=raw.tracking_uri.strip(), model=raw.model.strip(), candidate=raw.candidate.strip(),
-        baseline=raw.baseline.strip(), experiments=tuple(raw.experiments),
-        tags_on_decision=raw.tags_on_decision, alias_on_approval=raw.alias_on_approval.strip(),
-        assessments=raw.assessments, assessment_name=raw.assessment_name.strip(),
-        columns={c: v for c in MLFLOW_COLUMNS if (v := getattr(raw.columns, c))})
-
-
 # -- what plugins add ----------------------------------------------------------------------------
 
 @dataclass(frozen=True)
 class Section:
     """A top-level section a plugin adds: `type` is a msgspec Struct (declare it with
     forbid_unknown_fields=True), `build` turns the decoded Struct (or None when the file
-    has no such section) into what `ProjectConfig.section(name)` returns."""
+    has no such section) into what `ProjectConfig.section(name)` returns, and `refine(config,
+    data)` may adjust the parsed config from it (e.g. [mlflow.columns]: the MLflow eval sets'
+    default columns; `data` is the file as a dict, to tell what a set writes itself)."""
 
     name: str
     type: type
     build: Callable[[Any], Any] | None = None
+    refine: Callable[[Any, dict], Any] | None = None
 
 
 _CORE_SECTIONS = ("project", "eval_sets", "policy", "roles", "labels", "status", "signers")
@@ -406,13 +356,14 @@ def register_sinks(*names: str) -> None:
             _sinks.append(n)
 
 
-def register_section(name: str, struct: type, build: Callable[[Any], Any] | None = None) -> None:
+def register_section(name: str, struct: type, build: Callable[[Any], Any] | None = None,
+                     refine: Callable[[Any, dict], Any] | None = None) -> None:
     """A top-level section a plugin reads (see Section). Registering it again replaces it."""
     if name in _CORE_SECTIONS:
         raise ValueError(f"[{name}] is a core section of signoff.toml")
     if not (isinstance(struct, type) and issubclass(struct, msgspec.Struct)):
         raise TypeError(f"section [{name}]: its type must be a msgspec.Struct")
-    _sections[name] = Section(name, struct, build)
+    _sections[name] = Section(name, struct, build, refine)
     _schema_cache.clear()
 
 
@@ -439,7 +390,12 @@ def _knows_all(data: dict) -> bool:
 
 
 def _load_plugins_for(data: dict) -> None:
-    if _loader["load"] is not None and not _loader["done"] and not _knows_all(data):
+    if not _knows_all(data):
+        _load_plugins_once()
+
+
+def _load_plugins_once() -> None:
+    if _loader["load"] is not None and not _loader["done"]:
         _loader["done"] = True
         _loader["load"]()
 
@@ -449,8 +405,7 @@ def reset_registered() -> None:
     plugin that is gone (uninstalled, or a test's) is no longer accepted."""
     _output_types[:] = BUILTIN_OUTPUT_TYPES
     _sinks[:] = BUILTIN_SINKS
-    for name in [n for n in _sections if n not in _BUILTIN_SECTIONS]:
-        del _sections[name]
+    _sections.clear()
     _schema_cache.clear()
 
 
@@ -466,10 +421,6 @@ def sections() -> dict[str, Section]:
     return dict(_sections)
 
 
-# [mlflow] belongs to the MLflow source; it is registered here, like a plugin would, so that
-# `config.mlflow` and the eval sets' [mlflow.columns] defaults work before the registry loads.
-register_section("mlflow", MlflowToml, _mlflow_build)
-_BUILTIN_SECTIONS = ("mlflow",)
 
 
 def _top_type() -> type:
@@ -502,7 +453,9 @@ def _attr(section: str) -> str:
 
 
 def json_schema() -> dict:
-    """The JSON Schema of signoff.toml (draft 2020-12) for editors, from the same types."""
+    """The JSON Schema of signoff.toml (draft 2020-12) for editors, from the same types, with the
+    installed plugins' sections (loaded first, once)."""
+    _load_plugins_once()
     schema = msgspec.json.schema(_top_type())
     top = schema["$defs"].pop("SignoffToml")
     top.pop("title", None)
@@ -578,7 +531,6 @@ def _build(data: dict, where: str, lines: "_Lines | None") -> ProjectConfig:
 
 
 def _semantics(raw, data: dict, p: _Problems) -> ProjectConfig:
-    mlflow = _mlflow_build(getattr(raw, "mlflow", None))
     if not raw.eval_sets:
         p.fail(("eval_sets",), "no [[eval_sets]] defined; add at least one with name, samples, predictions")
     sets: list[EvalSetSpec] = []
@@ -600,13 +552,7 @@ def _semantics(raw, data: dict, p: _Problems) -> ProjectConfig:
         if es.non_finite_scores not in NON_FINITE_SCORES:
             p.add(at + ("non_finite_scores",), f"eval_sets[{i}].non_finite_scores must be one of "
                   f"{', '.join(map(repr, NON_FINITE_SCORES))}, got {es.non_finite_scores!r}")
-        cols = {}
-        written = set(data["eval_sets"][i].get("columns", {}))
-        for c in MLFLOW_COLUMNS:
-            name = getattr(es.columns, c)
-            if c not in written and (es.table or es.traces) and c in mlflow.columns:
-                name = mlflow.columns[c]   # [mlflow.columns]: the default mapping for MLflow sets
-            cols[f"{c}_column"] = name
+        cols = {f"{c}_column": getattr(es.columns, c) for c in MLFLOW_COLUMNS}
         sets.append(EvalSetSpec(name=es.name, samples=es.samples, predictions=es.predictions, output_type=es.type,
                                 slices=tuple(es.slices), higher_is_better=es.higher_is_better, table=es.table,
                                 traces=es.traces, dataset=es.dataset, non_finite_scores=es.non_finite_scores,
@@ -640,9 +586,8 @@ def _semantics(raw, data: dict, p: _Problems) -> ProjectConfig:
               + _suggest(raw.status.sink, _sinks, "{}"))
     p.raise_first()
 
-    extra = {name: (s.build or (lambda v: v))(getattr(raw, _attr(name), None))
-             for name, s in _sections.items() if name != "mlflow"}
-    return ProjectConfig(
+    extra = {name: (s.build or (lambda v: v))(getattr(raw, _attr(name), None)) for name, s in _sections.items()}
+    config = ProjectConfig(
         eval_sets=tuple(sets),
         policy=PolicyConfig(required=dict(pol.required), min_changed_reviewed=float(pol.min_changed_reviewed),
                             all_regressions_reviewed=pol.all_regressions_reviewed,
@@ -659,11 +604,14 @@ def _semantics(raw, data: dict, p: _Problems) -> ProjectConfig:
         status=StatusConfig(sink=raw.status.sink, repo=raw.status.repo, context=raw.status.context,
                             api_url=raw.status.api_url, target_url=raw.status.target_url),
         name=raw.project.name,
-        mlflow=mlflow,
         signers=SignersConfig(keys={u: tuple(k) for u, k in raw.signers.keys.items()},
                               allowed_signers=raw.signers.allowed_signers),
         sections=extra,
     )
+    for section in _sections.values():   # a plugin's section may adjust what it describes ([mlflow.columns])
+        if section.refine is not None:
+            config = section.refine(config, data)
+    return config
 
 
 def _bounds(pol, sets: list[EvalSetSpec], p: _Problems) -> dict[str, RegressionBound]:

@@ -38,7 +38,7 @@ from signoff.plugin_api import CliOption, RequestContext, Source
 from signoff.plugins.common import id_warnings
 from signoff.plugins.common.policy import CONFIG_FILE, no_policy_error, policy_from_repo
 
-from . import writeback
+from . import config as mlflow_section, writeback
 from .cache import TraceIndex
 from .client import ENV_TRACKING_URI, MlflowClient, normalise_tracking_uri
 from .errors import MlflowNotFound
@@ -67,6 +67,7 @@ class MlflowSource(Source):
     NAME: ClassVar[str] = "mlflow"
     DESCRIPTION: ClassVar[str] = "model versions and their logged predictions on an MLflow tracking server"
 
+    CONFIG_SECTIONS: ClassVar[dict] = mlflow_section.CONFIG_SECTIONS   # [mlflow] (plugins/mlflow/config.py)
     CLI_OPTIONS: ClassVar[tuple[CliOption, ...]] = (
         CliOption("--tracking-uri", "mlflow: the tracking server (default: MLFLOW_TRACKING_URI, then signoff.toml "
                                     "[mlflow] tracking_uri)"),
@@ -143,21 +144,23 @@ class MlflowSource(Source):
     def load(self, *, candidate: str, baseline: str | None = None, task: TaskState | None = None) -> MlflowLoadedInput:
         task = task or NULL_TASK
         config, config_text, where = self._early_config(candidate)
-        uri = self.tracking_uri or os.environ.get(ENV_TRACKING_URI, "") or (config.mlflow.tracking_uri if config else "")
+        mc = mlflow_section.mlflow_config(config)
+        uri = self.tracking_uri or os.environ.get(ENV_TRACKING_URI, "") or mc.tracking_uri
         self.tracking_uri = normalise_tracking_uri(uri)
         with MlflowClient(self.tracking_uri) as client:
             task.report(f"resolving {candidate} on {self.tracking_uri}", 0.0)
-            model = self.model or (config.mlflow.model if config else "")
-            experiments = self.experiments or (config.mlflow.experiments if config else ())
+            model = self.model or mc.model
+            experiments = self.experiments or mc.experiments
             requested_commit = ""
-            if config is not None and config.mlflow.candidate and _looks_like_commit(candidate):
+            if config is not None and mc.candidate and _looks_like_commit(candidate):
                 # [mlflow] candidate (e.g. an alias CI moves) names the version for a request by commit.
-                requested_commit, candidate = candidate, config.mlflow.candidate
+                requested_commit, candidate = candidate, mc.candidate
             cand = resolve(client, parse_ref(candidate, model=model), model=model, experiments=experiments)
             if config is None:
                 config, config_text, where = self._late_config(client, cand, task)
-            model = model or config.mlflow.model or cand.model
-            base_text = baseline or config.mlflow.baseline
+            mc = mlflow_section.mlflow_config(config)
+            model = model or mc.model or cand.model
+            base_text = baseline or mc.baseline
             base = (resolve(client, parse_ref(base_text, model=model), model=model, experiments=experiments)
                     if base_text else self._default_baseline(client, cand))
             if base.run_id == cand.run_id:

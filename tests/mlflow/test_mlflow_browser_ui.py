@@ -340,7 +340,10 @@ def test_a_server_with_no_policy_opens_a_look_only_comparison_and_says_so(mlflow
     config = window.service.config(req.id)
     assert is_look_only(config) and config.roles == {"look-only": (LOOK_ONLY_USER,)}
     assert "allow_unreviewed" not in req.config_toml and req.status == "pending"
-    assert config.status.sink == "local" and not config.mlflow.tags_on_decision and not config.mlflow.alias_on_approval
+    from signoff.plugins.mlflow.config import mlflow_config
+
+    mc = mlflow_config(config)
+    assert config.status.sink == "local" and not mc.tags_on_decision and not mc.alias_on_approval
     for user in ("alice@example.com", "bob@example.com", "quinn@example.com"):
         with pytest.raises(PolicyRefusal, match="holds no role"):
             ReviewService(window.service.store, user=user).decide(req.id, "approve")
