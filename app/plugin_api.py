@@ -82,6 +82,18 @@ class Source(ABC):
             options = {"policy": context.policy, **options}
         return cls.from_locator(options)
 
+    # How the window names what a request of this source is about (the inbox's model and commit columns).
+    @classmethod
+    def model_name(cls, request, config_data: dict, default: str) -> str:
+        """The model `request` is about; `config_data` is its signoff.toml as a dict, `default` the
+        project's name there."""
+        return default
+
+    @classmethod
+    def short_ref(cls, ref: str) -> str:
+        """`ref` (a candidate or baseline) in a few characters, e.g. for "v3 vs v1"."""
+        return (ref or "").strip()[:7]
+
     @classmethod
     def production(cls, *, since, now, **options) -> "Population":
         """`signoff inspect`: the production predictions in the window `since` (a timedelta or None)

@@ -16,7 +16,6 @@ asked of the registry; the inbox calls their `refresh`, `set_requests` and `shut
 from __future__ import annotations
 
 import logging
-import re
 from dataclasses import replace
 from datetime import timezone
 
@@ -71,51 +70,39 @@ def missing_text(r: RequestRecord) -> str:
     return text
 
 
-_VERSION_REF = re.compile(r"^models:/(?P<model>[^/@]+)(?:/(?P<version>[^/@\s]+)|@(?P<alias>[^/\s]+))$")
+def _source(r: RequestRecord):
+    """The request's source plugin class (None when it is not installed)."""
+    from signoff.registry import registry
+
+    return registry().sources.get(r.source)
 
 
-def _version_ref(ref: str) -> tuple[str, str]:
-    """("digits", "v3") for models:/digits/3, ("digits", "@champion") for an alias; ("", "") otherwise."""
-    m = _VERSION_REF.match((ref or "").strip())
-    if not m:
-        return "", ""
-    return m["model"], (f"v{m['version']}" if m["version"] else f"@{m['alias']}")
-
-
-def _short_ref(ref: str) -> str:
-    ref = (ref or "").strip()
-    _model, version = _version_ref(ref)
-    if version:
-        return version
-    if ref.startswith("runs:/"):
-        return f"run {ref[6:13]}"
-    return ref[:7]
+def short_ref(r: RequestRecord, ref: str) -> str:
+    """A ref as the request's source writes it short ("v3" for models:/M/3); its first 7 characters else."""
+    cls = _source(r)
+    return cls.short_ref(ref) if cls is not None else (ref or "").strip()[:7]
 
 
 def model_name(r: RequestRecord) -> str:
-    """The model a request is about: the registered MLflow model, else the project's name in
-    signoff.toml. For an MLflow request the candidate version follows ("digits-classifier v2")."""
+    """The model a request is about: the project's name in signoff.toml, unless the request's
+    source names it (the MLflow source: the registered model and the candidate version)."""
     try:
         import tomllib
 
         data = tomllib.loads(r.config_toml or "")
     except Exception:
         data = {}
-    mlflow = data.get("mlflow") if isinstance(data.get("mlflow"), dict) else {}
     project = data.get("project") if isinstance(data.get("project"), dict) else {}
-    name = str(mlflow.get("model") or project.get("name") or "")
-    if r.source != "mlflow":
-        return name
-    ref_model, version = _version_ref(r.candidate_ref)
-    name = name or str((r.locator or {}).get("model") or "") or ref_model
-    return f"{name} {version}".strip() if version and (not name or name == ref_model) else name
+    name = str(project.get("name") or "")
+    cls = _source(r)
+    return cls.model_name(r, data, name) if cls is not None else name
 
 
 def commit_text(r: RequestRecord) -> str:
     """The commit column: the commit's short SHA; for a comparison about no commit (e.g. opened
     by browsing MLflow, kind "comparison"), its two refs: "v3 vs v1"."""
     if r.kind == "comparison":
-        return f"{_short_ref(r.candidate_ref)} vs {_short_ref(r.baseline_ref)}"
+        return f"{short_ref(r, r.candidate_ref)} vs {short_ref(r, r.baseline_ref)}"
     return r.sha[:7]
 
 

@@ -42,7 +42,7 @@ from . import config as mlflow_section, writeback
 from .cache import TraceIndex
 from .client import ENV_TRACKING_URI, MlflowClient, normalise_tracking_uri
 from .errors import MlflowNotFound
-from .refs import GIT_BRANCH_TAG, USER_TAG, Resolved, parse_ref, resolve
+from .refs import GIT_BRANCH_TAG, USER_TAG, Resolved, parse_ref, resolve, version_ref
 from .tables import parse_logged_table, predictions_from_table, samples_from_dataset, samples_from_table
 from .traces import ambiguous_scores, load_trace_rows, run_trace_infos
 
@@ -85,6 +85,27 @@ class MlflowSource(Source):
                    repo=context.repo, config_rev=context.sha if context.repo else "",
                    experiments=options.get("experiment") or (), policy_ref=context.policy_ref,
                    config_text=read_policy_file(context.policy) if context.policy else "")
+
+    @classmethod
+    def model_name(cls, request, config_data: dict, default: str) -> str:
+        """The registered model ([mlflow] model, the locator's, else the ref's) and the candidate
+        version: "digits-classifier v2"."""
+        section = config_data.get("mlflow") if isinstance(config_data.get("mlflow"), dict) else {}
+        name = str(section.get("model") or default or "")
+        ref_model, version = version_ref(request.candidate_ref)
+        name = name or str((request.locator or {}).get("model") or "") or ref_model
+        return f"{name} {version}".strip() if version and (not name or name == ref_model) else name
+
+    @classmethod
+    def short_ref(cls, ref: str) -> str:
+        """"v3" for models:/M/3, "@champion" for an alias, "run 1a2b3c4" for runs:/…"""
+        ref = (ref or "").strip()
+        _model, version = version_ref(ref)
+        if version:
+            return version
+        if ref.startswith("runs:/"):
+            return f"run {ref[6:13]}"
+        return ref[:7]
 
     @classmethod
     def production(cls, *, since, now, tracking_uri: str = "", experiment: str = "", model: str = "",
