@@ -2,7 +2,12 @@
 the fallback for CI.
 
     keyring   service "signoff", user "<forge>@<host>"  (e.g. "github@api.github.com")
-    env       GITHUB_TOKEN, GITLAB_TOKEN, GITEA_TOKEN (or FORGEJO_TOKEN)
+    env       the sink's variables (StatusSink.TOKEN: GITHUB_TOKEN, GITLAB_TOKEN, GITEA_TOKEN or FORGEJO_TOKEN, …)
+
+Which variables hold a forge's token, where the environment says its host is and its public
+default are the sink plugin's (a TokenSpec, `StatusSink.TOKEN`), not a list here: app/registry.py
+registers each loaded sink's spec (`register_token_spec`); a forge name not registered yet makes
+the lookup load the plugins once (`set_spec_loader`), then it has no variables (keyring only).
 
 The keyring wins when it holds a token for the host; the variable is read
 otherwise.
@@ -11,9 +16,9 @@ Tokens go only where they were meant to (docs/trust.md, "Tokens and hosts"):
 - a keyring token is looked up by its exact host (with the port), so it is
   only ever sent to the host it was saved for;
 - an ENVIRONMENT token is for the forge host the environment names
-  (ENV_HOST_VARS: GITHUB_API_URL; CI_API_V4_URL / CI_SERVER_URL;
+  (TokenSpec.host_env: GITHUB_API_URL; CI_API_V4_URL / CI_SERVER_URL;
   GITEA_API_URL / GITEA_SERVER_URL, or GITHUB_API_URL under Gitea/Forgejo
-  Actions), else the public default (api.github.com, gitlab.com). It is never
+  Actions: runner_flags), else the public default (api.github.com, gitlab.com). It is never
   sent to a host that only signoff.toml [status] api_url names: that file is
   in the repository under review. A mismatch is `TokenLookup.refused`, one
   line naming both hosts and what to do;
@@ -31,6 +36,7 @@ from __future__ import annotations
 import logging
 import os
 from dataclasses import dataclass
+from typing import Any, Callable
 from urllib.parse import urlsplit
 
 from signoff.core.errors import InputError
@@ -38,20 +44,46 @@ from signoff.core.errors import InputError
 log = logging.getLogger(__name__)
 
 KEYRING_SERVICE = "signoff"
-FORGE_ENV: dict[str, tuple[str, ...]] = {
-    "github": ("GITHUB_TOKEN",),
-    "gitlab": ("GITLAB_TOKEN",),
-    "gitea": ("GITEA_TOKEN", "FORGEJO_TOKEN"),
-}
-DEFAULT_API_URL = {"github": "https://api.github.com"}
-# Where the environment says its forge lives, in order; the first one set wins.
-ENV_HOST_VARS: dict[str, tuple[str, ...]] = {
-    "github": ("GITHUB_API_URL",),                       # GitHub Actions sets it (also on GHES)
-    "gitlab": ("CI_API_V4_URL", "CI_SERVER_URL"),        # GitLab CI sets both
-    "gitea": ("GITEA_API_URL", "GITEA_SERVER_URL"),      # set by hand; Actions: see _actions_host_vars
-}
-# With none set, an environment token is for the public forge (Gitea has none).
-PUBLIC_HOST = {"github": "api.github.com", "gitlab": "gitlab.com"}
+
+
+@dataclass(frozen=True)
+class TokenSpec:
+    """How a sink's token is found: what a sink plugin declares as `TOKEN` (app/plugin_api.py)."""
+
+    forge: str                                # the keyring user's prefix: "<forge>@<host>" (the sink's name)
+    env: tuple[str, ...] = ()                 # variables that may hold the token (CI), first set wins
+    default_url: str = ""                     # the API URL when [status] api_url is empty ("": none, it must be given)
+    host_env: tuple[str, ...] = ()            # variables naming the host an environment token is for, first set wins
+    public_host: str = ""                     # ... and with none set: this host ("": none)
+    runner_flags: tuple[str, ...] = ()        # e.g. GITEA_ACTIONS: when one is "true", runner_host_env name the host
+    runner_host_env: tuple[str, ...] = ()
+    host_aliases: tuple[tuple[str, str], ...] = ()   # (web host, API host) holding the same tokens
+
+
+_specs: dict[str, TokenSpec] = {}
+_spec_loader: dict[str, Any] = {"load": None, "done": False}
+
+
+def register_token_spec(spec: TokenSpec) -> None:
+    """A sink's TokenSpec (app/registry.py registers every loaded sink's)."""
+    _specs[spec.forge] = spec
+
+
+def set_spec_loader(load: Callable[[], Any] | None) -> None:
+    """`load()` registers the installed sinks' specs; called once for a forge not registered yet."""
+    _spec_loader["load"], _spec_loader["done"] = load, False
+
+
+def token_spec(forge: "str | TokenSpec") -> TokenSpec:
+    """The spec of a forge by name (loading the plugins once if needed); a spec is itself."""
+    if isinstance(forge, TokenSpec):
+        return forge
+    if forge not in _specs and _spec_loader["load"] is not None and not _spec_loader["done"]:
+        _spec_loader["done"] = True
+        _spec_loader["load"]()
+    return _specs.get(forge) or TokenSpec(forge)
+
+
 LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
 
 
@@ -97,26 +129,26 @@ class TokenLookup:
     refused: str = ""        # a token exists but may not go to this host (token is then None): why, what to do
 
 
-def forge_host(forge: str, api_url: str) -> str:
+def forge_host(forge: "str | TokenSpec", api_url: str) -> str:
     """The host (with a port when given) that a token belongs to: tokens are per forge host."""
-    url = (api_url or DEFAULT_API_URL.get(forge, "")).strip()
+    spec = token_spec(forge)
+    forge = spec.forge
+    url = (api_url or spec.default_url).strip()
     if not url:
         raise CredentialError(f"[status] api_url is empty: a {forge} token belongs to a host (e.g. https://{forge}.example.com)")
     parts = urlsplit(url if "://" in url else f"https://{url}")
     if not parts.hostname:
         raise CredentialError(f"[status] api_url {api_url!r} names no host")
-    host = parts.hostname.lower()
-    if host == "github.com":  # the web host and the API host hold the same tokens
-        host = "api.github.com"
+    host = dict(spec.host_aliases).get(parts.hostname.lower(), parts.hostname.lower())
     return f"{host}:{parts.port}" if parts.port else host
 
 
-def keyring_user(forge: str, api_url: str) -> str:
-    return f"{forge}@{forge_host(forge, api_url)}"
+def keyring_user(forge: "str | TokenSpec", api_url: str) -> str:
+    return f"{token_spec(forge).forge}@{forge_host(forge, api_url)}"
 
 
-def env_names(forge: str) -> tuple[str, ...]:
-    return FORGE_ENV.get(forge, ())
+def env_names(forge: "str | TokenSpec") -> tuple[str, ...]:
+    return token_spec(forge).env
 
 
 def keyring_unavailable() -> str:
@@ -133,27 +165,27 @@ def keyring_unavailable() -> str:
     return ""
 
 
-def _actions_host_vars(forge: str) -> tuple[str, ...]:
-    """Gitea's act_runner and Forgejo's runner set GITHUB_API_URL / GITHUB_SERVER_URL
+def _runner_host_vars(spec: TokenSpec) -> tuple[str, ...]:
+    """E.g. Gitea's act_runner and Forgejo's runner set GITHUB_API_URL / GITHUB_SERVER_URL
     (to the instance's own URL) and GITEA_ACTIONS=true / FORGEJO_ACTIONS=true."""
-    if forge == "gitea" and (os.environ.get("GITEA_ACTIONS", "").lower() == "true"
-                             or os.environ.get("FORGEJO_ACTIONS", "").lower() == "true"):
-        return ("GITHUB_API_URL", "GITHUB_SERVER_URL")
+    if any(os.environ.get(flag, "").lower() == "true" for flag in spec.runner_flags):
+        return spec.runner_host_env
     return ()
 
 
-def env_token_host(forge: str) -> tuple[str, str]:
+def env_token_host(forge: "str | TokenSpec") -> tuple[str, str]:
     """(the host an environment token of `forge` is for, the variable that says so).
 
     ("", "") when the environment names none and the forge has no public default."""
-    for name in ENV_HOST_VARS.get(forge, ()) + _actions_host_vars(forge):
+    spec = token_spec(forge)
+    for name in spec.host_env + _runner_host_vars(spec):
         value = os.environ.get(name, "").strip()
         if value:
             try:
-                return forge_host(forge, value), name
+                return forge_host(spec, value), name
             except CredentialError:
                 return "", name
-    public = PUBLIC_HOST.get(forge, "")
+    public = spec.public_host
     return public, ("the public default" if public else "")
 
 
@@ -171,9 +203,10 @@ def _plain_http_refusal(forge: str, api_url: str, host: str) -> str:
     return ""
 
 
-def _env_mismatch(forge: str, name: str, host: str) -> str:
-    env_host, said_by = env_token_host(forge)
-    hosts = " / ".join(ENV_HOST_VARS.get(forge, ())) or "the forge's URL variable"
+def _env_mismatch(spec: TokenSpec, name: str, host: str) -> str:
+    forge = spec.forge
+    env_host, said_by = env_token_host(spec)
+    hosts = " / ".join(spec.host_env) or "the forge's URL variable"
     if not env_host:
         where = (f"{name} names no host ({said_by} is not a URL)" if said_by
                  else f"the environment names no {forge} host for {name} (set {hosts})")
@@ -185,10 +218,12 @@ def _env_mismatch(forge: str, name: str, host: str) -> str:
             f"or fix api_url on the default branch")
 
 
-def find_token(forge: str, api_url: str) -> TokenLookup:
+def find_token(forge: "str | TokenSpec", api_url: str) -> TokenLookup:
     """The token for this forge host: the keyring entry saved for exactly this host,
     then an environment token when the environment names this host (see the module doc)."""
-    host = forge_host(forge, api_url)
+    spec = token_spec(forge)
+    forge = spec.forge
+    host = forge_host(spec, api_url)
     refusal = _plain_http_refusal(forge, api_url, host)
     if refusal:
         return TokenLookup(forge, host, None, "", "", refusal)
@@ -203,11 +238,11 @@ def find_token(forge: str, api_url: str) -> TokenLookup:
             value = None
         if value:
             return TokenLookup(forge, host, Token(value), "keyring")
-    for name in env_names(forge):
+    for name in spec.env:
         value = os.environ.get(name, "").strip()
         if value:
-            if env_token_host(forge)[0] != host:
-                return TokenLookup(forge, host, None, "", problem, _env_mismatch(forge, name, host))
+            if env_token_host(spec)[0] != host:
+                return TokenLookup(forge, host, None, "", problem, _env_mismatch(spec, name, host))
             return TokenLookup(forge, host, Token(value), f"env {name}", problem)
     return TokenLookup(forge, host, None, "", problem)
 
@@ -220,24 +255,26 @@ def missing_token_message(lookup: TokenLookup) -> str:
     return (f"no {lookup.forge} token for {lookup.host}: store one in Settings (OS keyring) or set {names}{why}")
 
 
-def store_token(forge: str, api_url: str, token: str) -> None:
+def store_token(forge: "str | TokenSpec", api_url: str, token: str) -> None:
     """Save the token in the OS keyring (the settings dialog calls this)."""
+    spec = token_spec(forge)
+    forge = spec.forge
     secret = Token(token)
     problem = keyring_unavailable()
-    names = " or ".join(env_names(forge))
+    names = " or ".join(spec.env) or "a token variable"
     if problem:
         raise CredentialError(f"cannot store the {forge} token: {problem}; set {names} in the environment instead")
     import keyring
 
     try:
-        keyring.set_password(KEYRING_SERVICE, keyring_user(forge, api_url), secret.reveal())
+        keyring.set_password(KEYRING_SERVICE, keyring_user(spec, api_url), secret.reveal())
     except Exception as exc:
         raise CredentialError(f"the OS keyring refused the {forge} token ({type(exc).__name__}); "
                               f"set {names} in the environment instead") from None
-    log.info("stored the %s token for %s in the OS keyring", forge, forge_host(forge, api_url))
+    log.info("stored the %s token for %s in the OS keyring", forge, forge_host(spec, api_url))
 
 
-def delete_token(forge: str, api_url: str) -> bool:
+def delete_token(forge: "str | TokenSpec", api_url: str) -> bool:
     """Remove the keyring entry; False when there was none (or no keyring)."""
     if keyring_unavailable():
         return False
@@ -249,5 +286,5 @@ def delete_token(forge: str, api_url: str) -> bool:
     except PasswordDeleteError:
         return False
     except Exception as exc:
-        raise CredentialError(f"the OS keyring could not delete the {forge} token ({type(exc).__name__})") from None
+        raise CredentialError(f"the OS keyring could not delete the {token_spec(forge).forge} token ({type(exc).__name__})") from None
     return True

@@ -3,16 +3,23 @@ through the entry-point groups below (see app/registry.py); every interface
 has an in-memory double in tests/doubles.py.
 
 Entry-point groups:
-    signoff.sources       -> a Source subclass
-    signoff.status_sinks  -> a StatusSink subclass
-    signoff.renderers     -> a Renderer subclass
+    signoff.sources        -> a Source subclass
+    signoff.status_sinks   -> a StatusSink subclass
+    signoff.renderers      -> a Renderer subclass
+    signoff.ui_extensions  -> a UiExtension subclass (window parts a plugin adds, e.g. MLflow browsing)
+
+A plugin owns its features: a source declares its `signoff request` options (CLI_OPTIONS,
+from_cli) and its signoff.toml sections (CONFIG_SECTIONS); a sink its token variable,
+default URL and display name; a renderer its output type. Nothing in app/ lists them.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, Callable, ClassVar
+
+from signoff.credentials import TokenSpec
 
 if TYPE_CHECKING:  # pragma: no cover
     from signoff.core.model import LoadedInput
@@ -21,6 +28,35 @@ if TYPE_CHECKING:  # pragma: no cover
 GROUP_SOURCES = "signoff.sources"
 GROUP_SINKS = "signoff.status_sinks"
 GROUP_RENDERERS = "signoff.renderers"
+GROUP_UI_EXTENSIONS = "signoff.ui_extensions"
+
+
+@dataclass(frozen=True)
+class CliOption:
+    """One option of `signoff request --source NAME` a source declares. Its value reaches
+    `Source.from_cli` under `key` (default: the flag without dashes, "-" -> "_"). Two sources
+    may declare the same flag (e.g. --model): the first one's help is shown, each gets the value."""
+
+    flag: str                 # "--baseline-dir"
+    help: str = ""
+    metavar: str | None = None
+    key: str = ""
+    repeat: bool = False      # may be given more than once: a list
+    required: bool = False    # the source needs it: a clear usage error without it
+
+    @property
+    def name(self) -> str:
+        return self.key or self.flag.lstrip("-").replace("-", "_")
+
+
+@dataclass(frozen=True)
+class RequestContext:
+    """What `signoff request` knows besides a source's own options: the common flags."""
+
+    repo: str = ""            # --repo, resolved ("" when not given)
+    policy: str = ""          # --policy FILE, resolved ("" when not given)
+    policy_ref: str = ""      # --policy-ref
+    sha: str = ""             # --sha
 
 
 class Source(ABC):
@@ -29,10 +65,42 @@ class Source(ABC):
     NAME: ClassVar[str]
     DESCRIPTION: ClassVar[str] = ""
     # Top-level sections of signoff.toml this plugin reads: name -> a msgspec.Struct (declared
-    # with forbid_unknown_fields=True), or (Struct, build) where build(decoded Struct or None)
-    # makes what ProjectConfig.section(name) returns. Any plugin class may declare it; the
-    # registry registers them with signoff.core.config.register_section when it loads the plugin.
+    # with forbid_unknown_fields=True), or (Struct, build[, refine]) where build(decoded Struct or
+    # None) makes what ProjectConfig.section(name) returns and refine(config, data) may adjust the
+    # parsed config. Any plugin class may declare it; the registry registers them with
+    # signoff.core.config.register_section when it loads the plugin.
     CONFIG_SECTIONS: ClassVar[dict[str, Any]] = {}
+    # The options of `signoff request --source NAME` (see CliOption and from_cli).
+    CLI_OPTIONS: ClassVar[tuple[CliOption, ...]] = ()
+
+    @classmethod
+    def from_cli(cls, options: dict, context: RequestContext) -> "Source":
+        """The source for `signoff request --source NAME`: `options` holds the values of CLI_OPTIONS
+        given (and what --locator JSON named). Default: a policy file given as `policy`, then
+        from_locator(options). Raise InputError for bad input (one line, exit 2)."""
+        if context.policy:
+            options = {"policy": context.policy, **options}
+        return cls.from_locator(options)
+
+    # How the window names what a request of this source is about (the inbox's model and commit columns).
+    @classmethod
+    def model_name(cls, request, config_data: dict, default: str) -> str:
+        """The model `request` is about; `config_data` is its signoff.toml as a dict, `default` the
+        project's name there."""
+        return default
+
+    @classmethod
+    def short_ref(cls, ref: str) -> str:
+        """`ref` (a candidate or baseline) in a few characters, e.g. for "v3 vs v1"."""
+        return (ref or "").strip()[:7]
+
+    @classmethod
+    def production(cls, *, since, now, **options) -> "Population":
+        """`signoff inspect`: the production predictions in the window `since` (a timedelta or None)
+        before `now`, for a source that can be inspected (files, MLflow traces)."""
+        from signoff.core.errors import InputError
+
+        raise InputError(f"the {cls.NAME} source cannot be inspected")
 
     @classmethod
     def from_locator(cls, locator: dict) -> "Source":
@@ -59,6 +127,27 @@ class Source(ABC):
     def label_write_backs(cls, request, *, config, label) -> "list[WriteBack]":
         """For a label just saved (an empty label: just cleared)."""
         return []
+
+
+@dataclass
+class Population:
+    """What `Source.production` returns for `signoff inspect` (app/service/inspection.py): every
+    prediction in the window (one row each: id, input, output, reference, timestamp, shadow_output,
+    trace_id; columns a source does not have are left out) and where they came from."""
+
+    frame: Any                  # a pandas DataFrame
+    subject: str
+    source: str
+    tracking_uri: str = ""
+    model: str = ""
+    alias: str = ""
+    version: str = ""
+    experiment: str = ""
+    files: str = ""
+    title: str = ""
+    # The sampled rows read in full (MLflow: the traces' inputs and outputs, read only for the
+    # sample); None when `frame` holds them already.
+    read_sampled: Callable[[Any], Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -115,6 +204,22 @@ class StatusSink(ABC):
     # False for a sink that only delivers payloads of its own (the MLflow write-backs): it cannot be
     # signoff.toml's [status] sink. The registry registers the others as valid sinks.
     POSTS_COMMIT_STATUSES: ClassVar[bool] = True
+    # Shown in Settings and messages ("" : NAME).
+    DISPLAY_NAME: ClassVar[str] = ""
+    # How its token is found (keyring per host, then these variables; app/credentials.py): the
+    # token variable(s), the default API URL, where CI names the host. None: the sink takes no token
+    # (Settings offers a token field for every sink that has one).
+    TOKEN: ClassVar[TokenSpec | None] = None
+    # "NAME:LOGIN" in [signers.keys] (docs/trust.md): a forge that publishes its users' SSH signing keys
+    # says where (the API root, and the variable CI names it in) and implements `signing_keys`.
+    SIGNING_KEYS_URL: ClassVar[str] = ""        # "": this sink's forge publishes none
+    SIGNING_KEYS_URL_ENV: ClassVar[str] = ""
+
+    @classmethod
+    def signing_keys(cls, api_url: str, login: str, *, timeout=None) -> list[str]:
+        """The public key lines the forge publishes for `login`, asked with no token; DeliveryError
+        when it cannot be asked (unreachable, an error status, a malformed answer)."""
+        raise NotImplementedError
 
     @classmethod
     def create(cls, *, api_url: str = "", store: Any = None, **options) -> "StatusSink":
@@ -131,15 +236,45 @@ class StatusSink(ABC):
 
 
 class Renderer(ABC):
-    """Shows one output type. `normalise` decides what counts as 'unchanged'
-    and must not import Qt; `create_view` may (imported lazily, UI only)."""
+    """Shows one output type: `create_view` returns an OutputView from the renderer SDK
+    (signoff.ui.renderer_sdk, imported lazily: the package itself must not import Qt).
+
+    What counts as 'unchanged' is the comparison's (signoff.core.normalise, per output type,
+    vectorised over a whole eval set; an output type it does not know is compared as text),
+    not the renderer's: a renderer only shows."""
 
     NAME: ClassVar[str]
     OUTPUT_TYPE: ClassVar[str]
 
-    @staticmethod
-    def normalise(value: Any) -> Any:
-        return value
-
     def create_view(self, parent=None):  # pragma: no cover - UI side
         raise NotImplementedError
+
+
+class UiExtension(ABC):
+    """Window parts a plugin adds (entry-point group `signoff.ui_extensions`), e.g. the MLflow
+    plugin's browser and its inbox section. The class itself must import no Qt (the registry and
+    the CLI load it); its methods run in the window and may import Qt and signoff.ui.extension_sdk.
+
+    The inbox calls `inbox_section(inbox)` once; the widget it returns (or None) sits under the
+    request table, and the inbox calls its `refresh()` when the window refreshes (View ▸ Refresh,
+    Settings changed), `set_requests(records)` when the listed requests change and `shutdown(wait)`
+    when the window closes, each when the widget has it. `open(action, ...)` opens a window part the
+    window names by the action ids in ACTIONS (e.g. File ▸ Browse MLflow…)."""
+
+    NAME: ClassVar[str]
+    # action id -> what it opens, in words (the window's menus and the shortcut sheet name them)
+    ACTIONS: ClassVar[dict[str, str]] = {}
+    # File ▸ New review… tabs: action id -> (tab title, what the tab says, its button's text); the
+    # button closes the dialog and runs the action (e.g. the MLflow plugin's "open the browser").
+    NEW_REVIEW: ClassVar[dict[str, tuple[str, str, str]]] = {}
+
+    def inbox_section(self, inbox) -> Any:  # pragma: no cover - UI side
+        return None
+
+    def settings_section(self, settings) -> Any:  # pragma: no cover - UI side
+        """A group for Settings ▸ Connections, or None; the dialog calls its `apply_to_settings(settings)`
+        when accepted (the plugin's keys in the settings file are its own)."""
+        return None
+
+    def open(self, action: str, *, service, parent=None, **options) -> Any:  # pragma: no cover - UI side
+        raise NotImplementedError(f"{type(self).__name__} has no action {action!r}")

@@ -7,8 +7,10 @@ import logging
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 
+from . import credentials as _credentials
+from .core import config as _config
 from .core.errors import InputError
-from .plugin_api import GROUP_RENDERERS, GROUP_SINKS, GROUP_SOURCES
+from .plugin_api import GROUP_RENDERERS, GROUP_SINKS, GROUP_SOURCES, GROUP_UI_EXTENSIONS
 
 log = logging.getLogger(__name__)
 
@@ -18,6 +20,7 @@ class Registry:
     sources: dict[str, type] = field(default_factory=dict)
     sinks: dict[str, type] = field(default_factory=dict)
     renderers: dict[str, type] = field(default_factory=dict)
+    ui_extensions: dict[str, type] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
 
     def source(self, name: str) -> type:
@@ -25,6 +28,17 @@ class Registry:
 
     def sink(self, name: str) -> type:
         return self._get(self.sinks, name, "status sink")
+
+    def extension_for(self, action: str) -> type | None:
+        """The UI extension that provides window action `action` (its ACTIONS), or None."""
+        return next((cls for cls in self.ui_extensions.values() if action in (getattr(cls, "ACTIONS", None) or {})),
+                    None)
+
+    def token_sinks(self) -> dict[str, type]:
+        """name -> sink class, for the sinks that take a token (a TokenSpec): Settings and
+        `signoff token` offer these."""
+        return {name: cls for name, cls in sorted(self.sinks.items())
+                if isinstance(getattr(cls, "TOKEN", None), _credentials.TokenSpec)}
 
     def renderer_for(self, output_type: str) -> type | None:
         """The renderer plugin that shows `output_type` (by its OUTPUT_TYPE, else by
@@ -55,16 +69,20 @@ def _load_group(group: str, table: dict, problems: list[str]) -> None:
 def _register_config(reg: Registry) -> None:
     """Tell signoff.toml's schema what the plugins add: output types (renderers), status sinks
     that post commit statuses, and the sections a plugin declares in CONFIG_SECTIONS."""
-    from .core import config
-
+    config = _config
+    config.reset_registered()
     config.register_output_types(*(getattr(cls, "OUTPUT_TYPE", None) or name for name, cls in reg.renderers.items()))
     config.register_sinks(*(name for name, cls in reg.sinks.items() if getattr(cls, "POSTS_COMMIT_STATUSES", True)))
-    for group in (reg.sources, reg.sinks, reg.renderers):
+    for cls in reg.sinks.values():
+        spec = getattr(cls, "TOKEN", None)
+        if isinstance(spec, _credentials.TokenSpec):
+            _credentials.register_token_spec(spec)
+    for group in (reg.sources, reg.sinks, reg.renderers, reg.ui_extensions):
         for name, cls in group.items():
             for section, spec in (getattr(cls, "CONFIG_SECTIONS", None) or {}).items():
-                struct, build = spec if isinstance(spec, tuple) else (spec, None)
+                struct, *hooks = spec if isinstance(spec, tuple) else (spec,)   # (Struct[, build[, refine]])
                 try:
-                    config.register_section(section, struct, build)
+                    config.register_section(section, struct, *hooks)
                 except (TypeError, ValueError) as exc:   # a broken plugin must not take the app down
                     msg = f"plugin {name!r}: config section [{section}] not registered: {exc}"
                     log.warning(msg)
@@ -81,6 +99,13 @@ def registry(refresh: bool = False) -> Registry:
         _load_group(GROUP_SOURCES, reg.sources, reg.problems)
         _load_group(GROUP_SINKS, reg.sinks, reg.problems)
         _load_group(GROUP_RENDERERS, reg.renderers, reg.problems)
+        _load_group(GROUP_UI_EXTENSIONS, reg.ui_extensions, reg.problems)
         _register_config(reg)
         _REGISTRY = reg
     return _REGISTRY
+
+
+# Parsing a signoff.toml that names a plugin's output type, sink or section loads the plugins
+# first (core cannot import this module; it is handed the loader instead).
+_config.set_plugin_loader(registry)
+_credentials.set_spec_loader(registry)

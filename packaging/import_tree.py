@@ -11,6 +11,11 @@ same nesting out of links:
 
 Edits in the checkout show through at once (the links point at the folders); a new module at
 the top of app/ needs the tree rebuilt (it is cheap: one link per entry).
+
+The tree also holds a `signoff` dist-info with this checkout's entry points (pyproject.toml
+`[project.entry-points.*]`), so the plugins a checkout declares (a new group too) are the ones
+found: importlib.metadata takes the first `signoff` distribution on sys.path. Its version is
+pyproject.toml's.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -39,7 +45,23 @@ def build_import_tree(dest: Path, root: Path = ROOT) -> Path:
             if entry.name == "__pycache__" or (where / entry.name).exists():
                 continue
             os.symlink(entry, where / entry.name, target_is_directory=entry.is_dir())
+    _write_dist_info(dest, root)
     return dest
+
+
+def _write_dist_info(dest: Path, root: Path) -> None:
+    """DEST/signoff-VERSION.dist-info: METADATA and the checkout's entry_points.txt."""
+    for old in dest.glob("signoff-*.dist-info"):
+        shutil.rmtree(old)
+    project = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    ver = project["version"]
+    info = dest / f"signoff-{ver}.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: signoff\nVersion: {ver}\n", encoding="utf-8")
+    groups = {"console_scripts": project.get("scripts", {}), **project.get("entry-points", {})}
+    (info / "entry_points.txt").write_text(
+        "".join(f"[{group}]\n" + "".join(f"{name} = {target}\n" for name, target in eps.items()) + "\n"
+                for group, eps in groups.items() if eps), encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -210,42 +210,12 @@ def cmd_request(args) -> int:
     service.status_ref = (args.ref or "").strip()
     source_cls = registry().source(args.source)
     repo = str(Path(args.repo or ".").resolve())
-    # The policy never comes from what it judges (docs/trust.md): git reads it at the protected base.
-    policy_ref = (args.policy_ref or "").strip()
-    if args.source in ("git", "demo"):
-        if args.policy:
-            raise InputError("--policy is for the mlflow and files sources; git reads signoff.toml at the protected "
-                             "base (--policy-ref REF to name that branch)")
-        source = source_cls(repo=repo, policy_ref=policy_ref)
-    elif args.source == "mlflow":  # --policy FILE, else --repo at its default branch (docs/mlflow.md)
-        from signoff.plugins.common.policy import read_policy_file
+    from signoff.plugin_api import RequestContext
 
-        source = source_cls(tracking_uri=args.tracking_uri or "", model=args.model or "",
-                            repo=repo if args.repo else "", config_rev=args.sha if args.repo else "",
-                            experiments=args.experiment or (), policy_ref=policy_ref,
-                            config_text=read_policy_file(args.policy) if args.policy else "")
-    else:
-        locator = _locator(args)
-        if args.source == "files":   # the files source's own options (--locator JSON still works)
-            for key, value in (("root", args.samples_dir), ("baseline_dir", args.baseline_dir),
-                               ("candidate_dir", args.candidate_dir)):
-                if value:
-                    locator[key] = value
-            locator.setdefault("root", ".")
-            missing = [f"--{k.replace('_', '-')} DIR" for k in ("baseline_dir", "candidate_dir") if k not in locator]
-            if missing:
-                raise UsageError(f"signoff request --source files needs {' and '.join(missing)} (the folders of "
-                                 f"the baseline's and the candidate's predictions; --samples DIR: where the eval "
-                                 f"sets' samples are, default .)")
-        elif args.baseline_dir or args.candidate_dir or args.samples_dir:
-            raise UsageError("--baseline-dir, --candidate-dir and --samples are for --source files")
-        if args.policy:
-            locator["policy"] = str(Path(args.policy).resolve())
-        elif args.repo and args.source == "files":
-            locator["policy_repo"] = repo
-        if policy_ref and args.source == "files":
-            locator["policy_ref"] = policy_ref
-        source = source_cls.from_locator(locator)
+    # The policy never comes from what it judges (docs/trust.md): each source says where it reads it.
+    context = RequestContext(repo=repo if args.repo else "", policy=str(Path(args.policy).resolve()) if args.policy else "",
+                             policy_ref=(args.policy_ref or "").strip(), sha=args.sha)
+    source = source_cls.from_cli(_source_options(args, args.source, source_cls), context)
     req = service.create_request(source, sha=args.sha, baseline=args.baseline, candidate=args.candidate,
                                  change_key=args.change)
     _publish_quietly(service)
@@ -306,8 +276,59 @@ def _say_inspection(service, req) -> None:
         _say(f"inspection {req.id}: {describe_estimate({**vars(kept), 'labeled': kept.labeled or 0})}")
 
 
+SOURCE_DEST = "source_opt__"   # argparse dests of the sources' own options (CliOption), apart from the common ones
+
+
+def _source_options(args, name: str, source_cls) -> dict:
+    """The chosen source's own options (its CLI_OPTIONS, on top of what --locator JSON names); an
+    option only another source declares is a usage error, a required one missing too."""
+    options = _locator(args)
+    mine = {o.flag: o for o in getattr(source_cls, "CLI_OPTIONS", ())}
+    declared = getattr(args, "_source_flags", {})
+    for flag, dest in declared.items():
+        value = getattr(args, dest, None)
+        if value in (None, []):
+            continue
+        if flag not in mine:
+            owners = ", ".join(declared_by for declared_by in args._source_owners.get(flag, ()))
+            raise UsageError(f"{flag} is for --source {owners}, not {name}")
+        options[mine[flag].name] = value
+    missing = [f"{o.flag} {o.metavar or o.name.upper()}" for o in mine.values()
+               if o.required and options.get(o.name) in (None, "", [])]
+    if missing:
+        raise UsageError(f"signoff request --source {name} needs {' and '.join(missing)} "
+                         f"(`signoff request --help` says what each is)")
+    return options
+
+
+def _add_source_options(s) -> None:
+    """Each installed source's `signoff request` options (Source.CLI_OPTIONS): a flag two sources
+    declare is added once (the first one's help), and both get its value."""
+    import argparse as _argparse
+
+    from signoff.registry import registry
+
+    flags: dict[str, str] = {}
+    owners: dict[str, list[str]] = {}
+    group = s.add_argument_group("options of the source plugins (--source NAME)")
+    for name, cls in sorted(registry().sources.items()):
+        for opt in getattr(cls, "CLI_OPTIONS", ()):
+            owners.setdefault(opt.flag, []).append(name)
+            if opt.flag in flags:
+                continue
+            dest = SOURCE_DEST + opt.flag.lstrip("-").replace("-", "_")
+            try:
+                group.add_argument(opt.flag, dest=dest, metavar=opt.metavar, help=opt.help,
+                                   action="append" if opt.repeat else "store")
+            except (_argparse.ArgumentError, ValueError, TypeError) as exc:   # a plugin's bad or clashing flag
+                log.warning("source %r: option %s not added: %s", name, opt.flag, exc)
+                continue
+            flags[opt.flag] = dest
+    s.set_defaults(_source_flags=flags, _source_owners=owners)
+
+
 def _locator(args) -> dict:
-    """--locator: JSON arguments for a source (older scripts; the files source has its own options)."""
+    """--locator: JSON arguments for a source (older scripts; the sources declare their own options)."""
     if not args.locator:
         return {}
     try:
@@ -903,11 +924,12 @@ def cmd_plugins(args) -> int:
     metadata declares and what loaded. Exit 1 if a plugin failed to load."""
     from importlib.metadata import entry_points
 
-    from signoff.plugin_api import GROUP_RENDERERS, GROUP_SINKS, GROUP_SOURCES
+    from signoff.plugin_api import GROUP_RENDERERS, GROUP_SINKS, GROUP_SOURCES, GROUP_UI_EXTENSIONS
     from signoff.registry import registry
 
     reg = registry()
-    loaded = {GROUP_SOURCES: reg.sources, GROUP_SINKS: reg.sinks, GROUP_RENDERERS: reg.renderers}
+    loaded = {GROUP_SOURCES: reg.sources, GROUP_SINKS: reg.sinks, GROUP_RENDERERS: reg.renderers,
+              GROUP_UI_EXTENSIONS: reg.ui_extensions}
     groups = sorted(set(loaded) | {g for g in entry_points().groups if g.startswith("signoff.")})
     data = {"groups": {g: {"declared": sorted(ep.name for ep in entry_points(group=g)),
                            "loaded": sorted(loaded[g]) if g in loaded else None} for g in groups},
@@ -990,8 +1012,12 @@ def cmd_config_check(args) -> int:
 
 
 def cmd_config_schema(args) -> int:
-    """Print the JSON Schema of signoff.toml (resources/schema/signoff.schema.json is this output)."""
+    """Print the JSON Schema of signoff.toml (resources/schema/signoff.schema.json is this output with
+    the built-in plugins): the installed plugins' sections are part of it."""
     from signoff.core.config import json_schema
+    from signoff.registry import registry
+
+    registry()
 
     print(json.dumps(json_schema(), indent=2, ensure_ascii=False))
     return 0
@@ -1013,7 +1039,9 @@ class _SelfTestGui(argparse.Action):
 
 # -- parser -----------------------------------------------------------------
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(with_sources: bool = True) -> argparse.ArgumentParser:
+    """The whole parser; `with_sources=False` leaves out the source plugins' `request` options
+    (main() asks for them only when the command line is a `request`)."""
     p = _Parser(prog="signoff", description="Human sign-off of ML releases.")
     p.add_argument("--version", action="version", version=f"signoff {__version__}")
     p.add_argument("--user", help="act as this identity (default: SIGNOFF_USER, else git user.email)")
@@ -1060,18 +1088,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--policy", help="mlflow/files: signoff.toml from CI's own checkout of the default branch "
                                     "(else --repo DIR, read at its default branch)")
     s.add_argument("--source", default="git", help="source plugin: git, files, mlflow, ... (default: git)")
-    s.add_argument("--locator", help="JSON arguments for another source plugin (older scripts: the files source's too)")
-    s.add_argument("--baseline-dir", metavar="DIR", help="files: the folder of the baseline's predictions")
-    s.add_argument("--candidate-dir", metavar="DIR", help="files: the folder of the candidate's predictions")
-    s.add_argument("--samples", dest="samples_dir", metavar="DIR",
-                   help="files: the folder the eval sets' samples paths are relative to (default: .)")
-    s.add_argument("--tracking-uri", help="mlflow: the tracking server (default: MLFLOW_TRACKING_URI, "
-                                          "then signoff.toml [mlflow] tracking_uri)")
-    s.add_argument("--model", help="mlflow: the registered model (default: signoff.toml [mlflow] model)")
-    s.add_argument("--experiment", action="append", help="mlflow: where --sha's run is looked for "
-                                                         "(name or id; repeatable; default: every experiment)")
+    s.add_argument("--locator", help="JSON arguments for a source plugin (older scripts; sources have their own options)")
     s.add_argument("--json", action="store_true")
-    s.set_defaults(func=cmd_request)
+    s.set_defaults(func=cmd_request, _source_flags={}, _source_owners={})
+    if with_sources:   # the plugins' own options: loading them costs, so only for `request` (and completion)
+        _add_source_options(s)
 
     s = sub.add_parser("inspect", help="review a seeded sample of recent production predictions (no commit)")
     s.add_argument("--experiment", help="mlflow: the experiment whose traces are sampled")
@@ -1233,7 +1254,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    parser = build_parser()
+    parser = build_parser(with_sources="request" in argv or "completion" in argv)
     try:
         args = parser.parse_args(argv)
         logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")

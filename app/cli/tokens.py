@@ -13,10 +13,8 @@ from __future__ import annotations
 import getpass
 import sys
 
-from signoff.credentials import (CredentialError, FORGE_ENV, delete_token, find_token, forge_host,
-                             missing_token_message, store_token)
-
-FORGES = tuple(FORGE_ENV)
+from signoff.credentials import (CredentialError, delete_token, find_token, forge_host, missing_token_message,
+                                 store_token)
 
 
 def _read_token() -> str:
@@ -25,7 +23,17 @@ def _read_token() -> str:
     return sys.stdin.readline()
 
 
+def _known_forge(name: str) -> None:
+    """FORGE is a sink plugin that takes a token (it declares a TokenSpec), asked of the registry."""
+    from signoff.registry import registry
+
+    forges = registry().token_sinks()
+    if name not in forges:
+        raise CredentialError(f"no sink plugin {name!r} takes a token; these do: {', '.join(forges) or 'none'}")
+
+
 def cmd_token(args) -> int:
+    _known_forge(args.forge)
     api_url = args.api_url or ""
     host = forge_host(args.forge, api_url)
     if args.token_command == "set":
@@ -62,7 +70,7 @@ def add_token_parser(sub, parser_class) -> None:
                        ("show", "say where the token comes from (keyring or environment)"),
                        ("delete", "remove the token from the OS keyring")):
         t = tsub.add_parser(name, help=text)
-        t.add_argument("forge", choices=FORGES)
+        t.add_argument("forge", help="the sink: github, gitlab, gitea, or one a plugin adds")
         t.add_argument("--api-url", help="the forge's API URL as in signoff.toml [status] api_url "
                                          "(default for github: https://api.github.com)")
         if name == "show":

@@ -15,9 +15,12 @@ no human approval without `allow_unreviewed = true`, and a required role with no
 members are errors.
 
 Open to plugins: the output types (renderers), status sinks and extra sections
-(e.g. [mlflow]) are registered here (`register_output_types`, `register_sinks`,
-`register_section`); app/registry.py calls them when it loads the plugins. Core
-registers the built-ins itself, so parsing works before the registry is loaded.
+(e.g. the MLflow source's [mlflow], plugins/mlflow/config.py) are registered here (`register_output_types`, `register_sinks`,
+`register_section`); app/registry.py calls them when it loads the plugins. The
+built-in plugins' names are seeded so that core parses without the registry; a
+name nobody registered yet makes parsing load the plugins once (`set_plugin_loader`,
+which app/registry.py sets) before it is refused, so a third-party plugin's
+output type, sink or section works in every process, fail closed for the rest.
 """
 
 from __future__ import annotations
@@ -34,6 +37,8 @@ import msgspec.inspect as mi
 
 from .errors import ConfigError
 
+# The built-in plugins' names, seeded before the registry loads (and the schema's examples);
+# plugins add theirs (register_output_types, register_sinks).
 BUILTIN_OUTPUT_TYPES = ("text", "json", "label", "image", "number")
 BUILTIN_SINKS = ("local", "github", "gitlab", "gitea")
 DEFAULT_ERRORS = ("wrong label", "hallucination", "formatting", "unsafe", "other")
@@ -165,22 +170,6 @@ class StatusConfig:
 
 
 @dataclass(frozen=True)
-class MlflowConfig:
-    """`[mlflow]`: where the models live and what Signoff writes back (docs/mlflow.md)."""
-
-    tracking_uri: str = ""
-    model: str = ""                       # registered model name
-    candidate: str = ""                   # default candidate ref, e.g. "models:/NAME@challenger"
-    baseline: str = ""                    # default baseline ref, e.g. "models:/NAME@champion"
-    experiments: tuple[str, ...] = ()     # where `request --sha` looks for the run (names or ids; empty: all)
-    tags_on_decision: bool = True         # signoff.status / signoff.request / signoff.decided_by tags
-    alias_on_approval: str = ""           # alias moved to the candidate when the request is approved
-    assessments: bool = True              # labels on genai traces posted back as HUMAN assessments
-    assessment_name: str = "signoff_review"
-    columns: dict[str, str] = field(default_factory=dict)   # default column mapping for MLflow tables
-
-
-@dataclass(frozen=True)
 class ProjectConfig:
     eval_sets: tuple[EvalSetSpec, ...]
     policy: PolicyConfig
@@ -188,7 +177,6 @@ class ProjectConfig:
     error_categories: tuple[str, ...]
     status: StatusConfig
     name: str = ""
-    mlflow: MlflowConfig = field(default_factory=MlflowConfig)
     signers: SignersConfig = field(default_factory=SignersConfig)
     # Sections registered by plugins (register_section): name -> the value its `build` made.
     sections: Mapping[str, Any] = field(default_factory=dict)
@@ -338,53 +326,20 @@ class SignersToml(_Table):
                                                "\"gitlab:LOGIN\".")] = {}
 
 
-class MlflowColumnsToml(_Table):
-    """[mlflow.columns]: the default column mapping of MLflow eval sets."""
-
-    id: str = ""
-    input: str = ""
-    reference: str = ""
-    output: str = ""
-    score: str = ""
-
-
-class MlflowToml(_Table):
-    """[mlflow]: where the models live and what Signoff writes back (docs/mlflow.md)."""
-
-    tracking_uri: Annotated[str, _doc("The tracking server (else MLFLOW_TRACKING_URI).")] = ""
-    model: Annotated[str, _doc("The registered model name.")] = ""
-    candidate: Annotated[str, _doc("Default candidate ref, e.g. \"models:/NAME@challenger\".")] = ""
-    baseline: Annotated[str, _doc("Default baseline ref, e.g. \"models:/NAME@champion\".")] = ""
-    experiments: Annotated[list[str], _doc("Where `request --sha` looks for the run (names or ids).")] = []
-    tags_on_decision: Annotated[bool, _doc("Tag the model version with the status and decisions.")] = True
-    alias_on_approval: Annotated[str, _doc("Alias moved to the candidate when the request is approved.")] = ""
-    assessments: Annotated[bool, _doc("Post labels on genai traces back as HUMAN assessments.")] = True
-    assessment_name: Annotated[str, _doc("Name of those assessments.", min_length=1)] = "signoff_review"
-    columns: MlflowColumnsToml = MlflowColumnsToml()
-
-
-def _mlflow_build(raw: MlflowToml | None) -> MlflowConfig:
-    if raw is None:
-        return MlflowConfig()
-    return MlflowConfig(
-        tracking_uri=raw.tracking_uri.strip(), model=raw.model.strip(), candidate=raw.candidate.strip(),
-        baseline=raw.baseline.strip(), experiments=tuple(raw.experiments),
-        tags_on_decision=raw.tags_on_decision, alias_on_approval=raw.alias_on_approval.strip(),
-        assessments=raw.assessments, assessment_name=raw.assessment_name.strip(),
-        columns={c: v for c in MLFLOW_COLUMNS if (v := getattr(raw.columns, c))})
-
-
 # -- what plugins add ----------------------------------------------------------------------------
 
 @dataclass(frozen=True)
 class Section:
     """A top-level section a plugin adds: `type` is a msgspec Struct (declare it with
     forbid_unknown_fields=True), `build` turns the decoded Struct (or None when the file
-    has no such section) into what `ProjectConfig.section(name)` returns."""
+    has no such section) into what `ProjectConfig.section(name)` returns, and `refine(config,
+    data)` may adjust the parsed config from it (e.g. [mlflow.columns]: the MLflow eval sets'
+    default columns; `data` is the file as a dict, to tell what a set writes itself)."""
 
     name: str
     type: type
     build: Callable[[Any], Any] | None = None
+    refine: Callable[[Any, dict], Any] | None = None
 
 
 _CORE_SECTIONS = ("project", "eval_sets", "policy", "roles", "labels", "status", "signers")
@@ -408,13 +363,56 @@ def register_sinks(*names: str) -> None:
             _sinks.append(n)
 
 
-def register_section(name: str, struct: type, build: Callable[[Any], Any] | None = None) -> None:
+def register_section(name: str, struct: type, build: Callable[[Any], Any] | None = None,
+                     refine: Callable[[Any, dict], Any] | None = None) -> None:
     """A top-level section a plugin reads (see Section). Registering it again replaces it."""
     if name in _CORE_SECTIONS:
         raise ValueError(f"[{name}] is a core section of signoff.toml")
     if not (isinstance(struct, type) and issubclass(struct, msgspec.Struct)):
         raise TypeError(f"section [{name}]: its type must be a msgspec.Struct")
-    _sections[name] = Section(name, struct, build)
+    _sections[name] = Section(name, struct, build, refine)
+    _schema_cache.clear()
+
+
+_loader: dict[str, Any] = {"load": None, "done": False}
+
+
+def set_plugin_loader(load: Callable[[], Any] | None) -> None:
+    """`load()` registers the installed plugins' names and sections (app/registry.py sets it):
+    parsing calls it once, when a file names an output type, sink or section not registered yet."""
+    _loader["load"], _loader["done"] = load, False
+
+
+def _knows_all(data: dict) -> bool:
+    """Whether every section, output type and sink `data` names is registered."""
+    if any(k not in _CORE_SECTIONS and k not in _sections for k in data):
+        return False
+    sets = data.get("eval_sets")
+    if isinstance(sets, list) and any(isinstance(es, dict) and isinstance(es.get("type"), str)
+                                      and es["type"] not in _output_types for es in sets):
+        return False
+    status = data.get("status")
+    sink = status.get("sink") if isinstance(status, dict) else None
+    return not isinstance(sink, str) or sink in _sinks
+
+
+def _load_plugins_for(data: dict) -> None:
+    if not _knows_all(data):
+        _load_plugins_once()
+
+
+def _load_plugins_once() -> None:
+    if _loader["load"] is not None and not _loader["done"]:
+        _loader["done"] = True
+        _loader["load"]()
+
+
+def reset_registered() -> None:
+    """Back to the built-ins only: the registry calls it before it registers what it loaded, so a
+    plugin that is gone (uninstalled, or a test's) is no longer accepted."""
+    _output_types[:] = BUILTIN_OUTPUT_TYPES
+    _sinks[:] = BUILTIN_SINKS
+    _sections.clear()
     _schema_cache.clear()
 
 
@@ -430,9 +428,6 @@ def sections() -> dict[str, Section]:
     return dict(_sections)
 
 
-# [mlflow] belongs to the MLflow source; it is registered here, like a plugin would, so that
-# `config.mlflow` and the eval sets' [mlflow.columns] defaults work before the registry loads.
-register_section("mlflow", MlflowToml, _mlflow_build)
 
 
 def _top_type() -> type:
@@ -447,16 +442,27 @@ def _top_type() -> type:
             ("status", StatusToml, StatusToml()),
             ("signers", SignersToml, SignersToml()),
         ]
-        fields += [(s.name, s.type | None, None) for s in _sections.values()]
+        fields += [(_attr(s.name), s.type | None, None) for s in _sections.values()]
         # Required fields first (a Struct's rule); the walk below reports in document order anyway.
         fields.sort(key=lambda f: len(f) == 3)
-        _schema_cache["top"] = msgspec.defstruct("SignoffToml", fields, bases=(_Table,),
-                                            module=__name__)
+        # A section's TOML name need not be a Python name ([acme-tool]): the field is renamed to it.
+        rename = {_attr(n): n for n in _sections if _attr(n) != n}
+        _schema_cache["top"] = msgspec.defstruct("SignoffToml", fields, bases=(_Table,), module=__name__,
+                                                 rename=rename or None)
     return _schema_cache["top"]
 
 
+def _attr(section: str) -> str:
+    """The Struct attribute of a registered section: its name when that is a Python name."""
+    if section.isidentifier() and not section.startswith("_"):
+        return section
+    return "section_" + "".join(c if c.isalnum() else f"_{ord(c):x}_" for c in section)
+
+
 def json_schema() -> dict:
-    """The JSON Schema of signoff.toml (draft 2020-12) for editors, from the same types."""
+    """The JSON Schema of signoff.toml (draft 2020-12) for editors, from the same types, with the
+    installed plugins' sections (loaded first, once)."""
+    _load_plugins_once()
     schema = msgspec.json.schema(_top_type())
     top = schema["$defs"].pop("SignoffToml")
     top.pop("title", None)
@@ -518,6 +524,7 @@ class _Problems:
 
 def _build(data: dict, where: str, lines: "_Lines | None") -> ProjectConfig:
     problems = _Problems(where, lines)
+    _load_plugins_for(data)
     top = _top_type()
     if "info" not in _schema_cache:
         _schema_cache["info"] = mi.type_info(top)
@@ -531,7 +538,6 @@ def _build(data: dict, where: str, lines: "_Lines | None") -> ProjectConfig:
 
 
 def _semantics(raw, data: dict, p: _Problems) -> ProjectConfig:
-    mlflow = _mlflow_build(getattr(raw, "mlflow", None))
     if not raw.eval_sets:
         p.fail(("eval_sets",), "no [[eval_sets]] defined; add at least one with name, samples, predictions")
     sets: list[EvalSetSpec] = []
@@ -553,13 +559,7 @@ def _semantics(raw, data: dict, p: _Problems) -> ProjectConfig:
         if es.non_finite_scores not in NON_FINITE_SCORES:
             p.add(at + ("non_finite_scores",), f"eval_sets[{i}].non_finite_scores must be one of "
                   f"{', '.join(map(repr, NON_FINITE_SCORES))}, got {es.non_finite_scores!r}")
-        cols = {}
-        written = set(data["eval_sets"][i].get("columns", {}))
-        for c in MLFLOW_COLUMNS:
-            name = getattr(es.columns, c)
-            if c not in written and (es.table or es.traces) and c in mlflow.columns:
-                name = mlflow.columns[c]   # [mlflow.columns]: the default mapping for MLflow sets
-            cols[f"{c}_column"] = name
+        cols = {f"{c}_column": getattr(es.columns, c) for c in MLFLOW_COLUMNS}
         sets.append(EvalSetSpec(name=es.name, samples=es.samples, predictions=es.predictions, output_type=es.type,
                                 slices=tuple(es.slices), higher_is_better=es.higher_is_better, table=es.table,
                                 traces=es.traces, dataset=es.dataset, non_finite_scores=es.non_finite_scores,
@@ -593,9 +593,8 @@ def _semantics(raw, data: dict, p: _Problems) -> ProjectConfig:
               + _suggest(raw.status.sink, _sinks, "{}"))
     p.raise_first()
 
-    extra = {name: (s.build or (lambda v: v))(getattr(raw, name, None))
-             for name, s in _sections.items() if name != "mlflow"}
-    return ProjectConfig(
+    extra = {name: (s.build or (lambda v: v))(getattr(raw, _attr(name), None)) for name, s in _sections.items()}
+    config = ProjectConfig(
         eval_sets=tuple(sets),
         policy=PolicyConfig(required=dict(pol.required), min_changed_reviewed=float(pol.min_changed_reviewed),
                             all_regressions_reviewed=pol.all_regressions_reviewed,
@@ -613,11 +612,14 @@ def _semantics(raw, data: dict, p: _Problems) -> ProjectConfig:
         status=StatusConfig(sink=raw.status.sink, repo=raw.status.repo, context=raw.status.context,
                             api_url=raw.status.api_url, target_url=raw.status.target_url),
         name=raw.project.name,
-        mlflow=mlflow,
         signers=SignersConfig(keys={u: tuple(k) for u, k in raw.signers.keys.items()},
                               allowed_signers=raw.signers.allowed_signers),
         sections=extra,
     )
+    for section in _sections.values():   # a plugin's section may adjust what it describes ([mlflow.columns])
+        if section.refine is not None:
+            config = section.refine(config, data)
+    return config
 
 
 def _bounds(pol, sets: list[EvalSetSpec], p: _Problems) -> dict[str, RegressionBound]:

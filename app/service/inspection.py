@@ -29,7 +29,6 @@ import hashlib
 import json
 import os
 import re
-from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 import numpy as np
@@ -39,6 +38,7 @@ from signoff.core.config import EvalSetSpec, parse_config, with_local_status
 from signoff.core.errors import ConfigError, InputError
 from signoff.core.hashing import canonical_json
 from signoff.core.model import EvalSetData, LoadedInput
+from signoff.registry import registry
 from signoff.store.records import InspectionRecord, OutboxEntry
 
 EVAL_SET = "production"
@@ -46,7 +46,6 @@ METHODS = {"wilson": "wilson", "clopper-pearson": "beta"}   # our name -> statsm
 TAG_RATE, TAG_INTERVAL, TAG_LABELS, TAG_REQUEST = (
     "signoff.inspection.error_rate", "signoff.inspection.interval", "signoff.inspection.labels",
     "signoff.inspection.request")
-FILE_FORMATS = (".jsonl", ".ndjson", ".csv", ".parquet")
 _SINCE = re.compile(r"^\s*(\d+)\s*([mhdw])\s*$")
 _UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
@@ -115,150 +114,7 @@ def inspection_policy(config_text: str) -> str:
     return text
 
 
-def policy_text(policy: str = "", repo: str = "", policy_ref: str = "") -> tuple[str, str]:
-    """(text, where): `--policy FILE`, else `--repo DIR` at its default branch; never the data's."""
-    from signoff.plugins.common.policy import no_policy_error, policy_from_repo, read_policy_file
-
-    if policy:
-        return read_policy_file(policy), policy
-    if repo:
-        text, _candidate, where = policy_from_repo(repo, policy_ref)
-        return text, where
-    raise no_policy_error("an inspection")
-
-
-# -- production predictions -----------------------------------------------------------------
-
-@dataclass
-class Population:
-    """Every prediction in the window (one row each: id, input, output, reference, timestamp,
-    shadow_output, trace_id) and where they came from."""
-
-    frame: pd.DataFrame
-    subject: str
-    source: str
-    tracking_uri: str = ""
-    model: str = ""
-    alias: str = ""
-    version: str = ""
-    experiment: str = ""
-    files: str = ""
-    title: str = ""
-
-
-def _utc(value) -> pd.Timestamp | None:
-    if value is None or (isinstance(value, float) and np.isnan(value)) or value == "":
-        return None
-    if isinstance(value, (int, float, np.integer, np.floating)):
-        return pd.Timestamp(int(value), unit="ms", tz="UTC")   # epoch milliseconds
-    ts = pd.Timestamp(value)
-    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
-
-
-def from_files(path: str, *, since: timedelta | None, now: datetime) -> Population:
-    from signoff.plugins.common.tables import read_table
-
-    path = os.path.abspath(os.path.expanduser(path))
-    if os.path.isdir(path):
-        names = sorted(os.path.join(path, n) for n in os.listdir(path) if n.lower().endswith(FILE_FORMATS))
-        if not names:
-            raise InputError(f"{path} holds no prediction files ({', '.join(FILE_FORMATS)})")
-    elif os.path.isfile(path):
-        names = [path]
-    else:
-        raise InputError(f"--files {path}: no such file or folder")
-    frames = []
-    for name in names:
-        with open(name, "rb") as f:
-            frame = read_table(f.read(), os.path.basename(name), where=f"({os.path.dirname(name)})",
-                               text_columns=["id"])
-        missing = [c for c in ("id", "output") if c not in frame.columns]
-        if missing:
-            raise InputError(f"{name}: no {' and no '.join(missing)} column (a prediction file has id, input, "
-                             f"output, and optionally reference, timestamp, shadow_output)")
-        frames.append(frame)
-    frame = pd.concat(frames, ignore_index=True)
-    frame["id"] = frame["id"].astype(str)
-    dup = frame["id"][frame["id"].duplicated()].unique()[:5].tolist()
-    if dup:
-        raise InputError(f"--files {path}: duplicate prediction ids: {', '.join(dup)}")
-    if since is not None:
-        if "timestamp" not in frame.columns:
-            raise InputError(f"--since needs a timestamp column in the prediction files ({path} has none)")
-        try:
-            stamps = frame["timestamp"].map(_utc)
-        except (ValueError, TypeError) as exc:
-            raise InputError(f"--files {path}: a timestamp is not a date ({exc})") from None
-        frame = frame[stamps.map(lambda t: t is not None and t >= pd.Timestamp(now - since))]
-    return Population(frame=_normalised(frame), subject=f"files:{path}", source="files", files=path,
-                      title=f"inspection of {os.path.basename(path)}")
-
-
-def from_mlflow(tracking_uri: str, *, experiment: str = "", model: str = "", alias: str = "",
-                since: timedelta | None, now: datetime) -> Population:
-    """Trace infos in the window (no spans yet: only the sampled ones are read in full)."""
-    from signoff.plugins.mlflow.client import MlflowClient
-
-    if not (experiment or model):
-        raise InputError("inspect needs --experiment NAME, --model NAME (with --alias), or --files DIR_OR_FILE")
-    client = MlflowClient(tracking_uri)
-    version = {}
-    filters = []
-    if model:
-        alias = alias or "champion"
-        version = client.get_model_version_by_alias(model, alias)
-        if version.get("model_id"):   # MLflow 3: the version's logged model; production traces carry its id
-            filters.append(f"metadata.`mlflow.modelId` = '{version['model_id']}'")
-        elif version.get("run_id"):
-            filters.append(f"metadata.`mlflow.sourceRun` = '{version['run_id']}'")
-    if experiment:
-        exp_ids = [client.get_experiment_by_name(experiment)["experiment_id"]]
-    else:
-        exp_ids = [_version_experiment(client, version)]
-    if since is not None:
-        filters.append(f"trace.timestamp_ms > {int((now - since).timestamp() * 1000)}")
-    infos = []
-    for exp_id in exp_ids:
-        infos.extend(client.search_traces(exp_id, " AND ".join(filters)))
-    if since is not None:   # also here: a server that ignores the filter still gives the window
-        cut = pd.Timestamp(now - since)
-        infos = [i for i in infos if (_utc(i.get("request_time")) or cut) >= cut]
-    frame = pd.DataFrame({"id": [i["trace_id"] for i in infos], "trace_id": [i["trace_id"] for i in infos],
-                          "timestamp": [i.get("request_time") for i in infos]})
-    where = f"models:/{model}@{alias}" if model else f"experiment:{experiment}"
-    pop = Population(frame=frame, subject=where, source="mlflow", tracking_uri=client.uri, model=model,
-                     alias=alias if model else "", version=str(version.get("version", "")), experiment=experiment,
-                     title=f"inspection of {where}" + (f" (v{version.get('version')})" if version else ""))
-    pop._client = client   # type: ignore[attr-defined]
-    return pop
-
-
-def _version_experiment(client, version: dict) -> str:
-    run_id = version.get("run_id")
-    if not run_id:
-        raise InputError(f"model version {version.get('name')}/{version.get('version')} has no source run to find "
-                         f"its experiment by: pass --experiment NAME")
-    return client.get_run(run_id)["info"]["experiment_id"]
-
-
-def _trace_rows(pop: Population, sample: pd.DataFrame) -> pd.DataFrame:
-    """The sampled traces read in full: input, output (and the reference, when an expectation says it)."""
-    from signoff.plugins.mlflow.traces import trace_row
-
-    client = pop._client   # type: ignore[attr-defined]
-    spec = EvalSetSpec(name=EVAL_SET, traces=True)
-    full = {t.get("trace_info", {}).get("trace_id"): t for t in client.batch_get_traces(list(sample["trace_id"]))}
-    rows = []
-    for tid, stamp in zip(sample["trace_id"], sample["timestamp"]):
-        trace = full.get(tid, {})
-        row = trace_row(trace.get("trace_info", {"trace_id": tid}), trace.get("spans", []), spec, "inspection")
-        out = row["output"]
-        shadow = out.get("shadow_output") if isinstance(out, dict) else None
-        rows.append({"id": tid, "input": row["input"], "reference": row["reference"],
-                     "output": out.get("output", out) if isinstance(out, dict) and shadow is not None else out,
-                     "shadow_output": shadow, "timestamp": stamp, "trace_id": tid})
-    return pd.DataFrame(rows)
-
+# -- production predictions (the files and MLflow sources' `production`, through the registry) ---
 
 def _normalised(frame: pd.DataFrame) -> pd.DataFrame:
     out = pd.DataFrame({"id": frame["id"].astype(str)})
@@ -309,24 +165,27 @@ class InspectionService:
         error_interval(0, 0, confidence=confidence, method=method)   # checks both before anything is read
         window = parse_since(since)
         now = now or datetime.now(timezone.utc)
-        base_text, _where = policy_text(policy, repo, policy_ref)   # before the data: no policy, no reading
+        # before the data: no policy, no reading (the files source reads a policy file or repository)
+        base_text, _where = registry().source("files").policy_text(policy, repo, policy_ref, what="an inspection")
         config_text = inspection_policy(base_text)
         if seed is None:
             seed = int(np.random.default_rng().integers(0, 2**31 - 1))
         if files:
             if experiment or model:
                 raise InputError("give either --files or --experiment / --model, not both")
-            pop = from_files(files, since=window, now=now)
+            pop = registry().source("files").production(files=files, since=window, now=now)
+            pop.frame = _normalised(pop.frame)
             picked = seeded_sample(pop.frame, sample, seed) if len(pop.frame) else pop.frame
         else:
             if not tracking_uri:
                 tracking_uri = os.environ.get("MLFLOW_TRACKING_URI", "")
             if not tracking_uri:
                 raise InputError("no MLflow server: pass --tracking-uri URL or set MLFLOW_TRACKING_URI")
-            pop = from_mlflow(tracking_uri, experiment=experiment, model=model, alias=alias, since=window, now=now)
+            pop = registry().source("mlflow").production(tracking_uri=tracking_uri, experiment=experiment, model=model,
+                                                         alias=alias, since=window, now=now)
             picked = seeded_sample(pop.frame, sample, seed) if len(pop.frame) else pop.frame
-            if len(picked):
-                picked = _normalised(_trace_rows(pop, picked))
+            if len(picked) and pop.read_sampled is not None:
+                picked = _normalised(pop.read_sampled(picked))
         if not len(picked):
             raise InputError(f"no production predictions in {pop.subject}"
                              + (f" within the last {since}" if since else "") + ": nothing to inspect")

@@ -3,10 +3,12 @@
 - `repo_refs(path)`: a repository's branches and recent commits, for the candidate and
   baseline lists; `create_from_git(...)`: a request for a candidate commit, the policy read
   at the protected base by the git source as always (docs/trust.md), never the candidate's.
-- `preview_rows(path)` and `guess_columns` (plugins/files/pair.py, the same guessing as
+- `preview_rows(path)` and `guess_columns` (the files source's, the same guessing as
   `signoff review`): the column-mapping step; `create_from_files(...)`: a review of two
   prediction files, local (the implicit local policy) unless a policy file is given.
 - `open_demo(...)`: the demo workspace's request (built on first use), as `signoff demo`.
+
+The sources come from the registry by name (git, files, demo), never imported.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from pathlib import Path
 
 from signoff.core.errors import InputError
 from signoff.core.tasks import TaskState
+from signoff.registry import registry
 
 
 @dataclass(frozen=True)
@@ -43,9 +46,7 @@ class RepoRefs:
 
 def repo_refs(path: str, *, limit: int = 30) -> RepoRefs:
     """Branches (the default one first) and the `limit` most recent commits of all of them."""
-    from signoff.plugins.git import GitSource
-
-    source = GitSource(repo=path)
+    source = registry().source("git")(repo=path)
     repo = source._repo
     default = source._default_branch()
     default_name = default[0] if default else ""
@@ -68,11 +69,9 @@ def repo_refs(path: str, *, limit: int = 30) -> RepoRefs:
 
 def create_from_git(service, repo: str, candidate: str, baseline: str = "", *, task: TaskState | None = None):
     """A request for `candidate` (branch or SHA); `baseline` "" = the merge-base with the default branch."""
-    from signoff.plugins.git import GitSource
-
     if not (candidate or "").strip():
         raise InputError("choose a candidate (a branch or a commit)")
-    source = GitSource(repo=repo)
+    source = registry().source("git")(repo=repo)
     sha = source.resolve(candidate).hexsha
     base = source.resolve(baseline).hexsha if (baseline or "").strip() else None
     if base == sha:
@@ -82,12 +81,12 @@ def create_from_git(service, repo: str, candidate: str, baseline: str = "", *, t
 
 def preview_rows(path: str, n: int = 5) -> tuple[list[str], list[list[str]]]:
     """(column names, the first `n` rows as text) of a prediction file."""
-    from signoff.plugins.files.pair import _read
+    return registry().source("files").preview_rows(path, n)
 
-    frame = _read(path)
-    head = frame.head(n)
-    rows = [["" if v is None else str(v) for v in row] for row in head.itertuples(index=False, name=None)]
-    return [str(c) for c in frame.columns], rows
+
+def guess_columns(baseline: str, candidate: str, **kwargs):
+    """The column roles of two prediction files, guessed as `signoff review` does (the files source)."""
+    return registry().source("files").guess_columns(baseline, candidate, **kwargs)
 
 
 def local_policy(user: str) -> str:
@@ -107,20 +106,14 @@ def create_from_files(service, baseline: str, candidate: str, *, columns: dict[s
                       task: TaskState | None = None):
     """As `signoff review BASELINE CANDIDATE`: local without a policy file; with one (and `sha`)
     a request for that commit."""
-    from signoff.plugins.files.pair import FilePairSource, guess_columns
-
     if sha and not policy_file:
         raise InputError("a commit needs a policy: choose signoff.toml from your default branch")
     # Check the mapping against the files (a clear line for a column they lack).
     guess_columns(baseline, candidate, samples=samples, given=columns, output_type=output_type)
-    if policy_file:
-        from signoff.plugins.common.policy import read_policy_file
-
-        text, where = read_policy_file(policy_file), str(Path(policy_file).resolve())
-    else:
-        text, where = local_policy(service.user), "the local review's policy"
-    source = FilePairSource(baseline, candidate, samples_file=samples, columns=columns, output_type=output_type,
-                            name=name, config_text=text, policy_where=where)
+    text, where = ("", "") if policy_file else (local_policy(service.user), "the local review's policy")
+    source = registry().source("files").pair(baseline, candidate, samples=samples, columns=columns,
+                                             output_type=output_type, name=name, policy_file=policy_file,
+                                             config_text=text, policy_where=where)
     if sha:
         change = f"files:{sha}:{uuid.uuid4().hex[:12]}"
     else:
@@ -132,15 +125,9 @@ def create_from_files(service, baseline: str, candidate: str, *, columns: dict[s
 
 def open_demo(service, directory: str = "", *, task: TaskState | None = None):
     """The demo's request (as `signoff demo`): the workspace is built the first time."""
-    from signoff.plugins.demo import DemoSource, build_demo_workspace, demo_dir_default, open_demo_workspace
-
     task = task or TaskState()
-    where = Path(directory) if directory else demo_dir_default()
-    ws = open_demo_workspace(where)
-    if ws is None:
-        task.report("building the demo workspace", 0.05)
-        ws = build_demo_workspace(where)
-    existing = service.latest_for_sha(ws.candidate_sha)
+    source, candidate_sha, baseline_sha = registry().source("demo").workspace(directory, task=task)
+    existing = service.latest_for_sha(candidate_sha)
     if existing is not None:
         return existing
-    return service.create_request(DemoSource(str(ws.repo)), sha=ws.candidate_sha, baseline=ws.baseline_sha, task=task)
+    return service.create_request(source, sha=candidate_sha, baseline=baseline_sha, task=task)

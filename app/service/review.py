@@ -155,6 +155,8 @@ class ReviewService:
             eval_sets=[c[0] for c in comparisons], created_by=self.user,
             candidate_config_toml=candidate_text, authors=authors,
             allowed_signers=getattr(loaded, "allowed_signers_text", "") or "", reviewer_keys=keys,
+            # about no commit (sha ""): two refs compared, e.g. browsing MLflow; the refs are the fields above
+            kind="review" if sha_full else "comparison",
         )
         decisions = self.checked_decisions(self.store.decisions_for_change(change_key))
         prior = self.store.requests_for_change(change_key)   # newest first

@@ -20,15 +20,9 @@ from datetime import datetime, timedelta, timezone
 
 from signoff.core.config import ProjectConfig
 from signoff.core.errors import InputError, PolicyRefusal
-from signoff.core.lazy import lazy
-
-requests = lazy("requests")   # imported when keys are first fetched, not at start-up (issue 16)
 
 log = logging.getLogger(__name__)
 
-FORGES = ("github", "gitlab")
-DEFAULT_API = {"github": "https://api.github.com", "gitlab": "https://gitlab.com/api/v4"}
-ENV_API = {"github": "GITHUB_API_URL", "gitlab": "CI_API_V4_URL"}
 MAX_AGE = timedelta(hours=1)      # forge keys older than this are fetched again when their owner decides
 KEY_TYPES = ("ssh-ed25519", "ssh-rsa", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521",
              "sk-ssh-ed25519@openssh.com", "sk-ecdsa-sha2-nistp256@openssh.com")
@@ -38,10 +32,17 @@ class ForgeKeysUnavailable(Exception):
     """The forge could not be asked (unreachable, an error status, a malformed answer)."""
 
 
+def key_forges() -> dict[str, type]:
+    """The sink plugins whose forge publishes its users' signing keys (SIGNING_KEYS_URL): "NAME:LOGIN"."""
+    from signoff.registry import registry
+
+    return {name: cls for name, cls in registry().sinks.items() if getattr(cls, "SIGNING_KEYS_URL", "")}
+
+
 def forge_spec(spec: str) -> tuple[str, str] | None:
     """('github', 'bob') for "github:bob"; None for an inline key line."""
     head, sep, login = spec.strip().partition(":")
-    if sep and head.lower() in FORGES and " " not in spec.strip():
+    if sep and " " not in spec.strip() and head.lower() in key_forges():
         return head.lower(), login.strip()
     return None
 
@@ -56,8 +57,9 @@ def forge_api_url(forge: str, config: ProjectConfig) -> str:
     status = config.status
     if status.sink == forge and status.api_url:
         return status.api_url.rstrip("/")
-    env = os.environ.get(ENV_API[forge], "").strip()
-    return (env or DEFAULT_API[forge]).rstrip("/")
+    sink = key_forges()[forge]
+    env = os.environ.get(sink.SIGNING_KEYS_URL_ENV, "").strip() if sink.SIGNING_KEYS_URL_ENV else ""
+    return (env or sink.SIGNING_KEYS_URL).rstrip("/")
 
 
 def parse_allowed_signers(text: str, where: str = "the allowed-signers file"):
@@ -72,29 +74,16 @@ def parse_allowed_signers(text: str, where: str = "the allowed-signers file"):
 
 
 def fetch_forge_keys(forge: str, api_url: str, login: str, *, timeout=None) -> list[str]:
-    """The SSH signing keys `forge` publishes for `login` (no token is sent)."""
-    from signoff.plugins.common.http import timeouts_from_env
+    """The SSH signing keys `forge` publishes for `login` (its sink plugin asks, with no token)."""
+    from signoff.plugin_api import DeliveryError
 
-    timeout = timeout or timeouts_from_env()
-    headers = {"Accept": "application/json", "User-Agent": "signoff"}
+    sink = key_forges().get(forge)
+    if sink is None:
+        raise ForgeKeysUnavailable(f"cannot fetch {forge}:{login}'s signing keys: no installed sink publishes them")
     try:
-        if forge == "github":
-            r = requests.get(f"{api_url}/users/{login}/ssh_signing_keys", headers=headers, timeout=timeout)
-            r.raise_for_status()
-            keys = [k["key"] for k in r.json()]
-        else:
-            r = requests.get(f"{api_url}/users", params={"username": login}, headers=headers, timeout=timeout)
-            r.raise_for_status()
-            users = r.json()
-            if not users:
-                return []
-            r = requests.get(f"{api_url}/users/{users[0]['id']}/keys", headers=headers, timeout=timeout)
-            r.raise_for_status()
-            # GitLab: usage_type auth, signing or auth_and_signing (absent on old servers: both)
-            keys = [k["key"] for k in r.json() if k.get("usage_type", "auth_and_signing") in ("signing", "auth_and_signing")]
-    except (requests.RequestException, ValueError, KeyError, TypeError, IndexError) as exc:
-        raise ForgeKeysUnavailable(f"cannot fetch {forge}:{login}'s signing keys from {api_url}: "
-                                   f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
+        keys = sink.signing_keys(api_url, login, timeout=timeout)
+    except DeliveryError as exc:
+        raise ForgeKeysUnavailable(f"cannot fetch {forge}:{login}'s signing keys from {api_url}: {exc}") from None
     return [_key_line(k) for k in keys if isinstance(k, str) and _key_line(k)]
 
 

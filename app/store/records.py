@@ -28,7 +28,7 @@ class RequestRecord:
     authors: dict = field(default_factory=dict)   # identity -> "author" / "committer" / "co-author" (no self-approval)
     allowed_signers: str = ""         # [signers] allowed_signers as read at the base ("" if none)
     reviewer_keys: dict = field(default_factory=dict)   # {user: [OpenSSH public key lines]} (docs/trust.md)
-    kind: str = "review"              # or "inspection": about no commit (sha ""), see InspectionRecord
+    kind: str = "review"              # or "inspection" / "comparison": about no commit (sha ""), see InspectionRecord
 
 
 @dataclass(frozen=True)

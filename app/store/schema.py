@@ -79,7 +79,8 @@ class Request(Base):
     allowed_signers: Mapped[str] = mapped_column(Text, server_default="")
     # {user: [OpenSSH public key lines]} the request's policy lists, resolved when it was made
     reviewer_keys: Mapped[dict | None] = mapped_column(JSON)
-    # 0008_inspections: "review", or "inspection" (a sample of production predictions; sha "", no commit)
+    # 0008_inspections: "review", or "inspection" (a sample of production predictions; sha "", no commit);
+    # 0009b_request_refs: or "comparison" (two refs compared about no commit, e.g. browsing MLflow; sha "")
     kind: Mapped[str] = mapped_column(String(20), server_default="review")
 
 

@@ -29,6 +29,7 @@ from signoff.ui.image_view import ImagePane
 from signoff.ui.output_view import OutputView, as_text
 from signoff.ui.palette import CLASS_STYLE, VERDICT_WORDS
 from signoff.ui.raw_view import RawView
+from signoff.ui.text_output_view import TextOutputView
 from signoff.ui.sample_model import MyLabel, format_delta
 
 log = logging.getLogger(__name__)
@@ -211,9 +212,7 @@ class DetailPane(QWidget):
                 problem = f"renderer for {output_type!r} failed ({type(exc).__name__}: {exc}); shown as text"
                 view = None
         if view is None:
-            from signoff.plugins.renderers.text.view import TextOutputView
-
-            view = TextOutputView()
+            view = TextOutputView()   # the renderer SDK's own text view (no plugin imported back)
             if output_type in ("json", "number"):
                 view.diff.set_monospace(True)
         view.setProperty("problem", problem)

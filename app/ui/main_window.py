@@ -227,11 +227,16 @@ class MainWindow(QMainWindow):
         self.update_status_bar()
 
     def open_mlflow_browser(self):
-        """File > Browse MLflow…: compare any two model versions (app/ui/mlflow_browser.py); the
-        request it creates is listed and opened."""
-        from signoff.ui.mlflow_browser import MlflowBrowser
+        """File > Browse MLflow…: compare any two model versions (the MLflow plugin's UI extension,
+        plugins/mlflow/ui, found by the action through the registry); the request it creates is
+        listed and opened. None when no installed plugin provides the action."""
+        from signoff.registry import registry
 
-        dialog = MlflowBrowser(self.service, self)
+        ext = registry().extension_for("file.mlflow")
+        if ext is None:
+            self.statusBar().showMessage("no installed plugin browses MLflow (the mlflow plugin's UI extension)", 8000)
+            return None
+        dialog = ext().open("file.mlflow", service=self.service, parent=self)
         dialog.requestCreated.connect(
             lambda rid: (self.refresh_inbox(), self.inbox.select(rid) or self.open_request(rid)))
         self.mlflow_browser = dialog

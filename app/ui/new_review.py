@@ -7,7 +7,8 @@ Three tabs:
 - Two files: the baseline's and the candidate's prediction files; a column-mapping step shows
   the candidate file's first rows with the roles guessed as `signoff review` guesses them
   (plugins/files/pair.py), each role editable. Without a policy file it is a local review.
-- MLflow: opens the existing browser (app/ui/mlflow_browser.py).
+- a tab per UI extension action a plugin offers here (`UiExtension.NEW_REVIEW`, asked of the
+  registry): e.g. MLflow, whose button opens the MLflow plugin's browser.
 
 Creating runs on a worker with progress and Cancel (app/service/new_review.py does the work);
 `requestCreated(id)` then lets the window list and open it. `install_new_review(window)` adds
@@ -230,11 +231,10 @@ class FilesTab(QWidget):
         self.read_columns()
 
     def read_columns(self) -> bool:
-        """Guess the roles (plugins/files/pair.py) and show the candidate's first rows."""
+        """Guess the roles (the files source's guess) and show the candidate's first rows."""
         base, cand = self.baseline_edit.text().strip(), self.candidate_edit.text().strip()
         if not (base and cand):
             return False
-        from signoff.plugins.files.pair import guess_columns
 
         try:
             columns, rows = nr.preview_rows(cand, PREVIEW_ROWS)
@@ -258,7 +258,7 @@ class FilesTab(QWidget):
                 item.setToolTip("")
                 self.preview.setItem(r, c, item)
         try:
-            guess = guess_columns(base, cand)
+            guess = nr.guess_columns(base, cand)
         except Exception as exc:   # no id/output guessed: the user maps them here
             self.guessed = {}
             self.guess_text = f"{exc}. Map the columns above."
@@ -308,25 +308,36 @@ class FilesTab(QWidget):
                                                           task=task)
 
 
-class MlflowTab(QWidget):
-    browse = Signal()
+class ExtensionTab(QWidget):
+    """A plugin's way to start a review (UiExtension.NEW_REVIEW): what it says, and a button that
+    runs the plugin's window action."""
 
-    def __init__(self, parent=None):
+    chosen = Signal(str)   # the action id
+
+    def __init__(self, action: str, text: str, button: str, parent=None):
         super().__init__(parent)
-        text = plain_label("Compare any two versions of a registered model on an MLflow tracking server "
-                           "(Settings ▸ Connections lists the servers).")
+        self.action = action
+        text = plain_label(text)
         text.setWordWrap(True)
-        self.button = QPushButton("Open the MLflow browser…")
-        self.button.clicked.connect(self.browse)
+        self.button = QPushButton(button)
+        self.button.clicked.connect(lambda: self.chosen.emit(self.action))
         lay = QVBoxLayout(self)
         lay.addWidget(text)
         lay.addWidget(self.button, 0, Qt.AlignmentFlag.AlignLeft)
         lay.addStretch(1)
 
 
+def _extension_tabs() -> list[tuple[str, str, str, str]]:
+    """(action, tab title, text, button) of every UI extension's New review… tab, from the registry."""
+    from signoff.registry import registry
+
+    return [(action, *spec) for _name, cls in sorted(registry().ui_extensions.items())
+            for action, spec in (getattr(cls, "NEW_REVIEW", None) or {}).items()]
+
+
 class NewReviewDialog(QDialog):
     requestCreated = Signal(int)
-    browseMlflow = Signal()
+    actionChosen = Signal(str)          # a plugin's tab: the window runs that action
 
     def __init__(self, service, parent=None):
         super().__init__(parent)
@@ -337,11 +348,14 @@ class NewReviewDialog(QDialog):
         self.tabs = QTabWidget()
         self.git = GitTab()
         self.files = FilesTab()
-        self.mlflow = MlflowTab()
         self.tabs.addTab(self.git, "Git repository")
         self.tabs.addTab(self.files, "Two files")
-        self.tabs.addTab(self.mlflow, "MLflow")
-        self.mlflow.browse.connect(self._browse)
+        self.extension_tabs: dict[str, ExtensionTab] = {}
+        for action, title, text, button in _extension_tabs():
+            tab = ExtensionTab(action, text, button)
+            tab.chosen.connect(self._run_action)
+            self.tabs.addTab(tab, title)
+            self.extension_tabs[action] = tab
         self.progress = QProgressBar()
         self.progress.setVisible(False)
         self.message = plain_label("")
@@ -355,7 +369,8 @@ class NewReviewDialog(QDialog):
         self.cancel_button = self.buttons.addButton(QDialogButtonBox.StandardButton.Cancel)
         self.create_button.clicked.connect(self.create)
         self.cancel_button.clicked.connect(self.cancel)
-        self.tabs.currentChanged.connect(lambda i: self.create_button.setEnabled(self.tabs.widget(i) is not self.mlflow))
+        self.tabs.currentChanged.connect(
+            lambda i: self.create_button.setEnabled(not isinstance(self.tabs.widget(i), ExtensionTab)))
         lay = QVBoxLayout(self)
         lay.addWidget(self.tabs, 1)
         lay.addWidget(self.progress)
@@ -364,8 +379,8 @@ class NewReviewDialog(QDialog):
         lay.addWidget(self.buttons)
         self.resize(760, 560)
 
-    def _browse(self) -> None:
-        self.browseMlflow.emit()
+    def _run_action(self, action: str) -> None:
+        self.actionChosen.emit(action)
         self.accept()
 
     def create(self) -> None:
@@ -442,7 +457,7 @@ def _created(window, request_id: int) -> None:
 def open_new_review(window) -> NewReviewDialog:
     dialog = NewReviewDialog(window.service, window)
     dialog.requestCreated.connect(lambda rid: _created(window, rid))
-    dialog.browseMlflow.connect(window.open_mlflow_browser)
+    dialog.actionChosen.connect(lambda action: window.actions_by_id[action].trigger())
     window.new_review_dialog = dialog
     dialog.open()
     return dialog

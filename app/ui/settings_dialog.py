@@ -14,6 +14,7 @@ use instead.
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
@@ -29,9 +30,21 @@ from signoff.settings import ENV_SIGNING_KEY, THEMES, Settings, load_settings
 from signoff.ui import workers
 from signoff.ui.diff_view import plain_label
 
-FORGES = ["github", "gitlab", "gitea"]
+log = logging.getLogger(__name__)
 THEME_WORDS = {"system": "Follow the system", "light": "Light", "dark": "Dark"}
-DEFAULT_API = {"github": "https://api.github.com", "gitlab": "https://gitlab.com", "gitea": ""}
+
+
+def _token_sinks() -> dict[str, type]:
+    """The sinks that take a token, from the registry (each declares its TokenSpec)."""
+    from signoff.registry import registry
+
+    return registry().token_sinks()
+
+
+def _default_api(sink) -> str:
+    """What the API URL field starts with for a sink: its default URL, else its public host."""
+    spec = sink.TOKEN
+    return spec.default_url or (f"https://{spec.public_host}" if spec.public_host else "")
 
 
 def _note(text: str = ""):
@@ -271,36 +284,27 @@ class SettingsDialog(QDialog):
         gl.addLayout(col)
         lay.addWidget(git)
 
-        ml = QGroupBox("MLflow tracking servers")
-        mll = QHBoxLayout(ml)
-        self.mlflow_table = QTableWidget(0, 3)
-        self.mlflow_table.setAccessibleName("MLflow tracking servers")
-        self.mlflow_table.setHorizontalHeaderLabels(["name", "tracking URL", "policy"])
-        self.mlflow_table.horizontalHeaderItem(2).setToolTip(
-            "where a comparison opened with File ▸ Browse MLflow… takes its policy: a signoff.toml from a checkout "
-            "of the default branch, or the model's git repository (read at its default branch); never the "
-            "candidate run's own. Empty: comparisons open look-only and can never be approved.")
-        self.mlflow_table.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
-        self.mlflow_table.horizontalHeader().setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
-        self.mlflow_table.verticalHeader().hide()
-        for entry in self.settings.get("connections.mlflow_servers"):
-            self._add_mlflow_row(entry.get("name", ""), entry.get("url", ""), entry.get("policy", ""))
-        col = QVBoxLayout()
-        add_ml, remove_ml = QPushButton("Add"), QPushButton("Remove")
-        add_ml.clicked.connect(lambda: self._add_mlflow_row("", "https://"))
-        remove_ml.clicked.connect(lambda: self.mlflow_table.removeRow(max(0, self.mlflow_table.currentRow()))
-                                  if self.mlflow_table.rowCount() else None)
-        col.addWidget(add_ml)
-        col.addWidget(remove_ml)
-        col.addStretch(1)
-        mll.addWidget(self.mlflow_table, 1)
-        mll.addLayout(col)
-        lay.addWidget(ml)
+        # Each UI extension's part of Connections (e.g. the MLflow plugin's tracking servers), from the registry.
+        self.sections: dict[str, QWidget] = {}
+        from signoff.registry import registry
+
+        for name, cls in sorted(registry().ui_extensions.items()):
+            try:
+                section = cls().settings_section(self.settings)
+            except Exception:  # noqa: BLE001 (a broken plugin must not take Settings down)
+                log.exception("UI extension %s: its settings section failed", name)
+                continue
+            if section is not None:
+                lay.addWidget(section)
+                self.sections[name] = section
 
         forge = QGroupBox("Forge tokens (kept in the OS keyring, never in the settings file)")
         fl = QFormLayout(forge)
         self.forge_combo = QComboBox()
-        self.forge_combo.addItems(FORGES)
+        self._token_sinks = _token_sinks()
+        for i, (name, sink) in enumerate(self._token_sinks.items()):
+            self.forge_combo.addItem(name)
+            self.forge_combo.setItemData(i, getattr(sink, "DISPLAY_NAME", "") or name, Qt.ItemDataRole.ToolTipRole)
         self.api_edit = QLineEdit()
         self.api_edit.setPlaceholderText("API base URL, e.g. https://api.github.com or https://git.example.com")
         self.token_edit = QLineEdit()
@@ -361,30 +365,16 @@ class SettingsDialog(QDialog):
         for item in lw.selectedItems():
             lw.takeItem(lw.row(item))
 
-    def _add_mlflow_row(self, name: str, url: str, policy: str = "") -> None:
-        """`policy`: a signoff.toml file or the model's git repository (docs/mlflow.md); "" for none."""
-        r = self.mlflow_table.rowCount()
-        self.mlflow_table.insertRow(r)
-        self.mlflow_table.setItem(r, 0, QTableWidgetItem(name))
-        self.mlflow_table.setItem(r, 1, QTableWidgetItem(url))
-        self.mlflow_table.setItem(r, 2, QTableWidgetItem(policy))
-
     def repos(self) -> list[str]:
         return [self.repo_list.item(i).text() for i in range(self.repo_list.count())]
 
-    def mlflow_servers(self) -> list[dict]:
-        out = []
-        for r in range(self.mlflow_table.rowCount()):
-            name = (self.mlflow_table.item(r, 0).text() if self.mlflow_table.item(r, 0) else "").strip()
-            url = (self.mlflow_table.item(r, 1).text() if self.mlflow_table.item(r, 1) else "").strip()
-            policy = (self.mlflow_table.item(r, 2).text() if self.mlflow_table.item(r, 2) else "").strip()
-            if url and url != "https://":
-                out.append({"name": name or url, "url": url, **({"policy": policy} if policy else {})})
-        return out
-
     def _forge_chosen(self, forge: str) -> None:
-        self.api_edit.setText(self._forges.get(forge) or DEFAULT_API.get(forge, ""))
+        self.api_edit.setText(self._forges.get(forge) or self._default_api(forge))
         self._show_token_state()
+
+    def _default_api(self, forge: str) -> str:
+        sink = self._token_sinks.get(forge)
+        return _default_api(sink) if sink is not None else ""
 
     def _show_token_state(self) -> None:
         forge, api = self.forge_combo.currentText(), self.api_edit.text().strip()
@@ -395,10 +385,11 @@ class SettingsDialog(QDialog):
         except SignoffError as exc:
             self.token_status.setText(str(exc))
             return
+        shown = getattr(self._token_sinks.get(forge), "DISPLAY_NAME", "") or forge
         if found.token is not None:
-            text = f"A {forge} token for {found.host} is set ({found.source})."
+            text = f"A {shown} token for {found.host} is set ({found.source})."
         else:
-            text = f"No {forge} token for {found.host} yet."
+            text = f"No {shown} token for {found.host} yet."
         if found.problem:
             text += f" Note: {found.problem}."
         self.token_status.setText(text)
@@ -458,9 +449,10 @@ class SettingsDialog(QDialog):
         s.set("identity.signing_key", self._chosen_key or "")
         s.set("store.url", self.store_edit.text().strip())
         s.set("connections.git_repos", self.repos())
-        s.set("connections.mlflow_servers", self.mlflow_servers())
+        for section in self.sections.values():
+            section.apply_to_settings(s)
         forge, api = self.forge_combo.currentText(), self.api_edit.text().strip()
-        if api and api != DEFAULT_API.get(forge, ""):
+        if api and api != self._default_api(forge):
             self._forges[forge] = api
         s.set("connections.forges", [{"forge": f, "api_url": a} for f, a in sorted(self._forges.items()) if f and a])
         s.set("appearance.theme", self.chosen_theme())

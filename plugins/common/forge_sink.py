@@ -58,10 +58,10 @@ class ForgeSink(StatusSink):
                  timeout: tuple[float, float] | None = None, **_options):
         self.api_url = api_url
         self.base_url = self.api_base_url(api_url)
-        self.host = forge_host(self.FORGE, self.base_url)
+        self.host = forge_host(self.TOKEN or self.FORGE, self.base_url)
         self._refused = ""  # a token exists but is not for this host: never sent, the entry fails for good
         if token is LOOKUP:
-            lookup = find_token(self.FORGE, self.base_url)
+            lookup = find_token(self.TOKEN or self.FORGE, self.base_url)
             token, self._missing, self._refused = lookup.token, missing_token_message(lookup), lookup.refused
         else:
             self._missing = f"no {self.FORGE} token for {self.host}"

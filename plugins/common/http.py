@@ -51,6 +51,20 @@ def timeouts_from_env(default: tuple[float, float] = DEFAULT_TIMEOUT) -> tuple[f
     return parts[0], parts[1]
 
 
+def fetch_published_keys(url: str, *, params=None, timeout=None) -> list:
+    """GET a forge's public JSON (published keys, users), never with a token; DeliveryError when it
+    cannot be had, the first line of what went wrong."""
+    import requests
+
+    try:
+        r = requests.get(url, params=params, headers={"Accept": "application/json", "User-Agent": "signoff"},
+                         timeout=timeout or timeouts_from_env())
+        r.raise_for_status()
+        return r.json()
+    except (requests.RequestException, ValueError) as exc:
+        raise DeliveryError(str(exc).splitlines()[0] if str(exc) else type(exc).__name__, retry=True) from None
+
+
 def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
     """Retry-After as seconds from now: delta-seconds or an HTTP date (RFC 9110)."""
     if not value:

@@ -184,6 +184,18 @@ class DemoSource(GitSource):
     """The Git source, on the demo workspace's repository."""
 
     NAME: ClassVar[str] = "demo"
+
+    @classmethod
+    def workspace(cls, directory: str = "", *, task=None) -> "tuple[DemoSource, str, str]":
+        """(source, candidate sha, baseline sha) of the demo workspace in `directory` (default: the
+        data dir's), built the first time: what `signoff demo` and File ▸ New review… open."""
+        where = Path(directory) if directory else demo_dir_default()
+        ws = open_demo_workspace(where)
+        if ws is None:
+            if task is not None:
+                task.report("building the demo workspace", 0.05)
+            ws = build_demo_workspace(where)
+        return cls(str(ws.repo)), ws.candidate_sha, ws.baseline_sha
     DESCRIPTION: ClassVar[str] = "the built-in demo: a git repository made by `signoff demo`"
 
 

@@ -35,7 +35,7 @@ from signoff.core.errors import ConfigError, InputError, NotFoundError
 from signoff.core.model import LoadedInput
 from signoff.core.policy_change import added_specs
 from signoff.core.tasks import TaskState
-from signoff.plugin_api import Source
+from signoff.plugin_api import CliOption, RequestContext, Source
 from signoff.plugins.common import clean_relpath, load_eval_sets
 from signoff.plugins.common.policy import no_policy_error, policy_from_repo, read_policy_file
 
@@ -50,6 +50,25 @@ class FilesSource(Source):
     NAME: ClassVar[str] = "files"
     DESCRIPTION: ClassVar[str] = "CSV / JSONL / Parquet files in a baseline and a candidate folder"
 
+    CLI_OPTIONS: ClassVar[tuple[CliOption, ...]] = (
+        CliOption("--baseline-dir", "files: the folder of the baseline's predictions", metavar="DIR", required=True),
+        CliOption("--candidate-dir", "files: the folder of the candidate's predictions", metavar="DIR", required=True),
+        CliOption("--samples", "files: the folder the eval sets' samples paths are relative to (default: .)",
+                  metavar="DIR", key="root"),
+    )
+
+    @classmethod
+    def from_cli(cls, options: dict, context: RequestContext) -> Source:
+        """The policy: --policy FILE, else --repo DIR at its default branch (or --policy-ref)."""
+        locator = {"root": ".", **options}
+        if context.policy:
+            locator["policy"] = context.policy
+        elif context.repo:
+            locator["policy_repo"] = context.repo
+        if context.policy_ref:
+            locator["policy_ref"] = context.policy_ref
+        return cls.from_locator(locator)
+
     def __init__(self, root: str, baseline_dir: str, candidate_dir: str, policy: str = "", policy_repo: str = "",
                  policy_ref: str = ""):
         self.policy = os.path.abspath(os.path.expanduser(policy)) if policy else ""
@@ -59,6 +78,52 @@ class FilesSource(Source):
         self.baseline_dir = _existing_dir(os.path.join(self.root, os.path.expanduser(str(baseline_dir))), "baseline")
         self.candidate_dir = _existing_dir(os.path.join(self.root, os.path.expanduser(str(candidate_dir))), "candidate")
         self._dirs = {"samples": self.root, "baseline": self.baseline_dir, "candidate": self.candidate_dir}
+
+    @classmethod
+    def production(cls, *, since, now, files: str = "", **_options):
+        """`signoff inspect --files DIR_OR_FILE`: the prediction files as the production population."""
+        from .production import from_files
+
+        return from_files(files, since=since, now=now)
+
+    @staticmethod
+    def policy_text(policy: str = "", repo: str = "", policy_ref: str = "", *, what: str = "") -> tuple[str, str]:
+        """(text, where) of the policy for `what` (e.g. "an inspection"): `--policy FILE`, else
+        `--repo DIR` at its default branch (or `policy_ref`); never the data's."""
+        if policy:
+            return read_policy_file(policy), policy
+        if repo:
+            text, _candidate, where = policy_from_repo(repo, policy_ref)
+            return text, where
+        raise no_policy_error(what)
+
+    # Two single files (plugins/files/pair.py), for File ▸ New review… without importing this plugin.
+    @staticmethod
+    def guess_columns(baseline: str, candidate: str, **kwargs):
+        """The column roles of two prediction files, as `signoff review` guesses them (pair.Guess)."""
+        from .pair import guess_columns
+
+        return guess_columns(baseline, candidate, **kwargs)
+
+    @staticmethod
+    def preview_rows(path: str, n: int = 5) -> tuple[list[str], list[list[str]]]:
+        """(column names, the first `n` rows as text) of a prediction file."""
+        from .pair import _read
+
+        head = (frame := _read(path)).head(n)
+        rows = [["" if v is None else str(v) for v in row] for row in head.itertuples(index=False, name=None)]
+        return [str(c) for c in frame.columns], rows
+
+    @classmethod
+    def pair(cls, baseline: str, candidate: str, *, columns: dict[str, str], output_type: str, samples: str = "",
+             name: str = "", policy_file: str = "", config_text: str = "", policy_where: str = "") -> Source:
+        """A review of two files: the policy from `policy_file` when given, else `config_text`."""
+        from .pair import FilePairSource
+
+        if policy_file:
+            config_text, policy_where = read_policy_file(policy_file), os.path.realpath(os.path.expanduser(policy_file))
+        return FilePairSource(baseline, candidate, samples_file=samples, columns=columns, output_type=output_type,
+                              name=name, config_text=config_text, policy_where=policy_where)
 
     @classmethod
     def from_locator(cls, locator: dict) -> Source:

@@ -34,7 +34,7 @@ from signoff.core.errors import ConfigError, InputError, NotFoundError
 from signoff.core.model import LoadedInput
 from signoff.core.policy_change import AUTHOR, CO_AUTHOR, COMMITTER, added_specs, merge_authors
 from signoff.core.tasks import TaskState
-from signoff.plugin_api import Source
+from signoff.plugin_api import RequestContext, Source
 from signoff.plugins.common import clean_relpath, load_eval_sets
 
 from .forge_logins import forge_logins
@@ -60,6 +60,14 @@ class GitSource(Source):
 
     NAME: ClassVar[str] = "git"
     DESCRIPTION: ClassVar[str] = "eval sets and prediction files committed in a git repository"
+
+    @classmethod
+    def from_cli(cls, options: dict, context: RequestContext) -> Source:
+        """`signoff request --source git`: the policy is read at the protected base, never given."""
+        if context.policy:
+            raise InputError("--policy is for the mlflow and files sources; git reads signoff.toml at the protected "
+                             "base (--policy-ref REF to name that branch)")
+        return cls(repo=context.repo or ".", policy_ref=context.policy_ref)
 
     def __init__(self, repo: str = ".", policy_ref: str = ""):
         self.policy_ref = (policy_ref or "").strip()

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from signoff.plugin_api import DeliveryError, ForgeAccount, StatusUpdate
+from signoff.plugin_api import DeliveryError, ForgeAccount, StatusUpdate, TokenSpec
 from signoff.plugins.common.forge_sink import ForgeSink, split_owner_repo
 from signoff.plugins.common.http import ForgeClient
 
@@ -37,6 +37,11 @@ def gitea_api_base(api_url: str) -> str:
 class GiteaSink(ForgeSink):
     NAME = "gitea"
     FORGE = "gitea"
+    DISPLAY_NAME = "Gitea / Forgejo"
+    TOKEN = TokenSpec("gitea", env=("GITEA_TOKEN", "FORGEJO_TOKEN"), host_env=("GITEA_API_URL", "GITEA_SERVER_URL"),
+                      # Gitea's act_runner and Forgejo's runner name the instance in GITHUB_API_URL / _SERVER_URL
+                      runner_flags=("GITEA_ACTIONS", "FORGEJO_ACTIONS"),
+                      runner_host_env=("GITHUB_API_URL", "GITHUB_SERVER_URL"))
     STATES = {"pending": "pending", "approved": "success", "rejected": "failure"}
     DESCRIPTION_LIMIT = 255
 

@@ -16,9 +16,9 @@ from __future__ import annotations
 
 from urllib.parse import quote, urlsplit
 
-from signoff.plugin_api import DeliveryError, ForgeAccount, StatusUpdate
+from signoff.plugin_api import DeliveryError, ForgeAccount, StatusUpdate, TokenSpec
 from signoff.plugins.common.forge_sink import ForgeSink, split_owner_repo
-from signoff.plugins.common.http import ForgeClient
+from signoff.plugins.common.http import ForgeClient, fetch_published_keys
 
 PUBLIC_API = "https://api.github.com"
 API_VERSION = "2022-11-28"
@@ -42,6 +42,12 @@ def github_api_base(api_url: str) -> str:
 class GitHubSink(ForgeSink):
     NAME = "github"
     FORGE = "github"
+    DISPLAY_NAME = "GitHub"
+    SIGNING_KEYS_URL = PUBLIC_API
+    SIGNING_KEYS_URL_ENV = "GITHUB_API_URL"
+    TOKEN = TokenSpec("github", env=("GITHUB_TOKEN",), default_url="https://api.github.com",
+                      host_env=("GITHUB_API_URL",),   # GitHub Actions sets it (also on GHES)
+                      public_host="api.github.com", host_aliases=(("github.com", "api.github.com"),))
     STATES = {"pending": "pending", "approved": "success", "rejected": "failure"}
     DESCRIPTION_LIMIT = 140
     CONTEXT_CASE_SENSITIVE = False
@@ -49,6 +55,14 @@ class GitHubSink(ForgeSink):
     @classmethod
     def api_base_url(cls, api_url: str) -> str:
         return github_api_base(api_url)
+
+    @classmethod
+    def signing_keys(cls, api_url: str, login: str, *, timeout=None) -> list[str]:
+        """"github:LOGIN": the SSH signing keys GitHub publishes for the user."""
+        try:
+            return [k["key"] for k in fetch_published_keys(f"{api_url}/users/{login}/ssh_signing_keys", timeout=timeout)]
+        except (KeyError, TypeError) as exc:
+            raise DeliveryError(f"a malformed answer ({type(exc).__name__}: {exc})", retry=True) from None
 
     def make_client(self, token, timeout) -> ForgeClient:
         return ForgeClient(forge="github", base_url=self.base_url, token=token, auth_header="Authorization",

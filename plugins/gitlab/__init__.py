@@ -30,9 +30,9 @@ from __future__ import annotations
 import logging
 from urllib.parse import quote
 
-from signoff.plugin_api import DeliveryError, ForgeAccount, StatusUpdate
+from signoff.plugin_api import DeliveryError, ForgeAccount, StatusUpdate, TokenSpec
 from signoff.plugins.common.forge_sink import ForgeSink, same_text
-from signoff.plugins.common.http import ForgeClient
+from signoff.plugins.common.http import ForgeClient, fetch_published_keys
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +60,11 @@ def project_id(repo: str) -> str:
 class GitLabSink(ForgeSink):
     NAME = "gitlab"
     FORGE = "gitlab"
+    DISPLAY_NAME = "GitLab"
+    SIGNING_KEYS_URL = "https://gitlab.com/api/v4"
+    SIGNING_KEYS_URL_ENV = "CI_API_V4_URL"
+    TOKEN = TokenSpec("gitlab", env=("GITLAB_TOKEN",), host_env=("CI_API_V4_URL", "CI_SERVER_URL"),   # GitLab CI sets both
+                      public_host="gitlab.com")
     STATES = {"pending": "pending", "approved": "success", "rejected": "failed"}
     DESCRIPTION_LIMIT = 255
     TARGET_URL_LIMIT = 255
@@ -67,6 +72,19 @@ class GitLabSink(ForgeSink):
     @classmethod
     def api_base_url(cls, api_url: str) -> str:
         return gitlab_api_base(api_url)
+
+    @classmethod
+    def signing_keys(cls, api_url: str, login: str, *, timeout=None) -> list[str]:
+        """"gitlab:LOGIN": the user's keys GitLab publishes for signing (usage_type signing or
+        auth_and_signing; absent on old servers: both)."""
+        try:
+            users = fetch_published_keys(f"{api_url}/users", params={"username": login}, timeout=timeout)
+            if not users:
+                return []
+            keys = fetch_published_keys(f"{api_url}/users/{users[0]['id']}/keys", timeout=timeout)
+            return [k["key"] for k in keys if k.get("usage_type", "auth_and_signing") in ("signing", "auth_and_signing")]
+        except (KeyError, TypeError, IndexError, AttributeError) as exc:
+            raise DeliveryError(f"a malformed answer ({type(exc).__name__}: {exc})", retry=True) from None
 
     def make_client(self, token, timeout) -> ForgeClient:
         return ForgeClient(forge="gitlab", base_url=self.base_url, token=token, auth_header="PRIVATE-TOKEN",

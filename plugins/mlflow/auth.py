@@ -18,9 +18,11 @@ import base64
 import os
 from dataclasses import dataclass
 
-from signoff.credentials import Token, find_token
+from signoff.credentials import Token, TokenSpec, find_token
 
 KEYRING_FORGE = "mlflow"
+# Keyring only: the variables below are read here, as bearer or basic credentials.
+KEYRING_SPEC = TokenSpec(KEYRING_FORGE)
 ENV_TOKEN = "MLFLOW_TRACKING_TOKEN"
 ENV_USER = "MLFLOW_TRACKING_USERNAME"
 ENV_PASSWORD = "MLFLOW_TRACKING_PASSWORD"
@@ -48,7 +50,7 @@ NO_CREDENTIALS = Credentials()
 
 
 def credentials_for(tracking_uri: str) -> Credentials:
-    lookup = find_token(KEYRING_FORGE, tracking_uri)
+    lookup = find_token(KEYRING_SPEC, tracking_uri)
     if lookup.token is not None:
         return Credentials("bearer", lookup.source or "keyring", lookup.token)
     token = os.environ.get(ENV_TOKEN, "").strip()

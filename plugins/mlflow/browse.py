@@ -259,9 +259,10 @@ def is_look_only(config: ProjectConfig) -> bool:
 class VersionComparison:
     """What the app hands to `ReviewService.create_request(**c.request_kwargs())`.
 
-    A comparison opened by browsing is not a CI request: its `sha` and change key are
-    "models:/M/3 vs models:/M/1", so `signoff status --sha` and the stale-approval logic
-    of the commit never see it, and its signoff.toml posts statuses to the local sink only."""
+    A comparison opened by browsing is not a CI request: it is about no commit (`sha` "", the
+    request's kind "comparison"; its refs are its candidate and baseline), its change key is
+    "models:/M/3 vs models:/M/1", so `signoff status --sha` and the stale-approval logic of a
+    commit never see it, and its signoff.toml posts statuses to the local sink only."""
 
     source: MlflowSource
     candidate: str
@@ -272,7 +273,7 @@ class VersionComparison:
         return f"{self.candidate} vs {self.baseline}"
 
     def request_kwargs(self) -> dict:
-        return {"source": self.source, "sha": self.label, "candidate": self.candidate, "baseline": self.baseline,
+        return {"source": self.source, "sha": "", "candidate": self.candidate, "baseline": self.baseline,
                 "change_key": self.label}
 
 

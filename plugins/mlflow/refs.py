@@ -209,3 +209,15 @@ def _from_commit(client: MlflowClient, ref: Ref, *, model: str, experiments: tup
 
 def r_tags(run: dict) -> dict[str, str]:
     return {t["key"]: t.get("value", "") for t in run.get("data", {}).get("tags", [])}
+
+
+_VERSION_REF = re.compile(r"^models:/(?P<model>[^/@]+)(?:/(?P<version>[^/@\s]+)|@(?P<alias>[^/\s]+))$")
+
+
+def version_ref(ref: str) -> tuple[str, str]:
+    """("digits", "v3") for models:/digits/3, ("digits", "@champion") for an alias; ("", "") otherwise
+    (the window's short names of MLflow refs)."""
+    m = _VERSION_REF.match((ref or "").strip())
+    if not m:
+        return "", ""
+    return m["model"], (f"v{m['version']}" if m["version"] else f"@{m['alias']}")

@@ -34,15 +34,15 @@ from signoff.core.errors import ConfigError, InputError, NotFoundError
 from signoff.core.hashing import canonical_json, combine_hashes, sha256_bytes
 from signoff.core.model import EvalSetData, LoadedInput
 from signoff.core.tasks import NULL_TASK, TaskState
-from signoff.plugin_api import Source
+from signoff.plugin_api import CliOption, RequestContext, Source
 from signoff.plugins.common import id_warnings
 from signoff.plugins.common.policy import CONFIG_FILE, no_policy_error, policy_from_repo
 
-from . import writeback
+from . import config as mlflow_section, writeback
 from .cache import TraceIndex
 from .client import ENV_TRACKING_URI, MlflowClient, normalise_tracking_uri
 from .errors import MlflowNotFound
-from .refs import GIT_BRANCH_TAG, USER_TAG, Resolved, parse_ref, resolve
+from .refs import GIT_BRANCH_TAG, USER_TAG, Resolved, parse_ref, resolve, version_ref
 from .tables import parse_logged_table, predictions_from_table, samples_from_dataset, samples_from_table
 from .traces import ambiguous_scores, load_trace_rows, run_trace_infos
 
@@ -66,6 +66,54 @@ class MlflowSource(Source):
 
     NAME: ClassVar[str] = "mlflow"
     DESCRIPTION: ClassVar[str] = "model versions and their logged predictions on an MLflow tracking server"
+
+    CONFIG_SECTIONS: ClassVar[dict] = mlflow_section.CONFIG_SECTIONS   # [mlflow] (plugins/mlflow/config.py)
+    CLI_OPTIONS: ClassVar[tuple[CliOption, ...]] = (
+        CliOption("--tracking-uri", "mlflow: the tracking server (default: MLFLOW_TRACKING_URI, then signoff.toml "
+                                    "[mlflow] tracking_uri)"),
+        CliOption("--model", "mlflow: the registered model (default: signoff.toml [mlflow] model)"),
+        CliOption("--experiment", "mlflow: where --sha's run is looked for (name or id; repeatable; default: every "
+                                  "experiment)", repeat=True),
+    )
+
+    @classmethod
+    def from_cli(cls, options: dict, context: RequestContext) -> Source:
+        """--policy FILE, else --repo at its default branch (docs/mlflow.md)."""
+        from signoff.plugins.common.policy import read_policy_file
+
+        return cls(tracking_uri=options.get("tracking_uri") or "", model=options.get("model") or "",
+                   repo=context.repo, config_rev=context.sha if context.repo else "",
+                   experiments=options.get("experiment") or (), policy_ref=context.policy_ref,
+                   config_text=read_policy_file(context.policy) if context.policy else "")
+
+    @classmethod
+    def model_name(cls, request, config_data: dict, default: str) -> str:
+        """The registered model ([mlflow] model, the locator's, else the ref's) and the candidate
+        version: "digits-classifier v2"."""
+        section = config_data.get("mlflow") if isinstance(config_data.get("mlflow"), dict) else {}
+        name = str(section.get("model") or default or "")
+        ref_model, version = version_ref(request.candidate_ref)
+        name = name or str((request.locator or {}).get("model") or "") or ref_model
+        return f"{name} {version}".strip() if version and (not name or name == ref_model) else name
+
+    @classmethod
+    def short_ref(cls, ref: str) -> str:
+        """"v3" for models:/M/3, "@champion" for an alias, "run 1a2b3c4" for runs:/…"""
+        ref = (ref or "").strip()
+        _model, version = version_ref(ref)
+        if version:
+            return version
+        if ref.startswith("runs:/"):
+            return f"run {ref[6:13]}"
+        return ref[:7]
+
+    @classmethod
+    def production(cls, *, since, now, tracking_uri: str = "", experiment: str = "", model: str = "",
+                   alias: str = "", **_options):
+        """`signoff inspect --experiment NAME | --model NAME [--alias A]`: the traces in the window."""
+        from .production import from_mlflow
+
+        return from_mlflow(tracking_uri, experiment=experiment, model=model, alias=alias, since=since, now=now)
 
     def __init__(self, tracking_uri: str = "", model: str = "", repo: str = "", config_rev: str = "",
                  config_text: str = "", experiments: list[str] | tuple[str, ...] = (), resolved: dict | None = None,
@@ -117,21 +165,23 @@ class MlflowSource(Source):
     def load(self, *, candidate: str, baseline: str | None = None, task: TaskState | None = None) -> MlflowLoadedInput:
         task = task or NULL_TASK
         config, config_text, where = self._early_config(candidate)
-        uri = self.tracking_uri or os.environ.get(ENV_TRACKING_URI, "") or (config.mlflow.tracking_uri if config else "")
+        mc = mlflow_section.mlflow_config(config)
+        uri = self.tracking_uri or os.environ.get(ENV_TRACKING_URI, "") or mc.tracking_uri
         self.tracking_uri = normalise_tracking_uri(uri)
         with MlflowClient(self.tracking_uri) as client:
             task.report(f"resolving {candidate} on {self.tracking_uri}", 0.0)
-            model = self.model or (config.mlflow.model if config else "")
-            experiments = self.experiments or (config.mlflow.experiments if config else ())
+            model = self.model or mc.model
+            experiments = self.experiments or mc.experiments
             requested_commit = ""
-            if config is not None and config.mlflow.candidate and _looks_like_commit(candidate):
+            if config is not None and mc.candidate and _looks_like_commit(candidate):
                 # [mlflow] candidate (e.g. an alias CI moves) names the version for a request by commit.
-                requested_commit, candidate = candidate, config.mlflow.candidate
+                requested_commit, candidate = candidate, mc.candidate
             cand = resolve(client, parse_ref(candidate, model=model), model=model, experiments=experiments)
             if config is None:
                 config, config_text, where = self._late_config(client, cand, task)
-            model = model or config.mlflow.model or cand.model
-            base_text = baseline or config.mlflow.baseline
+            mc = mlflow_section.mlflow_config(config)
+            model = model or mc.model or cand.model
+            base_text = baseline or mc.baseline
             base = (resolve(client, parse_ref(base_text, model=model), model=model, experiments=experiments)
                     if base_text else self._default_baseline(client, cand))
             if base.run_id == cand.run_id:

@@ -26,6 +26,7 @@ from signoff.plugin_api import DeliveryError, StatusSink, StatusUpdate, WriteBac
 
 from .cache import TraceIndex
 from .client import MlflowClient
+from .config import mlflow_config
 from .errors import MlflowError
 from .refs import Resolved
 from .traces import HUMAN, load_trace_rows
@@ -39,7 +40,7 @@ TAG_VALUE_LIMIT = 5000
 # -- what to enqueue (called by ReviewService through MlflowSource) --------------------------
 
 def status_write_backs(request, *, config, verdict, decision=None) -> list[WriteBack]:
-    mc = config.mlflow
+    mc = mlflow_config(config)
     cand = (request.locator or {}).get("resolved", {}).get("candidate")
     uri = (request.locator or {}).get("tracking_uri", "")
     if not cand or not uri:
@@ -62,7 +63,7 @@ def status_write_backs(request, *, config, verdict, decision=None) -> list[Write
 
 
 def label_write_backs(request, *, config, label) -> list[WriteBack]:
-    if not config.mlflow.assessments:
+    if not mlflow_config(config).assessments:
         return []
     try:
         spec = config.eval_set(label.eval_set)
@@ -79,7 +80,7 @@ def label_write_backs(request, *, config, label) -> list[WriteBack]:
     payload = {"kind": "assessment", "api_url": uri, "tracking_uri": uri, "repo": f"trace of {label.eval_set}/{label.sample_id}",
                "sha": request.sha, "state": "label", "run_id": cand["run_id"], "experiment_id": cand["experiment_id"],
                "eval_set": label.eval_set, "sample_id": str(label.sample_id), "id_column": spec.id_column,
-               "user": label.user, "name": config.mlflow.assessment_name, "value": value,
+               "user": label.user, "name": mlflow_config(config).assessment_name, "value": value,
                "rationale": label.comment or "", "request": request.id}
     target = f"{SINK}|{uri}|assessment|{cand['run_id']}|{label.eval_set}|{label.sample_id}|{label.user}"
     return [WriteBack(SINK, target, payload)]

@@ -7,6 +7,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import signoff.registry  # noqa: F401  sets the plugins' loader: [mlflow] is the MLflow plugin's section
 from signoff.core import config as config_module
 from signoff.core.config import ProjectConfig, config_from_dict, json_schema, parse_config
 from signoff.core.errors import ConfigError
@@ -70,7 +71,7 @@ def test_parses_the_product_sketch():
     assert c.status.sink == "github" and c.status.context == "signoff/review"
     assert c.signers.keys == {"alice@example.com": ("ssh-ed25519 AAAAC3Nza alice",), "bob@example.com": ("github:bob",)}
     assert c.signers.allowed_signers == ".signoff/allowed_signers"
-    assert c.error_categories[0] == "wrong label" and c.mlflow.model == ""
+    assert c.error_categories[0] == "wrong label" and c.section("no-such-section") is None
 
 
 def test_the_base_file_is_valid():
@@ -272,7 +273,7 @@ def test_the_registry_registers_what_the_plugins_add(plugin_state):
     reg = registry(refresh=True)
     assert "mlflow" in reg.sinks and "mlflow" not in config_module.sinks()   # write-backs only
     assert set(config_module.output_types()) >= {"text", "json", "label", "image", "number"}
-    assert parse_config(BASE + '\n[mlflow]\nmodel = "m"\n').mlflow.model == "m"
+    assert parse_config(BASE + '\n[mlflow]\nmodel = "m"\n').section("mlflow").model == "m"   # the MLflow plugin's
 
 
 def test_mlflow_columns_default_only_what_the_set_leaves_out():

@@ -9,6 +9,7 @@ import keyring
 import pytest
 from keyring.backends import fail
 
+import signoff.registry  # noqa: F401  sets the loader of the sinks' token specs (found by forge name)
 from signoff.credentials import (CredentialError, Token, delete_token, find_token, forge_host, keyring_user,
                              missing_token_message, store_token)
 

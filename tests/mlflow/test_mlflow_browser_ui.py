@@ -126,7 +126,7 @@ def policy_file(tmp_path) -> str:
 def configure(window, qtbot, name: str, url: str, policy: str = "") -> None:
     """Settings ▸ Connections ▸ MLflow tracking servers, as a user adds one (with its policy)."""
     settings = window.extras.open_settings()
-    settings._add_mlflow_row(name, url, policy)
+    settings.sections["mlflow"]._add_mlflow_row(name, url, policy)   # the MLflow plugin's part of Connections
     with qtbot.waitSignal(settings.accepted):
         settings.accept()
 
@@ -208,7 +208,8 @@ def test_browse_a_configured_server_compare_two_versions_and_review_them(mlflow_
     assert not browser.isVisible()
     req = window.request
     assert (req.candidate_ref, req.baseline_ref) == (f"models:/{MODEL}/2", f"models:/{MODEL}/1")
-    assert req.source == "mlflow" and req.sha == f"models:/{MODEL}/2 vs models:/{MODEL}/1"
+    assert req.source == "mlflow" and (req.sha, req.kind) == ("", "comparison")
+    assert (req.candidate_ref, req.baseline_ref) == (f"models:/{MODEL}/2", f"models:/{MODEL}/1")
     assert window.inbox.current_request_id() == req.id
     assert window.inbox.column_texts("commit") == ["v2 vs v1"]
     assert window.inbox.column_texts("model") == [f"{MODEL} v2"]
@@ -339,7 +340,10 @@ def test_a_server_with_no_policy_opens_a_look_only_comparison_and_says_so(mlflow
     config = window.service.config(req.id)
     assert is_look_only(config) and config.roles == {"look-only": (LOOK_ONLY_USER,)}
     assert "allow_unreviewed" not in req.config_toml and req.status == "pending"
-    assert config.status.sink == "local" and not config.mlflow.tags_on_decision and not config.mlflow.alias_on_approval
+    from signoff.plugins.mlflow.config import mlflow_config
+
+    mc = mlflow_config(config)
+    assert config.status.sink == "local" and not mc.tags_on_decision and not mc.alias_on_approval
     for user in ("alice@example.com", "bob@example.com", "quinn@example.com"):
         with pytest.raises(PolicyRefusal, match="holds no role"):
             ReviewService(window.service.store, user=user).decide(req.id, "approve")
@@ -463,39 +467,44 @@ def digits_v2_awaiting(mlflow_world):
     assert r.ok, r.text
 
 
-def awaiting(inbox) -> list[dict[str, str]]:
-    return [r for r in inbox.awaiting_rows() if r["model"] == AWAITING]
+def awaiting(section) -> list[dict[str, str]]:
+    return [r for r in section.awaiting_rows() if r["model"] == AWAITING]
+
+
+def mlflow_section(window):
+    """The MLflow plugin's section under the inbox (a UI extension, plugins/mlflow/ui/inbox_section.py)."""
+    return window.inbox.sections["mlflow"]
 
 
 def refresh(window, qtbot):
     """View ▸ Refresh, waiting for the MLflow section's worker."""
-    with qtbot.waitSignal(window.inbox.mlflowListed, timeout=LIST_TIMEOUT_MS):
+    with qtbot.waitSignal(mlflow_section(window).mlflowListed, timeout=LIST_TIMEOUT_MS):
         window.actions_by_id["view.refresh"].trigger()
-        assert window.inbox.mlflow_busy                                  # on a worker, the window goes on
+        assert mlflow_section(window).mlflow_busy                        # on a worker, the window goes on
 
 
 def test_the_inbox_lists_versions_ci_tagged_for_review_and_opens_one(mlflow_world, awaiting_model,
                                                                      digits_v2_awaiting, window, qtbot, policy_file):
-    inbox = window.inbox
-    assert inbox.mlflow_section.isHidden()                               # no MLflow server in Settings
+    inbox, section = window.inbox, mlflow_section(window)
+    assert section.isHidden()                                            # no MLflow server in Settings
     configure(window, qtbot, "test server", mlflow_world.url, policy_file)
     refresh(window, qtbot)
-    assert inbox.mlflow_section.isVisible() and inbox.mlflow_note_text == ""
-    rows = awaiting(inbox)
+    assert section.isVisible() and section.mlflow_note_text == ""
+    rows = awaiting(section)
     assert [r["version"] for r in rows] == ["v3", "v2"]                  # newest first; v1 is not tagged
     v2 = rows[1]
     assert (v2["server"], v2["aliases"], v2["commit"]) == ("test server", "@challenger", AWAITING_COMMIT[:7])
     assert v2["created"]
-    assert [r["version"] for r in inbox.awaiting_rows() if r["model"] == MODEL] == ["v2"]
+    assert [r["version"] for r in section.awaiting_rows() if r["model"] == MODEL] == ["v2"]
 
     # Double-clicking digits-classifier v2 opens Browse MLflow on it: v2 the candidate, @champion the baseline.
-    tree = inbox.mlflow_list
+    tree = section.mlflow_list
     item = next(tree.topLevelItem(i) for i in range(tree.topLevelItemCount())
                 if (tree.topLevelItem(i).text(1), tree.topLevelItem(i).text(2)) == (MODEL, "v2"))
     tree.scrollToItem(item)
     qtbot.mouseClick(tree.viewport(), Qt.MouseButton.LeftButton, pos=tree.visualItemRect(item).center())
     qtbot.mouseDClick(tree.viewport(), Qt.MouseButton.LeftButton, pos=tree.visualItemRect(item).center())
-    browser = inbox.mlflow_browser
+    browser = section.mlflow_browser
     assert browser is not None and browser.isVisible()
     qtbot.waitUntil(lambda: browser.chosen() == ("2", "1") and not browser.busy, timeout=LIST_TIMEOUT_MS)
     assert browser.url == mlflow_world.url and browser.model == MODEL and browser.error_text == ""
@@ -508,14 +517,14 @@ def test_the_inbox_lists_versions_ci_tagged_for_review_and_opens_one(mlflow_worl
     assert (req.candidate_ref, req.baseline_ref) == (f"models:/{MODEL}/2", f"models:/{MODEL}/1")
     assert inbox.current_request_id() == req.id and inbox.column_texts("commit") == ["v2 vs v1"]
     assert window.service.config(req.id).policy.required == {"sme": 1, "qa": 1}
-    assert [r["model"] for r in inbox.awaiting_rows()].count(MODEL) == 0
-    assert [r["version"] for r in awaiting(inbox)] == ["v3", "v2"]
+    assert [r["model"] for r in section.awaiting_rows()].count(MODEL) == 0
+    assert [r["version"] for r in awaiting(section)] == ["v3", "v2"]
 
     # Asked again: a version with a request here stays out.
     refresh(window, qtbot)
-    assert [r["model"] for r in inbox.awaiting_rows()].count(MODEL) == 0
-    assert [r["version"] for r in awaiting(inbox)] == ["v3", "v2"]
-    inbox.shutdown()
+    assert [r["model"] for r in section.awaiting_rows()].count(MODEL) == 0
+    assert [r["version"] for r in awaiting(section)] == ["v3", "v2"]
+    inbox.shutdown()   # the sections' workers too
 
 
 def test_an_unreachable_server_is_one_quiet_line_in_the_inbox(mlflow_world, awaiting_model, window, qtbot):
@@ -523,14 +532,14 @@ def test_an_unreachable_server_is_one_quiet_line_in_the_inbox(mlflow_world, awai
     configure(window, qtbot, "gone", dead)
     configure(window, qtbot, "test server", mlflow_world.url)
     refresh(window, qtbot)
-    inbox = window.inbox
-    note = inbox.mlflow_note_text
+    section = mlflow_section(window)
+    note = section.mlflow_note_text
     assert note.startswith(f"gone: cannot reach the MLflow tracking server at {dead} (connection refused)")
     assert "\n" not in note and "Traceback" not in note
-    assert [r["version"] for r in awaiting(inbox)] == ["v3", "v2"]       # the other server still lists
-    assert all(r["server"] == "test server" for r in inbox.awaiting_rows())
+    assert [r["version"] for r in awaiting(section)] == ["v3", "v2"]       # the other server still lists
+    assert all(r["server"] == "test server" for r in section.awaiting_rows())
     assert not [w for w in window.findChildren(QDialog) if w.isVisible()]  # no dialog
-    inbox.mlflow_toggle.click()                                          # collapsible
-    assert not inbox.mlflow_list.isVisible() and inbox.mlflow_toggle.isVisible()
-    inbox.mlflow_toggle.click()
-    assert inbox.mlflow_list.isVisible()
+    section.mlflow_toggle.click()                                          # collapsible
+    assert not section.mlflow_list.isVisible() and section.mlflow_toggle.isVisible()
+    section.mlflow_toggle.click()
+    assert section.mlflow_list.isVisible()

@@ -207,7 +207,8 @@ def test_browsing_models_and_versions_and_opening_any_two(mlflow_world, service,
     assert req.status == "pending" and not is_look_only(service.config(req.id))
     assert service.config(req.id).policy.required == {"sme": 1, "qa": 1}
     # Not a CI request: its own "sha" and change, and statuses only in the local sink.
-    assert req.sha == req.change_key == "models:/digits-classifier/1 vs models:/digits-classifier/2"
+    assert (req.sha, req.kind) == ("", "comparison")   # about no commit: its refs are fields
+    assert req.change_key == "models:/digits-classifier/1 vs models:/digits-classifier/2"
     assert service.config(req.id).status.sink == "local"
     assert service.latest_for_sha(mlflow_world.commits["1"]) is None
 

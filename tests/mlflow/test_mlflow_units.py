@@ -15,6 +15,7 @@ from signoff.core.config import EvalSetSpec, parse_config
 from signoff.core.errors import ConfigError, InputError
 from signoff.core.model import Label, Status, Verdict
 from signoff.plugins.mlflow.cache import ArtifactCache
+from signoff.plugins.mlflow.config import mlflow_config
 from signoff.plugins.mlflow.refs import parse_ref
 from signoff.plugins.mlflow.tables import parse_logged_table, predictions_from_table, resolve_columns, samples_from_table
 from signoff.plugins.mlflow.traces import any_value, trace_row
@@ -206,13 +207,14 @@ POLICY = '\n[policy]\nrequired = {}\nallow_unreviewed = true\n'
 
 def test_the_mlflow_section_and_table_eval_sets():
     c = parse_config(MLFLOW_TOML)
-    assert (c.mlflow.tracking_uri, c.mlflow.model, c.mlflow.alias_on_approval, c.mlflow.experiments) == \
+    mc = mlflow_config(c)   # [mlflow] is the MLflow plugin's section (plugins/mlflow/config.py)
+    assert (mc.tracking_uri, mc.model, mc.alias_on_approval, mc.experiments) == \
         ("http://mlflow:5000", "digits", "approved", ("ci",))
     digits, qa = c.eval_sets
     assert (digits.table, digits.samples, digits.id_column, digits.output_column) == \
         ("predictions/digits.json", "", "uid", "pred")
     assert qa.traces and qa.id_column == "qid" and qa.output_column == "pred"
-    assert parse_config('[[eval_sets]]\nname="a"\nsamples="s"\npredictions="p"\n' + POLICY).mlflow.model == ""
+    assert mlflow_config(parse_config('[[eval_sets]]\nname="a"\nsamples="s"\npredictions="p"\n' + POLICY)).model == ""
 
 
 @pytest.mark.parametrize("text, message", [
@@ -313,7 +315,8 @@ def test_the_look_only_policy_parses_and_is_recognised():
     text = '[[eval_sets]]\nname = "t"\ntable = "t.json"\ntype = "text"\n' + LOOK_ONLY_POLICY
     config = parse_config(text)
     assert is_look_only(config) and config.status.sink == "local"
-    assert not (config.mlflow.tags_on_decision or config.mlflow.alias_on_approval or config.mlflow.assessments)
+    mc = mlflow_config(config)
+    assert not (mc.tags_on_decision or mc.alias_on_approval or mc.assessments)
     assert not is_look_only(parse_config(MLFLOW_TOML))
 
 

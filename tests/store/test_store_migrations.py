@@ -102,3 +102,29 @@ def test_outbox_order_numbers_existing_entries_per_target(empty_db_url, new_requ
         assert [i.request_id for i in store.outbox_items()][-1] == rid
         with store._read() as s:
             assert s.execute(text("SELECT max(seq) FROM outbox WHERE target = 'A'")).scalar() == 4
+
+
+def test_0009b_marks_the_comparisons_that_held_their_refs_in_sha(empty_db_url):
+    """Before 0009b a comparison about no commit stored "CANDIDATE vs BASELINE" as its sha; now it is a
+    request of kind "comparison". Its old sha stays (its decisions signed it): only the kind is set."""
+    Store(empty_db_url).close()
+    engine = make_engine(resolve_url(empty_db_url))
+    row = ("INSERT INTO requests (sha, change_key, source, locator, baseline_ref, candidate_ref, title, author, "
+           "content_hash, config_toml, eval_sets, status, description, created_at, created_by, updated_at) VALUES "
+           "(:sha, :sha, :source, '{}', :base, :cand, 't', '', 'h', '', '[]', 'pending', '', "
+           "'2026-01-01 00:00:00', 'ci', '2026-01-01 00:00:00')")
+    cases = [("models:/M/3 vs models:/M/1", "mlflow", "models:/M/3", "models:/M/1"),   # browsed: a comparison
+             ("a" * 40, "mlflow", "models:/M/3", "models:/M/1"),                          # CI's request for a commit
+             ("x vs y", "git", "x", "y")]                                                 # not the MLflow shape
+    try:
+        with engine.begin() as conn:
+            for sha, source, cand, base in cases:
+                conn.execute(text(row), {"sha": sha, "source": source, "cand": cand, "base": base})
+            conn.exec_driver_sql("UPDATE alembic_version SET version_num = '0008_inspections'")
+        Store(empty_db_url).close()   # migrates to head
+        with engine.connect() as conn:
+            got = conn.exec_driver_sql("SELECT sha, kind FROM requests ORDER BY id").all()
+    finally:
+        engine.dispose()
+    assert [tuple(r) for r in got] == [("models:/M/3 vs models:/M/1", "comparison"), ("a" * 40, "review"),
+                                       ("x vs y", "review")]

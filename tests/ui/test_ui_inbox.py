@@ -93,12 +93,13 @@ def test_decided_requests_are_mine(make_window):
 
 
 def _mlflow_record(sha: str, candidate: str, baseline: str, config: str = "", locator: dict | None = None):
+    """A commit's request (sha given), or a comparison about no commit (sha "": its refs are fields)."""
     from signoff.store.records import RequestRecord
 
-    return RequestRecord(id=9, sha=sha, change_key=sha, source="mlflow", locator=locator or {},
-                         baseline_ref=baseline, candidate_ref=candidate, title="t", author="", content_hash="h",
-                         config_toml=config, eval_sets=["e"], status="pending", description="",
-                         created_at=datetime(2026, 1, 1, tzinfo=timezone.utc))
+    return RequestRecord(id=9, sha=sha, change_key=sha or f"{candidate} vs {baseline}", source="mlflow",
+                         locator=locator or {}, baseline_ref=baseline, candidate_ref=candidate, title="t", author="",
+                         content_hash="h", config_toml=config, eval_sets=["e"], status="pending", description="",
+                         created_at=datetime(2026, 1, 1, tzinfo=timezone.utc), kind="review" if sha else "comparison")
 
 
 @pytest.mark.parametrize("record, commit, model", [
@@ -106,9 +107,8 @@ def _mlflow_record(sha: str, candidate: str, baseline: str, config: str = "", lo
     (_mlflow_record("a1b2c3d4e5f6" * 3, "models:/intents/7", "models:/intents/6", '[mlflow]\nmodel = "intents"\n'),
      "a1b2c3d", "intents v7"),
     # Opened from File ▸ Browse MLflow…: no commit, so the versions stand in the commit column.
-    (_mlflow_record("models:/intents/7 vs models:/intents/2", "models:/intents/7", "models:/intents/2",
-                    locator={"model": "intents"}), "v7 vs v2", "intents v7"),
-    (_mlflow_record("runs:/" + "b" * 32 + " vs runs:/" + "c" * 32, "runs:/" + "b" * 32, "runs:/" + "c" * 32),
+    (_mlflow_record("", "models:/intents/7", "models:/intents/2", locator={"model": "intents"}), "v7 vs v2", "intents v7"),
+    (_mlflow_record("", "runs:/" + "b" * 32, "runs:/" + "c" * 32),
      "run bbbbbbb vs run ccccccc", ""),
 ])
 def test_mlflow_requests_show_versions_not_a_cut_reference(record, commit, model):

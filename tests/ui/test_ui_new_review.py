@@ -138,9 +138,11 @@ def test_two_files_errors_stay_in_the_dialog(qtbot, make_window, store, tmp_path
 def test_mlflow_tab_opens_the_browser(qtbot, make_window, store):
     window = make_window(ReviewService(store, user="dana@example.com"))
     dialog = _new_review(qtbot, window)
-    dialog.tabs.setCurrentWidget(dialog.mlflow)
+    tab = dialog.extension_tabs["file.mlflow"]                          # the MLflow plugin's tab (a UI extension)
+    assert dialog.tabs.tabText(dialog.tabs.indexOf(tab)) == "MLflow"
+    dialog.tabs.setCurrentWidget(tab)
     assert not dialog.create_button.isEnabled()
-    dialog.mlflow.button.click()
+    tab.button.click()
     assert not dialog.isVisible() and window.mlflow_browser.isVisible()
     window.mlflow_browser.reject()
 

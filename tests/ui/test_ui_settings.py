@@ -29,8 +29,9 @@ def test_settings_persist_only_what_changed_and_identity_applies_at_once(qtbot, 
     dialog = window.extras.open_settings()
     dialog.user_edit.setText("bob@example.com")
     dialog.add_repo("/src/support-model")
-    dialog._add_mlflow_row("prod", "https://mlflow.example.com")
-    dialog._add_mlflow_row("staging", "https://mlflow.staging.example.com", "/ci/main/signoff.toml")   # its policy
+    servers = dialog.sections["mlflow"]                     # the MLflow plugin's part of Connections (a UI extension)
+    servers._add_mlflow_row("prod", "https://mlflow.example.com")
+    servers._add_mlflow_row("staging", "https://mlflow.staging.example.com", "/ci/main/signoff.toml")   # its policy
     with qtbot.waitSignal(dialog.accepted):
         dialog.accept()
     data = json.loads(load_settings().path.read_text())
@@ -43,7 +44,7 @@ def test_settings_persist_only_what_changed_and_identity_applies_at_once(qtbot, 
     assert "you: bob@example.com" in window.status_label.text()
     again = window.extras.open_settings()                   # what was saved is what the dialog shows
     assert again.user_edit.text() == "bob@example.com" and again.repos() == ["/src/support-model"]
-    assert again.mlflow_servers() == data["connections"]["mlflow_servers"]
+    assert again.sections["mlflow"].mlflow_servers() == data["connections"]["mlflow_servers"]
     again.reject()
 
 

@@ -263,7 +263,7 @@ def test_detail_pane_picks_the_view_by_output_type(window, open_request, qtbot):
     from signoff.plugins.renderers.image.view import ImageOutputView
     from signoff.plugins.renderers.jsontree.view import JsonOutputView
     from signoff.plugins.renderers.label.view import LabelOutputView
-    from signoff.plugins.renderers.text.view import TextOutputView
+    from signoff.ui.renderer_sdk import TextOutputView
 
     for name, cls in (("support-replies", TextOutputView), ("intents", LabelOutputView),
                       ("extraction", JsonOutputView), ("photos", ImageOutputView)):

@@ -23,9 +23,8 @@ from PySide6.QtWidgets import (QButtonGroup, QComboBox, QFrame, QHBoxLayout, QPu
 
 from signoff.core.imagediff import RAMP, DiffStats, difference
 from signoff.core.shown import Shown
-from signoff.ui.diff_view import plain_label
-from signoff.ui.image_view import decode_image
-from signoff.ui.output_view import HIT_BACKGROUND, HIT_FOREGROUND, HIT_STYLE, OutputView, fmt_score, hit, visible
+from signoff.ui.renderer_sdk import (HIT_BACKGROUND, HIT_FOREGROUND, HIT_STYLE, OutputView, decode_image, fmt_score, hit,
+                                     plain_label, visible)
 
 MODES = ("side by side", "swipe", "onion skin", "difference")
 HEAT_MAX_PIXELS = 4_000_000       # larger images are compared on a scaled copy

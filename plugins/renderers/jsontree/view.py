@@ -16,9 +16,8 @@ from PySide6.QtWidgets import (QCheckBox, QHBoxLayout, QHeaderView, QStackedWidg
 
 from signoff.core.jsondiff import MARKS, MISSING, TOO_DEEP, DiffRow, diff_json, parse_json, rows
 from signoff.core.shown import Shown
-from signoff.ui.diff_view import TextDiffWidget, plain_label, plain_tooltip
-from signoff.ui.output_view import HIT_BACKGROUND, HIT_FOREGROUND, OutputView, hit, side_title, visible
-from signoff.ui.palette import DELETE_TINT, INSERT_TINT
+from signoff.ui.renderer_sdk import (DELETE_TINT, HIT_BACKGROUND, HIT_FOREGROUND, INSERT_TINT, OutputView, TextDiffWidget, hit,
+                                     plain_label, plain_tooltip, side_title, visible)
 
 KEY, LEFT, RIGHT, CHANGE = range(4)
 HIT_ROLE = Qt.ItemDataRole.UserRole + 1    # a cell marked as a search hit (tests, accessibility)

@@ -4,21 +4,12 @@ columns (confidence, per-class probabilities) when they are there."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from signoff.plugin_api import Renderer
 
 
 class LabelRenderer(Renderer):
     NAME = "label"
     OUTPUT_TYPE = "label"
-
-    @staticmethod
-    def normalise(value: Any) -> Any:
-        """Labels are compared as text without surrounding whitespace."""
-        if value is None or (isinstance(value, float) and value != value):
-            return None
-        return str(value).strip()
 
     def create_view(self, parent=None):
         from .view import LabelOutputView  # Qt only here, on demand

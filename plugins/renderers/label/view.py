@@ -15,8 +15,7 @@ from PySide6.QtGui import QPainter, QPalette
 from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QScrollArea, QSizePolicy, QVBoxLayout, QWidget
 
 from signoff.core.shown import Shown, is_missing
-from signoff.ui.diff_view import plain_label
-from signoff.ui.output_view import HIT_STYLE, OutputView, bold_label, fmt_score, hit, visible
+from signoff.ui.renderer_sdk import HIT_STYLE, OutputView, bold_label, fmt_score, hit, plain_label, visible
 
 MATCH_COLOUR = "#009E73"
 MISS_COLOUR = "#D55E00"

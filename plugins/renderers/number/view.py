@@ -11,9 +11,7 @@ from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTab
 
 from signoff.core.numbers import error_summary, format_number, number_rows
 from signoff.core.shown import Shown
-from signoff.ui.diff_view import plain_label, plain_tooltip
-from signoff.ui.output_view import OutputView, bold_label, fmt_score, visible
-from signoff.ui.palette import INSERT_TINT
+from signoff.ui.renderer_sdk import INSERT_TINT, OutputView, bold_label, fmt_score, plain_label, plain_tooltip, visible
 
 def round_sig(v: float, digits: int = 4) -> float:
     return float(f"{v:.{digits}g}")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from signoff.plugin_api import Renderer
 
 
@@ -11,13 +9,8 @@ class TextRenderer(Renderer):
     NAME = "text"
     OUTPUT_TYPE = "text"
 
-    @staticmethod
-    def normalise(value: Any) -> Any:
-        """Text is compared exactly: whitespace and case are part of an output."""
-        return value
-
     def create_view(self, parent=None):
-        """Left | right with word-level differences, scrolled together (plugins/renderers/text/view.py)."""
-        from .view import TextOutputView  # Qt only here, on demand
+        """Left | right with word-level differences, scrolled together (the renderer SDK's own view)."""
+        from signoff.ui.renderer_sdk import TextOutputView  # Qt only here, on demand
 
         return TextOutputView(parent)

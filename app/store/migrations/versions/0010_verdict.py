@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0010_verdict"
-down_revision = "0008_inspections"
+down_revision = "0009b_request_refs"
 branch_labels = None
 depends_on = None
 

@@ -1,4 +1,6 @@
-"""The text diff view: left | right, word-level marks, one scroll."""
+"""The text diff view: left | right, word-level marks, one scroll. The text renderer's view,
+and the detail pane's fallback for an output type no renderer shows (so it lives here, in the
+renderer SDK, not in a plugin the pane would import back)."""
 
 from __future__ import annotations
 

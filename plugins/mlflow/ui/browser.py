@@ -46,10 +46,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDialog, QDialogBut
                                QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget)
 
 from signoff.core.errors import SignoffError
-from signoff.ui.theme import set_tone
-from signoff.ui import workers
-from signoff.ui.diff_view import plain_label, plain_tooltip
-from signoff.ui.sortable import SortRole, SortableItem
+from signoff.ui.extension_sdk import SortableItem, SortRole, Worker, plain_label, plain_tooltip, run_in_thread, set_tone
 
 log = logging.getLogger(__name__)
 
@@ -131,7 +128,7 @@ class MlflowBrowser(QDialog):
 
     def __init__(self, service, parent: QWidget | None = None, *, settings=None):
         super().__init__(parent)
-        from signoff.settings import load_settings
+        from signoff.ui.extension_sdk import load_settings
 
         self.setWindowTitle("Browse MLflow")
         self.service = service
@@ -139,7 +136,7 @@ class MlflowBrowser(QDialog):
         self.url = ""                      # the server the lists are from
         self.model = ""                    # the model whose versions are listed
         self.versions: list = []
-        self._worker: workers.Worker | None = None
+        self._worker: Worker | None = None
         self._token = 0
         self._busy = False
         self._preselected: tuple[str, str] | None = None   # (model, version) to choose once listed
@@ -474,6 +471,8 @@ class MlflowBrowser(QDialog):
         """Store a bearer token for the server's host in the OS keyring, then list its models again."""
         from signoff.credentials import CredentialError, keyring_unavailable, store_token
 
+        from ..auth import KEYRING_SPEC
+
         url = self._checked_url()
         if url is None:
             return False
@@ -483,7 +482,7 @@ class MlflowBrowser(QDialog):
             self.show_error(f"Token not saved: {problem}; {instead}.")
             return False
         try:
-            store_token("mlflow", url, token)
+            store_token(KEYRING_SPEC, url, token)
         except CredentialError as exc:
             self.show_error(f"Token not saved: {exc}".split("; set ")[0] + f"; {instead}.")
             return False
@@ -665,7 +664,7 @@ class MlflowBrowser(QDialog):
         token = self._token
         self.error_frame.hide()
         self._set_busy(True, message, lock=lock)
-        self._worker = workers.run_in_thread(
+        self._worker = run_in_thread(
             fn, *args, with_task=True,
             on_progress=lambda msg, fraction, t=token: self._progress(t, msg, fraction),
             on_finished=lambda result, t=token: self._finished(t, done, result),
