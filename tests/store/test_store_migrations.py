@@ -107,8 +107,11 @@ def test_outbox_order_numbers_existing_entries_per_target(empty_db_url, new_requ
 def test_0009b_marks_the_comparisons_that_held_their_refs_in_sha(empty_db_url):
     """Before 0009b a comparison about no commit stored "CANDIDATE vs BASELINE" as its sha; now it is a
     request of kind "comparison". Its old sha stays (its decisions signed it): only the kind is set."""
-    Store(empty_db_url).close()
+    from alembic import command
+
     engine = make_engine(resolve_url(empty_db_url))
+    with engine.begin() as conn:
+        command.upgrade(migrate.alembic_config(conn), "0008_inspections")   # a store as it was before 0009b
     row = ("INSERT INTO requests (sha, change_key, source, locator, baseline_ref, candidate_ref, title, author, "
            "content_hash, config_toml, eval_sets, status, description, created_at, created_by, updated_at) VALUES "
            "(:sha, :sha, :source, '{}', :base, :cand, 't', '', 'h', '', '[]', 'pending', '', "
@@ -120,7 +123,6 @@ def test_0009b_marks_the_comparisons_that_held_their_refs_in_sha(empty_db_url):
         with engine.begin() as conn:
             for sha, source, cand, base in cases:
                 conn.execute(text(row), {"sha": sha, "source": source, "cand": cand, "base": base})
-            conn.exec_driver_sql("UPDATE alembic_version SET version_num = '0008_inspections'")
         Store(empty_db_url).close()   # migrates to head
         with engine.connect() as conn:
             got = conn.exec_driver_sql("SELECT sha, kind FROM requests ORDER BY id").all()
