@@ -31,8 +31,10 @@ ROOT = Path(__file__).resolve().parent.parent
 MAPPING = {"app": "signoff", "plugins": "signoff/plugins", "resources": "signoff/resources"}
 
 
-def build_import_tree(dest: Path, root: Path = ROOT) -> Path:
-    """Make DEST/signoff/... as links into ROOT; returns DEST (the directory to put on sys.path)."""
+def build_import_tree(dest: Path, root: Path = ROOT, *, dist_info: bool = True) -> Path:
+    """Make DEST/signoff/... as links into ROOT; returns DEST (the directory to put on sys.path).
+    `dist_info`: also the checkout's entry points as a dist-info (a worktree's plugins are found
+    without reinstalling); the PyInstaller build leaves it out and ships what pip installed."""
     dest = Path(dest)
     top = dest / "signoff"
     if top.exists() or top.is_symlink():
@@ -45,14 +47,15 @@ def build_import_tree(dest: Path, root: Path = ROOT) -> Path:
             if entry.name == "__pycache__" or (where / entry.name).exists():
                 continue
             os.symlink(entry, where / entry.name, target_is_directory=entry.is_dir())
-    _write_dist_info(dest, root)
+    for old in dest.glob("signoff-*.dist-info"):
+        shutil.rmtree(old)
+    if dist_info:
+        _write_dist_info(dest, root)
     return dest
 
 
 def _write_dist_info(dest: Path, root: Path) -> None:
     """DEST/signoff-VERSION.dist-info: METADATA and the checkout's entry_points.txt."""
-    for old in dest.glob("signoff-*.dist-info"):
-        shutil.rmtree(old)
     project = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))["project"]
     ver = project["version"]
     info = dest / f"signoff-{ver}.dist-info"
