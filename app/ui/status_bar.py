@@ -48,12 +48,10 @@ class StatusLine(QObject):
             log.debug("the store's description failed", exc_info=True)
         tooltip = ""
         try:
-            drain = self.outbox_drain
-            if drain.state is not None:
-                parts.append(f"outbox: {drain.state.summary}")
-                tooltip = "\n".join(drain.state.problems)
-            else:                               # before the first drain has reported
-                parts.append(f"outbox: {self.service.outbox_state().summary}")
+            # before the first drain has reported: the store's state as it is
+            state = self.outbox_drain.state or self.service.outbox_state()
+            parts.append(f"outbox: {state.summary}")
+            tooltip = "\n".join(state.problems)
         except Exception:
             log.debug("the outbox state failed", exc_info=True)
         self.status_label.setText(" · ".join(parts))
