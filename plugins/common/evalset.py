@@ -25,7 +25,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from signoff.core.compare import BASE_COLUMNS, PREDICTION_PREFIXES
+from signoff.core.compare import BASE_COLUMNS, PREDICTION_PREFIXES, all_distinct, same_ids
 from signoff.core.config import EvalSetSpec, ProjectConfig
 from signoff.core.errors import InputError
 from signoff.core.hashing import combine_hashes, sha256_bytes
@@ -147,7 +147,7 @@ def _check_shared_ids(spec: EvalSetSpec, b, c, baseline: TableFile, candidate: T
     """Two models with no sample in common compare nothing: every sample would be
     'missing' and the set would drop out of coverage without a word."""
     b_ids, c_ids = _id_array(b), _id_array(c)
-    if len(b_ids) and (_same(b_ids, c_ids) or pc.any(pc.is_in(b_ids, value_set=c_ids)).as_py()):
+    if len(b_ids) and (same_ids(b_ids, c_ids) or pc.any(pc.is_in(b_ids, value_set=c_ids)).as_py()):
         return
     def some(frame):
         ids = _id_array(frame)
@@ -233,7 +233,7 @@ def _some_ids(values, column: str, file: TableFile):
             ids = None if pc.any(blank).as_py() else values
         elif pa.types.is_integer(t):
             ids = values.cast(pa.string())
-    if ids is not None and pc.count_distinct(ids).as_py() == len(ids):
+    if ids is not None and all_distinct(ids):
         return ids
     frame = to_frame(pa.table({"v": values}))   # as the pandas reader gives the column: _ids says what is wrong
     return pa.chunked_array([pa.array(_ids(frame["v"], column, file).to_numpy(dtype=object), pa.string())])
@@ -253,10 +253,6 @@ def _some_scores(raw, ids, spec: EvalSetSpec, file: TableFile) -> tuple[np.ndarr
     # NaN or infinite scores, text, booleans: the exact path (None: no score, NaN: the file's NaN)
     series = pd.Series(col.to_pylist(), dtype=object)
     return _checked_scores(series, pd.Series(ids.to_pylist(), dtype=object), spec, file)
-
-
-def _same(a: pa.ChunkedArray, b: pa.ChunkedArray) -> bool:
-    return len(a) == len(b) and pc.all(pc.equal(a, b)).as_py() is not False
 
 
 def _show(value) -> str:
@@ -371,7 +367,7 @@ def _checked_scores(raw: pd.Series, ids: pd.Series, spec: EvalSetSpec,
 def id_warnings(samples, baseline, candidate) -> list[str]:
     """Ids only one side has (none when the three id columns are equal, the usual case: no look-up)."""
     s, b, c = _id_array(samples), _id_array(baseline), _id_array(candidate)
-    if _same(s, b) and _same(b, c):
+    if same_ids(s, b) and same_ids(b, c):
         return []
 
     def only(a: pa.ChunkedArray, *others: pa.ChunkedArray) -> pa.Array:

@@ -1,5 +1,5 @@
-"""The comparison engine: align baseline and candidate by sample id and
-classify every sample, over whole columns (no Python loop per row).
+"""The comparison engine before issue 16 (pandas, Python ids), kept only as the reference of
+tests/core/test_compare_engines.py.
 
 The per-sample table has these columns:
     id                  str
@@ -25,9 +25,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .errors import InputError
-from .model import SEVERITY, ChangeClass, EvalSetData
-from .normalise import normalise
+from signoff.core.errors import InputError
+from signoff.core.model import SEVERITY, ChangeClass, EvalSetData
+from signoff.core.normalise import normalise
 
 BYTES_COLUMNS = ("input_bytes", "reference_bytes", "output_bytes")
 BASE_COLUMNS = ["id", "class", "severity", "missing_side", "input", "reference",
