@@ -52,26 +52,37 @@ def _vocabulary(rng: np.random.Generator) -> list[bytes]:
     return words
 
 
+def _gather(pieces: np.ndarray, piece_offsets: np.ndarray, pick: np.ndarray, sep: int | None) -> np.ndarray:
+    """The bytes of pieces[pick[0]], pieces[pick[1]], ... (each followed by `sep`), by one numpy gather."""
+    starts, sizes = piece_offsets[pick], np.diff(piece_offsets)[pick] + (sep is not None)
+    out_offsets = np.zeros(len(pick) + 1, dtype=np.int64)
+    np.cumsum(sizes, out=out_offsets[1:])
+    idx = np.repeat(starts - out_offsets[:-1], sizes) + np.arange(out_offsets[-1], dtype=np.int64)
+    if sep is None:
+        return pieces[idx]
+    padded = np.append(pieces, np.uint8(sep))
+    idx[out_offsets[1:] - 1] = len(pieces)   # the separator after each piece
+    return padded[idx]
+
+
 def corpus(seed: int = 11) -> np.ndarray:
     """The generated text as bytes (uint8), words separated by single spaces, starting with one."""
     rng = np.random.default_rng(seed)
     words = _vocabulary(rng)
+    numbers = [str(i).encode() for i in range(5000)]
+    # Each word plain, capitalised, with a comma, with a full stop; then the numbers.
+    variants = words + [w[:1].upper() + w[1:] for w in words] + [w + b"," for w in words] + [w + b"." for w in words]
+    vocab = variants + numbers
+    pieces = np.frombuffer(b"".join(vocab), dtype=np.uint8)
+    offsets = np.zeros(len(vocab) + 1, dtype=np.int64)
+    np.cumsum([len(w) for w in vocab], out=offsets[1:])
     ranks = rng.zipf(1.15, CORPUS_WORDS) - 1
     ranks = ranks[ranks < VOCAB]
-    out = []
     decor = rng.random(len(ranks))
-    for r, d in zip(ranks.tolist(), decor.tolist()):
-        w = words[r]
-        if d < 0.06:
-            w = w[:1].upper() + w[1:]
-        elif d < 0.10:
-            w = w + b","
-        elif d < 0.13:
-            w = w + b"."
-        elif d < 0.145:
-            w = str(int(d * 1e6) % 5000).encode()
-        out.append(w)
-    return np.frombuffer(b" " + b" ".join(out) + b" ", dtype=np.uint8)
+    pick = np.where(decor < 0.06, ranks + VOCAB, np.where(decor < 0.10, ranks + 2 * VOCAB,
+                    np.where(decor < 0.13, ranks + 3 * VOCAB, ranks)))
+    pick = np.where(decor > 0.985, 4 * VOCAB + rng.integers(0, len(numbers), len(ranks)), pick)
+    return np.concatenate([np.array([ord(" ")], dtype=np.uint8), _gather(pieces, offsets, pick, ord(" "))])
 
 
 def _texts(rng: np.random.Generator, text: np.ndarray, spaces: np.ndarray, n: int, mean: int) -> pa.Array:
@@ -90,12 +101,22 @@ def _texts(rng: np.random.Generator, text: np.ndarray, spaces: np.ndarray, n: in
     return pa.LargeStringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(data)).cast(pa.string())
 
 
+def _ids(n: int, width: int = 9) -> pa.Array:
+    """s00000000, s00000001, ...: built as bytes, in id order."""
+    digits = np.arange(n, dtype=np.int64)[:, None] // (10 ** np.arange(width - 2, -1, -1, dtype=np.int64)) % 10
+    data = np.empty((n, width), dtype=np.uint8)
+    data[:, 0] = ord("s")
+    data[:, 1:] = digits + ord("0")
+    offsets = np.arange(0, (n + 1) * width, width, dtype=np.int32)
+    return pa.StringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(data.tobytes()))
+
+
 def generate(n: int, seed: int = 7, *, changed: float = 0.3) -> dict[str, pa.Table]:
     """samples (id, input, reference, topic), baseline and candidate (id, output, score)."""
     rng = np.random.default_rng(seed)
     text = corpus()
     spaces = np.flatnonzero(text == ord(" "))
-    ids = pa.array(np.char.add("s", np.char.zfill(np.arange(n).astype(str), 8)).astype(object), pa.string())
+    ids = _ids(n)
     inputs = _texts(rng, text, spaces, n, 80)
     reference = _texts(rng, text, spaces, n, 100)
     base = _texts(rng, text, spaces, n, 100)
