@@ -69,9 +69,9 @@ def sample_hashes(table) -> np.ndarray:
     must not be able to make a changed sample look unchanged. The hashed text is the repr of the
     row's tuple of values (None for no value), as the first stores computed it. Rows whose values
     are all printable ASCII text without quotes or backslashes (or missing) have that text built
-    by Arrow over whole columns and hashed by DuckDB's sha256 (native, on every core; ~25x faster
-    than hashlib row by row), in batches so the text never exists for all rows at once; the
-    others (quotes, non-ASCII, numbers, JSON values, bytes) by Python's repr and hashlib."""
+    and hashed by DuckDB (native, on every core, streamed; ~25x faster than hashlib row by row)
+    or, for small sets, built by Arrow and hashed by hashlib; the others (quotes, non-ASCII,
+    numbers, JSON values, bytes) by Python's repr and hashlib."""
     if isinstance(table, dict):   # the engine's own columns (ChunkedArray or numpy)
         names = [c for c in HASHED_COLUMNS if c in table]
         cols = [table[c] for c in names]
@@ -88,12 +88,19 @@ def sample_hashes(table) -> np.ndarray:
         simple &= pc.fill_null(pc.ascii_is_printable(col), True).to_numpy(zero_copy_only=False)
         simple[_rows_with_bytes(col, b"'\\")] = False
     out = np.empty(n, dtype=object)
-    if 2 * simple.sum() > n:   # whole batches of rows, zero-copy slices: the digests of the other rows are replaced below
-        for start in range(0, n, _HASH_BATCH):
-            part = [col.slice(start, _HASH_BATCH) for col in cols]
-            quoted = [pc.coalesce(pc.binary_join_element_wise("'", col, "'", ""), "None") for col in part]
-            text = pc.binary_join_element_wise(tag + "(", pc.binary_join_element_wise(*quoted, ", "), ")", "")
-            out[start:start + len(text)] = _sha256_32(text, n)
+    if 2 * simple.sum() <= n:   # mostly quotes, non-ASCII or other values: Python for every row
+        simple[:] = False
+    else:   # every row: the digests of the others are replaced below
+        digests = _duckdb_hashes(tag, cols) if n >= _DUCKDB_FROM else None
+        if digests is not None:
+            out[:] = digests
+        else:
+            for start in range(0, n, _HASH_BATCH):   # zero-copy slices, so the text never exists for all rows
+                part = [col.slice(start, _HASH_BATCH) for col in cols]
+                quoted = [pc.coalesce(pc.binary_join_element_wise("'", col, "'", ""), "None") for col in part]
+                text = pc.binary_join_element_wise(tag + "(", pc.binary_join_element_wise(*quoted, ", "), ")", "")
+                sha = hashlib.sha256
+                out[start:start + len(text)] = [sha(t).hexdigest()[:32] for t in text.cast(pa.binary()).to_pylist()]
     rest = np.flatnonzero(~simple)
     if len(rest):
         py = [_python_values(col, rest) for col in cols]
@@ -103,23 +110,24 @@ def sample_hashes(table) -> np.ndarray:
 
 
 _HASH_BATCH = 262_144
-_DUCKDB_FROM = 300_000
+_DUCKDB_FROM = 300_000   # below: hashlib row by row (~1 µs a row) costs less than DuckDB's import (~0.3 s)
 
 
-def _sha256_32(text: pa.Array, rows: int) -> np.ndarray:
-    """The first 32 hex digits of the SHA-256 of each UTF-8 text. DuckDB for big sets (its import
-    and connection cost ~0.3 s, the rows hashed by hashlib one by one ~1 µs each)."""
+def _duckdb_hashes(tag: str, cols: list[pa.ChunkedArray]) -> np.ndarray | None:
+    """The digests of every row's text (tag + the repr of its tuple of texts), the text built and
+    hashed by DuckDB on every core in one streamed query; None without DuckDB."""
     try:
-        if rows < _DUCKDB_FROM:
-            raise ImportError
         import duckdb
-    except ImportError:   # the same digests, row by row
-        sha = hashlib.sha256
-        return np.array([sha(t).hexdigest()[:32] for t in text.cast(pa.binary()).to_pylist()], dtype=object)
+    except ImportError:
+        return None
+    quote = "''''"   # SQL for the text ': a quote doubled inside quotes
+    quoted = [f"coalesce({quote} || c{i} || {quote}, 'None')" for i in range(len(cols))]
+    text = " || ', ' || ".join(quoted)
+    literal = (tag + "(").replace("'", "''")
     con = duckdb.connect()
     try:
-        con.register("texts", pa.table({"t": text}))
-        result = con.sql("SELECT left(sha256(t), 32) AS h FROM texts").arrow()
+        con.register("cols", pa.table({f"c{i}": col for i, col in enumerate(cols)}))
+        result = con.sql(f"SELECT left(sha256('{literal}' || {text} || ')'), 32) AS h FROM cols").arrow()
         digests = (result.read_all() if hasattr(result, "read_all") else result).column("h")   # 2.x: a reader
     finally:
         con.close()
