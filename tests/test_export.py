@@ -15,6 +15,7 @@ from signoff.service.export import export_samples, read_export
 from signoff.service.review import ReviewService
 from signoff.store.store import Store
 from signoff.plugins.common.evalset import TableFile, build_eval_set
+from signoff.plugins.common.tables import to_frame  # eval sets read by pyarrow stay Arrow (issue 16)
 from tests.doubles import MARKUP, FakeReviewService
 from tests.plugin_doubles import InMemorySource
 
@@ -69,8 +70,8 @@ def test_an_export_is_the_samples_file_of_a_new_eval_set(tmp_path, fmt):
     data = build_eval_set(spec, TableFile(path.name, path.read_bytes()), TableFile("p.jsonl", preds),
                           TableFile("p.jsonl", preds))
     exported = read_export(path)
-    assert list(data.samples["id"]) == list(exported["id"])
-    assert list(data.samples["topic"]) == list(exported["topic"])
+    assert list(to_frame(data.samples)["id"]) == list(exported["id"])
+    assert list(to_frame(data.samples)["topic"]) == list(exported["topic"])
     assert set(exported["class"]) <= {"regressed", "changed"}
 
 

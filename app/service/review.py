@@ -43,6 +43,8 @@ from . import reviewer_keys as rk
 # commands never need them before a comparison is loaded (issue 16).
 np = lazy("numpy")
 pd = lazy("pandas")
+pa = lazy("pyarrow")
+pc = lazy("pyarrow.compute")
 _compare = lazy("signoff.core.compare")
 _id_lookup = lazy("signoff.core.id_lookup")
 
@@ -127,7 +129,12 @@ class ReviewService:
             result = _compare.compare(data)
             # A source may add fields to an eval set's summary (MLflow: the runs' own metrics).
             extras = (getattr(loaded, "summary_extras", None) or {}).get(result.eval_set, {})
-            comparisons.append((result.eval_set, {**result.summary, **extras}, result.table))
+            comparisons.append((result.eval_set, {**result.summary, **extras}, result.arrow))
+            # The inputs are compared: their tables go before the comparison is encoded and stored
+            # (at 1M samples ~450 MB of Arrow memory off the request's peak; issue 16).
+            if isinstance(loaded.eval_sets, list):
+                loaded.eval_sets[i] = replace(data, samples=None, baseline=None, candidate=None)
+            del data, result
         sha_full = loaded.candidate_ref if (candidate is None or candidate == sha) else sha
         if candidate is None or candidate == sha:  # a source whose refs are not commits (MLflow) names the commit
             sha_full = getattr(loaded, "commit_sha", "") or sha_full
@@ -165,7 +172,7 @@ class ReviewService:
         # reference and both outputs are unchanged (same sample_hash); the others stay as history.
         carry_from = earlier[0] if earlier else (prior[0] if prior else None)
         unchanged = None if earlier or carry_from is None else self._unchanged_samples(carry_from.id, comparisons)
-        new_hashes = {name: _hashes_of(table) for name, _summary, table in comparisons}
+        new_hashes = _LazyHashes(comparisons)   # built only if a label is checked against them
         carried = [l for l in self.store.labels(carry_from.id)] if carry_from else []
         if unchanged is not None:
             carried = [l for l in carried if l.sample_id in unchanged.get(l.eval_set, ())]
@@ -193,13 +200,13 @@ class ReviewService:
         earlier_sets = set(self._fixed(earlier_id).eval_sets)
         out: dict[str, set[str]] = {}
         for name, _summary, table in comparisons:
-            if name not in earlier_sets or _compare.HASH_COLUMN not in table.columns:
+            if name not in earlier_sets or _compare.HASH_COLUMN not in table.column_names:
                 continue
             old = self._hash_frame(earlier_id, name)
             if old is None:
                 continue
-            new = pd.DataFrame({"id": table["id"].astype(str).to_numpy(dtype=object),
-                                "h": table[_compare.HASH_COLUMN].astype(str).to_numpy(dtype=object)})
+            new = pd.DataFrame({"id": table.column("id").to_numpy(zero_copy_only=False).astype(object),
+                                "h": table.column(_compare.HASH_COLUMN).to_numpy(zero_copy_only=False).astype(object)})
             both = new.merge(old, on="id", how="inner", suffixes=("", "_old"))
             out[name] = set(both.loc[both["h"] == both["h_old"], "id"])
         return out
@@ -250,7 +257,7 @@ class ReviewService:
         comparisons = []
         for data in loaded.eval_sets:
             result = _compare.compare(data)
-            comparisons.append((result.eval_set, result.summary, result.table))
+            comparisons.append((result.eval_set, result.summary, result.arrow))
         config, config_text = loaded.config, loaded.config_text
         keys = rk.resolve_reviewer_keys(config, "", self.store, actor=self.user)
         req = NewRequest(sha="", change_key=change_key, source=loaded.source, locator=loaded.locator,
@@ -1299,20 +1306,39 @@ class ReviewService:
     def _coverage_of(comparisons, labels: list[Label]) -> Coverage:
         reviewed = {(l.eval_set, l.sample_id) for l in labels if _counts_as_reviewed(l)}
         ct = cl = rt = rl = 0
-        for name, _summary, table in comparisons:
-            cls = table["class"].astype(str)
-            lab = pd.Series([(name, i) in reviewed for i in table["id"]], dtype=bool) if reviewed else pd.Series(False, index=table.index)
-            ch = cls.isin(CHANGED_CLASSES).to_numpy()
-            rg = (cls == ChangeClass.REGRESSED.value).to_numpy()
-            ct += int(ch.sum()); cl += int((ch & lab.to_numpy()).sum())
-            rt += int(rg.sum()); rl += int((rg & lab.to_numpy()).sum())
+        for name, _summary, table in comparisons:   # the engine's Arrow tables (app/core/compare.py)
+            cls = pc.cast(table.column("class"), pa.string())
+            ids = [i for e, i in reviewed if e == name]
+            lab = (pc.is_in(table.column("id"), value_set=pa.array(ids, pa.string())).to_numpy(zero_copy_only=False)
+                   if ids else np.zeros(table.num_rows, dtype=bool))
+            ch = pc.is_in(cls, value_set=pa.array(sorted(CHANGED_CLASSES), pa.string())).to_numpy(zero_copy_only=False)
+            rg = pc.equal(cls, ChangeClass.REGRESSED.value).to_numpy(zero_copy_only=False)
+            ct += int(ch.sum()); cl += int((ch & lab).sum())
+            rt += int(rg.sum()); rl += int((rg & lab).sum())
         return Coverage(ct, cl, rt, rl)
 
 
-def _hashes_of(table: pd.DataFrame) -> dict[str, str]:
-    if _compare.HASH_COLUMN not in table.columns:
+def _hashes_of(table) -> dict[str, str]:
+    """{id: sample_hash} of the engine's Arrow table."""
+    if _compare.HASH_COLUMN not in table.column_names:
         return {}
-    return dict(zip(table["id"].astype(str), table[_compare.HASH_COLUMN].astype(str)))
+    return dict(zip(table.column("id").to_pylist(), table.column(_compare.HASH_COLUMN).to_pylist()))
+
+
+class _LazyHashes:
+    """{eval set: {id: sample_hash}} of new comparisons, each built when first asked (a million-sample
+    dict costs ~0.5 s; a request with no labels to carry never asks)."""
+
+    def __init__(self, comparisons):
+        self._tables = {name: table for name, _summary, table in comparisons}
+        self._built: dict[str, dict[str, str]] = {}
+
+    def get(self, name: str, default=None):
+        if name not in self._tables:
+            return default
+        if name not in self._built:
+            self._built[name] = _hashes_of(self._tables[name])
+        return self._built[name]
 
 
 def _authors_of(loaded) -> dict[str, str]:

@@ -17,69 +17,21 @@ columns are stored as one JSON text per value and decoded on load.
 
 from __future__ import annotations
 
-import base64
 import io
-import json
 
-import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.feather as feather
 import pyarrow.parquet as pq
 
-META_KEY = b"signoff.columns"
+from signoff.core.table_kinds import frame_to_table, table_to_frame
+
 PARQUET_MAGIC = b"PAR1"
 
 
-def _json_default(value):
-    if isinstance(value, (bytes, bytearray, memoryview)):
-        return {"$bytes": base64.b64encode(bytes(value)).decode("ascii")}
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    return str(value)
-
-
-def _json_hook(obj: dict):
-    if len(obj) == 1 and "$bytes" in obj:
-        return base64.b64decode(obj["$bytes"])
-    return obj
-
-
-def _is_missing(value) -> bool:
-    return value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA
-
-
-def _object_kind(series: pd.Series) -> str:
-    """'text', 'bytes' or 'json': how an object column is stored."""
-    inferred = pd.api.types.infer_dtype(series, skipna=True)
-    if inferred in ("string", "empty"):
-        return "text"
-    if inferred == "bytes":
-        return "bytes"
-    return "json"
-
-
-def frame_to_bytes(frame: pd.DataFrame) -> bytes:
-    frame = frame.reset_index(drop=True)
-    kinds: dict[str, str] = {}
-    columns = {}
-    for name in frame.columns:
-        col = frame[name]
-        if col.dtype == object:
-            kind = _object_kind(col)
-            kinds[str(name)] = kind
-            if kind == "json":
-                col = pd.Series([None if _is_missing(v) else json.dumps(v, ensure_ascii=False, default=_json_default)
-                                 for v in col], dtype=object)
-            elif kind == "bytes":
-                col = col.map(lambda v: None if _is_missing(v) else bytes(v))
-        columns[name] = col
-    table = pa.Table.from_pandas(pd.DataFrame(columns), preserve_index=False)
-    meta = dict(table.schema.metadata or {})
-    meta[META_KEY] = json.dumps(kinds).encode()
-    table = table.replace_schema_metadata(meta)
+def frame_to_bytes(frame: pd.DataFrame | pa.Table) -> bytes:
+    """A pandas frame, or an Arrow table the comparison engine built (written as it is)."""
+    table = frame if isinstance(frame, pa.Table) else frame_to_table(frame)
     sink = pa.BufferOutputStream()
     with pa.ipc.new_file(sink, table.schema, options=pa.ipc.IpcWriteOptions(compression="zstd")) as writer:
         writer.write_table(table)
@@ -101,18 +53,4 @@ def bytes_to_table(data: bytes, columns: list[str] | None = None) -> pa.Table:
 
 
 def bytes_to_frame(data: bytes, columns: list[str] | None = None) -> pd.DataFrame:
-    table = bytes_to_table(data, columns)
-    kinds = json.loads((table.schema.metadata or {}).get(META_KEY, b"{}"))
-    frame = table.to_pandas()
-    for name, kind in kinds.items():
-        if name not in frame.columns:
-            continue
-        if kind == "json":
-            values = table.column(name).to_pylist()
-            frame[name] = pd.Series([None if v is None else json.loads(v, object_hook=_json_hook) for v in values],
-                                    dtype=object, index=frame.index)
-        elif kind == "text":
-            # pandas reads text back as its string dtype; the column held plain objects.
-            col = frame[name]
-            frame[name] = col.astype(object).where(col.notna(), None)
-    return frame
+    return table_to_frame(bytes_to_table(data, columns))

@@ -7,6 +7,12 @@ Canonical columns (what signoff.core.compare expects):
                  columns of the file (confidence, …) as they are
     image sets:  input/reference/output hold paths; input_bytes, reference_bytes
                  and output_bytes hold the files' bytes.
+
+What pyarrow reads (Parquet, flat JSON Lines) stays Arrow (issue 16): columns are selected and
+renamed as Arrow columns, ids checked with pyarrow.compute (uniqueness by count_distinct), and the
+tables handed to the comparison as they are. Anything the checks find goes the pandas way below,
+so every message stays as it was. CSV, JSON Lines that need the exact reader, and image sets are
+pandas frames.
 """
 
 from __future__ import annotations
@@ -16,8 +22,10 @@ from typing import Callable
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
-from signoff.core.compare import BASE_COLUMNS, PREDICTION_PREFIXES
+from signoff.core.compare import BASE_COLUMNS, PREDICTION_PREFIXES, all_distinct, same_ids
 from signoff.core.config import EvalSetSpec, ProjectConfig
 from signoff.core.errors import InputError
 from signoff.core.hashing import combine_hashes, sha256_bytes
@@ -25,7 +33,7 @@ from signoff.core.model import EvalSetData
 from signoff.core.tasks import TaskState
 
 from .paths import clean_relpath
-from .tables import read_table, row_lines
+from .tables import read_arrow, row_lines, to_frame
 
 # (side, path) -> the file's bytes. side is "samples", "baseline" or "candidate";
 # path is relative to the repository root. A missing file must raise a
@@ -68,10 +76,13 @@ def build_eval_set(spec: EvalSetSpec, samples: TableFile, baseline: TableFile, c
     """
     task = task or TaskState()
     text = [spec.id_column, spec.input_column, spec.reference_column, spec.output_column]
-    s = _samples_frame(spec, _read(samples, text), samples)
+    raws = [_read(samples, text), _read(baseline, text, spec.score_column), _read(candidate, text, spec.score_column)]
+    if spec.output_type == "image":   # bytes are added to the frames below
+        raws = [to_frame(raw, [spec.score_column]) for raw in raws]
+    s = _samples_frame(spec, raws[0], samples)
     no_score: dict[str, list[str]] = {}
-    b = _predictions_frame(spec, _read(baseline, text, spec.score_column), baseline, no_score, "baseline")
-    c = _predictions_frame(spec, _read(candidate, text, spec.score_column), candidate, no_score, "candidate")
+    b = _predictions_frame(spec, raws[1], baseline, no_score, "baseline")
+    c = _predictions_frame(spec, raws[2], candidate, no_score, "candidate")
     _check_shared_ids(spec, b, c, baseline, candidate)
 
     hashes = [f"samples:{sha256_bytes(samples.data)}", f"baseline:{sha256_bytes(baseline.data)}",
@@ -95,87 +106,153 @@ def build_eval_set(spec: EvalSetSpec, samples: TableFile, baseline: TableFile, c
                        content_hash=combine_hashes(hashes), warnings=warnings, no_score=no_score)
 
 
-def _read(file: TableFile, text_columns: list[str], exact: str = "") -> pd.DataFrame:
-    frame = read_table(file.data, file.path, where=file.where, text_columns=text_columns,
+def _read(file: TableFile, text_columns: list[str], exact: str = "") -> pa.Table | pd.DataFrame:
+    frame = read_arrow(file.data, file.path, where=file.where, text_columns=text_columns,
                        exact_columns=[exact] if exact else [])
-    if len(frame.columns) == 0:
+    if len(_names(frame)) == 0:
         raise InputError(f"{file.label} is empty")
     return frame
 
 
-# -- columns ---------------------------------------------------------------------------
+# -- columns: an Arrow table's or a pandas frame's ------------------------------------------
 
-def _require(frame: pd.DataFrame, column: str, what: str, label: str) -> pd.Series:
-    if column not in frame.columns:
-        has = ", ".join(map(str, frame.columns))
+def _names(raw: pa.Table | pd.DataFrame) -> list:
+    return list(raw.column_names) if isinstance(raw, pa.Table) else list(raw.columns)
+
+
+def _values(raw: pa.Table | pd.DataFrame, column: str):
+    """A column's values: the Arrow column as it is, or the frame's as numpy."""
+    return raw.column(column) if isinstance(raw, pa.Table) else raw[column].to_numpy()
+
+
+def _built(raw: pa.Table | pd.DataFrame, out: dict) -> pa.Table | pd.DataFrame:
+    return pa.table(out) if isinstance(raw, pa.Table) else pd.DataFrame(out)
+
+
+def _id_array(frame: pa.Table | pd.DataFrame) -> pa.ChunkedArray:
+    if isinstance(frame, pa.Table):
+        return frame.column("id")
+    return pa.chunked_array([pa.array(frame["id"].to_numpy(dtype=object), pa.string())])
+
+
+def _require(frame: pa.Table | pd.DataFrame, column: str, what: str, label: str):
+    if column not in _names(frame):
+        has = ", ".join(map(str, _names(frame)))
         raise InputError(f"{label} has no {what} column {column!r} (its columns: {has}); "
                          f"set columns.{what} in signoff.toml if it is named differently")
-    return frame[column]
+    return frame.column(column) if isinstance(frame, pa.Table) else frame[column]
 
 
-def _check_shared_ids(spec: EvalSetSpec, b: pd.DataFrame, c: pd.DataFrame,
-                      baseline: TableFile, candidate: TableFile) -> None:
+def _check_shared_ids(spec: EvalSetSpec, b, c, baseline: TableFile, candidate: TableFile) -> None:
     """Two models with no sample in common compare nothing: every sample would be
     'missing' and the set would drop out of coverage without a word."""
-    if pd.Index(b["id"]).isin(pd.Index(c["id"])).any():
+    b_ids, c_ids = _id_array(b), _id_array(c)
+    if len(b_ids) and (same_ids(b_ids, c_ids) or pc.any(pc.is_in(b_ids, value_set=c_ids)).as_py()):
         return
     def some(frame):
-        return _examples(frame["id"]) if len(frame) else "none, it has no rows"
+        ids = _id_array(frame)
+        return _examples(ids.slice(0, EXAMPLES + 1).to_pylist()) if len(ids) else "none, it has no rows"
     raise InputError(f"eval set {spec.name!r}: the candidate's predictions {candidate.label} and the baseline's "
                      f"{baseline.label} have no sample id in common (candidate ids: {some(c)}; "
                      f"baseline ids: {some(b)}); check the id column and that both files are the same eval set")
 
 
-def _samples_frame(spec: EvalSetSpec, raw: pd.DataFrame, file: TableFile) -> pd.DataFrame:
+def _samples_frame(spec: EvalSetSpec, raw, file: TableFile):
     label = file.label
-    ids = _ids(_require(raw, spec.id_column, "id", label), spec.id_column, file)
-    out = {"id": ids, "input": _require(raw, spec.input_column, "input", label).to_numpy()}
-    if spec.reference_column in raw.columns:
-        out["reference"] = raw[spec.reference_column].to_numpy()
+    ids = _some_ids(_require(raw, spec.id_column, "id", label), spec.id_column, file)
+    _require(raw, spec.input_column, "input", label)
+    out = {"id": ids, "input": _values(raw, spec.input_column)}
+    if spec.reference_column in _names(raw):
+        out["reference"] = _values(raw, spec.reference_column)
+    elif isinstance(raw, pa.Table):
+        out["reference"] = pa.nulls(raw.num_rows)
     else:
         out["reference"] = np.full(len(raw), None, dtype=object)
     mapped = {spec.id_column, spec.input_column, spec.reference_column}
     if spec.slices:
-        missing = [c for c in spec.slices if c not in raw.columns]
+        missing = [c for c in spec.slices if c not in _names(raw)]
         if missing:
             raise InputError(f"{label} has no slice column {', '.join(map(repr, missing))} named in signoff.toml "
-                             f"(its columns: {', '.join(map(str, raw.columns))})")
+                             f"(its columns: {', '.join(map(str, _names(raw)))})")
         for col in spec.slices:
             if col in _RESERVED or col.endswith("_bytes") or col.startswith(PREDICTION_PREFIXES):
                 raise InputError(f"{label}: slice column {col!r} has a name the comparison uses itself; rename it")
-            out[col] = raw[col].to_numpy()
+            out[col] = _values(raw, col)
     else:
-        for col in raw.columns:
+        for col in _names(raw):
             if col in mapped:
                 continue
             # A free column named like one of the comparison's keeps its data under another name.
             name = (f"sample_{col}" if (col in _RESERVED or str(col).endswith("_bytes")
                                         or str(col).startswith(PREDICTION_PREFIXES)) else col)
-            out[name] = raw[col].to_numpy()
-    return pd.DataFrame(out)
+            out[name] = _values(raw, col)
+    return _built(raw, out)
 
 
-def _predictions_frame(spec: EvalSetSpec, raw: pd.DataFrame, file: TableFile,
-                       no_score: dict[str, list[str]], side: str) -> pd.DataFrame:
+def _predictions_frame(spec: EvalSetSpec, raw, file: TableFile, no_score: dict[str, list[str]], side: str):
     label = file.label
-    ids = _ids(_require(raw, spec.id_column, "id", label), spec.id_column, file)
-    output = _require(raw, spec.output_column, "output", label).to_numpy()
-    if spec.score_column in raw.columns:
-        score, non_finite = _checked_scores(raw[spec.score_column], ids, spec, file)
+    ids = _some_ids(_require(raw, spec.id_column, "id", label), spec.id_column, file)
+    _require(raw, spec.output_column, "output", label)
+    output = _values(raw, spec.output_column)
+    if spec.score_column in _names(raw):
+        score, non_finite = _some_scores(raw, ids, spec, file)
         if non_finite:
             no_score[side] = non_finite
     else:
-        score = np.full(len(raw), np.nan)
+        score = np.full(len(ids), np.nan)
     out = {"id": ids, "output": output, "score": score}
     # Other columns (confidence, per-class scores, latency, …) are kept: the comparison
     # names them per model (baseline_confidence / candidate_confidence) and the views use them.
     mapped = {spec.id_column, spec.output_column, spec.score_column}
-    for col in raw.columns:
+    for col in _names(raw):
         name = str(col)
         if col in mapped or name.endswith("_bytes"):
             continue
-        out[f"extra_{name}" if name in ("id", "output", "score") else name] = raw[col].to_numpy()
-    return pd.DataFrame(out)
+        out[f"extra_{name}" if name in ("id", "output", "score") else name] = _values(raw, col)
+    return _built(raw, out)
+
+
+# Python's str.strip() whitespace (str.isspace), for an id that is blank
+_BLANK = r"^[\t-\r\x1c- \x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}\x{202f}\x{205f}\x{3000}]*$"
+
+
+def _some_ids(values, column: str, file: TableFile):
+    """_ids for a pandas column; for an Arrow column the same checks over the column (text ids, or whole
+    numbers as their text), and for anything those find, _ids on the pandas column says what."""
+    if not isinstance(values, pa.ChunkedArray):
+        return _ids(values, column, file)
+    t = values.type
+    if pa.types.is_dictionary(t) and pa.types.is_string(t.value_type):
+        values, t = values.cast(pa.string()), pa.string()
+    ids = None
+    if not values.null_count:
+        if pa.types.is_large_string(t):
+            values, t = values.cast(pa.string()), pa.string()
+        if pa.types.is_string(t):
+            blank = pc.match_substring_regex(values, _BLANK)
+            ids = None if pc.any(blank).as_py() else values
+        elif pa.types.is_integer(t):
+            ids = values.cast(pa.string())
+    if ids is not None and all_distinct(ids):
+        return ids
+    frame = to_frame(pa.table({"v": values}))   # as the pandas reader gives the column: _ids says what is wrong
+    return pa.chunked_array([pa.array(_ids(frame["v"], column, file).to_numpy(dtype=object), pa.string())])
+
+
+def _some_scores(raw, ids, spec: EvalSetSpec, file: TableFile) -> tuple[np.ndarray, list[str]]:
+    """_checked_scores; an Arrow column of numbers, all finite where given, needs no Python value."""
+    if not isinstance(raw, pa.Table):
+        return _checked_scores(raw[spec.score_column], ids, spec, file)
+    col = raw.column(spec.score_column)
+    t = col.type
+    if pa.types.is_floating(t) or pa.types.is_integer(t) or pa.types.is_null(t):
+        values = col.cast(pa.float64())
+        finite = pc.is_finite(values)   # null where no score is given
+        if pc.all(finite).as_py() is not False:
+            return pc.fill_null(values, np.nan).to_numpy(), []
+    # NaN or infinite scores, text, booleans: the exact path (None: no score, NaN: the file's NaN)
+    series = pd.Series(col.to_pylist(), dtype=object)
+    return _checked_scores(series, pd.Series(ids.to_pylist(), dtype=object), spec, file)
 
 
 def _show(value) -> str:
@@ -287,16 +364,33 @@ def _checked_scores(raw: pd.Series, ids: pd.Series, spec: EvalSetSpec,
 
 # -- ids that only one side has ----------------------------------------------------------
 
-def id_warnings(samples: pd.DataFrame, baseline: pd.DataFrame, candidate: pd.DataFrame) -> list[str]:
-    s, b, c = pd.Index(samples["id"]), pd.Index(baseline["id"]), pd.Index(candidate["id"])
-    predicted = b.union(c)
+def id_warnings(samples, baseline, candidate) -> list[str]:
+    """Ids only one side has (none when the three id columns are equal, the usual case: no look-up)."""
+    s, b, c = _id_array(samples), _id_array(baseline), _id_array(candidate)
+    if same_ids(s, b) and same_ids(b, c):
+        return []
+
+    def only(a: pa.ChunkedArray, *others: pa.ChunkedArray) -> pa.Array:
+        """a's ids in none of `others`, unique and sorted (as pandas' Index.difference gives them)."""
+        keep = None
+        for other in others:
+            out = pc.invert(pc.is_in(a, value_set=other))
+            keep = out if keep is None else pc.and_(keep, out)
+        ids = pc.unique(pc.filter(a, keep))
+        return pc.take(ids, pc.sort_indices(ids))
+
     checks = [
-        (b.difference(c), "sample ids are only in the baseline predictions"),
-        (c.difference(b), "sample ids are only in the candidate predictions"),
-        (predicted.difference(s), "prediction ids are not in the eval set's samples"),
-        (s.difference(predicted), "samples have no prediction from either model"),
+        (only(b, c), "sample ids are only in the baseline predictions"),
+        (only(c, b), "sample ids are only in the candidate predictions"),
+        (pc.unique(pa.chunked_array([only(b, s), only(c, s)])), "prediction ids are not in the eval set's samples"),
+        (only(s, b, c), "samples have no prediction from either model"),
     ]
-    return [f"{len(ids)} {text}, e.g. {_examples(ids)}" for ids, text in checks if len(ids)]
+    out = []
+    for ids, text in checks:
+        if len(ids):
+            ids = pc.take(ids, pc.sort_indices(ids))
+            out.append(f"{len(ids)} {text}, e.g. {_examples(ids.slice(0, EXAMPLES + 1).to_pylist())}")
+    return out
 
 
 def _examples(ids) -> str:

@@ -68,6 +68,30 @@ def read_table(data: bytes, name: str, *, where: str = "", text_columns: Iterabl
     return frame
 
 
+def read_arrow(data: bytes, name: str, *, where: str = "", text_columns: Iterable[str] = (),
+               exact_columns: Iterable[str] = ()) -> pa.Table | pd.DataFrame:
+    """As read_table, but what pyarrow reads (Parquet; JSON Lines of flat records) stays an Arrow
+    table, with no pandas conversion: a null stays apart from a NaN in every column, so exact
+    columns need nothing more. CSV and JSON Lines that need the exact path are the pandas frame
+    read_table gives. The same checks and messages either way."""
+    label = f"{name} {where}".strip()
+    fmt = table_format(name)
+    if fmt == "parquet":
+        return _parquet_table(data, label)
+    if fmt == "jsonl":
+        table = _jsonl_arrow(data)
+        if table is not None:
+            return table
+    return read_table(data, name, where=where, text_columns=text_columns, exact_columns=exact_columns)
+
+
+def to_frame(table: pa.Table | pd.DataFrame, exact_columns: Iterable[str] = ()) -> pd.DataFrame:
+    """The pandas frame read_table gives for what read_arrow read."""
+    if isinstance(table, pd.DataFrame):
+        return table
+    return _arrow_to_pandas(table, [c for c in exact_columns if c in table.column_names])
+
+
 def row_lines(data: bytes, name: str) -> list[int] | None:
     """The physical line (1-based) each row of read_table's frame starts on;
     None for formats without lines (Parquet). Costs a pass over the file: for
@@ -101,22 +125,37 @@ def _has_null_line(data: bytes) -> bool:
 
 
 def _read_jsonl(data: bytes, label: str, exact: list[str] = ()) -> pd.DataFrame:
+    table = _jsonl_arrow(data)
+    if table is not None:
+        return _arrow_to_pandas(table, exact)
     data = _strip_bom(data)
     if not data.strip():
         return pd.DataFrame()
-    _check_utf8(data, label)  # Arrow would pass invalid bytes through into the strings
+    _check_utf8(data, label)
+    return _read_jsonl_by_line(data, label, exact)
+
+
+def _jsonl_arrow(data: bytes) -> pa.Table | None:
+    """The file as pyarrow reads it, when that is exact: flat records, no line `null`; else None
+    (the exact path by line reads it, and names a bad line)."""
+    data = _strip_bom(data)
+    if not data.strip():
+        return None
+    try:
+        data.decode("utf-8")   # Arrow would pass invalid bytes through into the strings
+    except UnicodeDecodeError:
+        return None
     if b"null" in data and _has_null_line(data):
         # A line `null` is no record (the exact path says so); pyarrow 26's reader
         # crashes the process (SIGSEGV) on one at the start of a block.
-        return _read_jsonl_by_line(data, label, exact)
+        return None
     try:
         table = pa_json.read_json(io.BytesIO(data))
     except (pa.ArrowException, ValueError, OverflowError):
-        table = None  # a bad line, or types that change between rows: the slow path says which
-    if (table is not None and all(any(f(t) for f in _FLAT) for t in table.schema.types)
-            and not _has_empty_row(table)):
-        return _arrow_to_pandas(table, exact)
-    return _read_jsonl_by_line(data, label, exact)
+        return None  # a bad line, or types that change between rows: the slow path says which
+    if all(any(f(t) for f in _FLAT) for t in table.schema.types) and not _has_empty_row(table):
+        return table
+    return None
 
 
 def _check_utf8(data: bytes, label: str) -> None:
@@ -200,7 +239,10 @@ def _frame_of_records(records: list[dict], exact: list[str] = ()) -> pd.DataFram
         if col in exact:
             frame[col] = pd.Series([r.get(col) for r in records], index=frame.index, dtype=object)
         elif pd.api.types.infer_dtype(frame[col], skipna=True) == "integer":
-            frame[col] = frame[col].astype("Int64")
+            try:
+                frame[col] = frame[col].astype("Int64")
+            except OverflowError:   # beyond 64 bits: kept as Python ints (an id is still an id)
+                frame[col] = frame[col].infer_objects()
         else:
             frame[col] = frame[col].infer_objects()
     return frame
@@ -306,6 +348,14 @@ def _has_binary(t: pa.DataType) -> bool:
 
 
 def _read_parquet(data: bytes, label: str, exact: list[str] = ()) -> pd.DataFrame:
+    table = _parquet_table(data, label)
+    try:
+        return _arrow_to_pandas(table, exact)
+    except (pa.ArrowException, ValueError, TypeError, OverflowError) as exc:
+        raise InputError(f"{label}: cannot read this Parquet file's columns: {_first_line(exc)}") from None
+
+
+def _parquet_table(data: bytes, label: str) -> pa.Table:
     try:
         table = pq.read_table(pa.BufferReader(data))
     except (pa.ArrowException, OSError, ValueError, TypeError, IndexError, OverflowError) as exc:
@@ -316,10 +366,7 @@ def _read_parquet(data: bytes, label: str, exact: list[str] = ()) -> pd.DataFram
         if _has_binary(f.type) and not str(f.name).endswith("_bytes"):
             raise InputError(f"{label}: column {f.name!r} holds binary data (bytes); Signoff reads text, "
                              f"numbers and JSON: write it as text (or, for images, as a path to the image file)")
-    try:
-        return _arrow_to_pandas(table, exact)
-    except (pa.ArrowException, ValueError, TypeError, OverflowError) as exc:
-        raise InputError(f"{label}: cannot read this Parquet file's columns: {_first_line(exc)}") from None
+    return table
 
 
 def _first_line(exc: Exception) -> str:

@@ -12,6 +12,7 @@ from signoff.core.config import EvalSetSpec
 from signoff.core.model import EvalSetData
 from signoff.store.frames import bytes_to_frame, frame_to_bytes
 from signoff.plugins.common import TableFile, build_eval_set
+from signoff.plugins.common.tables import to_frame  # eval sets read by pyarrow stay Arrow (issue 16)
 
 
 def jsonl(rows):
@@ -27,7 +28,7 @@ def test_extras_are_kept_per_model_and_survive_the_store():
     cand = [{"id": 1, "output": "1", "score": 0.2, "confidence": 0.5}]
     data = build_eval_set(spec, TableFile("s.jsonl", jsonl(samples)), TableFile("p.jsonl", jsonl(base), "(baseline)"),
                           TableFile("p.jsonl", jsonl(cand), "(candidate)"))
-    assert list(data.baseline.columns) == ["id", "output", "score", "confidence", "scores"]
+    assert list(to_frame(data.baseline).columns) == ["id", "output", "score", "confidence", "scores"]
     result = compare(data)
     t = result.table
     assert result.slice_columns == ["stroke"]
@@ -49,7 +50,7 @@ def test_sample_columns_named_like_a_model_field_are_renamed():
     preds = [{"id": 1, "output": "o"}]
     data = build_eval_set(spec, TableFile("s.jsonl", jsonl(samples)), TableFile("p.jsonl", jsonl(preds), "(b)"),
                           TableFile("p.jsonl", jsonl(preds), "(c)"))
-    assert "sample_baseline_notes" in data.samples.columns
+    assert "sample_baseline_notes" in to_frame(data.samples).columns
     assert table_slice_columns(compare(data).table) == ["sample_baseline_notes"]
 
 

@@ -19,6 +19,7 @@ from signoff.core.compare import compare
 from signoff.core.config import EvalSetSpec, parse_config
 from signoff.core.errors import ConfigError, InputError
 from signoff.plugins.common import TableFile, build_eval_set, read_table
+from signoff.plugins.common.tables import to_frame  # eval sets read by pyarrow stay Arrow (issue 16)
 
 SAMPLES = [{"id": "a", "input": "x", "reference": "r"}, {"id": "b", "input": "y", "reference": "r"}]
 
@@ -81,13 +82,13 @@ def test_a_missing_score_is_still_no_error():
     """null (JSONL), an empty cell (CSV) and a Parquet null mean "no score given", not NaN."""
     p = jsonl(['{"id": "a", "output": "r", "score": null}', '{"id": "b", "output": "r", "score": 0.5}'])
     data = build_eval_set(spec(), *files("jsonl", SAMPLES_JSONL, p, p))
-    assert np.isnan(data.baseline["score"].iloc[0]) and data.baseline["score"].iloc[1] == 0.5
+    assert np.isnan(to_frame(data.baseline)["score"].iloc[0]) and to_frame(data.baseline)["score"].iloc[1] == 0.5
     csv_p = b"id,output,score\na,r,\nb,r,0.5\n"
     data = build_eval_set(spec("csv"), *files("csv", b"id,input,reference\na,x,r\nb,y,r\n", csv_p, csv_p))
-    assert np.isnan(data.candidate["score"].iloc[0])
+    assert np.isnan(to_frame(data.candidate)["score"].iloc[0])
     pq_p = parquet(pa.table({"id": ["a", "b"], "output": ["r", "r"], "score": pa.array([None, 0.5], pa.float64())}))
     data = build_eval_set(spec("parquet"), *files("parquet", parquet(pd.DataFrame(SAMPLES)), pq_p, pq_p))
-    assert np.isnan(data.candidate["score"].iloc[0])
+    assert np.isnan(to_frame(data.candidate)["score"].iloc[0])
 
 
 def test_opt_in_counts_non_finite_scores_as_no_score():
@@ -156,7 +157,7 @@ def test_integer_and_text_ids_are_the_same_id():
     base = jsonl(['{"id": "7", "output": "r"}', '{"id": 8, "output": "r"}'])
     cand = jsonl(['{"id": 7.0, "output": "r"}', '{"id": "8", "output": "r"}'])
     data = build_eval_set(spec(), *files("jsonl", samples, base, cand))
-    assert list(data.samples["id"]) == ["7", "8"] == list(data.baseline["id"]) == list(data.candidate["id"])
+    assert list(to_frame(data.samples)["id"]) == ["7", "8"] == list(to_frame(data.baseline)["id"]) == list(to_frame(data.candidate)["id"])
     assert data.warnings == []
     with pytest.raises(InputError, match=r"^s.jsonl: 1 id appear more than once, e.g. 7$"):
         build_eval_set(spec(), *files("jsonl", jsonl(['{"id": 7, "input": "x"}', '{"id": "7", "input": "y"}']),

@@ -14,6 +14,7 @@ from signoff.core.errors import ConfigError, InputError, NotFoundError
 from signoff.core.tasks import Cancelled, TaskState
 from signoff.plugin_api import Source
 from signoff.plugins.git import GitSource
+from signoff.plugins.common.tables import to_frame  # eval sets read by pyarrow stay Arrow (issue 16)
 
 # A policy written out for tests that mean no review (signoff.toml must have one).
 NO_REVIEW = "\n[policy]\nrequired = {}\nallow_unreviewed = true\n"
@@ -41,10 +42,10 @@ def test_happy_path_each_format(kit, tmp_path, fmt):
     assert loaded.config.eval_sets[0].name == "texts"
     assert loaded.config_text == kit.SIGNOFF_TOML.format(ext=fmt)
     (data,) = loaded.eval_sets
-    assert list(data.samples["id"]) == [s["id"] for s in kit.SAMPLES]
-    assert dict(zip(data.baseline["id"], data.baseline["output"])) == {f"s-{i}": o for i, o in kit.BASE_OUT.items()}
-    assert dict(zip(data.candidate["id"], data.candidate["output"])) == {f"s-{i}": o for i, o in kit.CAND_OUT.items()}
-    assert data.baseline["score"].isna().all()
+    assert list(to_frame(data.samples)["id"]) == [s["id"] for s in kit.SAMPLES]
+    assert dict(zip(to_frame(data.baseline)["id"], to_frame(data.baseline)["output"])) == {f"s-{i}": o for i, o in kit.BASE_OUT.items()}
+    assert dict(zip(to_frame(data.candidate)["id"], to_frame(data.candidate)["output"])) == {f"s-{i}": o for i, o in kit.CAND_OUT.items()}
+    assert to_frame(data.baseline)["score"].isna().all()
     assert data.warnings == []
     assert classes(data) == EXPECTED
     assert len(data.content_hash) == 64
@@ -54,7 +55,7 @@ def test_explicit_baseline_and_short_sha(history):
     loaded = GitSource(history.path).load(candidate=history.c4[:8], baseline=history.c3)
     assert (loaded.candidate_ref, loaded.baseline_ref) == (history.c4, history.c3)
     data = loaded.eval_sets[0]
-    assert dict(zip(data.baseline["id"], data.baseline["output"]))["s-5"] == "half"
+    assert dict(zip(to_frame(data.baseline)["id"], to_frame(data.baseline)["output"]))["s-5"] == "half"
 
 
 def test_candidate_on_default_branch_compares_with_its_parent(history):
@@ -176,7 +177,7 @@ def test_scores_from_the_predictions(kit, history):
     rows = [{"id": f"s-{i}", "output": "o", "score": i / 10} for i in range(6)]
     kit.commit(repo, {"predictions/texts.jsonl": kit.table_bytes(rows, "jsonl")}, "scored")
     data = GitSource(history.path).load(candidate="feature").eval_sets[0]
-    assert np.allclose(data.candidate["score"], [i / 10 for i in range(6)])
+    assert np.allclose(to_frame(data.candidate)["score"], [i / 10 for i in range(6)])
 
 
 def test_image_set(kit, tmp_path):

@@ -12,6 +12,7 @@ import pytest
 from signoff.core.config import EvalSetSpec
 from signoff.core.errors import InputError, NotFoundError
 from signoff.plugins.common import TableFile, build_eval_set, clean_relpath, read_table
+from signoff.plugins.common.tables import to_frame  # eval sets read by pyarrow stay Arrow (issue 16)
 
 
 # -- tables ------------------------------------------------------------------------------
@@ -131,10 +132,10 @@ P = [{"id": 1, "output": "r1", "score": 1}, {"id": 2, "output": "x", "score": "0
 
 def test_canonical_columns_and_string_ids(files):
     data = build_eval_set(SPEC, *files(S, P, P))
-    assert list(data.samples.columns) == ["id", "input", "reference", "lang"]
-    assert list(data.baseline.columns) == ["id", "output", "score"]
-    assert list(data.samples["id"]) == ["1", "2"] and list(data.candidate["id"]) == ["1", "2"]
-    assert data.baseline["score"].dtype == float and list(data.baseline["score"]) == [1.0, 0.5]
+    assert list(to_frame(data.samples).columns) == ["id", "input", "reference", "lang"]
+    assert list(to_frame(data.baseline).columns) == ["id", "output", "score"]
+    assert list(to_frame(data.samples)["id"]) == ["1", "2"] and list(to_frame(data.candidate)["id"]) == ["1", "2"]
+    assert to_frame(data.baseline)["score"].dtype == float and list(to_frame(data.baseline)["score"]) == [1.0, 0.5]
 
 
 def test_configured_column_names(files):
@@ -143,16 +144,16 @@ def test_configured_column_names(files):
     s = [{"uid": "007", "q": "i", "gold": "g", "lang": "en", "noise": 1}]
     p = [{"uid": "007", "pred": "g", "acc": 1}]
     data = build_eval_set(spec, *files(s, p, p, "csv"))
-    assert data.samples.to_dict("records") == [{"id": "007", "input": "i", "reference": "g", "lang": "en"}]
-    assert data.candidate.to_dict("records") == [{"id": "007", "output": "g", "score": 1.0}]
+    assert to_frame(data.samples).to_dict("records") == [{"id": "007", "input": "i", "reference": "g", "lang": "en"}]
+    assert to_frame(data.candidate).to_dict("records") == [{"id": "007", "output": "g", "score": 1.0}]
 
 
 def test_missing_reference_and_score_columns(files):
     s = [{"id": "a", "input": "i"}]
     p = [{"id": "a", "output": "o"}]
     data = build_eval_set(SPEC, *files(s, p, p))
-    assert data.samples["reference"].isna().all()
-    assert np.isnan(data.baseline["score"]).all()
+    assert to_frame(data.samples)["reference"].isna().all()
+    assert np.isnan(to_frame(data.baseline)["score"]).all()
 
 
 def test_missing_id_or_output_column_names_file_and_columns(files):
@@ -187,7 +188,7 @@ def test_slices_named_in_the_spec_must_exist(files):
 def test_free_sample_column_named_like_a_comparison_column_is_kept_renamed(files):
     s = [dict(r, **{"class": "cat"}) for r in S]
     data = build_eval_set(SPEC, *files(s, P, P))
-    assert list(data.samples.columns) == ["id", "input", "reference", "lang", "sample_class"]
+    assert list(to_frame(data.samples).columns) == ["id", "input", "reference", "lang", "sample_class"]
 
 
 def test_id_warnings(files):

@@ -1,0 +1,203 @@
+"""Files to an interactive table, at 100k, 1M (and 10M) samples, next to the pyarrow floor (issue 16).
+
+Run: `make bench` (or .venv/bin/python benchmarks/bench_scale.py [--sizes 100000 1000000 10000000]).
+
+For each size it generates one eval set as Parquet files in the files source's layout
+(benchmarks/scale_data.py: text as varied as model outputs, inputs ~80 characters, outputs ~100,
+30% of the candidate's outputs differ), then, each in a new process (cold: Python's import caches
+empty; the OS file cache warm, as for a second run):
+
+  floor     python: pyarrow reads the three files, "outputs differ" and a class per row (numpy)
+  request   `signoff request --source files ...`: files -> comparison stored
+  window    the app's window opens that request: start-up -> table interactive (its own process,
+            as benchmarks/bench_workbench.py measures it)
+
+and prints wall time and peak memory (the child's ru_maxrss, from os.wait4) of each, files ->
+interactive (request + window) against the floor, the ratio, and the stored size per sample.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("QTWEBENGINE_DISABLE_SANDBOX", "1")
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+SHA = "5" * 40
+
+FLOOR = r"""
+import sys
+import numpy as np
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+root = sys.argv[1]
+samples = pq.read_table(f"{root}/evals/support.parquet")
+base = pq.read_table(f"{root}/base/predictions/support.parquet")
+cand = pq.read_table(f"{root}/cand/predictions/support.parquet")
+differ = pc.fill_null(pc.not_equal(base.column("output"), cand.column("output")), True).to_numpy(zero_copy_only=False)
+delta = cand.column("score").to_numpy() - base.column("score").to_numpy()
+cls = np.select([~differ, delta > 0, delta < 0], [4, 3, 0], default=2).astype(np.int8)
+print(samples.num_rows, int((cls != 4).sum()))
+"""
+
+
+def run(argv: list[str], env: dict, *, until: str | None = None, check: bool = True) -> tuple[float, float, str]:
+    """Wall seconds (from before the process starts to its exit, or to a stdout line starting with
+    `until`), its peak memory in MiB, and its stdout."""
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(argv, env=env, cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    out, stop = [], None
+    for line in proc.stdout:
+        out.append(line)
+        if until and stop is None and line.startswith(until):
+            stop = time.perf_counter()
+    _pid, status, usage = os.wait4(proc.pid, 0)
+    end = time.perf_counter()
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if check and proc.returncode != 0:
+        raise SystemExit(f"{argv[:4]} failed with exit {proc.returncode}:\n{''.join(out)}")
+    return (stop or end) - t0, usage.ru_maxrss / 1024, "".join(out)
+
+
+def window(home: str, request_id: int) -> None:
+    """The window's process: start-up, open the request, print INTERACTIVE when the table is."""
+    from PySide6.QtWidgets import QApplication
+
+    from signoff.service.review import ReviewService
+    from signoff.store.store import Store
+    from signoff.ui.app import create_main_window
+
+    app = QApplication.instance() or QApplication([])
+    store = Store()
+    service = ReviewService(store, user="alice@example.com")
+    service.list_requests = lambda: []   # the inbox would open its first request itself
+    win = create_main_window(service)
+    win.resize(1400, 900)
+    win.show()
+    app.processEvents()
+    loaded = []
+    win.comparisonLoaded.connect(lambda *a: loaded.append(1))
+    t0 = time.perf_counter()
+    win.open_request(request_id)
+    while not loaded:
+        app.processEvents()
+        time.sleep(0.001)
+    app.processEvents()
+    print(f"INTERACTIVE open {time.perf_counter() - t0:.3f}", flush=True)
+    win.shutdown()
+    store.close()
+
+
+def dir_size(path: Path) -> int:
+    return sum(p.stat().st_size for p in Path(path).rglob("*") if p.is_file())
+
+
+def generate(n: int, root: Path) -> None:
+    """The data, written by a process of its own: the parent stays small, so a child's ru_maxrss
+    (which counts what the parent held when it forked) is the child's own."""
+    import scale_data
+
+    tables = scale_data.generate(n)
+    scale_data.write_workspace(root, tables)
+    print(f"ARROW {sum(t.nbytes for t in tables.values())}")
+
+
+def measure(n: int, work: Path, skip_window: bool, repeat: int = 1) -> dict:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (os.environ.get("PYTHONPATH", ""), str(ROOT)) if p)}
+    root = work / f"ws-{n}"
+    gen_s, _mb, out = run([sys.executable, __file__, "--generate", str(n), str(root)], env)
+    arrow_bytes = int(out.split("ARROW")[1].split()[0])
+    print(f"\n{n:,} samples: generated in {gen_s:.1f} s; Parquet files {dir_size(root) / 2**20:.0f} MiB, "
+          f"{arrow_bytes / 2**20:.0f} MiB as Arrow ({arrow_bytes / n:.0f} bytes per sample)")
+    rows = []
+    for _ in range(repeat):   # the floor and the request alternate: both see the same load
+        floor_s, floor_mb, _ = run([sys.executable, "-c", FLOOR, str(root)], env)
+        home = work / f"home-{n}"
+        shutil.rmtree(home, ignore_errors=True)
+        home.mkdir()
+        henv = {**env, "SIGNOFF_HOME": str(home), "SIGNOFF_USER": "ci@example.com"}
+        # The store exists (as in CI, where it is the team's): its creation and migrations are not timed.
+        run([sys.executable, "-m", "signoff", "status", "--sha", "0" * 40], henv, check=False)
+        before = dir_size(home)
+        request_s, request_mb, out = run([sys.executable, "-m", "signoff", "request", "--source", "files",
+                                          "--samples", str(root), "--baseline-dir", str(root / "base"),
+                                          "--candidate-dir", str(root / "cand"), "--policy",
+                                          str(root / "signoff.toml"), "--sha", SHA], henv)
+        request_id = int(out.strip().splitlines()[-1])
+        row = {"n": n, "floor_s": floor_s, "floor_mb": floor_mb, "request_s": request_s, "request_mb": request_mb,
+               "stored_per_sample": (dir_size(home) - before) / n}
+        if not skip_window:
+            win_s, win_mb, out = run([sys.executable, __file__, "--window", str(home), str(request_id)], henv,
+                                     until="INTERACTIVE")
+            row.update(window_s=win_s, window_mb=win_mb, open_s=float(out.split("INTERACTIVE open")[1].split()[0]))
+        rows.append(row)
+    row = {k: statistics.median(r[k] for r in rows) for k in rows[0]}
+    row["n"] = n
+    if repeat > 1:
+        requests = ", ".join("%.1f" % r["request_s"] for r in rows)
+        floors = ", ".join("%.1f" % r["floor_s"] for r in rows)
+        print(f"  (median of {repeat} runs; request {requests} s; floor {floors} s)")
+    report(row)
+    shutil.rmtree(root, ignore_errors=True)
+    shutil.rmtree(home, ignore_errors=True)
+    return row
+
+
+def report(r: dict) -> None:
+    print(f"  floor (pyarrow read + outputs differ + class), whole process: {r['floor_s'] * 1000:7.0f} ms, "
+          f"peak {r['floor_mb']:6.0f} MiB")
+    print(f"  signoff request (files -> comparison stored):                 {r['request_s'] * 1000:7.0f} ms, "
+          f"peak {r['request_mb']:6.0f} MiB ({r['request_s'] / r['floor_s']:.1f}x floor time, "
+          f"{r['request_mb'] / r['floor_mb']:.2f}x floor memory; target <= 1.2x)")
+    print(f"  stored per sample (what the request added to the store):       {r['stored_per_sample']:7.0f} bytes")
+    if "window_s" in r:
+        total = r["request_s"] + r["window_s"]
+        print(f"  window: start-up + open -> interactive:                       {r['window_s'] * 1000:7.0f} ms, "
+              f"peak {r['window_mb']:6.0f} MiB (open alone {r['open_s'] * 1000:.0f} ms)")
+        target = {100_000: 0.6, 1_000_000: 2.0}.get(r["n"])
+        print(f"  files -> interactive table (request + window):                {total * 1000:7.0f} ms = "
+              f"{total / r['floor_s']:.1f}x floor (target <= 3x" + (f" and <= {target:g} s)" if target else ")"))
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000],
+                    help="sample counts (default: 100000 1000000; add 10000000 for the 10M figure)")
+    ap.add_argument("--no-window", action="store_true", help="the request and the floor only")
+    ap.add_argument("--repeat", type=int, default=3, help="runs per size, medians reported (default 3)")
+    ap.add_argument("--window", nargs=2, metavar=("HOME", "REQUEST"), help=argparse.SUPPRESS)
+    ap.add_argument("--generate", nargs=2, metavar=("N", "DIR"), help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.generate:
+        generate(int(args.generate[0]), Path(args.generate[1]))
+        return 0
+    if args.window:
+        os.environ["SIGNOFF_HOME"] = args.window[0]
+        window(args.window[0], int(args.window[1]))
+        return 0
+    with open("/proc/loadavg") as f:
+        load = " ".join(f.read().split()[:3])
+    print(f"signoff scale benchmark: {os.cpu_count()} cores, load average {load} at the start")
+    work = Path(tempfile.mkdtemp(prefix="signoff-scale-"))
+    try:
+        for n in args.sizes:
+            measure(n, work, args.no_window, args.repeat)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    with open("/proc/loadavg") as f:
+        print(f"load average at the end: {' '.join(f.read().split()[:3])}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

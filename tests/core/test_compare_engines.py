@@ -1,0 +1,111 @@
+"""The Arrow engine (issue 16) finds what the engine before it found: the same stored table (every
+column, every value, the same worst-first order), the same summary and the same sample hashes
+(labels carry over between requests by them), on the demo's eval sets and on a generated million
+with the awkward cases mixed in (ids in another order or missing on one side, quotes, backslashes,
+non-ASCII and control characters, no value). Not timed: benchmarks/bench_scale.py times it.
+
+tests/support/compare_v1.py is the engine as it was, kept here only as the reference; it is fed the
+frames the loaders gave before (the same Arrow columns through pandas, as read_table converts)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pytest
+
+from signoff.core.compare import compare
+from signoff.core.config import EvalSetSpec
+from signoff.core.model import EvalSetData
+from signoff.plugins.common.evalset import TableFile, build_eval_set
+from signoff.plugins.common.tables import to_frame
+from signoff.plugins.demo import DemoSource, build_demo_workspace
+from signoff.store.frames import bytes_to_frame, frame_to_bytes
+
+from tests.support import compare_v1
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+import scale_data  # noqa: E402
+
+
+def as_before(table) -> pd.DataFrame:
+    """The frame the loaders built before issue 16: every column as numpy, through read_table's pandas."""
+    if isinstance(table, pd.DataFrame):
+        return table
+    frame = to_frame(table)
+    return pd.DataFrame({c: frame[c].to_numpy() for c in frame.columns})
+
+
+def assert_same(data: EvalSetData) -> None:
+    old_data = EvalSetData(spec=data.spec, samples=as_before(data.samples), baseline=as_before(data.baseline),
+                           candidate=as_before(data.candidate), content_hash=data.content_hash,
+                           warnings=list(data.warnings), no_score=dict(data.no_score))
+    old = compare_v1.compare(old_data)
+    new = compare(data)
+    assert new.summary == old.summary
+    assert new.slice_columns == old.slice_columns
+    stored_old = bytes_to_frame(frame_to_bytes(old.table))
+    stored_new = bytes_to_frame(frame_to_bytes(new.arrow))
+    pd.testing.assert_frame_equal(stored_new, stored_old, check_exact=True)
+    pd.testing.assert_frame_equal(new.table, stored_old, check_exact=True)
+
+
+@pytest.fixture(scope="module")
+def demo_sets(tmp_path_factory):
+    ws = build_demo_workspace(tmp_path_factory.mktemp("demo") / "workspace")
+    return DemoSource(str(ws.repo)).load(candidate=ws.candidate_sha).eval_sets
+
+
+def test_the_demo_compares_as_before(demo_sets):
+    assert {e.spec.output_type for e in demo_sets} >= {"text", "json", "label", "image"}
+    for data in demo_sets:
+        assert_same(data)
+
+
+def _awkward(tables: dict[str, pa.Table], rng: np.random.Generator) -> dict[str, pa.Table]:
+    """The generated set with what real files have: the candidate in another order, ids only one
+    side has, outputs with quotes, backslashes, non-ASCII and control characters, no value."""
+    n = tables["samples"].num_rows
+    samples, base, cand = tables["samples"], tables["baseline"], tables["candidate"]
+    odd = ["it's", 'say "hi"', "back\\slash", "naïve café", "tab\there", "line\nbreak", "\x7f", "", "东京"]
+    rows = rng.choice(n, size=n // 50, replace=False)
+    outputs = base.column("output").to_numpy(zero_copy_only=False).astype(object)
+    outputs[rows] = [odd[i % len(odd)] + str(i) for i in range(len(rows))]
+    outputs[rng.choice(n, size=n // 200, replace=False)] = None
+    base = base.set_column(1, "output", pa.array(outputs, pa.string()))
+    cand_out = cand.column("output").to_numpy(zero_copy_only=False).astype(object)
+    cand_out[rows[: len(rows) // 2]] = outputs[rows[: len(rows) // 2]]   # equal odd outputs: unchanged
+    cand = cand.set_column(1, "output", pa.array(cand_out, pa.string()))
+    cand = cand.take(pa.array(rng.permutation(n)))            # another order
+    cand = cand.slice(0, n - n // 100)                         # some samples without a candidate prediction
+    extra = pa.table({"id": pa.array([f"x{i}" for i in range(50)]), "output": pa.array(["o"] * 50),
+                      "score": pa.array(np.full(50, 0.5))})
+    base = pa.concat_tables([base, extra])                     # predictions for ids not in the samples
+    return {"samples": samples, "baseline": base, "candidate": cand}
+
+
+def _parquet(table: pa.Table) -> bytes:
+    import pyarrow.parquet as pq
+
+    sink = pa.BufferOutputStream()
+    pq.write_table(table, sink)
+    return sink.getvalue().to_pybytes()
+
+
+@pytest.mark.parametrize("n, awkward", [(1_000_000, False), (1_000_000, True)], ids=["million", "million-awkward"])
+def test_a_generated_million_compares_as_before(n, awkward):
+    tables = scale_data.generate(n)
+    if awkward:
+        tables = _awkward(tables, np.random.default_rng(3))
+    spec = EvalSetSpec(name="support", samples="s.parquet", predictions="p.parquet", slices=("topic",))
+    data = build_eval_set(spec, *(TableFile(f"{side}.parquet", _parquet(tables[side]))
+                                  for side in ("samples", "baseline", "candidate")))
+    assert all(isinstance(t, pa.Table) for t in (data.samples, data.baseline, data.candidate))
+    assert bool(data.warnings) == awkward
+    assert_same(data)
+    if not awkward:
+        assert pc.sum(pc.equal(compare(data).arrow.column("class").cast(pa.string()), "unchanged")).as_py() > n // 2
