@@ -61,7 +61,9 @@ def _object_kind(series: pd.Series) -> str:
     return "json"
 
 
-def frame_to_bytes(frame: pd.DataFrame) -> bytes:
+def frame_to_table(frame: pd.DataFrame) -> pa.Table:
+    """The frame as the Arrow table the store writes (object columns encoded, their kinds in
+    the schema's metadata so table_to_frame gives the same values back)."""
     frame = frame.reset_index(drop=True)
     kinds: dict[str, str] = {}
     columns = {}
@@ -79,7 +81,16 @@ def frame_to_bytes(frame: pd.DataFrame) -> bytes:
     table = pa.Table.from_pandas(pd.DataFrame(columns), preserve_index=False)
     meta = dict(table.schema.metadata or {})
     meta[META_KEY] = json.dumps(kinds).encode()
-    table = table.replace_schema_metadata(meta)
+    return table.replace_schema_metadata(meta)
+
+
+def as_table(table) -> pa.Table:
+    """A comparison table as Arrow: a pyarrow.Table as it is, a DataFrame encoded (frame_to_table)."""
+    return table if isinstance(table, pa.Table) else frame_to_table(table)
+
+
+def frame_to_bytes(frame: pd.DataFrame) -> bytes:
+    table = frame_to_table(frame)
     sink = pa.BufferOutputStream()
     with pa.ipc.new_file(sink, table.schema, options=pa.ipc.IpcWriteOptions(compression="zstd")) as writer:
         writer.write_table(table)
@@ -100,19 +111,33 @@ def bytes_to_table(data: bytes, columns: list[str] | None = None) -> pa.Table:
     return feather.read_table(pa.BufferReader(data), columns=columns, memory_map=False)
 
 
-def bytes_to_frame(data: bytes, columns: list[str] | None = None) -> pd.DataFrame:
-    table = bytes_to_table(data, columns)
-    kinds = json.loads((table.schema.metadata or {}).get(META_KEY, b"{}"))
+def column_kinds(schema: pa.Schema) -> dict[str, str]:
+    """{column: "text" / "bytes" / "json"} of the object columns frame_to_table encoded."""
+    return json.loads((schema.metadata or {}).get(META_KEY, b"{}"))
+
+
+def decode_value(kind: str | None, value):
+    """One stored value as the frame held it (a JSON-encoded object column decoded)."""
+    if kind == "json" and value is not None:
+        return json.loads(value, object_hook=_json_hook)
+    return value
+
+
+def table_to_frame(table: pa.Table) -> pd.DataFrame:
+    kinds = column_kinds(table.schema)
     frame = table.to_pandas()
     for name, kind in kinds.items():
         if name not in frame.columns:
             continue
         if kind == "json":
             values = table.column(name).to_pylist()
-            frame[name] = pd.Series([None if v is None else json.loads(v, object_hook=_json_hook) for v in values],
-                                    dtype=object, index=frame.index)
+            frame[name] = pd.Series([decode_value(kind, v) for v in values], dtype=object, index=frame.index)
         elif kind == "text":
             # pandas reads text back as its string dtype; the column held plain objects.
             col = frame[name]
             frame[name] = col.astype(object).where(col.notna(), None)
     return frame
+
+
+def bytes_to_frame(data: bytes, columns: list[str] | None = None) -> pd.DataFrame:
+    return table_to_frame(bytes_to_table(data, columns))

@@ -60,7 +60,7 @@ def test_migration_scripts_ship_inside_the_package():
     folder = migrate.MIGRATIONS
     assert (folder / "env.py").is_file() and (folder / "__init__.py").is_file()
     assert (folder / "versions" / "__init__.py").is_file()
-    assert migrate.head_revision() == "0008_inspections"
+    assert migrate.head_revision() == "0009_comparison_files"
 
 
 def test_the_cheap_head_check_agrees_with_alembic(empty_db_url):
