@@ -126,9 +126,9 @@ def test_a_configured_location_path_or_file_uri(tmp_path, monkeypatch, new_reque
             uri = _row(store, rec.id)[0]
             assert uri.startswith(store.comparisons_location() + "/") and _path(uri).is_file()
             assert len(store.load_comparison(rec.id, "texts")) == 3
-    assert any(shared.rglob("*.parquet"))
         finally:
             store.close()
+    assert any(shared.rglob("*.parquet"))
     monkeypatch.setenv("SIGNOFF_COMPARISONS", str(shared))
     store = Store(f"sqlite:///{tmp_path / 'a.db'}")
     assert store.comparisons_location() == shared.resolve().as_uri()
