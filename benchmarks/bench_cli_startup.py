@@ -28,6 +28,7 @@ sys.path.insert(0, str(ROOT))
 
 from tests.e2e.test_cli_review import BASE, CAND, POLICY  # noqa: E402  (the e2e tests' tiny request)
 from tests.support.keys import with_signers  # noqa: E402
+from tests.support import subprocess_pythonpath  # noqa: E402
 
 SHA = "be0c" * 10
 TARGET_S = 0.2
@@ -60,7 +61,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="signoff-bench-cli-") as tmp:
         tmp_path = Path(tmp)
         env = {**os.environ, "HOME": tmp, "SIGNOFF_HOME": str(tmp_path / "home"), "SIGNOFF_USER": "ci@example.com",
-               "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+               "PYTHONPATH": subprocess_pythonpath()}
         for name in ("SIGNOFF_DATABASE_URL", "SIGNOFF_SIGNING_KEY"):
             env.pop(name, None)
         (tmp_path / "base.csv").write_text(BASE)

@@ -34,6 +34,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pyarrow as pa  # noqa: E402
 import pyarrow.parquet as pq  # noqa: E402
+from tests.support import subprocess_pythonpath  # noqa: E402
 
 KEY_GAP_S = 0.1       # time between label keys in the keypress figure
 
@@ -107,7 +108,7 @@ def measure_startup(home: str, runs: int = 3) -> tuple[float, float]:
     import threading
 
     env = {**os.environ, "SIGNOFF_HOME": home, "SIGNOFF_CONFIG_DIR": str(Path(home) / "config"),
-           "SIGNOFF_USER": "alice@example.com", "SIGNOFF_STARTUP_PROBE": "1", "PYTHONPATH": str(ROOT)}
+           "SIGNOFF_USER": "alice@example.com", "SIGNOFF_STARTUP_PROBE": "1", "PYTHONPATH": subprocess_pythonpath()}
     env.pop("SIGNOFF_DATABASE_URL", None)
     best_shown = best_ready = float("inf")
     for _ in range(runs):
@@ -283,7 +284,7 @@ def main() -> int:
     store.close()
     del tables, joined, source
 
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "PYTHONPATH": subprocess_pythonpath()}
     out = subprocess.run([sys.executable, __file__, "--keys", str(args.keys), "--window", home, str(req.id),
                           str(t_read), str(arrow_mb)], env=env, text=True, timeout=900)
     if out.returncode != 0:

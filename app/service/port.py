@@ -40,6 +40,9 @@ class ReviewPort(Protocol):
 
     # -- the comparison and labels (the workbench) --
     def comparison(self, request_id: int, eval_set: str) -> pd.DataFrame: ...
+    def comparison_view(self, request_id: int, eval_set: str) -> Any:
+        """What the window opens: the whole table, or a PagedComparison (resident columns + row groups
+        read as needed, app/store/comparison_files.py) for one too big to hold whole."""
     def set_label(self, request_id: int, eval_set: str, sample_id: str, *, verdict: Verdict | None = ...,
                   correct: bool | None = ..., error: str | None = ..., comment: str | None = ...,
                   refresh: bool = True) -> Label:

@@ -20,11 +20,13 @@ and MAX_ROWS rows), so the window reads one sample's text by decoding one row gr
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import os
 import tempfile
 import threading
 from collections import OrderedDict
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -199,6 +201,14 @@ class ComparisonPages:
     def groups(self) -> int:
         return len(self.starts) - 1
 
+    @property
+    def arrow_bytes(self) -> int:
+        """About what the whole table takes decoded (Parquet's uncompressed size of a file)."""
+        if self._file is None:
+            return self._table.nbytes
+        meta = self._file.metadata
+        return sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
+
     def _read_group(self, i: int, columns: list[str]) -> pa.Table:
         with self._lock:
             if self._file is not None:
@@ -214,7 +224,6 @@ class ComparisonPages:
         return self._table.select(cols)
 
     def group_of(self, pos: int) -> int:
-        import bisect
         return bisect.bisect_right(self.starts, int(pos)) - 1
 
     def page(self, group: int, columns: tuple[str, ...]) -> pa.Table:
@@ -253,3 +262,13 @@ class ComparisonPages:
         cols = [c for c in columns if c in self.names]
         for i in range(self.groups):
             yield self.starts[i], self._read_group(i, cols)
+
+
+@dataclass
+class PagedComparison:
+    """A comparison too big to hold whole (ReviewService.comparison_view): the columns the
+    table needs for every row (`frame`: ids, classes, scores' delta, slices) and the rest
+    read by row group as needed (`pages`)."""
+
+    frame: object          # pandas.DataFrame
+    pages: ComparisonPages

@@ -20,6 +20,7 @@ from signoff.cli.main import main
 from signoff.store.store import Store
 from tests.audit.world import approve, git, make_world, note, push_notes, request
 from tests.store.test_store_audit import raw_sql
+from tests.support import subprocess_pythonpath
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -38,7 +39,7 @@ def store(tmp_path):
 
 def cli(tmp_path, *args, timeout=120):
     """The real CLI with nothing but an empty store of its own (CI without the team's store)."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "SIGNOFF_HOME": str(tmp_path / "ci-home"),
+    env = {**os.environ, "PYTHONPATH": subprocess_pythonpath(), "SIGNOFF_HOME": str(tmp_path / "ci-home"),
            "SIGNOFF_DATABASE_URL": f"sqlite:///{tmp_path / 'ci-empty.db'}", "SIGNOFF_USER": "ci@example.com"}
     p = subprocess.run([sys.executable, "-m", "signoff", *args], env=env, cwd=tmp_path, capture_output=True,
                        text=True, timeout=timeout)

@@ -30,6 +30,7 @@ sme = ["alice@example.com"]
 
 
 from tests.support.keys import key_file, with_signers  # noqa: E402  (labels are signed by their maker)
+from tests.support import subprocess_pythonpath
 
 
 def _strict(text: str):
@@ -50,7 +51,7 @@ class Workspace:
         (root / "signoff.toml").write_text(with_signers(TOML.format(type=type, extra=extra)))
         self.home = root / "home"
         self.home.mkdir()
-        self.env = {**os.environ, "SIGNOFF_HOME": str(self.home), "PYTHONPATH": str(ROOT),
+        self.env = {**os.environ, "SIGNOFF_HOME": str(self.home), "PYTHONPATH": subprocess_pythonpath(),
                     "SIGNOFF_USER": "ci@example.com", "SIGNOFF_SIGNING_KEY": str(key_file("ci@example.com"))}
         self.env.pop("SIGNOFF_DATABASE_URL", None)
 

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
+from tests.support import subprocess_pythonpath
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -23,7 +24,7 @@ class Signoff:
     def __init__(self, home: Path):
         self.home = home
         self.demo = home / "demo"
-        self.env = {**os.environ, "SIGNOFF_HOME": str(home), "PYTHONPATH": str(ROOT)}
+        self.env = {**os.environ, "SIGNOFF_HOME": str(home), "PYTHONPATH": subprocess_pythonpath()}
         self.env.pop("SIGNOFF_DATABASE_URL", None)
         self.env.pop("SIGNOFF_SIGNING_KEY", None)
 

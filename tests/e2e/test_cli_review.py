@@ -16,6 +16,7 @@ import pytest
 
 from signoff.cli.main import main
 from tests.support.keys import with_signers
+from tests.support import subprocess_pythonpath
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -58,7 +59,7 @@ def test_readme_quick_start_with_own_files_reaches_an_approved_local_review(tmp_
     key.parent.mkdir()
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
     env = {**os.environ, "HOME": str(tmp_path), "SIGNOFF_HOME": str(tmp_path / "signoff-home"),
-           "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
+           "PYTHONPATH": subprocess_pythonpath(),
            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
     outputs = []
     for line in quickstart_commands():

@@ -15,6 +15,7 @@ import pytest
 
 from tests.e2e.test_cli_review import POLICY, files, run
 from tests.support.keys import with_signers
+from tests.support import subprocess_pythonpath
 
 ROOT = Path(__file__).resolve().parents[2]
 HEAVY = ("pandas", "pyarrow", "numpy", "alembic", "statsmodels", "scipy")
@@ -22,7 +23,7 @@ HEAVY = ("pandas", "pyarrow", "numpy", "alembic", "statsmodels", "scipy")
 
 def imported(*args: str) -> tuple[int, set[str]]:
     """The exit code of `python -m signoff ARGS` in a new process, and the top-level packages it imported."""
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    env = {**os.environ, "PYTHONPATH": subprocess_pythonpath()}
     p = subprocess.run([sys.executable, "-X", "importtime", "-m", "signoff", *args], env=env, capture_output=True,
                        text=True, timeout=120)
     names = {line.split("|")[-1].strip().split(".")[0] for line in p.stderr.splitlines()

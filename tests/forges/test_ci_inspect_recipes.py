@@ -10,8 +10,9 @@ from datetime import datetime, timezone
 
 import pytest
 
-from tests.forges.test_ci_recipes import BIN, ROOT, bash, recipe, signoff_lines
+from tests.forges.test_ci_recipes import BIN, bash, recipe, signoff_lines
 from tests.support.keys import with_signers
+from tests.support import subprocess_pythonpath
 
 POLICY = with_signers("""
 [policy]
@@ -41,7 +42,7 @@ def test_inspect_recipe_runs(name, job, seed_var, tmp_path):
     (work / "drop" / "p.jsonl").write_text("".join(
         json.dumps({"id": f"p{i}", "input": f"q{i}", "output": f"a{i}", "timestamp": now}) + "\n" for i in range(30)))
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SIGNOFF_", "MLFLOW_"))}
-    env.update(PATH=f"{BIN}:{env.get('PATH', '')}", PYTHONPATH=str(ROOT), SIGNOFF_HOME=str(tmp_path / "home"),
+    env.update(PATH=f"{BIN}:{env.get('PATH', '')}", PYTHONPATH=subprocess_pythonpath(), SIGNOFF_HOME=str(tmp_path / "home"),
                SIGNOFF_USER="ci@example.com", INSPECT_SOURCE="--files drop", **{seed_var: "4242"})
     for line in lines:
         p = bash(line, work, env)

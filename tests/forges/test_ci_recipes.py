@@ -21,6 +21,7 @@ import yaml
 
 from tests.forges.fakes import FakeGitHub, FakeGitLab
 from tests.forges.helpers import unanchored
+from tests.support import subprocess_pythonpath
 
 ROOT = Path(__file__).resolve().parents[2]
 RECIPES = ROOT / "docs" / "ci-recipes.md"
@@ -223,7 +224,7 @@ def test_recipe_runs(forge, tmp_path):
         token_var = {"github": "GITHUB_TOKEN", "gitlab": "GITLAB_TOKEN"}[forge]
         context = {"secrets.SIGNOFF_DATABASE_URL": db, "secrets.GITHUB_TOKEN": "tok-ci", "vars.SIGNOFF_PACKAGE": "signoff",
                    "github.event.sha": sha}
-        env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}", "PYTHONPATH": str(ROOT),
+        env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}", "PYTHONPATH": subprocess_pythonpath(),
                "SIGNOFF_DATABASE_URL": db, token_var: "tok-ci", "SIGNOFF_HOME": str(tmp_path / "ci-home"),
                "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring",
                # what the runner sets: the commit, and where its forge is (an environment token goes only there)

@@ -22,6 +22,7 @@ from signoff.store.store import Store
 from tests.forges.helpers import SHA, SHA2, Clock, ci_names, drain, forge_config, forge_source, unanchored
 from tests.forges.fakes import FakeGitHub
 from tests.forges.loopback import Fault
+from tests.support import subprocess_pythonpath
 
 ROOT = Path(__file__).resolve().parents[2]
 STATE = {"pending": "pending", "approved": "success", "rejected": "failure"}
@@ -111,7 +112,7 @@ def test_publish_killed_between_post_and_bookkeeping(store, tmp_path, monkeypatc
         req = as_user(monkeypatch, store, "ci").create_request(forge_source(config), sha=SHA)
         server.inject(Fault("hold", apply=True))  # the forge stores it, then the answer waits
         env = {**os.environ, "SIGNOFF_DATABASE_URL": f"sqlite:///{tmp_path / 'store.db'}",  # the `store` fixture's
-               "PYTHONPATH": str(ROOT), "GITHUB_TOKEN": "tok-ci",
+               "PYTHONPATH": subprocess_pythonpath(), "GITHUB_TOKEN": "tok-ci",
                "GITHUB_API_URL": server.url, "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring"}
         proc = subprocess.Popen([sys.executable, "-m", "signoff", "publish"], env=env, cwd=tmp_path,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)

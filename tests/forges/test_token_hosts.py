@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.forges.fakes import FakeGitHub
+from tests.support import subprocess_pythonpath
 
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "tok-ci-secret"
@@ -25,7 +26,7 @@ def _git(repo: Path, *args: str) -> str:
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
     home = tmp_path_factory.mktemp("signoff-home")
-    env = {**os.environ, "SIGNOFF_HOME": str(home), "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "SIGNOFF_HOME": str(home), "PYTHONPATH": subprocess_pythonpath()}
     env.pop("SIGNOFF_DATABASE_URL", None)
     done = subprocess.run([sys.executable, "-m", "signoff", "demo", "--no-gui", "--dir", str(home / "demo")], env=env,
                           capture_output=True, text=True, timeout=300)
@@ -54,7 +55,7 @@ def point_status_at(repo: Path, url: str) -> str:
 
 
 def signoff(home: Path, *args: str, user: str = "ci@example.com", **extra: str):
-    env = {**os.environ, "SIGNOFF_HOME": str(home), "PYTHONPATH": str(ROOT), "SIGNOFF_USER": user,
+    env = {**os.environ, "SIGNOFF_HOME": str(home), "PYTHONPATH": subprocess_pythonpath(), "SIGNOFF_USER": user,
            "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring", "GITHUB_TOKEN": TOKEN, **extra}
     for name in ("SIGNOFF_DATABASE_URL", "GITHUB_API_URL", "GITHUB_SERVER_URL"):
         if name not in extra:

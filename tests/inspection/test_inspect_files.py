@@ -20,6 +20,7 @@ from signoff.service.review import ReviewService
 from signoff.store.store import Store
 from tests.support import keys
 from tests.support.inspection import INSPECTION_POLICY
+from tests.support import subprocess_pythonpath
 
 NOW = datetime(2025, 6, 30, 12, 0, tzinfo=timezone.utc)
 # A [status] that posts to a forge: an inspection must replace it with the local sink.
@@ -146,7 +147,7 @@ def test_cli_inspect_json_then_show_json(tmp_path, drop, policy):
     home = tmp_path / "home-cli"
     home.mkdir()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SIGNOFF_", "MLFLOW_"))}
-    env.update(SIGNOFF_HOME=str(home), PYTHONPATH=str(Path(__file__).resolve().parents[2]))
+    env.update(SIGNOFF_HOME=str(home), PYTHONPATH=subprocess_pythonpath())
 
     def run(*args, user="ci@example.com", **extra):
         p = subprocess.run([sys.executable, "-m", "signoff", *args], capture_output=True, text=True,

@@ -21,6 +21,7 @@ import pytest
 
 from tests.mlflow.configs import BROKEN_TOML, GENAI_TOML, classic_toml
 from tests.mlflow.server import QUIET_ENV, START_TIMEOUT_S, MlflowServer
+from tests.support import subprocess_pythonpath
 
 HERE = Path(__file__).resolve().parent
 REPO_ROOT = HERE.parents[1]
@@ -110,7 +111,7 @@ class Cli:
     def __init__(self, home: Path):
         self.home = home
         env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "SIGNOFF_"))}
-        self.env = {**env, **QUIET_ENV, "SIGNOFF_HOME": str(home), "PYTHONPATH": str(REPO_ROOT)}
+        self.env = {**env, **QUIET_ENV, "SIGNOFF_HOME": str(home), "PYTHONPATH": subprocess_pythonpath()}
 
     def __call__(self, *args: str, user: str = "ci@example.com", env: dict | None = None, timeout: float = 180):
         p = subprocess.run([sys.executable, "-m", "signoff", *args], cwd=self.home, capture_output=True, text=True,
