@@ -79,9 +79,28 @@ def row_group_rows(table: pa.Table) -> int:
     return int(min(MAX_ROWS, max(MIN_ROWS, ROW_GROUP_BYTES // max(per_row, 1))))
 
 
+ARROW_BYTES_KEY = b"signoff.arrow_bytes"
+
+
 def write_parquet(table: pa.Table, where) -> None:
-    """The one way a comparison file is written (zstd, row groups for paging)."""
-    pq.write_table(table, where, row_group_size=row_group_rows(table), compression="zstd")
+    """The one way a comparison file is written (zstd, row groups for paging), with the table's
+    Arrow size in its metadata (what opening it whole would take; Parquet's own sizes are
+    of its encoded pages, far smaller for repetitive text)."""
+    meta = {**(table.schema.metadata or {}), ARROW_BYTES_KEY: str(table.nbytes).encode()}
+    pq.write_table(table.replace_schema_metadata(meta), where, row_group_size=row_group_rows(table),
+                   compression="zstd")
+
+
+def _umask() -> int:
+    """The process's umask, read without setting it (os.umask would change it for every thread)."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except OSError:
+        pass
+    return 0o022
 
 
 def _sha256_of(stream) -> str:
@@ -114,6 +133,7 @@ class ComparisonFiles:
         os.close(fd)
         try:
             write_parquet(table, tmp)
+            os.chmod(tmp, 0o666 & ~_umask())   # mkstemp's 0600 would keep other reviewers out
             with open(tmp, "rb") as f:
                 sha = _sha256_of(f)
             name = f"{sha[:2]}/{sha}.parquet"
@@ -203,9 +223,13 @@ class ComparisonPages:
 
     @property
     def arrow_bytes(self) -> int:
-        """About what the whole table takes decoded (Parquet's uncompressed size of a file)."""
+        """What the whole table takes decoded (as written; Parquet's uncompressed size of a file
+        written without it)."""
         if self._file is None:
             return self._table.nbytes
+        written = (self.schema.metadata or {}).get(ARROW_BYTES_KEY)
+        if written is not None:
+            return int(written)
         meta = self._file.metadata
         return sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
 

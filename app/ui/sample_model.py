@@ -144,6 +144,22 @@ class Prepared:
 _PAGED: dict[int, tuple[weakref.ref, ComparisonPages]] = {}
 
 
+# The memory budget of an open paged comparison (docs/performance.md "Comparisons as files"): the
+# resident columns as stored, what the model keeps per row beside them (class codes 1 byte, label
+# masks 3, visible rows 8, id order 4 + the sort's 8-byte scratch, visible-row map 4, delta 8,
+# filter masks ~4: 40 bytes), the pages' budget, and a fixed allowance for decode buffers.
+PAGED_ROW_BYTES = 40
+PAGED_SLACK = 128 << 20
+
+
+def paged_budget(frame: pd.DataFrame) -> int:
+    """Bytes an open paged comparison may add to the window's memory, at most."""
+    from signoff.store.comparison_files import PAGE_BUDGET
+
+    resident = int(frame.memory_usage(index=False, deep=False).sum())
+    return resident + PAGED_ROW_BYTES * len(frame) + PAGE_BUDGET + PAGED_SLACK
+
+
 def _remember_pages(frame: pd.DataFrame, pages: ComparisonPages) -> None:
     for key in [k for k, (ref, _) in _PAGED.items() if ref() is None]:
         _PAGED.pop(key, None)
@@ -188,6 +204,38 @@ class _ClassNames:
         return self.NAMES[int(self.codes[pos])]
 
 
+class _Categories:
+    """A categorical column read one cell at a time from its codes (a numpy object array of
+    it would build one Python string per row: 770 MB for 10M rows of Arrow-backed categories)."""
+
+    dtype = np.dtype(object)
+
+    def __init__(self, series: pd.Series):
+        self.codes = series.cat.codes.to_numpy()
+        self.cats = np.asarray(series.cat.categories, dtype=object)
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+    def __getitem__(self, pos):
+        code = self.codes[pos]
+        return self.cats[code] if code >= 0 else None
+
+    def factorized(self) -> tuple[np.ndarray, np.ndarray]:
+        """(code per row, the values that occur as text, missing as "(none)"): what factorizing
+        the column's text gives, from the codes alone."""
+        codes, present = pd.factorize(self.codes)
+        uniques = np.array(["(none)" if c < 0 else str(self.cats[c]) for c in present], dtype=object)
+        return codes, uniques
+
+    def sort_order(self) -> np.ndarray:
+        """By the values' text, missing first (as an empty text), ties in frame order."""
+        text = np.array([str(c) for c in self.cats] + [""], dtype=object)
+        rank = np.empty(len(text), dtype=np.int64)
+        rank[np.argsort(text, kind="stable")] = np.arange(len(text))
+        return np.argsort(rank[np.where(self.codes >= 0, self.codes, len(self.cats))], kind="stable")
+
+
 class ArrowColumn:
     """A frame column read one cell at a time as a Python value (for the rows on screen),
     without turning a million values into Python objects."""
@@ -199,8 +247,11 @@ class ArrowColumn:
 
     @classmethod
     def of(cls, series: pd.Series):
-        """An ArrowColumn for Arrow-backed columns; other columns as a numpy object array."""
-        arr = None if isinstance(series.dtype, pd.CategoricalDtype) else arrow_of(series)
+        """An ArrowColumn for Arrow-backed columns, _Categories for categoricals; other columns
+        as a numpy object array."""
+        if isinstance(series.dtype, pd.CategoricalDtype):
+            return _Categories(series)
+        arr = arrow_of(series)
         return cls(arr) if arr is not None else series.to_numpy(dtype=object)
 
     def __len__(self) -> int:
@@ -387,7 +438,11 @@ class SampleTableModel(QAbstractTableModel):
         class_counts = {c: int(counts[i]) for i, c in enumerate(CLASS_ORDER)}
         slice_codes = {}
         for col in slices:
-            sc, uniques = pd.factorize(as_text_series(frame[col]).fillna("(none)"))
+            column = arrays.get(col)
+            if isinstance(column, _Categories):
+                sc, uniques = column.factorized()
+            else:
+                sc, uniques = pd.factorize(as_text_series(frame[col]).fillna("(none)"))
             slice_codes[col] = (sc.astype(np.int32 if len(uniques) > 32_000 else np.int16), np.asarray(uniques, dtype=object))
         labels = {k: v for k, v in (labels or {}).items() if not v.is_empty}
         labeled = id_index.mask_of(list(labels)) if n and labels else np.zeros(n, dtype=bool)
@@ -728,7 +783,7 @@ class SampleTableModel(QAbstractTableModel):
                 idx = self._sort_keys[key] = np.argsort(np.nan_to_num(self._arrays[key], nan=np.inf), kind="stable")
         elif key == "id":
             idx = self._id_index.sorted_positions()
-        elif isinstance(self._arrays.get(key), (ArrowColumn, PagedColumn)):
+        elif isinstance(self._arrays.get(key), (ArrowColumn, PagedColumn, _Categories)):
             idx = self._sort_keys.get(key)
             if idx is None:
                 idx = self._sort_keys[key] = self._arrays[key].sort_order()

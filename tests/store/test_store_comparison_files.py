@@ -12,7 +12,6 @@ import sys
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
-import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
