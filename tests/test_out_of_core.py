@@ -158,3 +158,28 @@ def test_the_documented_sql_is_the_engines():
     section = doc.split("### Comparisons larger than memory", 1)[1]
     sql = re.search(r"```sql\n(.*?)```", section, re.S).group(1)
     assert sql.strip() == ooc.COMPARISON_SQL.strip()
+
+
+@pytest.mark.parametrize("engine", ["memory", "duckdb"])
+def test_either_engine_stores_the_same_comparison(engine, tmp_path, monkeypatch):
+    from signoff.store.records import NewRequest
+    from signoff.store.store import Store
+
+    data = _generated(3_000, "text", seed=11)
+    used, summary, table = ooc.compare_files(data.spec, *_inputs(data, tmp_path), engine=engine, warnings=data.warnings,
+                                             out=tmp_path / "engine.parquet")
+    assert used == engine and isinstance(table, Path) == (engine == "duckdb")
+    store = Store(f"sqlite:///{tmp_path / 'signoff.db'}")
+    try:
+        rec = store.add_request(NewRequest(sha="a" * 40, change_key="m", source="files", locator={}, baseline_ref="b",
+                                           candidate_ref="c", title="t", author="a@example.com", content_hash="h",
+                                           config_toml="[policy]\n", eval_sets=["generated"], created_by="ci"),
+                                comparisons=[("generated", summary, table)], status="pending", description="",
+                                outbox=[], actor="ci")
+        expected = table_to_frame(as_table(compare(data).table))
+        pd.testing.assert_frame_equal(store.load_comparison(rec.id, "generated"), expected)
+        assert _close(store.comparison_summaries(rec.id)["generated"], compare(data).summary)
+    finally:
+        store.close()
+    if engine == "duckdb":
+        assert (tmp_path / "engine.parquet").is_file()   # copied in under its hash, left where it was

@@ -118,6 +118,40 @@ class OutOfCoreResult:
     slice_columns: list[str]
 
 
+def compare_files(spec: EvalSetSpec, samples: str | Path, baseline: str | Path, candidate: str | Path, *,
+                  engine: str = "auto", warnings: list[str] | None = None, out: str | Path | None = None):
+    """Compare canonical Parquet inputs with the engine chosen (choose_engine): (engine used,
+    summary, the table: a DataFrame from compare(), or the Path of the out-of-core engine's
+    file). Either goes to Store.add_request as the comparison's table."""
+    used = choose_engine([samples, baseline, candidate], engine)
+    if used == "duckdb":
+        result = compare_parquet(spec, samples, baseline, candidate, out=out, warnings=warnings)
+        return used, result.summary, result.path
+    from signoff.core.compare import compare
+    from signoff.core.model import EvalSetData
+
+    frames, no_score = [], {}
+    for side, path in (("samples", samples), ("baseline", baseline), ("candidate", candidate)):
+        table = pq.read_table(path)
+        if side != "samples" and "score" in table.column_names:
+            score = pc.cast(table.column("score"), pa.float64())
+            bad = pc.and_(pc.is_valid(score), pc.invert(pc.is_finite(score)))
+            if pc.any(bad).as_py():
+                first = pc.index(bad, True).as_py()
+                what = f"{side} predictions"
+                if spec.non_finite_scores != "as-missing":
+                    raise InputError(f"{what} (id {table.column('id')[first]}): 'score' is {score[first].as_py()!r}, "
+                                     "not a finite number; fix the score, or set non_finite_scores = \"as-missing\" "
+                                     f"on eval set {spec.name!r} in signoff.toml to count such scores as no score")
+                no_score[side] = [str(v) for v in pc.filter(table.column("id"), bad).to_pylist()]
+        frames.append(table.to_pandas())
+    frames = [f.assign(id=f["id"].astype(str)) for f in frames]
+    data = EvalSetData(spec=spec, samples=frames[0], baseline=frames[1], candidate=frames[2], content_hash="",
+                       warnings=list(warnings or []), no_score=no_score)
+    result = compare(data)
+    return used, result.summary, result.table
+
+
 def choose_engine(paths, engine: str = "auto") -> str:
     """"memory" or "duckdb" for inputs at `paths`: as asked, or by their size on disk."""
     if engine not in ENGINES:

@@ -126,29 +126,42 @@ class ComparisonFiles:
         bytes again finds the file there and keeps it."""
         fs, base = _filesystem(self.location)
         local = isinstance(fs, pafs.LocalFileSystem)
-        tmp_dir = base if local else None
         if local:
             os.makedirs(base, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(suffix=".parquet.tmp", dir=tmp_dir)
+        fd, tmp = tempfile.mkstemp(suffix=".parquet.tmp", dir=base if local else None)
         os.close(fd)
         try:
             write_parquet(table, tmp)
-            os.chmod(tmp, 0o666 & ~_umask())   # mkstemp's 0600 would keep other reviewers out
+            return self._place(tmp, fs, base, move=True)
+        finally:
+            if os.path.exists(tmp):
+                os.remove(tmp)
+
+    def put_file(self, path: str | Path) -> tuple[str, str]:
+        """A comparison already written as Parquet (the out-of-core engine's), copied in under its
+        hash: (URI, SHA-256 hex). The file at `path` is left as it is."""
+        fs, base = _filesystem(self.location)
+        return self._place(str(path), fs, base, move=False)
+
+    def _place(self, tmp: str, fs: pafs.FileSystem, base: str, *, move: bool) -> tuple[str, str]:
+        local = isinstance(fs, pafs.LocalFileSystem)
+        try:
+            if move:
+                os.chmod(tmp, 0o666 & ~_umask())   # mkstemp's 0600 would keep other reviewers out
             with open(tmp, "rb") as f:
                 sha = _sha256_of(f)
             name = f"{sha[:2]}/{sha}.parquet"
             path = f"{base}/{name}"
             if fs.get_file_info(path).type != pafs.FileType.File:
                 fs.create_dir(f"{base}/{sha[:2]}", recursive=True)
-                if local:
+                if local and move:
                     os.replace(tmp, path)
-                else:
-                    pafs.copy_files(tmp, path, source_filesystem=pafs.LocalFileSystem(), destination_filesystem=fs)
+                else:   # through a temporary name: a reader never sees half a file under the hash
+                    part = f"{path}.{os.getpid()}.part"
+                    pafs.copy_files(tmp, part, source_filesystem=pafs.LocalFileSystem(), destination_filesystem=fs)
+                    fs.move(part, path)
         except OSError as exc:
             raise ComparisonFileError(f"cannot write the comparison to {self.location}: {exc}") from None
-        finally:
-            if os.path.exists(tmp):
-                os.remove(tmp)
         return f"{self.location}/{name}", sha
 
     @classmethod

@@ -12,6 +12,7 @@ import dataclasses
 from contextlib import contextmanager
 from dataclasses import asdict, fields, replace
 from datetime import datetime
+from pathlib import PurePath
 from typing import TYPE_CHECKING
 
 from sqlalchemy import bindparam, delete, func, insert, select, update
@@ -291,12 +292,13 @@ class Store:
         return [_label(r) for r in rows]
 
     # -- requests -------------------------------------------------------
-    def add_request(self, req: NewRequest, *, comparisons: list[tuple[str, dict, pd.DataFrame | pa.Table]],
+    def add_request(self, req: NewRequest, *, comparisons: list[tuple[str, dict, pd.DataFrame | pa.Table | PurePath]],
                     status: str, description: str, outbox: list[OutboxEntry], actor: str,
                     inspection: InspectionRecord | None = None) -> RequestRecord:
         """One transaction: insert the request, its comparisons (eval set name, summary
         dict, per-sample table: a DataFrame or an Arrow table, written as a Parquet file
-        named by its hash, app/store/comparison_files.py), set its status, enqueue the
+        named by its hash, or a Path to such a file already written by the out-of-core
+        engine; app/store/comparison_files.py), set its status, enqueue the
         outbox entries, append audit entry 'request.create'."""
         names = [name for name, _, _ in comparisons]
         if len(set(names)) != len(names):
@@ -307,7 +309,8 @@ class Store:
         from .frames import as_table
 
         files = ComparisonFiles(self.comparisons_location())
-        stored = [files.put(as_table(table)) for _, _, table in comparisons]
+        stored = [files.put_file(table) if isinstance(table, PurePath) else files.put(as_table(table))
+                  for _, _, table in comparisons]
         now = utcnow()
         with self._write() as s:
             log = audit_log.AuditAppender(s, self._installation)
