@@ -33,7 +33,7 @@ from signoff.core.compare import BASE_COLUMNS, HASH_COLUMN, HASHED_COLUMNS, PRED
 from signoff.core.config import EvalSetSpec
 from signoff.core.errors import InputError
 from signoff.core.model import SEVERITY, ChangeClass
-from signoff.store.comparison_files import ARROW_BYTES_KEY, MAX_ROWS, MIN_ROWS, ROW_GROUP_BYTES
+from signoff.store.comparison_files import ARROW_BYTES_KEY, MAX_ROWS, MIN_ROWS, ROW_GROUP_BYTES, dictionary_columns
 from signoff.store.frames import META_KEY
 
 OUT_OF_CORE_ABOVE_BYTES = 1 << 30
@@ -305,7 +305,8 @@ def _write(reader: pa.RecordBatchReader, out: Path, summary: _Summary) -> int:
         for batch in reader:
             table = _finish(batch, schema)
             if writer is None:
-                writer = pq.ParquetWriter(str(out), table.schema.with_metadata(meta), compression="zstd")
+                writer = pq.ParquetWriter(str(out), table.schema.with_metadata(meta), compression="zstd",
+                                          use_dictionary=dictionary_columns(table.schema))
                 per_row = table.nbytes / max(table.num_rows, 1)
                 group_rows = int(min(MAX_ROWS, max(MIN_ROWS, ROW_GROUP_BYTES // max(per_row, 1))))
             writer.write_table(table.replace_schema_metadata(meta), row_group_size=group_rows)

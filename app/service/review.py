@@ -43,7 +43,7 @@ np = lazy("numpy")
 pd = lazy("pandas")
 _compare = lazy("signoff.core.compare")
 _id_lookup = lazy("signoff.core.id_lookup")
-_frames = lazy("signoff.store.frames")
+_codec = lazy("signoff.store.frames")
 _files = lazy("signoff.store.comparison_files")
 
 log = logging.getLogger(__name__)
@@ -387,12 +387,11 @@ class ReviewService:
         frame = self._cached_frame(key)
         if frame is not None:
             return frame.copy(deep=False)
+        if self.store.comparison_arrow_bytes(*key) <= PAGED_ABOVE_BYTES:
+            return self.comparison(*key)
         pages = self.store.comparison_pages(*key)
-        if pages.arrow_bytes <= PAGED_ABOVE_BYTES:
-            frame = self._cache_frame(key, _frames.table_to_frame(pages.columns(pages.names)))
-            return frame.copy(deep=False)
         resident = [*RESIDENT_COLUMNS, *_compare.table_slice_columns(pd.DataFrame(columns=pages.names))]
-        frame = _frames.table_to_frame(pages.columns(resident))
+        frame = _codec.table_to_frame(pages.columns(resident))
         with self._lock:
             if key not in self._slims:
                 self._slims[key] = _Slim.of(frame)

@@ -472,13 +472,21 @@ class Store:
     def comparison_table(self, request_id: int, eval_set: str, *, columns: list[str] | None = None) -> pa.Table:
         """The per-sample table as stored (Arrow; `columns`: those of them it has). A file
         comparison is read after its hash is checked (ComparisonFileError otherwise)."""
-        from .comparison_files import ComparisonFiles, read_columns
+        from .comparison_files import ComparisonFiles
         from .frames import bytes_to_table
 
         kind, source = self._comparison_source(request_id, eval_set)
         if kind == "blob":
             return bytes_to_table(source, columns)
-        return read_columns(ComparisonFiles.open(*source), columns)
+        return ComparisonFiles.read(*source, columns)
+
+    def comparison_arrow_bytes(self, request_id: int, eval_set: str) -> int:
+        """About what the per-sample table takes decoded (a file's footer says; 0 for a blob
+        comparison, which is read whole anyway): whether to open it whole or paged."""
+        from .comparison_files import ComparisonFiles
+
+        kind, source = self._comparison_source(request_id, eval_set)
+        return 0 if kind == "blob" else ComparisonFiles.arrow_bytes(source[0])
 
     def comparison_pages(self, request_id: int, eval_set: str) -> ComparisonPages:
         """The per-sample table read by row group as needed (app/store/comparison_files.py):

@@ -63,8 +63,11 @@ def test_an_arrow_table_is_written_as_it_is(store, new_request):
     assert store.comparison_table(rec.id, "arrow", columns=["id", "nope"]).column_names == ["id"]
 
 
-def test_a_changed_file_is_refused_in_one_line(store, new_request, sample_table):
+@pytest.mark.parametrize("whole_read", [256 << 20, 0], ids=["read-once", "streamed"])
+def test_a_changed_file_is_refused_in_one_line(store, new_request, sample_table, whole_read, monkeypatch):
+    monkeypatch.setattr(cf, "WHOLE_READ_BYTES", whole_read)   # both ways of checking the hash
     rec = _add(store, new_request, [("texts", {}, sample_table(5))])
+    assert len(store.load_comparison(rec.id, "texts")) == 5
     path = _path(_row(store, rec.id)[0])
     data = bytearray(path.read_bytes())
     data[len(data) // 2] ^= 0xFF
