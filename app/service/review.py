@@ -391,7 +391,7 @@ class ReviewService:
             return self.comparison(*key)
         pages = self.store.comparison_pages(*key)
         resident = [*RESIDENT_COLUMNS, *_compare.table_slice_columns(pd.DataFrame(columns=pages.names))]
-        frame = _codec.table_to_frame(pages.columns(resident))
+        frame = _codec.table_to_frame(pages.resident(resident))
         with self._lock:
             if key not in self._slims:
                 self._slims[key] = _Slim.of(frame)

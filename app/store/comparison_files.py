@@ -317,6 +317,15 @@ class ComparisonPages:
                 return self._file.read(columns=cols)
         return self._table.select(cols)
 
+    def resident(self, columns: list[str]) -> pa.Table:
+        """Whole columns for a table to hold, read one at a time with text as large_string (what
+        pandas holds: converting a string column in to_pandas would copy it beside the original)."""
+        out = {}
+        for name in [c for c in columns if c in self.names]:
+            col = self.columns([name]).column(0)
+            out[name] = col.cast(pa.large_string()) if pa.types.is_string(col.type) else col
+        return pa.table(out).replace_schema_metadata(self.schema.metadata)
+
     def group_of(self, pos: int) -> int:
         return bisect.bisect_right(self.starts, int(pos)) - 1
 

@@ -146,9 +146,9 @@ _PAGED: dict[int, tuple[weakref.ref, ComparisonPages]] = {}
 
 # The memory budget of an open paged comparison (docs/performance.md "Comparisons as files"): the
 # resident columns as stored, what the model keeps per row beside them (class codes 1 byte, label
-# masks 3, visible rows 8, id order 4 + the sort's 8-byte scratch, visible-row map 4, delta 8,
-# filter masks ~4: 40 bytes), the pages' budget, and a fixed allowance for decode buffers.
-PAGED_ROW_BYTES = 40
+# masks 3, visible rows 8, id order 4 + the sort's 8-byte result and scratch 8, visible-row map 4,
+# delta 8, filter masks ~4: 48 bytes), the pages' budget, and a fixed allowance for decode buffers.
+PAGED_ROW_BYTES = 48
 PAGED_SLACK = 128 << 20
 
 
