@@ -265,8 +265,8 @@ def compare_parquet(spec: EvalSetSpec, samples: str | Path, baseline: str | Path
     import duckdb
 
     out = Path(out) if out is not None else Path(tempfile.mkstemp(suffix=".parquet")[1])
-    temp_dir = str(temp_dir or tempfile.mkdtemp(prefix="signoff-duckdb-"))
-    con = duckdb.connect(config={"memory_limit": memory_limit, "temp_directory": temp_dir,
+    spill = tempfile.TemporaryDirectory(prefix="signoff-duckdb-", dir=temp_dir)   # DuckDB's spill, removed after
+    con = duckdb.connect(config={"memory_limit": memory_limit, "temp_directory": spill.name,
                                  "preserve_insertion_order": True, **({"threads": threads} if threads else {})})
     try:
         for view, path in (("samples", samples), ("baseline", baseline), ("candidate", candidate)):
@@ -293,6 +293,7 @@ def compare_parquet(spec: EvalSetSpec, samples: str | Path, baseline: str | Path
         return OutOfCoreResult(out, summary, rows, slices)
     finally:
         con.close()
+        spill.cleanup()
 
 
 def _write(reader: pa.RecordBatchReader, out: Path, summary: _Summary) -> int:
