@@ -64,8 +64,9 @@ b AS (SELECT CAST(id AS VARCHAR) AS id, * EXCLUDE (id) FROM baseline),
 c AS (SELECT CAST(id AS VARCHAR) AS id, * EXCLUDE (id) FROM candidate),
 ids AS (
     SELECT id, 0 AS src, rn FROM s
-    UNION ALL SELECT id, 1, rn FROM b WHERE id NOT IN (SELECT id FROM s)
-    UNION ALL SELECT id, 2, rn FROM c WHERE id NOT IN (SELECT id FROM s) AND id NOT IN (SELECT id FROM b)
+    UNION ALL SELECT id, 1, rn FROM b WHERE NOT EXISTS (SELECT 1 FROM s WHERE s.id = b.id)
+    UNION ALL SELECT id, 2, rn FROM c WHERE NOT EXISTS (SELECT 1 FROM s WHERE s.id = c.id)
+                                        AND NOT EXISTS (SELECT 1 FROM b WHERE b.id = c.id)
 ),
 joined AS (
     SELECT ids.id, ids.src, ids.rn,
@@ -267,7 +268,7 @@ def compare_parquet(spec: EvalSetSpec, samples: str | Path, baseline: str | Path
     out = Path(out) if out is not None else Path(tempfile.mkstemp(suffix=".parquet")[1])
     spill = tempfile.TemporaryDirectory(prefix="signoff-duckdb-", dir=temp_dir)   # DuckDB's spill, removed after
     con = duckdb.connect(config={"memory_limit": memory_limit, "temp_directory": spill.name,
-                                 "preserve_insertion_order": True, **({"threads": threads} if threads else {})})
+                                 "preserve_insertion_order": False, **({"threads": threads} if threads else {})})
     try:
         for view, path in (("samples", samples), ("baseline", baseline), ("candidate", candidate)):
             con.execute(f"CREATE VIEW {view} AS SELECT * EXCLUDE (file_row_number), file_row_number AS rn "
