@@ -53,15 +53,16 @@ KEY_SQL = {
               "ELSE 't:' || CAST({x} AS VARCHAR) END",
 }
 
-# The comparison in one statement. Inputs: views samples, baseline, candidate, each with `rn`,
+# The comparison in one statement (s, b, c NOT MATERIALIZED: read again from the Parquet where used,
+# never held in memory whole). Inputs: views samples, baseline, candidate, each with `rn`,
 # the row's place in its file. {placeholders}: the output type's key (KEY_SQL), the sign of a
 # better score (1 or -1), the slice and extra columns. Row order of the result: worst first
 # (severity, then the biggest drop in score), then the eval set's own order (samples, then ids
 # only the baseline has, then ids only the candidate has).
 COMPARISON_SQL = """
-WITH s AS (SELECT CAST(id AS VARCHAR) AS id, * EXCLUDE (id) FROM samples),
-b AS (SELECT CAST(id AS VARCHAR) AS id, * EXCLUDE (id) FROM baseline),
-c AS (SELECT CAST(id AS VARCHAR) AS id, * EXCLUDE (id) FROM candidate),
+WITH s AS NOT MATERIALIZED (SELECT CAST(id AS VARCHAR) AS id, * EXCLUDE (id) FROM samples),
+b AS NOT MATERIALIZED (SELECT CAST(id AS VARCHAR) AS id, * EXCLUDE (id) FROM baseline),
+c AS NOT MATERIALIZED (SELECT CAST(id AS VARCHAR) AS id, * EXCLUDE (id) FROM candidate),
 ids AS (
     SELECT id, 0 AS src, rn FROM s
     UNION ALL SELECT id, 1, rn FROM b WHERE NOT EXISTS (SELECT 1 FROM s WHERE s.id = b.id)
