@@ -2,7 +2,7 @@
 samples (100M with --with-100m): time and peak memory, each run in a process of its own, next
 to the in-memory engine (compare_files engine="memory") where it fits, and the growth per row.
 
-    python benchmarks/bench_out_of_core.py [--sizes 1000000,10000000] [--with-100m] [--memory-limit 2GB]
+    python benchmarks/bench_out_of_core.py [--sizes 1000000,10000000] [--with-100m] [--memory-limit 3GB]
                                            [--memory-engine-up-to 1000000] [--dir DIR]
 
 Synthetic eval set: short outputs (~20 characters), ids "s0000001", input and reference ~20
@@ -106,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--sizes", default="1000000,10000000")
     p.add_argument("--with-100m", action="store_true")
-    p.add_argument("--memory-limit", default="2GB")
+    p.add_argument("--memory-limit", default="3GB")
     p.add_argument("--memory-engine-up-to", type=int, default=1_000_000)
     p.add_argument("--dir", default="")
     p.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
