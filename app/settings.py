@@ -20,6 +20,7 @@ What wins where two places say something (PRODUCT.md):
     identity:  --user  >  SIGNOFF_USER  >  settings identity.user  >  git user.email
     signing key: SIGNOFF_SIGNING_KEY  >  settings identity.signing_key  (configured_signing_key())
     store:     SIGNOFF_DATABASE_URL  >  settings store.url  >  SQLite in SIGNOFF_HOME
+    comparison files: SIGNOFF_COMPARISONS  >  settings store.comparisons  >  next to the SQLite store
 
 Window geometry and splitter state are not here: they live in QSettings
 (app/ui/layout.py), which is made for Qt's own binary state.
@@ -48,7 +49,7 @@ AGENT_PREFIX = "agent:"     # identity.signing_key for a key held by the ssh-age
 
 DEFAULTS: dict[str, Any] = {
     "identity": {"user": "", "signing_key": ""},   # signing_key: a private key file, or "agent:SHA256:…"
-    "store": {"url": ""},
+    "store": {"url": "", "comparisons": ""},   # comparisons: where comparison files go (path or URI)
     "connections": {
         "git_repos": [],          # ["/path/to/model-repo", …]
         "mlflow_servers": [],     # [{"name": "prod", "url": "https://mlflow.example.com"}, …]
@@ -238,5 +239,13 @@ def configured_signing_key() -> SigningKeyChoice | None:
 def configured_store_url() -> str:
     try:
         return str(load_settings().get("store.url") or "").strip()
+    except Exception:
+        return ""
+
+
+def configured_comparisons() -> str:
+    """Where comparison files go (app/store/comparison_files.py): a path or URI, "" for the default."""
+    try:
+        return str(load_settings().get("store.comparisons") or "").strip()
     except Exception:
         return ""

@@ -517,6 +517,10 @@ class FakeReviewService:
         except KeyError:
             raise NotFoundError(f"request {request_id} has no eval set {eval_set!r}") from None
 
+    def comparison_view(self, request_id: int, eval_set: str, *, task=None):
+        """The fake's tables are small: always whole (ReviewService pages only big ones)."""
+        return self.comparison(request_id, eval_set, task=task)
+
     def set_label(self, request_id: int, eval_set: str, sample_id: str, *, verdict: Verdict | None = KEEP,
                   correct: bool | None = KEEP, error: str | None = KEEP, comment: str | None = KEEP,
                   refresh: bool = True) -> Label:

@@ -51,6 +51,9 @@ class ReviewPort(Protocol):
         """The per-sample table. `task` (signoff.core.tasks) makes the load cancellable: once
         `task.cancel()` is called the load stops at its next check and raises `Cancelled`
         (no table, nothing half-cached); progress goes to `task.report`."""
+    def comparison_view(self, request_id: int, eval_set: str, *, task: TaskState | None = None) -> Any:
+        """What the window opens: the whole table, or a PagedComparison (resident columns + row groups
+        read as needed, app/store/comparison_files.py) for one too big to hold whole. `task` as above."""
     def set_label(self, request_id: int, eval_set: str, sample_id: str, *, verdict: Verdict | None = ...,
                   correct: bool | None = ..., error: str | None = ..., comment: str | None = ...,
                   refresh: bool = True) -> Label:

@@ -47,6 +47,8 @@ pa = lazy("pyarrow")
 pc = lazy("pyarrow.compute")
 _compare = lazy("signoff.core.compare")
 _id_lookup = lazy("signoff.core.id_lookup")
+_codec = lazy("signoff.store.frames")
+_files = lazy("signoff.store.comparison_files")
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +56,12 @@ KEEP = object()  # "leave this field of the label as it is"
 CHANGED_CLASSES = (ChangeClass.CHANGED.value, ChangeClass.IMPROVED.value, ChangeClass.REGRESSED.value)
 CLASS_NAMES = [c.value for c in ChangeClass]
 FRAMES_CACHED = 2   # whole comparison tables kept (a 1M-sample one is ~220 MB of Arrow memory)
+# The window opens a comparison whole up to this size decoded, paged above it (comparison_view;
+# docs/performance.md "Comparisons as files"): a 1M-sample comparison of short texts (~200 MB) whole.
+PAGED_ABOVE_BYTES = 512 << 20
+# What a paged table holds for every row (the rest is read by row group): what the table
+# shows, filters and sorts on by default.
+RESIDENT_COLUMNS = ("id", "class", "severity", "delta")
 LABEL_COLUMNS = ["eval_set", "sample_id", "user", "verdict", "correct", "error", "comment", "updated_at"]
 
 
@@ -391,21 +399,52 @@ class ReviewService:
         task = task or NULL_TASK
         task.check()
         key = (int(request_id), eval_set)
+        frame = self._cached_frame(key)
+        if frame is None:
+            frame = self.store.load_comparison(*key)
+            task.check()       # cancelled during the read: no table handed out (the read is cached all the same)
+            frame = self._cache_frame(key, frame)
+        return frame.copy(deep=False)
+
+    def comparison_view(self, request_id: int, eval_set: str, *, task: TaskState | None = None):
+        """What the window opens: the whole table (as `comparison`) when it takes at most
+        PAGED_ABOVE_BYTES decoded, else a PagedComparison: RESIDENT_COLUMNS and the slice
+        columns for every row, the rest read by row group as needed (app/store/comparison_files.py).
+        `task` as for `comparison`: cancelled, it raises Cancelled and hands out nothing."""
+        task = task or NULL_TASK
+        task.check()
+        key = (int(request_id), eval_set)
+        frame = self._cached_frame(key)
+        if frame is not None:
+            return frame.copy(deep=False)
+        if self.store.comparison_arrow_bytes(*key) <= PAGED_ABOVE_BYTES:
+            return self.comparison(*key, task=task)
+        pages = self.store.comparison_pages(*key)
+        resident = [*RESIDENT_COLUMNS, *_compare.table_slice_columns(pd.DataFrame(columns=pages.names))]
+        frame = _codec.table_to_frame(pages.resident(resident))
+        task.check()
+        with self._lock:
+            if key not in self._slims:
+                self._slims[key] = _Slim.of(frame)
+                self._slims[key].ids.start()
+        return _files.PagedComparison(frame, pages)
+
+    def _cached_frame(self, key):
         with self._lock:
             frame = self._frames.get(key)
             if frame is not None:
                 self._frames.move_to_end(key)
-        if frame is None:
-            frame = self.store.load_comparison(*key)
-            task.check()       # cancelled during the read: no table handed out (the read is cached all the same)
-            with self._lock:
-                self._frames[key] = frame
-                while len(self._frames) > FRAMES_CACHED:
-                    self._frames.popitem(last=False)
-                if key not in self._slims:
-                    self._slims[key] = _Slim.of(frame)
-                    self._slims[key].ids.start()   # sorted ids for the first label's check, on a spare core
-        return frame.copy(deep=False)
+        return frame
+
+    def _cache_frame(self, key, frame: pd.DataFrame) -> pd.DataFrame:
+        with self._lock:
+            self._frames[key] = frame
+            while len(self._frames) > FRAMES_CACHED:
+                self._frames.popitem(last=False)
+            if key not in self._slims:
+                self._slims[key] = _Slim.of(frame)
+                self._slims[key].ids.start()   # sorted ids for the first label's check, on a spare core
+        return frame
 
     # -- labels -----------------------------------------------------------
     def set_label(self, request_id: int, eval_set: str, sample_id: str, *, verdict=KEEP, correct=KEEP, error=KEEP,

@@ -18,13 +18,14 @@ columns are stored as one JSON text per value and decoded on load.
 from __future__ import annotations
 
 import io
+import json
 
 import pandas as pd
 import pyarrow as pa
 import pyarrow.feather as feather
 import pyarrow.parquet as pq
 
-from signoff.core.table_kinds import frame_to_table, table_to_frame
+from signoff.core.table_kinds import KINDS_KEY as META_KEY, _json_hook, frame_to_table, table_to_frame  # noqa: F401 (re-exported)
 
 PARQUET_MAGIC = b"PAR1"
 
@@ -50,6 +51,23 @@ def bytes_to_table(data: bytes, columns: list[str] | None = None) -> pa.Table:
         names = set(pa.ipc.open_file(pa.BufferReader(data)).schema.names)
         columns = [c for c in columns if c in names]
     return feather.read_table(pa.BufferReader(data), columns=columns, memory_map=False)
+
+
+def as_table(table) -> pa.Table:
+    """A comparison table as Arrow: a pyarrow.Table as it is, a DataFrame encoded (frame_to_table)."""
+    return table if isinstance(table, pa.Table) else frame_to_table(table)
+
+
+def column_kinds(schema: pa.Schema) -> dict[str, str]:
+    """{column: "text" / "bytes" / "json"} of the object columns frame_to_table encoded."""
+    return json.loads((schema.metadata or {}).get(META_KEY, b"{}"))
+
+
+def decode_value(kind: str | None, value):
+    """One stored value as the frame held it (a JSON-encoded object column decoded)."""
+    if kind == "json" and value is not None:
+        return json.loads(value, object_hook=_json_hook)
+    return value
 
 
 def bytes_to_frame(data: bytes, columns: list[str] | None = None) -> pd.DataFrame:

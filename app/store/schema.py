@@ -123,9 +123,13 @@ class Comparison(Base):
     eval_set: Mapped[str] = mapped_column(String(255))
     position: Mapped[int] = mapped_column(Integer)
     summary: Mapped[dict] = mapped_column(JSON)
-    # The per-sample table as Parquet: columnar, typed (categoricals, bytes, NaN) and compact.
-    # Arrow IPC bytes (app/store/frames.py); the column's name is from when it held Parquet.
-    table_data: Mapped[bytes] = mapped_column("table_parquet", LargeBinary)
+    # Before 0009: the per-sample table as a blob (Arrow IPC, or Parquet in the first stores;
+    # app/store/frames.py; the column's name is from when it held Parquet). Still read.
+    table_data: Mapped[bytes | None] = mapped_column("table_parquet", LargeBinary, nullable=True)
+    # 0009_comparison_files: the table as a Parquet file named by its SHA-256, where every
+    # reviewer reaches it (app/store/comparison_files.py); NULL for a blob comparison.
+    table_uri: Mapped[str | None] = mapped_column(Text, nullable=True)
+    table_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
 class LabelRow(Base):

@@ -12,6 +12,7 @@ import dataclasses
 from contextlib import contextmanager
 from dataclasses import asdict, fields, replace
 from datetime import datetime
+from pathlib import PurePath
 from typing import TYPE_CHECKING
 
 from sqlalchemy import bindparam, delete, func, insert, select, update
@@ -27,7 +28,7 @@ from signoff.core.model import (IDENTITY_CHECKED, IDENTITY_REFUSED, IDENTITY_UNC
                              Verdict)
 
 from . import audit_log, outbox as ob
-from .db import DB_FILE, READ_ONLY, StoreUnavailable, data_dir, describe, make_engine, mask, resolve_url
+from .db import DB_FILE, READ_ONLY, StoreUnavailable, data_dir, describe, make_engine, mask, resolve_url, sqlite_path
 from .migrate import upgrade
 from .records import AuditEntry, AuditReport, InspectionRecord, NewRequest, OutboxEntry, OutboxItem, RequestRecord, SignedStatement
 from .schema import (HEAD_ID, AssignmentRow, AuditHead, Comparison, DecisionRow, ForgeKeys, InspectionRow, KeptVerdict,
@@ -35,6 +36,9 @@ from .schema import (HEAD_ID, AssignmentRow, AuditHead, Comparison, DecisionRow,
 
 if TYPE_CHECKING:
     import pandas as pd
+    import pyarrow as pa
+
+    from .comparison_files import ComparisonPages
 
 # frames.py (pandas, pyarrow) is imported by the two methods that move comparisons: opening the
 # store, reading a request or its status imports neither (issue 16, `signoff status` start-up).
@@ -159,14 +163,18 @@ def _upsert_label_statement(dialect: str):
 class Store:
     """Safe to share between threads: every call runs in its own session and transaction."""
 
-    def __init__(self, url: str | None = None, *, migrate: bool = True):
+    def __init__(self, url: str | None = None, *, migrate: bool = True, comparisons: str | None = None):
         """Open the store at `url` (SQLAlchemy URL). None: SIGNOFF_DATABASE_URL, else a
         SQLite file `signoff.db` in the user data dir (SIGNOFF_HOME if set, else
         platformdirs.user_data_dir("signoff")). SQLite: WAL, foreign_keys=ON,
         busy_timeout. `postgresql://` URLs use the psycopg (v3) driver.
-        With migrate=True, runs alembic upgrade head (creating the schema)."""
+        With migrate=True, runs alembic upgrade head (creating the schema).
+        `comparisons`: where new comparison files go (a path or URI; None: SIGNOFF_COMPARISONS,
+        the settings' store.comparisons, else `comparisons/` next to the SQLite file or in
+        the data dir; app/store/comparison_files.py)."""
         self._url = resolve_url(url)
         self.url = mask(self._url)
+        self._comparisons = comparisons
         # Signs every audit entry this process writes (SIGNOFF_HOME/installation_ed25519, made on first use).
         self._installation = audit_log.Installation()
         self._engine = make_engine(self._url)
@@ -190,6 +198,14 @@ class Store:
             raise
 
     url: str  # the resolved URL, password masked when shown
+
+    def comparisons_location(self) -> str:
+        """The URI new comparison files are written under."""
+        from .comparison_files import resolve_location
+
+        db_file = sqlite_path(self._url)
+        default = (db_file.parent if db_file is not None else data_dir()) / "comparisons"
+        return resolve_location(self._comparisons, default)
 
     def describe(self) -> str:
         """'local (/path/signoff.db)' or 'postgresql://user@host/db' (no password)."""
@@ -276,19 +292,25 @@ class Store:
         return [_label(r) for r in rows]
 
     # -- requests -------------------------------------------------------
-    def add_request(self, req: NewRequest, *, comparisons: list[tuple[str, dict, pd.DataFrame]],
+    def add_request(self, req: NewRequest, *, comparisons: list[tuple[str, dict, pd.DataFrame | pa.Table | PurePath]],
                     status: str, description: str, outbox: list[OutboxEntry], actor: str,
                     inspection: InspectionRecord | None = None) -> RequestRecord:
         """One transaction: insert the request, its comparisons (eval set name, summary
-        dict, per-sample table stored as a Parquet blob), set its status, enqueue the
+        dict, per-sample table: a DataFrame or an Arrow table, written as a Parquet file
+        named by its hash, or a Path to such a file already written by the out-of-core
+        engine; app/store/comparison_files.py), set its status, enqueue the
         outbox entries, append audit entry 'request.create'."""
         names = [name for name, _, _ in comparisons]
         if len(set(names)) != len(names):
             raise InputError(f"eval set names must be unique in a request: {', '.join(names)}")
-        # Encode before the transaction: no lock is held while Parquet is written.
-        from .frames import frame_to_bytes
+        # Written before the transaction: no lock is held while Parquet is written. A file whose
+        # transaction then fails stays behind, unreferenced (named by its hash: harmless).
+        from .comparison_files import ComparisonFiles
+        from .frames import as_table
 
-        blobs = [frame_to_bytes(table) for _, _, table in comparisons]
+        files = ComparisonFiles(self.comparisons_location())
+        stored = [files.put_file(table) if isinstance(table, PurePath) else files.put(as_table(table))
+                  for _, _, table in comparisons]
         now = utcnow()
         with self._write() as s:
             log = audit_log.AuditAppender(s, self._installation)
@@ -306,9 +328,9 @@ class Store:
             if inspection is not None:   # a periodic inspection: what was sampled (app/service/inspection.py)
                 values = {k: v for k, v in asdict(inspection).items() if k not in ("request_id", "created_at")}
                 s.add(InspectionRow(request_id=row.id, created_at=now, **values))
-            for position, ((name, summary, _), blob) in enumerate(zip(comparisons, blobs)):
+            for position, ((name, summary, _), (uri, sha)) in enumerate(zip(comparisons, stored)):
                 s.add(Comparison(request_id=row.id, eval_set=name, position=position, summary=summary,
-                                 table_data=blob))
+                                 table_data=None, table_uri=uri, table_sha256=sha))
             self._enqueue(s, outbox, row.id, now)
             log.append(actor=actor, action="request.create", request_id=row.id, at=now, payload={
                 "sha": req.sha, "change_key": req.change_key, "source": req.source, "locator": req.locator,
@@ -446,15 +468,51 @@ class Store:
     def load_comparison(self, request_id: int, eval_set: str, *, columns: list[str] | None = None) -> pd.DataFrame:
         """The per-sample table (app/core/compare.py), text in Arrow-backed columns;
         `columns`: only these (decoding only them)."""
+        from .frames import table_to_frame
+
+        return table_to_frame(self.comparison_table(request_id, eval_set, columns=columns))
+
+    def comparison_table(self, request_id: int, eval_set: str, *, columns: list[str] | None = None) -> pa.Table:
+        """The per-sample table as stored (Arrow; `columns`: those of them it has). A file
+        comparison is read after its hash is checked (ComparisonFileError otherwise)."""
+        from .comparison_files import ComparisonFiles
+        from .frames import bytes_to_table
+
+        kind, source = self._comparison_source(request_id, eval_set)
+        if kind == "blob":
+            return bytes_to_table(source, columns)
+        return ComparisonFiles.read(*source, columns)
+
+    def comparison_arrow_bytes(self, request_id: int, eval_set: str) -> int:
+        """About what the per-sample table takes decoded (a file's footer says; 0 for a blob
+        comparison, which is read whole anyway): whether to open it whole or paged."""
+        from .comparison_files import ComparisonFiles
+
+        kind, source = self._comparison_source(request_id, eval_set)
+        return 0 if kind == "blob" else ComparisonFiles.arrow_bytes(source[0])
+
+    def comparison_pages(self, request_id: int, eval_set: str) -> ComparisonPages:
+        """The per-sample table read by row group as needed (app/store/comparison_files.py):
+        opening it reads only the file's footer. A blob comparison (stored before 0009)
+        is decoded whole and paged in memory."""
+        from .comparison_files import ComparisonFiles, ComparisonPages
+        from .frames import bytes_to_table
+
+        kind, source = self._comparison_source(request_id, eval_set)
+        if kind == "blob":
+            return ComparisonPages(bytes_to_table(source))
+        return ComparisonPages(ComparisonFiles.open(*source))
+
+    def _comparison_source(self, request_id: int, eval_set: str) -> tuple[str, object]:
+        """("blob", bytes) or ("file", (uri, sha256)) of one stored comparison."""
         with self._read() as s:
             self._require_request(s, request_id)
-            blob = s.scalar(select(Comparison.table_data)
-                            .where(Comparison.request_id == request_id, Comparison.eval_set == eval_set))
-        if blob is None:
+            row = s.execute(select(Comparison.table_data, Comparison.table_uri, Comparison.table_sha256)
+                            .where(Comparison.request_id == request_id, Comparison.eval_set == eval_set)).first()
+        if row is None:
             raise NotFoundError(f"no eval set {eval_set!r} in review request {request_id}")
-        from .frames import bytes_to_frame
-
-        return bytes_to_frame(blob, columns)
+        blob, uri, sha = row
+        return ("file", (uri, sha)) if uri else ("blob", blob)
 
     # -- labels -----------------------------------------------------------
     @staticmethod

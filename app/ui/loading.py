@@ -27,7 +27,7 @@ def load_comparison(service, request_id: int, eval_set: str, *, task, with_verdi
     policy's verdict too (its coverage reads every eval set's classes: the one just loaded
     comes from the service's cache)."""
     task.report(f"loading comparison of {eval_set}…", None)
-    frame = service.comparison(request_id, eval_set, task=task)
+    frame = service.comparison_view(request_id, eval_set, task=task)   # a big one paged (issue 16)
     task.report("loading the labels…", None)
     everyone = service.labels_frame(request_id)   # every reviewer: for "reviewers disagree" and "labeled by anyone"
     me = (service.user or "").lower()

@@ -23,6 +23,13 @@ tables the window builds the index and runs searches on a worker
 (`search_rows`, no Qt) and hands the result back with `set_search_hits`,
 so typing never blocks the window; small tables search in place.
 
+Paged comparisons (issue 16; ReviewService.comparison_view): a comparison too big to
+hold whole comes as a PagedComparison, whose frame has only the columns every row needs
+(id, class, severity, delta, slices); the others (input, outputs, scores, extra fields)
+are read from the comparison file one row group at a time (`PagedColumn`, the sample
+readers), within the pages' budget (app/store/comparison_files.py). The search then scans
+the file row group by row group (`search_rows`), with no index kept.
+
 Blind mode (`set_blind`): the class column says "changed" for improved and
 regressed, and the mine column says A/B better, after the per-sample order
 the detail pane shows (`blind_names(sample_id) -> {"candidate": "A", ...}`).
@@ -30,6 +37,7 @@ the detail pane shows (`blind_names(sample_id) -> {"candidate": "A", ...}`).
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
 
 import numpy as np
@@ -43,6 +51,7 @@ from signoff.core.compare import BASE_COLUMNS, is_prediction_extra, table_slice_
 from signoff.core.arrow import arrow_of
 from signoff.core.id_lookup import IdLookup
 from signoff.core.search import SearchIndex
+from signoff.store.comparison_files import ComparisonPages, PagedComparison
 from signoff.ui.diff_view import plain_tooltip
 from signoff.ui.palette import CLASS_STYLE, VERDICT_WORDS
 
@@ -127,6 +136,40 @@ class Prepared:
     others: dict = None                 # other reviewers' labels, and their rows
     others_pos: dict = None
     readers: list = None                # (column, position -> value): one row as a dict, for sample()
+    pages: ComparisonPages | None = None  # a paged comparison: the columns not in `frame`
+
+
+# frame -> the pages of its other columns, for a paged comparison's frame (the window hands the
+# search worker the model's frame); by id with a weak reference: DataFrames are not hashable.
+_PAGED: dict[int, tuple[weakref.ref, ComparisonPages]] = {}
+
+
+# The memory budget of an open paged comparison (docs/performance.md "Comparisons as files"): the
+# resident columns as stored, what the model keeps per row beside them (class codes 1 byte, label
+# masks 3, visible rows 8, id order 4 + the sort's 8-byte result and scratch 8, visible-row map 4,
+# delta 8, filter masks ~4: 48 bytes), the pages' budget, and a fixed allowance for decode buffers.
+PAGED_ROW_BYTES = 48
+PAGED_SLACK = 128 << 20
+
+
+def paged_budget(frame: pd.DataFrame) -> int:
+    """Bytes an open paged comparison may add to the window's memory, at most."""
+    from signoff.store.comparison_files import PAGE_BUDGET
+
+    resident = int(frame.memory_usage(index=False, deep=False).sum())
+    return resident + PAGED_ROW_BYTES * len(frame) + PAGE_BUDGET + PAGED_SLACK
+
+
+def _remember_pages(frame: pd.DataFrame, pages: ComparisonPages) -> None:
+    for key in [k for k, (ref, _) in _PAGED.items() if ref() is None]:
+        _PAGED.pop(key, None)
+    _PAGED[id(frame)] = (weakref.ref(frame), pages)
+
+
+def pages_of(frame: pd.DataFrame | None) -> ComparisonPages | None:
+    """The pages behind a paged comparison's frame; None for a whole one."""
+    found = _PAGED.get(id(frame)) if frame is not None else None
+    return found[1] if found is not None and found[0]() is frame else None
 
 
 def _reader(series: pd.Series):
@@ -161,6 +204,38 @@ class _ClassNames:
         return self.NAMES[int(self.codes[pos])]
 
 
+class _Categories:
+    """A categorical column read one cell at a time from its codes (a numpy object array of
+    it would build one Python string per row: 770 MB for 10M rows of Arrow-backed categories)."""
+
+    dtype = np.dtype(object)
+
+    def __init__(self, series: pd.Series):
+        self.codes = series.cat.codes.to_numpy()
+        self.cats = np.asarray(series.cat.categories, dtype=object)
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+    def __getitem__(self, pos):
+        code = self.codes[pos]
+        return self.cats[code] if code >= 0 else None
+
+    def factorized(self) -> tuple[np.ndarray, np.ndarray]:
+        """(code per row, the values that occur as text, missing as "(none)"): what factorizing
+        the column's text gives, from the codes alone."""
+        codes, present = pd.factorize(self.codes)
+        uniques = np.array(["(none)" if c < 0 else str(self.cats[c]) for c in present], dtype=object)
+        return codes, uniques
+
+    def sort_order(self) -> np.ndarray:
+        """By the values' text, missing first (as an empty text), ties in frame order."""
+        text = np.array([str(c) for c in self.cats] + [""], dtype=object)
+        rank = np.empty(len(text), dtype=np.int64)
+        rank[np.argsort(text, kind="stable")] = np.arange(len(text))
+        return np.argsort(rank[np.where(self.codes >= 0, self.codes, len(self.cats))], kind="stable")
+
+
 class ArrowColumn:
     """A frame column read one cell at a time as a Python value (for the rows on screen),
     without turning a million values into Python objects."""
@@ -172,8 +247,11 @@ class ArrowColumn:
 
     @classmethod
     def of(cls, series: pd.Series):
-        """An ArrowColumn for Arrow-backed columns; other columns as a numpy object array."""
-        arr = None if isinstance(series.dtype, pd.CategoricalDtype) else arrow_of(series)
+        """An ArrowColumn for Arrow-backed columns, _Categories for categoricals; other columns
+        as a numpy object array."""
+        if isinstance(series.dtype, pd.CategoricalDtype):
+            return _Categories(series)
+        arr = arrow_of(series)
         return cls(arr) if arr is not None else series.to_numpy(dtype=object)
 
     def __len__(self) -> int:
@@ -184,6 +262,25 @@ class ArrowColumn:
 
     def sort_order(self) -> np.ndarray:
         return pc.sort_indices(self.values, null_placement="at_end").to_numpy()
+
+
+class PagedColumn:
+    """A column of a paged comparison, read one cell at a time from its row group."""
+
+    dtype = np.dtype(object)
+
+    def __init__(self, pages: ComparisonPages, name: str):
+        self.pages, self.name = pages, name
+
+    def __len__(self) -> int:
+        return self.pages.rows
+
+    def __getitem__(self, pos):
+        return self.pages.value(self.name, int(pos))
+
+    def sort_order(self) -> np.ndarray:
+        """Sorting by it reads the whole column once (the one thing here that does)."""
+        return pc.sort_indices(self.pages.columns([self.name]).column(0), null_placement="at_end").to_numpy()
 
 
 def as_text_series(series: pd.Series) -> pd.Series:
@@ -206,10 +303,26 @@ def search_rows(frame: pd.DataFrame, needle: str, index: SearchIndex | None, *, 
     """Worker side of a search: (rows holding `needle`, the index, built here if None).
 
     Plain pandas/pyarrow/numpy, no Qt; `task` (a TaskState) is checked
-    between segments, so a newer search cancels this one."""
+    between segments, so a newer search cancels this one. A paged comparison's frame is
+    searched row group by row group from its file (no index kept: `index` comes back as given)."""
+    pages = pages_of(frame)
+    if pages is not None:
+        return _search_pages(pages, needle, task), index
     if index is None:
         index = SearchIndex.build(frame, SEARCH_COLUMNS, task=task)
     return index.search(needle, task=task), index
+
+
+def _search_pages(pages: ComparisonPages, needle: str, task) -> np.ndarray:
+    mask = np.zeros(pages.rows, dtype=bool)
+    cols = [c for c in SEARCH_COLUMNS if c in pages.names]
+    for start, group in pages.batches(cols):
+        if task is not None:
+            task.check()
+        part = pd.DataFrame({c: pd.Series(pd.arrays.ArrowExtensionArray(group.column(c)), copy=False) for c in cols})
+        hit = SearchIndex.build(part, cols, task=task).search(needle, task=task)
+        mask[start:start + len(hit)] = hit
+    return mask
 
 
 def others_labels(frame: pd.DataFrame | None, eval_set: str, me: str) -> dict[str, tuple[tuple, ...]]:
@@ -290,13 +403,18 @@ class SampleTableModel(QAbstractTableModel):
         self.blind_names = None                            # sample id -> {"baseline": "A"|"B", "candidate": ...}
         self._cells: dict[tuple[int, int], str] = {}       # (position, column) -> display text
         self._row_readers: list | None = None              # (column, position -> value), for sample()
+        self._pages: ComparisonPages | None = None         # a paged comparison's other columns
 
     # --- loading ------------------------------------------------------------
     @staticmethod
-    def prepare(frame: pd.DataFrame, labels: dict[str, "MyLabel"] | None = None,
+    def prepare(frame: pd.DataFrame | PagedComparison, labels: dict[str, "MyLabel"] | None = None,
                 others: dict[str, tuple] | None = None) -> "Prepared":
         """The expensive part of set_frame, safe to run on a worker thread (no Qt).
-        `labels` (yours) and `others` (other reviewers') are placed on their rows here too."""
+        `labels` (yours) and `others` (other reviewers') are placed on their rows here too.
+        A PagedComparison: its frame holds the resident columns, its pages the rest."""
+        pages = None
+        if isinstance(frame, PagedComparison):
+            frame, pages = frame.frame, frame.pages
         if not isinstance(frame.index, pd.RangeIndex) or frame.index.start != 0 or frame.index.step != 1:
             frame = frame.reset_index(drop=True)
         n = len(frame)
@@ -320,15 +438,25 @@ class SampleTableModel(QAbstractTableModel):
         class_counts = {c: int(counts[i]) for i, c in enumerate(CLASS_ORDER)}
         slice_codes = {}
         for col in slices:
-            sc, uniques = pd.factorize(as_text_series(frame[col]).fillna("(none)"))
+            column = arrays.get(col)
+            if isinstance(column, _Categories):
+                sc, uniques = column.factorized()
+            else:
+                sc, uniques = pd.factorize(as_text_series(frame[col]).fillna("(none)"))
             slice_codes[col] = (sc.astype(np.int32 if len(uniques) > 32_000 else np.int16), np.asarray(uniques, dtype=object))
         labels = {k: v for k, v in (labels or {}).items() if not v.is_empty}
         labeled = id_index.mask_of(list(labels)) if n and labels else np.zeros(n, dtype=bool)
         others = dict(others or {})
         others_pos = id_index.positions_of(list(others)) if n and others else {}
-        readers = [(str(name), _reader(frame[name])) for name in frame.columns]
+        if pages is None:
+            readers = [(str(name), _reader(frame[name])) for name in frame.columns]
+        else:
+            _remember_pages(frame, pages)
+            paged = tuple(c for c in pages.names if c not in frame.columns)   # one row group read gives them all
+            readers = [(str(name), _reader(frame[name]) if name in frame.columns
+                        else (lambda pos, c=name: pages.value(c, pos, paged))) for name in pages.names]
         return Prepared(frame, slices, arrays, id_index, codes, class_counts, slice_codes,
-                        labels, labeled, others, others_pos, readers)
+                        labels, labeled, others, others_pos, readers, pages)
 
     def set_frame(self, frame: pd.DataFrame | "Prepared", labels: dict[str, MyLabel] | None = None) -> None:
         prepared = frame if isinstance(frame, Prepared) else self.prepare(frame)
@@ -336,6 +464,7 @@ class SampleTableModel(QAbstractTableModel):
         self._cells = {}
         self._row_readers = prepared.readers
         self.frame = prepared.frame
+        self._pages = prepared.pages
         slices = prepared.slices
         self._arrays = prepared.arrays
         self._optional = []
@@ -376,8 +505,12 @@ class SampleTableModel(QAbstractTableModel):
                        "input": "input", "reference": "reference", "baseline_output": "baseline output",
                        "candidate_output": "candidate output"}
 
+    def _all_columns(self) -> list[str]:
+        """Every column of the comparison (a paged one's too, not only those held)."""
+        return list(self._pages.names) if self._pages is not None else [str(c) for c in self.frame.columns]
+
     def _make_columns(self, slices: list[str]) -> list[Column]:
-        extra = [Column(k, self.column_title(k)) for k in self._optional if k in self.frame.columns]
+        extra = [Column(k, self.column_title(k)) for k in self._optional if k in self._all_columns()]
         return ([Column("id", "id")] + [Column(c, c) for c in slices]
                 + [Column("class", "class"), Column("delta", "Δscore"), Column("labels", "labels")] + extra
                 + [Column("mine", "mine")])
@@ -393,8 +526,9 @@ class SampleTableModel(QAbstractTableModel):
     def optional_columns(self) -> list[tuple[str, str]]:
         """(key, title) of the columns the table can show besides its own: scores,
         input, reference, outputs, and the predictions' other fields."""
-        keys = [k for k in self.OPTIONAL_TITLES if k in self.frame.columns]
-        keys += [str(c) for c in self.frame.columns if is_prediction_extra(c)]
+        names = self._all_columns()
+        keys = [k for k in self.OPTIONAL_TITLES if k in names]
+        keys += [c for c in names if is_prediction_extra(c)]
         return [(k, self.column_title(k)) for k in keys]
 
     @property
@@ -404,9 +538,17 @@ class SampleTableModel(QAbstractTableModel):
     def set_optional_columns(self, keys) -> None:
         self.beginResetModel()
         self._cells = {}
-        self._optional = [k for k in keys if k in self.frame.columns]
+        names = self._all_columns()
+        self._optional = [k for k in keys if k in names]
         for k in self._optional:
-            if k not in self._arrays:
+            if k not in self._arrays and k not in self.frame.columns:   # a paged comparison's
+                typ = self._pages.schema.field(k).type
+                numeric = (pa.types.is_integer(typ) or pa.types.is_floating(typ)) and k not in self._pages.kinds
+                self._arrays[k] = (pc.cast(self._pages.columns([k]).column(0), pa.float64()).to_numpy()
+                                   if numeric else PagedColumn(self._pages, k))
+                if numeric:
+                    self._numeric.add(k)
+            elif k not in self._arrays:
                 col = self.frame[k]
                 numeric = pd.api.types.is_numeric_dtype(col.dtype) and not pd.api.types.is_bool_dtype(col.dtype)
                 self._arrays[k] = (pd.to_numeric(col, errors="coerce").to_numpy(dtype=float)
@@ -641,7 +783,7 @@ class SampleTableModel(QAbstractTableModel):
                 idx = self._sort_keys[key] = np.argsort(np.nan_to_num(self._arrays[key], nan=np.inf), kind="stable")
         elif key == "id":
             idx = self._id_index.sorted_positions()
-        elif isinstance(self._arrays.get(key), ArrowColumn):
+        elif isinstance(self._arrays.get(key), (ArrowColumn, PagedColumn, _Categories)):
             idx = self._sort_keys.get(key)
             if idx is None:
                 idx = self._sort_keys[key] = self._arrays[key].sort_order()

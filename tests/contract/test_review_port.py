@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import pandas as pd
 import pytest
 
 from signoff.core.errors import InputError, SignoffError
@@ -57,6 +58,11 @@ def test_requests_and_config(world):
     assert "sme" in svc.my_roles(req.id)
     with pytest.raises(SignoffError):
         svc.get_request(999_999)
+
+
+def test_comparison_view_of_a_small_table_is_the_whole_table(world):
+    view = world.service.comparison_view(world.request_id, world.eval_set)
+    pd.testing.assert_frame_equal(view, world.service.comparison(world.request_id, world.eval_set))
 
 
 def test_comparison_has_ids_and_classes(world):

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0009b_request_refs"
-down_revision = "0008_inspections"
+down_revision = "0009_comparison_files"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,164 @@
+"""Comparisons as files (issue 16, item 2): Parquet files named by their SHA-256, in a
+location every reviewer reaches; the database keeps URI, hash and summary; a changed or
+missing file is refused with one line; blobs stored before 0009 still open."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from sqlalchemy import select, update
+
+from signoff.store import comparison_files as cf
+from signoff.store.comparison_files import ComparisonFileError, ComparisonPages
+from signoff.store.frames import frame_to_bytes
+from signoff.store.schema import Comparison
+from signoff.store.store import Store
+
+
+def _add(store, new_request, comparisons):
+    return store.add_request(new_request(eval_sets=tuple(c[0] for c in comparisons)), comparisons=comparisons,
+                             status="pending", description="", outbox=[], actor="ci")
+
+
+def _row(store, request_id):
+    with store._read() as s:
+        return s.execute(select(Comparison.table_uri, Comparison.table_sha256, Comparison.table_data)
+                         .where(Comparison.request_id == request_id)).one()
+
+
+def _path(uri: str) -> Path:
+    return Path(unquote(urlparse(uri).path))
+
+
+def test_a_comparison_is_a_file_named_by_its_hash(store, new_request, sample_table, tmp_path):
+    table = sample_table(20)
+    rec = _add(store, new_request, [("texts", {"samples": 20}, table)])
+    uri, sha, blob = _row(store, rec.id)
+    assert blob is None and uri.startswith("file://")
+    path = _path(uri)
+    assert path.name == f"{sha}.parquet" and path.parent.name == sha[:2]
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == sha
+    assert pq.ParquetFile(path).metadata.num_rows == 20
+    pd.testing.assert_frame_equal(store.load_comparison(rec.id, "texts"), table)
+    # the same table again: the same file, kept
+    again = _add(store, new_request, [("texts", {}, table)])
+    assert _row(store, again.id)[:2] == (uri, sha)
+
+
+def test_an_arrow_table_is_written_as_it_is(store, new_request):
+    table = pa.table({"id": ["a", "b"], "class": pa.array(["unchanged", "changed"]).dictionary_encode(),
+                      "baseline_output": ["x", None], "delta": [0.0, None]})
+    rec = _add(store, new_request, [("arrow", {}, table)])
+    assert store.comparison_table(rec.id, "arrow").equals(table)
+    assert store.comparison_table(rec.id, "arrow", columns=["id", "nope"]).column_names == ["id"]
+
+
+@pytest.mark.parametrize("whole_read", [256 << 20, 0], ids=["read-once", "streamed"])
+def test_a_changed_file_is_refused_in_one_line(store, new_request, sample_table, whole_read, monkeypatch):
+    monkeypatch.setattr(cf, "WHOLE_READ_BYTES", whole_read)   # both ways of checking the hash
+    rec = _add(store, new_request, [("texts", {}, sample_table(5))])
+    assert len(store.load_comparison(rec.id, "texts")) == 5
+    path = _path(_row(store, rec.id)[0])
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+    os.utime(path, ns=(1, 1))   # whatever the clock: another version of the file
+    with pytest.raises(ComparisonFileError, match=r"^comparison file file://\S+ changed since it was stored") as e:
+        store.load_comparison(rec.id, "texts")
+    assert "\n" not in str(e.value)
+    with pytest.raises(ComparisonFileError, match="changed since it was stored"):
+        store.comparison_pages(rec.id, "texts")
+    path.unlink()
+    with pytest.raises(ComparisonFileError, match=r"is missing: restore it, or point SIGNOFF_COMPARISONS"):
+        store.load_comparison(rec.id, "texts", columns=["id"])
+
+
+def test_blob_comparisons_stored_before_files_still_open(store, new_request, sample_table):
+    table = sample_table(12)
+    rec = _add(store, new_request, [("old", {}, table)])
+    with store._write() as s:   # as a store before 0009 holds it: the blob, no file
+        s.execute(update(Comparison).where(Comparison.request_id == rec.id)
+                  .values(table_data=frame_to_bytes(table), table_uri=None, table_sha256=None))
+    pd.testing.assert_frame_equal(store.load_comparison(rec.id, "old"), table)
+    pages = store.comparison_pages(rec.id, "old")
+    assert pages.rows == 12 and pages.value("input", 3) == table.loc[3, "input"]
+
+
+def test_row_groups_are_sized_for_paging(monkeypatch):
+    assert cf.row_group_rows(pa.table({"id": ["a"]})) == cf.MAX_ROWS
+    monkeypatch.setattr(cf, "ROW_GROUP_BYTES", 64 * 1024)
+    table = pa.table({"id": [f"s{i}" for i in range(20_000)], "input": ["x" * 40] * 20_000})
+    rows = cf.row_group_rows(table)
+    assert cf.MIN_ROWS <= rows < 20_000
+
+
+def test_pages_keep_the_budget(tmp_path, monkeypatch):
+    monkeypatch.setattr(cf, "ROW_GROUP_BYTES", 32 * 1024)
+    n = 50_000
+    table = pa.table({"id": [f"s{i}" for i in range(n)], "input": [f"text {i} " * 4 for i in range(n)],
+                      "out": pa.array([json.dumps({"k": i}) for i in range(n)])})
+    table = table.replace_schema_metadata({b"signoff.columns": b'{"out": "json"}'})
+    uri, sha = cf.ComparisonFiles(tmp_path.as_uri()).put(table)
+    pages = ComparisonPages(cf.ComparisonFiles.open(uri, sha), budget=200 * 1024)
+    assert pages.rows == n and pages.groups > 10
+    for pos in range(0, n, 997):
+        assert pages.value("input", pos) == f"text {pos} " * 4
+        assert pages.value("out", pos, ("input", "out")) == {"k": pos}
+        assert pages.cached_bytes <= 200 * 1024 + max(t.nbytes for t in pages._cache.values())
+    scanned = pa.concat_tables(t for _, t in pages.batches(["id", "nope"]))
+    assert scanned.column_names == ["id"] and scanned.column("id").equals(table.column("id"))
+
+
+def test_a_configured_location_path_or_file_uri(tmp_path, monkeypatch, new_request, sample_table):
+    shared = tmp_path / "shared place"
+    for location in (str(shared), (tmp_path / "by-uri").as_uri()):
+        store = Store(f"sqlite:///{tmp_path / 'a.db'}", comparisons=location)
+        try:
+            rec = _add(store, new_request, [("texts", {}, sample_table(3))])
+            uri = _row(store, rec.id)[0]
+            assert uri.startswith(store.comparisons_location() + "/") and _path(uri).is_file()
+            assert len(store.load_comparison(rec.id, "texts")) == 3
+        finally:
+            store.close()
+    assert any(shared.rglob("*.parquet"))
+    monkeypatch.setenv("SIGNOFF_COMPARISONS", str(shared))
+    store = Store(f"sqlite:///{tmp_path / 'a.db'}")
+    assert store.comparisons_location() == shared.resolve().as_uri()
+    store.close()
+
+
+_REVIEWER = """
+import sys
+from signoff.store.store import Store
+store = Store(sys.argv[1])
+frame = store.load_comparison(int(sys.argv[2]), "texts")
+print(len(frame), frame["id"].iloc[0])
+"""
+
+
+def test_a_second_reviewer_with_another_data_dir_reads_the_shared_location(store_url, new_request, sample_table,
+                                                                         tmp_path):
+    shared = (tmp_path / "team-share").as_uri()
+    alice = Store(store_url, comparisons=shared)
+    try:
+        table = sample_table(7)
+        rec = _add(alice, new_request, [("texts", {}, table)])
+    finally:
+        alice.close()
+    env = {**os.environ, "SIGNOFF_HOME": str(tmp_path / "bob-home")}
+    env.pop("SIGNOFF_COMPARISONS", None)
+    out = subprocess.run([sys.executable, "-c", _REVIEWER, store_url, str(rec.id)], env=env, capture_output=True,
+                         text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["7", str(table["id"].iloc[0])]
+    assert not (tmp_path / "bob-home" / "comparisons").exists()
