@@ -55,13 +55,20 @@ def _is_uri(text: str) -> bool:
     return len(scheme) > 1   # "C:\\..." is a Windows path, not a URI
 
 
-def resolve_location(configured: str | None, default: Path) -> str:
-    """The location as a URI: `configured`, else SIGNOFF_COMPARISONS, else the settings'
-    store.comparisons, else `default` (a folder)."""
+def configured_location(configured: str | None) -> str:
+    """What was configured: `configured`, else SIGNOFF_COMPARISONS, else the settings'
+    store.comparisons; "" when none of them says."""
     text = configured or os.environ.get(ENV_LOCATION) or ""
     if not text:
         from signoff.settings import configured_comparisons   # the Settings file's store section
         text = configured_comparisons()
+    return text
+
+
+def resolve_location(configured: str | None, default: Path) -> str:
+    """The location as a URI: `configured`, else SIGNOFF_COMPARISONS, else the settings'
+    store.comparisons, else `default` (a folder)."""
+    text = configured_location(configured)
     if not text:
         return default.expanduser().resolve().as_uri()
     return text.rstrip("/") if _is_uri(text) else Path(text).expanduser().resolve().as_uri()

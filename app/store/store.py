@@ -12,7 +12,7 @@ import dataclasses
 from contextlib import contextmanager
 from dataclasses import asdict, fields, replace
 from datetime import datetime
-from pathlib import PurePath
+from pathlib import Path, PurePath
 from typing import TYPE_CHECKING
 
 from sqlalchemy import bindparam, delete, func, insert, select, update
@@ -199,11 +199,15 @@ class Store:
 
     url: str  # the resolved URL, password masked when shown
 
-    def comparisons_location(self) -> str:
-        """The URI new comparison files are written under."""
-        from .comparison_files import resolve_location
+    def comparisons_location(self) -> str | None:
+        """The URI new comparison files are written under; None: in the database itself. A
+        PostgreSQL store with no location configured keeps them in the database, the one place
+        every reviewer reaches (files in CI's own data folder would be missing for everyone else)."""
+        from .comparison_files import configured_location, resolve_location
 
         db_file = sqlite_path(self._url)
+        if db_file is None and not configured_location(self._comparisons):
+            return None
         default = (db_file.parent if db_file is not None else data_dir()) / "comparisons"
         return resolve_location(self._comparisons, default)
 
@@ -308,9 +312,18 @@ class Store:
         from .comparison_files import ComparisonFiles
         from .frames import as_table
 
-        files = ComparisonFiles(self.comparisons_location())
-        stored = [files.put_file(table) if isinstance(table, PurePath) else files.put(as_table(table))
-                  for _, _, table in comparisons]
+        location = self.comparisons_location()
+        if location is None:      # in the database (Arrow IPC, or the engine's Parquet file as it is)
+            from .frames import frame_to_bytes
+
+            blobs = [Path(table).read_bytes() if isinstance(table, PurePath) else frame_to_bytes(as_table(table))
+                     for _, _, table in comparisons]
+            stored = [(None, None)] * len(comparisons)
+        else:
+            files = ComparisonFiles(location)
+            stored = [files.put_file(table) if isinstance(table, PurePath) else files.put(as_table(table))
+                      for _, _, table in comparisons]
+            blobs = [None] * len(comparisons)
         now = utcnow()
         with self._write() as s:
             log = audit_log.AuditAppender(s, self._installation)
@@ -328,9 +341,9 @@ class Store:
             if inspection is not None:   # a periodic inspection: what was sampled (app/service/inspection.py)
                 values = {k: v for k, v in asdict(inspection).items() if k not in ("request_id", "created_at")}
                 s.add(InspectionRow(request_id=row.id, created_at=now, **values))
-            for position, ((name, summary, _), (uri, sha)) in enumerate(zip(comparisons, stored)):
+            for position, ((name, summary, _), (uri, sha), blob) in enumerate(zip(comparisons, stored, blobs)):
                 s.add(Comparison(request_id=row.id, eval_set=name, position=position, summary=summary,
-                                 table_data=None, table_uri=uri, table_sha256=sha))
+                                 table_data=blob, table_uri=uri, table_sha256=sha))
             self._enqueue(s, outbox, row.id, now)
             log.append(actor=actor, action="request.create", request_id=row.id, at=now, payload={
                 "sha": req.sha, "change_key": req.change_key, "source": req.source, "locator": req.locator,

@@ -25,6 +25,15 @@ from signoff.store.schema import Comparison
 from signoff.store.store import Store
 
 
+@pytest.fixture(autouse=True)
+def _files_on_postgres_too(request, tmp_path, monkeypatch):
+    """A PostgreSQL store keeps its comparisons in the database unless a location is configured
+    (test_postgres_without_a_location_keeps_them_in_the_database): the file tests configure one."""
+    params = getattr(getattr(request.node, "callspec", None), "params", {})
+    if params.get("backend") == "postgres" and request.node.originalname != "test_postgres_without_a_location_keeps_them_in_the_database":
+        monkeypatch.setenv("SIGNOFF_COMPARISONS", str(tmp_path / "team-comparisons"))
+
+
 def _add(store, new_request, comparisons):
     return store.add_request(new_request(eval_sets=tuple(c[0] for c in comparisons)), comparisons=comparisons,
                              status="pending", description="", outbox=[], actor="ci")
@@ -162,3 +171,28 @@ def test_a_second_reviewer_with_another_data_dir_reads_the_shared_location(store
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["7", str(table["id"].iloc[0])]
     assert not (tmp_path / "bob-home" / "comparisons").exists()
+
+
+def test_postgres_without_a_location_keeps_them_in_the_database(store_url, backend, new_request, sample_table,
+                                                                tmp_path, monkeypatch):
+    """No location configured: SQLite writes files next to its database; PostgreSQL keeps the table
+    in the database, the one place every reviewer reaches (files in CI's own data folder would be
+    missing for everyone else), and another reviewer's process opens it."""
+    monkeypatch.delenv("SIGNOFF_COMPARISONS", raising=False)
+    store = Store(store_url)
+    try:
+        table = sample_table(5)
+        rec = _add(store, new_request, [("texts", {}, table)])
+        uri, sha, blob = _row(store, rec.id)
+        if backend == "postgres":
+            assert store.comparisons_location() is None and uri is None and sha is None and blob
+        else:
+            assert uri.startswith("file://") and blob is None
+        pd.testing.assert_frame_equal(store.load_comparison(rec.id, "texts"), table)
+    finally:
+        store.close()
+    env = {**os.environ, "SIGNOFF_HOME": str(tmp_path / "bob-home")}
+    out = subprocess.run([sys.executable, "-c", _REVIEWER, store_url, str(rec.id)], env=env, capture_output=True,
+                         text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["5", str(table["id"].iloc[0])]
