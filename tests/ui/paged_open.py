@@ -24,6 +24,17 @@ def _rss() -> int:
         return int(f.read().split()[1]) * resource.getpagesize()
 
 
+def _peak() -> int:
+    """This process's peak resident memory since its exec (VmHWM). Not ru_maxrss: Linux carries
+    that over from the parent across fork/vfork + exec, so under a big pytest process it reports
+    the parent's size, not ours."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    raise RuntimeError("no VmHWM in /proc/self/status")
+
+
 def _text(prefix: str, nums) -> pa.Array:
     return pc.binary_join_element_wise(prefix, pc.cast(nums, pa.string()), "")
 
@@ -82,7 +93,7 @@ def open_(db: str, request_id: int) -> None:
     model.set_filter(classes={"regressed"})
     last = model.sample(model.rowCount() - 1)
     model.row_of("s123")                        # the id look-up, sorted on a spare core
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    peak = _peak()
     print(json.dumps({"paged": isinstance(view, PagedComparison), "rows": len(model.frame),
                       "growth": peak - before, "budget": paged_budget(model.frame),
                       "first": first["input"], "last": last["candidate_output"], "visible": model.rowCount()}))
