@@ -28,6 +28,7 @@ from __future__ import annotations
 import logging
 from typing import Any, Callable
 
+import shiboken6
 from PySide6.QtCore import QObject, Signal
 
 from signoff.core.errors import SignoffError
@@ -93,6 +94,8 @@ class SingleTask(QObject):
     def _deliver(self, generation: int, callback, *args) -> None:
         if generation != self._generation:
             return        # a task that was replaced or cancelled: its outcome is no one's
+        if not shiboken6.isValid(self):
+            return        # the widget it served is gone (a window closed while the task ran)
         self._worker = None
         if callback is not None:
             callback(*args)
@@ -166,6 +169,8 @@ class ReviewOps(QObject):
     def _done(self, worker, outcome: tuple, request_id, on_success, on_failure) -> None:
         if worker in self._running:
             self._running.remove(worker)
+        if not shiboken6.isValid(self):
+            return        # the window closed while the write ran: the write is done, no one to tell
         kind, value = outcome
         if kind == "error":
             if on_failure is not None:

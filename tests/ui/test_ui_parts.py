@@ -33,6 +33,21 @@ def test_single_task_a_new_one_cancels_the_old_and_drops_its_result(qtbot):
     assert results == ["new"] and not single.running
 
 
+def test_a_result_arriving_after_its_widget_is_gone_is_dropped(qtbot):
+    """A window closed (and deleted) while its task runs: the late result reaches no deleted label."""
+    from PySide6.QtWidgets import QLabel
+
+    release = threading.Event()
+    label = QLabel("waiting")
+    single = SingleTask(label)
+    worker = single.start(lambda task: (release.wait(10), "late")[1], on_finished=label.setText)
+    label.deleteLater()
+    qtbot.waitUntil(lambda: not __import__("shiboken6").isValid(label), timeout=5000)
+    release.set()
+    assert worker.wait(5)
+    qtbot.wait(50)            # the result has been delivered by now: dropped, no RuntimeError in the event loop
+
+
 def test_review_ops_write_off_the_gui_thread_then_review_changed(qtbot):
     service = FakeReviewService()
     flushed = []
