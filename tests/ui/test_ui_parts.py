@@ -27,9 +27,8 @@ def test_single_task_a_new_one_cancels_the_old_and_drops_its_result(qtbot):
     single.start(lambda value, task: value, "new", on_finished=results.append)
     assert first.task.cancelled
     qtbot.waitUntil(lambda: results == ["new"], timeout=5000)
-    release.set()
-    assert first.wait(5)
-    qtbot.wait(50)                                     # the old one's result has arrived by now, and is dropped
+    with qtbot.waitSignal(first.signals.done, timeout=5000):   # queued after its result: that has arrived too
+        release.set()
     assert results == ["new"] and not single.running
 
 
@@ -43,9 +42,8 @@ def test_a_result_arriving_after_its_widget_is_gone_is_dropped(qtbot):
     worker = single.start(lambda task: (release.wait(10), "late")[1], on_finished=label.setText)
     label.deleteLater()
     qtbot.waitUntil(lambda: not __import__("shiboken6").isValid(label), timeout=5000)
-    release.set()
-    assert worker.wait(5)
-    qtbot.wait(50)            # the result has been delivered by now: dropped, no RuntimeError in the event loop
+    with qtbot.waitSignal(worker.signals.done, timeout=5000):   # queued after its result: dropped, no RuntimeError
+        release.set()
 
 
 def test_review_ops_write_off_the_gui_thread_then_review_changed(qtbot):
