@@ -113,7 +113,7 @@ def run(tmp_path: Path, args, database_url: str | None) -> int:
         print(made.stderr, kept.stderr, file=sys.stderr)
         return 1
     status = [*app, "status", "--sha", SHA]
-    driver = ("python -c 'import psycopg' (the kept reader's driver)", [sys.executable, "-c", "import psycopg"])
+    driver = ("python -c 'import psycopg' (the store's driver; the kept reader calls libpq)", [sys.executable, "-c", "import psycopg"])
     cases = [("python -c pass (floor)", [sys.executable, "-c", "pass"], None),
              ("python -c 'import sqlite3' (floor)", [sys.executable, "-c", "import sqlite3"], None),
              *([(*driver, None)] if database_url else []),

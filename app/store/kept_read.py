@@ -1,5 +1,6 @@
 """Read a request's kept verdict (app/core/kept_verdict.py) without SQLAlchemy, pandas or alembic:
-the standard library's sqlite3 for a SQLite store, psycopg itself for PostgreSQL. What
+the standard library's sqlite3 for a SQLite store, libpq through ctypes for PostgreSQL (app/store/libpq.py;
+psycopg only where no libpq loads: importing it alone takes longer than the answer may). What
 `signoff status --sha` and each poll of `wait` try first (issue 16 item 3).
 
 `read_kept(sha)` answers only when everything checks, all in one read snapshot:
@@ -90,6 +91,16 @@ def _sqlite(path: Path):
 
 
 def _postgres(url: str):
+    from . import libpq
+
+    try:
+        libpq.load()
+    except libpq.LibpqError:   # no libpq to call directly: psycopg, slower to import, same answer
+        return _psycopg(url)
+    return libpq.Connection(url, connect_timeout=10)
+
+
+def _psycopg(url: str):
     import psycopg
 
     conn = psycopg.connect(url, connect_timeout=10)
@@ -99,13 +110,16 @@ def _postgres(url: str):
 
 
 class _Db:
-    """The few statements below on either driver ("?" placeholders; psycopg takes "%s")."""
+    """The few statements below on any of the three connections ("?" placeholders; psycopg takes "%s")."""
 
     def __init__(self, conn):
         self._conn = conn
         self._pg = type(conn).__module__.startswith("psycopg")
+        self._libpq = type(conn).__module__.endswith(".libpq")
 
     def rows(self, sql: str, params: tuple = ()) -> list[tuple]:
+        if self._libpq:
+            return self._conn.execute(sql, params)
         cur = self._conn.execute(sql.replace("?", "%s") if self._pg else sql, params)
         return list(cur.fetchall())
 

@@ -30,7 +30,7 @@ from tests.support import subprocess_pythonpath
 from tests.support.keys import key_file, with_signers
 from tests.support.postgres import postgres_server  # noqa: F401  (session fixture, postgres half only)
 
-HEAVY = {"sqlalchemy", "pandas", "pyarrow", "numpy", "alembic", "msgspec", "statsmodels", "scipy"}
+HEAVY = {"sqlalchemy", "pandas", "pyarrow", "numpy", "alembic", "msgspec", "statsmodels", "scipy", "psycopg"}
 SHAS = {"approved": "a11" * 13 + "a", "pending": "9e9" * 13 + "9", "rejected": "1e1" * 13 + "1"}
 
 

@@ -13,6 +13,7 @@ from signoff.core import signing
 from signoff.core.model import IDENTITY_UNCHECKED
 from signoff.store import kept_read, schema
 from tests.support.keys import key_file, signer
+from tests.support.postgres import postgres_server  # noqa: F401  (session fixture)
 
 DATA = b'{"type":"signoff/verdict/v1","request":1}'
 
@@ -67,3 +68,33 @@ def test_which_entries_after_the_kept_head_can_change_a_verdict():
     assert concerns("request.create", 9, {4, 7, 9})           # a new request of the change
     assert concerns("audit.repair", None, change)
     assert concerns("something.new", 5, change)               # a kind it does not know: it can
+
+
+@pytest.mark.postgres
+def test_libpq_reads_what_psycopg_reads_and_fails_closed(postgres_server):
+    """kept_read on PostgreSQL calls libpq directly (app/store/libpq.py): the same rows, types
+    and NULLs as psycopg; a refused connection is an error kept_read turns into "evaluate"."""
+    import psycopg
+
+    from signoff.store import libpq
+
+    url = postgres_server.create_database("kept_libpq")
+    try:
+        with psycopg.connect(url, autocommit=True) as admin:
+            admin.execute("CREATE TABLE t (i bigint, s smallint, b boolean, x bytea, txt text)")
+            admin.execute("INSERT INTO t VALUES (1, 2, true, '\\x00ff'::bytea, 'é ''q'' ?'), "
+                          "(NULL, NULL, false, NULL, NULL)")
+        sql = "SELECT i, s, b, x, txt FROM t WHERE txt = ? OR i IS NULL ORDER BY i NULLS LAST"
+        ours = kept_read._Db(kept_read._postgres(url))
+        theirs = kept_read._Db(kept_read._psycopg(url))
+        assert ours._libpq and not theirs._libpq
+        assert ours.rows(sql, ("é 'q' ?",)) == theirs.rows(sql, ("é 'q' ?",)) == [
+            (1, 2, True, b"\x00\xff", "é 'q' ?"), (None, None, False, None, None)]
+        with pytest.raises(libpq.LibpqError):   # read-only snapshot: no writes through it
+            ours.rows("INSERT INTO t VALUES (3, 3, true, NULL, 'x')")
+        ours._conn.close()
+        theirs._conn.close()
+    finally:
+        postgres_server.drop_database(url)
+    with pytest.raises(libpq.LibpqError, match="(?i)connect|refused"):
+        libpq.Connection("postgresql://nobody@127.0.0.1:1/none", connect_timeout=2)
