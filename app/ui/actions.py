@@ -50,8 +50,6 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("decide.open", "Approve / request changes / reject…", ("Ctrl+Return", "Ctrl+Enter"), menu="Review"),
     ActionSpec("help.shortcuts", "Keyboard shortcuts", ("?", "F1"), menu="Help"),
     ActionSpec("help.about", "About Signoff", (), "version, and how this copy runs", menu="Help"),
-    ActionSpec("file.mlflow", "Browse MLflow…", ("Ctrl+Shift+M",),
-               "a tracking server's models and versions; compare any two versions", menu="File"),
     ActionSpec("app.quit", "Quit", ("Ctrl+Q",), menu="File"),
 )
 

@@ -214,7 +214,7 @@ class WorkbenchExtras(QObject):
             user = resolve_user(None)
             if user != self.ops.service.user:
                 w.act_as(user)
-        w.inbox.refresh_mlflow()   # MLflow servers added or removed: the inbox's MLflow section follows
+        w.inbox.refresh_sections()   # e.g. a plugin's servers added or removed: its inbox section follows
         w.update_status_bar()
         w.statusBar().showMessage(f"settings saved to {dialog.settings.path}", 6000)
 
