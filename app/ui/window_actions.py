@@ -11,6 +11,7 @@ from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QAction, QFontDatabase, QKeySequence, QShortcut, QUndoStack
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QMainWindow, QMenu, QPlainTextEdit, QVBoxLayout, QWidget
 
+from signoff.plugin_api import ExtensionAction
 from signoff.ui.about_dialog import AboutDialog
 from signoff.ui.actions import ACTIONS, shortcut_sheet
 
@@ -104,6 +105,9 @@ class WindowActions(QObject):
         `bind_extension_keys`, once every part has added its own."""
         for name, ext in extensions.items():
             for spec in getattr(ext, "ACTIONS", ()):
+                if not isinstance(spec, ExtensionAction):
+                    self._report(f"the {name} plugin's command {spec!r} is left out: not an ExtensionAction")
+                    continue
                 if spec.id in self.actions_by_id:
                     self._report(f"the {name} plugin's command {spec.text!r} is left out: "
                                  f"the window already has a command {spec.id!r}")

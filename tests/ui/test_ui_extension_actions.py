@@ -24,6 +24,7 @@ class ToolsUi(UiExtension):
         ExtensionAction("zz.quit", "Quit differently", "Ctrl+Q", menu="File"),          # Quit's key
         ExtensionAction("app.quit", "Not Quit", "Ctrl+Alt+J"),                          # Quit's id
         ExtensionAction("zz.broken", "Broken…", menu="Tools"),
+        "zz.old_style",                                                                 # not an ExtensionAction
     )
 
     def trigger(self, action, host):
@@ -67,6 +68,7 @@ def test_an_extensions_commands_are_built_run_and_lose_a_clash(make_window, serv
     clash = [r.getMessage() for r in caplog.records if "shortcut clash" in r.getMessage()]
     assert clash == ["shortcut clash: Ctrl+Q stays 'Quit', not the zz-tools plugin's 'Quit differently'"]
     assert any("'Not Quit' is left out" in r.getMessage() for r in caplog.records)
+    assert any("'zz.old_style' is left out: not an ExtensionAction" in r.getMessage() for r in caplog.records)
     assert window.statusBar().currentMessage() == clash[0]
     # chosen: the extension runs with the host (the service, the window)
     count.trigger()
