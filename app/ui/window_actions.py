@@ -163,10 +163,13 @@ class WindowActions(QObject):
         for action in self.w.findChildren(QAction):
             keys = [k.toString() for k in action.shortcuts() if not k.isEmpty()]
             if keys and action.objectName() not in known and action.text():
-                name = action.objectName()
-                menu = (self._extension_specs[name][1].menu if name in self._extension_specs
-                        else name.split(".", 1)[0].capitalize() if "." in name else "Other")
-                extra.append((" / ".join(keys), action.text().replace("&", ""), menu))
+                name, title = action.objectName(), action.text().replace("&", "")
+                if name in self._extension_specs:   # an extension's: under its menu, with its tip
+                    spec = self._extension_specs[name][1]
+                    menu, title = spec.menu, title + (f"  ({spec.tip})" if spec.tip else "")
+                else:
+                    menu = name.split(".", 1)[0].capitalize() if "." in name else "Other"
+                extra.append((" / ".join(keys), title, menu))
         return shortcut_sheet(sorted(set(extra), key=lambda e: (e[2], e[1])))
 
     def show_shortcuts(self) -> None:

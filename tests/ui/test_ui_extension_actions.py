@@ -46,7 +46,7 @@ def test_the_mlflow_plugins_command_comes_from_the_plugin(window):
     assert file_menu.index("file.new_review") < file_menu.index("mlflow.browse") < file_menu.index("app.quit")
     sheet = window.shortcut_text()
     file_part = sheet[sheet.index("FILE"):]
-    assert "Ctrl+Shift+M" in file_part and "Browse MLflow…" in file_part
+    assert "Ctrl+Shift+M" in file_part and "Browse MLflow…  (a tracking server's models" in file_part
 
 
 def test_an_extensions_commands_are_built_run_and_lose_a_clash(make_window, service, monkeypatch, caplog):
