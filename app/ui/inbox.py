@@ -306,7 +306,8 @@ class Inbox(QWidget):
         item.setData(0, RecordRole, r)
         why = self._mine.get(r.id) or []
         mine_line = ("yours: " + ", ".join(why)) if why else "not yours (no role, label or decision)"
-        tip = plain_tooltip(f"{r.sha}\n{r.title}\nmodel: {values['model'] or '—'}\nbaseline: {r.baseline_ref}\n"
+        about = f"{r.candidate_ref} vs {r.baseline_ref}" if r.kind == "comparison" else r.sha   # a commit, or the refs
+        tip = plain_tooltip(f"{about}\n{r.title}\nmodel: {values['model'] or '—'}\nbaseline: {r.baseline_ref}\n"
                             f"status: {r.status} — {r.description}\neval sets: {', '.join(r.eval_sets)}\n"
                             f"{mine_line if self.service is not None else ''}".rstrip())
         for i in range(len(COLUMNS)):

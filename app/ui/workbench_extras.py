@@ -160,7 +160,8 @@ class WorkbenchExtras(QObject):
         if w.request is None:
             w.statusBar().showMessage("Open a review request first.", 4000)
             return
-        default = str(Path.home() / f"signoff-report-{w.request.sha[:7]}.html")
+        name = w.request.sha[:7] or f"request-{w.request.id}"   # a comparison about no commit has no SHA
+        default = str(Path.home() / f"signoff-report-{name}.html")
         path, _ = QFileDialog.getSaveFileName(w, "Save report", default, "HTML file (*.html)")
         if path:
             self.save_report(path if path.lower().endswith((".html", ".htm")) else path + ".html")

@@ -143,3 +143,18 @@ def test_any_comparison_about_no_commit_is_named_by_its_refs_whatever_its_source
     inspection = replace(local, kind="inspection", candidate_ref="traces", baseline_ref="traces",
                          title="intents traces, 50 of 900 predictions")
     assert header_text(inspection) == "intents traces, 50 of 900 predictions"
+
+
+def test_the_inbox_lists_a_comparison_by_its_refs(qtbot):
+    from dataclasses import replace
+
+    from signoff.ui.inbox import COL, Inbox
+
+    local = replace(_mlflow_record("", "cand.csv", "base.csv"), source="files", title="cand.csv vs base.csv")
+    inbox = Inbox()
+    qtbot.addWidget(inbox)
+    inbox.set_requests([local])
+    item = inbox.list.topLevelItem(0)
+    assert item.text(COL["commit"]) == "cand.csv vs base.csv"
+    assert ">cand.csv vs base.csv<br>cand.csv vs base.csv<br>" in item.toolTip(0)   # the refs, then the title
+    inbox.shutdown()
