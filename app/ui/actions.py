@@ -1,8 +1,10 @@
-"""Every command of the workbench in one place: id, title, keys, tip.
+"""Every built-in command of the workbench in one place: id, title, keys, tip.
 
 The main window builds its QActions, menus and the shortcut sheet from
-this table, so a key is defined once. (User-defined shortcuts, kept in
-QSettings, can later override `keys` by id.)
+this table, so a key is defined once. The commands a plugin adds are the
+plugin's (UiExtension.ACTIONS, app/plugin_api.py ExtensionAction): the window
+builds them after these (window_actions.py), and a key here wins over theirs.
+(User-defined shortcuts, kept in QSettings, can later override `keys` by id.)
 """
 
 from __future__ import annotations

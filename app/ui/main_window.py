@@ -12,7 +12,7 @@ request (`request`, `config`, `eval_set`, `verdict`) they share:
 - `verdicts`  VerdictPanel (verdict_panel.py): header, verdict, policy change, deciding
 - `loader`    Loader (loading.py): opening a request, loading an eval set (cancellable)
 - `status`    StatusLine (status_bar.py): you, the store, the outbox
-- `actions`   WindowActions (window_actions.py): menus, keys, Help
+- `actions`   WindowActions (window_actions.py): menus, keys, Help, the UI extensions' commands
 - `extras`    WorkbenchExtras (workbench_extras.py): Charts tab, export, report, settings, layout
 
 The team parts (queue_nav, team_view, team_queue, reassign_dialog), New
