@@ -250,6 +250,21 @@ class Renderer(ABC):
         raise NotImplementedError
 
 
+@dataclass(frozen=True)
+class ExtensionAction:
+    """A window command a UI extension adds. The window puts it in `menu` (File, Edit, Review,
+    View, Help, or a menu of its own) with its key and status tip, lists it in the shortcut sheet,
+    and calls the extension's `trigger(id, host)` when it is chosen. An id or key a built-in
+    command already has is not taken: the built-in wins, and the window says so once (log and
+    status bar)."""
+
+    id: str                   # unique, the plugin's name first: "mlflow.browse"
+    text: str                 # the menu entry: "Browse MLflow…"
+    shortcut: str = ""        # a QKeySequence string: "Ctrl+Shift+M"
+    menu: str = "File"
+    tip: str = ""             # the status tip
+
+
 class UiExtension(ABC):
     """Window parts a plugin adds (entry-point group `signoff.ui_extensions`), e.g. the MLflow
     plugin's browser and its inbox section. The class itself must import no Qt (the registry and
@@ -258,12 +273,17 @@ class UiExtension(ABC):
     The inbox calls `inbox_section(inbox)` once; the widget it returns (or None) sits under the
     request table, and the inbox calls its `refresh()` when the window refreshes (View ▸ Refresh,
     Settings changed), `set_requests(records)` when the listed requests change and `shutdown(wait)`
-    when the window closes, each when the widget has it. `open(action, ...)` opens a window part the
-    window names by the action ids in ACTIONS (e.g. File ▸ Browse MLflow…)."""
+    when the window closes, each when the widget has it. The window builds a menu entry for each
+    of ACTIONS and calls `trigger(action, host)` when it is chosen (from the menu, its key or a
+    New review… tab); `host` is a signoff.ui.extension_sdk.ExtensionHost (the service, the
+    window, `open_request(id)` for a request the extension created).
+
+    Any plugin class may also declare SETTINGS_DEFAULTS: its keys in the user's settings file with
+    their defaults, e.g. {"connections": {"mlflow_servers": []}} (the registry merges them into
+    signoff.settings; a key the app or another plugin defines is refused and reported)."""
 
     NAME: ClassVar[str]
-    # action id -> what it opens, in words (the window's menus and the shortcut sheet name them)
-    ACTIONS: ClassVar[dict[str, str]] = {}
+    ACTIONS: ClassVar[tuple[ExtensionAction, ...]] = ()
     # File ▸ New review… tabs: action id -> (tab title, what the tab says, its button's text); the
     # button closes the dialog and runs the action (e.g. the MLflow plugin's "open the browser").
     NEW_REVIEW: ClassVar[dict[str, tuple[str, str, str]]] = {}
@@ -276,5 +296,7 @@ class UiExtension(ABC):
         when accepted (the plugin's keys in the settings file are its own)."""
         return None
 
-    def open(self, action: str, *, service, parent=None, **options) -> Any:  # pragma: no cover - UI side
+    def trigger(self, action: str, host) -> Any:  # pragma: no cover - UI side
+        """Run one of ACTIONS. Returns the window part it opened (the host keeps the last one per
+        action: tests and screenshots reach it), or None."""
         raise NotImplementedError(f"{type(self).__name__} has no action {action!r}")

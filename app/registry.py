@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 
 from . import credentials as _credentials
+from . import settings as _settings
 from .core import config as _config
 from .core.errors import InputError
 from .plugin_api import GROUP_RENDERERS, GROUP_SINKS, GROUP_SOURCES, GROUP_UI_EXTENSIONS
@@ -28,11 +29,6 @@ class Registry:
 
     def sink(self, name: str) -> type:
         return self._get(self.sinks, name, "status sink")
-
-    def extension_for(self, action: str) -> type | None:
-        """The UI extension that provides window action `action` (its ACTIONS), or None."""
-        return next((cls for cls in self.ui_extensions.values() if action in (getattr(cls, "ACTIONS", None) or {})),
-                    None)
 
     def token_sinks(self) -> dict[str, type]:
         """name -> sink class, for the sinks that take a token (a TokenSpec): Settings and
@@ -68,15 +64,18 @@ def _load_group(group: str, table: dict, problems: list[str]) -> None:
 
 def _register_config(reg: Registry) -> None:
     """Tell signoff.toml's schema what the plugins add: output types (renderers), status sinks
-    that post commit statuses, and the sections a plugin declares in CONFIG_SECTIONS."""
+    that post commit statuses, and the sections a plugin declares in CONFIG_SECTIONS; tell the
+    settings file the keys a plugin declares in SETTINGS_DEFAULTS."""
     config = _config
     config.reset_registered()
+    _settings.reset_registered()
     config.register_output_types(*(getattr(cls, "OUTPUT_TYPE", None) or name for name, cls in reg.renderers.items()))
     config.register_sinks(*(name for name, cls in reg.sinks.items() if getattr(cls, "POSTS_COMMIT_STATUSES", True)))
     for cls in reg.sinks.values():
         spec = getattr(cls, "TOKEN", None)
         if isinstance(spec, _credentials.TokenSpec):
             _credentials.register_token_spec(spec)
+    settings_of: set[type] = set()
     for group in (reg.sources, reg.sinks, reg.renderers, reg.ui_extensions):
         for name, cls in group.items():
             for section, spec in (getattr(cls, "CONFIG_SECTIONS", None) or {}).items():
@@ -85,6 +84,14 @@ def _register_config(reg: Registry) -> None:
                     config.register_section(section, struct, *hooks)
                 except (TypeError, ValueError) as exc:   # a broken plugin must not take the app down
                     msg = f"plugin {name!r}: config section [{section}] not registered: {exc}"
+                    log.warning(msg)
+                    reg.problems.append(msg)
+            if getattr(cls, "SETTINGS_DEFAULTS", None) and cls not in settings_of:   # a class in two groups: once
+                settings_of.add(cls)
+                try:
+                    _settings.register_defaults(cls.SETTINGS_DEFAULTS)
+                except (TypeError, ValueError) as exc:
+                    msg = f"plugin {name!r}: its settings not registered: {exc}"
                     log.warning(msg)
                     reg.problems.append(msg)
 

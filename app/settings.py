@@ -22,6 +22,9 @@ What wins where two places say something (PRODUCT.md):
     store:     SIGNOFF_DATABASE_URL  >  settings store.url  >  SQLite in SIGNOFF_HOME
     comparison files: SIGNOFF_COMPARISONS  >  settings store.comparisons  >  next to the SQLite store
 
+A plugin's own keys come with their defaults from the plugin (SETTINGS_DEFAULTS, merged by
+the registry through `register_defaults`): this module names no plugin.
+
 Window geometry and splitter state are not here: they live in QSettings
 (app/ui/layout.py), which is made for Qt's own binary state.
 """
@@ -52,12 +55,51 @@ DEFAULTS: dict[str, Any] = {
     "store": {"url": "", "comparisons": ""},   # comparisons: where comparison files go (path or URI)
     "connections": {
         "git_repos": [],          # ["/path/to/model-repo", …]
-        "mlflow_servers": [],     # [{"name": "prod", "url": "https://mlflow.example.com"}, …]
         "forges": [],             # [{"forge": "github", "api_url": "https://api.github.com"}, …] (tokens: keyring)
     },
     "appearance": {"theme": "system"},
     "inbox": {"scope": "all"},
 }
+_MISSING = object()
+# The keys plugins add (their SETTINGS_DEFAULTS, merged by app/registry.py through
+# register_defaults), e.g. the MLflow plugin's connections.mlflow_servers: this module names no plugin.
+_registered: dict[str, Any] = {}
+
+
+def _leaves(tree: dict, prefix: str = ""):
+    for name, value in tree.items():
+        if isinstance(value, dict) and value:
+            yield from _leaves(value, f"{prefix}{name}.")
+        else:
+            yield f"{prefix}{name}", value
+
+
+def register_defaults(tree: dict) -> None:
+    """A plugin's settings with their defaults, {"section": {"key": default}}, merged with the
+    app's. A key the app or another plugin already defines is refused (ValueError), nothing of
+    the tree is taken then; a default must be JSON (it is what the file would hold)."""
+    if not isinstance(tree, dict) or not all(isinstance(v, dict) for v in tree.values()):
+        raise ValueError("settings defaults are sections of keys, e.g. {'connections': {'x': []}}")
+    leaves = dict(_leaves(tree))
+    for key, value in leaves.items():
+        parts = key.split(".")
+        for n in range(1, len(parts) + 1):   # the key itself, or a value where it would need a section
+            for defined in (DEFAULTS, _registered):
+                found = _get(defined, ".".join(parts[:n]), _MISSING)
+                if found is not _MISSING and (n == len(parts) or not isinstance(found, dict)):
+                    raise ValueError(f"the setting {key} is already defined")
+        json.dumps(value)   # TypeError for what the file could not hold
+    for key, value in leaves.items():
+        parts = key.split(".")
+        cur = _registered
+        for part in parts[:-1]:
+            cur = cur.setdefault(part, {})
+        cur[parts[-1]] = copy.deepcopy(value)
+
+
+def reset_registered() -> None:
+    """Forget the plugins' defaults (the registry registers them again when it reloads)."""
+    _registered.clear()
 
 
 def _v0_to_v1(data: dict) -> dict:
@@ -101,9 +143,16 @@ def _get(tree: dict, key: str, default=None):
 
 
 def default(key: str):
-    value = _get(DEFAULTS, key)
-    if value is None and key.split(".")[0] not in DEFAULTS:
-        raise KeyError(f"no setting {key!r}")
+    value = _get(DEFAULTS, key, _MISSING)
+    plugins = _get(_registered, key, _MISSING)
+    if isinstance(value, dict) and isinstance(plugins, dict):   # a section both define: the app's and the plugins' keys
+        value = {**value, **plugins}
+    elif value is _MISSING:
+        value = plugins
+    if value is _MISSING:
+        if key.split(".")[0] not in DEFAULTS and key.split(".")[0] not in _registered:
+            raise KeyError(f"no setting {key!r}")
+        value = None
     return copy.deepcopy(value)
 
 
@@ -169,9 +218,6 @@ class Settings:
         tmp.write_text(self.to_json(), encoding="utf-8")
         os.replace(tmp, self.path)
         return self.path
-
-
-_MISSING = object()
 
 
 def load_settings(path: Path | None = None) -> Settings:

@@ -29,7 +29,52 @@ def test_only_what_the_user_changed_is_written(tmp_path):
         "schema": SCHEMA_VERSION, "appearance": {"theme": "dark"}}
     again = load_settings(tmp_path / "settings.json")
     assert again.get("appearance.theme") == "dark" and again.get("identity.user") == ""
-    assert again.get("connections.mlflow_servers") == []
+    assert again.get("connections.git_repos") == []
+
+
+def test_a_plugins_settings_come_with_its_defaults_and_an_older_file_keeps_them(tmp_path):
+    """settings.py names no plugin: the MLflow plugin declares connections.mlflow_servers (default
+    []) and the registry merges it; a file written before (when the app listed that key) still reads."""
+    import signoff.settings as settings_module
+    from signoff.registry import registry
+
+    registry()
+    assert "mlflow_servers" not in settings_module.DEFAULTS["connections"]
+    fresh = Settings(tmp_path / "new.json")
+    assert fresh.get("connections.mlflow_servers") == []
+    assert set(fresh.get("connections")) >= {"git_repos", "forges", "mlflow_servers"}
+    fresh.set("connections.mlflow_servers", [])                 # the plugin's default: not written
+    fresh.save()
+    assert json.loads((tmp_path / "new.json").read_text()) == {"schema": SCHEMA_VERSION}
+
+    old = tmp_path / "old.json"
+    servers = [{"name": "prod", "url": "https://mlflow.example.com"}]
+    old.write_text(json.dumps({"schema": 1, "connections": {"mlflow_servers": servers, "git_repos": ["/src/m"]}}))
+    s = load_settings(old)
+    assert s.get("connections.mlflow_servers") == servers and s.get("connections.git_repos") == ["/src/m"]
+    s.set("appearance.theme", "dark")
+    s.save()
+    assert json.loads(old.read_text())["connections"]["mlflow_servers"] == servers
+
+
+def test_a_plugin_cannot_take_a_setting_the_app_or_another_plugin_defines(monkeypatch):
+    import signoff.settings as settings_module
+
+    monkeypatch.setattr(settings_module, "_registered", {})
+    settings_module.register_defaults({"acme": {"greeting": "hello", "servers": []}})
+    assert Settings(None).get("acme.greeting") == "hello" and settings_module.default("acme") == {
+        "greeting": "hello", "servers": []}
+    for taken in ({"connections": {"git_repos": ["x"]}}, {"appearance": {"theme": {"x": 1}}},
+                  {"acme": {"greeting": "hi"}}):
+        with pytest.raises(ValueError, match="already defined"):
+            settings_module.register_defaults(taken)
+    with pytest.raises(ValueError, match="sections of keys"):
+        settings_module.register_defaults({"flat": 1})
+    with pytest.raises(TypeError):
+        settings_module.register_defaults({"acme2": {"when": object()}})
+    assert settings_module.default("acme") == {"greeting": "hello", "servers": []}   # nothing of a refused tree
+    with pytest.raises(KeyError):
+        settings_module.default("nobody.key")
 
 
 def test_an_unversioned_file_is_migrated_and_saved_in_the_new_form(tmp_path):

@@ -1,8 +1,10 @@
-"""Every command of the workbench in one place: id, title, keys, tip.
+"""Every built-in command of the workbench in one place: id, title, keys, tip.
 
 The main window builds its QActions, menus and the shortcut sheet from
-this table, so a key is defined once. (User-defined shortcuts, kept in
-QSettings, can later override `keys` by id.)
+this table, so a key is defined once. The commands a plugin adds are the
+plugin's (UiExtension.ACTIONS, app/plugin_api.py ExtensionAction): the window
+builds them after these (window_actions.py), and a key here wins over theirs.
+(User-defined shortcuts, kept in QSettings, can later override `keys` by id.)
 """
 
 from __future__ import annotations
@@ -50,8 +52,6 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("decide.open", "Approve / request changes / reject…", ("Ctrl+Return", "Ctrl+Enter"), menu="Review"),
     ActionSpec("help.shortcuts", "Keyboard shortcuts", ("?", "F1"), menu="Help"),
     ActionSpec("help.about", "About Signoff", (), "version, and how this copy runs", menu="Help"),
-    ActionSpec("file.mlflow", "Browse MLflow…", ("Ctrl+Shift+M",),
-               "a tracking server's models and versions; compare any two versions", menu="File"),
     ActionSpec("app.quit", "Quit", ("Ctrl+Q",), menu="File"),
 )
 

@@ -16,6 +16,7 @@ asked of the registry; the inbox calls their `refresh`, `set_requests` and `shut
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import replace
 from datetime import timezone
 
@@ -98,11 +99,26 @@ def model_name(r: RequestRecord) -> str:
     return cls.model_name(r, data, name) if cls is not None else name
 
 
+def ref_label(r: RequestRecord, ref: str, width: int = 16) -> str:
+    """One of a request's refs in a few characters: the source's short form when it has one ("v3"
+    for models:/M/3), a commit's first 7, else the ref itself (a file's name) cut to `width`."""
+    ref = (ref or "").strip()
+    short = short_ref(r, ref)
+    if short != ref[:7] or re.fullmatch(r"[0-9a-fA-F]{7,64}", ref):
+        return short
+    return ref if len(ref) <= width else ref[:width - 1] + "…"
+
+
+def refs_text(r: RequestRecord, width: int = 16) -> str:
+    """A comparison about no commit (kind "comparison", sha ""), by its refs, whatever its source:
+    "v3 vs v1" (two MLflow versions), "cand.csv vs base.csv" (a local review of two files)."""
+    return f"{ref_label(r, r.candidate_ref, width)} vs {ref_label(r, r.baseline_ref, width)}"
+
+
 def commit_text(r: RequestRecord) -> str:
-    """The commit column: the commit's short SHA; for a comparison about no commit (e.g. opened
-    by browsing MLflow, kind "comparison"), its two refs: "v3 vs v1"."""
+    """The commit column: the commit's short SHA; for a comparison about no commit, its two refs."""
     if r.kind == "comparison":
-        return f"{short_ref(r, r.candidate_ref)} vs {short_ref(r, r.baseline_ref)}"
+        return refs_text(r)
     return r.sha[:7]
 
 
@@ -290,7 +306,8 @@ class Inbox(QWidget):
         item.setData(0, RecordRole, r)
         why = self._mine.get(r.id) or []
         mine_line = ("yours: " + ", ".join(why)) if why else "not yours (no role, label or decision)"
-        tip = plain_tooltip(f"{r.sha}\n{r.title}\nmodel: {values['model'] or '—'}\nbaseline: {r.baseline_ref}\n"
+        about = f"{r.candidate_ref} vs {r.baseline_ref}" if r.kind == "comparison" else r.sha   # a commit, or the refs
+        tip = plain_tooltip(f"{about}\n{r.title}\nmodel: {values['model'] or '—'}\nbaseline: {r.baseline_ref}\n"
                             f"status: {r.status} — {r.description}\neval sets: {', '.join(r.eval_sets)}\n"
                             f"{mine_line if self.service is not None else ''}".rstrip())
         for i in range(len(COLUMNS)):
@@ -406,8 +423,6 @@ class Inbox(QWidget):
     def refresh_sections(self) -> None:
         """The window refreshed (View ▸ Refresh, Settings changed): each section asks again, on its worker."""
         self._each_section("refresh")
-
-    refresh_mlflow = refresh_sections   # the name the window used before the sections were plugins'
 
     def shutdown(self, wait: float = 3.0) -> None:
         """Stop the sections' background work and wait for it (tests, closing the window)."""

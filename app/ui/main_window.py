@@ -12,7 +12,7 @@ request (`request`, `config`, `eval_set`, `verdict`) they share:
 - `verdicts`  VerdictPanel (verdict_panel.py): header, verdict, policy change, deciding
 - `loader`    Loader (loading.py): opening a request, loading an eval set (cancellable)
 - `status`    StatusLine (status_bar.py): you, the store, the outbox
-- `actions`   WindowActions (window_actions.py): menus, keys, Help
+- `actions`   WindowActions (window_actions.py): menus, keys, Help, the UI extensions' commands
 - `extras`    WorkbenchExtras (workbench_extras.py): Charts tab, export, report, settings, layout
 
 The team parts (queue_nav, team_view, team_queue, reassign_dialog), New
@@ -34,6 +34,7 @@ from signoff.store.records import RequestRecord
 from signoff.ui.about_dialog import app_icon
 from signoff.ui.concurrent import ReviewOps
 from signoff.ui.diff_view import plain_label
+from signoff.ui.extension_sdk import ExtensionHost
 from signoff.ui.inbox import Inbox
 from signoff.ui.label_writer import LabelWriter
 from signoff.ui.labeling import Labeling
@@ -47,6 +48,20 @@ from signoff.ui.window_actions import WindowActions
 from signoff.ui.workbench_extras import WorkbenchExtras
 
 log = logging.getLogger(__name__)
+
+
+def _ui_extensions() -> dict:
+    """An instance of each installed UI extension, by plugin name (one that cannot be made is
+    logged and left out: a broken plugin must not stop the window)."""
+    from signoff.registry import registry
+
+    made = {}
+    for name, cls in sorted(registry().ui_extensions.items()):
+        try:
+            made[name] = cls()
+        except Exception:
+            log.exception("UI extension %s could not be made", name)
+    return made
 
 
 class MainWindow(QMainWindow):
@@ -82,6 +97,7 @@ class MainWindow(QMainWindow):
         self.loader = Loader(self, self.ops, self.samples, self.filters, self.verdicts)
         self.status = StatusLine(self, service)
         self.actions = WindowActions(self, self.labeling.undo_stack, self._handlers())
+        self.actions.add_extension_actions(_ui_extensions(), ExtensionHost(self))   # the plugins' commands
         self.labeling.labeled.connect(self.verdicts.labeled)
         self.ops.reviewChanged.connect(self.status.review_changed)
 
@@ -96,6 +112,7 @@ class MainWindow(QMainWindow):
         self.undo_stack = self.labeling.undo_stack
         self.status_label, self.outbox_drain = self.status.status_label, self.status.outbox_drain
         self.actions_by_id = self.actions.actions_by_id
+        self.extension_windows = self.actions.extension_windows   # what a plugin's command opened last, by its id
 
         self.work_splitter = QSplitter(Qt.Orientation.Horizontal)
         self.work_splitter.addWidget(self.table)
@@ -142,7 +159,6 @@ class MainWindow(QMainWindow):
             "view.worst_first": s.sort_worst_first,
             "view.refresh": self.refresh_all,
             "decide.open": self.verdicts.open_approval_dialog,
-            "file.mlflow": self.open_mlflow_browser,
             "app.quit": self.close,
         }
 
@@ -198,6 +214,7 @@ class MainWindow(QMainWindow):
         self.team_queue.refresh_inbox_queues()
         install_new_review(self)
         install_fit(self)
+        self.actions.bind_extension_keys()   # last: every part's key is known, a built-in one wins a clash
 
     # ------------------------------------------------------------------ the inbox and the service
     def refresh_inbox(self) -> None:
@@ -207,7 +224,7 @@ class MainWindow(QMainWindow):
             self.banner.show_message(f"Could not list review requests: {exc}")
             return
         self.inbox.set_requests(records, keep=self.request.id if self.request else None)
-        self.inbox.refresh_mlflow()   # versions CI tagged for review on the MLflow servers in Settings (worker)
+        self.inbox.refresh_sections()   # the plugins' sections (e.g. versions awaiting review on a server; workers)
 
     def refresh_all(self) -> None:
         """F5: the inbox, and the open request as the store has it now."""
@@ -225,23 +242,6 @@ class MainWindow(QMainWindow):
         if self.request is not None:
             self.refresh_verdict()
         self.update_status_bar()
-
-    def open_mlflow_browser(self):
-        """File > Browse MLflow…: compare any two model versions (the MLflow plugin's UI extension,
-        plugins/mlflow/ui, found by the action through the registry); the request it creates is
-        listed and opened. None when no installed plugin provides the action."""
-        from signoff.registry import registry
-
-        ext = registry().extension_for("file.mlflow")
-        if ext is None:
-            self.statusBar().showMessage("no installed plugin browses MLflow (the mlflow plugin's UI extension)", 8000)
-            return None
-        dialog = ext().open("file.mlflow", service=self.service, parent=self)
-        dialog.requestCreated.connect(
-            lambda rid: (self.refresh_inbox(), self.inbox.select(rid) or self.open_request(rid)))
-        self.mlflow_browser = dialog
-        dialog.open()
-        return dialog
 
     # ------------------------------------------------------------------ the parts' commands, by name
     # (the team parts, fit.py, new_review.py, the screenshot scripts and the tests call these)

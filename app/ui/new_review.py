@@ -489,7 +489,8 @@ def install_new_review(window) -> None:
     action.setObjectName("file.new_review")
     action.setShortcut(QKeySequence("Ctrl+N"))
     action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
-    action.setStatusTip("a review of a git repository's commit, of two prediction files, or of MLflow versions")
+    plugins = "".join(f", or from {title}" for _action, title, *_ in _extension_tabs())   # the plugins' tabs
+    action.setStatusTip(f"a review of a git repository's commit or of two prediction files{plugins}")
     action.triggered.connect(lambda: open_new_review(window))
     window.addAction(action)
     if file_menu is not None:

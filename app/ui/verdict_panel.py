@@ -21,7 +21,7 @@ from signoff.store.records import RequestRecord
 from signoff.ui.approval_dialog import ApprovalDialog, status_line
 from signoff.ui.concurrent import SingleTask
 from signoff.ui.diff_view import plain_label
-from signoff.ui.inbox import commit_text, dot_icon
+from signoff.ui.inbox import dot_icon, refs_text
 from signoff.ui.palette import STATUS_STYLE
 from signoff.ui.policy_change_view import PolicyChangeBox
 
@@ -30,12 +30,18 @@ DEBOUNCE_MS = 400
 
 
 def header_text(r: RequestRecord) -> str:
-    """The comparison header: "1a69639 vs 783bc14e0f1a · title"; for two MLflow versions
-    opened by browsing (no commit), "v2 vs v1 · title"."""
+    """The comparison header: "1a69639 vs 783bc14e0f1a · title" for a commit; for a comparison
+    about no commit, its refs, whatever its source ("v2 vs v1 · title", "cand.csv vs base.csv");
+    for anything else about no commit (an inspection), its title."""
     changed = " · signoff.toml changed (not applied)" if getattr(r, "candidate_config_toml", "") else ""
-    if r.source == "mlflow" and " vs " in commit_text(r):
-        return f"{commit_text(r)} · {r.title}{changed}"
-    return f"{r.sha[:7]} vs {r.baseline_ref[:12]} · {r.title}{changed}"
+    if r.kind == "comparison":
+        refs = refs_text(r, width=40)
+        what = refs if r.title in ("", refs) else f"{refs} · {r.title}"
+    elif r.sha:
+        what = f"{r.sha[:7]} vs {r.baseline_ref[:12]} · {r.title}"
+    else:
+        what = r.title
+    return what + changed
 
 
 def _refresh_each(service, request_ids: set[int]) -> dict:

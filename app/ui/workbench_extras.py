@@ -160,7 +160,8 @@ class WorkbenchExtras(QObject):
         if w.request is None:
             w.statusBar().showMessage("Open a review request first.", 4000)
             return
-        default = str(Path.home() / f"signoff-report-{w.request.sha[:7]}.html")
+        name = w.request.sha[:7] or f"request-{w.request.id}"   # a comparison about no commit has no SHA
+        default = str(Path.home() / f"signoff-report-{name}.html")
         path, _ = QFileDialog.getSaveFileName(w, "Save report", default, "HTML file (*.html)")
         if path:
             self.save_report(path if path.lower().endswith((".html", ".htm")) else path + ".html")
@@ -214,7 +215,7 @@ class WorkbenchExtras(QObject):
             user = resolve_user(None)
             if user != self.ops.service.user:
                 w.act_as(user)
-        w.inbox.refresh_mlflow()   # MLflow servers added or removed: the inbox's MLflow section follows
+        w.inbox.refresh_sections()   # e.g. a plugin's servers added or removed: its inbox section follows
         w.update_status_bar()
         w.statusBar().showMessage(f"settings saved to {dialog.settings.path}", 6000)
 

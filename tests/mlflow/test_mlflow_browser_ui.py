@@ -79,7 +79,7 @@ def window(qtbot):
     w.resize(1400, 850)
     w.show()
     yield w
-    browser = getattr(w, "mlflow_browser", None)
+    browser = w.extension_windows.get("mlflow.browse")
     if browser is not None:
         browser.shutdown()
     w.shutdown()
@@ -132,8 +132,8 @@ def configure(window, qtbot, name: str, url: str, policy: str = "") -> None:
 
 
 def open_browser(window, qtbot):
-    window.actions_by_id["file.mlflow"].trigger()            # File ▸ Browse MLflow…
-    browser = window.mlflow_browser
+    window.actions_by_id["mlflow.browse"].trigger()          # File ▸ Browse MLflow… (the plugin's command)
+    browser = window.extension_windows["mlflow.browse"]
     assert browser.isVisible()
     return browser
 

@@ -1,4 +1,4 @@
-"""A third party's source, sink and renderer, each a tiny package installed in the test
+"""A third party's source, sink, renderer and UI extension, each a tiny package installed in the test
 (`pip install --no-deps --target TMP`, never into the venv), work end to end without a
 line of app/ knowing them (issue 14: plugins own their features):
 
@@ -6,7 +6,9 @@ line of app/ knowing them (issue 14: plugins own their features):
   signoff.toml section ([acme-tool]); the schema stays strict for everything else;
 - the sink `acme-chat` declares its token variable and default URL: the CLI loop's statuses
   reach it, with the token from ACME_CHAT_TOKEN;
-- the renderer shows the new output type `waveform` in the window.
+- the renderer shows the new output type `waveform` in the window;
+- the UI extension's command (Tools ▸ Acme hello…, Ctrl+Alt+H) is in the window's menus and
+  runs, reading the setting the extension declares with its default (acme.greeting).
 """
 
 from __future__ import annotations
@@ -173,6 +175,48 @@ RENDERER = {
     ''',
 }
 
+UI = {
+    "acme_ui/__init__.py": '''
+        """A third-party UI extension: Tools ▸ Acme hello… and a setting of its own (no Qt here)."""
+        from signoff.plugin_api import ExtensionAction, UiExtension
+
+
+        class AcmeUi(UiExtension):
+            NAME = "acme-ui"
+            ACTIONS = (ExtensionAction("acme.hello", "Acme hello…", "Ctrl+Alt+H", menu="Tools",
+                                       tip="greets the reviewer"),)
+            SETTINGS_DEFAULTS = {"acme": {"greeting": "hello"}}
+
+            def trigger(self, action, host):
+                from .dialog import HelloDialog
+
+                dialog = HelloDialog(host)
+                dialog.open()
+                return dialog
+    ''',
+    "acme_ui/dialog.py": '''
+        from PySide6.QtWidgets import QDialog, QVBoxLayout
+
+        from signoff.ui.extension_sdk import load_settings, plain_label
+
+
+        class HelloDialog(QDialog):
+            def __init__(self, host):
+                super().__init__(host.window)
+                self.label = plain_label(f"{load_settings().get('acme.greeting')}, {host.service.user}")
+                QVBoxLayout(self).addWidget(self.label)
+    ''',
+    "pyproject.toml": '''
+        [project]
+        name = "acme-ui"
+        version = "1.0"
+        [project.entry-points."signoff.ui_extensions"]
+        acme-ui = "acme_ui:AcmeUi"
+        [tool.setuptools]
+        packages = ["acme_ui"]
+    ''',
+}
+
 POLICY = """
 [[eval_sets]]
 name = "waves"
@@ -204,10 +248,10 @@ SHA = "c0ffee" * 6 + "abcd"
 
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory) -> Path:
-    """The three packages, built and installed into one folder (the test's PYTHONPATH adds it)."""
+    """The four packages, built and installed into one folder (the test's PYTHONPATH adds it)."""
     root = tmp_path_factory.mktemp("third-party")
     target = root / "site"
-    for name, files in (("source", SOURCE), ("sink", SINK), ("renderer", RENDERER)):
+    for name, files in (("source", SOURCE), ("sink", SINK), ("renderer", RENDERER), ("ui", UI)):
         src = root / name
         for rel, text in files.items():
             (src / rel).parent.mkdir(parents=True, exist_ok=True)
@@ -274,7 +318,7 @@ def test_the_cli_loop_with_a_third_party_source_and_sink(installed, project):
 
 
 @pytest.mark.gui
-def test_the_window_shows_the_new_output_type_with_its_renderer(installed, project, qtbot, monkeypatch):
+def test_the_window_shows_the_new_output_type_and_the_extensions_command(installed, project, qtbot, monkeypatch):
     from signoff.registry import registry
 
     monkeypatch.syspath_prepend(str(installed))
@@ -284,6 +328,7 @@ def test_the_window_shows_the_new_output_type_with_its_renderer(installed, proje
     try:
         reg = registry(refresh=True)
         assert {"acme", "acme-chat", "waves"} <= set(reg.sources) | set(reg.sinks) | set(reg.renderers), reg.problems
+        assert "acme-ui" in reg.ui_extensions, reg.problems
         from signoff.service.review import ReviewService
         from signoff.store.store import Store
         from signoff.ui.app import create_main_window
@@ -301,6 +346,15 @@ def test_the_window_shows_the_new_output_type_with_its_renderer(installed, proje
             view = window.detail.view
             assert type(view).__name__ == "WaveView" and window.detail.view_problem == ""
             assert view.text_content().splitlines() == ["BASELINE: 2 points", "CANDIDATE: 4 points"]
+            # the extension's command: in its menu with its key, and it runs
+            hello = window.actions_by_id["acme.hello"]
+            tools = next(a.menu() for a in window.menuBar().actions() if a.text() == "&Tools")
+            assert hello in tools.actions() and hello.shortcut().toString() == "Ctrl+Alt+H"
+            assert "Acme hello…" in window.shortcut_text()
+            hello.trigger()
+            dialog = window.extension_windows["acme.hello"]
+            assert dialog.isVisible() and dialog.label.text() == "hello, alice@example.com"
+            dialog.reject()
         finally:
             window.shutdown()
         # Settings ▸ Forge tokens offers the sink by its name, with its default URL and display name

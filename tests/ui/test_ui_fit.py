@@ -236,7 +236,8 @@ def test_dialogs_fit_a_960_by_540_screen(window, open_request, qtbot):
     extras = window.findChild(WorkbenchExtras)
     extras.open_settings()
     window.actions_by_id["file.new_review"].trigger()
-    dialogs = [extras.settings_dialog, window.open_mlflow_browser(), window.new_review_dialog]
+    window.actions_by_id["mlflow.browse"].trigger()          # the MLflow plugin's command
+    dialogs = [extras.settings_dialog, window.extension_windows["mlflow.browse"], window.new_review_dialog]
     for dialog in dialogs:
         dialog.resize(dialog.width(), max(dialog.height(), 600))
         assert fit_into(dialog, free)

@@ -115,3 +115,46 @@ def test_mlflow_requests_show_versions_not_a_cut_reference(record, commit, model
     from signoff.ui.inbox import commit_text, model_name
 
     assert (commit_text(record), model_name(record)) == (commit, model)
+
+
+def test_any_comparison_about_no_commit_is_named_by_its_refs_whatever_its_source():
+    """The inbox's commit column and the window's header read a comparison's refs (fields), for
+    every source: two MLflow versions, a local review of two files, a third party's refs."""
+    from dataclasses import replace
+
+    from signoff.ui.inbox import commit_text
+    from signoff.ui.verdict_panel import header_text
+
+    mlflow = replace(_mlflow_record("", "models:/intents/7", "models:/intents/2"), title="intents: v7 vs v2")
+    assert (commit_text(mlflow), header_text(mlflow)) == ("v7 vs v2", "v7 vs v2 · intents: v7 vs v2")
+    # `signoff review cand.csv base.csv` (a local review): the files' names, once when the title is the same
+    local = replace(mlflow, source="files", candidate_ref="cand.csv", baseline_ref="base.csv", title="cand.csv vs base.csv")
+    assert (commit_text(local), header_text(local)) == ("cand.csv vs base.csv", "cand.csv vs base.csv")
+    long = replace(local, candidate_ref="predictions-candidate-2026-03.parquet", title="quarterly")
+    assert commit_text(long) == "predictions-can… vs base.csv"
+    assert header_text(long) == "predictions-candidate-2026-03.parquet vs base.csv · quarterly"
+    # a source not installed, with commits as refs: their short SHAs
+    other = replace(local, source="acme", candidate_ref="a" * 40, baseline_ref="b" * 40, title="t",
+                    candidate_config_toml="x")
+    assert header_text(other) == "aaaaaaa vs bbbbbbb · t · signoff.toml changed (not applied)"
+    # a commit's request: its SHA against the base; an inspection (no commit, no comparison): its title
+    commit = _mlflow_record("a1b2c3d4e5f6" * 3, "models:/intents/7", "models:/intents/6")
+    assert header_text(commit) == "a1b2c3d vs models:/inte · t"
+    inspection = replace(local, kind="inspection", candidate_ref="traces", baseline_ref="traces",
+                         title="intents traces, 50 of 900 predictions")
+    assert header_text(inspection) == "intents traces, 50 of 900 predictions"
+
+
+def test_the_inbox_lists_a_comparison_by_its_refs(qtbot):
+    from dataclasses import replace
+
+    from signoff.ui.inbox import COL, Inbox
+
+    local = replace(_mlflow_record("", "cand.csv", "base.csv"), source="files", title="cand.csv vs base.csv")
+    inbox = Inbox()
+    qtbot.addWidget(inbox)
+    inbox.set_requests([local])
+    item = inbox.list.topLevelItem(0)
+    assert item.text(COL["commit"]) == "cand.csv vs base.csv"
+    assert ">cand.csv vs base.csv<br>cand.csv vs base.csv<br>" in item.toolTip(0)   # the refs, then the title
+    inbox.shutdown()

@@ -138,13 +138,14 @@ def test_two_files_errors_stay_in_the_dialog(qtbot, make_window, store, tmp_path
 def test_mlflow_tab_opens_the_browser(qtbot, make_window, store):
     window = make_window(ReviewService(store, user="dana@example.com"))
     dialog = _new_review(qtbot, window)
-    tab = dialog.extension_tabs["file.mlflow"]                          # the MLflow plugin's tab (a UI extension)
+    tab = dialog.extension_tabs["mlflow.browse"]                          # the MLflow plugin's tab (a UI extension)
     assert dialog.tabs.tabText(dialog.tabs.indexOf(tab)) == "MLflow"
     dialog.tabs.setCurrentWidget(tab)
     assert not dialog.create_button.isEnabled()
     tab.button.click()
-    assert not dialog.isVisible() and window.mlflow_browser.isVisible()
-    window.mlflow_browser.reject()
+    browser = window.extension_windows["mlflow.browse"]
+    assert not dialog.isVisible() and browser.isVisible()
+    browser.reject()
 
 
 def test_cancel_while_creating_keeps_the_dialog(qtbot, make_window, store, tmp_path, monkeypatch):

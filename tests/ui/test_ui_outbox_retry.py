@@ -43,7 +43,8 @@ def test_retry_failed_posts_from_the_outbox_indicator(qtbot, make_window, refusi
         window = make_window(ReviewService(store, user="alice@example.com"))
         control = window.extras.outbox_retry
         # The window's first drain fails for good: the indicator says so, the button appears.
-        qtbot.waitUntil(lambda: "1 failed" in window.status_label.text(), timeout=10000)
+        # (the label may read the store's "1 failed" before the drain's own report reaches the button)
+        qtbot.waitUntil(lambda: "1 failed" in window.status_label.text() and control.failed == 1, timeout=10000)
         assert "401 Bad credentials" in window.status_label.toolTip()
         assert control.button.isVisibleTo(window) and control.action.isEnabled()
         assert control.action.text() == "Retry 1 failed post(s)"

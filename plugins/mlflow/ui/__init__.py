@@ -10,15 +10,19 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from signoff.plugin_api import UiExtension
+from signoff.plugin_api import ExtensionAction, UiExtension
 
-BROWSE = "file.mlflow"   # the window's action id (File ▸ Browse MLflow…)
+BROWSE = ExtensionAction("mlflow.browse", "Browse MLflow…", "Ctrl+Shift+M", menu="File",
+                         tip="a tracking server's models and versions; compare any two versions")
 
 
 class MlflowUi(UiExtension):
     NAME: ClassVar[str] = "mlflow"
-    ACTIONS: ClassVar[dict[str, str]] = {BROWSE: "Browse MLflow…: compare any two versions of a registered model"}
-    NEW_REVIEW: ClassVar[dict[str, tuple[str, str, str]]] = {BROWSE: (
+    ACTIONS: ClassVar[tuple[ExtensionAction, ...]] = (BROWSE,)
+    # The tracking servers (Settings ▸ Connections; the browser and the inbox's section read them):
+    # [{"name": "prod", "url": "https://mlflow.example.com", "policy": "…"}, …]
+    SETTINGS_DEFAULTS: ClassVar[dict] = {"connections": {"mlflow_servers": []}}
+    NEW_REVIEW: ClassVar[dict[str, tuple[str, str, str]]] = {BROWSE.id: (
         "MLflow", "Compare any two versions of a registered model on an MLflow tracking server "
                   "(Settings ▸ Connections lists the servers).", "Open the MLflow browser…")}
 
@@ -32,10 +36,13 @@ class MlflowUi(UiExtension):
 
         return MlflowServersSection(settings)
 
-    def open(self, action: str, *, service, parent=None, **options) -> Any:
-        """The browser dialog (not shown yet: the caller connects requestCreated, then opens it)."""
-        if action != BROWSE:
-            return super().open(action, service=service, parent=parent, **options)
+    def trigger(self, action: str, host) -> Any:
+        """File ▸ Browse MLflow…: the browser dialog; the request it creates is listed and opened."""
+        if action != BROWSE.id:
+            return super().trigger(action, host)
         from .browser import MlflowBrowser
 
-        return MlflowBrowser(service, parent, **options)
+        dialog = MlflowBrowser(host.service, host.window)
+        dialog.requestCreated.connect(host.open_request)
+        dialog.open()
+        return dialog
