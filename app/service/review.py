@@ -1399,9 +1399,8 @@ def _stored_row_hashes(pages, ids: list[str] | None) -> tuple[dict[str, str], bo
     hashed = [c for c in _compare.HASHED_COLUMNS if c in pages.names]
     if ids is None:
         return _compare.row_hashes(pages.columns(["id", *hashed])), True
-    all_ids = pages.columns(["id"]).column("id")
-    rows = pc.index_in(pa.array(ids, pa.string()), value_set=pc.cast(all_ids, pa.string())).drop_null()
-    rows = np.sort(rows.to_numpy(zero_copy_only=False))
+    all_ids = pages.columns(["id"]).column("id")   # a hash table of the few ids asked, not of all of them
+    rows = np.flatnonzero(pc.is_in(all_ids, value_set=pa.array(ids, all_ids.type)).to_numpy(zero_copy_only=False))
     parts = []
     for group in np.unique([pages.group_of(r) for r in rows]):
         page = pages.page(int(group), ("id", *hashed))
