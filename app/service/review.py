@@ -1019,13 +1019,11 @@ class ReviewService:
         reviewed = [l for l in labels if _counts_as_reviewed(l)]
         if not reviewed:
             return [], 0
-        wanted = _ids_by_set(reviewed)   # the samples whose hashes may be asked: computed together
         required = {r for r, n in config.policy.required.items() if n > 0} or set(config.roles)
         people = {p.lower() for r in required for p in config.roles.get(r, ())}
         statements = self.store.label_statements({l.statement_id for l in reviewed if l.statement_id})
         entries: dict[int, tuple | None] = {}
-        earlier: dict[int, RequestRecord | None] = {}
-        counted = []
+        signed: list[tuple[Label, tuple]] = []   # labels whose signed batch holds, with that batch
         for l in reviewed:
             if l.user.lower() not in people or l.statement_id not in statements:
                 continue
@@ -1035,9 +1033,14 @@ class ReviewService:
             batch = entries[l.statement_id]
             if batch is None or statements[l.statement_id][0].lower() != l.user.lower():
                 continue
-            signed_hash, signed_request, by_sample = batch
-            if by_sample.get((l.eval_set, str(l.sample_id))) != _label_entry(l):
+            if batch[2].get((l.eval_set, str(l.sample_id))) != _label_entry(l):
                 continue
+            signed.append((l, batch))
+        # Only labels signed on other content need sample hashes: asked together, per eval set.
+        wanted = _ids_by_set(l for l, batch in signed if batch[0] != content_hash)
+        earlier: dict[int, RequestRecord | None] = {}
+        counted = []
+        for l, (signed_hash, signed_request, _entries) in signed:
             if signed_hash != content_hash and not self._carries(signed_request, signed_hash, change_key, request_id,
                                                                  l, hashes, earlier, wanted[l.eval_set]):
                 continue

@@ -28,7 +28,8 @@ from signoff.plugins.common.evalset import TableFile, build_eval_set
 from signoff.plugins.common.tables import to_frame
 from signoff.plugins.demo import DemoSource, build_demo_workspace
 from signoff.service.review import ReviewService
-from signoff.store.frames import bytes_to_frame, frame_to_bytes
+from signoff.core.stored_table import HASH_KEY, ON_DEMAND
+from signoff.store.frames import as_table, bytes_to_frame, frame_to_bytes
 from signoff.store.records import NewRequest
 from signoff.store.schema import Comparison
 from signoff.store.store import Store
@@ -63,6 +64,7 @@ def assert_same(data: EvalSetData, store: Store) -> None:
     stored_new = bytes_to_frame(frame_to_bytes(new.arrow))
     pd.testing.assert_frame_equal(stored_new, stored_old.drop(columns=[HASH_COLUMN]), check_exact=True)
     pd.testing.assert_frame_equal(new.table, stored_old.drop(columns=[HASH_COLUMN]), check_exact=True)
+    assert as_table(new.table).schema.metadata[HASH_KEY] == ON_DEMAND   # a store given the frame hashes on demand
     expected = dict(zip(stored_old["id"], stored_old[HASH_COLUMN]))
     service = ReviewService(store, user="ci@example.com")
     for where in ("file", "blob"):
