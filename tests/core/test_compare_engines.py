@@ -136,7 +136,8 @@ def _parquet(table: pa.Table) -> bytes:
     return sink.getvalue().to_pybytes()
 
 
-@pytest.mark.parametrize("n, awkward", [(1_000_000, False), (1_000_000, True)], ids=["million", "million-awkward"])
+@pytest.mark.parametrize("n, awkward", [(20_000, True), (1_000_000, False), (1_000_000, True)],
+                         ids=["awkward-20k", "million", "million-awkward"])
 def test_a_generated_million_compares_as_before(n, awkward, store):
     tables = scale_data.generate(n)
     if awkward:
