@@ -114,7 +114,7 @@ class ReviewService:
         self._bound_frames: dict[tuple, tuple[pd.DataFrame, str]] = {}
         self._review_orders: dict[tuple[int, str], list[str]] = {}   # (request, eval set) -> the bound's order
         self._adjudication_cache: dict[int, bool] = {}   # label statement id -> a QA adjudication (never changes)
-        self._hashes: dict[tuple[int, str], dict[str, str]] = {}   # (request, eval set) -> {id: sample_hash}
+        self._hashes: dict[tuple[int, str], _KnownHashes] = {}   # (request, eval set) -> the sample hashes found
         self._drainer: OutboxDrainer | None = None
 
     def act_as(self, user: str) -> None:
@@ -229,7 +229,7 @@ class ReviewService:
         if missing is None or missing:
             try:
                 found, every = _stored_row_hashes(self.store.comparison_pages(*key), missing)
-            except (SignoffError, OSError, pa.ArrowException, ValueError, KeyError):
+            except (SignoffError, OSError, pa.ArrowException, ValueError, KeyError, TypeError):
                 return {}   # unknown (not cached: asked again next time); nothing carries on it
             with self._lock:
                 known.add(found, None if every else missing)
