@@ -35,7 +35,6 @@ import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
 from signoff.core.errors import SignoffError
-
 from signoff.core.stored_table import SAME_COLUMN, restore_outputs, restored_columns, stored_columns
 
 from .frames import column_kinds, decode_value

@@ -7,7 +7,7 @@ backed "str"). Reading it is about 40% faster than the Parquet the first
 stores held, at the same size; those Parquet blobs still load (by their
 magic bytes). `columns=` decodes only some columns (the policy's coverage
 needs just id and class). Reading gives the table back as compare() built it
-(signoff.core.compare.restore_outputs: the candidate's outputs stored as null where
+(signoff.core.stored_table.restore_outputs: the candidate's outputs stored as null where
 they equal the baseline's are put back), here and in ComparisonPages, the two
 read-backs of a stored table.
 
@@ -47,10 +47,13 @@ def bytes_to_table(data: bytes, columns: list[str] | None = None) -> pa.Table:
     """The stored table as Arrow (IPC, or the Parquet of older stores), as compare() built it
     (restore_outputs); `columns`: those of them the table has (a table stored before a column
     existed, e.g. sample_hash, lacks it)."""
-    if bytes(data[:4]) == PARQUET_MAGIC:
-        read = stored_columns(pq.read_schema(io.BytesIO(data)).names, columns)
+    parquet = bytes(data[:4]) == PARQUET_MAGIC
+    read = None
+    if columns is not None:
+        names = (pq.read_schema(io.BytesIO(data)) if parquet else pa.ipc.open_file(pa.BufferReader(data)).schema).names
+        read = stored_columns(names, columns)
+    if parquet:
         return restored_columns(pq.read_table(io.BytesIO(data), columns=read), columns)
-    read = stored_columns(pa.ipc.open_file(pa.BufferReader(data)).schema.names, columns)
     return restored_columns(feather.read_table(pa.BufferReader(data), columns=read, memory_map=False), columns)
 
 
