@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import update
 
 from signoff.core.compare import HASH_COLUMN
+from signoff.core.stored_table import HASH_KEY, ON_DEMAND
 from signoff.service.review import ReviewService
 from signoff.store.frames import frame_to_bytes
 from signoff.store.schema import Comparison
@@ -100,17 +101,22 @@ def test_a_retrain_carries_labels_of_unchanged_samples_only_across_old_and_new_c
     assert [i for i in ids if before[i] != now[i]] == ["s5"]
 
 
-@pytest.mark.parametrize("how", ["file missing", "hashed column missing"])
+@pytest.mark.parametrize("how", ["file missing", "hashed column missing", "stored before sample hashes"])
 def test_a_hash_that_cannot_be_computed_carries_nothing(store, how):
     source, ci, r1 = _labelled_r1(store)
     if how == "file missing":
         uri = store._comparison_source(r1.id, "extract")[1][0]
         Path(unquote(urlparse(uri).path)).unlink()
-    else:   # a table without the sample_hash column that lacks a column the hash covers
-        frame = store.load_comparison(r1.id, "extract").drop(columns=["reference"])
+    else:
+        table = store.comparison_table(r1.id, "extract")
+        assert table.schema.metadata[HASH_KEY] == ON_DEMAND
+        if how == "hashed column missing":   # marked for hashes on demand, but one of their columns is gone
+            table = table.drop_columns(["reference"])
+        else:   # neither a sample_hash column nor the mark: as comparisons before sample hashes
+            table = table.replace_schema_metadata({k: v for k, v in table.schema.metadata.items() if k != HASH_KEY})
         with store._write() as s:
             s.execute(update(Comparison).where(Comparison.request_id == r1.id, Comparison.eval_set == "extract")
-                      .values(table_data=frame_to_bytes(frame), table_uri=None, table_sha256=None))
+                      .values(table_data=frame_to_bytes(table), table_uri=None, table_sha256=None))
     r3 = ci.create_request(source, sha="c3", change_key="feature/x")
     assert {(l.eval_set, l.sample_id) for l in store.labels(r3.id)} == {("qa", "s0"), ("qa", "s1"), ("qa", "s2")}
     assert _svc(store, ALICE).sample_hashes(r1.id, "extract", ["t0"]) == {}
