@@ -12,9 +12,23 @@ The per-sample table has these columns:
     <slice columns>     as in the samples
     baseline_<x>, candidate_<x>   the predictions' other columns (confidence, …), per model
   image sets also: input_bytes, reference_bytes, baseline_output_bytes, candidate_output_bytes
-    sample_hash         str, 32 hex: SHA-256 of the sample's input, reference and both outputs
-                        (and their bytes); equal across two requests = the sample did not change,
-                        so a label carries over (docs/trust.md, "Labels that carry over")
+
+What is stored is that table with two encodings (issue 16), undone by the one read-back of a
+stored table (restore_outputs; app/store/frames.py and ComparisonPages), so every reader sees
+the columns above:
+    candidate_output    null where it equals baseline_output (the same stored value: the same
+                        text, or the same JSON text / bytes of the same kind), with
+    candidate_same      bool, true on those rows (SAME_COLUMN). A null candidate_output with
+                        candidate_same false is "no candidate output". Tables without the column
+                        (stored before) hold the candidate's output on every row.
+    sample_hash         not stored any more. It is SHA-256 of the sample's input, reference and
+                        both outputs (and their bytes): equal across two requests = the sample did
+                        not change, so a label carries over (docs/trust.md, "Labels that carry
+                        over"). row_hashes() computes it from the stored columns, for the few rows
+                        whose labels need it, with the definition the stored column had
+                        (sample_hashes()). Tables stored with the column keep using it; tables
+                        stored before sample hashes existed (neither the column nor HASH_KEY in
+                        their schema's metadata) have none, so nothing carries from them.
 
 The engine works on Arrow (issue 16): ids are aligned with pyarrow.compute (no Python string
 per row; when the three id columns are equal in order, nothing is looked up at all), text stays in
@@ -28,6 +42,7 @@ that table (built only when asked: the request path never builds it).
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -38,7 +53,8 @@ import pyarrow.compute as pc
 from .errors import InputError
 from .model import SEVERITY, ChangeClass, EvalSetData
 from .normalise import normalise
-from .table_kinds import object_column_to_arrow, table_to_frame, with_kinds
+from .stored_table import HASH_KEY, ON_DEMAND, SAME_COLUMN, hashed_on_demand, restore_outputs, same_as_baseline
+from .table_kinds import KINDS_KEY, object_column_to_arrow, table_to_frame, with_kinds
 
 BYTES_COLUMNS = ("input_bytes", "reference_bytes", "output_bytes")
 BASE_COLUMNS = ["id", "class", "severity", "missing_side", "input", "reference",
@@ -59,7 +75,7 @@ def table_slice_columns(frame: pd.DataFrame) -> list[str]:
     """The slice columns of a stored comparison table: what is neither one of the
     comparison's own columns, nor bytes, nor a model's extra prediction field."""
     return [c for c in frame.columns if c not in BASE_COLUMNS and not str(c).endswith("_bytes")
-            and not is_prediction_extra(c) and c != HASH_COLUMN]
+            and not is_prediction_extra(c) and c not in (HASH_COLUMN, SAME_COLUMN)]
 
 
 def sample_hashes(table) -> np.ndarray:
@@ -166,19 +182,50 @@ def _python_values(col, rows: np.ndarray) -> list:
     return pc.take(col, pa.array(rows)).to_pylist()
 
 
+# -- sample hashes of a stored table, on demand --------------------------------------------------------------------
+
+def row_hashes(table: pa.Table) -> dict[str, str]:
+    """{id: sample_hash} for the rows of a (restored) comparison table: its stored column, else computed
+    from its columns with sample_hashes()'s definition when the table is marked for it (HASH_KEY). {}
+    when neither (a table stored before sample hashes, or one lacking a hashed column): nothing carries."""
+    names = table.column_names
+    ids = table.column("id").to_pylist() if "id" in names else []
+    if HASH_COLUMN in names:
+        return dict(zip(ids, table.column(HASH_COLUMN).to_pylist()))
+    if (table.schema.metadata or {}).get(HASH_KEY) != ON_DEMAND or not ids or not all(
+            c in names for c in HASHED_COLUMNS[:4]):
+        return {}
+    kinds = json.loads((table.schema.metadata or {}).get(KINDS_KEY, b"{}"))
+    cols = {c: _engine_column(table, c, kinds.get(c)) for c in HASHED_COLUMNS if c in names}
+    return dict(zip(ids, sample_hashes(cols)))
+
+
+def _engine_column(table: pa.Table, name: str, kind: str | None):
+    """A stored column as the engine held it when it hashed: text as Arrow text, numbers as float64
+    numpy, what only Python holds (JSON values, bytes, text stored as objects) as Python objects."""
+    col = table.column(name)
+    if kind is None and (pa.types.is_string(col.type) or pa.types.is_large_string(col.type)):
+        return col.cast(pa.string())
+    if kind is None and pa.types.is_floating(col.type):
+        return col.to_numpy().astype(float, copy=False)
+    return table_to_frame(table.select([name]))[name].to_numpy(dtype=object)
+
+
 @dataclass
 class ComparisonResult:
     eval_set: str
-    arrow: pa.Table
+    arrow: pa.Table          # as stored: with the encodings above (restore_outputs gives the full table)
     summary: dict
     slice_columns: list[str]
     _frame: pd.DataFrame | None = field(default=None, repr=False)
 
     @property
     def table(self) -> pd.DataFrame:
-        """The per-sample table as a pandas frame, as the store gives it back (built once, when asked)."""
+        """The per-sample table as a pandas frame, as the store gives it back (built once, when asked).
+        Its attrs say hashes are computed on demand, so a store given the frame marks it so too."""
         if self._frame is None:
-            self._frame = table_to_frame(self.arrow)
+            self._frame = table_to_frame(restore_outputs(self.arrow))
+            self._frame.attrs[HASH_KEY.decode()] = ON_DEMAND.decode()
         return self._frame
 
 
@@ -429,7 +476,6 @@ def compare(data: EvalSetData) -> ComparisonResult:
     extra = [c for c in t if is_prediction_extra(c)] + [c for c in t if c.endswith("_bytes")]
     ordered = BASE_COLUMNS + [c for c in slices if c not in BASE_COLUMNS and not is_prediction_extra(c)] + extra
     columns = {c: t[c] for c in ordered}
-    columns[HASH_COLUMN] = pa.chunked_array([pa.array(sample_hashes(columns), pa.string())])
     # Worst first: severity, then the largest drop in score, then the eval set's own order.
     order_delta = np.where(np.isnan(delta), 0.0, sign * delta)
     order = np.lexsort((order_delta, severity)).astype(np.int32)   # lexsort is stable: ties keep the set's order
@@ -438,7 +484,7 @@ def compare(data: EvalSetData) -> ComparisonResult:
     summary = _summary(table, sorted_codes, slices, spec.name, data.warnings)
     if spec.non_finite_scores == "as-missing":
         summary["non_finite_scores"] = {side: len(data.no_score.get(side, ())) for side in ("baseline", "candidate")}
-    return ComparisonResult(spec.name, table, summary, slices)
+    return ComparisonResult(spec.name, hashed_on_demand(same_as_baseline(table)), summary, slices)
 
 
 # -- the result as Arrow ------------------------------------------------------------------------------------------

@@ -9,8 +9,9 @@ Inputs: three Parquet files in the canonical shape the loaders produce (plugins/
   baseline   id, output, score (NULL: none given; NaN/±inf: not finite), extra prediction fields
   candidate  the same
 Output types text, label and number; json and image outputs compare in memory only (their
-normalisation is Python's). What is not SQL: `sample_hash` (signoff.core.compare.sample_hashes,
-a SHA-256 per row) is added batch by batch while the sorted result streams to its file.
+normalisation is Python's). The table carries no `sample_hash` column: as compare()'s, it is
+marked (signoff.core.stored_table.HASH_KEY) for the hashes to be computed from its columns for
+the samples a label needs (signoff.core.compare.row_hashes).
 
 Choosing (choose_engine): "memory", "duckdb", or "auto": DuckDB when the inputs take more than
 OUT_OF_CORE_ABOVE_BYTES on disk (SIGNOFF_OUT_OF_CORE_ABOVE, in bytes, overrides).
@@ -23,13 +24,12 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from signoff.core.compare import BASE_COLUMNS, HASH_COLUMN, HASHED_COLUMNS, PREDICTION_PREFIXES, sample_hashes
+from signoff.core.compare import BASE_COLUMNS, PREDICTION_PREFIXES
+from signoff.core.stored_table import HASH_KEY, ON_DEMAND
 from signoff.core.config import EvalSetSpec
 from signoff.core.errors import InputError
 from signoff.core.model import SEVERITY, ChangeClass
@@ -114,7 +114,7 @@ ORDER BY severity, COALESCE({sign} * delta, 0.0), src, rn
 
 @dataclass
 class OutOfCoreResult:
-    path: Path           # the per-sample table as Parquet (row groups for paging, sample_hash included)
+    path: Path           # the per-sample table as Parquet (row groups for paging; hashes on demand)
     summary: dict        # as signoff.core.compare.summarise gives it
     rows: int
     slice_columns: list[str]
@@ -223,7 +223,7 @@ def _check(con, spec: EvalSetSpec, view: str, what: str, score: bool) -> None:
 
 def _target_schema(schema: pa.Schema) -> pa.Schema:
     """The types the in-memory comparison stores (app/store/frames.py): class a dictionary of
-    int8, text as large_string, plus sample_hash."""
+    int8, text as large_string."""
     fields = []
     for f in schema:
         if f.name == "class":
@@ -232,7 +232,6 @@ def _target_schema(schema: pa.Schema) -> pa.Schema:
             fields.append(pa.field(f.name, pa.large_string()))
         else:
             fields.append(f)
-    fields.append(pa.field(HASH_COLUMN, pa.large_string()))
     return pa.schema(fields)
 
 
@@ -242,8 +241,6 @@ CLASS_DICTIONARY = pa.array([c.value for c in ChangeClass], pa.large_string())
 def _finish(batch: pa.RecordBatch, schema: pa.Schema) -> pa.Table:
     cols = []
     for f in schema:
-        if f.name == HASH_COLUMN:
-            continue
         col = batch.column(f.name)
         if f.name == "class":
             col = pa.DictionaryArray.from_arrays(pc.cast(pc.index_in(col, value_set=CLASS_DICTIONARY), pa.int8()),
@@ -251,10 +248,7 @@ def _finish(batch: pa.RecordBatch, schema: pa.Schema) -> pa.Table:
         elif col.type != f.type:
             col = col.cast(f.type)
         cols.append(col)
-    table = pa.Table.from_arrays(cols, schema=pa.schema([f for f in schema if f.name != HASH_COLUMN]))
-    hashed = pd.DataFrame({c: table.column(c).to_pandas() for c in HASHED_COLUMNS if c in table.column_names})
-    hashes = sample_hashes(hashed) if len(hashed.columns) else np.array([], dtype=object)
-    return table.append_column(HASH_COLUMN, pa.array(hashes, pa.large_string()))
+    return pa.Table.from_arrays(cols, schema=schema)
 
 
 def compare_parquet(spec: EvalSetSpec, samples: str | Path, baseline: str | Path, candidate: str | Path, *,
@@ -300,7 +294,7 @@ def compare_parquet(spec: EvalSetSpec, samples: str | Path, baseline: str | Path
 
 def _write(reader: pa.RecordBatchReader, out: Path, summary: _Summary) -> int:
     schema = _target_schema(reader.schema)
-    meta = {META_KEY: b"{}"}   # every column as Arrow holds it (no object columns to decode)
+    meta = {META_KEY: b"{}", HASH_KEY: ON_DEMAND}   # no object columns to decode; sample hashes on demand
     writer = None
     rows = nbytes = 0
     group_rows = None

@@ -114,7 +114,7 @@ class ReviewService:
         self._bound_frames: dict[tuple, tuple[pd.DataFrame, str]] = {}
         self._review_orders: dict[tuple[int, str], list[str]] = {}   # (request, eval set) -> the bound's order
         self._adjudication_cache: dict[int, bool] = {}   # label statement id -> a QA adjudication (never changes)
-        self._hashes: dict[tuple[int, str], dict[str, str]] = {}   # (request, eval set) -> {id: sample_hash}
+        self._hashes: dict[tuple[int, str], _KnownHashes] = {}   # (request, eval set) -> the sample hashes found
         self._drainer: OutboxDrainer | None = None
 
     def act_as(self, user: str) -> None:
@@ -179,13 +179,14 @@ class ReviewService:
         # New content for the same change (a retrain): labels carry over on the samples whose input,
         # reference and both outputs are unchanged (same sample_hash); the others stay as history.
         carry_from = earlier[0] if earlier else (prior[0] if prior else None)
-        unchanged = None if earlier or carry_from is None else self._unchanged_samples(carry_from.id, comparisons)
-        new_hashes = _LazyHashes(comparisons)   # built only if a label is checked against them
+        new_hashes = _LazyHashes(comparisons)   # only of the samples a label is checked on
         carried = [l for l in self.store.labels(carry_from.id)] if carry_from else []
+        unchanged = (None if earlier or carry_from is None
+                     else self._unchanged_samples(carry_from.id, new_hashes, _ids_by_set(carried)))
         if unchanged is not None:
             carried = [l for l in carried if l.sample_id in unchanged.get(l.eval_set, ())]
         counted, others = self._split_labels(carried, config, req.content_hash, keys, change_key=change_key,
-                                             hashes=lambda name: new_hashes.get(name, {}))
+                                             hashes=new_hashes.get)
         coverage = replace(self._coverage_of(comparisons, counted), other_labels=others)
         agreement = (self._agreement_of(counted, [c[0] for c in comparisons])
                      if config.policy.min_agreement is not None else None)
@@ -202,43 +203,38 @@ class ReviewService:
                                    keep=lambda es, sid: sid in unchanged.get(es, ()))
         return self.store.get_request(record.id)
 
-    def _unchanged_samples(self, earlier_id: int, comparisons) -> dict[str, set[str]]:
-        """{eval set: ids whose sample_hash is the same in `earlier_id`'s comparison and in `comparisons`}
-        (vectorised: one join per eval set). A comparison stored before sample hashes: nothing carries."""
+    def _unchanged_samples(self, earlier_id: int, new_hashes: "_LazyHashes",
+                           labelled: dict[str, set[str]]) -> dict[str, set[str]]:
+        """{eval set: the `labelled` ids whose sample_hash is the same in `earlier_id`'s comparison and in
+        the new comparisons}: hashes only of those ids. Unknown on either side (a comparison stored
+        before sample hashes, one that cannot be read): the label does not carry."""
         earlier_sets = set(self._fixed(earlier_id).eval_sets)
         out: dict[str, set[str]] = {}
-        for name, _summary, table in comparisons:
-            if name not in earlier_sets or _compare.HASH_COLUMN not in table.column_names:
+        for name, ids in labelled.items():
+            if name not in earlier_sets:
                 continue
-            old = self._hash_frame(earlier_id, name)
-            if old is None:
-                continue
-            new = pd.DataFrame({"id": table.column("id").to_numpy(zero_copy_only=False).astype(object),
-                                "h": table.column(_compare.HASH_COLUMN).to_numpy(zero_copy_only=False).astype(object)})
-            both = new.merge(old, on="id", how="inner", suffixes=("", "_old"))
-            out[name] = set(both.loc[both["h"] == both["h_old"], "id"])
+            now, before = new_hashes.get(name, ids), self.sample_hashes(earlier_id, name, ids)
+            out[name] = {i for i in ids if now.get(i) and now.get(i) == before.get(i)}
         return out
 
-    def _hash_frame(self, request_id: int, eval_set: str) -> pd.DataFrame | None:
-        """id, h (sample_hash) of a stored comparison; None when it was stored without sample hashes."""
-        frame = self.store.load_comparison(request_id, eval_set, columns=["id", _compare.HASH_COLUMN])
-        if _compare.HASH_COLUMN not in frame.columns:
-            return None
-        return pd.DataFrame({"id": frame["id"].astype(str).to_numpy(dtype=object),
-                             "h": frame[_compare.HASH_COLUMN].astype(str).to_numpy(dtype=object)})
-
-    def sample_hashes(self, request_id: int, eval_set: str) -> dict[str, str]:
-        """{sample id: sample_hash} of a stored comparison (cached: comparisons never change); {} for
-        a comparison stored before sample hashes."""
+    def sample_hashes(self, request_id: int, eval_set: str, ids=None) -> dict[str, str]:
+        """{sample id: sample_hash} of a stored comparison for `ids` (None: every sample), from its
+        stored column or computed from its columns for those ids only (app/core/compare.py row_hashes;
+        cached: comparisons never change). An id the comparison lacks is left out; {} when the hashes
+        are unknown (stored before sample hashes, or the comparison cannot be read: fail closed)."""
         key = (int(request_id), eval_set)
         with self._lock:
-            found = self._hashes.get(key)
-        if found is None:
-            frame = self._hash_frame(*key)
-            found = {} if frame is None else dict(zip(frame["id"], frame["h"]))
+            known = self._hashes.setdefault(key, _KnownHashes())
+            missing = known.missing(ids)
+        if missing is None or missing:
+            try:
+                found, every = _stored_row_hashes(self.store.comparison_pages(*key), missing)
+            except (SignoffError, OSError, pa.ArrowException, ValueError, KeyError, TypeError):
+                return {}   # unknown (not cached: asked again next time); nothing carries on it
             with self._lock:
-                self._hashes[key] = found
-        return found
+                known.add(found, None if every else missing)
+        with self._lock:
+            return known.of(ids)
 
     def changed_since_label(self, request_id: int, eval_set: str, user: str | None = None) -> dict[str, Label]:
         """{sample id: the label `user` (default: me) gave it on the previous request of this change}
@@ -250,10 +246,12 @@ class ReviewService:
         if not earlier:
             return {}
         prev = earlier[0]
-        now = self.sample_hashes(req.id, eval_set)
-        before = self.sample_hashes(prev.id, eval_set)
+        labels = self.store.labels(prev.id, user=user, eval_set=eval_set)
+        ids = {str(label.sample_id) for label in labels}
+        now = self.sample_hashes(req.id, eval_set, ids) if ids else {}
+        before = self.sample_hashes(prev.id, eval_set, ids) if ids else {}
         out = {}
-        for label in self.store.labels(prev.id, user=user, eval_set=eval_set):
+        for label in labels:
             sid = str(label.sample_id)
             if sid in now and (not now[sid] or now[sid] != before.get(sid)):
                 out[sid] = label
@@ -533,7 +531,7 @@ class ReviewService:
         counted, others = self._split_labels(self.store.labels(request_id) if labels is None else labels,
                                              self.config(req.id), req.content_hash, req.reviewer_keys,
                                              change_key=req.change_key,
-                                             hashes=lambda name: self.sample_hashes(req.id, name),
+                                             hashes=lambda name, ids: self.sample_hashes(req.id, name, ids),
                                              request_id=req.id, carried=carried)
         reviewed: dict[str, set[str]] = {}
         for l in counted:
@@ -1017,7 +1015,7 @@ class ReviewService:
         batch that set it verifies against its maker's listed keys, says what the label says, its maker
         holds a role the policy requires, and the batch was made on this content -- or (carried over
         from a retrain, docs/trust.md) on an earlier request of the same change whose comparison gives
-        the sample the sample_hash it has here (`hashes(eval_set)` -> {id: sample_hash} of this request)."""
+        the sample the sample_hash it has here (`hashes(eval_set, ids)` -> {id: sample_hash} of this request)."""
         reviewed = [l for l in labels if _counts_as_reviewed(l)]
         if not reviewed:
             return [], 0
@@ -1025,8 +1023,7 @@ class ReviewService:
         people = {p.lower() for r in required for p in config.roles.get(r, ())}
         statements = self.store.label_statements({l.statement_id for l in reviewed if l.statement_id})
         entries: dict[int, tuple | None] = {}
-        earlier: dict[int, RequestRecord | None] = {}
-        counted = []
+        signed: list[tuple[Label, tuple]] = []   # labels whose signed batch holds, with that batch
         for l in reviewed:
             if l.user.lower() not in people or l.statement_id not in statements:
                 continue
@@ -1036,11 +1033,16 @@ class ReviewService:
             batch = entries[l.statement_id]
             if batch is None or statements[l.statement_id][0].lower() != l.user.lower():
                 continue
-            signed_hash, signed_request, by_sample = batch
-            if by_sample.get((l.eval_set, str(l.sample_id))) != _label_entry(l):
+            if batch[2].get((l.eval_set, str(l.sample_id))) != _label_entry(l):
                 continue
+            signed.append((l, batch))
+        # Only labels signed on other content need sample hashes: asked together, per eval set.
+        wanted = _ids_by_set(l for l, batch in signed if batch[0] != content_hash)
+        earlier: dict[int, RequestRecord | None] = {}
+        counted = []
+        for l, (signed_hash, signed_request, _entries) in signed:
             if signed_hash != content_hash and not self._carries(signed_request, signed_hash, change_key, request_id,
-                                                                 l, hashes, earlier):
+                                                                 l, hashes, earlier, wanted[l.eval_set]):
                 continue
             if carried is not None and signed_request != request_id:   # `carried`: gets the carried-over ones
                 carried.append(l)
@@ -1048,7 +1050,7 @@ class ReviewService:
         return counted, len(reviewed) - len(counted)
 
     def _carries(self, signed_request, signed_hash: str, change_key: str, request_id: int | None, label: Label,
-                 hashes, earlier: dict) -> bool:
+                 hashes, earlier: dict, ids: set[str]) -> bool:
         """A label signed on other content counts only when the batch names an earlier request of this
         change, signed over that request's content hash, and the sample is unchanged since (its
         sample_hash in that request's comparison equals the one here). Anything unknown: it does not."""
@@ -1066,8 +1068,8 @@ class ReviewService:
             return False
         if label.eval_set not in old.eval_sets:
             return False
-        now = hashes(label.eval_set).get(str(label.sample_id))
-        return bool(now) and now == self.sample_hashes(old.id, label.eval_set).get(str(label.sample_id))
+        now = hashes(label.eval_set, ids).get(str(label.sample_id))
+        return bool(now) and now == self.sample_hashes(old.id, label.eval_set, ids).get(str(label.sample_id))
 
     def _label_batch(self, stored: tuple[str, str, str], keys: list[str]) -> tuple | None:
         """(signed content hash, signed request id, {(eval set, sample id): entry}) of a labels statement
@@ -1357,27 +1359,80 @@ class ReviewService:
         return Coverage(ct, cl, rt, rl)
 
 
-def _hashes_of(table) -> dict[str, str]:
-    """{id: sample_hash} of the engine's Arrow table."""
-    if _compare.HASH_COLUMN not in table.column_names:
-        return {}
-    return dict(zip(table.column("id").to_pylist(), table.column(_compare.HASH_COLUMN).to_pylist()))
+def _ids_by_set(labels) -> dict[str, set[str]]:
+    out: dict[str, set[str]] = {}
+    for l in labels:
+        out.setdefault(l.eval_set, set()).add(str(l.sample_id))
+    return out
+
+
+class _KnownHashes:
+    """The sample hashes of one comparison found so far: {id: hash}, "" for an id it lacks."""
+
+    def __init__(self):
+        self.hashes: dict[str, str] = {}
+        self.complete = False
+
+    def missing(self, ids) -> list[str] | None:
+        """The ids still to find (None: every id, not known yet)."""
+        if self.complete:
+            return []
+        return None if ids is None else [i for i in map(str, ids) if i not in self.hashes]
+
+    def add(self, found: dict[str, str], asked: list[str] | None) -> None:
+        self.hashes.update(found)
+        if asked is None:
+            self.complete = True
+        else:
+            for i in asked:
+                self.hashes.setdefault(i, "")
+
+    def of(self, ids) -> dict[str, str]:
+        if ids is None:
+            return {i: h for i, h in self.hashes.items() if h}
+        return {i: self.hashes[i] for i in map(str, ids) if self.hashes.get(i)}
+
+
+def _stored_row_hashes(pages, ids: list[str] | None) -> tuple[dict[str, str], bool]:
+    """({id: sample_hash} of a stored comparison for `ids` (None: all), whether that is every row's):
+    its sample_hash column when it has one, else computed (compare.row_hashes) from only the row
+    groups holding those ids."""
+    if _compare.HASH_COLUMN in pages.names:
+        return _compare.row_hashes(pages.columns(["id", _compare.HASH_COLUMN])), True
+    hashed = [c for c in _compare.HASHED_COLUMNS if c in pages.names]
+    if ids is None:
+        return _compare.row_hashes(pages.columns(["id", *hashed])), True
+    all_ids = pages.columns(["id"]).column("id")   # a hash table of the few ids asked, not of all of them
+    rows = np.flatnonzero(pc.is_in(all_ids, value_set=pa.array(ids, all_ids.type)).to_numpy(zero_copy_only=False))
+    parts = []
+    for group in np.unique([pages.group_of(r) for r in rows]):
+        page = pages.page(int(group), ("id", *hashed))
+        local = rows[(rows >= pages.starts[group]) & (rows < pages.starts[group + 1])] - pages.starts[group]
+        parts.append(page.take(pa.array(local)))
+    if not parts:
+        return {}, False
+    return _compare.row_hashes(pa.concat_tables(parts).replace_schema_metadata(pages.schema.metadata)), False
 
 
 class _LazyHashes:
-    """{eval set: {id: sample_hash}} of new comparisons, each built when first asked (a million-sample
-    dict costs ~0.5 s; a request with no labels to carry never asks)."""
+    """{eval set: {id: sample_hash}} of new comparisons (the engine's Arrow tables), computed only for
+    the ids asked (a request with no labels to carry computes none)."""
 
     def __init__(self, comparisons):
         self._tables = {name: table for name, _summary, table in comparisons}
-        self._built: dict[str, dict[str, str]] = {}
+        self._known: dict[str, _KnownHashes] = {}
 
-    def get(self, name: str, default=None):
+    def get(self, name: str, ids) -> dict[str, str]:
         if name not in self._tables:
-            return default
-        if name not in self._built:
-            self._built[name] = _hashes_of(self._tables[name])
-        return self._built[name]
+            return {}
+        known = self._known.setdefault(name, _KnownHashes())
+        missing = known.missing(ids)
+        if missing is None or missing:
+            table = self._tables[name]
+            if missing is not None:
+                table = table.filter(pc.is_in(table.column("id"), value_set=pa.array(missing, pa.string())))
+            known.add(_compare.row_hashes(_compare.restore_outputs(table)), missing)
+        return known.of(ids)
 
 
 def _authors_of(loaded) -> dict[str, str]:

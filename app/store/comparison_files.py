@@ -35,6 +35,7 @@ import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
 from signoff.core.errors import SignoffError
+from signoff.core.stored_table import SAME_COLUMN, restore_outputs, restored_columns, stored_columns
 
 from .frames import column_kinds, decode_value
 
@@ -257,11 +258,9 @@ class ComparisonFiles:
 
 
 def read_columns(source: pq.ParquetFile, columns: list[str] | None) -> pa.Table:
-    """Whole columns of a comparison file (`columns`: those of them it has)."""
-    if columns is not None:
-        names = set(source.schema_arrow.names)
-        columns = [c for c in columns if c in names]
-    return source.read(columns=columns)
+    """Whole columns of a comparison file (`columns`: those of them it has), as compare() built
+    them (signoff.core.stored_table.restore_outputs)."""
+    return restored_columns(source.read(columns=stored_columns(source.schema_arrow.names, columns)), columns)
 
 
 class ComparisonPages:
@@ -275,8 +274,10 @@ class ComparisonPages:
 
     def __init__(self, source: pq.ParquetFile | pa.Table, budget: int = PAGE_BUDGET):
         self._file = source if isinstance(source, pq.ParquetFile) else None
-        self._table = source if isinstance(source, pa.Table) else None
-        self.schema = source.schema_arrow if self._file is not None else source.schema
+        self._table = restore_outputs(source) if isinstance(source, pa.Table) else None
+        self._stored = source.schema_arrow.names if self._file is not None else self._table.schema.names
+        schema = source.schema_arrow if self._file is not None else self._table.schema
+        self.schema = schema.remove(schema.get_field_index(SAME_COLUMN)) if SAME_COLUMN in schema.names else schema
         self.kinds = column_kinds(self.schema)
         self.names = list(self.schema.names)
         if self._file is not None:
@@ -311,9 +312,11 @@ class ComparisonPages:
         return sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
 
     def _read_group(self, i: int, columns: list[str]) -> pa.Table:
+        """A row group's `columns` as compare() built them (stored_table.restore_outputs)."""
         with self._lock:
             if self._file is not None:
-                return self._file.read_row_group(i, columns=columns)
+                group = self._file.read_row_group(i, columns=stored_columns(self._stored, columns))
+                return restored_columns(group, columns)
         return self._table.select(columns).slice(self.starts[i], self.starts[i + 1] - self.starts[i])
 
     def columns(self, columns: list[str]) -> pa.Table:
@@ -321,7 +324,7 @@ class ComparisonPages:
         cols = [c for c in columns if c in self.names]
         if self._file is not None:
             with self._lock:
-                return self._file.read(columns=cols)
+                return restored_columns(self._file.read(columns=stored_columns(self._stored, cols)), cols)
         return self._table.select(cols)
 
     def resident(self, columns: list[str]) -> pa.Table:
