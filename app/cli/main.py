@@ -149,15 +149,11 @@ def cmd_review(args) -> int:
     source = FilePairSource(args.baseline_file, args.candidate_file, samples_file=args.samples or "",
                             columns=guess.columns, output_type=guess.output_type, name=args.name or "",
                             config_text=policy_text, policy_where=where)
-    import uuid
+    from signoff.service.new_review import files_request_refs
 
-    if args.sha:   # each request its own change key, unless --change names a shared one
-        sha, change = args.sha, args.change or f"files:{args.sha}:{uuid.uuid4().hex[:12]}"
-    else:   # about no commit: its own label, which `status`/`wait --sha` never take for one
-        sha = f"local review {uuid.uuid4().hex[:8]}: {Path(args.candidate_file).name} vs {Path(args.baseline_file).name}"
-        change = sha
-    req = service.create_request(source, sha=sha, candidate=sha, baseline=Path(args.baseline_file).name,
-                                 change_key=change)
+    # with --sha: that commit's request; without: a local review, about no commit (its refs are fields)
+    req = service.create_request(source, **files_request_refs(args.baseline_file, args.candidate_file,
+                                                              sha=args.sha or "", change=args.change or ""))
     _publish_quietly(service)
     summary = service.summary(req.id)
     for es in summary["eval_sets"]:
@@ -169,7 +165,8 @@ def cmd_review(args) -> int:
              f"`signoff review BASELINE CANDIDATE --policy signoff.toml --sha COMMIT`")
     if args.no_gui:
         if args.json:
-            print_json({"id": req.id, "sha": req.sha, "local": not args.policy, "status": summary["status"],
+            print_json({"id": req.id, "sha": req.sha, "local": not args.policy, "kind": req.kind,
+                        "candidate": req.candidate_ref, "baseline": req.baseline_ref, "status": summary["status"],
                         "description": summary["description"], "columns": guess.columns,
                         "guessed": sorted(guess.guessed), "type": guess.output_type,
                         "eval_sets": [{"eval_set": es["eval_set"], "samples": es["samples"], "classes": es["classes"]}

@@ -114,13 +114,18 @@ def create_from_files(service, baseline: str, candidate: str, *, columns: dict[s
     source = registry().source("files").pair(baseline, candidate, samples=samples, columns=columns,
                                              output_type=output_type, name=name, policy_file=policy_file,
                                              config_text=text, policy_where=where)
+    return service.create_request(source, **files_request_refs(baseline, candidate, sha=sha), task=task)
+
+
+def files_request_refs(baseline: str, candidate: str, *, sha: str = "", change: str = "") -> dict:
+    """`create_request`'s refs for a review of two files. With `sha`: a request for that commit, its
+    own change key unless `change` names one. Without: a local review, about no commit (kind
+    "comparison", sha ""), its refs the two files' names, its own change key."""
     if sha:
-        change = f"files:{sha}:{uuid.uuid4().hex[:12]}"
-    else:
-        sha = f"local review {uuid.uuid4().hex[:8]}: {Path(candidate).name} vs {Path(baseline).name}"
-        change = sha
-    return service.create_request(source, sha=sha, candidate=sha, baseline=Path(baseline).name,
-                                  change_key=change, task=task)
+        return {"sha": sha, "candidate": sha, "baseline": Path(baseline).name,
+                "change_key": change or f"files:{sha}:{uuid.uuid4().hex[:12]}"}
+    return {"sha": "", "candidate": Path(candidate).name, "baseline": Path(baseline).name,
+            "change_key": f"local review {uuid.uuid4().hex[:12]}"}
 
 
 def open_demo(service, directory: str = "", *, task: TaskState | None = None):
