@@ -324,6 +324,13 @@ def _add_source_options(s) -> None:
     s.set_defaults(_source_flags=flags, _source_owners=owners)
 
 
+def _output_types() -> list[str]:
+    """Every output type the installed renderers show (`review --type`), the built-in ones first."""
+    from signoff.service.new_review import output_types
+
+    return output_types()
+
+
 def _locator(args) -> dict:
     """--locator: JSON arguments for a source (older scripts; the sources declare their own options)."""
     if not args.locator:
@@ -1037,8 +1044,9 @@ class _SelfTestGui(argparse.Action):
 # -- parser -----------------------------------------------------------------
 
 def build_parser(with_sources: bool = True) -> argparse.ArgumentParser:
-    """The whole parser; `with_sources=False` leaves out the source plugins' `request` options
-    (main() asks for them only when the command line is a `request`)."""
+    """The whole parser; `with_sources=False` leaves out what the plugins declare (the sources'
+    `request` and `inspect` options, `review --type`'s choices: main() asks for them only when the
+    command line is one of those; a plugin's value given without them is checked where it is used)."""
     p = _Parser(prog="signoff", description="Human sign-off of ML releases.")
     p.add_argument("--version", action="version", version=f"signoff {__version__}")
     p.add_argument("--user", help="act as this identity (default: SIGNOFF_USER, else git user.email)")
@@ -1060,8 +1068,9 @@ def build_parser(with_sources: bool = True) -> argparse.ArgumentParser:
                                                       "default: taken from the candidate file")
     for role in ("id", "input", "reference", "output", "score"):
         s.add_argument(f"--{role}", metavar="COL", help=f"the {role} column (default: guessed as for MLflow tables)")
-    s.add_argument("--type", choices=["text", "json", "label", "image", "number"],
-                   help="how outputs are compared and shown (default: number if both outputs are numbers, else text)")
+    s.add_argument("--type", choices=_output_types() if with_sources else None,
+                   help="how outputs are compared and shown: an output type of a renderer plugin (default: number "
+                        "if both outputs are numbers, else text)")
     s.add_argument("--name", help="the eval set's name (default: the candidate file's name)")
     s.add_argument("--sha", type=_sha, help="with --policy: the commit this review decides (`status`/`wait` find it)")
     s.add_argument("--policy", metavar="FILE", help="signoff.toml from the default branch: makes the review a "
@@ -1251,7 +1260,7 @@ def build_parser(with_sources: bool = True) -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    parser = build_parser(with_sources="request" in argv or "completion" in argv)
+    parser = build_parser(with_sources=bool({"request", "review", "inspect", "completion"} & set(argv)))
     try:
         args = parser.parse_args(argv)
         logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")

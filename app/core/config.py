@@ -416,7 +416,10 @@ def reset_registered() -> None:
     _schema_cache.clear()
 
 
-def output_types() -> tuple[str, ...]:
+def output_types(*, load: bool = False) -> tuple[str, ...]:
+    """The output types allowed now; `load`: the installed plugins' too (loaded once if not yet)."""
+    if load:
+        _load_plugins_once()
     return tuple(_output_types)
 
 

@@ -89,6 +89,14 @@ def guess_columns(baseline: str, candidate: str, **kwargs):
     return registry().source("files").guess_columns(baseline, candidate, **kwargs)
 
 
+def output_types() -> list[str]:
+    """The output types a review of two files may have: every installed renderer's."""
+    from signoff.core.config import output_types as registered
+
+    registry()
+    return list(registered())
+
+
 def local_policy(user: str) -> str:
     """The implicit policy of a local review: `user`, with their own signer's public key."""
     from signoff.core.local_review import local_policy_text

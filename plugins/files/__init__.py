@@ -97,6 +97,14 @@ class FilesSource(Source):
             return text, where
         raise no_policy_error(what)
 
+    @classmethod
+    def short_ref(cls, ref: str) -> str:
+        """A file's or folder's name (a local review's refs) whole up to 24 characters; a commit's 7."""
+        ref = (ref or "").strip()
+        if len(ref) == 40 and all(c in "0123456789abcdef" for c in ref):
+            return ref[:7]
+        return ref if len(ref) <= 24 else ref[:23] + "…"
+
     # Two single files (plugins/files/pair.py), for File ▸ New review… without importing this plugin.
     @staticmethod
     def guess_columns(baseline: str, candidate: str, **kwargs):

@@ -115,3 +115,15 @@ def test_mlflow_requests_show_versions_not_a_cut_reference(record, commit, model
     from signoff.ui.inbox import commit_text, model_name
 
     assert (commit_text(record), model_name(record)) == (commit, model)
+
+
+def test_a_local_review_shows_its_two_files():
+    """`signoff review A B` without a policy: a comparison about no commit, its refs the files' names."""
+    from dataclasses import replace
+
+    from signoff.ui.inbox import commit_text
+
+    record = replace(_mlflow_record("", "candidate.jsonl", "baseline.jsonl"), source="files")
+    assert commit_text(record) == "candidate.jsonl vs baseline.jsonl"
+    long = replace(record, candidate_ref="predictions-of-the-new-model.jsonl")
+    assert commit_text(long) == "predictions-of-the-new-… vs baseline.jsonl"
