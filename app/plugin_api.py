@@ -72,6 +72,9 @@ class Source(ABC):
     CONFIG_SECTIONS: ClassVar[dict[str, Any]] = {}
     # The options of `signoff request --source NAME` (see CliOption and from_cli).
     CLI_OPTIONS: ClassVar[tuple[CliOption, ...]] = ()
+    # A source that can be inspected (`production`): the options of `signoff inspect --source NAME`,
+    # handed to `production` by their names. () : it cannot be.
+    INSPECT_OPTIONS: ClassVar[tuple[CliOption, ...]] = ()
 
     @classmethod
     def from_cli(cls, options: dict, context: RequestContext) -> "Source":
@@ -97,10 +100,18 @@ class Source(ABC):
     @classmethod
     def production(cls, *, since, now, **options) -> "Population":
         """`signoff inspect`: the production predictions in the window `since` (a timedelta or None)
-        before `now`, for a source that can be inspected (files, MLflow traces)."""
+        before `now`, for a source that can be inspected (files, MLflow traces); `options` are the
+        values of its INSPECT_OPTIONS given, by name."""
         from signoff.core.errors import InputError
 
         raise InputError(f"the {cls.NAME} source cannot be inspected")
+
+    @classmethod
+    def inspection_write_backs(cls, inspection, estimate: dict, *, request_id: int) -> "list[WriteBack]":
+        """Where an inspection of this source's production writes its estimate when it is kept (MLflow:
+        tags on the production model version); `inspection` is the stored InspectionRecord, `estimate`
+        the error rate with its interval (app/service/inspection.py `estimate`)."""
+        return []
 
     @classmethod
     def from_locator(cls, locator: dict) -> "Source":

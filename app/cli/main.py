@@ -244,8 +244,7 @@ def cmd_inspect(args) -> int:
         else:
             print(f"inspection {req.id}: {describe_estimate(e)}")
         return 0
-    req = inspections.create(tracking_uri=args.tracking_uri or "", experiment=args.experiment or "",
-                             model=args.model or "", alias=args.alias or "", files=args.files or "",
+    req = inspections.create(source=args.source or "", options=_plugin_option_values(args),
                              since=args.since or "", sample=args.sample, seed=args.seed, policy=args.policy or "",
                              repo=str(Path(args.repo).resolve()) if args.repo else "", policy_ref=args.policy_ref or "",
                              method=args.interval, confidence=args.confidence)
@@ -298,18 +297,27 @@ def _source_options(args, name: str, source_cls) -> dict:
     return options
 
 
-def _add_source_options(s) -> None:
-    """Each installed source's `signoff request` options (Source.CLI_OPTIONS): a flag two sources
-    declare is added once (the first one's help), and both get its value."""
+def _plugin_option_values(args) -> dict:
+    """The sources' own options given (`inspect`): {option name: value}, for the service to check."""
+    names = {o.flag: o.name for o in getattr(args, "_source_declared", ())}
+    values = {flag: getattr(args, dest, None) for flag, dest in getattr(args, "_source_flags", {}).items()}
+    return {names[flag]: v for flag, v in values.items() if v not in (None, [])}
+
+
+def _add_source_options(s, attr: str = "CLI_OPTIONS") -> None:
+    """Each installed source's options of this command (`Source.CLI_OPTIONS` for `request`,
+    `INSPECT_OPTIONS` for `inspect`): a flag two sources declare is added once (the first one's
+    help), and both get its value."""
     import argparse as _argparse
 
     from signoff.registry import registry
 
     flags: dict[str, str] = {}
     owners: dict[str, list[str]] = {}
+    declared = []
     group = s.add_argument_group("options of the source plugins (--source NAME)")
     for name, cls in sorted(registry().sources.items()):
-        for opt in getattr(cls, "CLI_OPTIONS", ()):
+        for opt in getattr(cls, attr, ()):
             owners.setdefault(opt.flag, []).append(name)
             if opt.flag in flags:
                 continue
@@ -321,7 +329,8 @@ def _add_source_options(s) -> None:
                 log.warning("source %r: option %s not added: %s", name, opt.flag, exc)
                 continue
             flags[opt.flag] = dest
-    s.set_defaults(_source_flags=flags, _source_owners=owners)
+            declared.append(opt)
+    s.set_defaults(_source_flags=flags, _source_owners=owners, _source_declared=declared)
 
 
 def _output_types() -> list[str]:
@@ -1101,12 +1110,8 @@ def build_parser(with_sources: bool = True) -> argparse.ArgumentParser:
         _add_source_options(s)
 
     s = sub.add_parser("inspect", help="review a seeded sample of recent production predictions (no commit)")
-    s.add_argument("--experiment", help="mlflow: the experiment whose traces are sampled")
-    s.add_argument("--model", help="mlflow: the registered model in production (its traces are sampled)")
-    s.add_argument("--alias", help="mlflow: with --model, the alias of the version in production (default: champion)")
-    s.add_argument("--tracking-uri", help="mlflow: the tracking server (default: MLFLOW_TRACKING_URI)")
-    s.add_argument("--files", metavar="DIR_OR_FILE", help="prediction files (.jsonl/.csv/.parquet): id, input, output, "
-                                                          "[reference], [timestamp], [shadow_output]")
+    s.add_argument("--source", help="the source whose production is sampled (default: the one whose options "
+                                    "are given, e.g. --files: files)")
     s.add_argument("--since", help="only predictions this recent: 30m, 12h, 7d, 2w (default: all)")
     s.add_argument("--sample", type=int, default=200, help="how many predictions to draw (default: 200)")
     s.add_argument("--seed", type=int, help="the sample's seed (default: a random one, printed and stored)")
@@ -1116,9 +1121,12 @@ def build_parser(with_sources: bool = True) -> argparse.ArgumentParser:
     s.add_argument("--interval", choices=["wilson", "clopper-pearson"], default="wilson",
                    help="the error rate's interval (statsmodels proportion_confint; default: wilson)")
     s.add_argument("--confidence", type=float, default=0.95, help="the interval's confidence (default: 0.95)")
-    s.add_argument("--estimate", metavar="REQ", help="keep REQ's estimate now and write it back (MLflow tags)")
+    s.add_argument("--estimate", metavar="REQ", help="keep REQ's estimate now and write it back (the source's "
+                                                      "write-backs, e.g. MLflow tags)")
     s.add_argument("--json", action="store_true")
-    s.set_defaults(func=cmd_inspect)
+    s.set_defaults(func=cmd_inspect, _source_flags={}, _source_owners={}, _source_declared=())
+    if with_sources:   # the inspectable sources' own options (Source.INSPECT_OPTIONS)
+        _add_source_options(s, "INSPECT_OPTIONS")
 
     s = sub.add_parser("show", help="the comparison summary")
     s.add_argument("request", help="request id or commit SHA")

@@ -57,6 +57,11 @@ class FilesSource(Source):
                   metavar="DIR", key="root"),
     )
 
+    INSPECT_OPTIONS: ClassVar[tuple[CliOption, ...]] = (
+        CliOption("--files", "files: prediction files (.jsonl/.csv/.parquet): id, input, output, [reference], "
+                             "[timestamp], [shadow_output]", metavar="DIR_OR_FILE", required=True),
+    )
+
     @classmethod
     def from_cli(cls, options: dict, context: RequestContext) -> Source:
         """The policy: --policy FILE, else --repo DIR at its default branch (or --policy-ref)."""

@@ -23,7 +23,7 @@ def from_mlflow(tracking_uri: str, *, experiment: str = "", model: str = "", ali
                 since: timedelta | None, now: datetime) -> Population:
     """Trace infos in the window (no spans yet: only the sampled ones are read in full)."""
     if not (experiment or model):
-        raise InputError("inspect needs --experiment NAME, --model NAME (with --alias), or --files DIR_OR_FILE")
+        raise InputError("inspect --source mlflow needs --experiment NAME or --model NAME (with --alias)")
     client = MlflowClient(tracking_uri)
     version = {}
     filters = []

@@ -76,6 +76,14 @@ class MlflowSource(Source):
                                   "experiment)", repeat=True),
     )
 
+    INSPECT_OPTIONS: ClassVar[tuple[CliOption, ...]] = (
+        CliOption("--experiment", "mlflow: the experiment whose traces are sampled", metavar="NAME"),
+        CliOption("--model", "mlflow: the registered model in production (its traces are sampled)", metavar="NAME"),
+        CliOption("--alias", "mlflow: with --model, the alias of the version in production (default: champion)",
+                  metavar="ALIAS"),
+        CliOption("--tracking-uri", "mlflow: the tracking server (default: MLFLOW_TRACKING_URI)", metavar="URL"),
+    )
+
     @classmethod
     def from_cli(cls, options: dict, context: RequestContext) -> Source:
         """--policy FILE, else --repo at its default branch (docs/mlflow.md)."""
@@ -113,7 +121,15 @@ class MlflowSource(Source):
         """`signoff inspect --experiment NAME | --model NAME [--alias A]`: the traces in the window."""
         from .production import from_mlflow
 
+        tracking_uri = tracking_uri or os.environ.get(ENV_TRACKING_URI, "")
+        if not tracking_uri:
+            raise InputError("no MLflow server: pass --tracking-uri URL or set MLFLOW_TRACKING_URI")
         return from_mlflow(tracking_uri, experiment=experiment, model=model, alias=alias, since=since, now=now)
+
+    @classmethod
+    def inspection_write_backs(cls, inspection, estimate: dict, *, request_id: int):
+        """The estimate as tags on the production model version (none for an experiment's traces)."""
+        return writeback.inspection_write_backs(inspection, estimate, request_id=request_id)
 
     def __init__(self, tracking_uri: str = "", model: str = "", repo: str = "", config_rev: str = "",
                  config_text: str = "", experiments: list[str] | tuple[str, ...] = (), resolved: dict | None = None,

@@ -86,6 +86,25 @@ def label_write_backs(request, *, config, label) -> list[WriteBack]:
     return [WriteBack(SINK, target, payload)]
 
 
+TAG_RATE, TAG_INTERVAL, TAG_LABELS, TAG_INSPECTION = (
+    "signoff.inspection.error_rate", "signoff.inspection.interval", "signoff.inspection.labels",
+    "signoff.inspection.request")
+
+
+def inspection_write_backs(insp, e: dict, *, request_id: int) -> list[WriteBack]:
+    """An inspection's estimate (app/service/inspection.py) as tags on the production version."""
+    if not (insp.model and insp.version and e.get("labeled")):
+        return []
+    where = f"models:/{insp.model}/{insp.version}"
+    tags = {TAG_RATE: f"{e['error_rate']:.6f}",
+            TAG_INTERVAL: f"[{e['low']:.6f}, {e['high']:.6f}] {e['method']} {e['confidence']:g}",
+            TAG_LABELS: str(e["labeled"]), TAG_INSPECTION: str(request_id)}
+    return [WriteBack(SINK, f"{SINK}|{insp.tracking_uri}|inspection|{where}",
+                      {"kind": "tags", "api_url": insp.tracking_uri, "tracking_uri": insp.tracking_uri, "repo": where,
+                       "sha": "", "state": "inspection", "model": insp.model, "version": insp.version, "run_id": "",
+                       "tags": tags})]
+
+
 # -- delivering them ---------------------------------------------------------------------------
 
 class MlflowSink(StatusSink):
