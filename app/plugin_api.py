@@ -72,6 +72,9 @@ class Source(ABC):
     CONFIG_SECTIONS: ClassVar[dict[str, Any]] = {}
     # The options of `signoff request --source NAME` (see CliOption and from_cli).
     CLI_OPTIONS: ClassVar[tuple[CliOption, ...]] = ()
+    # Its requests are commits of the git repository its locator names as `repo`: each posted status
+    # also leaves a git note with the audit head and the commit's record there (app/service/anchors.py).
+    NOTES_IN_REPO: ClassVar[bool] = False
     # A source that can be inspected (`production`): the options of `signoff inspect --source NAME`,
     # handed to `production` by their names. () : it cannot be.
     INSPECT_OPTIONS: ClassVar[tuple[CliOption, ...]] = ()
@@ -225,6 +228,30 @@ class StatusSink(ABC):
     # says where (the API root, and the variable CI names it in) and implements `signing_keys`.
     SIGNING_KEYS_URL: ClassVar[str] = ""        # "": this sink's forge publishes none
     SIGNING_KEYS_URL_ENV: ClassVar[str] = ""
+
+    # Anchors (app/service/anchors.py, docs/trust.md "Anchors"): a commit status carries the audit head
+    # in its target_url or description whatever the sink; a sink that can read its statuses back
+    # implements `current_status(StatusUpdate) -> dict | None` (the forges). A sink of payloads of its
+    # own whose deliveries can carry it names where (ANCHOR_NAME, e.g. "tag signoff.audit_head") and
+    # implements `with_anchor`, `anchor_place` and `read_anchor`.
+    ANCHOR_NAME: ClassVar[str] = ""
+
+    @classmethod
+    def with_anchor(cls, payload: dict, anchor: str) -> dict | None:
+        """A copy of `payload` (one of this sink's own) carrying `anchor` ("COUNT-HASH"), or None when
+        this payload carries none."""
+        return None
+
+    @classmethod
+    def anchor_place(cls, target: str) -> tuple[str, str, str] | None:
+        """Where an anchor delivered to outbox `target` can be read back: (api_url, place, the place in
+        words for `audit verify`), or None when that target carries none."""
+        return None
+
+    def read_anchor(self, place: str) -> str | None:
+        """The anchor text at `place` (from anchor_place) now, None when there is none; DeliveryError
+        when it cannot be read (listed as not checked, never as OK)."""
+        raise NotImplementedError
 
     @classmethod
     def signing_keys(cls, api_url: str, login: str, *, timeout=None) -> list[str]:

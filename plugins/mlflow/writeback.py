@@ -32,6 +32,7 @@ from .refs import Resolved
 from .traces import HUMAN, load_trace_rows
 
 SINK = "mlflow"
+ANCHOR_TAG = "signoff.audit_head"   # the audit chain's head on each tags write-back (app/service/anchors.py)
 TAG_STATUS, TAG_REQUEST, TAG_DECIDED_BY, TAG_DESCRIPTION = (
     "signoff.status", "signoff.request", "signoff.decided_by", "signoff.description")
 TAG_VALUE_LIMIT = 5000
@@ -112,6 +113,28 @@ class MlflowSink(StatusSink):
 
     NAME: ClassVar[str] = SINK
     POSTS_COMMIT_STATUSES: ClassVar[bool] = False   # not a valid [status] sink (app/core/config.py)
+    ANCHOR_NAME: ClassVar[str] = f"tag {ANCHOR_TAG}"   # the audit head, on each tags write-back (anchors)
+
+    @classmethod
+    def with_anchor(cls, payload: dict, anchor: str) -> dict | None:
+        """A tags write-back carries the audit head as the tag `signoff.audit_head` (docs/trust.md)."""
+        if payload.get("kind") != "tags" or not isinstance(payload.get("tags"), dict):
+            return None
+        return {**payload, "tags": {**payload["tags"], ANCHOR_TAG: anchor}}
+
+    @classmethod
+    def anchor_place(cls, target: str) -> tuple[str, str, str] | None:
+        """A tags target `mlflow|URI|tags|models:/NAME/VERSION` (or `runs:/RUN_ID`): the model version or run."""
+        parts = target.split("|", 3) if isinstance(target, str) else []
+        if len(parts) != 4 or parts[0] != SINK or parts[2] != "tags":
+            return None
+        where = parts[3]
+        name, _, version = where[len("models:/"):].rpartition("/")
+        words = f"mlflow tag on {name} v{version}" if where.startswith("models:/") else f"mlflow tag on {where}"
+        return parts[1], where, words
+
+    def read_anchor(self, place: str) -> str | None:
+        return self.read_tag(place, ANCHOR_TAG)
 
     def __init__(self, *, api_url: str = "", store=None, **_options):
         self.api_url = api_url

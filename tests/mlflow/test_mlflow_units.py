@@ -332,9 +332,9 @@ def test_the_public_surface():
 def test_the_tags_write_back_carries_the_audit_head_to_the_model_version(tmp_path):
     """The audit chain's head goes out with each tags write-back as `signoff.audit_head` (docs/trust.md
     "Anchors"), and the sink sets it on the model version like the other tags."""
-    from signoff.service.anchors import MLFLOW_TAG, anchor_payload
+    from signoff.service.anchors import anchor_payload
     from signoff.store.store import Store
-    from signoff.plugins.mlflow.writeback import MlflowSink
+    from signoff.plugins.mlflow.writeback import ANCHOR_TAG as MLFLOW_TAG, MlflowSink
 
     store = Store(f"sqlite:///{tmp_path / 's.db'}")
     try:
@@ -342,7 +342,7 @@ def test_the_tags_write_back_carries_the_audit_head_to_the_model_version(tmp_pat
         count, digest = store.audit_head()
         config = parse_config(MLFLOW_TOML)
         [tags] = status_write_backs(_request(), config=config, verdict=_verdict(Status.PENDING))
-        payload = anchor_payload(store, SimpleNamespace(payload=tags.payload))
+        payload = anchor_payload(store, SimpleNamespace(sink=tags.sink, payload=tags.payload))
         assert payload["tags"][MLFLOW_TAG] == f"{count}-{digest}" and payload["_anchor"] == {"count": count,
                                                                                              "hash": digest}
         assert MLFLOW_TAG not in tags.payload["tags"]           # the queued entry itself is left as it was
