@@ -9,7 +9,8 @@ Entry-point groups:
     signoff.ui_extensions  -> a UiExtension subclass (window parts a plugin adds, e.g. MLflow browsing)
 
 A plugin owns its features: a source declares its `signoff request` options (CLI_OPTIONS,
-from_cli) and its signoff.toml sections (CONFIG_SECTIONS); a sink its token variable,
+from_cli), its `signoff inspect` options (INSPECT_OPTIONS) and its signoff.toml sections and
+[[eval_sets]] keys (CONFIG_SECTIONS, EVAL_SET_KEYS); a sink its token variable,
 default URL and display name; a renderer its output type. Nothing in app/ lists them.
 """
 
@@ -19,6 +20,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, ClassVar
 
+from signoff.core.config import EvalSetKey
 from signoff.credentials import TokenSpec
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -72,6 +74,9 @@ class Source(ABC):
     CONFIG_SECTIONS: ClassVar[dict[str, Any]] = {}
     # The options of `signoff request --source NAME` (see CliOption and from_cli).
     CLI_OPTIONS: ClassVar[tuple[CliOption, ...]] = ()
+    # Keys it adds to signoff.toml's [[eval_sets]] (signoff.core.config.EvalSetKey, e.g. MLflow's `table`);
+    # the registry registers them, and a set's values are `EvalSetSpec.key(name)`.
+    EVAL_SET_KEYS: ClassVar[tuple[EvalSetKey, ...]] = ()
     # Its requests are commits of the git repository its locator names as `repo`: each posted status
     # also leaves a git note with the audit head and the commit's record there (app/service/anchors.py).
     NOTES_IN_REPO: ClassVar[bool] = False

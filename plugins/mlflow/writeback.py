@@ -26,7 +26,7 @@ from signoff.plugin_api import DeliveryError, StatusSink, StatusUpdate, WriteBac
 
 from .cache import TraceIndex
 from .client import MlflowClient
-from .config import mlflow_config
+from .config import mlflow_config, mlflow_spec, traces
 from .errors import MlflowError
 from .refs import Resolved
 from .traces import HUMAN, load_trace_rows
@@ -72,7 +72,7 @@ def label_write_backs(request, *, config, label) -> list[WriteBack]:
         return []
     cand = (request.locator or {}).get("resolved", {}).get("candidate")
     uri = (request.locator or {}).get("tracking_uri", "")
-    if not spec.traces or not cand or not uri:
+    if not traces(spec) or not cand or not uri:
         return []
     value = None
     if not label.is_empty:
@@ -238,10 +238,8 @@ class MlflowSink(StatusSink):
 
     @staticmethod
     def _index_from_server(client: MlflowClient, p: dict) -> dict[str, str]:
-        from signoff.core.config import EvalSetSpec
-
         run = Resolved(p["run_id"], {"info": {"run_id": p["run_id"], "experiment_id": p["experiment_id"]}})
-        spec = EvalSetSpec(name=p["eval_set"], traces=True, id_column=p["id_column"])
+        spec = mlflow_spec(p["eval_set"], traces=True, id_column=p["id_column"])
         frame = load_trace_rows(client, run, spec, label=f"eval set {p['eval_set']!r}")
         index = dict(zip(frame["id"], frame["trace_id"]))
         TraceIndex().save(client.uri, p["run_id"], p["id_column"], index)
