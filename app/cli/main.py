@@ -333,6 +333,12 @@ def _add_source_options(s, attr: str = "CLI_OPTIONS") -> None:
     s.set_defaults(_source_flags=flags, _source_owners=owners, _source_declared=declared)
 
 
+def _source_names() -> list[str]:
+    from signoff.registry import registry
+
+    return sorted(registry().sources)
+
+
 def _output_types() -> list[str]:
     """Every output type the installed renderers show (`review --type`), the built-in ones first."""
     from signoff.service.new_review import output_types
@@ -1102,7 +1108,8 @@ def build_parser(with_sources: bool = True) -> argparse.ArgumentParser:
                                         "default branch; read at its merge-base with the candidate)")
     s.add_argument("--policy", help="mlflow/files: signoff.toml from CI's own checkout of the default branch "
                                     "(else --repo DIR, read at its default branch)")
-    s.add_argument("--source", default="git", help="source plugin: git, files, mlflow, ... (default: git)")
+    s.add_argument("--source", default="git", help="source plugin: " + (", ".join(_source_names()) if with_sources
+                                                                       else "git, files, …") + " (default: git)")
     s.add_argument("--locator", help="JSON arguments for a source plugin (older scripts; sources have their own options)")
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=cmd_request, _source_flags={}, _source_owners={})
