@@ -30,10 +30,10 @@ DEBOUNCE_MS = 400
 
 
 def header_text(r: RequestRecord) -> str:
-    """The comparison header: "1a69639 vs 783bc14e0f1a · title"; for two MLflow versions
-    opened by browsing (no commit), "v2 vs v1 · title"."""
+    """The comparison header: "1a69639 vs 783bc14e0f1a · title"; for a comparison about no commit
+    (two MLflow versions opened by browsing, a local review of two files), its refs: "v2 vs v1 · title"."""
     changed = " · signoff.toml changed (not applied)" if getattr(r, "candidate_config_toml", "") else ""
-    if r.source == "mlflow" and " vs " in commit_text(r):
+    if r.kind == "comparison":   # about no commit (browsed versions, a local review): its refs
         return f"{commit_text(r)} · {r.title}{changed}"
     return f"{r.sha[:7]} vs {r.baseline_ref[:12]} · {r.title}{changed}"
 
