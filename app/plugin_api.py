@@ -9,7 +9,8 @@ Entry-point groups:
     signoff.ui_extensions  -> a UiExtension subclass (window parts a plugin adds, e.g. MLflow browsing)
 
 A plugin owns its features: a source declares its `signoff request` options (CLI_OPTIONS,
-from_cli) and its signoff.toml sections (CONFIG_SECTIONS); a sink its token variable,
+from_cli), its `signoff inspect` options (INSPECT_OPTIONS) and its signoff.toml sections and
+[[eval_sets]] keys (CONFIG_SECTIONS, EVAL_SET_KEYS); a sink its token variable,
 default URL and display name; a renderer its output type. Nothing in app/ lists them.
 """
 
@@ -19,6 +20,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, ClassVar
 
+from signoff.core.config import EvalSetKey
 from signoff.credentials import TokenSpec
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -72,6 +74,15 @@ class Source(ABC):
     CONFIG_SECTIONS: ClassVar[dict[str, Any]] = {}
     # The options of `signoff request --source NAME` (see CliOption and from_cli).
     CLI_OPTIONS: ClassVar[tuple[CliOption, ...]] = ()
+    # Keys it adds to signoff.toml's [[eval_sets]] (signoff.core.config.EvalSetKey, e.g. MLflow's `table`);
+    # the registry registers them, and a set's values are `EvalSetSpec.key(name)`.
+    EVAL_SET_KEYS: ClassVar[tuple[EvalSetKey, ...]] = ()
+    # Its requests are commits of the git repository its locator names as `repo`: each posted status
+    # also leaves a git note with the audit head and the commit's record there (app/service/anchors.py).
+    NOTES_IN_REPO: ClassVar[bool] = False
+    # A source that can be inspected (`production`): the options of `signoff inspect --source NAME`,
+    # handed to `production` by their names. () : it cannot be.
+    INSPECT_OPTIONS: ClassVar[tuple[CliOption, ...]] = ()
 
     @classmethod
     def from_cli(cls, options: dict, context: RequestContext) -> "Source":
@@ -97,10 +108,18 @@ class Source(ABC):
     @classmethod
     def production(cls, *, since, now, **options) -> "Population":
         """`signoff inspect`: the production predictions in the window `since` (a timedelta or None)
-        before `now`, for a source that can be inspected (files, MLflow traces)."""
+        before `now`, for a source that can be inspected (files, MLflow traces); `options` are the
+        values of its INSPECT_OPTIONS given, by name."""
         from signoff.core.errors import InputError
 
         raise InputError(f"the {cls.NAME} source cannot be inspected")
+
+    @classmethod
+    def inspection_write_backs(cls, inspection, estimate: dict, *, request_id: int) -> "list[WriteBack]":
+        """Where an inspection of this source's production writes its estimate when it is kept (MLflow:
+        tags on the production model version); `inspection` is the stored InspectionRecord, `estimate`
+        the error rate with its interval (app/service/inspection.py `estimate`)."""
+        return []
 
     @classmethod
     def from_locator(cls, locator: dict) -> "Source":
@@ -214,6 +233,30 @@ class StatusSink(ABC):
     # says where (the API root, and the variable CI names it in) and implements `signing_keys`.
     SIGNING_KEYS_URL: ClassVar[str] = ""        # "": this sink's forge publishes none
     SIGNING_KEYS_URL_ENV: ClassVar[str] = ""
+
+    # Anchors (app/service/anchors.py, docs/trust.md "Anchors"): a commit status carries the audit head
+    # in its target_url or description whatever the sink; a sink that can read its statuses back
+    # implements `current_status(StatusUpdate) -> dict | None` (the forges). A sink of payloads of its
+    # own whose deliveries can carry it names where (ANCHOR_NAME, e.g. "tag signoff.audit_head") and
+    # implements `with_anchor`, `anchor_place` and `read_anchor`.
+    ANCHOR_NAME: ClassVar[str] = ""
+
+    @classmethod
+    def with_anchor(cls, payload: dict, anchor: str) -> dict | None:
+        """A copy of `payload` (one of this sink's own) carrying `anchor` ("COUNT-HASH"), or None when
+        this payload carries none."""
+        return None
+
+    @classmethod
+    def anchor_place(cls, target: str) -> tuple[str, str, str] | None:
+        """Where an anchor delivered to outbox `target` can be read back: (api_url, place, the place in
+        words for `audit verify`), or None when that target carries none."""
+        return None
+
+    def read_anchor(self, place: str) -> str | None:
+        """The anchor text at `place` (from anchor_place) now, None when there is none; DeliveryError
+        when it cannot be read (listed as not checked, never as OK)."""
+        raise NotImplementedError
 
     @classmethod
     def signing_keys(cls, api_url: str, login: str, *, timeout=None) -> list[str]:

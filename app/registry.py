@@ -75,6 +75,11 @@ def _register_config(reg: Registry) -> None:
         spec = getattr(cls, "TOKEN", None)
         if isinstance(spec, _credentials.TokenSpec):
             _credentials.register_token_spec(spec)
+    for name, cls in reg.sources.items():
+        try:
+            config.register_eval_set_keys(*(getattr(cls, "EVAL_SET_KEYS", None) or ()))
+        except (TypeError, ValueError) as exc:   # a broken plugin must not take the app down
+            reg.problems.append(f"plugin {name!r}: its [[eval_sets]] keys not registered: {exc}")
     settings_of: set[type] = set()
     for group in (reg.sources, reg.sinks, reg.renderers, reg.ui_extensions):
         for name, cls in group.items():

@@ -149,15 +149,11 @@ def cmd_review(args) -> int:
     source = FilePairSource(args.baseline_file, args.candidate_file, samples_file=args.samples or "",
                             columns=guess.columns, output_type=guess.output_type, name=args.name or "",
                             config_text=policy_text, policy_where=where)
-    import uuid
+    from signoff.service.new_review import files_request_refs
 
-    if args.sha:   # each request its own change key, unless --change names a shared one
-        sha, change = args.sha, args.change or f"files:{args.sha}:{uuid.uuid4().hex[:12]}"
-    else:   # about no commit: its own label, which `status`/`wait --sha` never take for one
-        sha = f"local review {uuid.uuid4().hex[:8]}: {Path(args.candidate_file).name} vs {Path(args.baseline_file).name}"
-        change = sha
-    req = service.create_request(source, sha=sha, candidate=sha, baseline=Path(args.baseline_file).name,
-                                 change_key=change)
+    # with --sha: that commit's request; without: a local review, about no commit (its refs are fields)
+    req = service.create_request(source, **files_request_refs(args.baseline_file, args.candidate_file,
+                                                              sha=args.sha or "", change=args.change or ""))
     _publish_quietly(service)
     summary = service.summary(req.id)
     for es in summary["eval_sets"]:
@@ -169,7 +165,8 @@ def cmd_review(args) -> int:
              f"`signoff review BASELINE CANDIDATE --policy signoff.toml --sha COMMIT`")
     if args.no_gui:
         if args.json:
-            print_json({"id": req.id, "sha": req.sha, "local": not args.policy, "status": summary["status"],
+            print_json({"id": req.id, "sha": req.sha, "local": not args.policy, "kind": req.kind,
+                        "candidate": req.candidate_ref, "baseline": req.baseline_ref, "status": summary["status"],
                         "description": summary["description"], "columns": guess.columns,
                         "guessed": sorted(guess.guessed), "type": guess.output_type,
                         "eval_sets": [{"eval_set": es["eval_set"], "samples": es["samples"], "classes": es["classes"]}
@@ -247,8 +244,7 @@ def cmd_inspect(args) -> int:
         else:
             print(f"inspection {req.id}: {describe_estimate(e)}")
         return 0
-    req = inspections.create(tracking_uri=args.tracking_uri or "", experiment=args.experiment or "",
-                             model=args.model or "", alias=args.alias or "", files=args.files or "",
+    req = inspections.create(source=args.source or "", options=_plugin_option_values(args),
                              since=args.since or "", sample=args.sample, seed=args.seed, policy=args.policy or "",
                              repo=str(Path(args.repo).resolve()) if args.repo else "", policy_ref=args.policy_ref or "",
                              method=args.interval, confidence=args.confidence)
@@ -301,18 +297,27 @@ def _source_options(args, name: str, source_cls) -> dict:
     return options
 
 
-def _add_source_options(s) -> None:
-    """Each installed source's `signoff request` options (Source.CLI_OPTIONS): a flag two sources
-    declare is added once (the first one's help), and both get its value."""
+def _plugin_option_values(args) -> dict:
+    """The sources' own options given (`inspect`): {option name: value}, for the service to check."""
+    names = {o.flag: o.name for o in getattr(args, "_source_declared", ())}
+    values = {flag: getattr(args, dest, None) for flag, dest in getattr(args, "_source_flags", {}).items()}
+    return {names[flag]: v for flag, v in values.items() if v not in (None, [])}
+
+
+def _add_source_options(s, attr: str = "CLI_OPTIONS") -> None:
+    """Each installed source's options of this command (`Source.CLI_OPTIONS` for `request`,
+    `INSPECT_OPTIONS` for `inspect`): a flag two sources declare is added once (the first one's
+    help), and both get its value."""
     import argparse as _argparse
 
     from signoff.registry import registry
 
     flags: dict[str, str] = {}
     owners: dict[str, list[str]] = {}
+    declared = []
     group = s.add_argument_group("options of the source plugins (--source NAME)")
     for name, cls in sorted(registry().sources.items()):
-        for opt in getattr(cls, "CLI_OPTIONS", ()):
+        for opt in getattr(cls, attr, ()):
             owners.setdefault(opt.flag, []).append(name)
             if opt.flag in flags:
                 continue
@@ -324,7 +329,21 @@ def _add_source_options(s) -> None:
                 log.warning("source %r: option %s not added: %s", name, opt.flag, exc)
                 continue
             flags[opt.flag] = dest
-    s.set_defaults(_source_flags=flags, _source_owners=owners)
+            declared.append(opt)
+    s.set_defaults(_source_flags=flags, _source_owners=owners, _source_declared=declared)
+
+
+def _source_names() -> list[str]:
+    from signoff.registry import registry
+
+    return sorted(registry().sources)
+
+
+def _output_types() -> list[str]:
+    """Every output type the installed renderers show (`review --type`), the built-in ones first."""
+    from signoff.service.new_review import output_types
+
+    return output_types()
 
 
 def _locator(args) -> dict:
@@ -1040,8 +1059,9 @@ class _SelfTestGui(argparse.Action):
 # -- parser -----------------------------------------------------------------
 
 def build_parser(with_sources: bool = True) -> argparse.ArgumentParser:
-    """The whole parser; `with_sources=False` leaves out the source plugins' `request` options
-    (main() asks for them only when the command line is a `request`)."""
+    """The whole parser; `with_sources=False` leaves out what the plugins declare (the sources'
+    `request` and `inspect` options, `review --type`'s choices: main() asks for them only when the
+    command line is one of those; a plugin's value given without them is checked where it is used)."""
     p = _Parser(prog="signoff", description="Human sign-off of ML releases.")
     p.add_argument("--version", action="version", version=f"signoff {__version__}")
     p.add_argument("--user", help="act as this identity (default: SIGNOFF_USER, else git user.email)")
@@ -1063,8 +1083,9 @@ def build_parser(with_sources: bool = True) -> argparse.ArgumentParser:
                                                       "default: taken from the candidate file")
     for role in ("id", "input", "reference", "output", "score"):
         s.add_argument(f"--{role}", metavar="COL", help=f"the {role} column (default: guessed as for MLflow tables)")
-    s.add_argument("--type", choices=["text", "json", "label", "image", "number"],
-                   help="how outputs are compared and shown (default: number if both outputs are numbers, else text)")
+    s.add_argument("--type", choices=_output_types() if with_sources else None,
+                   help="how outputs are compared and shown: an output type of a renderer plugin (default: number "
+                        "if both outputs are numbers, else text)")
     s.add_argument("--name", help="the eval set's name (default: the candidate file's name)")
     s.add_argument("--sha", type=_sha, help="with --policy: the commit this review decides (`status`/`wait` find it)")
     s.add_argument("--policy", metavar="FILE", help="signoff.toml from the default branch: makes the review a "
@@ -1087,7 +1108,8 @@ def build_parser(with_sources: bool = True) -> argparse.ArgumentParser:
                                         "default branch; read at its merge-base with the candidate)")
     s.add_argument("--policy", help="mlflow/files: signoff.toml from CI's own checkout of the default branch "
                                     "(else --repo DIR, read at its default branch)")
-    s.add_argument("--source", default="git", help="source plugin: git, files, mlflow, ... (default: git)")
+    s.add_argument("--source", default="git", help="source plugin: " + (", ".join(_source_names()) if with_sources
+                                                                       else "git, files, …") + " (default: git)")
     s.add_argument("--locator", help="JSON arguments for a source plugin (older scripts; sources have their own options)")
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=cmd_request, _source_flags={}, _source_owners={})
@@ -1095,12 +1117,8 @@ def build_parser(with_sources: bool = True) -> argparse.ArgumentParser:
         _add_source_options(s)
 
     s = sub.add_parser("inspect", help="review a seeded sample of recent production predictions (no commit)")
-    s.add_argument("--experiment", help="mlflow: the experiment whose traces are sampled")
-    s.add_argument("--model", help="mlflow: the registered model in production (its traces are sampled)")
-    s.add_argument("--alias", help="mlflow: with --model, the alias of the version in production (default: champion)")
-    s.add_argument("--tracking-uri", help="mlflow: the tracking server (default: MLFLOW_TRACKING_URI)")
-    s.add_argument("--files", metavar="DIR_OR_FILE", help="prediction files (.jsonl/.csv/.parquet): id, input, output, "
-                                                          "[reference], [timestamp], [shadow_output]")
+    s.add_argument("--source", help="the source whose production is sampled (default: the one whose options "
+                                    "are given, e.g. --files: files)")
     s.add_argument("--since", help="only predictions this recent: 30m, 12h, 7d, 2w (default: all)")
     s.add_argument("--sample", type=int, default=200, help="how many predictions to draw (default: 200)")
     s.add_argument("--seed", type=int, help="the sample's seed (default: a random one, printed and stored)")
@@ -1110,9 +1128,12 @@ def build_parser(with_sources: bool = True) -> argparse.ArgumentParser:
     s.add_argument("--interval", choices=["wilson", "clopper-pearson"], default="wilson",
                    help="the error rate's interval (statsmodels proportion_confint; default: wilson)")
     s.add_argument("--confidence", type=float, default=0.95, help="the interval's confidence (default: 0.95)")
-    s.add_argument("--estimate", metavar="REQ", help="keep REQ's estimate now and write it back (MLflow tags)")
+    s.add_argument("--estimate", metavar="REQ", help="keep REQ's estimate now and write it back (the source's "
+                                                      "write-backs, e.g. MLflow tags)")
     s.add_argument("--json", action="store_true")
-    s.set_defaults(func=cmd_inspect)
+    s.set_defaults(func=cmd_inspect, _source_flags={}, _source_owners={}, _source_declared=())
+    if with_sources:   # the inspectable sources' own options (Source.INSPECT_OPTIONS)
+        _add_source_options(s, "INSPECT_OPTIONS")
 
     s = sub.add_parser("show", help="the comparison summary")
     s.add_argument("request", help="request id or commit SHA")
@@ -1254,7 +1275,7 @@ def build_parser(with_sources: bool = True) -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    parser = build_parser(with_sources="request" in argv or "completion" in argv)
+    parser = build_parser(with_sources=bool({"request", "review", "inspect", "completion"} & set(argv)))
     try:
         args = parser.parse_args(argv)
         logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")

@@ -14,9 +14,10 @@ Then the TOML is turned into the plain frozen dataclasses callers use
 no human approval without `allow_unreviewed = true`, and a required role with no
 members are errors.
 
-Open to plugins: the output types (renderers), status sinks and extra sections
-(e.g. the MLflow source's [mlflow], plugins/mlflow/config.py) are registered here (`register_output_types`, `register_sinks`,
-`register_section`); app/registry.py calls them when it loads the plugins. The
+Open to plugins: the output types (renderers), status sinks, extra sections (e.g. the
+MLflow source's [mlflow], plugins/mlflow/config.py) and a source's own [[eval_sets]] keys
+(e.g. MLflow's `table`, `traces`, `dataset`) are registered here (`register_output_types`,
+`register_sinks`, `register_section`, `register_eval_set_keys`); app/registry.py calls them when it loads the plugins. The
 built-in plugins' names are seeded so that core parses without the registry; a
 name nobody registered yet makes parsing load the plugins once (`set_plugin_loader`,
 which app/registry.py sets) before it is refused, so a third-party plugin's
@@ -42,7 +43,7 @@ from .errors import ConfigError
 BUILTIN_OUTPUT_TYPES = ("text", "json", "label", "image", "number")
 BUILTIN_SINKS = ("local", "github", "gitlab", "gitea")
 DEFAULT_ERRORS = ("wrong label", "hallucination", "formatting", "unsafe", "other")
-MLFLOW_COLUMNS = ("id", "input", "reference", "output", "score")
+COLUMN_ROLES = ("id", "input", "reference", "output", "score")   # an eval set's column mapping
 NON_FINITE_SCORES = ("error", "as-missing")   # eval_sets[].non_finite_scores
 
 
@@ -63,20 +64,16 @@ class EvalSetSpec:
     slices: tuple[str, ...] = ()
     # Scores: True when a higher score is better (the default).
     higher_is_better: bool = True
-    # MLflow source (docs/mlflow.md): the predictions are a table logged in each
-    # model's run (`table`, e.g. "predictions/digits.json") or the run's genai
-    # evaluation traces (`traces`); `dataset` names the run's dataset input to
-    # take the samples from. Such sets need no `samples`/`predictions` paths.
-    table: str = ""
-    traces: bool = False
-    dataset: str = ""
     # A NaN / ±Infinity / overflowing score: "error" (the default) or "as-missing" (the
     # sample gets no score, and the summary counts them; docs/configuration.md).
     non_finite_scores: str = "error"
+    # The keys a source plugin adds to [[eval_sets]] (EvalSetKey; e.g. the MLflow source's `table`,
+    # `traces`, `dataset`) this set gives: (name, value) pairs, sorted. Read them with `key`.
+    extra: tuple[tuple[str, Any], ...] = ()
 
-    @property
-    def from_mlflow(self) -> bool:
-        return bool(self.table or self.traces)
+    def key(self, name: str, default: Any = None) -> Any:
+        """The value of a source's own key `name` in this set, else `default`."""
+        return next((v for k, v in self.extra if k == name), default)
 
     @property
     def type(self) -> str:
@@ -86,7 +83,7 @@ class EvalSetSpec:
     @property
     def columns(self) -> dict[str, str]:
         """The column mapping as signoff.toml spells it (`columns = { id = "uid" }`)."""
-        return {c: getattr(self, f"{c}_column") for c in MLFLOW_COLUMNS}
+        return {c: getattr(self, f"{c}_column") for c in COLUMN_ROLES}
 
 
 @dataclass(frozen=True)
@@ -224,8 +221,9 @@ class ColumnsToml(_Table):
     score: Annotated[str, _doc("Per-sample score column (default \"score\").")] = "score"
 
 
-class EvalSetToml(_Table):
+class EvalSetTomlBase(_Table):
     """[[eval_sets]]: one set of samples both models were run on."""
+    # The source plugins' own keys (EvalSetKey) are added to it by `_eval_set_type`.
 
     name: Annotated[str, _doc("Unique name of the eval set.", min_length=1)]
     samples: Annotated[str, _doc("Path of the samples file in the repository (.jsonl, .csv, .parquet).")] = ""
@@ -235,9 +233,6 @@ class EvalSetToml(_Table):
     columns: Annotated[ColumnsToml, _doc("Column mapping; keys id, input, reference, output, score.")] = ColumnsToml()
     slices: Annotated[list[str], _doc("Slice fields of the samples (default: every extra column).")] = []
     higher_is_better: Annotated[bool, _doc("Scores: true when a higher score is better.")] = True
-    table: Annotated[str, _doc("MLflow: the table logged in each run, e.g. \"predictions/digits.json\".")] = ""
-    traces: Annotated[bool, _doc("MLflow: read the run's genai evaluation traces.")] = False
-    dataset: Annotated[str, _doc("MLflow: the run's dataset input to take the samples from.")] = ""
     non_finite_scores: Annotated[str, _doc("A NaN or infinite score: \"error\" (default) or \"as-missing\" "
                                            "(the sample gets no score).", examples=["error", "as-missing"])] = "error"
 
@@ -329,6 +324,24 @@ class SignersToml(_Table):
 # -- what plugins add ----------------------------------------------------------------------------
 
 @dataclass(frozen=True)
+class EvalSetKey:
+    """A key a source plugin adds to [[eval_sets]] (`Source.EVAL_SET_KEYS`), e.g. the MLflow source's
+    `table`. `type` is str, bool, int or float (its default: "", False, 0); `paths`: a set that gives it
+    reads its data the source's own way and needs no `samples` / `predictions`; `excludes`: keys it
+    cannot be given with; `owner`: whose key, in messages ("MLflow": "… for an MLflow source")."""
+
+    name: str
+    type: type = str
+    doc: str = ""
+    paths: bool = False
+    excludes: tuple[str, ...] = ()
+    owner: str = ""
+
+    @property
+    def default(self) -> Any:
+        return self.type()
+
+@dataclass(frozen=True)
 class Section:
     """A top-level section a plugin adds: `type` is a msgspec Struct (declare it with
     forbid_unknown_fields=True), `build` turns the decoded Struct (or None when the file
@@ -346,6 +359,7 @@ _CORE_SECTIONS = ("project", "eval_sets", "policy", "roles", "labels", "status",
 _output_types: list[str] = list(BUILTIN_OUTPUT_TYPES)
 _sinks: list[str] = list(BUILTIN_SINKS)
 _sections: dict[str, Section] = {}
+_eval_set_keys: dict[str, EvalSetKey] = {}
 _schema_cache: dict[str, Any] = {}   # "top": the whole file's Struct for the sections registered now; "info": its type_info
 
 
@@ -361,6 +375,18 @@ def register_sinks(*names: str) -> None:
     for n in names:
         if n and n not in _sinks:
             _sinks.append(n)
+
+
+def register_eval_set_keys(*keys: EvalSetKey) -> None:
+    """Keys a source plugin adds to [[eval_sets]] (see EvalSetKey). Registering one again replaces it."""
+    core = set(EvalSetTomlBase.__struct_fields__)
+    for key in keys:
+        if not isinstance(key, EvalSetKey) or key.type not in (str, bool, int, float):
+            raise TypeError(f"eval set key {getattr(key, 'name', key)!r}: an EvalSetKey of str, bool, int or float")
+        if key.name in core or not key.name.isidentifier():
+            raise ValueError(f"eval set key {key.name!r}: a core key or not a name")
+        _eval_set_keys[key.name] = key
+    _schema_cache.clear()
 
 
 def register_section(name: str, struct: type, build: Callable[[Any], Any] | None = None,
@@ -391,6 +417,9 @@ def _knows_all(data: dict) -> bool:
     if isinstance(sets, list) and any(isinstance(es, dict) and isinstance(es.get("type"), str)
                                       and es["type"] not in _output_types for es in sets):
         return False
+    known = set(EvalSetTomlBase.__struct_fields__) | set(_eval_set_keys)
+    if isinstance(sets, list) and any(isinstance(es, dict) and not set(es) <= known for es in sets):
+        return False
     status = data.get("status")
     sink = status.get("sink") if isinstance(status, dict) else None
     return not isinstance(sink, str) or sink in _sinks
@@ -413,10 +442,14 @@ def reset_registered() -> None:
     _output_types[:] = BUILTIN_OUTPUT_TYPES
     _sinks[:] = BUILTIN_SINKS
     _sections.clear()
+    _eval_set_keys.clear()
     _schema_cache.clear()
 
 
-def output_types() -> tuple[str, ...]:
+def output_types(*, load: bool = False) -> tuple[str, ...]:
+    """The output types allowed now; `load`: the installed plugins' too (loaded once if not yet)."""
+    if load:
+        _load_plugins_once()
     return tuple(_output_types)
 
 
@@ -428,6 +461,21 @@ def sections() -> dict[str, Section]:
     return dict(_sections)
 
 
+def eval_set_keys() -> dict[str, EvalSetKey]:
+    return dict(_eval_set_keys)
+
+
+def _eval_set_type() -> type:
+    """[[eval_sets]]'s Struct: the core keys plus the source plugins' (EvalSetKey)."""
+    if "eval_set" not in _schema_cache:
+        fields = [(k.name, Annotated[k.type, _doc(k.doc)] if k.doc else k.type, k.default)
+                  for k in _eval_set_keys.values()]
+        made = msgspec.defstruct("EvalSetToml", fields, bases=(EvalSetTomlBase,), module=__name__)
+        made.__doc__ = EvalSetTomlBase.__doc__   # the schema's description
+        _schema_cache["eval_set"] = made
+    return _schema_cache["eval_set"]
+
+
 
 
 def _top_type() -> type:
@@ -435,7 +483,7 @@ def _top_type() -> type:
     if "top" not in _schema_cache:
         fields = [
             ("project", Annotated[ProjectToml, _doc("About the model.")], ProjectToml()),
-            ("eval_sets", Annotated[list[EvalSetToml], _doc("The eval sets to compare; at least one.")]),
+            ("eval_sets", Annotated[list[_eval_set_type()], _doc("The eval sets to compare; at least one.")]),
             ("policy", Annotated[PolicyToml, _doc("Who must approve and what must be reviewed. Required.")]),
             ("roles", Annotated[dict[str, list[str]], _doc("Role -> its members' e-mails.")], {}),
             ("labels", LabelsToml, LabelsToml()),
@@ -542,14 +590,22 @@ def _semantics(raw, data: dict, p: _Problems) -> ProjectConfig:
         p.fail(("eval_sets",), "no [[eval_sets]] defined; add at least one with name, samples, predictions")
     sets: list[EvalSetSpec] = []
     seen: set[str] = set()
+    path_keys = [k for k in _eval_set_keys.values() if k.paths]   # a source's own way to read a set
     for i, es in enumerate(raw.eval_sets):
         at = ("eval_sets", i)
-        if es.table and es.traces:
-            p.add(at + ("traces",), f"eval_sets[{i}] gives both 'table' and 'traces'; an eval set reads one of them")
-        if not (es.table or es.traces):
+        given = {k.name: getattr(es, k.name) for k in _eval_set_keys.values() if getattr(es, k.name) != k.default}
+        for name in given:
+            for other in _eval_set_keys[name].excludes:
+                if other in given:
+                    p.add(at + (name,), f"eval_sets[{i}] gives both '{other}' and '{name}'; an eval set reads one of them")
+        if not any(k.name in given for k in path_keys):
+            owners = {}
+            for k in path_keys:
+                owners.setdefault(k.owner or "a plugin", []).append(f"'{k.name}'")
+            alt = "; ".join(f"{' / '.join(names)} for an {o} source" for o, names in owners.items())
             for k in ("samples", "predictions"):
                 if not getattr(es, k):
-                    p.add(at, f"eval_sets[{i}] is missing '{k}' (or 'table' / 'traces' for an MLflow source)")
+                    p.add(at, f"eval_sets[{i}] is missing '{k}'" + (f" (or {alt})" if alt else ""))
         if es.name in seen:
             p.add(at + ("name",), f"eval set name {es.name!r} is used twice")
         seen.add(es.name)
@@ -559,10 +615,10 @@ def _semantics(raw, data: dict, p: _Problems) -> ProjectConfig:
         if es.non_finite_scores not in NON_FINITE_SCORES:
             p.add(at + ("non_finite_scores",), f"eval_sets[{i}].non_finite_scores must be one of "
                   f"{', '.join(map(repr, NON_FINITE_SCORES))}, got {es.non_finite_scores!r}")
-        cols = {f"{c}_column": getattr(es.columns, c) for c in MLFLOW_COLUMNS}
+        cols = {f"{c}_column": getattr(es.columns, c) for c in COLUMN_ROLES}
         sets.append(EvalSetSpec(name=es.name, samples=es.samples, predictions=es.predictions, output_type=es.type,
-                                slices=tuple(es.slices), higher_is_better=es.higher_is_better, table=es.table,
-                                traces=es.traces, dataset=es.dataset, non_finite_scores=es.non_finite_scores,
+                                slices=tuple(es.slices), higher_is_better=es.higher_is_better,
+                                non_finite_scores=es.non_finite_scores, extra=tuple(sorted(given.items())),
                                 **cols))
 
     pol = raw.policy

@@ -19,7 +19,8 @@ from .errors import SignoffError
 POLICY_OWNER = "policy-owner"   # the decision role of a policy owner
 CHANGE_ITEM = "signoff.toml changed"
 # What makes an eval set "the same set" for review: where its data is and how it is read.
-_POINTING = ("samples", "predictions", "table", "traces", "dataset", "output_type", "id_column", "input_column",
+# `extra`: the source plugins' own keys (e.g. MLflow's table / traces / dataset).
+_POINTING = ("samples", "predictions", "extra", "output_type", "id_column", "input_column",
              "reference_column", "output_column", "score_column", "higher_is_better")
 
 # How an identity is tied to a candidate commit, as the words of a refusal.

@@ -3,12 +3,15 @@ status is posted, where the team already looks (docs/trust.md "Anchors"):
 
 - the commit status's target_url gets a `#signoff-audit=COUNT-HASH` fragment (GitHub's API
   takes any string there; no URL configured: a `signoff:COUNT-HASH16` note ends the description);
-- a git note on the commit (refs/notes/signoff) in the request's repository (git and demo
-  sources): the head and the commit's whole record (app/service/record.py);
-- an MLflow model-version tag `signoff.audit_head` on the tags write-back of MLflow requests.
+- a git note on the commit (refs/notes/signoff) in the request's repository (a source with
+  `NOTES_IN_REPO`: git, demo): the head and the commit's whole record (app/service/record.py);
+- in a sink's own payloads where the sink says (`StatusSink.with_anchor`; the MLflow sink: the
+  model-version tag `signoff.audit_head` on each tags write-back).
 
-`check_anchors` reads back the ones it can reach and reports an anchor whose (count, hash) is
-not in the log: the log was cut, rewritten or reset after it was anchored.
+`check_anchors` reads back the ones it can reach (a sink's statuses through its `current_status`,
+its own anchors through `anchor_place` / `read_anchor`) and reports an anchor whose (count, hash)
+is not in the log: the log was cut, rewritten or reset after it was anchored. No plugin is named
+here: the registry says which sink or source does what.
 """
 
 from __future__ import annotations
@@ -22,10 +25,31 @@ from signoff.core.policy import DESCRIPTION_LIMIT
 log = logging.getLogger(__name__)
 
 FRAGMENT = "signoff-audit"
-MLFLOW_TAG = "signoff.audit_head"
 ANCHOR_RE = re.compile(r"signoff(?:-audit=|:)(\d+)-([0-9a-f]{16,64})")
 SHORT = 16   # hex digits of the hash in a description note (the URL fragment and the note carry all 64)
-GIT_SOURCES = ("git", "demo")
+
+
+def _sink_class(name: str):
+    from signoff.registry import registry
+
+    return registry().sinks.get(name)
+
+
+def _notes_in_repo(source: str) -> bool:
+    """Whether requests of `source` are commits of the repository their locator names (git notes)."""
+    from signoff.registry import registry
+
+    return bool(getattr(registry().sources.get(source), "NOTES_IN_REPO", False))
+
+
+def _reads_statuses(cls) -> bool:
+    """A sink that reads its posted statuses back (the forges' `current_status`)."""
+    return cls is not None and callable(getattr(cls, "current_status", None))
+
+
+def _reads_anchors(cls) -> bool:
+    """A sink whose own payloads carry the anchor (ANCHOR_NAME) and can read it back."""
+    return cls is not None and bool(getattr(cls, "ANCHOR_NAME", ""))
 
 
 def _is_status(payload: dict) -> bool:
@@ -56,8 +80,12 @@ def anchor_payload(store, item) -> dict:
             text = str(payload.get("description") or "")
             room = DESCRIPTION_LIMIT - len(note)
             payload["description"] = (text if len(text) <= room else text[:room - 1].rstrip() + "…") + note
-    elif payload.get("kind") == "tags" and isinstance(payload.get("tags"), dict):
-        payload["tags"] = {**payload["tags"], MLFLOW_TAG: anchor_text(count, digest)}
+    else:   # a sink's own payload carries it where the sink says (MLflow: a tag), or not at all
+        cls = _sink_class(getattr(item, "sink", ""))
+        carried = cls.with_anchor(payload, anchor_text(count, digest)) if _reads_anchors(cls) else None
+        if carried is None:
+            return payload
+        payload = dict(carried)
     payload["_anchor"] = {"count": count, "hash": digest}
     return payload
 
@@ -66,10 +94,10 @@ def after_delivery(store, item, payload: dict) -> None:
     """Once a status is posted: the git note on the commit (git/demo requests), and an audited
     'status.posted' entry saying which head went where."""
     anchor = payload.get("_anchor")
-    if not anchor or not (_is_status(payload) or payload.get("kind") == "tags"):
+    if not anchor:
         return
     where = [f"{item.sink} target_url" if payload.get("target_url") else f"{item.sink} description"] \
-        if _is_status(payload) else [f"mlflow tag {MLFLOW_TAG}"]
+        if _is_status(payload) else [f"{item.sink} {getattr(_sink_class(item.sink), 'ANCHOR_NAME', '')}"]
     try:
         if _is_status(payload) and item.request_id is not None:
             note_repo = _write_note(store, item.request_id, anchor)
@@ -88,7 +116,7 @@ def _write_note(store, request_id: int, anchor: dict) -> str:
 
     req = store.get_request(request_id)
     repo = (req.locator or {}).get("repo")
-    if req.source not in GIT_SOURCES or not repo:
+    if not _notes_in_repo(req.source) or not repo:
         return ""
     record = build_record(ReviewService(store, user="signoff"), req.sha)
     write_note(repo, req.sha, {"signoff_audit": anchor, "record": record})
@@ -197,24 +225,27 @@ def notes_in(repo: str) -> list[str]:
     return [line.split()[1] for line in out.stdout.splitlines() if len(line.split()) == 2]
 
 
-FORGE_SINKS = ("github", "gitea", "gitlab")
-
-
-def _forge_targets(store, entries) -> dict[str, str]:
-    """target -> sink of every status the store says it posted to a forge (the log's 'status.posted'
-    entries and the outbox's delivered entries; either may survive a tampering the other does not)."""
+def _delivered(store, entries, keep) -> dict[str, str]:
+    """target -> sink of everything the store says it delivered where `keep(sink class, payload or None)`
+    holds (the log's 'status.posted' entries and the outbox's delivered entries; either may survive a
+    tampering the other does not)."""
     targets: dict[str, str] = {}
     for e in entries:
         p = e.payload if isinstance(e.payload, dict) else {}
-        if e.action == "status.posted" and p.get("sink") in FORGE_SINKS and isinstance(p.get("target"), str):
+        if e.action == "status.posted" and isinstance(p.get("target"), str) and keep(_sink_class(p.get("sink")), None):
             targets[p["target"]] = p["sink"]
     try:
         for item in store.outbox_items(states=("delivered",)):
-            if item.sink in FORGE_SINKS and "state" in item.payload:
+            if keep(_sink_class(item.sink), item.payload):
                 targets[item.target] = item.sink
     except Exception:   # noqa: BLE001
         pass
     return targets
+
+
+def _forge_targets(store, entries) -> dict[str, str]:
+    """target -> sink of every status posted through a sink that reads its statuses back (a forge)."""
+    return _delivered(store, entries, lambda cls, payload: _reads_statuses(cls) and (payload is None or "state" in payload))
 
 
 def _read_forge(targets: dict[str, str], store, result: AnchorCheck, found: list) -> None:
@@ -253,64 +284,46 @@ def _read_forge(targets: dict[str, str], store, result: AnchorCheck, found: list
             continue
         m = hits[0]
         found.append((where, int(m.group(1)), m.group(2)))
-    for sink in sinks.values():
-        close = getattr(sink, "close", None)
-        if callable(close):
-            close()
+    _close(sinks.values())
 
 
-MLFLOW_SINK = "mlflow"
+def _anchor_targets(store, entries) -> dict[str, str]:
+    """target -> sink of every delivery of a sink's own payloads that carried an anchor (MLflow: tags)."""
+    return _delivered(store, entries, lambda cls, payload: _reads_anchors(cls))
 
 
-def _mlflow_targets(store, entries) -> dict[str, tuple[str, str]]:
-    """target -> (tracking URI, `models:/NAME/VERSION` or `runs:/RUN_ID`) of every MLflow tags write-back
-    the store says it delivered (the log's 'status.posted' entries and the outbox's delivered entries)."""
-    targets: dict[str, tuple[str, str]] = {}
-
-    def add(target) -> None:
-        parts = target.split("|", 3) if isinstance(target, str) else []
-        if len(parts) == 4 and parts[0] == MLFLOW_SINK and parts[2] == "tags":
-            targets[target] = (parts[1], parts[3])
-
-    for e in entries:
-        p = e.payload if isinstance(e.payload, dict) else {}
-        if e.action == "status.posted" and p.get("sink") == MLFLOW_SINK:
-            add(p.get("target"))
-    try:
-        for item in store.outbox_items(states=("delivered",)):
-            if item.sink == MLFLOW_SINK and item.payload.get("kind") == "tags":
-                add(item.target)
-    except Exception:   # noqa: BLE001
-        pass
-    return targets
-
-
-def _read_mlflow(targets: dict[str, tuple[str, str]], store, result: AnchorCheck, found: list) -> None:
-    """Each tags target's `signoff.audit_head` as the MLflow server holds it now (the sink's own read, with
-    the write-back's credentials). Unreachable, refused or gone: listed as not checked, never as OK."""
-    from signoff.registry import registry
-
-    sinks: dict[str, object] = {}
-    for _target, (uri, where) in sorted(targets.items()):
-        name, _, version = where[len("models:/"):].rpartition("/")
-        what = f"mlflow tag on {name} v{version}" if where.startswith("models:/") else f"mlflow tag on {where}"
+def _read_own(targets: dict[str, str], store, result: AnchorCheck, found: list) -> None:
+    """Each target's anchor as the sink reads it back now (`read_anchor`, with the write-back's own
+    credentials; MLflow: the tag on the model version). Unreachable, refused or gone: listed as not
+    checked, never as OK."""
+    sinks: dict[tuple, object] = {}
+    for target, sink_name in sorted(targets.items()):
+        cls = _sink_class(sink_name)
+        place = cls.anchor_place(target)
+        if place is None:
+            continue
+        uri, where, what = place
         try:
-            if uri not in sinks:
-                sinks[uri] = registry().sink(MLFLOW_SINK).create(api_url=uri, store=store)
-            value = sinks[uri].read_tag(where, MLFLOW_TAG)
+            if (sink_name, uri) not in sinks:
+                sinks[(sink_name, uri)] = cls.create(api_url=uri, store=store)
+            value = sinks[(sink_name, uri)].read_anchor(where)
         except Exception as exc:   # noqa: BLE001 - DeliveryError, a bad URI, anything the server answers
             reason = str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__
             result.unreachable.append(f"{what} ({uri}): not read back ({reason})")
             continue
         m = re.fullmatch(r"(\d+)-([0-9a-f]{64})", (value or "").strip())
         if value is None:
-            result.unreachable.append(f"{what} ({uri}): no {MLFLOW_TAG} tag there (removed, or set by an older Signoff)")
+            result.unreachable.append(f"{what} ({uri}): no {cls.ANCHOR_NAME} there (removed, or set by an older Signoff)")
         elif not m:   # as a forge status set by hand over ours: listed, not trusted
-            result.unreachable.append(f"{what} ({uri}): its {MLFLOW_TAG} tag {value[:40]!r} is not an anchor "
+            result.unreachable.append(f"{what} ({uri}): its {cls.ANCHOR_NAME} {value[:40]!r} is not an anchor "
                                       f"(set by hand)")
         else:
             found.append((what, int(m.group(1)), m.group(2)))
-    for sink in sinks.values():
+    _close(sinks.values())
+
+
+def _close(sinks) -> None:
+    for sink in sinks:
         close = getattr(sink, "close", None)
         if callable(close):
             close()
@@ -336,7 +349,7 @@ def check_anchors(store, entries, repos: tuple[str, ...] = ()) -> AnchorCheck:
     seen: set[tuple[str, str]] = set()
     for req in requests:
         repo = (req.locator or {}).get("repo")
-        if req.source in GIT_SOURCES and repo and (repo, req.sha) not in seen:
+        if _notes_in_repo(req.source) and repo and (repo, req.sha) not in seen:
             seen.add((repo, req.sha))
             _note_anchor(repo, req.sha, result, found)
     for repo, sha in remembered_notes(store):   # also when the requests table is gone
@@ -353,7 +366,7 @@ def check_anchors(store, entries, repos: tuple[str, ...] = ()) -> AnchorCheck:
                 seen.add((repo, sha))
                 _note_anchor(repo, sha, result, found, missing_is_unreachable=False)
     _read_forge(_forge_targets(store, entries), store, result, found)
-    _read_mlflow(_mlflow_targets(store, entries), store, result, found)
+    _read_own(_anchor_targets(store, entries), store, result, found)
     # What the log says it anchored elsewhere: an anchor the log itself lists must still be in it.
     for e in entries:
         p = e.payload if isinstance(e.payload, dict) else {}
@@ -361,7 +374,8 @@ def check_anchors(store, entries, repos: tuple[str, ...] = ()) -> AnchorCheck:
             a = p["anchor"]
             for where in p.get("anchored_in") or []:
                 if not (where.startswith("git note") or where.startswith("local ")
-                        or where.split(" ")[0] in FORGE_SINKS + (MLFLOW_SINK,)):
+                        or _reads_statuses(_sink_class(where.split(" ")[0]))
+                        or _reads_anchors(_sink_class(where.split(" ")[0]))):
                     result.unreachable.append(f"{where} (posted at entry {e.seq}): not read back here")
             found.append((f"status.posted entry {e.seq}", int(a.get("count", -1)), str(a.get("hash", ""))))
     _check(found, hashes, result)

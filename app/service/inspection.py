@@ -1,7 +1,9 @@
 """Periodic inspection (issue 13, item 3; docs/mlflow.md "Periodic inspection").
 
 `signoff inspect` draws a seeded random sample of recent production predictions and makes
-a review request of it that is NOT about a commit (`kind = "inspection"`, `sha = ""`):
+a review request of it that is NOT about a commit (`kind = "inspection"`, `sha = ""`), from
+the production of a source that can be inspected (`Source.production`, chosen by `--source`
+or by the source's own `signoff inspect` options, `Source.INSPECT_OPTIONS`); the built-in ones:
 
 - from MLflow traces: of an experiment (`experiment`), or of the model version an alias
   points at (`model` + `alias`: the traces linked to that version's logged model, else to
@@ -18,8 +20,9 @@ Reviewers label each sampled prediction correct / incorrect (with an error categ
 result is the error rate of production over the labels that count (signed, by a reviewer in
 a required role) with a confidence interval from statsmodels' `proportion_confint`
 (`wilson` by default, or `clopper-pearson`, the exact "beta" method). `record_estimate` keeps
-it in the store (inspections table) and queues the MLflow tags `signoff.inspection.*` on the
-production model version through the outbox; ReviewService calls it whenever it re-evaluates an
+it in the store (inspections table) and queues the inspected source's write-backs through the
+outbox (`Source.inspection_write_backs`; MLflow: tags `signoff.inspection.*` on the production
+model version); ReviewService calls it whenever it re-evaluates an
 inspection's status (a label in the window or the CLI, a decision), so no caller has to.
 """
 
@@ -27,7 +30,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 from datetime import datetime, timedelta, timezone
 
@@ -43,9 +45,6 @@ from signoff.store.records import InspectionRecord, OutboxEntry
 
 EVAL_SET = "production"
 METHODS = {"wilson": "wilson", "clopper-pearson": "beta"}   # our name -> statsmodels' method
-TAG_RATE, TAG_INTERVAL, TAG_LABELS, TAG_REQUEST = (
-    "signoff.inspection.error_rate", "signoff.inspection.interval", "signoff.inspection.labels",
-    "signoff.inspection.request")
 _SINCE = re.compile(r"^\s*(\d+)\s*([mhdw])\s*$")
 _UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
@@ -114,7 +113,37 @@ def inspection_policy(config_text: str) -> str:
     return text
 
 
-# -- production predictions (the files and MLflow sources' `production`, through the registry) ---
+# -- production predictions (a source's `production`, through the registry) ---------------------
+
+def inspected_source(source: str, options: dict) -> tuple[type, dict]:
+    """(the source class `signoff inspect` samples, its options given): `source` by name, else the
+    one source whose INSPECT_OPTIONS were given. An option of another source, or a required one
+    missing, is refused with one line naming the flags."""
+    given = {k: v for k, v in options.items() if v not in (None, "", [], ())}
+    able = {n: c for n, c in sorted(registry().sources.items()) if getattr(c, "INSPECT_OPTIONS", ())}
+    flags = {o.name: o.flag for c in able.values() for o in c.INSPECT_OPTIONS}
+
+    def names(cls) -> set[str]:
+        return {o.name for o in cls.INSPECT_OPTIONS}
+
+    if not source:
+        owners = [n for n, c in able.items() if names(c) & set(given)]
+        if len(owners) != 1:
+            each = "; ".join(f"--source {n}: {', '.join(o.flag for o in c.INSPECT_OPTIONS)}" for n, c in able.items())
+            raise InputError((f"give the options of one source, not of {' and '.join(owners)}" if owners
+                              else "inspect needs a source of production predictions") + f" ({each})")
+        source = owners[0]
+    cls = registry().source(source)
+    if source not in able:
+        raise InputError(f"the {source} source cannot be inspected; sources that can: {', '.join(able) or 'none'}")
+    stray = sorted(set(given) - names(cls))
+    if stray:
+        raise InputError(f"{flags.get(stray[0], stray[0])} is not an option of --source {source}")
+    missing = [o for o in cls.INSPECT_OPTIONS if o.required and o.name not in given]
+    if missing:
+        raise InputError(f"inspect --source {source} needs {missing[0].flag} {missing[0].metavar or 'VALUE'}")
+    return cls, given
+
 
 def _normalised(frame: pd.DataFrame) -> pd.DataFrame:
     out = pd.DataFrame({"id": frame["id"].astype(str)})
@@ -158,34 +187,26 @@ class InspectionService:
         self.review = review
         self.store = review.store
 
-    def create(self, *, tracking_uri: str = "", experiment: str = "", model: str = "", alias: str = "",
-               files: str = "", since: str = "", sample: int = 200, seed: int | None = None, policy: str = "",
-               repo: str = "", policy_ref: str = "", method: str = "wilson", confidence: float = 0.95,
-               now: datetime | None = None):
+    def create(self, *, source: str = "", options: dict | None = None, since: str = "", sample: int = 200,
+               seed: int | None = None, policy: str = "", repo: str = "", policy_ref: str = "",
+               method: str = "wilson", confidence: float = 0.95, now: datetime | None = None, **source_options):
+        """An inspection of `source`'s production (by name, else the source whose inspect options are
+        given: `options`, or keywords such as files=…, model=…)."""
         error_interval(0, 0, confidence=confidence, method=method)   # checks both before anything is read
         window = parse_since(since)
         now = now or datetime.now(timezone.utc)
         # before the data: no policy, no reading (the files source reads a policy file or repository)
         base_text, _where = registry().source("files").policy_text(policy, repo, policy_ref, what="an inspection")
         config_text = inspection_policy(base_text)
+        cls, given = inspected_source(source, {**(options or {}), **source_options})
         if seed is None:
             seed = int(np.random.default_rng().integers(0, 2**31 - 1))
-        if files:
-            if experiment or model:
-                raise InputError("give either --files or --experiment / --model, not both")
-            pop = registry().source("files").production(files=files, since=window, now=now)
+        pop = cls.production(since=window, now=now, **given)
+        if pop.read_sampled is None:   # the frame holds the predictions in full
             pop.frame = _normalised(pop.frame)
-            picked = seeded_sample(pop.frame, sample, seed) if len(pop.frame) else pop.frame
-        else:
-            if not tracking_uri:
-                tracking_uri = os.environ.get("MLFLOW_TRACKING_URI", "")
-            if not tracking_uri:
-                raise InputError("no MLflow server: pass --tracking-uri URL or set MLFLOW_TRACKING_URI")
-            pop = registry().source("mlflow").production(tracking_uri=tracking_uri, experiment=experiment, model=model,
-                                                         alias=alias, since=window, now=now)
-            picked = seeded_sample(pop.frame, sample, seed) if len(pop.frame) else pop.frame
-            if len(picked) and pop.read_sampled is not None:
-                picked = _normalised(pop.read_sampled(picked))
+        picked = seeded_sample(pop.frame, sample, seed) if len(pop.frame) else pop.frame
+        if len(picked) and pop.read_sampled is not None:   # only the sampled ones are read in full
+            picked = _normalised(pop.read_sampled(picked))
         if not len(picked):
             raise InputError(f"no production predictions in {pop.subject}"
                              + (f" within the last {since}" if since else "") + ": nothing to inspect")
@@ -219,7 +240,7 @@ class InspectionService:
                 "subject": insp.subject, "version": insp.version, "description": describe_estimate(out)}
 
     def record_estimate(self, request_id: int, *, only_if_changed: bool = False) -> dict:
-        """Keep the estimate in the store and queue its MLflow tags on the production version, in one
+        """Keep the estimate in the store and queue its source's write-backs (MLflow: tags), in one
         transaction that reads the labels itself. ReviewService calls it whenever it re-evaluates an
         inspection's status (`only_if_changed`: no write, no audit entry, when the figures are the same)."""
         insp = self.store.inspection(request_id)
@@ -231,18 +252,12 @@ class InspectionService:
             made.append(self.estimate(request_id, labels))
             return made[-1]
 
-        def outbox(e: dict) -> list[OutboxEntry]:
-            if not (insp.source == "mlflow" and insp.model and insp.version and e["labeled"]):
+        def outbox(e: dict) -> list[OutboxEntry]:   # the inspected source's write-backs (MLflow: tags)
+            cls = registry().sources.get(insp.source)
+            if cls is None or not e["labeled"]:
                 return []
-            where = f"models:/{insp.model}/{insp.version}"
-            tags = {TAG_RATE: f"{e['error_rate']:.6f}",
-                    TAG_INTERVAL: f"[{e['low']:.6f}, {e['high']:.6f}] {e['method']} {e['confidence']:g}",
-                    TAG_LABELS: str(e["labeled"]), TAG_REQUEST: str(request_id)}
-            return [OutboxEntry(sink="mlflow", target=f"mlflow|{insp.tracking_uri}|inspection|{where}",
-                                payload={"kind": "tags", "api_url": insp.tracking_uri,
-                                         "tracking_uri": insp.tracking_uri, "repo": where, "sha": "",
-                                         "state": "inspection", "model": insp.model, "version": insp.version,
-                                         "run_id": "", "tags": tags}, request_id=request_id)]
+            return [OutboxEntry(sink=w.sink, target=w.target, payload=w.payload, request_id=request_id)
+                    for w in cls.inspection_write_backs(insp, e, request_id=request_id)]
 
         self.store.record_inspection_estimate(request_id, estimate, outbox=outbox, actor=self.review.user,
                                               only_if_changed=only_if_changed)

@@ -17,12 +17,17 @@ log = logging.getLogger(__name__)
 
 
 def refusal_of(service, req) -> str:
-    """Why `status`, `wait` and `verify` refuse to gate on `req` (a local review is never a gate), else ""."""
+    """Why `status`, `wait` and `verify` refuse to gate on `req`, else "": only a request for a commit
+    (kind "review") gates one. A comparison about no commit never does (a local review, two refs
+    compared: sha "", refs as fields; rows migrated from before keep their old sha text), and
+    neither does a review under the implicit local policy, whatever its kind says."""
     from signoff.core.local_review import LOCAL_REVIEW_NOTE, is_local_review
 
-    if not is_local_review(service.config(req.id)):
+    local = is_local_review(service.config(req.id))
+    if req.kind == "review" and not local:
         return ""
-    return (f"request {req.id} is a {LOCAL_REVIEW_NOTE}: make a request for the commit with "
+    what = LOCAL_REVIEW_NOTE if local else f"{req.kind} about no commit, not a release gate"
+    return (f"request {req.id} is {'an' if what[0] in 'aeiou' else 'a'} {what}: make a request for the commit with "
             f"`signoff review … --policy FILE --sha SHA` (or `signoff request`)")
 
 

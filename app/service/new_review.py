@@ -89,6 +89,14 @@ def guess_columns(baseline: str, candidate: str, **kwargs):
     return registry().source("files").guess_columns(baseline, candidate, **kwargs)
 
 
+def output_types() -> list[str]:
+    """The output types a review of two files may have: every installed renderer's."""
+    from signoff.core.config import output_types as registered
+
+    registry()
+    return list(registered())
+
+
 def local_policy(user: str) -> str:
     """The implicit policy of a local review: `user`, with their own signer's public key."""
     from signoff.core.local_review import local_policy_text
@@ -114,13 +122,18 @@ def create_from_files(service, baseline: str, candidate: str, *, columns: dict[s
     source = registry().source("files").pair(baseline, candidate, samples=samples, columns=columns,
                                              output_type=output_type, name=name, policy_file=policy_file,
                                              config_text=text, policy_where=where)
+    return service.create_request(source, **files_request_refs(baseline, candidate, sha=sha), task=task)
+
+
+def files_request_refs(baseline: str, candidate: str, *, sha: str = "", change: str = "") -> dict:
+    """`create_request`'s refs for a review of two files. With `sha`: a request for that commit, its
+    own change key unless `change` names one. Without: a local review, about no commit (kind
+    "comparison", sha ""), its refs the two files' names, its own change key."""
     if sha:
-        change = f"files:{sha}:{uuid.uuid4().hex[:12]}"
-    else:
-        sha = f"local review {uuid.uuid4().hex[:8]}: {Path(candidate).name} vs {Path(baseline).name}"
-        change = sha
-    return service.create_request(source, sha=sha, candidate=sha, baseline=Path(baseline).name,
-                                  change_key=change, task=task)
+        return {"sha": sha, "candidate": sha, "baseline": Path(baseline).name,
+                "change_key": change or f"files:{sha}:{uuid.uuid4().hex[:12]}"}
+    return {"sha": "", "candidate": Path(candidate).name, "baseline": Path(baseline).name,
+            "change_key": f"local review {uuid.uuid4().hex[:12]}"}
 
 
 def open_demo(service, directory: str = "", *, task: TaskState | None = None):

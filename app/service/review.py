@@ -195,7 +195,7 @@ class ReviewService:
         task.report("saving the review request", 0.95)
         record = self.store.add_request(req, comparisons=comparisons, status=verdict.status.value,
                                         description=verdict.description,
-                                        outbox=[self._status_entry(config, sha_full, verdict, None)], actor=self.user)
+                                        outbox=[self._status_entry(config, req, verdict, None)], actor=self.user)
         if earlier:  # same content as an earlier request of this change: its labels still hold
             self.store.copy_labels(earlier[0].id, record.id)
         elif carry_from is not None:   # a retrain: the labels of unchanged samples carry over
@@ -275,7 +275,7 @@ class ReviewService:
                            content_hash=req.content_hash, authors={}, policy_change=compare_policies(config, config_text, ""))
         record = self.store.add_request(req, comparisons=comparisons, status=verdict.status.value,
                                         description=verdict.description, actor=self.user, inspection=inspection,
-                                        outbox=[self._status_entry(config, req.sha, verdict, None)])
+                                        outbox=[self._status_entry(config, req, verdict, None)])
         return self.store.get_request(record.id)
 
     def counted_labels(self, request_id: int, labels: list[Label] | None = None) -> list[Label]:
@@ -612,7 +612,7 @@ class ReviewService:
         def outbox_for(verdict: PolicyVerdict, changed: bool) -> list[OutboxEntry]:
             # The commit status only when it changed (an identical one would be a second post of
             # the same state); the source's write-backs carry the decision itself, so always.
-            status = [self._status_entry(config, req.sha, verdict, req.id)] if changed else []
+            status = [self._status_entry(config, req, verdict, req.id)] if changed else []
             return [*status, *self._status_write_backs(req, config, verdict, decision)]
 
         # The verdict is computed inside the store's transaction, under the request's lock.
@@ -635,7 +635,7 @@ class ReviewService:
 
         verdict, _changed = self.store.refresh_status(
             req.id, evaluate=evaluate_locked, actor=self.user, keep=keeper(self, req),
-            outbox_for=lambda v: [self._status_entry(config, req.sha, v, req.id),
+            outbox_for=lambda v: [self._status_entry(config, req, v, req.id),
                                   *self._status_write_backs(req, config, v, latest[0])])
         self._keep_inspection_estimate(req)
         return verdict
@@ -667,7 +667,7 @@ class ReviewService:
                     continue
 
                 def outbox_for(v: PolicyVerdict, req=req, config=config) -> list[OutboxEntry]:
-                    return [self._status_entry(config, req.sha, v, req.id),
+                    return [self._status_entry(config, req, v, req.id),
                             *self._status_write_backs(req, config, v, None)]
 
                 done, _verdict = self.store.set_decision_identity(d.id, check.state, check.note, actor=self.user,
@@ -1304,13 +1304,15 @@ class ReviewService:
         return [OutboxEntry(sink=w.sink, target=w.target, payload=w.payload, request_id=req.id)
                 for label in labels for w in hook(req, config=config, label=label)]
 
-    def _status_entry(self, config: ProjectConfig, sha: str, verdict: PolicyVerdict, request_id: int | None) -> OutboxEntry:
-        st = config.status
+    def _status_entry(self, config: ProjectConfig, req, verdict: PolicyVerdict, request_id: int | None) -> OutboxEntry:
+        """The status post of `req` (a RequestRecord or the NewRequest being added). A request about no
+        commit (sha "") is its own target by its change key: one comparison's status never supersedes another's."""
+        st, sha = config.status, req.sha
         payload = {"repo": st.repo, "sha": sha, "state": verdict.status.value, "description": verdict.description,
                    "context": st.context, "target_url": st.target_url, "api_url": st.api_url}
         if self.status_ref:  # the commit's branch or tag, when the caller knows it (signoff request --ref)
             payload["ref"] = self.status_ref
-        return OutboxEntry(sink=st.sink, target=f"{st.sink}|{st.api_url}|{st.repo}|{sha}|{st.context}",
+        return OutboxEntry(sink=st.sink, target=f"{st.sink}|{st.api_url}|{st.repo}|{sha or req.change_key}|{st.context}",
                            payload=payload, request_id=request_id)
 
     def _slim(self, request_id: int, eval_set: str) -> _Slim:

@@ -10,7 +10,9 @@ psycopg only where no libpq loads: importing it alone takes longer than the answ
 - the request has a kept verdict signed by THIS installation's key (SIGNOFF_HOME's
   installation_ed25519.pub), about that request and commit, computed by this version of Signoff;
 - the audit log still holds the head the verdict names, the head row follows on from it, and no
-  entry after it can change the verdict (app/core/kept_verdict.py `concerns`).
+  entry after it can change the verdict (app/core/kept_verdict.py `concerns`);
+- a request about no commit (a kind other than "review": a local review or another comparison
+  whose rows kept an old `sha` text) is answered only with the refusal its statement signed.
 Anything else, or any error: None, and the caller evaluates the policy as always (fail closed).
 A commit with no request in a store at head: Kept(None, None) (`status` exits 2 as before).
 """
@@ -138,11 +140,11 @@ def _read(db: _Db, sha: str) -> Kept | None:
         return None
     # The same request Store.requests_for_sha puts first: a prefix from 7 characters on.
     where, params = ("substr(sha, 1, ?) = ?", (len(sha), sha)) if len(sha) >= 7 else ("sha = ?", (sha,))
-    req = db.row(f"SELECT id, sha, change_key FROM requests WHERE {where} AND kind != 'inspection' "
+    req = db.row(f"SELECT id, sha, change_key, kind FROM requests WHERE {where} AND kind != 'inspection' "
                  f"ORDER BY id DESC LIMIT 1", params)
     if req is None:
         return Kept(None)
-    request_id, full_sha, change_key = int(req[0]), req[1], req[2]
+    request_id, full_sha, change_key, kind = int(req[0]), req[1], req[2], req[3]
     if db.row("SELECT id FROM decisions WHERE request_id = ? AND identity_check = ? LIMIT 1",
               (request_id, IDENTITY_UNCHECKED)) is not None:
         return None
@@ -160,7 +162,10 @@ def _read(db: _Db, sha: str) -> Kept | None:
         return None
     if not _still_holds(db, count, digest, change_key):
         return None
-    return Kept(request_id, statement["document"], str(statement.get("refusal") or ""))
+    refusal = str(statement.get("refusal") or "")
+    if kind != "review" and not refusal:   # only a request for a commit gates one: evaluate (and refuse) instead
+        return None
+    return Kept(request_id, statement["document"], refusal)
 
 
 def _installation_key() -> bytes | None:

@@ -80,7 +80,8 @@ class Request(Base):
     # {user: [OpenSSH public key lines]} the request's policy lists, resolved when it was made
     reviewer_keys: Mapped[dict | None] = mapped_column(JSON)
     # 0008_inspections: "review", or "inspection" (a sample of production predictions; sha "", no commit);
-    # 0009b_request_refs: or "comparison" (two refs compared about no commit, e.g. browsing MLflow; sha "")
+    # 0009b_request_refs: or "comparison" (two refs compared about no commit, e.g. browsing MLflow; sha "");
+    # 0011_local_refs: a local review (`signoff review A B`, no policy) is one too
     kind: Mapped[str] = mapped_column(String(20), server_default="review")
 
 

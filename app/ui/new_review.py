@@ -30,7 +30,6 @@ from signoff.ui import workers
 from signoff.ui.diff_view import plain_label
 
 ROLES = ("id", "input", "reference", "output", "score")
-TYPES = ("text", "json", "label", "image", "number")
 NONE = "(none)"
 MERGE_BASE = ""     # baseline item data: the merge-base with the default branch
 PREVIEW_ROWS = 5
@@ -181,7 +180,7 @@ class FilesTab(QWidget):
             roles.addWidget(combo, i // 3, (i % 3) * 2 + 1)
         self.type_combo = QComboBox()
         self.type_combo.setAccessibleName("output type")
-        self.type_combo.addItems(TYPES)
+        self.type_combo.addItems(nr.output_types())   # the renderer plugins' too
         roles.addWidget(plain_label("type:"), 1, 4)
         roles.addWidget(self.type_combo, 1, 5)
         self.preview = QTableWidget()

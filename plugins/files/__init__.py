@@ -57,6 +57,11 @@ class FilesSource(Source):
                   metavar="DIR", key="root"),
     )
 
+    INSPECT_OPTIONS: ClassVar[tuple[CliOption, ...]] = (
+        CliOption("--files", "files: prediction files (.jsonl/.csv/.parquet): id, input, output, [reference], "
+                             "[timestamp], [shadow_output]", metavar="DIR_OR_FILE", required=True),
+    )
+
     @classmethod
     def from_cli(cls, options: dict, context: RequestContext) -> Source:
         """The policy: --policy FILE, else --repo DIR at its default branch (or --policy-ref)."""
@@ -96,6 +101,14 @@ class FilesSource(Source):
             text, _candidate, where = policy_from_repo(repo, policy_ref)
             return text, where
         raise no_policy_error(what)
+
+    @classmethod
+    def short_ref(cls, ref: str) -> str:
+        """A file's or folder's name (a local review's refs) whole up to 24 characters; a commit's 7."""
+        ref = (ref or "").strip()
+        if len(ref) == 40 and all(c in "0123456789abcdef" for c in ref):
+            return ref[:7]
+        return ref if len(ref) <= 24 else ref[:23] + "…"
 
     # Two single files (plugins/files/pair.py), for File ▸ New review… without importing this plugin.
     @staticmethod

@@ -23,7 +23,7 @@ import tomllib
 from dataclasses import dataclass, field
 from typing import ClassVar
 
-from signoff.core.config import parse_config
+from signoff.core.config import output_types, parse_config
 from signoff.core.errors import ConfigError, InputError
 from signoff.core.model import LoadedInput
 from signoff.core.tasks import TaskState
@@ -31,7 +31,6 @@ from signoff.plugin_api import Source
 from signoff.plugins.common.tables import read_table, table_format
 
 ROLES = ("id", "input", "reference", "output", "score")
-TYPES = ("text", "json", "label", "image", "number")
 SAMPLES_NAME = "samples.jsonl"
 
 
@@ -64,8 +63,8 @@ def guess_columns(baseline: str, candidate: str, *, samples: str = "", given: di
     from signoff.plugins.mlflow.tables import CONVENTIONS
 
     given = {k: v for k, v in (given or {}).items() if v}
-    if output_type and output_type not in TYPES:
-        raise InputError(f"--type must be one of {', '.join(TYPES)}")
+    if output_type and output_type not in output_types(load=True):   # a renderer plugin's own types too
+        raise InputError(f"--type must be one of {', '.join(output_types())}, got {output_type!r}")
     if os.path.splitext(baseline)[1].lower() != os.path.splitext(candidate)[1].lower():
         raise InputError(f"{baseline} and {candidate} are different formats: give two .csv, two .jsonl or two "
                          f".parquet files")

@@ -59,6 +59,7 @@ class GitSource(Source):
     """Eval sets and predictions committed in a git repository."""
 
     NAME: ClassVar[str] = "git"
+    NOTES_IN_REPO: ClassVar[bool] = True   # a posted status leaves a git note on the commit (anchors)
     DESCRIPTION: ClassVar[str] = "eval sets and prediction files committed in a git repository"
 
     @classmethod

@@ -11,9 +11,44 @@ from typing import Annotated
 
 import msgspec
 
-from signoff.core.config import MLFLOW_COLUMNS, ProjectConfig, register_section
+from signoff.core.config import COLUMN_ROLES, EvalSetKey, EvalSetSpec, ProjectConfig, register_eval_set_keys, \
+    register_section
 
 SECTION = "mlflow"
+
+# The MLflow source's own [[eval_sets]] keys (MlflowSource.EVAL_SET_KEYS): the predictions are a table
+# logged in each model's run (`table`) or the run's genai evaluation traces (`traces`); `dataset`
+# names the run's dataset input to take the samples from. Such sets need no samples/predictions paths.
+EVAL_SET_KEYS = (
+    EvalSetKey("table", str, "MLflow: the table logged in each run, e.g. \"predictions/digits.json\".", paths=True,
+               owner="MLflow"),
+    EvalSetKey("traces", bool, "MLflow: read the run's genai evaluation traces.", paths=True, excludes=("table",),
+               owner="MLflow"),
+    EvalSetKey("dataset", str, "MLflow: the run's dataset input to take the samples from.", owner="MLflow"),
+)
+
+
+def table(spec: EvalSetSpec) -> str:
+    return str(spec.key("table", "") or "")
+
+
+def traces(spec: EvalSetSpec) -> bool:
+    return bool(spec.key("traces", False))
+
+
+def dataset(spec: EvalSetSpec) -> str:
+    return str(spec.key("dataset", "") or "")
+
+
+def reads_mlflow(spec: EvalSetSpec) -> bool:
+    """An eval set the MLflow source reads from its runs (a logged table or traces)."""
+    return bool(table(spec) or traces(spec))
+
+
+def mlflow_spec(name: str, *, table: str = "", traces: bool = False, dataset: str = "", **fields) -> EvalSetSpec:
+    """An EvalSetSpec with the MLflow keys given (as parsing a signoff.toml makes it)."""
+    extra = tuple(sorted((k, v) for k, v in (("table", table), ("traces", traces), ("dataset", dataset)) if v))
+    return EvalSetSpec(name=name, extra=extra, **fields)
 
 
 @dataclass(frozen=True)
@@ -69,7 +104,7 @@ def build(raw: MlflowToml | None) -> MlflowConfig:
         baseline=raw.baseline.strip(), experiments=tuple(raw.experiments),
         tags_on_decision=raw.tags_on_decision, alias_on_approval=raw.alias_on_approval.strip(),
         assessments=raw.assessments, assessment_name=raw.assessment_name.strip(),
-        columns={c: v for c in MLFLOW_COLUMNS if (v := getattr(raw.columns, c))})
+        columns={c: v for c in COLUMN_ROLES if (v := getattr(raw.columns, c))})
 
 
 def refine(config: ProjectConfig, data: dict) -> ProjectConfig:
@@ -81,7 +116,7 @@ def refine(config: ProjectConfig, data: dict) -> ProjectConfig:
     sets = []
     for i, spec in enumerate(config.eval_sets):
         written = set((data.get("eval_sets") or [{}] * (i + 1))[i].get("columns", {}) or {})
-        if spec.from_mlflow:
+        if reads_mlflow(spec):
             spec = replace(spec, **{f"{c}_column": v for c, v in defaults.items() if c not in written})
         sets.append(spec)
     return replace(config, eval_sets=tuple(sets))
@@ -95,3 +130,4 @@ def mlflow_config(config: ProjectConfig | None) -> MlflowConfig:
 
 CONFIG_SECTIONS = {SECTION: (MlflowToml, build, refine)}
 register_section(SECTION, MlflowToml, build, refine)
+register_eval_set_keys(*EVAL_SET_KEYS)

@@ -8,12 +8,12 @@ from datetime import datetime, timedelta
 
 import pandas as pd
 
-from signoff.core.config import EvalSetSpec
 from signoff.core.errors import InputError
 from signoff.plugin_api import Population
 from signoff.plugins.common.production import utc
 
 from .client import MlflowClient
+from .config import mlflow_spec
 from .traces import trace_row
 
 EVAL_SET = "production"
@@ -23,7 +23,7 @@ def from_mlflow(tracking_uri: str, *, experiment: str = "", model: str = "", ali
                 since: timedelta | None, now: datetime) -> Population:
     """Trace infos in the window (no spans yet: only the sampled ones are read in full)."""
     if not (experiment or model):
-        raise InputError("inspect needs --experiment NAME, --model NAME (with --alias), or --files DIR_OR_FILE")
+        raise InputError("inspect --source mlflow needs --experiment NAME or --model NAME (with --alias)")
     client = MlflowClient(tracking_uri)
     version = {}
     filters = []
@@ -66,7 +66,7 @@ def _version_experiment(client, version: dict) -> str:
 
 def _trace_rows(client: MlflowClient, sample: pd.DataFrame) -> pd.DataFrame:
     """The sampled traces read in full: input, output (and the reference, when an expectation says it)."""
-    spec = EvalSetSpec(name=EVAL_SET, traces=True)
+    spec = mlflow_spec(EVAL_SET, traces=True)
     full = {t.get("trace_info", {}).get("trace_id"): t for t in client.batch_get_traces(list(sample["trace_id"]))}
     rows = []
     for tid, stamp in zip(sample["trace_id"], sample["timestamp"]):

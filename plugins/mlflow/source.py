@@ -68,12 +68,21 @@ class MlflowSource(Source):
     DESCRIPTION: ClassVar[str] = "model versions and their logged predictions on an MLflow tracking server"
 
     CONFIG_SECTIONS: ClassVar[dict] = mlflow_section.CONFIG_SECTIONS   # [mlflow] (plugins/mlflow/config.py)
+    EVAL_SET_KEYS: ClassVar[tuple] = mlflow_section.EVAL_SET_KEYS      # [[eval_sets]] table / traces / dataset
     CLI_OPTIONS: ClassVar[tuple[CliOption, ...]] = (
         CliOption("--tracking-uri", "mlflow: the tracking server (default: MLFLOW_TRACKING_URI, then signoff.toml "
                                     "[mlflow] tracking_uri)"),
         CliOption("--model", "mlflow: the registered model (default: signoff.toml [mlflow] model)"),
         CliOption("--experiment", "mlflow: where --sha's run is looked for (name or id; repeatable; default: every "
                                   "experiment)", repeat=True),
+    )
+
+    INSPECT_OPTIONS: ClassVar[tuple[CliOption, ...]] = (
+        CliOption("--experiment", "mlflow: the experiment whose traces are sampled", metavar="NAME"),
+        CliOption("--model", "mlflow: the registered model in production (its traces are sampled)", metavar="NAME"),
+        CliOption("--alias", "mlflow: with --model, the alias of the version in production (default: champion)",
+                  metavar="ALIAS"),
+        CliOption("--tracking-uri", "mlflow: the tracking server (default: MLFLOW_TRACKING_URI)", metavar="URL"),
     )
 
     @classmethod
@@ -113,7 +122,15 @@ class MlflowSource(Source):
         """`signoff inspect --experiment NAME | --model NAME [--alias A]`: the traces in the window."""
         from .production import from_mlflow
 
+        tracking_uri = tracking_uri or os.environ.get(ENV_TRACKING_URI, "")
+        if not tracking_uri:
+            raise InputError("no MLflow server: pass --tracking-uri URL or set MLFLOW_TRACKING_URI")
         return from_mlflow(tracking_uri, experiment=experiment, model=model, alias=alias, since=since, now=now)
+
+    @classmethod
+    def inspection_write_backs(cls, inspection, estimate: dict, *, request_id: int):
+        """The estimate as tags on the production model version (none for an experiment's traces)."""
+        return writeback.inspection_write_backs(inspection, estimate, request_id=request_id)
 
     def __init__(self, tracking_uri: str = "", model: str = "", repo: str = "", config_rev: str = "",
                  config_text: str = "", experiments: list[str] | tuple[str, ...] = (), resolved: dict | None = None,
@@ -255,7 +272,7 @@ class MlflowSource(Source):
 
     def _eval_set(self, client: MlflowClient, spec: EvalSetSpec, cand: Resolved, base: Resolved,
                   task: TaskState) -> EvalSetData:
-        if not spec.from_mlflow:
+        if not mlflow_section.reads_mlflow(spec):
             raise ConfigError(f"eval set {spec.name!r} reads files from git (samples/predictions); with the "
                               f"MLflow source give `table = \"PATH\"` (a table logged in each run) or "
                               f"`traces = true` (genai evaluation) — docs/mlflow.md")
@@ -264,18 +281,18 @@ class MlflowSource(Source):
                               f"the MLflow source compares text, json, label and number outputs")
         hashes: list[str] = []
         warnings: list[str] = []
-        if spec.table:
+        if mlflow_section.table(spec):
             sides = {}
             for side, run in (("candidate", cand), ("baseline", base)):
-                label = f"eval set {spec.name!r}: {spec.table} of the {side} {run.label}"
+                label = f"eval set {spec.name!r}: {mlflow_section.table(spec)} of the {side} {run.label}"
                 data = self._read_table(client, run, spec, label, task)
                 hashes.append(f"{side}:{sha256_bytes(data)}")
-                sides[side] = (parse_logged_table(data, spec.table, label), label)
+                sides[side] = (parse_logged_table(data, mlflow_section.table(spec), label), label)
             c_raw, c_label = sides["candidate"]
             b_raw, b_label = sides["baseline"]
             candidate = predictions_from_table(spec, c_raw, c_label)
             baseline = predictions_from_table(spec, b_raw, b_label)
-            samples = None if spec.dataset else samples_from_table(spec, c_raw, c_label)
+            samples = None if mlflow_section.dataset(spec) else samples_from_table(spec, c_raw, c_label)
         else:
             frames = {}
             for side, run in (("candidate", cand), ("baseline", base)):
@@ -292,7 +309,7 @@ class MlflowSource(Source):
             candidate = frames["candidate"][["id", "output", "score"]].reset_index(drop=True)
             baseline = frames["baseline"][["id", "output", "score"]].reset_index(drop=True)
             samples = frames["candidate"][["id", "input", "reference"]].reset_index(drop=True)
-        if spec.dataset:  # the samples (and their slices) from the run's dataset input instead
+        if mlflow_section.dataset(spec):  # the samples (and their slices) from the run's dataset input instead
             samples, data = self._dataset_samples(client, spec, cand, task)
             hashes.append(f"samples:{sha256_bytes(data)}")
         warnings += _dataset_warnings(spec, cand, base)
@@ -302,17 +319,17 @@ class MlflowSource(Source):
 
     def _read_table(self, client: MlflowClient, run: Resolved, spec: EvalSetSpec, label: str, task: TaskState) -> bytes:
         try:
-            return client.read_artifact(run.run, spec.table, task=task, what=label)
+            return client.read_artifact(run.run, mlflow_section.table(spec), task=task, what=label)
         except MlflowNotFound:
             tables = run.logged_tables
             has = f"its logged tables: {', '.join(tables)}" if tables else "it has no logged tables (mlflow.log_table)"
-            raise NotFoundError(f"eval set {spec.name!r}: {run.label} has no predictions table {spec.table!r}; "
+            raise NotFoundError(f"eval set {spec.name!r}: {run.label} has no predictions table {mlflow_section.table(spec)!r}; "
                                 f"{has}") from None
 
     def _dataset_samples(self, client: MlflowClient, spec: EvalSetSpec, cand: Resolved,
                          task: TaskState) -> tuple[pd.DataFrame, bytes]:
-        found = [d for d in cand.datasets if d.get("name") == spec.dataset]
-        label = f"eval set {spec.name!r}: dataset {spec.dataset!r} of {cand.label}"
+        found = [d for d in cand.datasets if d.get("name") == mlflow_section.dataset(spec)]
+        label = f"eval set {spec.name!r}: dataset {mlflow_section.dataset(spec)!r} of {cand.label}"
         if not found:
             names = ", ".join(sorted({d.get("name", "") for d in cand.datasets})) or "none"
             raise NotFoundError(f"{label}: the run logged no dataset input of that name (its datasets: {names})")
@@ -355,18 +372,18 @@ def _summary_extras(spec: EvalSetSpec, cand: Resolved, base: Resolved) -> dict:
              if isinstance(b[k], (int, float)) and isinstance(c[k], (int, float))}
     return {"run_metrics": {"baseline": b, "candidate": c, "delta": delta},
             "mlflow": {"baseline": _describe(base), "candidate": _describe(cand),
-                       "table": spec.table, "traces": spec.traces}}
+                       "table": mlflow_section.table(spec), "traces": mlflow_section.traces(spec)}}
 
 
 def _dataset_warnings(spec: EvalSetSpec, cand: Resolved, base: Resolved) -> list[str]:
     """Both runs evaluated on a dataset of the same name but different content: say so."""
     out = []
-    if not spec.dataset:  # unnamed inputs (mlflow.evaluate logs its data, predictions included) prove nothing
+    if not mlflow_section.dataset(spec):  # unnamed inputs (mlflow.evaluate logs its data, predictions included) prove nothing
         return out
     b = {d.get("name"): d.get("digest") for d in base.datasets}
     for d in cand.datasets:
         name = d.get("name")
-        if name == spec.dataset and name in b and b[name] != d.get("digest"):
+        if name == mlflow_section.dataset(spec) and name in b and b[name] != d.get("digest"):
             out.append(f"dataset {name!r} differs between the runs (digest {b[name]} in the baseline, "
                        f"{d.get('digest')} in the candidate): the two models were not evaluated on the same data")
     return out

@@ -26,12 +26,13 @@ from signoff.plugin_api import DeliveryError, StatusSink, StatusUpdate, WriteBac
 
 from .cache import TraceIndex
 from .client import MlflowClient
-from .config import mlflow_config
+from .config import mlflow_config, mlflow_spec, traces
 from .errors import MlflowError
 from .refs import Resolved
 from .traces import HUMAN, load_trace_rows
 
 SINK = "mlflow"
+ANCHOR_TAG = "signoff.audit_head"   # the audit chain's head on each tags write-back (app/service/anchors.py)
 TAG_STATUS, TAG_REQUEST, TAG_DECIDED_BY, TAG_DESCRIPTION = (
     "signoff.status", "signoff.request", "signoff.decided_by", "signoff.description")
 TAG_VALUE_LIMIT = 5000
@@ -71,7 +72,7 @@ def label_write_backs(request, *, config, label) -> list[WriteBack]:
         return []
     cand = (request.locator or {}).get("resolved", {}).get("candidate")
     uri = (request.locator or {}).get("tracking_uri", "")
-    if not spec.traces or not cand or not uri:
+    if not traces(spec) or not cand or not uri:
         return []
     value = None
     if not label.is_empty:
@@ -86,6 +87,25 @@ def label_write_backs(request, *, config, label) -> list[WriteBack]:
     return [WriteBack(SINK, target, payload)]
 
 
+TAG_RATE, TAG_INTERVAL, TAG_LABELS, TAG_INSPECTION = (
+    "signoff.inspection.error_rate", "signoff.inspection.interval", "signoff.inspection.labels",
+    "signoff.inspection.request")
+
+
+def inspection_write_backs(insp, e: dict, *, request_id: int) -> list[WriteBack]:
+    """An inspection's estimate (app/service/inspection.py) as tags on the production version."""
+    if not (insp.model and insp.version and e.get("labeled")):
+        return []
+    where = f"models:/{insp.model}/{insp.version}"
+    tags = {TAG_RATE: f"{e['error_rate']:.6f}",
+            TAG_INTERVAL: f"[{e['low']:.6f}, {e['high']:.6f}] {e['method']} {e['confidence']:g}",
+            TAG_LABELS: str(e["labeled"]), TAG_INSPECTION: str(request_id)}
+    return [WriteBack(SINK, f"{SINK}|{insp.tracking_uri}|inspection|{where}",
+                      {"kind": "tags", "api_url": insp.tracking_uri, "tracking_uri": insp.tracking_uri, "repo": where,
+                       "sha": "", "state": "inspection", "model": insp.model, "version": insp.version, "run_id": "",
+                       "tags": tags})]
+
+
 # -- delivering them ---------------------------------------------------------------------------
 
 class MlflowSink(StatusSink):
@@ -93,6 +113,28 @@ class MlflowSink(StatusSink):
 
     NAME: ClassVar[str] = SINK
     POSTS_COMMIT_STATUSES: ClassVar[bool] = False   # not a valid [status] sink (app/core/config.py)
+    ANCHOR_NAME: ClassVar[str] = f"tag {ANCHOR_TAG}"   # the audit head, on each tags write-back (anchors)
+
+    @classmethod
+    def with_anchor(cls, payload: dict, anchor: str) -> dict | None:
+        """A tags write-back carries the audit head as the tag `signoff.audit_head` (docs/trust.md)."""
+        if payload.get("kind") != "tags" or not isinstance(payload.get("tags"), dict):
+            return None
+        return {**payload, "tags": {**payload["tags"], ANCHOR_TAG: anchor}}
+
+    @classmethod
+    def anchor_place(cls, target: str) -> tuple[str, str, str] | None:
+        """A tags target `mlflow|URI|tags|models:/NAME/VERSION` (or `runs:/RUN_ID`): the model version or run."""
+        parts = target.split("|", 3) if isinstance(target, str) else []
+        if len(parts) != 4 or parts[0] != SINK or parts[2] != "tags":
+            return None
+        where = parts[3]
+        name, _, version = where[len("models:/"):].rpartition("/")
+        words = f"mlflow tag on {name} v{version}" if where.startswith("models:/") else f"mlflow tag on {where}"
+        return parts[1], where, words
+
+    def read_anchor(self, place: str) -> str | None:
+        return self.read_tag(place, ANCHOR_TAG)
 
     def __init__(self, *, api_url: str = "", store=None, **_options):
         self.api_url = api_url
@@ -196,10 +238,8 @@ class MlflowSink(StatusSink):
 
     @staticmethod
     def _index_from_server(client: MlflowClient, p: dict) -> dict[str, str]:
-        from signoff.core.config import EvalSetSpec
-
         run = Resolved(p["run_id"], {"info": {"run_id": p["run_id"], "experiment_id": p["experiment_id"]}})
-        spec = EvalSetSpec(name=p["eval_set"], traces=True, id_column=p["id_column"])
+        spec = mlflow_spec(p["eval_set"], traces=True, id_column=p["id_column"])
         frame = load_trace_rows(client, run, spec, label=f"eval set {p['eval_set']!r}")
         index = dict(zip(frame["id"], frame["trace_id"]))
         TraceIndex().save(client.uri, p["run_id"], p["id_column"], index)

@@ -239,6 +239,7 @@ def plugin_state(monkeypatch):
     monkeypatch.setattr(config_module, "_output_types", list(config_module._output_types))
     monkeypatch.setattr(config_module, "_sinks", list(config_module._sinks))
     monkeypatch.setattr(config_module, "_sections", dict(config_module._sections))
+    monkeypatch.setattr(config_module, "_eval_set_keys", dict(config_module._eval_set_keys))
     monkeypatch.setattr(config_module, "_schema_cache", {})
     yield config_module
 
@@ -274,6 +275,25 @@ def test_the_registry_registers_what_the_plugins_add(plugin_state):
     assert "mlflow" in reg.sinks and "mlflow" not in config_module.sinks()   # write-backs only
     assert set(config_module.output_types()) >= {"text", "json", "label", "image", "number"}
     assert parse_config(BASE + '\n[mlflow]\nmodel = "m"\n').section("mlflow").model == "m"   # the MLflow plugin's
+
+
+def test_a_source_declares_the_eval_set_keys_it_reads(plugin_state):
+    """Core knows no source's [[eval_sets]] keys (the MLflow source declares `table`, `traces`, `dataset`):
+    a plugin's key is accepted once registered, strict otherwise, and may stand in for the paths."""
+    from signoff.core.config import EvalSetKey
+
+    text = BASE.replace("[policy]", '[[eval_sets]]\nname = "w"\nbucket = "s3://waves"\n\n[policy]')
+    with pytest.raises(ConfigError, match=r"unknown key eval_sets\[1\].bucket"):
+        parse_config(text)
+    plugin_state.register_eval_set_keys(EvalSetKey("bucket", str, "acme: the bucket", paths=True, owner="Acme"))
+    w = parse_config(text).eval_set("w")
+    assert (w.key("bucket"), w.key("table", "none"), w.samples) == ("s3://waves", "none", "")
+    assert "bucket" in json_schema()["$defs"]["EvalSetToml"]["properties"]
+    with pytest.raises(ConfigError, match=r"is missing 'samples' \(or 'table' / 'traces' for an MLflow source; "
+                                          r"'bucket' for an Acme source\)"):
+        parse_config(text.replace('bucket = "s3://waves"', 'predictions = "p"'))
+    with pytest.raises(ValueError):
+        plugin_state.register_eval_set_keys(EvalSetKey("samples"))   # a core key stays core's
 
 
 def test_mlflow_columns_default_only_what_the_set_leaves_out():

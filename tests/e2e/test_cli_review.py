@@ -90,22 +90,36 @@ def test_a_local_review_is_never_a_gate(tmp_path, capsys, monkeypatch):
     code, out, err = run(capsys, "review", base, cand, "--no-gui", "--json")
     assert code == 0, err
     data = json.loads(out)
-    assert data["local"] and data["sha"].startswith("local review ") and data["type"] == "text"
+    # about no commit: a comparison whose refs are fields, never encoded in sha (issue 14)
+    assert data["local"] and data["type"] == "text"
+    assert (data["sha"], data["kind"], data["candidate"], data["baseline"]) == ("", "comparison", "candidate.csv",
+                                                                                "baseline.csv")
     assert run(capsys, "decide", str(data["id"]), "--decision", "approve")[0] == 0
+    from sqlalchemy import text
+
+    from signoff.service.kept_verdict import refusal_of
     from signoff.service.review import ReviewService
     from signoff.store.store import Store
 
     store = Store()
+    req = store.get_request(data["id"])
+    assert req.change_key.startswith("local review ") and req.change_key != req.sha
     statuses = store.local_statuses(None)
     assert [s["state"] for s in statuses] == ["pending", "approved"]
     assert all(s["description"].startswith("local review, not a release gate: ") for s in statuses)
     assert {s["context"] for s in statuses} == {"signoff/local-review"}
     items = store.outbox_items(states=("waiting", "delivered", "failed"))
     assert items and {i.sink for i in items} == {"local"}   # posted nowhere else
-    config = ReviewService(store, user="alice@example.com").config(data["id"])
+    service = ReviewService(store, user="alice@example.com")
+    config = service.config(data["id"])
     assert config.roles == {"reviewer": ("alice@example.com",)} and "alice@example.com" in config.signers.keys
-    for cmd in (["status", "--sha", data["sha"]], ["wait", "--sha", data["sha"], "--timeout", "1"],
-                ["verify", "--sha", data["sha"]]):
+    assert "is a local review, not a release gate" in refusal_of(service, req)   # by its kind and its policy
+    # No SHA finds it; a review migrated from before (0011_local_refs: kind "comparison", its old sha text
+    # kept) is found by that text and refused: not a release gate
+    label = "local review 1a2b3c4d: candidate.csv vs baseline.csv"
+    with store._engine.begin() as conn:
+        conn.execute(text("UPDATE requests SET sha = :s WHERE id = :i"), {"s": label, "i": data["id"]})
+    for cmd in (["status", "--sha", label], ["wait", "--sha", label, "--timeout", "1"], ["verify", "--sha", label]):
         code, _, err = run(capsys, *cmd)
         assert code == 4 and "local review, not a release gate" in err, (cmd, err)
     # --sha without a policy is refused: a local review is about no commit

@@ -135,11 +135,25 @@ def test_a_local_review_is_refused_from_the_kept_verdict_as_live(store_env, tmp_
     monkeypatch.setenv("SIGNOFF_SIGNING_KEY", str(key_file("alice@example.com")))
     code, out, _ = live(capsys, "review", base, cand, "--no-gui", "--json")
     assert code == 0
-    label = json.loads(out)["sha"]
+    made = json.loads(out)
+    assert (made["sha"], made["kind"]) == ("", "comparison")   # about no commit: no SHA finds it
+    # one migrated from before 0011_local_refs keeps its old sha text (signed): found by it, refused
+    label = "local review 1a2b3c4d: candidate.csv vs baseline.csv"
+    sql("UPDATE requests SET sha = :s WHERE id = :i", s=label, i=made["id"])
     code, _out, err = live(capsys, "status", "--sha", label)   # evaluated, and kept with its refusal
     assert code == 4 and "local review" in err
     names = assert_same(capsys, ["status", "--sha", label], 4)
     assert not names & HEAVY
+    # a kept verdict signed without a refusal is not taken for a request about no commit: evaluated, refused
+    statement = json.loads(sql("SELECT statement FROM kept_verdicts WHERE request_id = :i", i=made["id"])[0][0])
+    store = Store()
+    try:
+        store.keep_verdict(made["id"], label, store.audit_head(), json.loads(statement["document"]), "")
+    finally:
+        store.close()
+    assert json.loads(sql("SELECT statement FROM kept_verdicts WHERE request_id = :i", i=made["id"])[0][0])["refusal"] == ""
+    code, _out, err, _names = kept("status", "--sha", label)
+    assert code == 4 and "local review" in err
 
 
 @pytest.mark.parametrize("tamper", ["verdict", "signature", "other request"])

@@ -124,6 +124,22 @@ def test_no_policy_no_inspection(store, drop):
         InspectionService(ReviewService(store, user="ci@example.com")).create(files=str(drop), sample=5, seed=1)
 
 
+@pytest.mark.parametrize("source, options, message", [
+    ("", {"files": "x", "model": "m"}, "give the options of one source, not of files and mlflow"),
+    ("", {}, "inspect needs a source of production predictions (--source files: --files; --source mlflow: "),
+    ("git", {"files": "x"}, "the git source cannot be inspected; sources that can: files, mlflow"),
+    ("mlflow", {"files": "x"}, "--files is not an option of --source mlflow"),
+    ("files", {}, "inspect --source files needs --files DIR_OR_FILE"),
+])
+def test_the_inspected_source_is_the_one_its_options_name(store, policy, source, options, message):
+    """Each source declares its `signoff inspect` options (Source.INSPECT_OPTIONS); nothing is read
+    before the choice is clear."""
+    with pytest.raises(InputError) as err:
+        InspectionService(ReviewService(store, user="ci@example.com")).create(source=source, options=options,
+                                                                              sample=5, seed=1, policy=policy)
+    assert str(err.value).startswith(message)
+
+
 def test_since_needs_timestamps(store, tmp_path, policy):
     f = tmp_path / "p.jsonl"
     f.write_text('{"id": "a", "input": "q", "output": "x"}\n')

@@ -18,7 +18,7 @@ import requests
 from signoff.cli.main import main
 from signoff.core.audit import GENESIS
 from signoff.service import signer as signer_module
-from signoff.service.anchors import MLFLOW_TAG
+from signoff.plugins.mlflow.writeback import ANCHOR_TAG as MLFLOW_TAG
 from signoff.service.review import ReviewService
 from signoff.store.store import Store
 from signoff.plugins.mlflow import MlflowSource

@@ -11,17 +11,17 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from signoff.core.config import EvalSetSpec, parse_config
+from signoff.core.config import parse_config
 from signoff.core.errors import ConfigError, InputError
 from signoff.core.model import Label, Status, Verdict
 from signoff.plugins.mlflow.cache import ArtifactCache
-from signoff.plugins.mlflow.config import mlflow_config
+from signoff.plugins.mlflow.config import mlflow_config, mlflow_spec
 from signoff.plugins.mlflow.refs import parse_ref
 from signoff.plugins.mlflow.tables import parse_logged_table, predictions_from_table, resolve_columns, samples_from_table
 from signoff.plugins.mlflow.traces import any_value, trace_row
 from signoff.plugins.mlflow.writeback import label_write_backs, status_write_backs
 
-SPEC = EvalSetSpec(name="digits", table="t.json", output_type="label")
+SPEC = mlflow_spec("digits", table="t.json", output_type="label")
 
 
 # -- references ---------------------------------------------------------------------------------
@@ -97,7 +97,7 @@ def test_columns_by_convention_as_mlflow_evaluate_writes_them():
 
 def test_named_columns_must_exist_and_an_id_is_required():
     with pytest.raises(InputError, match=r"t has no output column 'pred' named in signoff.toml \(its columns: id, y\)"):
-        resolve_columns(EvalSetSpec(name="x", table="t", output_column="pred"), ["id", "y"], "t")
+        resolve_columns(mlflow_spec("x", table="t", output_column="pred"), ["id", "y"], "t")
     with pytest.raises(InputError, match=r"t has no id column \(looked for id, sample_id"):
         resolve_columns(SPEC, ["question", "answer"], "t")
 
@@ -142,7 +142,7 @@ HUMAN_FEEDBACK = {"assessment_name": "signoff_review", "source": {"source_type":
 
 
 def test_a_trace_becomes_one_row():
-    spec = EvalSetSpec(name="qa", traces=True)
+    spec = mlflow_spec("qa", traces=True)
     inputs = {"kvlist_value": {"values": [{"key": "id", "value": {"string_value": "q1"}},
                                           {"key": "question", "value": {"string_value": "2+2?"}}]}}
     row = trace_row(_info([FEEDBACK, EXPECTED, HUMAN_FEEDBACK]), _span(inputs, {"string_value": "4"}), spec, "qa")
@@ -150,14 +150,14 @@ def test_a_trace_becomes_one_row():
 
 
 def test_without_an_id_the_inputs_hash_lines_the_rows_up():
-    spec = EvalSetSpec(name="qa", traces=True)
+    spec = mlflow_spec("qa", traces=True)
     a = trace_row(_info([]), _span({"string_value": "same"}, {"string_value": "x"}), spec, "qa")
     b = trace_row(_info([]), _span({"string_value": "same"}, {"string_value": "y"}), spec, "qa")
     assert a["id"] == b["id"] and a["id"].startswith("h:") and np.isnan(a["score"])
 
 
 def test_yes_no_feedback_and_a_named_scorer():
-    spec = EvalSetSpec(name="qa", traces=True, score_column="judge")
+    spec = mlflow_spec("qa", traces=True, score_column="judge")
     judge = {"assessment_name": "judge", "source": {"source_type": "LLM_JUDGE"}, "feedback": {"value": "yes"}}
     row = trace_row(_info([FEEDBACK, judge]), _span({"string_value": "q"}, {"string_value": "a"}), spec, "qa")
     assert row["score"] == 1.0
@@ -167,7 +167,7 @@ def test_yes_no_feedback_and_a_named_scorer():
 
 
 def test_cut_off_previews_are_not_used_as_outputs():
-    spec = EvalSetSpec(name="qa", traces=True)
+    spec = mlflow_spec("qa", traces=True)
     info = _info([], **{"mlflow.traceInputs": '{"q": "a long quest', "mlflow.traceOutputs": '"x"'})
     with pytest.raises(InputError, match="only holds cut-off previews"):
         trace_row(info, [], spec, "qa")
@@ -211,9 +211,9 @@ def test_the_mlflow_section_and_table_eval_sets():
     assert (mc.tracking_uri, mc.model, mc.alias_on_approval, mc.experiments) == \
         ("http://mlflow:5000", "digits", "approved", ("ci",))
     digits, qa = c.eval_sets
-    assert (digits.table, digits.samples, digits.id_column, digits.output_column) == \
+    assert (digits.key("table"), digits.samples, digits.id_column, digits.output_column) == \
         ("predictions/digits.json", "", "uid", "pred")
-    assert qa.traces and qa.id_column == "qid" and qa.output_column == "pred"
+    assert qa.key("traces") and qa.id_column == "qid" and qa.output_column == "pred"
     assert mlflow_config(parse_config('[[eval_sets]]\nname="a"\nsamples="s"\npredictions="p"\n' + POLICY)).model == ""
 
 
@@ -332,9 +332,9 @@ def test_the_public_surface():
 def test_the_tags_write_back_carries_the_audit_head_to_the_model_version(tmp_path):
     """The audit chain's head goes out with each tags write-back as `signoff.audit_head` (docs/trust.md
     "Anchors"), and the sink sets it on the model version like the other tags."""
-    from signoff.service.anchors import MLFLOW_TAG, anchor_payload
+    from signoff.service.anchors import anchor_payload
     from signoff.store.store import Store
-    from signoff.plugins.mlflow.writeback import MlflowSink
+    from signoff.plugins.mlflow.writeback import ANCHOR_TAG as MLFLOW_TAG, MlflowSink
 
     store = Store(f"sqlite:///{tmp_path / 's.db'}")
     try:
@@ -342,7 +342,7 @@ def test_the_tags_write_back_carries_the_audit_head_to_the_model_version(tmp_pat
         count, digest = store.audit_head()
         config = parse_config(MLFLOW_TOML)
         [tags] = status_write_backs(_request(), config=config, verdict=_verdict(Status.PENDING))
-        payload = anchor_payload(store, SimpleNamespace(payload=tags.payload))
+        payload = anchor_payload(store, SimpleNamespace(sink=tags.sink, payload=tags.payload))
         assert payload["tags"][MLFLOW_TAG] == f"{count}-{digest}" and payload["_anchor"] == {"count": count,
                                                                                              "hash": digest}
         assert MLFLOW_TAG not in tags.payload["tags"]           # the queued entry itself is left as it was

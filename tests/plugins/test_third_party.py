@@ -6,7 +6,8 @@ line of app/ knowing them (issue 14: plugins own their features):
   signoff.toml section ([acme-tool]); the schema stays strict for everything else;
 - the sink `acme-chat` declares its token variable and default URL: the CLI loop's statuses
   reach it, with the token from ACME_CHAT_TOKEN;
-- the renderer shows the new output type `waveform` in the window;
+- the renderer shows the new output type `waveform` in the window, and `signoff review --type`
+  takes it;
 - the UI extension's command (Tools ▸ Acme hello…, Ctrl+Alt+H) is in the window's menus and
   runs, reading the setting the extension declares with its default (acme.greeting).
 """
@@ -315,6 +316,22 @@ def test_the_cli_loop_with_a_third_party_source_and_sink(installed, project):
     assert {p["host"] for p in posted} == {"chat.acme.test"}                 # the sink's default URL
     assert {p["token_from"] for p in posted} == {"env ACME_CHAT_TOKEN"}      # its token variable
     assert "t0ken" not in (project / "chat.log").read_text()
+
+
+def test_signoff_review_takes_a_renderer_plugins_output_type(installed, project):
+    run = lambda *a, **k: _run(installed, project, *a, **k)   # noqa: E731
+    for side in ("baseline", "candidate"):
+        rows = [{"id": s["id"], "input": "x", "output": o["output"]} for s, o in zip(WAVES["samples"], WAVES[side])]
+        (project / f"{side}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    code, out, err = run("review", "--help")
+    assert code == 0 and "waveform" in out, err
+    code, out, err = run("review", "baseline.jsonl", "candidate.jsonl", "--type", "waveform", "--no-gui", "--json",
+                         user="alice@example.com", key=True)
+    assert code == 0, err
+    made = json.loads(out)
+    assert made["type"] == "waveform" and made["eval_sets"][0]["classes"]["changed"] == 1
+    code, _, err = run("review", "baseline.jsonl", "candidate.jsonl", "--type", "wavefrom", "--no-gui")
+    assert code == 2 and "waveform" in err and err.count("\n") == 1
 
 
 @pytest.mark.gui

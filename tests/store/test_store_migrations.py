@@ -60,7 +60,7 @@ def test_migration_scripts_ship_inside_the_package():
     folder = migrate.MIGRATIONS
     assert (folder / "env.py").is_file() and (folder / "__init__.py").is_file()
     assert (folder / "versions" / "__init__.py").is_file()
-    assert migrate.head_revision() == "0010_verdict"
+    assert migrate.head_revision() == "0011_local_refs"
 
 
 def test_the_cheap_head_check_agrees_with_alembic(empty_db_url):
@@ -130,3 +130,42 @@ def test_0009b_marks_the_comparisons_that_held_their_refs_in_sha(empty_db_url):
         engine.dispose()
     assert [tuple(r) for r in got] == [("models:/M/3 vs models:/M/1", "comparison"), ("a" * 40, "review"),
                                        ("x vs y", "review")]
+
+
+def test_0011_makes_old_local_reviews_comparisons_with_their_refs_as_fields(empty_db_url):
+    """Before 0011 `signoff review A B` (no policy) stored "local review 1a2b3c4d: A vs B" as its sha,
+    change key and candidate ref; now such a review is a comparison whose refs are the two file names.
+    Its old sha and change key stay (its decisions and kept verdicts signed them)."""
+    from alembic import command
+
+    engine = make_engine(resolve_url(empty_db_url))
+    with engine.begin() as conn:
+        command.upgrade(migrate.alembic_config(conn), "0010_verdict")   # a store as it was before 0011
+    row = ("INSERT INTO requests (sha, change_key, source, locator, baseline_ref, candidate_ref, title, author, "
+           "content_hash, config_toml, eval_sets, status, description, created_at, created_by, updated_at, kind) "
+           "VALUES (:sha, :key, :source, '{}', :base, :cand, 't', '', 'h', '', '[]', 'pending', '', "
+           "'2026-01-01 00:00:00', 'me', '2026-01-01 00:00:00', 'review')")
+    old = "local review 1a2b3c4d: my cand vs x.jsonl vs base.jsonl"
+    cases = [(old, old, "files", "base.jsonl", old),                            # an old local review
+             ("c" * 40, "files:cc:1", "files", "base.jsonl", "c" * 40),          # a files review for a commit
+             ("local review zz: a vs b", "local review zz: a vs b", "files", "b", "local review zz: a vs b"),
+             (old, old, "git", "base.jsonl", old)]                               # not the shape the files source wrote
+    try:
+        with engine.begin() as conn:
+            for sha, key, source, base, cand in cases:
+                conn.execute(text(row), {"sha": sha, "key": key, "source": source, "base": base, "cand": cand})
+        store = Store(empty_db_url)   # migrates to head
+        got = [(r.sha, r.change_key, r.kind, r.candidate_ref, r.baseline_ref)
+               for r in sorted(store.list_requests(), key=lambda r: r.id)]
+        store.close()
+        with engine.begin() as conn:   # and back down
+            command.downgrade(migrate.alembic_config(conn), "0010_verdict")
+            down = conn.exec_driver_sql("SELECT kind, candidate_ref FROM requests ORDER BY id").all()
+    finally:
+        engine.dispose()
+    assert got == [(old, old, "comparison", "my cand vs x.jsonl", "base.jsonl"),
+                   ("c" * 40, "files:cc:1", "review", "c" * 40, "base.jsonl"),
+                   ("local review zz: a vs b", "local review zz: a vs b", "review", "local review zz: a vs b", "b"),
+                   (old, old, "review", old, "base.jsonl")]
+    assert [tuple(r) for r in down] == [("review", old), ("review", "c" * 40), ("review", "local review zz: a vs b"),
+                                        ("review", old)]

@@ -164,6 +164,10 @@ def test_the_window_header_names_a_policy_change():
     req = FakeReviewService().get_request(1)
     assert "signoff.toml changed" not in header_text(req)
     assert header_text(replace(req, candidate_config_toml="x")).endswith(" · signoff.toml changed (not applied)")
+    # a local review (`signoff review A B`): about no commit, its refs are the two files
+    local = replace(req, sha="", kind="comparison", source="files", candidate_ref="cand.jsonl",
+                    baseline_ref="base.jsonl", title="cand.jsonl vs base.jsonl")
+    assert header_text(local) == "cand.jsonl vs base.jsonl"   # the title says no more than the refs
 
 
 def test_no_decision_is_preselected_and_the_preview_shows_the_status_after_mine(qtbot, service):

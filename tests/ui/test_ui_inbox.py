@@ -131,8 +131,8 @@ def test_any_comparison_about_no_commit_is_named_by_its_refs_whatever_its_source
     local = replace(mlflow, source="files", candidate_ref="cand.csv", baseline_ref="base.csv", title="cand.csv vs base.csv")
     assert (commit_text(local), header_text(local)) == ("cand.csv vs base.csv", "cand.csv vs base.csv")
     long = replace(local, candidate_ref="predictions-candidate-2026-03.parquet", title="quarterly")
-    assert commit_text(long) == "predictions-can… vs base.csv"
-    assert header_text(long) == "predictions-candidate-2026-03.parquet vs base.csv · quarterly"
+    assert commit_text(long) == "predictions-candidate-2… vs base.csv"   # the files source's short form
+    assert header_text(long) == "predictions-candidate-2… vs base.csv · quarterly"
     # a source not installed, with commits as refs: their short SHAs
     other = replace(local, source="acme", candidate_ref="a" * 40, baseline_ref="b" * 40, title="t",
                     candidate_config_toml="x")
@@ -158,3 +158,15 @@ def test_the_inbox_lists_a_comparison_by_its_refs(qtbot):
     assert item.text(COL["commit"]) == "cand.csv vs base.csv"
     assert ">cand.csv vs base.csv<br>cand.csv vs base.csv<br>" in item.toolTip(0)   # the refs, then the title
     inbox.shutdown()
+
+
+def test_a_local_review_shows_its_two_files():
+    """`signoff review A B` without a policy: a comparison about no commit, its refs the files' names."""
+    from dataclasses import replace
+
+    from signoff.ui.inbox import commit_text
+
+    record = replace(_mlflow_record("", "candidate.jsonl", "baseline.jsonl"), source="files")
+    assert commit_text(record) == "candidate.jsonl vs baseline.jsonl"
+    long = replace(record, candidate_ref="predictions-of-the-new-model.jsonl")
+    assert commit_text(long) == "predictions-of-the-new-… vs baseline.jsonl"

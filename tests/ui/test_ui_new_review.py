@@ -110,7 +110,8 @@ def test_new_review_from_two_files_with_a_remapped_column(qtbot, make_window, st
     summary = service.summary(rid)
     (es,) = summary["eval_sets"]
     assert es["samples"] == 6 and es["classes"].get("changed") == 2    # answer_v2 compared, not answer
-    assert store.get_request(rid).sha.startswith("local review")       # no policy file: a local review
+    made = store.get_request(rid)                                     # no policy file: a local review,
+    assert (made.sha, made.kind, made.candidate_ref) == ("", "comparison", "cand.csv")   # about no commit
     assert window.request.id == rid
 
 
