@@ -301,9 +301,11 @@ def _source_options(args, name: str, source_cls) -> dict:
     return options
 
 
-def _add_source_options(s) -> None:
+def _add_source_options(s, only: str | None = None) -> None:
     """Each installed source's `signoff request` options (Source.CLI_OPTIONS): a flag two sources
-    declare is added once (the first one's help), and both get its value."""
+    declare is added once (the first one's help), and both get its value. `only`: that source's
+    alone (main() parses a `request` with the one source it names first: loading every source
+    plugin imports GitPython, the MLflow client and more, ~0.8 s)."""
     import argparse as _argparse
 
     from signoff.registry import registry
@@ -311,7 +313,9 @@ def _add_source_options(s) -> None:
     flags: dict[str, str] = {}
     owners: dict[str, list[str]] = {}
     group = s.add_argument_group("options of the source plugins (--source NAME)")
-    for name, cls in sorted(registry().sources.items()):
+    sources = registry().sources
+    chosen = [(only, sources[only])] if only is not None and only in sources else sorted(sources.items())
+    for name, cls in chosen:
         for opt in getattr(cls, "CLI_OPTIONS", ()):
             owners.setdefault(opt.flag, []).append(name)
             if opt.flag in flags:
@@ -927,7 +931,7 @@ def cmd_plugins(args) -> int:
     from signoff.plugin_api import GROUP_RENDERERS, GROUP_SINKS, GROUP_SOURCES, GROUP_UI_EXTENSIONS
     from signoff.registry import registry
 
-    reg = registry()
+    reg = registry().load_all()
     loaded = {GROUP_SOURCES: reg.sources, GROUP_SINKS: reg.sinks, GROUP_RENDERERS: reg.renderers,
               GROUP_UI_EXTENSIONS: reg.ui_extensions}
     groups = sorted(set(loaded) | {g for g in entry_points().groups if g.startswith("signoff.")})
@@ -995,7 +999,7 @@ def cmd_config_check(args) -> int:
     from signoff.core.errors import ConfigError
     from signoff.registry import registry
 
-    registry()   # the plugins' output types, sinks and sections are part of the schema
+    registry().load_all()   # the plugins' output types, sinks and sections are part of the schema
     path = Path(args.file)
     try:
         text = path.read_text(encoding="utf-8")
@@ -1017,7 +1021,7 @@ def cmd_config_schema(args) -> int:
     from signoff.core.config import json_schema
     from signoff.registry import registry
 
-    registry()
+    registry().load_all()
 
     print(json.dumps(json_schema(), indent=2, ensure_ascii=False))
     return 0
@@ -1039,9 +1043,10 @@ class _SelfTestGui(argparse.Action):
 
 # -- parser -----------------------------------------------------------------
 
-def build_parser(with_sources: bool = True) -> argparse.ArgumentParser:
+def build_parser(with_sources: bool = True, only_source: str | None = None) -> argparse.ArgumentParser:
     """The whole parser; `with_sources=False` leaves out the source plugins' `request` options
-    (main() asks for them only when the command line is a `request`)."""
+    (main() asks for them only when the command line is a `request`); `only_source`: only that
+    source plugin's options."""
     p = _Parser(prog="signoff", description="Human sign-off of ML releases.")
     p.add_argument("--version", action="version", version=f"signoff {__version__}")
     p.add_argument("--user", help="act as this identity (default: SIGNOFF_USER, else git user.email)")
@@ -1092,7 +1097,7 @@ def build_parser(with_sources: bool = True) -> argparse.ArgumentParser:
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=cmd_request, _source_flags={}, _source_owners={})
     if with_sources:   # the plugins' own options: loading them costs, so only for `request` (and completion)
-        _add_source_options(s)
+        _add_source_options(s, only_source)
 
     s = sub.add_parser("inspect", help="review a seeded sample of recent production predictions (no commit)")
     s.add_argument("--experiment", help="mlflow: the experiment whose traces are sampled")
@@ -1252,11 +1257,35 @@ def build_parser(with_sources: bool = True) -> argparse.ArgumentParser:
     return p
 
 
+def _named_source(argv: list[str]) -> str | None:
+    """The one source plugin a `request` command line names (`--source X`, default git), when its
+    options alone can parse it; None (all sources' options) for help and completion."""
+    if "request" not in argv or "completion" in argv or "-h" in argv or "--help" in argv:
+        return None
+    name = "git"
+    for i, arg in enumerate(argv):
+        if arg == "--source" and i + 1 < len(argv):
+            name = argv[i + 1]
+        elif arg.startswith("--source="):
+            name = arg.split("=", 1)[1]
+    return name
+
+
+def _parse(argv: list[str]):
+    only = _named_source(argv)
+    try:
+        return build_parser(with_sources="request" in argv or "completion" in argv, only_source=only).parse_args(argv)
+    except UsageError:
+        if only is None:
+            raise
+    # e.g. another source's flag: every source's options, for the message naming its owner
+    return build_parser(with_sources=True).parse_args(argv)
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    parser = build_parser(with_sources="request" in argv or "completion" in argv)
     try:
-        args = parser.parse_args(argv)
+        args = _parse(argv)
         logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
         func = getattr(args, "func", cmd_gui)
         code = func(args)
