@@ -85,11 +85,12 @@ def _publish_quietly(service) -> None:
 
 # -- commands ---------------------------------------------------------------
 
-def cmd_gui(args) -> int:
-    # Qt only here. The start-up window shows at once; the store is opened behind it (app/ui/startup.py).
+def cmd_gui(args, prepare=None) -> int:
+    # Qt only here. The start-up window shows at once; the store is opened behind it (app/ui/startup.py),
+    # and `prepare(service, progress)`, if given, makes the request to open on the same worker thread.
     from signoff.ui.startup import launch
 
-    return launch(open_request=getattr(args, "open_request", None), user=getattr(args, "user", None))
+    return launch(open_request=getattr(args, "open_request", None), user=getattr(args, "user", None), prepare=prepare)
 
 
 def cmd_demo(args) -> int:
@@ -126,20 +127,34 @@ def cmd_review(args) -> int:
     """Two prediction files, one command (README "Quick start with your own files"). Without
     --policy a local review (app/core/local_review.py); with --policy (and --sha) a request the
     policy governs, for that commit."""
-    from signoff.core.local_review import LOCAL_REVIEW_NOTE
-    from signoff.plugins.files.pair import FilePairSource, guess_columns
-
     if args.sha and not args.policy:
         raise UsageError("--sha makes a request for that commit, which needs a policy: add --policy FILE "
                          "(signoff.toml from your default branch); without both this is a local review")
     if args.change and not args.sha:
         raise UsageError("--change is for a request for a commit (--policy FILE --sha SHA)")
+    if args.no_gui:
+        service = _service(args)
+        return _print_review(args, service, *_make_review(args, service))
+    # One process: the start-up window at once; the files are read, compared and stored on its worker
+    # thread while Qt builds the workbench, which then opens the comparison still in memory
+    # (app/ui/startup.py Launcher `prepare`; ReviewService._prime).
+    return cmd_gui(args, prepare=lambda service, progress: _make_review(args, service, progress)[0].id)
+
+
+def _make_review(args, service, progress=None):
+    """`signoff review`'s request: the columns guessed, the files compared and stored; (request, guess).
+    `progress(line)` (the GUI path): the start-up window's progress lines."""
+    from signoff.core.local_review import LOCAL_REVIEW_NOTE
+    from signoff.core.tasks import TaskState
+    from signoff.plugins.files.pair import FilePairSource, guess_columns
+
+    if progress is not None:
+        progress("Reading the files…")
     given = {r: getattr(args, r) for r in ("id", "input", "reference", "output", "score")}
     guess = guess_columns(args.baseline_file, args.candidate_file, samples=args.samples or "", given=given,
                           output_type=args.type or "")
     _say(f"{guess.describe()} (guessed by the MLflow tables' conventions; name others with --id, --input, "
          f"--reference, --output, --score, --type)")
-    service = _service(args)
     if args.policy:
         from signoff.plugins.common.policy import read_policy_file
 
@@ -156,36 +171,45 @@ def cmd_review(args) -> int:
     else:   # about no commit: its own label, which `status`/`wait --sha` never take for one
         sha = f"local review {uuid.uuid4().hex[:8]}: {Path(args.candidate_file).name} vs {Path(args.baseline_file).name}"
         change = sha
+    task = TaskState((lambda text, _fraction: progress(_progress_line(text))) if progress is not None else None)
     req = service.create_request(source, sha=sha, candidate=sha, baseline=Path(args.baseline_file).name,
-                                 change_key=change)
+                                 change_key=change, task=task)
     _publish_quietly(service)
-    summary = service.summary(req.id)
-    for es in summary["eval_sets"]:
+    for name, es in service.store.comparison_summaries(req.id).items():
         for w in es.get("warnings", []):
-            _say(f"warning ({es['eval_set']}): {w}")
+            _say(f"warning ({name}): {w}")
     if not args.policy:
         _say(f"this is a {LOCAL_REVIEW_NOTE}: you ({service.user}) are its only reviewer, its status stays in "
              f"your store. To make it a gate: put a signoff.toml on your default branch and run "
              f"`signoff review BASELINE CANDIDATE --policy signoff.toml --sha COMMIT`")
-    if args.no_gui:
-        if args.json:
-            print_json({"id": req.id, "sha": req.sha, "local": not args.policy, "status": summary["status"],
-                        "description": summary["description"], "columns": guess.columns,
-                        "guessed": sorted(guess.guessed), "type": guess.output_type,
-                        "eval_sets": [{"eval_set": es["eval_set"], "samples": es["samples"], "classes": es["classes"]}
-                                      for es in summary["eval_sets"]]})
-            return 0
-        print(req.id)
-        classes = [c.value for c in ChangeClass]
-        for es in summary["eval_sets"]:
-            counts = ", ".join(f"{es['classes'][c]:,} {c}" for c in classes if es["classes"].get(c))
-            print(f"{es['eval_set']}: {es['samples']:,} samples: {counts}")
-        print(f"status: {summary['status']} — {summary['description']}")
-        _say(f"review request {req.id}: `signoff show {req.id}`, `signoff label {req.id} …`, "
-             f"`signoff decide {req.id} --decision approve`, or `signoff` to open the window")
+    return req, guess
+
+
+def _progress_line(message: str) -> str:
+    """A task's progress message ("comparing support") as a line of the start-up window."""
+    message = message.strip()
+    return message[:1].upper() + message[1:] + ("" if message.endswith("…") else "…")
+
+
+def _print_review(args, service, req, guess) -> int:
+    """`signoff review --no-gui`: the request and its summary (--json: as JSON)."""
+    summary = service.summary(req.id)
+    if args.json:
+        print_json({"id": req.id, "sha": req.sha, "local": not args.policy, "status": summary["status"],
+                    "description": summary["description"], "columns": guess.columns,
+                    "guessed": sorted(guess.guessed), "type": guess.output_type,
+                    "eval_sets": [{"eval_set": es["eval_set"], "samples": es["samples"], "classes": es["classes"]}
+                                  for es in summary["eval_sets"]]})
         return 0
-    args.open_request = req.id
-    return cmd_gui(args)
+    print(req.id)
+    classes = [c.value for c in ChangeClass]
+    for es in summary["eval_sets"]:
+        counts = ", ".join(f"{es['classes'][c]:,} {c}" for c in classes if es["classes"].get(c))
+        print(f"{es['eval_set']}: {es['samples']:,} samples: {counts}")
+    print(f"status: {summary['status']} — {summary['description']}")
+    _say(f"review request {req.id}: `signoff show {req.id}`, `signoff label {req.id} …`, "
+         f"`signoff decide {req.id} --decision approve`, or `signoff` to open the window")
+    return 0
 
 
 def _local_policy(user: str) -> str:
