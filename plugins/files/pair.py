@@ -4,15 +4,16 @@
     source = FilePairSource(BASELINE, CANDIDATE, samples="", columns=guess.columns,
                             output_type=guess.output_type, config_text=POLICY_TEXT)
 
-Columns are guessed by the same conventions as MLflow tables (plugins/mlflow/tables.py
+Columns are guessed by the same conventions as MLflow tables (plugins/common/conventions.py
 CONVENTIONS): id, input, reference, output, score; `given` (--id, --input, ...) wins. The two
 files must be the same format (.csv, .jsonl or .parquet) with the same column names for the
 roles. The samples (id, input, reference, and a samples file's other columns as slices) are
 taken from `samples` when given, else from the candidate file; either way they are handed to
-the comparison as a JSONL table made here (its bytes, and so the content hash, depend only
-on those columns). The policy is `config_text` (a --policy file, or the implicit local
-policy of app/core/local_review.py), to which this eval set is appended: a policy that lists
-eval sets of its own is refused (they name files of a repository, not these two).
+the comparison as a table made here, JSONL (Parquet when they come from a Parquet file): its
+bytes, and so the content hash, depend only on those columns. The policy is `config_text` (a
+--policy file, or the implicit local policy of app/core/local_review.py), to which this eval
+set is appended: a policy that lists eval sets of its own is refused (they name files of a
+repository, not these two).
 """
 
 from __future__ import annotations
@@ -101,7 +102,7 @@ def guess_columns(baseline: str, candidate: str, *, samples: str = "", given: di
                   output_type: str = "") -> Guess:
     """The column of each role, by the MLflow tables' conventions unless `given`; the output type
     (`number` when both files' outputs are numbers, else `text`) unless given."""
-    from signoff.plugins.mlflow.tables import CONVENTIONS
+    from signoff.plugins.common.conventions import CONVENTIONS
 
     given = {k: v for k, v in (given or {}).items() if v}
     if output_type and output_type not in TYPES:
