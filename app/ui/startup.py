@@ -435,14 +435,12 @@ class Launcher(QObject):
         progress = lambda text: self._progress.emit(attempt, text)   # noqa: E731
         try:
             if self.prepare is None:
-                service = open_service(self.user, progress=progress)
-            else:
-                service = open_service(self.user, progress=progress, warm=False)
-                self._loaded.emit(attempt, service)     # the GUI thread builds the workbench meanwhile
-                request_id = self.prepare(service, progress)
-                warm_up()
-                self._prepared.emit(attempt, int(request_id))
+                self._loaded.emit(attempt, open_service(self.user, progress=progress))
                 return
+            service = open_service(self.user, progress=progress, warm=False)
+            self._loaded.emit(attempt, service)     # the GUI thread builds the workbench meanwhile
+            request_id = self.prepare(service, progress)
+            self._prepared.emit(attempt, int(request_id))
         except Exception as exc:
             from signoff.core.errors import SignoffError
 
@@ -455,7 +453,10 @@ class Launcher(QObject):
                 code = 70
             self._load_failed.emit(attempt, message or type(exc).__name__, code or 1)
             return
-        self._loaded.emit(attempt, service)
+        try:   # the other plugins and WARM_MODULES, while the GUI thread opens the request
+            warm_up()
+        except Exception:
+            log.warning("loading the plugins after the request failed", exc_info=True)
 
     def _on_progress(self, attempt: int, text: str) -> None:
         if attempt == self._attempt and self.window is None:

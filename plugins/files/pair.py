@@ -245,7 +245,9 @@ class FilePairSource(Source):
         file, its other columns (slices)."""
         path = self.samples_file or self.candidate_file
         if self.samples_name == SAMPLES_PARQUET:
-            return _parquet_samples(path, self.columns, whole=bool(self.samples_file))
+            if self.samples_file:   # every column kept (the others are slices): the file as it is
+                return _bytes(path)
+            return _parquet_samples(path, self.columns)
         frame = _read(path)
         keep = [self.columns[r] for r in ("id", "input", "reference") if r in self.columns and self.columns[r] in frame]
         if self.samples_file:
@@ -253,17 +255,15 @@ class FilePairSource(Source):
         return frame[keep].to_json(orient="records", lines=True, force_ascii=False).encode("utf-8")
 
 
-def _parquet_samples(path: str, columns: dict[str, str], *, whole: bool) -> bytes:
-    """The samples of a Parquet file as Parquet bytes: id, input, reference (the mapped names) and,
-    from a samples file (`whole`), its other columns (slices), as _samples_bytes keeps them."""
+def _parquet_samples(path: str, columns: dict[str, str]) -> bytes:
+    """The samples of a candidate Parquet file as Parquet bytes: id, input, reference (the mapped
+    names), as _samples_bytes keeps them (its outputs and scores are no slices)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     try:
         names = pq.read_schema(path).names
         keep = [columns[r] for r in ("id", "input", "reference") if r in columns and columns[r] in names]
-        if whole:
-            keep += [c for c in names if c not in keep]
         table = pq.read_table(path, columns=keep)
     except (OSError, pa.ArrowException) as exc:
         raise InputError(f"{path}: not a readable Parquet file: {str(exc).splitlines()[0]}") from None
