@@ -67,7 +67,9 @@ def _service(args):
     from signoff.service.review import ReviewService
     from signoff.store.store import Store
 
-    return ReviewService(Store(), user=getattr(args, "user", None))
+    service = ReviewService(Store(), user=getattr(args, "user", None))
+    service.keep_for_open = False   # a command opens no window: no request's tables kept in memory for it
+    return service
 
 
 def _say(text: str) -> None:

@@ -93,6 +93,7 @@ def _counts_as_reviewed(label: Label) -> bool:
 
 class ReviewService:
     status_ref = ""  # the branch/tag of the statuses this service queues, when known (GitLab's `ref`)
+    keep_for_open = True   # keep the tables a new request wrote, for its first open (_prime); the CLI opens none
 
     def __init__(self, store: Store, *, user: str | None = None, signer=None):
         """`signer` (app/service/signer.py): signs this user's decisions and labels; None: resolved
@@ -439,6 +440,8 @@ class ReviewService:
     def _prime(self, request_id: int, comparisons, written: dict[str, str]) -> None:
         """Keep the Arrow tables just written as files (up to PAGED_ABOVE_BYTES: a bigger one
         opens paged anyway) for the request's first open; the latest request's only."""
+        if not self.keep_for_open:
+            return
         with self._lock:
             self._primed = {(int(request_id), name): (written[name], table) for name, _summary, table in comparisons
                             if name in written and getattr(table, "nbytes", PAGED_ABOVE_BYTES + 1) <= PAGED_ABOVE_BYTES}
