@@ -54,6 +54,8 @@ log = logging.getLogger(__name__)
 _IMPORTED_AT = time.perf_counter()
 
 PROBE_ENV = "SIGNOFF_STARTUP_PROBE"
+STORE_HINT = "Check the store in Settings… (or SIGNOFF_DATABASE_URL), then Retry."
+INPUT_HINT = "Check the files and options given to signoff review, then Retry."
 ICON_SIZES = (16, 24, 32, 48, 64, 128, 256)
 DEFAULT_SIZE = (1440, 860)          # MainWindow's own default size
 # Qt-free modules the window needs besides the service and the store: imported on the worker too,
@@ -281,7 +283,7 @@ class StartupWindow(QWidget):
         self.message.setMinimumWidth(560)
         self.message.setMaximumWidth(760)
         self.message.setAccessibleName("start-up progress")
-        self.hint = QLabel("Check the store in Settings… (or SIGNOFF_DATABASE_URL), then Retry.")
+        self.hint = QLabel(STORE_HINT)
         self.hint.setTextFormat(Qt.TextFormat.PlainText)
         self.hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.hint.setEnabled(False)         # dimmed
@@ -336,8 +338,9 @@ class StartupWindow(QWidget):
         for b in (self.settings_button, self.retry_button, self.quit_button):
             b.hide()
 
-    def show_failure(self, text: str) -> None:
+    def show_failure(self, text: str, hint: str = STORE_HINT) -> None:
         self.message.setText(text)
+        self.hint.setText(hint)
         self.bar.hide()
         self.hint.show()
         for b in (self.settings_button, self.retry_button, self.quit_button):
@@ -405,6 +408,7 @@ class Launcher(QObject):
         self._thread: threading.Thread | None = None
         self._abandoned = False             # the user closed the start-up window
         self._probed: set[str] = set()
+        self._store_opened = 0              # the attempt whose store opened (its failure is then `prepare`'s)
         self.startup = StartupWindow()
         self.startup.closed.connect(self._startup_closed)
         self.startup.retryRequested.connect(self.retry)
@@ -463,6 +467,7 @@ class Launcher(QObject):
             self.startup.show_progress(text)
 
     def _on_loaded(self, attempt: int, service) -> None:
+        self._store_opened = attempt
         if attempt != self._attempt or self._abandoned:
             if self.prepare is None:        # else the worker goes on with it, and fails or hands it over
                 _close_service(service)
@@ -510,6 +515,7 @@ class Launcher(QObject):
         if attempt != self._attempt:
             return
         window, self._built = self._built, None
+        making = self._store_opened == attempt      # the store was open: `prepare` failed, not the store
         if window is not None:                      # built while `prepare` ran, which failed
             window.shutdown()
             _close_service(window.service)          # a Retry opens the store again
@@ -517,7 +523,7 @@ class Launcher(QObject):
         self.error, self.exit_code = message, code
         if self._abandoned:
             return
-        self.startup.show_failure(message)
+        self.startup.show_failure(message, INPUT_HINT if making else STORE_HINT)
         sys.stderr.write(f"signoff: {message}\n")
         self.failed.emit(message)
         if self.probe:

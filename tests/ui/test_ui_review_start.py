@@ -100,6 +100,7 @@ def test_review_of_bad_input_fails_in_the_start_up_window_and_stores_nothing(qtb
     assert failed.args == [s.message.text()]
     assert "different formats" in s.message.text() and "\n" not in s.message.text()
     assert s.quit_button.isVisible() and s.retry_button.isVisible() and s.isVisible()
+    assert s.hint.text() == startup.INPUT_HINT and s.hint.isVisible()
     assert launcher.exit_code == 2 and launcher.window is None
     assert launcher.wait(30)
     from signoff.store.store import Store
