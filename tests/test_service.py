@@ -159,9 +159,9 @@ def test_the_request_just_made_opens_from_memory_only_while_the_store_names_its_
     from signoff.store.comparison_files import ComparisonFileError, ComparisonFiles
     from signoff.store.schema import Comparison
 
-    reads = []
-    real_read = ComparisonFiles.read.__func__
-    monkeypatch.setattr(ComparisonFiles, "read", classmethod(lambda cls, *a, **k: reads.append(a) or real_read(cls, *a, **k)))
+    from tests.support.reads import comparison_reads
+
+    reads = comparison_reads(monkeypatch)
     maker = svc(store, "ci@example.com")
     req = maker.create_request(InMemorySource(), sha="c1")
     name = req.eval_sets[0]

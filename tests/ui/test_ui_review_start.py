@@ -14,8 +14,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from signoff.cli.main import _make_review, build_parser, main, print_json_line
-from signoff.store.comparison_files import ComparisonFiles
 from signoff.ui import startup
+from tests.support.reads import comparison_reads
 
 pytestmark = pytest.mark.gui
 
@@ -59,9 +59,7 @@ def _rows_as_json(frame, eval_set: str) -> list[dict]:
 
 def test_review_opens_the_table_it_just_stored_in_one_process(qtbot, tmp_path, monkeypatch, capsys):
     paths = _files(tmp_path)
-    reads = []
-    real_read = ComparisonFiles.read.__func__
-    monkeypatch.setattr(ComparisonFiles, "read", classmethod(lambda cls, *a, **k: reads.append(a) or real_read(cls, *a, **k)))
+    reads = comparison_reads(monkeypatch)
     launcher = _launcher(qtbot, ["review", str(paths["base"]), str(paths["cand"]), "--samples", str(paths["samples"])])
     said = []
     launcher._progress.connect(lambda _attempt, text: said.append(text))
