@@ -1,9 +1,17 @@
-"""Plugin discovery through entry points. A plugin that fails to load is
-reported (PluginProblem), never fatal: the others still work."""
+"""Plugin discovery through entry points, loaded lazily: a plugin module is imported when its
+name is first asked for (`registry().source("files")` imports the files source only; the
+others' heavy dependencies, GitPython, the MLflow client, requests, stay unimported). Asking for
+all of a group (iterating `registry().sources`, `load_all()`) imports every one of it. A plugin
+that fails to load is reported (PluginProblem in `problems`), never fatal: the others still
+work. The plugins' additions to signoff.toml's schema (output types, sinks, sections, token
+specs) are registered when everything is loaded: parsing a file that names one not registered
+yet loads them (core.config's plugin loader), as does `load_all()`."""
 
 from __future__ import annotations
 
 import logging
+import threading
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 
@@ -15,14 +23,103 @@ from .plugin_api import GROUP_RENDERERS, GROUP_SINKS, GROUP_SOURCES, GROUP_UI_EX
 
 log = logging.getLogger(__name__)
 
+_LOAD_LOCK = threading.RLock()   # the start-up worker and the GUI thread may both ask for a plugin
+
+
+class PluginGroup(Mapping):
+    """name -> plugin class of one entry-point group, each loaded when first asked for by name;
+    iterating (or len) loads them all. A name whose plugin failed to load is absent (its
+    problem is in `problems`)."""
+
+    def __init__(self, group: str, problems: list[str]):
+        self.group = group
+        self._problems = problems
+        self._eps = None            # name -> EntryPoint, read from the metadata when first needed
+        self._loaded: dict[str, type] = {}
+        self._failed: set[str] = set()
+
+    def declared(self) -> list[str]:
+        """The names the installed metadata declares (loaded or not, broken or not)."""
+        return sorted(self._entry_points())
+
+    def _entry_points(self) -> dict:
+        if self._eps is None:
+            eps = {}
+            for ep in entry_points(group=self.group):
+                eps.setdefault(ep.name, ep)       # the first one wins, as when all were loaded in order
+            self._eps = eps
+        return self._eps
+
+    def _load(self, name: str) -> type | None:
+        with _LOAD_LOCK:
+            if name in self._loaded:
+                return self._loaded[name]
+            ep = self._entry_points().get(name)
+            if ep is None or name in self._failed:
+                return None
+            try:
+                cls = ep.load()
+            except Exception as exc:  # a broken plugin must not take the app down
+                msg = f"plugin {name!r} ({self.group}) failed to load: {exc}"
+                log.warning(msg)
+                self._problems.append(msg)
+                self._failed.add(name)
+                return None
+            self._loaded[name] = cls
+            return cls
+
+    def load_all(self) -> dict[str, type]:
+        for name in self._entry_points():
+            self._load(name)
+        return {n: self._loaded[n] for n in self._entry_points() if n in self._loaded}
+
+    def __getitem__(self, name: str) -> type:
+        cls = self._loaded.get(name) or self._load(name)
+        if cls is None:
+            raise KeyError(name)
+        return cls
+
+    def __contains__(self, name) -> bool:
+        return isinstance(name, str) and (name in self._loaded or self._load(name) is not None)
+
+    def __iter__(self):
+        return iter(self.load_all())
+
+    def __len__(self) -> int:
+        return len(self.load_all())
+
+    def __repr__(self) -> str:
+        return f"PluginGroup({self.group!r}, loaded={sorted(self._loaded)})"
+
 
 @dataclass
 class Registry:
-    sources: dict[str, type] = field(default_factory=dict)
-    sinks: dict[str, type] = field(default_factory=dict)
-    renderers: dict[str, type] = field(default_factory=dict)
-    ui_extensions: dict[str, type] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
+    sources: PluginGroup = field(init=False)
+    sinks: PluginGroup = field(init=False)
+    renderers: PluginGroup = field(init=False)
+    ui_extensions: PluginGroup = field(init=False)
+
+    def __post_init__(self):
+        self.sources = PluginGroup(GROUP_SOURCES, self.problems)
+        self.sinks = PluginGroup(GROUP_SINKS, self.problems)
+        self.renderers = PluginGroup(GROUP_RENDERERS, self.problems)
+        self.ui_extensions = PluginGroup(GROUP_UI_EXTENSIONS, self.problems)
+        self._all_loaded = False
+
+    def groups(self) -> dict[str, PluginGroup]:
+        return {g.group: g for g in (self.sources, self.sinks, self.renderers, self.ui_extensions)}
+
+    def load_all(self) -> Registry:
+        """Every plugin of every group, and what they add to signoff.toml's schema registered
+        (`signoff plugins`, `config check`/`schema`, a file naming a plugin's section)."""
+        with _LOAD_LOCK:
+            if not self._all_loaded:
+                for group in self.groups().values():
+                    group.load_all()
+                _register_config(self)
+                self._all_loaded = True
+        return self
 
     def source(self, name: str) -> type:
         return self._get(self.sources, name, "source")
@@ -50,16 +147,6 @@ class Registry:
         except KeyError:
             extra = f" ({'; '.join(self.problems)})" if self.problems else ""
             raise InputError(f"no {what} plugin named {name!r}; installed: {', '.join(sorted(table)) or 'none'}{extra}") from None
-
-
-def _load_group(group: str, table: dict, problems: list[str]) -> None:
-    for ep in entry_points(group=group):
-        try:
-            table[ep.name] = ep.load()
-        except Exception as exc:  # a broken plugin must not take the app down
-            msg = f"plugin {ep.name!r} ({group}) failed to load: {exc}"
-            log.warning(msg)
-            problems.append(msg)
 
 
 def _register_config(reg: Registry) -> None:
@@ -108,16 +195,17 @@ def registry(refresh: bool = False) -> Registry:
     global _REGISTRY
     if _REGISTRY is None or refresh:
         reg = Registry()
-        _load_group(GROUP_SOURCES, reg.sources, reg.problems)
-        _load_group(GROUP_SINKS, reg.sinks, reg.problems)
-        _load_group(GROUP_RENDERERS, reg.renderers, reg.problems)
-        _load_group(GROUP_UI_EXTENSIONS, reg.ui_extensions, reg.problems)
-        _register_config(reg)
+        if refresh:   # a plugin installed or removed meanwhile: scan and register everything again
+            reg.load_all()
         _REGISTRY = reg
     return _REGISTRY
 
 
+def load_all_plugins() -> Registry:
+    return registry().load_all()
+
+
 # Parsing a signoff.toml that names a plugin's output type, sink or section loads the plugins
 # first (core cannot import this module; it is handed the loader instead).
-_config.set_plugin_loader(registry)
-_credentials.set_spec_loader(registry)
+_config.set_plugin_loader(load_all_plugins)
+_credentials.set_spec_loader(load_all_plugins)

@@ -11,6 +11,9 @@ empty; the OS file cache warm, as for a second run):
   request   `signoff request --source files ...`: files -> comparison stored
   window    the app's window opens that request: start-up -> table interactive (its own process,
             as benchmarks/bench_workbench.py measures it)
+  review    `signoff review BASE CAND --samples SAMPLES`, the one-command path: one process from
+            the files to the table interactive in the window (SIGNOFF_STARTUP_PROBE's
+            `interactive` line), the request made while the window starts
 
 and prints wall time and peak memory (the child's ru_maxrss, from os.wait4) of each, files ->
 interactive (request + window) against the floor, the ratio, and the stored size per sample.
@@ -98,6 +101,30 @@ def window(home: str, request_id: int) -> None:
     store.close()
 
 
+def review_one_process(root: Path, work: Path, env: dict) -> dict:
+    """`signoff review` of the same files in one cold process, to its table interactive: a local
+    review (the bench's signoff.toml lists eval sets, which a review's policy may not), signed
+    with a throwaway key, in a store that exists."""
+    home = work / "home-review"
+    shutil.rmtree(home, ignore_errors=True)
+    home.mkdir()
+    key = work / "review-key"
+    if not key.exists():
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
+    renv = {**env, "SIGNOFF_HOME": str(home), "SIGNOFF_USER": "alice@example.com", "SIGNOFF_SIGNING_KEY": str(key),
+            "SIGNOFF_CONFIG_DIR": str(home / "config"), "SIGNOFF_STARTUP_PROBE": "1"}
+    run([sys.executable, "-m", "signoff", "status", "--sha", "0" * 40], renv, check=False)
+    review_s, review_mb, out = run([sys.executable, "-m", "signoff", "review",
+                                    str(root / "base" / "predictions" / "support.parquet"),
+                                    str(root / "cand" / "predictions" / "support.parquet"),
+                                    "--samples", str(root / "evals" / "support.parquet")], renv, until="interactive")
+    if "interactive" not in out:
+        raise SystemExit(f"signoff review did not reach an interactive table:\n{out}")
+    probe = dict(line.split(" ", 1) for line in out.splitlines() if line.split(" ", 1)[0] in ("shown", "interactive"))
+    shutil.rmtree(home, ignore_errors=True)
+    return {"review_s": review_s, "review_mb": review_mb, "review_shown_s": float(probe["shown"])}
+
+
 def dir_size(path: Path) -> int:
     return sum(p.stat().st_size for p in Path(path).rglob("*") if p.is_file())
 
@@ -140,6 +167,7 @@ def measure(n: int, work: Path, skip_window: bool, repeat: int = 1) -> dict:
             win_s, win_mb, out = run([sys.executable, __file__, "--window", str(home), str(request_id)], henv,
                                      until="INTERACTIVE")
             row.update(window_s=win_s, window_mb=win_mb, open_s=float(out.split("INTERACTIVE open")[1].split()[0]))
+            row.update(review_one_process(root, work, env))
         rows.append(row)
     row = {k: statistics.median(r[k] for r in rows) for k in rows[0]}
     row["n"] = n
@@ -167,6 +195,10 @@ def report(r: dict) -> None:
         target = {100_000: 0.6, 1_000_000: 2.0}.get(r["n"])
         print(f"  files -> interactive table (request + window):                {total * 1000:7.0f} ms = "
               f"{total / r['floor_s']:.1f}x floor (target <= 3x" + (f" and <= {target:g} s)" if target else ")"))
+    if "review_s" in r:
+        print(f"  files -> interactive table, one process (`signoff review`):   {r['review_s'] * 1000:7.0f} ms = "
+              f"{r['review_s'] / r['floor_s']:.1f}x floor, peak {r['review_mb']:6.0f} MiB "
+              f"(start-up window shown at {r['review_shown_s'] * 1000:.0f} ms)")
 
 
 def main() -> int:

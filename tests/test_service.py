@@ -149,3 +149,32 @@ def test_a_carried_label_counts_only_when_its_batch_names_an_earlier_request_of_
     assert (cov.changed_labeled, cov.carried_labels, cov.other_labels) == (1, 1, 1)
     cov = alice.coverage(other.id)
     assert (cov.changed_labeled, cov.carried_labels, cov.other_labels) == (0, 0, 2)
+
+
+def test_the_request_just_made_opens_from_memory_only_while_the_store_names_its_file(store, monkeypatch):
+    """create_request keeps the tables it wrote as files (ReviewService._prime) for the first open:
+    taken only when the database still holds the hash of the file written from them."""
+    from sqlalchemy import update
+
+    from signoff.store.comparison_files import ComparisonFileError, ComparisonFiles
+    from signoff.store.schema import Comparison
+
+    from tests.support.reads import comparison_reads
+
+    reads = comparison_reads(monkeypatch)
+    maker = svc(store, "ci@example.com")
+    req = maker.create_request(InMemorySource(), sha="c1")
+    name = req.eval_sets[0]
+    reads.clear()
+    primed = maker.comparison(req.id, name)
+    assert reads == []                                      # from memory
+    read_back = svc(store, "ci@example.com").comparison(req.id, name)
+    assert len(reads) == 1 and primed.equals(read_back)      # what a read of the file gives
+
+    other = svc(store, "ci@example.com")
+    req2 = other.create_request(InMemorySource(), sha="c1", change_key="another change")
+    with store._write() as s:                               # the database now names another file
+        s.execute(update(Comparison).where(Comparison.request_id == req2.id).values(table_sha256="0" * 64))
+    monkeypatch.setattr(ComparisonFiles, "_verified", {})    # the same file was checked once already (req's)
+    with pytest.raises(ComparisonFileError, match="changed since it was stored"):
+        other.comparison(req2.id, name)                      # not the table in memory: the file, checked

@@ -67,7 +67,9 @@ def _service(args):
     from signoff.service.review import ReviewService
     from signoff.store.store import Store
 
-    return ReviewService(Store(), user=getattr(args, "user", None))
+    service = ReviewService(Store(), user=getattr(args, "user", None))
+    service.keep_for_open = False   # a command opens no window: no request's tables kept in memory for it
+    return service
 
 
 def _say(text: str) -> None:
@@ -85,11 +87,12 @@ def _publish_quietly(service) -> None:
 
 # -- commands ---------------------------------------------------------------
 
-def cmd_gui(args) -> int:
-    # Qt only here. The start-up window shows at once; the store is opened behind it (app/ui/startup.py).
+def cmd_gui(args, prepare=None) -> int:
+    # Qt only here. The start-up window shows at once; the store is opened behind it (app/ui/startup.py),
+    # and `prepare(service, progress)`, if given, makes the request to open on the same worker thread.
     from signoff.ui.startup import launch
 
-    return launch(open_request=getattr(args, "open_request", None), user=getattr(args, "user", None))
+    return launch(open_request=getattr(args, "open_request", None), user=getattr(args, "user", None), prepare=prepare)
 
 
 def cmd_demo(args) -> int:
@@ -126,20 +129,34 @@ def cmd_review(args) -> int:
     """Two prediction files, one command (README "Quick start with your own files"). Without
     --policy a local review (app/core/local_review.py); with --policy (and --sha) a request the
     policy governs, for that commit."""
-    from signoff.core.local_review import LOCAL_REVIEW_NOTE
-    from signoff.plugins.files.pair import FilePairSource, guess_columns
-
     if args.sha and not args.policy:
         raise UsageError("--sha makes a request for that commit, which needs a policy: add --policy FILE "
                          "(signoff.toml from your default branch); without both this is a local review")
     if args.change and not args.sha:
         raise UsageError("--change is for a request for a commit (--policy FILE --sha SHA)")
+    if args.no_gui:
+        service = _service(args)
+        return _print_review(args, service, *_make_review(args, service))
+    # One process: the start-up window at once; the files are read, compared and stored on its worker
+    # thread while Qt builds the workbench, which then opens the comparison still in memory
+    # (app/ui/startup.py Launcher `prepare`; ReviewService._prime).
+    return cmd_gui(args, prepare=lambda service, progress: _make_review(args, service, progress)[0].id)
+
+
+def _make_review(args, service, progress=None):
+    """`signoff review`'s request: the columns guessed, the files compared and stored; (request, guess).
+    `progress(line)` (the GUI path): the start-up window's progress lines."""
+    from signoff.core.local_review import LOCAL_REVIEW_NOTE
+    from signoff.core.tasks import TaskState
+    from signoff.plugins.files.pair import FilePairSource, guess_columns
+
+    if progress is not None:
+        progress("Reading the files…")
     given = {r: getattr(args, r) for r in ("id", "input", "reference", "output", "score")}
     guess = guess_columns(args.baseline_file, args.candidate_file, samples=args.samples or "", given=given,
                           output_type=args.type or "")
     _say(f"{guess.describe()} (guessed by the MLflow tables' conventions; name others with --id, --input, "
          f"--reference, --output, --score, --type)")
-    service = _service(args)
     if args.policy:
         from signoff.plugins.common.policy import read_policy_file
 
@@ -152,37 +169,46 @@ def cmd_review(args) -> int:
     from signoff.service.new_review import files_request_refs
 
     # with --sha: that commit's request; without: a local review, about no commit (its refs are fields)
-    req = service.create_request(source, **files_request_refs(args.baseline_file, args.candidate_file,
-                                                              sha=args.sha or "", change=args.change or ""))
+    task = TaskState((lambda text, _fraction: progress(_progress_line(text))) if progress is not None else None)
+    req = service.create_request(source, task=task, **files_request_refs(args.baseline_file, args.candidate_file,
+                                                                         sha=args.sha or "", change=args.change or ""))
     _publish_quietly(service)
-    summary = service.summary(req.id)
-    for es in summary["eval_sets"]:
+    for name, es in service.store.comparison_summaries(req.id).items():
         for w in es.get("warnings", []):
-            _say(f"warning ({es['eval_set']}): {w}")
+            _say(f"warning ({name}): {w}")
     if not args.policy:
         _say(f"this is a {LOCAL_REVIEW_NOTE}: you ({service.user}) are its only reviewer, its status stays in "
              f"your store. To make it a gate: put a signoff.toml on your default branch and run "
              f"`signoff review BASELINE CANDIDATE --policy signoff.toml --sha COMMIT`")
-    if args.no_gui:
-        if args.json:
-            print_json({"id": req.id, "sha": req.sha, "local": not args.policy, "kind": req.kind,
-                        "candidate": req.candidate_ref, "baseline": req.baseline_ref, "status": summary["status"],
-                        "description": summary["description"], "columns": guess.columns,
-                        "guessed": sorted(guess.guessed), "type": guess.output_type,
-                        "eval_sets": [{"eval_set": es["eval_set"], "samples": es["samples"], "classes": es["classes"]}
-                                      for es in summary["eval_sets"]]})
-            return 0
-        print(req.id)
-        classes = [c.value for c in ChangeClass]
-        for es in summary["eval_sets"]:
-            counts = ", ".join(f"{es['classes'][c]:,} {c}" for c in classes if es["classes"].get(c))
-            print(f"{es['eval_set']}: {es['samples']:,} samples: {counts}")
-        print(f"status: {summary['status']} — {summary['description']}")
-        _say(f"review request {req.id}: `signoff show {req.id}`, `signoff label {req.id} …`, "
-             f"`signoff decide {req.id} --decision approve`, or `signoff` to open the window")
+    return req, guess
+
+
+def _progress_line(message: str) -> str:
+    """A task's progress message ("comparing support") as a line of the start-up window."""
+    message = message.strip()
+    return message[:1].upper() + message[1:] + ("" if message.endswith("…") else "…")
+
+
+def _print_review(args, service, req, guess) -> int:
+    """`signoff review --no-gui`: the request and its summary (--json: as JSON)."""
+    summary = service.summary(req.id)
+    if args.json:
+        print_json({"id": req.id, "sha": req.sha, "local": not args.policy, "kind": req.kind,
+                    "candidate": req.candidate_ref, "baseline": req.baseline_ref, "status": summary["status"],
+                    "description": summary["description"], "columns": guess.columns,
+                    "guessed": sorted(guess.guessed), "type": guess.output_type,
+                    "eval_sets": [{"eval_set": es["eval_set"], "samples": es["samples"], "classes": es["classes"]}
+                                  for es in summary["eval_sets"]]})
         return 0
-    args.open_request = req.id
-    return cmd_gui(args)
+    print(req.id)
+    classes = [c.value for c in ChangeClass]
+    for es in summary["eval_sets"]:
+        counts = ", ".join(f"{es['classes'][c]:,} {c}" for c in classes if es["classes"].get(c))
+        print(f"{es['eval_set']}: {es['samples']:,} samples: {counts}")
+    print(f"status: {summary['status']} — {summary['description']}")
+    _say(f"review request {req.id}: `signoff show {req.id}`, `signoff label {req.id} …`, "
+         f"`signoff decide {req.id} --decision approve`, or `signoff` to open the window")
+    return 0
 
 
 def _local_policy(user: str) -> str:
@@ -304,10 +330,12 @@ def _plugin_option_values(args) -> dict:
     return {names[flag]: v for flag, v in values.items() if v not in (None, [])}
 
 
-def _add_source_options(s, attr: str = "CLI_OPTIONS") -> None:
+def _add_source_options(s, attr: str = "CLI_OPTIONS", only: str | None = None) -> None:
     """Each installed source's options of this command (`Source.CLI_OPTIONS` for `request`,
     `INSPECT_OPTIONS` for `inspect`): a flag two sources declare is added once (the first one's
-    help), and both get its value."""
+    help), and both get its value. `only`: that source's alone (main() parses a `request` with the
+    one source it names first: loading every source plugin imports GitPython, the MLflow client
+    and more, ~0.8 s)."""
     import argparse as _argparse
 
     from signoff.registry import registry
@@ -316,7 +344,9 @@ def _add_source_options(s, attr: str = "CLI_OPTIONS") -> None:
     owners: dict[str, list[str]] = {}
     declared = []
     group = s.add_argument_group("options of the source plugins (--source NAME)")
-    for name, cls in sorted(registry().sources.items()):
+    sources = registry().sources
+    chosen = [(only, sources[only])] if only is not None and only in sources else sorted(sources.items())
+    for name, cls in chosen:
         for opt in getattr(cls, attr, ()):
             owners.setdefault(opt.flag, []).append(name)
             if opt.flag in flags:
@@ -336,7 +366,7 @@ def _add_source_options(s, attr: str = "CLI_OPTIONS") -> None:
 def _source_names() -> list[str]:
     from signoff.registry import registry
 
-    return sorted(registry().sources)
+    return registry().sources.declared()   # the names, without importing every source
 
 
 def _output_types() -> list[str]:
@@ -946,7 +976,7 @@ def cmd_plugins(args) -> int:
     from signoff.plugin_api import GROUP_RENDERERS, GROUP_SINKS, GROUP_SOURCES, GROUP_UI_EXTENSIONS
     from signoff.registry import registry
 
-    reg = registry()
+    reg = registry().load_all()
     loaded = {GROUP_SOURCES: reg.sources, GROUP_SINKS: reg.sinks, GROUP_RENDERERS: reg.renderers,
               GROUP_UI_EXTENSIONS: reg.ui_extensions}
     groups = sorted(set(loaded) | {g for g in entry_points().groups if g.startswith("signoff.")})
@@ -1014,7 +1044,7 @@ def cmd_config_check(args) -> int:
     from signoff.core.errors import ConfigError
     from signoff.registry import registry
 
-    registry()   # the plugins' output types, sinks and sections are part of the schema
+    registry().load_all()   # the plugins' output types, sinks and sections are part of the schema
     path = Path(args.file)
     try:
         text = path.read_text(encoding="utf-8")
@@ -1036,7 +1066,7 @@ def cmd_config_schema(args) -> int:
     from signoff.core.config import json_schema
     from signoff.registry import registry
 
-    registry()
+    registry().load_all()
 
     print(json.dumps(json_schema(), indent=2, ensure_ascii=False))
     return 0
@@ -1058,10 +1088,13 @@ class _SelfTestGui(argparse.Action):
 
 # -- parser -----------------------------------------------------------------
 
-def build_parser(with_sources: bool = True) -> argparse.ArgumentParser:
+def build_parser(with_sources: bool = True, only_source: str | None = None,
+                 command: str | None = None) -> argparse.ArgumentParser:
     """The whole parser; `with_sources=False` leaves out what the plugins declare (the sources'
     `request` and `inspect` options, `review --type`'s choices: main() asks for them only when the
-    command line is one of those; a plugin's value given without them is checked where it is used)."""
+    command line is one of those; a plugin's value given without them is checked where it is used);
+    `only_source`: only that source plugin's `request` options; `command`: what the plugins declare
+    for that command alone (None: for every command)."""
     p = _Parser(prog="signoff", description="Human sign-off of ML releases.")
     p.add_argument("--version", action="version", version=f"signoff {__version__}")
     p.add_argument("--user", help="act as this identity (default: SIGNOFF_USER, else git user.email)")
@@ -1083,7 +1116,7 @@ def build_parser(with_sources: bool = True) -> argparse.ArgumentParser:
                                                       "default: taken from the candidate file")
     for role in ("id", "input", "reference", "output", "score"):
         s.add_argument(f"--{role}", metavar="COL", help=f"the {role} column (default: guessed as for MLflow tables)")
-    s.add_argument("--type", choices=_output_types() if with_sources else None,
+    s.add_argument("--type", choices=_output_types() if with_sources and command in (None, "review") else None,
                    help="how outputs are compared and shown: an output type of a renderer plugin (default: number "
                         "if both outputs are numbers, else text)")
     s.add_argument("--name", help="the eval set's name (default: the candidate file's name)")
@@ -1113,8 +1146,8 @@ def build_parser(with_sources: bool = True) -> argparse.ArgumentParser:
     s.add_argument("--locator", help="JSON arguments for a source plugin (older scripts; sources have their own options)")
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=cmd_request, _source_flags={}, _source_owners={})
-    if with_sources:   # the plugins' own options: loading them costs, so only for `request` (and completion)
-        _add_source_options(s)
+    if with_sources and command in (None, "request"):   # the plugins' own options: loading them costs
+        _add_source_options(s, only=only_source)
 
     s = sub.add_parser("inspect", help="review a seeded sample of recent production predictions (no commit)")
     s.add_argument("--source", help="the source whose production is sampled (default: the one whose options "
@@ -1132,7 +1165,7 @@ def build_parser(with_sources: bool = True) -> argparse.ArgumentParser:
                                                       "write-backs, e.g. MLflow tags)")
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=cmd_inspect, _source_flags={}, _source_owners={}, _source_declared=())
-    if with_sources:   # the inspectable sources' own options (Source.INSPECT_OPTIONS)
+    if with_sources and command in (None, "inspect"):   # the inspectable sources' own options (INSPECT_OPTIONS)
         _add_source_options(s, "INSPECT_OPTIONS")
 
     s = sub.add_parser("show", help="the comparison summary")
@@ -1273,11 +1306,39 @@ def build_parser(with_sources: bool = True) -> argparse.ArgumentParser:
     return p
 
 
+def _named_source(argv: list[str]) -> str | None:
+    """The one source plugin a `request` command line names (`--source X`, default git), when its
+    options alone can parse it; None (all sources' options) for help and completion."""
+    if "request" not in argv or "completion" in argv or "-h" in argv or "--help" in argv:
+        return None
+    name = "git"
+    for i, arg in enumerate(argv):
+        if arg == "--source" and i + 1 < len(argv):
+            name = argv[i + 1]
+        elif arg.startswith("--source="):
+            name = arg.split("=", 1)[1]
+    return name
+
+
+def _parse(argv: list[str]):
+    """Parse with what the plugins declare for the command at hand only (loading them all costs
+    ~0.8 s); anything that does not parse so is parsed again with everything, for its message."""
+    only = _named_source(argv)
+    plugin_commands = [a for a in argv if a in ("request", "review", "inspect", "completion")]
+    command = plugin_commands[0] if plugin_commands and plugin_commands[0] != "completion" else None
+    try:
+        return build_parser(with_sources=bool(plugin_commands), only_source=only, command=command).parse_args(argv)
+    except UsageError:
+        if only is None and command is None:
+            raise
+    # e.g. another source's flag: every source's options, for the message naming its owner
+    return build_parser(with_sources=True).parse_args(argv)
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    parser = build_parser(with_sources=bool({"request", "review", "inspect", "completion"} & set(argv)))
     try:
-        args = parser.parse_args(argv)
+        args = _parse(argv)
         logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
         func = getattr(args, "func", cmd_gui)
         code = func(args)

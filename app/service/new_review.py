@@ -90,11 +90,12 @@ def guess_columns(baseline: str, candidate: str, **kwargs):
 
 
 def output_types() -> list[str]:
-    """The output types a review of two files may have: every installed renderer's."""
+    """The output types a review of two files may have: the built-in ones and every installed
+    renderer's (loading the renderers only, not every plugin)."""
     from signoff.core.config import output_types as registered
 
-    registry()
-    return list(registered())
+    renderers = registry().renderers
+    return sorted(set(registered()) | {getattr(cls, "OUTPUT_TYPE", None) or name for name, cls in renderers.items()})
 
 
 def local_policy(user: str) -> str:

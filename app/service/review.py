@@ -26,6 +26,7 @@ from signoff.core.model import (IDENTITY_CHECKED, IDENTITY_REFUSED, ChangeClass,
 from signoff.core.hashing import combine_hashes, sha256_bytes
 from signoff.core.policy import Coverage, PolicyVerdict, check_allowed, evaluate, other_labels_note
 from signoff.core.policy_change import AUTHOR, POLICY_OWNER, PolicyChange, added_specs, compare_policies
+from signoff.core.stored_table import restore_outputs
 from signoff.core.lazy import lazy
 from signoff.core.tasks import NULL_TASK, TaskState
 from signoff.plugin_api import Source
@@ -93,6 +94,7 @@ def _counts_as_reviewed(label: Label) -> bool:
 
 class ReviewService:
     status_ref = ""  # the branch/tag of the statuses this service queues, when known (GitLab's `ref`)
+    keep_for_open = True   # keep the tables a new request wrote, for its first open (_prime); the CLI opens none
 
     def __init__(self, store: Store, *, user: str | None = None, signer=None):
         """`signer` (app/service/signer.py): signs this user's decisions and labels; None: resolved
@@ -115,6 +117,10 @@ class ReviewService:
         self._review_orders: dict[tuple[int, str], list[str]] = {}   # (request, eval set) -> the bound's order
         self._adjudication_cache: dict[int, bool] = {}   # label statement id -> a QA adjudication (never changes)
         self._hashes: dict[tuple[int, str], _KnownHashes] = {}   # (request, eval set) -> the sample hashes found
+        # Tables this service just compared and stored as files, by the hash of the file written
+        # from them: the first open takes one as it is, after checking that hash against the one
+        # the database keeps (`signoff review A B` opens its request without reading it back).
+        self._primed: dict[tuple[int, str], tuple[str, object]] = {}
         self._drainer: OutboxDrainer | None = None
 
     def act_as(self, user: str) -> None:
@@ -193,9 +199,12 @@ class ReviewService:
         verdict = evaluate(config, decisions=decisions, coverage=coverage, content_hash=req.content_hash,
                            authors=authors, policy_change=change, agreement=agreement)
         task.report("saving the review request", 0.95)
+        written: dict[str, str] = {}
         record = self.store.add_request(req, comparisons=comparisons, status=verdict.status.value,
                                         description=verdict.description,
-                                        outbox=[self._status_entry(config, req, verdict, None)], actor=self.user)
+                                        outbox=[self._status_entry(config, req, verdict, None)], actor=self.user,
+                                        written=written)
+        self._prime(record.id, comparisons, written)
         if earlier:  # same content as an earlier request of this change: its labels still hold
             self.store.copy_labels(earlier[0].id, record.id)
         elif carry_from is not None:   # a retrain: the labels of unchanged samples carry over
@@ -427,11 +436,28 @@ class ReviewService:
                 self._slims[key].ids.start()
         return _files.PagedComparison(frame, pages)
 
+    def _prime(self, request_id: int, comparisons, written: dict[str, str]) -> None:
+        """Keep the Arrow tables just written as files (up to PAGED_ABOVE_BYTES: a bigger one
+        opens paged anyway) for the request's first open; the latest request's only."""
+        if not self.keep_for_open:
+            return
+        with self._lock:
+            self._primed = {(int(request_id), name): (written[name], table) for name, _summary, table in comparisons
+                            if name in written and getattr(table, "nbytes", PAGED_ABOVE_BYTES + 1) <= PAGED_ABOVE_BYTES}
+
     def _cached_frame(self, key):
         with self._lock:
             frame = self._frames.get(key)
             if frame is not None:
                 self._frames.move_to_end(key)
+            primed = self._primed.pop(key, None) if frame is None else None
+        if primed is not None:
+            sha, table = primed
+            # The table is the one the file was written from: it stands for the stored comparison
+            # only while the database still names that file (its hash), as a read would check.
+            if self.store.comparison_file_sha256(*key) == sha:
+                # as a read gives it back: the candidate's outputs whole again (stored_table.restore_outputs)
+                frame = self._cache_frame(key, _codec.table_to_frame(restore_outputs(table)))
         return frame
 
     def _cache_frame(self, key, frame: pd.DataFrame) -> pd.DataFrame:

@@ -298,12 +298,14 @@ class Store:
     # -- requests -------------------------------------------------------
     def add_request(self, req: NewRequest, *, comparisons: list[tuple[str, dict, pd.DataFrame | pa.Table | PurePath]],
                     status: str, description: str, outbox: list[OutboxEntry], actor: str,
-                    inspection: InspectionRecord | None = None) -> RequestRecord:
+                    inspection: InspectionRecord | None = None, written: dict[str, str] | None = None) -> RequestRecord:
         """One transaction: insert the request, its comparisons (eval set name, summary
         dict, per-sample table: a DataFrame or an Arrow table, written as a Parquet file
         named by its hash, or a Path to such a file already written by the out-of-core
         engine; app/store/comparison_files.py), set its status, enqueue the
-        outbox entries, append audit entry 'request.create'."""
+        outbox entries, append audit entry 'request.create'. `written` (a dict) receives
+        {eval set: SHA-256 of the file written} for the tables written as files (the service
+        keeps those tables for the window's open, app/service/review.py `_prime`)."""
         names = [name for name, _, _ in comparisons]
         if len(set(names)) != len(names):
             raise InputError(f"eval set names must be unique in a request: {', '.join(names)}")
@@ -324,6 +326,8 @@ class Store:
             stored = [files.put_file(table) if isinstance(table, PurePath) else files.put(as_table(table))
                       for _, _, table in comparisons]
             blobs = [None] * len(comparisons)
+            if written is not None:
+                written.update({name: sha for (name, _, _), (_uri, sha) in zip(comparisons, stored)})
         now = utcnow()
         with self._write() as s:
             log = audit_log.AuditAppender(s, self._installation)
@@ -515,6 +519,13 @@ class Store:
         if kind == "blob":
             return ComparisonPages(bytes_to_table(source))
         return ComparisonPages(ComparisonFiles.open(*source))
+
+    def comparison_file_sha256(self, request_id: int, eval_set: str) -> str | None:
+        """The SHA-256 the database keeps for a comparison stored as a file; None for a blob."""
+        with self._read() as s:
+            row = s.execute(select(Comparison.table_uri, Comparison.table_sha256)
+                            .where(Comparison.request_id == request_id, Comparison.eval_set == eval_set)).first()
+        return row[1] if row is not None and row[0] else None
 
     def _comparison_source(self, request_id: int, eval_set: str) -> tuple[str, object]:
         """("blob", bytes) or ("file", (uri, sha256)) of one stored comparison."""

@@ -54,6 +54,8 @@ log = logging.getLogger(__name__)
 _IMPORTED_AT = time.perf_counter()
 
 PROBE_ENV = "SIGNOFF_STARTUP_PROBE"
+STORE_HINT = "Check the store in Settings… (or SIGNOFF_DATABASE_URL), then Retry."
+INPUT_HINT = "Check the files and options given to signoff review, then Retry."
 ICON_SIZES = (16, 24, 32, 48, 64, 128, 256)
 DEFAULT_SIZE = (1440, 860)          # MainWindow's own default size
 # Qt-free modules the window needs besides the service and the store: imported on the worker too,
@@ -196,8 +198,10 @@ def _plain_imports():
         builtins.__import__ = hooked
 
 
-def open_service(user: str | None = None, progress: Callable[[str], None] = lambda text: None):
+def open_service(user: str | None = None, progress: Callable[[str], None] = lambda text: None, *,
+                 warm: bool = True):
     """On the worker thread: the heavy imports, the review store and the plugins; returns the ReviewService.
+    `warm=False` leaves the plugins and WARM_MODULES for later (`warm_up`).
 
     Raises what Store() raises (StoreUnavailable, InputError: SignoffError with one line for the user).
     """
@@ -210,14 +214,20 @@ def open_service(user: str | None = None, progress: Callable[[str], None] = lamb
 
     progress(f"Opening the review store ({store_description()})…")
     service = ReviewService(Store(), user=user)
-    progress("Loading the plugins…")
+    if warm:
+        progress("Loading the plugins…")
+        warm_up()
+    return service
+
+
+def warm_up() -> None:
+    """On the worker thread: every plugin (the window's renderers and sections) and WARM_MODULES."""
     with _plain_imports():
         from signoff.registry import registry
 
-        registry()
+        registry().load_all()
         for name in WARM_MODULES:
             importlib.import_module(name)
-    return service
 
 
 def build_window(service):
@@ -273,7 +283,7 @@ class StartupWindow(QWidget):
         self.message.setMinimumWidth(560)
         self.message.setMaximumWidth(760)
         self.message.setAccessibleName("start-up progress")
-        self.hint = QLabel("Check the store in Settings… (or SIGNOFF_DATABASE_URL), then Retry.")
+        self.hint = QLabel(STORE_HINT)
         self.hint.setTextFormat(Qt.TextFormat.PlainText)
         self.hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.hint.setEnabled(False)         # dimmed
@@ -328,8 +338,9 @@ class StartupWindow(QWidget):
         for b in (self.settings_button, self.retry_button, self.quit_button):
             b.hide()
 
-    def show_failure(self, text: str) -> None:
+    def show_failure(self, text: str, hint: str = STORE_HINT) -> None:
         self.message.setText(text)
+        self.hint.setText(hint)
         self.bar.hide()
         self.hint.show()
         for b in (self.settings_button, self.retry_button, self.quit_button):
@@ -366,27 +377,38 @@ class _FirstPaint(QObject):
 
 class Launcher(QObject):
     """The start-up sequence: start() shows the start-up window and opens the store on a thread;
-    `ready` carries the shown MainWindow, `failed` the message when the store did not open."""
+    `ready` carries the shown MainWindow, `failed` the message when the store did not open.
+
+    `prepare(service, progress)` (`signoff review A B`): run on the same thread once the store is
+    open, while the GUI thread builds the workbench; it makes the request to open and returns its
+    id (its progress lines show in the start-up window). A SignoffError from it (bad input) fails
+    the start as a store error does: the message, Retry and Quit, a non-zero exit code."""
 
     ready = Signal(object)
     failed = Signal(str)
     _progress = Signal(int, str)            # attempt, text        (worker -> GUI thread)
     _loaded = Signal(int, object)           # attempt, service
+    _prepared = Signal(int, int)            # attempt, the request `prepare` made
     _load_failed = Signal(int, str, int)    # attempt, message, exit code
 
     def __init__(self, *, open_request: int | None = None, user: str | None = None, probe: bool = False,
+                 prepare: Callable[[object, Callable[[str], None]], int] | None = None,
                  parent: QObject | None = None):
         super().__init__(parent)
         self.open_request = open_request
         self.user = user
         self.probe = probe
-        self.window = None                  # the MainWindow once built
+        self.prepare = prepare
+        self._built = None                  # the MainWindow built while `prepare` runs, not shown yet
+        self.window = None                  # the MainWindow once shown
         self.error = ""                     # the last failure's message
         self.exit_code = 0
         self.settings_dialog = None
         self._attempt = 0
         self._thread: threading.Thread | None = None
         self._abandoned = False             # the user closed the start-up window
+        self._probed: set[str] = set()
+        self._store_opened = 0              # the attempt whose store opened (its failure is then `prepare`'s)
         self.startup = StartupWindow()
         self.startup.closed.connect(self._startup_closed)
         self.startup.retryRequested.connect(self.retry)
@@ -394,6 +416,7 @@ class Launcher(QObject):
         queued = Qt.ConnectionType.QueuedConnection
         self._progress.connect(self._on_progress, queued)
         self._loaded.connect(self._on_loaded, queued)
+        self._prepared.connect(self._on_prepared, queued)
         self._load_failed.connect(self._on_failed, queued)
         if probe:
             self.startup.painted.connect(lambda: self._probe("shown"))
@@ -413,8 +436,15 @@ class Launcher(QObject):
 
     def _work(self, attempt: int) -> None:
         """The worker thread: nothing here touches a widget; results go back through queued signals."""
+        progress = lambda text: self._progress.emit(attempt, text)   # noqa: E731
         try:
-            service = open_service(self.user, progress=lambda text: self._progress.emit(attempt, text))
+            if self.prepare is None:
+                self._loaded.emit(attempt, open_service(self.user, progress=progress))
+                return
+            service = open_service(self.user, progress=progress, warm=False)
+            self._loaded.emit(attempt, service)     # the GUI thread builds the workbench meanwhile
+            request_id = self.prepare(service, progress)
+            self._prepared.emit(attempt, int(request_id))
         except Exception as exc:
             from signoff.core.errors import SignoffError
 
@@ -427,43 +457,73 @@ class Launcher(QObject):
                 code = 70
             self._load_failed.emit(attempt, message or type(exc).__name__, code or 1)
             return
-        self._loaded.emit(attempt, service)
+        try:   # the other plugins and WARM_MODULES, while the GUI thread opens the request
+            warm_up()
+        except Exception:
+            log.warning("loading the plugins after the request failed", exc_info=True)
 
     def _on_progress(self, attempt: int, text: str) -> None:
         if attempt == self._attempt and self.window is None:
             self.startup.show_progress(text)
 
     def _on_loaded(self, attempt: int, service) -> None:
+        self._store_opened = attempt
         if attempt != self._attempt or self._abandoned:
-            _close_service(service)
+            if self.prepare is None:        # else the worker goes on with it, and fails or hands it over
+                _close_service(service)
             return
-        self.startup.show_progress("Opening the workbench…")
-        self.startup.repaint()                  # the GUI thread is busy for a moment now
+        if self.prepare is None:
+            self.startup.show_progress("Opening the workbench…")
+            self.startup.repaint()                  # the GUI thread is busy for a moment now
         try:
             window = build_window(service)
         except Exception as exc:
             log.error("building the window failed", exc_info=True)
-            _close_service(service)
+            if self.prepare is None:
+                _close_service(service)
             self._on_failed(attempt, f"internal error: {type(exc).__name__}: {exc}", 70)
             return
         window.restoreGeometry(self.startup.saveGeometry())     # where the start-up window is now
+        if self.prepare is not None:                # shown when the request is made (_on_prepared)
+            self._built = window
+            return
+        self._show(window, self.open_request)
+
+    def _on_prepared(self, attempt: int, request_id: int) -> None:
+        window, self._built = self._built, None
+        if attempt != self._attempt or window is None:
+            return
+        if self._abandoned:
+            window.shutdown()
+            return
+        window.refresh_inbox()                      # the inbox was listed before the request existed
+        self._show(window, request_id)
+
+    def _show(self, window, request_id: int | None) -> None:
         self.window = window
         if self.probe:
+            if request_id is not None:              # the probe's end: the request's table is interactive
+                window.comparisonLoaded.connect(lambda *_: self._probe("interactive"))
             _FirstPaint(window, lambda: self._probe("ready"))
         window.show()
         self.startup.hand_over()
-        rid = self.open_request
-        if rid is not None and not window.inbox.select(rid):
-            window.open_request(rid)
+        if request_id is not None and not window.inbox.select(request_id):
+            window.open_request(request_id)
         self.ready.emit(window)
 
     def _on_failed(self, attempt: int, message: str, code: int) -> None:
         if attempt != self._attempt:
             return
+        window, self._built = self._built, None
+        making = self._store_opened == attempt      # the store was open: `prepare` failed, not the store
+        if window is not None:                      # built while `prepare` ran, which failed
+            window.shutdown()
+            _close_service(window.service)          # a Retry opens the store again
+            window.deleteLater()
         self.error, self.exit_code = message, code
         if self._abandoned:
             return
-        self.startup.show_failure(message)
+        self.startup.show_failure(message, INPUT_HINT if making else STORE_HINT)
         sys.stderr.write(f"signoff: {message}\n")
         self.failed.emit(message)
         if self.probe:
@@ -500,23 +560,31 @@ class Launcher(QObject):
 
     # -- SIGNOFF_STARTUP_PROBE ---------------------------------------------------------------
     def _probe(self, what: str, detail: str = "") -> None:
+        if what in self._probed:
+            return
+        self._probed.add(what)
         sys.stdout.write(f"{what} {detail or f'{seconds_since_process_start():.3f}'}\n")
         sys.stdout.flush()
-        if what == "ready" and self.window is not None:
+        # the end: the workbench shown, or with a request to open, its table interactive
+        end = "interactive" if (self.open_request is not None or self.prepare is not None) else "ready"
+        if what == end and self.window is not None:
             self.window.close()
         elif what == "failed":
             self.startup.close()
 
 
-def launch(open_request: int | None = None, user: str | None = None, *, argv: list[str] | None = None) -> int:
-    """`signoff` (and `signoff demo`): the start-up window, then the workbench; runs until the window
-    closes and returns the exit code (non-zero when the store could not be opened)."""
+def launch(open_request: int | None = None, user: str | None = None, *, argv: list[str] | None = None,
+           prepare: Callable[[object, Callable[[str], None]], int] | None = None) -> int:
+    """`signoff` (and `signoff demo`, `signoff review A B`): the start-up window, then the workbench;
+    runs until the window closes and returns the exit code (non-zero when the store could not be
+    opened, or `prepare` failed: see Launcher)."""
     app = ensure_app(argv)
     app.setWindowIcon(app_icon())
     setup_logging()
     previous_hook = sys.excepthook
     sys.excepthook = excepthook
-    launcher = Launcher(open_request=open_request, user=user, probe=os.environ.get(PROBE_ENV, "") not in ("", "0"))
+    launcher = Launcher(open_request=open_request, user=user, probe=os.environ.get(PROBE_ENV, "") not in ("", "0"),
+                        prepare=prepare)
     try:
         launcher.start()
         code = int(app.exec())

@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import ClassVar
 
 import git
-import pyarrow.parquet as pq
 
 from signoff.core.errors import InputError
 from signoff.plugins.git import GitSource
@@ -338,6 +337,8 @@ def _data_file(*parts: str) -> Path:
 
 def _read_images() -> dict[tuple[str, str], bytes]:
     """(sample id, kind) -> PNG bytes; kind is input, reference, baseline or candidate."""
+    import pyarrow.parquet as pq   # only for the image set: loading the plugin stays light
+
     table = pq.read_table(_data_file(IMAGE_SET, "images.parquet")).to_pydict()
     return {(i, k): bytes(b) for i, k, b in zip(table["id"], table["kind"], table["png"])}
 

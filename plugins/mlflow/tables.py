@@ -28,15 +28,9 @@ from signoff.core.config import EvalSetSpec
 from signoff.core.errors import InputError
 from signoff.core.hashing import canonical_json
 from signoff.plugins.common.evalset import _ids, _scores  # the same id and score rules as the git/files sources
+from signoff.plugins.common.conventions import CONVENTIONS  # shared with plugins/files/pair.py
 from signoff.plugins.common.tables import read_table
 
-CONVENTIONS: dict[str, tuple[str, ...]] = {
-    "id": ("id", "sample_id", "example_id", "row_id", "request_id"),
-    "input": ("input", "inputs", "question", "prompt", "text", "request"),
-    "reference": ("reference", "expected", "expected_response", "ground_truth", "target", "targets", "label"),
-    "output": ("output", "outputs", "prediction", "predictions", "response", "answer"),
-    "score": ("score",),
-}
 DEFAULT_COLUMN = {role: EvalSetSpec.__dataclass_fields__[f"{role}_column"].default for role in CONVENTIONS}
 ROLES = ("id", "output", "reference", "score", "input")     # the order names are claimed in
 _METRIC_SUFFIXES = ("/score", "/justification")

@@ -6,6 +6,7 @@ regress when someone adds a module-level `import pandas` on the path."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -29,6 +30,26 @@ def imported(*args: str) -> tuple[int, set[str]]:
     names = {line.split("|")[-1].strip().split(".")[0] for line in p.stderr.splitlines()
              if line.startswith("import time:") and "|" in line}
     return p.returncode, names
+
+
+# -X importtime does not list what importlib.import_module imports (entry points load that way).
+MODULES_AT_EXIT = """import json, sys
+from signoff.__main__ import main
+code = main(sys.argv[2:])
+with open(sys.argv[1], "w") as f:
+    json.dump(sorted(sys.modules), f)
+sys.exit(code)
+"""
+
+
+def modules_at_exit(tmp_path: Path, *args: str) -> tuple[int, set[str]]:
+    """The exit code of `signoff ARGS` in a new process, and every module it had imported at the end."""
+    env = {**os.environ, "PYTHONPATH": subprocess_pythonpath()}
+    out = tmp_path / "modules.json"
+    p = subprocess.run([sys.executable, "-c", MODULES_AT_EXIT, str(out), *args], env=env, capture_output=True,
+                       text=True, timeout=120)
+    assert p.returncode == 0 or out.exists(), p.stderr
+    return p.returncode, set(json.loads(out.read_text()))
 
 
 @pytest.mark.parametrize("args", [["--version"], ["--help"], ["status", "--help"]])
@@ -62,3 +83,32 @@ def test_status_of_a_request_runs_no_migration_and_no_plugin_registry(tmp_path, 
     code, names = imported("status", "--sha", sha)
     assert code == 3
     assert "alembic" not in names and "plugins" not in names and "statsmodels" not in names, sorted(names)
+
+
+def test_a_files_request_imports_the_files_source_alone(tmp_path, monkeypatch):
+    """The plugin registry loads a plugin by its name (app/registry.py): `request --source files`
+    imports neither the other sources (git, demo, MLflow) nor the forge sinks' HTTP clients, nor
+    Qt, scikit-learn or the regression bound's statistics."""
+    from tests.plugins import conftest as kit
+    from tests.support.keys import with_signers
+
+    kit.write(tmp_path, {
+        "signoff.toml": with_signers(kit.SIGNOFF_TOML.format(ext="csv")),
+        "evals/texts.csv": kit.table_bytes(kit.SAMPLES, "csv"),
+        "v1/predictions/texts.csv": kit.table_bytes(kit.predictions(kit.BASE_OUT), "csv"),
+        "v2/predictions/texts.csv": kit.table_bytes(kit.predictions(kit.CAND_OUT), "csv"),
+    })
+    monkeypatch.setenv("SIGNOFF_USER", "ci@example.com")
+    code, names = modules_at_exit(tmp_path, "request", "--sha", "ab12" * 10, "--source", "files", "--samples",
+                                  str(tmp_path), "--baseline-dir", str(tmp_path / "v1"), "--candidate-dir",
+                                  str(tmp_path / "v2"), "--policy", str(tmp_path / "signoff.toml"))
+    assert code == 0
+    plugins = {n for n in names if n.startswith("signoff.plugins.")}
+    assert "signoff.plugins.files" in plugins and "signoff.plugins.common.evalset" in plugins
+    # and the status sink the policy names (local): the request posts "pending" through it
+    assert all(n.startswith(("signoff.plugins.files", "signoff.plugins.common", "signoff.plugins.local"))
+               for n in plugins), sorted(plugins)
+    assert "signoff.plugins.common.forge_sink" not in plugins and "signoff.plugins.common.http" not in plugins
+    tops = {n.split(".")[0] for n in names}
+    assert not tops & {"git", "requests", "sklearn", "PySide6", "statsmodels", "scipy", "mlflow"}, sorted(tops)
+    assert "signoff.ui" not in names and "signoff.cli.main" in names

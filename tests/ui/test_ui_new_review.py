@@ -87,8 +87,11 @@ def _two_files(tmp_path):
     return str(tmp_path / "base.csv"), str(tmp_path / "cand.csv")
 
 
-def test_new_review_from_two_files_with_a_remapped_column(qtbot, make_window, store, tmp_path):
+def test_new_review_from_two_files_with_a_remapped_column(qtbot, make_window, store, tmp_path, monkeypatch):
+    from tests.support.reads import comparison_reads
+
     base, cand = _two_files(tmp_path)
+    reads = comparison_reads(monkeypatch)   # the window opens what the service just stored from memory
     service = ReviewService(store, user="dana@example.com")
     window = make_window(service)
     dialog = _new_review(qtbot, window)
@@ -107,6 +110,7 @@ def test_new_review_from_two_files_with_a_remapped_column(qtbot, make_window, st
             qtbot.waitSignal(window.comparisonLoaded, timeout=30_000):
         dialog.create_button.click()
     rid = created.args[0]
+    assert reads == []
     summary = service.summary(rid)
     (es,) = summary["eval_sets"]
     assert es["samples"] == 6 and es["classes"].get("changed") == 2    # answer_v2 compared, not answer

@@ -1,0 +1,110 @@
+"""`signoff review A B` in one process (issue 16): the start-up window shows at once, the request
+is made on its worker thread (progress lines in the start-up window) while the workbench is
+built, and the workbench opens the table the service just stored without reading it back; bad
+input is one line with Retry and Quit, a non-zero exit code and no request."""
+
+from __future__ import annotations
+
+import io
+import json
+from contextlib import redirect_stdout
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from signoff.cli.main import _make_review, build_parser, main, print_json_line
+from signoff.ui import startup
+from tests.support.reads import comparison_reads
+
+pytestmark = pytest.mark.gui
+
+SAMPLES = {"id": ["a", "b", "c", "d"], "question": ["2+2", "capital of France", "sky", "née"],
+           "expected": ["4", "Paris", "blue", "x"]}
+BASE = {"id": ["a", "b", "c", "d"], "prediction": ["4", "Lyon", "blue", "y"], "score": [1.0, 0.0, 1.0, 0.5]}
+CAND = {"id": ["a", "b", "c", "d"], "prediction": ["4", "Paris", "green", "ÿ"], "score": [1.0, 1.0, 0.0, 0.5]}
+
+
+def _files(tmp_path):
+    paths = {}
+    for name, data in (("samples", SAMPLES), ("base", BASE), ("cand", CAND)):
+        paths[name] = tmp_path / f"{name}.parquet"
+        pq.write_table(pa.table(data), paths[name])
+    return paths
+
+
+def _launcher(qtbot, argv):
+    args = build_parser().parse_args(argv)
+    launcher = startup.Launcher(user="alice@example.com",
+                                prepare=lambda service, progress: _make_review(args, service, progress)[0].id)
+    qtbot.addWidget(launcher.startup)
+    return launcher
+
+
+def _rows_as_json(frame, eval_set: str) -> list[dict]:
+    """The window's table as `signoff samples --json` prints it (app/cli/main.py cmd_samples)."""
+    base_cols = ["id", "class", "missing_side", "input", "reference", "baseline_output", "candidate_output",
+                 "baseline_score", "candidate_score", "delta"]
+    from signoff.core.compare import is_prediction_extra
+
+    slices = [c for c in frame.columns if c not in base_cols and c != "severity" and not c.endswith("_bytes")
+              and not is_prediction_extra(c)]
+    out = io.StringIO()
+    with redirect_stdout(out):
+        for rec in frame.to_dict("records"):
+            print_json_line({"eval_set": eval_set, **{c: rec.get(c) for c in base_cols},
+                             "slices": {c: rec.get(c) for c in slices}})
+    return [json.loads(line) for line in out.getvalue().splitlines()]
+
+
+def test_review_opens_the_table_it_just_stored_in_one_process(qtbot, tmp_path, monkeypatch, capsys):
+    paths = _files(tmp_path)
+    reads = comparison_reads(monkeypatch)
+    launcher = _launcher(qtbot, ["review", str(paths["base"]), str(paths["cand"]), "--samples", str(paths["samples"])])
+    said = []
+    launcher._progress.connect(lambda _attempt, text: said.append(text))
+    with qtbot.waitSignal(launcher.startup.painted, timeout=5000):
+        launcher.start()
+    with qtbot.waitSignal(launcher.ready, timeout=60_000) as ready:
+        pass
+    window = ready.args[0]
+    try:
+        qtbot.waitUntil(lambda: window.request is not None and len(window.model.frame) == 4, timeout=20_000)
+        req = window.request
+        assert req.id in window.inbox.request_ids() and not launcher.startup.isVisible()
+        assert {"Reading the files…", "Comparing cand…", "Saving the review request…"} <= set(said), said
+        assert reads == []          # opened from the table in memory, not read back from its file
+        frame = window.model.frame.copy()
+    finally:
+        assert launcher.wait(30)
+        window.close()
+        window.service.store.close()
+    capsys.readouterr()
+    assert main(["samples", str(req.id), "--json"]) == 0     # a new service: the file read back
+    stored = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert reads                                            # (that one was read, its hash checked)
+    assert _rows_as_json(frame, "cand") == stored
+    assert {r["id"]: r["class"] for r in stored}["b"] == "improved"
+
+
+def test_review_of_bad_input_fails_in_the_start_up_window_and_stores_nothing(qtbot, tmp_path):
+    paths = _files(tmp_path)
+    csv = tmp_path / "cand.csv"
+    csv.write_text("id,prediction\na,4\n")
+    launcher = _launcher(qtbot, ["review", str(paths["base"]), str(csv)])
+    with qtbot.waitSignal(launcher.failed, timeout=60_000) as failed:
+        launcher.start()
+    s = launcher.startup
+    assert failed.args == [s.message.text()]
+    assert "different formats" in s.message.text() and "\n" not in s.message.text()
+    assert s.quit_button.isVisible() and s.retry_button.isVisible() and s.isVisible()
+    assert s.hint.text() == startup.INPUT_HINT and s.hint.isVisible()
+    assert launcher.exit_code == 2 and launcher.window is None
+    assert launcher.wait(30)
+    from signoff.store.store import Store
+
+    store = Store()
+    try:
+        assert store.list_requests() == []
+    finally:
+        store.close()
