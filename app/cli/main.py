@@ -217,7 +217,7 @@ def cmd_request(args) -> int:
                              policy_ref=(args.policy_ref or "").strip(), sha=args.sha)
     source = source_cls.from_cli(_source_options(args, args.source, source_cls), context)
     req = service.create_request(source, sha=args.sha, baseline=args.baseline, candidate=args.candidate,
-                                 change_key=args.change)
+                                 change_key=args.change, engine=args.engine)
     _publish_quietly(service)
     for es in service.summary(req.id)["eval_sets"]:   # the warnings `show` prints, on stderr
         for w in es.get("warnings", []):
@@ -1089,6 +1089,10 @@ def build_parser(with_sources: bool = True) -> argparse.ArgumentParser:
                                     "(else --repo DIR, read at its default branch)")
     s.add_argument("--source", default="git", help="source plugin: git, files, mlflow, ... (default: git)")
     s.add_argument("--locator", help="JSON arguments for a source plugin (older scripts; sources have their own options)")
+    s.add_argument("--engine", choices=("auto", "memory", "out-of-core"), default="auto",
+                   help="the comparison engine: memory, out-of-core (DuckDB over Parquet files, spilling to disk; "
+                        "files: --source files) or auto (default: out of core when Parquet inputs would not fit "
+                        "in memory; docs/architecture.md)")
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=cmd_request, _source_flags={}, _source_owners={})
     if with_sources:   # the plugins' own options: loading them costs, so only for `request` (and completion)

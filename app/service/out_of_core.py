@@ -260,10 +260,14 @@ def _finish(batch: pa.RecordBatch, schema: pa.Schema) -> pa.Table:
 def compare_parquet(spec: EvalSetSpec, samples: str | Path, baseline: str | Path, candidate: str | Path, *,
                     out: str | Path | None = None, warnings: list[str] | None = None,
                     memory_limit: str = MEMORY_LIMIT, temp_dir: str | Path | None = None,
-                    threads: int | None = None) -> OutOfCoreResult:
+                    threads: int | None = None, mapped=None) -> OutOfCoreResult:
     """Compare out of core: the per-sample table written to `out` (a temporary file when None)
     as Parquet with row groups for paging, and its summary. InputError for what compare()
-    refuses too (duplicate ids, a non-finite score under non_finite_scores = "error")."""
+    refuses too (duplicate ids, a non-finite score under non_finite_scores = "error").
+
+    `mapped`: None for inputs in the canonical shape; else the files as the spec describes
+    them (app/service/file_inputs.py: `mapped.views(con, ...)` maps their columns and checks
+    them as the loaders do, returning the loaders' warnings)."""
     import duckdb
 
     out = Path(out) if out is not None else Path(tempfile.mkstemp(suffix=".parquet")[1])
@@ -271,9 +275,12 @@ def compare_parquet(spec: EvalSetSpec, samples: str | Path, baseline: str | Path
     con = duckdb.connect(config={"memory_limit": memory_limit, "temp_directory": spill.name,
                                  "preserve_insertion_order": False, **({"threads": threads} if threads else {})})
     try:
-        for view, path in (("samples", samples), ("baseline", baseline), ("candidate", candidate)):
-            con.execute(f"CREATE VIEW {view} AS SELECT * EXCLUDE (file_row_number), file_row_number AS rn "
-                        f"FROM read_parquet({_literal(str(path))}, file_row_number = true)")
+        if mapped is None:
+            for view, path in (("samples", samples), ("baseline", baseline), ("candidate", candidate)):
+                con.execute(f"CREATE VIEW {view} AS SELECT * EXCLUDE (file_row_number), file_row_number AS rn "
+                            f"FROM read_parquet({_literal(str(path))}, file_row_number = true)")
+        else:
+            warnings = [*(warnings or []), *mapped.views(con, spec, samples, baseline, candidate)]
         cols = {v: _columns(con, v) for v in ("samples", "baseline", "candidate")}
         _check(con, spec, "samples", "samples", False)
         _check(con, spec, "baseline", "baseline predictions", "score" in cols["baseline"])

@@ -29,7 +29,7 @@ from signoff.core.compare import BASE_COLUMNS, PREDICTION_PREFIXES, all_distinct
 from signoff.core.config import EvalSetSpec, ProjectConfig
 from signoff.core.errors import InputError
 from signoff.core.hashing import combine_hashes, sha256_bytes
-from signoff.core.model import EvalSetData
+from signoff.core.model import EvalSetData, EvalSetFiles
 from signoff.core.tasks import TaskState
 
 from .paths import clean_relpath
@@ -463,3 +463,38 @@ def load_eval_sets(config: ProjectConfig, read_bytes: ReadBytes, *, revision: Ca
         sets.append(build_eval_set(spec, *read, read_bytes=read_bytes, task=task))
     task.report("loaded", 1.0)
     return sets
+
+
+# -- every eval set of a config, as files (the out-of-core engine's inputs) -------------------
+
+def eval_set_files(config: ProjectConfig, path_of: Callable[[str, str], str], *,
+                   task: TaskState | None = None, config_file: str = "signoff.toml") -> list[EvalSetFiles]:
+    """Each eval set of `config` as its three local files, not read (app/service/file_inputs.py):
+    `path_of(side, relative path)` is the file of that side. The content hash is load_eval_sets'
+    (the SHA-256 of each file's bytes), computed as the files stream."""
+    task = task or TaskState()
+    sets = []
+    for spec in config.eval_sets:
+        what = f"eval set {spec.name!r} in {config_file}"
+        samples = path_of("samples", clean_relpath(spec.samples, f"{what}: samples"))
+        predictions = clean_relpath(spec.predictions, f"{what}: predictions")
+        baseline, candidate = path_of("baseline", predictions), path_of("candidate", predictions)
+        task.report(f"hashing {spec.name}", 0.0)
+        hashes = [f"{side}:{file_sha256(path)}" for side, path in
+                  (("samples", samples), ("baseline", baseline), ("candidate", candidate))]
+        sets.append(EvalSetFiles(spec, samples, baseline, candidate, combine_hashes(hashes)))
+    return sets
+
+
+def file_sha256(path: str) -> str:
+    """sha256_bytes of the file's bytes, read in chunks."""
+    import hashlib
+
+    h = hashlib.sha256()
+    try:
+        with open(path, "rb") as f:
+            while chunk := f.read(8 << 20):
+                h.update(chunk)
+    except OSError as exc:
+        raise InputError(f"cannot read {path}: {exc.strerror}") from None
+    return h.hexdigest()
