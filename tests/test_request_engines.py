@@ -77,7 +77,35 @@ def _rounded(value):
     return value
 
 
-def test_either_engine_prints_the_same_through_signoff_request(workspace, tmp_path, capsys, monkeypatch):
+def _twist(root: Path) -> None:
+    """support-replies with its own column names (mapped in signoff.toml), an extra field, ids on one
+    side only and a NaN score counted as none: every loader path the engines must agree on."""
+    for part, folder in (("samples", "evals"), ("baseline", "base/predictions"), ("candidate", "cand/predictions")):
+        path = root / folder / "support-replies.parquet"
+        table = pq.read_table(path)
+        names = {"id": "uid", "output": "text"}
+        table = table.rename_columns([names.get(c, c) for c in table.column_names])
+        if part == "baseline":
+            table = table.slice(3)
+            table = table.set_column(table.column_names.index("score"), "score",
+                                     pa.array([float("nan")] + table.column("score").to_pylist()[1:], pa.float64()))
+        if part == "candidate":
+            extra = pa.table({c: [table.column(c)[0].as_py()] for c in table.column_names})
+            extra = extra.set_column(0, "uid", pa.array(["only-in-candidate"]))
+            table = pa.concat_tables([table, extra.cast(table.schema)])
+            table = table.append_column("latency_ms", pa.array(range(table.num_rows), pa.int64()))
+        pq.write_table(table, path)
+    policy = (root / "signoff.toml").read_text().replace(
+        'predictions = "predictions/support-replies.parquet"\n',
+        'predictions = "predictions/support-replies.parquet"\ncolumns = { id = "uid", output = "text" }\n'
+        'non_finite_scores = "as-missing"\n')
+    (root / "signoff.toml").write_text(policy)
+
+
+@pytest.mark.parametrize("twisted", [False, True], ids=["demo", "mapped-columns-and-one-sided-ids"])
+def test_either_engine_prints_the_same_through_signoff_request(workspace, tmp_path, capsys, monkeypatch, twisted):
+    if twisted:
+        _twist(workspace)
     found = {}
     for engine in ("memory", "out-of-core"):
         home = tmp_path / f"home-{engine}"
@@ -88,6 +116,9 @@ def test_either_engine_prints_the_same_through_signoff_request(workspace, tmp_pa
     assert len(memory[0]) > 100
     assert _rounded(ooc[0]) == _rounded(memory[0])
     assert _rounded(ooc[1]) == _rounded(memory[1])
+    if twisted:
+        warnings = [w for es in memory[1]["eval_sets"] for w in es.get("warnings", [])]
+        assert any("only in the candidate" in w for w in warnings) and any("NaN or infinite" in w for w in warnings)
 
 
 def test_auto_goes_out_of_core_when_the_inputs_would_not_fit(workspace, tmp_path, capsys, monkeypatch):
