@@ -80,13 +80,16 @@ def _not_out_of_core(sets: list[EvalSetFiles]) -> str:
 
 def arrow_bytes(sets: list[EvalSetFiles]) -> int:
     """About what the inputs take as Arrow: their Parquet footers' uncompressed sizes."""
+    return parquet_arrow_bytes(list(dict.fromkeys(p for es in sets for p in (es.samples, es.baseline, es.candidate))))
+
+
+def parquet_arrow_bytes(paths) -> int:
     import pyarrow.parquet as pq
 
     total = 0
-    for es in sets:
-        for path in {es.samples, es.baseline, es.candidate}:
-            meta = pq.ParquetFile(path).metadata
-            total += sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
+    for path in paths:
+        meta = pq.ParquetFile(path).metadata
+        total += sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
     return total
 
 
@@ -107,7 +110,11 @@ def available_memory() -> int:
 
 def too_big(sets: list[EvalSetFiles]) -> bool:
     """The documented rule (module docstring): the in-memory engine would not fit."""
-    needed = arrow_bytes(sets) * MEMORY_FACTOR
+    return needs_out_of_core(arrow_bytes(sets))
+
+
+def needs_out_of_core(inputs_arrow_bytes: int) -> bool:
+    needed = inputs_arrow_bytes * MEMORY_FACTOR
     above = os.environ.get(ENV_ABOVE)
     if above:
         return needed > int(above)

@@ -12,13 +12,12 @@ Output types text, label and number; json and image outputs compare in memory on
 normalisation is Python's). What is not SQL: `sample_hash` (signoff.core.compare.sample_hashes,
 a SHA-256 per row) is added batch by batch while the sorted result streams to its file.
 
-Choosing (choose_engine): "memory", "duckdb", or "auto": DuckDB when the inputs take more than
-OUT_OF_CORE_ABOVE_BYTES on disk (SIGNOFF_OUT_OF_CORE_ABOVE, in bytes, overrides).
+Choosing (choose_engine): "memory", "duckdb", or "auto": DuckDB when the in-memory engine would
+not fit, by app/service/file_inputs.py's rule (`signoff request --engine` uses the same).
 """
 
 from __future__ import annotations
 
-import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,8 +35,6 @@ from signoff.core.model import SEVERITY, ChangeClass
 from signoff.store.comparison_files import ARROW_BYTES_KEY, MAX_ROWS, MIN_ROWS, ROW_GROUP_BYTES, dictionary_columns
 from signoff.store.frames import META_KEY
 
-OUT_OF_CORE_ABOVE_BYTES = 1 << 30
-ENV_ABOVE = "SIGNOFF_OUT_OF_CORE_ABOVE"
 ENGINES = ("auto", "memory", "duckdb")
 OUTPUT_TYPES = ("text", "label", "number")
 MEMORY_LIMIT = "3GB"          # DuckDB's own limit; it spills beyond it (100M short samples: 3.5 GiB peak; 2 GB ran out)
@@ -155,13 +152,14 @@ def compare_files(spec: EvalSetSpec, samples: str | Path, baseline: str | Path, 
 
 
 def choose_engine(paths, engine: str = "auto") -> str:
-    """"memory" or "duckdb" for inputs at `paths`: as asked, or by their size on disk."""
+    """"memory" or "duckdb" for the Parquet inputs at `paths`: as asked, or by their Arrow size."""
     if engine not in ENGINES:
         raise InputError(f"unknown comparison engine {engine!r}: use one of {', '.join(ENGINES)}")
     if engine != "auto":
         return engine
-    above = int(os.environ.get(ENV_ABOVE) or OUT_OF_CORE_ABOVE_BYTES)
-    return "duckdb" if sum(os.path.getsize(p) for p in paths) > above else "memory"
+    from .file_inputs import needs_out_of_core, parquet_arrow_bytes
+
+    return "duckdb" if needs_out_of_core(parquet_arrow_bytes(paths)) else "memory"
 
 
 def _quote(name: str) -> str:
