@@ -181,31 +181,14 @@ class MappedInputs:
         return f"CAST({_q(spec.id_column)} AS VARCHAR) AS id"
 
     def _samples(self, spec, types: dict, path: str) -> str:
-        from signoff.core.compare import BASE_COLUMNS, PREDICTION_PREFIXES
+        from signoff.core.sample_columns import other_sample_columns
 
-        reserved = set(BASE_COLUMNS) | {"output", "score"}   # the loaders' _RESERVED
         cols = [self._id(spec, types, path)]
         self._require(types, spec.input_column, "input", path)
         cols.append(f"{_q(spec.input_column)} AS input")
         cols.append(f"{_q(spec.reference_column)} AS reference" if spec.reference_column in types
                     else "CAST(NULL AS VARCHAR) AS reference")
-        mapped = {spec.id_column, spec.input_column, spec.reference_column}
-        if spec.slices:
-            missing = [c for c in spec.slices if c not in types]
-            if missing:
-                raise InputError(f"{path} has no slice column {', '.join(map(repr, missing))} named in signoff.toml "
-                                 f"(its columns: {', '.join(types)})")
-            for col in spec.slices:
-                if col in reserved or col.endswith("_bytes") or col.startswith(PREDICTION_PREFIXES):
-                    raise InputError(f"{path}: slice column {col!r} has a name the comparison uses itself; rename it")
-                cols.append(f"{_q(col)} AS {_q(col)}")
-        else:
-            for col in types:
-                if col in mapped:
-                    continue
-                name = (f"sample_{col}" if (col in reserved or col.endswith("_bytes")
-                                            or col.startswith(PREDICTION_PREFIXES)) else col)
-                cols.append(f"{_q(col)} AS {_q(name)}")
+        cols += [f"{_q(col)} AS {_q(name)}" for col, name in other_sample_columns(spec, list(types), path).items()]
         return ", ".join(cols)
 
     def _predictions(self, spec, types: dict, path: str) -> str:
