@@ -179,3 +179,31 @@ def test_a_blank_id_is_refused_out_of_core(workspace, tmp_path, capsys, monkeypa
     pq.write_table(table.set_column(0, "id", pa.array(["  "] + table.column("id").to_pylist()[1:])), path)
     code, out, err = request(capsys, workspace, tmp_path / "h", monkeypatch, "--engine", "out-of-core")
     assert code == 2 and "row 1: the sample id is missing or blank" in err and len(err.splitlines()) == 1
+
+
+@pytest.mark.parametrize("samples", [True, False], ids=["samples-file", "samples-from-the-candidate"])
+def test_signoff_review_of_two_parquet_files_either_engine(workspace, tmp_path, capsys, monkeypatch, samples):
+    """`signoff review BASE CAND` of Parquet files: the columns guessed from the files' schemas, and
+    either engine stores the same samples and summary (the requests' content hashes differ: the
+    in-memory path hashes the samples as the JSONL it makes of them)."""
+    name = "support-replies"
+    base, cand = workspace / "base/predictions" / f"{name}.parquet", workspace / "cand/predictions" / f"{name}.parquet"
+    if not samples:   # the candidate file carries the samples' input and reference
+        s = pq.read_table(workspace / "evals" / f"{name}.parquet").select(["id", "input", "reference"])
+        for path in (base, cand):
+            pq.write_table(pq.read_table(path).join(s, "id").sort_by("id"), path)
+    extra = ["--samples", str(workspace / "evals" / f"{name}.parquet")] if samples else []
+    found = {}
+    for engine in ("memory", "out-of-core"):
+        home = tmp_path / f"home-{engine}"
+        monkeypatch.setenv("SIGNOFF_HOME", str(home))
+        code, out, err = run(capsys, "review", str(base), str(cand), *extra, "--no-gui", "--json", "--engine", engine)
+        assert code == 0, err
+        got = json.loads(out)
+        assert got["columns"]["output"] == "output" and got["type"] == "text"
+        rows, summary = printed(capsys, monkeypatch, home, str(got["id"]))
+        del summary["request"]   # its own random label and the content hash; the rest is the comparison's
+        found[engine] = rows, summary
+    assert len(found["memory"][0]) > 100
+    assert _rounded(found["out-of-core"][0]) == _rounded(found["memory"][0])
+    assert _rounded(found["out-of-core"][1]) == _rounded(found["memory"][1])

@@ -157,7 +157,7 @@ def cmd_review(args) -> int:
         sha = f"local review {uuid.uuid4().hex[:8]}: {Path(args.candidate_file).name} vs {Path(args.baseline_file).name}"
         change = sha
     req = service.create_request(source, sha=sha, candidate=sha, baseline=Path(args.baseline_file).name,
-                                 change_key=change)
+                                 change_key=change, engine=args.engine)
     _publish_quietly(service)
     summary = service.summary(req.id)
     for es in summary["eval_sets"]:
@@ -1070,6 +1070,9 @@ def build_parser(with_sources: bool = True) -> argparse.ArgumentParser:
     s.add_argument("--policy", metavar="FILE", help="signoff.toml from the default branch: makes the review a "
                                                      "release gate (without it: a local review, you the only reviewer)")
     s.add_argument("--change", help="with --sha: change key shared by requests of one change (default: its own)")
+    s.add_argument("--engine", choices=("auto", "memory", "out-of-core"), default="auto",
+                   help="the comparison engine (default: auto, out of core for Parquet files larger than memory "
+                        "allows; as for `signoff request`)")
     s.add_argument("--no-gui", action="store_true", help="print the summary, do not open the window")
     s.add_argument("--json", action="store_true", help="with --no-gui: the request and the guessed columns as JSON")
     s.set_defaults(func=cmd_review)
