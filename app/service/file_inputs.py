@@ -2,8 +2,10 @@
 (issue 16, item 2).
 
 A source that can hand its eval sets over as local files offers
-`input_files(candidate=, baseline=, task=)`: what `load` gives, each eval set an EvalSetFiles
-(its spec, its three files, its content hash), nothing read (plugins/files). Engines:
+`input_files(candidate=, baseline=, task=, hashed=)`: what `load` gives, each eval set an
+EvalSetFiles (its spec, its three files, its content hash unless hashed=False), nothing read
+(plugins/files). The engine is chosen on the unhashed files; only the out-of-core path hashes
+them (the memory path hashes what it reads). Engines:
 
   memory       the source loads the eval sets, signoff.core.compare compares them (any output type)
   out-of-core  DuckDB over the Parquet files (app/service/out_of_core.py), with a memory limit,
@@ -48,15 +50,13 @@ def load(source, engine: str, *, candidate: str, baseline: str | None, task) -> 
     if files_of is None:
         raise InputError(f"--engine out-of-core: the {source.NAME} source does not hand its eval sets over as "
                          "files (the out-of-core engine compares Parquet files: --source files); use --engine memory")
-    files = files_of(candidate=candidate, baseline=baseline, task=task)
+    files = files_of(candidate=candidate, baseline=baseline, task=task, hashed=False)
     why_not = _not_out_of_core(files.eval_sets)
-    if engine == "out-of-core":
-        if why_not:
-            raise InputError(f"--engine out-of-core: {why_not}; use --engine memory")
-        return files
-    if why_not or not too_big(files.eval_sets):
+    if engine == "out-of-core" and why_not:
+        raise InputError(f"--engine out-of-core: {why_not}; use --engine memory")
+    if engine == "auto" and (why_not or not too_big(files.eval_sets)):
         return source.load(candidate=candidate, baseline=baseline, task=task)
-    return files
+    return files_of(candidate=candidate, baseline=baseline, task=task, hashed=True)
 
 
 def _not_out_of_core(sets: list[EvalSetFiles]) -> str:

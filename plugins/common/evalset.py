@@ -450,11 +450,13 @@ def load_eval_sets(config: ProjectConfig, read_bytes: ReadBytes, *, revision: Ca
 
 # -- every eval set of a config, as files (the out-of-core engine's inputs) -------------------
 
-def eval_set_files(config: ProjectConfig, path_of: Callable[[str, str], str], *,
+def eval_set_files(config: ProjectConfig, path_of: Callable[[str, str], str], *, hashed: bool = True,
                    task: TaskState | None = None, config_file: str = "signoff.toml") -> list[EvalSetFiles]:
     """Each eval set of `config` as its three local files, not read (app/service/file_inputs.py):
     `path_of(side, relative path)` is the file of that side. The content hash is load_eval_sets'
-    (the SHA-256 of each file's bytes), computed as the files stream."""
+    (the SHA-256 of each file's bytes), computed as the files stream; "" when not `hashed`
+    (the engine is being chosen: reading every file for a hash the memory path computes again
+    would cost a whole read)."""
     task = task or TaskState()
     sets = []
     for spec in config.eval_sets:
@@ -462,10 +464,12 @@ def eval_set_files(config: ProjectConfig, path_of: Callable[[str, str], str], *,
         samples = path_of("samples", clean_relpath(spec.samples, f"{what}: samples"))
         predictions = clean_relpath(spec.predictions, f"{what}: predictions")
         baseline, candidate = path_of("baseline", predictions), path_of("candidate", predictions)
-        task.report(f"hashing {spec.name}", 0.0)
-        hashes = [f"{side}:{file_sha256(path)}" for side, path in
-                  (("samples", samples), ("baseline", baseline), ("candidate", candidate))]
-        sets.append(EvalSetFiles(spec, samples, baseline, candidate, combine_hashes(hashes)))
+        content = ""
+        if hashed:
+            task.report(f"hashing {spec.name}", 0.0)
+            content = combine_hashes([f"{side}:{file_sha256(path)}" for side, path in
+                                      (("samples", samples), ("baseline", baseline), ("candidate", candidate))])
+        sets.append(EvalSetFiles(spec, samples, baseline, candidate, content))
     return sets
 
 

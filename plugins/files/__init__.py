@@ -155,11 +155,12 @@ class FilesSource(Source):
         return self._loaded(candidate, baseline, task, lambda config, task: load_eval_sets(
             config, self.read_bytes, task=task, config_file=CONFIG_FILE))
 
-    def input_files(self, *, candidate: str = "", baseline: str | None = None,
-                    task: TaskState | None = None) -> LoadedInput:
-        """What `load` gives, each eval set as its three files (EvalSetFiles), not read."""
+    def input_files(self, *, candidate: str = "", baseline: str | None = None, task: TaskState | None = None,
+                    hashed: bool = True) -> LoadedInput:
+        """What `load` gives, each eval set as its three files (EvalSetFiles), not read (content
+        hashes "" unless `hashed`)."""
         return self._loaded(candidate, baseline, task, lambda config, task: eval_set_files(
-            config, self._file, task=task, config_file=CONFIG_FILE))
+            config, self._file, hashed=hashed, task=task, config_file=CONFIG_FILE))
 
     def _loaded(self, candidate: str, baseline: str | None, task: TaskState | None, sets_of) -> LoadedInput:
         task = task or TaskState()

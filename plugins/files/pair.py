@@ -208,12 +208,13 @@ class FilePairSource(Source):
                            eval_sets=sets, title=f"{cand} vs {base}", config_text=self.config_text,
                            candidate_config_text="")
 
-    def input_files(self, *, candidate: str = "", baseline: str | None = None,
-                    task: TaskState | None = None) -> LoadedInput:
+    def input_files(self, *, candidate: str = "", baseline: str | None = None, task: TaskState | None = None,
+                    hashed: bool = True) -> LoadedInput:
         """What `load` gives, the eval set as its files, not read (the out-of-core engine's inputs:
         app/service/file_inputs.py). The samples are the samples file's columns, or the candidate
         file's id, input and reference; their content hash is of that file's bytes (`load` hashes
-        the JSONL it makes of them: the two engines' requests differ in that hash alone)."""
+        the JSONL it makes of them: the two engines' requests differ in that hash alone); ""
+        unless `hashed`."""
         from signoff.core.hashing import combine_hashes
         from signoff.core.model import EvalSetFiles
         from signoff.plugins.common.evalset import file_sha256
@@ -223,9 +224,9 @@ class FilePairSource(Source):
         samples = self.samples_file or self.candidate_file
         keep = None if self.samples_file else tuple(self.columns[r] for r in ("id", "input", "reference")
                                                     if r in self.columns)
-        hashes = [f"samples:{file_sha256(samples)}", f"baseline:{file_sha256(self.baseline_file)}",
-                  f"candidate:{file_sha256(self.candidate_file)}"]
-        sets = [EvalSetFiles(spec, samples, self.baseline_file, self.candidate_file, combine_hashes(hashes), keep)]
+        content = combine_hashes([f"samples:{file_sha256(samples)}", f"baseline:{file_sha256(self.baseline_file)}",
+                                  f"candidate:{file_sha256(self.candidate_file)}"]) if hashed else ""
+        sets = [EvalSetFiles(spec, samples, self.baseline_file, self.candidate_file, content, keep)]
         return self._loaded(config, sets, candidate, baseline)
 
     def read_bytes(self, side: str, path: str) -> bytes:
