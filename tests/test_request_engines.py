@@ -164,6 +164,13 @@ def test_out_of_core_refuses_what_it_cannot_compare_in_one_line(workspace, tmp_p
     code, out, err = request(capsys, workspace, tmp_path / "h", monkeypatch, "--engine", "out-of-core")
     assert code == 2 and err == ("signoff: --engine out-of-core: DuckDB is not installed (pip install duckdb); "
                                  "use --engine memory\n")
+    monkeypatch.setenv(file_inputs.ENV_ABOVE, "1000")   # auto, the inputs too big for memory: refused too
+    code, out, err = request(capsys, workspace, tmp_path / "h", monkeypatch)
+    assert code == 2 and err == ("signoff: the inputs do not fit in memory: DuckDB is not installed (pip install "
+                                 "duckdb); use --engine memory\n")
+    monkeypatch.setenv(file_inputs.ENV_ABOVE, str(10**12))   # they fit: DuckDB is not needed
+    code, out, err = request(capsys, workspace, tmp_path / "h", monkeypatch)
+    assert code == 0, err
 
 
 def test_a_source_without_files_is_refused_out_of_core(tmp_path, capsys, monkeypatch):

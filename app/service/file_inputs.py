@@ -11,9 +11,11 @@ them (the memory path hashes what it reads). Engines:
   out-of-core  DuckDB over the Parquet files (app/service/out_of_core.py), with a memory limit,
                spilling to disk; refused in one line when DuckDB is missing, the source has no
                files to give, a file is not Parquet or an output type is json/image
-  auto         out of core when that is possible and the inputs' Arrow size (their Parquet
-               footers' uncompressed sizes) times MEMORY_FACTOR is more than the memory available
-               (MemAvailable), or than SIGNOFF_OUT_OF_CORE_ABOVE bytes when that is set; else memory
+  auto         out of core when the inputs are Parquet files of text/label/number eval sets and
+               their Arrow size (the Parquet footers' uncompressed sizes) times MEMORY_FACTOR is
+               more than the memory available (MemAvailable), or than SIGNOFF_OUT_OF_CORE_ABOVE
+               bytes when that is set (then DuckDB missing is refused in one line, not tried in
+               memory); else memory
 
 MEMORY_FACTOR: the in-memory request at 1M samples peaks at ~2.9x its inputs' Arrow size
 (1,359 MiB for 451 MiB; docs/performance.md).
@@ -52,21 +54,27 @@ def load(source, engine: str, *, candidate: str, baseline: str | None, task) -> 
                          "files (the out-of-core engine compares Parquet files: --source files); use --engine memory")
     files = files_of(candidate=candidate, baseline=baseline, task=task, hashed=False)
     why_not = _not_out_of_core(files.eval_sets)
-    if engine == "out-of-core" and why_not:
-        raise InputError(f"--engine out-of-core: {why_not}; use --engine memory")
     if engine == "auto" and (why_not or not too_big(files.eval_sets)):
         return source.load(candidate=candidate, baseline=baseline, task=task)
+    why_not = why_not or _no_duckdb()   # imported only when it is to run
+    if why_not:
+        raise InputError(f"{'--engine out-of-core' if engine == 'out-of-core' else 'the inputs do not fit in memory'}: "
+                         f"{why_not}; use --engine memory")
     return files_of(candidate=candidate, baseline=baseline, task=task, hashed=True)
 
 
-def _not_out_of_core(sets: list[EvalSetFiles]) -> str:
-    """Why these eval sets cannot be compared out of core ("" when they can)."""
-    from .out_of_core import OUTPUT_TYPES
-
+def _no_duckdb() -> str:
     try:
         import duckdb  # noqa: F401
     except ImportError:
         return "DuckDB is not installed (pip install duckdb)"
+    return ""
+
+
+def _not_out_of_core(sets: list[EvalSetFiles]) -> str:
+    """Why these eval sets cannot be compared out of core ("" when they can; DuckDB aside)."""
+    from .out_of_core import OUTPUT_TYPES
+
     for es in sets:
         if es.spec.output_type not in OUTPUT_TYPES:
             return (f"eval set {es.spec.name!r} has {es.spec.output_type} outputs, compared in memory only "
