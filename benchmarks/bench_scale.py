@@ -139,7 +139,7 @@ def generate(n: int, root: Path) -> None:
     print(f"ARROW {sum(t.nbytes for t in tables.values())}")
 
 
-def measure(n: int, work: Path, skip_window: bool, repeat: int = 1) -> dict:
+def measure(n: int, work: Path, skip_window: bool, repeat: int = 1, engine: str = "auto") -> dict:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (os.environ.get("PYTHONPATH", ""), str(ROOT)) if p)}
     root = work / f"ws-{n}"
     gen_s, _mb, out = run([sys.executable, __file__, "--generate", str(n), str(root)], env)
@@ -159,7 +159,8 @@ def measure(n: int, work: Path, skip_window: bool, repeat: int = 1) -> dict:
         request_s, request_mb, out = run([sys.executable, "-m", "signoff", "request", "--source", "files",
                                           "--samples", str(root), "--baseline-dir", str(root / "base"),
                                           "--candidate-dir", str(root / "cand"), "--policy",
-                                          str(root / "signoff.toml"), "--sha", SHA], henv)
+                                          str(root / "signoff.toml"), "--sha", SHA,
+                                          *(["--engine", engine] if engine != "auto" else [])], henv)
         request_id = int(out.strip().splitlines()[-1])
         row = {"n": n, "floor_s": floor_s, "floor_mb": floor_mb, "request_s": request_s, "request_mb": request_mb,
                "stored_per_sample": (dir_size(home) - before) / n}
@@ -206,6 +207,8 @@ def main() -> int:
     ap.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000],
                     help="sample counts (default: 100000 1000000; add 10000000 for the 10M figure)")
     ap.add_argument("--no-window", action="store_true", help="the request and the floor only")
+    ap.add_argument("--engine", default="auto", choices=("auto", "memory", "out-of-core"),
+                    help="`signoff request --engine` (default: auto, as a user runs it)")
     ap.add_argument("--repeat", type=int, default=3, help="runs per size, medians reported (default 3)")
     ap.add_argument("--window", nargs=2, metavar=("HOME", "REQUEST"), help=argparse.SUPPRESS)
     ap.add_argument("--generate", nargs=2, metavar=("N", "DIR"), help=argparse.SUPPRESS)
@@ -219,11 +222,12 @@ def main() -> int:
         return 0
     with open("/proc/loadavg") as f:
         load = " ".join(f.read().split()[:3])
-    print(f"signoff scale benchmark: {os.cpu_count()} cores, load average {load} at the start")
+    print(f"signoff scale benchmark: {os.cpu_count()} cores, load average {load} at the start, "
+          f"engine {args.engine}")
     work = Path(tempfile.mkdtemp(prefix="signoff-scale-"))
     try:
         for n in args.sizes:
-            measure(n, work, args.no_window, args.repeat)
+            measure(n, work, args.no_window, args.repeat, args.engine)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     with open("/proc/loadavg") as f:

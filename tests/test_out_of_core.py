@@ -158,11 +158,10 @@ def test_duplicate_ids_and_non_finite_scores(tmp_path):
 
 
 def test_the_engine_is_chosen_by_size_or_by_name(tmp_path, monkeypatch):
-    small = tmp_path / "x.parquet"
-    small.write_bytes(b"x" * 100)
+    small = _write(pa.table({"id": ["a", "b"], "output": ["x" * 50, "y" * 50]}), tmp_path / "x.parquet")
     assert ooc.choose_engine([small]) == "memory"
     assert ooc.choose_engine([small], "duckdb") == "duckdb"
-    monkeypatch.setenv(ooc.ENV_ABOVE, "99")
+    monkeypatch.setenv("SIGNOFF_OUT_OF_CORE_ABOVE", "99")   # its Arrow size x 3 is more
     assert ooc.choose_engine([small]) == "duckdb"
     assert ooc.choose_engine([small], "memory") == "memory"
     with pytest.raises(InputError, match="unknown comparison engine 'spark'"):

@@ -171,7 +171,8 @@ def _make_review(args, service, progress=None):
     # with --sha: that commit's request; without: a local review, about no commit (its refs are fields)
     task = TaskState((lambda text, _fraction: progress(_progress_line(text))) if progress is not None else None)
     req = service.create_request(source, task=task, **files_request_refs(args.baseline_file, args.candidate_file,
-                                                                         sha=args.sha or "", change=args.change or ""))
+                                                                         sha=args.sha or "", change=args.change or ""),
+                                 engine=args.engine)
     _publish_quietly(service)
     for name, es in service.store.comparison_summaries(req.id).items():
         for w in es.get("warnings", []):
@@ -240,7 +241,7 @@ def cmd_request(args) -> int:
                              policy_ref=(args.policy_ref or "").strip(), sha=args.sha)
     source = source_cls.from_cli(_source_options(args, args.source, source_cls), context)
     req = service.create_request(source, sha=args.sha, baseline=args.baseline, candidate=args.candidate,
-                                 change_key=args.change)
+                                 change_key=args.change, engine=args.engine)
     _publish_quietly(service)
     for es in service.summary(req.id)["eval_sets"]:   # the warnings `show` prints, on stderr
         for w in es.get("warnings", []):
@@ -1124,6 +1125,9 @@ def build_parser(with_sources: bool = True, only_source: str | None = None,
     s.add_argument("--policy", metavar="FILE", help="signoff.toml from the default branch: makes the review a "
                                                      "release gate (without it: a local review, you the only reviewer)")
     s.add_argument("--change", help="with --sha: change key shared by requests of one change (default: its own)")
+    s.add_argument("--engine", choices=("auto", "memory", "out-of-core"), default="auto",
+                   help="the comparison engine (default: auto, out of core for Parquet files larger than memory "
+                        "allows; as for `signoff request`)")
     s.add_argument("--no-gui", action="store_true", help="print the summary, do not open the window")
     s.add_argument("--json", action="store_true", help="with --no-gui: the request and the guessed columns as JSON")
     s.set_defaults(func=cmd_review)
@@ -1144,6 +1148,10 @@ def build_parser(with_sources: bool = True, only_source: str | None = None,
     s.add_argument("--source", default="git", help="source plugin: " + (", ".join(_source_names()) if with_sources
                                                                        else "git, files, …") + " (default: git)")
     s.add_argument("--locator", help="JSON arguments for a source plugin (older scripts; sources have their own options)")
+    s.add_argument("--engine", choices=("auto", "memory", "out-of-core"), default="auto",
+                   help="the comparison engine: memory, out-of-core (DuckDB over Parquet files, spilling to disk; "
+                        "files: --source files) or auto (default: out of core when Parquet inputs would not fit "
+                        "in memory; docs/architecture.md)")
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=cmd_request, _source_flags={}, _source_owners={})
     if with_sources and command in (None, "request"):   # the plugins' own options: loading them costs

@@ -72,6 +72,22 @@ class EvalSetData:
     no_score: dict[str, list[str]] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class EvalSetFiles:
+    """One eval set as local files, not read: what a source hands the out-of-core engine
+    (app/service/file_inputs.py) instead of an EvalSetData. The files are as the eval set's
+    spec describes them (its columns are mapped by the engine, as the loaders map them).
+    `sample_columns`: the only columns of `samples` that count (None: all), e.g. id and input
+    when the samples come from a predictions file."""
+
+    spec: EvalSetSpec
+    samples: str
+    baseline: str
+    candidate: str
+    content_hash: str
+    sample_columns: tuple[str, ...] | None = None
+
+
 @dataclass
 class LoadedInput:
     """Everything a source loaded for one review request."""

@@ -13,13 +13,12 @@ normalisation is Python's). The table carries no `sample_hash` column: as compar
 marked (signoff.core.stored_table.HASH_KEY) for the hashes to be computed from its columns for
 the samples a label needs (signoff.core.compare.row_hashes).
 
-Choosing (choose_engine): "memory", "duckdb", or "auto": DuckDB when the inputs take more than
-OUT_OF_CORE_ABOVE_BYTES on disk (SIGNOFF_OUT_OF_CORE_ABOVE, in bytes, overrides).
+Choosing (choose_engine): "memory", "duckdb", or "auto": DuckDB when the in-memory engine would
+not fit, by app/service/file_inputs.py's rule (`signoff request --engine` uses the same).
 """
 
 from __future__ import annotations
 
-import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,8 +35,6 @@ from signoff.core.model import SEVERITY, ChangeClass
 from signoff.store.comparison_files import ARROW_BYTES_KEY, MAX_ROWS, MIN_ROWS, ROW_GROUP_BYTES, dictionary_columns
 from signoff.store.frames import META_KEY
 
-OUT_OF_CORE_ABOVE_BYTES = 1 << 30
-ENV_ABOVE = "SIGNOFF_OUT_OF_CORE_ABOVE"
 ENGINES = ("auto", "memory", "duckdb")
 OUTPUT_TYPES = ("text", "label", "number")
 MEMORY_LIMIT = "3GB"          # DuckDB's own limit; it spills beyond it (100M short samples: 3.5 GiB peak; 2 GB ran out)
@@ -155,13 +152,14 @@ def compare_files(spec: EvalSetSpec, samples: str | Path, baseline: str | Path, 
 
 
 def choose_engine(paths, engine: str = "auto") -> str:
-    """"memory" or "duckdb" for inputs at `paths`: as asked, or by their size on disk."""
+    """"memory" or "duckdb" for the Parquet inputs at `paths`: as asked, or by their Arrow size."""
     if engine not in ENGINES:
         raise InputError(f"unknown comparison engine {engine!r}: use one of {', '.join(ENGINES)}")
     if engine != "auto":
         return engine
-    above = int(os.environ.get(ENV_ABOVE) or OUT_OF_CORE_ABOVE_BYTES)
-    return "duckdb" if sum(os.path.getsize(p) for p in paths) > above else "memory"
+    from .file_inputs import needs_out_of_core, parquet_arrow_bytes
+
+    return "duckdb" if needs_out_of_core(parquet_arrow_bytes(paths)) else "memory"
 
 
 def _quote(name: str) -> str:
@@ -254,10 +252,14 @@ def _finish(batch: pa.RecordBatch, schema: pa.Schema) -> pa.Table:
 def compare_parquet(spec: EvalSetSpec, samples: str | Path, baseline: str | Path, candidate: str | Path, *,
                     out: str | Path | None = None, warnings: list[str] | None = None,
                     memory_limit: str = MEMORY_LIMIT, temp_dir: str | Path | None = None,
-                    threads: int | None = None) -> OutOfCoreResult:
+                    threads: int | None = None, mapped=None) -> OutOfCoreResult:
     """Compare out of core: the per-sample table written to `out` (a temporary file when None)
     as Parquet with row groups for paging, and its summary. InputError for what compare()
-    refuses too (duplicate ids, a non-finite score under non_finite_scores = "error")."""
+    refuses too (duplicate ids, a non-finite score under non_finite_scores = "error").
+
+    `mapped`: None for inputs in the canonical shape; else the files as the spec describes
+    them (app/service/file_inputs.py: `mapped.views(con, ...)` maps their columns and checks
+    them as the loaders do, returning the loaders' warnings)."""
     import duckdb
 
     out = Path(out) if out is not None else Path(tempfile.mkstemp(suffix=".parquet")[1])
@@ -265,9 +267,12 @@ def compare_parquet(spec: EvalSetSpec, samples: str | Path, baseline: str | Path
     con = duckdb.connect(config={"memory_limit": memory_limit, "temp_directory": spill.name,
                                  "preserve_insertion_order": False, **({"threads": threads} if threads else {})})
     try:
-        for view, path in (("samples", samples), ("baseline", baseline), ("candidate", candidate)):
-            con.execute(f"CREATE VIEW {view} AS SELECT * EXCLUDE (file_row_number), file_row_number AS rn "
-                        f"FROM read_parquet({_literal(str(path))}, file_row_number = true)")
+        if mapped is None:
+            for view, path in (("samples", samples), ("baseline", baseline), ("candidate", candidate)):
+                con.execute(f"CREATE VIEW {view} AS SELECT * EXCLUDE (file_row_number), file_row_number AS rn "
+                            f"FROM read_parquet({_literal(str(path))}, file_row_number = true)")
+        else:
+            warnings = [*(warnings or []), *mapped.views(con, spec, samples, baseline, candidate)]
         cols = {v: _columns(con, v) for v in ("samples", "baseline", "candidate")}
         _check(con, spec, "samples", "samples", False)
         _check(con, spec, "baseline", "baseline predictions", "score" in cols["baseline"])

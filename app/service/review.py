@@ -11,6 +11,7 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
+from pathlib import Path
 
 
 
@@ -21,12 +22,12 @@ from signoff.core.config import ProjectConfig, parse_config
 from signoff.core.errors import InputError, NotFoundError, PolicyRefusal, SignoffError
 from signoff.core.hashing import canonical_json
 from signoff.core.signing import SignatureError, statement_bytes, verify_statement
-from signoff.core.model import (IDENTITY_CHECKED, IDENTITY_REFUSED, ChangeClass, Decision, DecisionKind, Label,
-                            Verdict)
+from signoff.core.model import (IDENTITY_CHECKED, IDENTITY_REFUSED, ChangeClass, Decision, DecisionKind, EvalSetFiles,
+                            Label, Verdict)
 from signoff.core.hashing import combine_hashes, sha256_bytes
 from signoff.core.policy import Coverage, PolicyVerdict, check_allowed, evaluate, other_labels_note
 from signoff.core.policy_change import AUTHOR, POLICY_OWNER, PolicyChange, added_specs, compare_policies
-from signoff.core.stored_table import restore_outputs
+from signoff.core.stored_table import SAME_COLUMN, restore_outputs
 from signoff.core.lazy import lazy
 from signoff.core.tasks import NULL_TASK, TaskState
 from signoff.plugin_api import Source
@@ -50,6 +51,7 @@ _compare = lazy("signoff.core.compare")
 _id_lookup = lazy("signoff.core.id_lookup")
 _codec = lazy("signoff.store.frames")
 _files = lazy("signoff.store.comparison_files")
+_file_inputs = lazy("signoff.service.file_inputs")
 
 log = logging.getLogger(__name__)
 
@@ -134,12 +136,18 @@ class ReviewService:
     # -- requests ---------------------------------------------------------
 
     def create_request(self, source: Source, *, sha: str, baseline: str | None = None, candidate: str | None = None,
-                       change_key: str | None = None, task: TaskState | None = None) -> RequestRecord:
+                       change_key: str | None = None, task: TaskState | None = None,
+                       engine: str = "auto") -> RequestRecord:
+        """`engine`: memory, out-of-core or auto (app/service/file_inputs.py: out of core for
+        Parquet files larger than memory allows)."""
         task = task or NULL_TASK
-        loaded = source.load(candidate=candidate or sha, baseline=baseline, task=task)
+        loaded = _file_inputs.load(source, engine, candidate=candidate or sha, baseline=baseline, task=task)
         comparisons = []
         for i, data in enumerate(loaded.eval_sets):
             task.report(f"comparing {data.spec.name}", i / max(1, len(loaded.eval_sets)))
+            if isinstance(data, EvalSetFiles):   # out of core: the table is the engine's Parquet file
+                comparisons.append(_file_inputs.compare(data))
+                continue
             result = _compare.compare(data)
             # A source may add fields to an eval set's summary (MLflow: the runs' own metrics).
             extras = (getattr(loaded, "summary_extras", None) or {}).get(result.eval_set, {})
@@ -200,10 +208,15 @@ class ReviewService:
                            authors=authors, policy_change=change, agreement=agreement)
         task.report("saving the review request", 0.95)
         written: dict[str, str] = {}
-        record = self.store.add_request(req, comparisons=comparisons, status=verdict.status.value,
-                                        description=verdict.description,
-                                        outbox=[self._status_entry(config, req, verdict, None)], actor=self.user,
-                                        written=written)
+        try:
+            record = self.store.add_request(req, comparisons=comparisons, status=verdict.status.value,
+                                            description=verdict.description,
+                                            outbox=[self._status_entry(config, req, verdict, None)], actor=self.user,
+                                            written=written)
+        finally:   # the out-of-core engine's files, copied in under their hash
+            for _name, _summary, table in comparisons:
+                if isinstance(table, Path):
+                    table.unlink(missing_ok=True)
         self._prime(record.id, comparisons, written)
         if earlier:  # same content as an earlier request of this change: its labels still hold
             self.store.copy_labels(earlier[0].id, record.id)
@@ -1375,15 +1388,16 @@ class ReviewService:
     def _coverage_of(comparisons, labels: list[Label]) -> Coverage:
         reviewed = {(l.eval_set, l.sample_id) for l in labels if _counts_as_reviewed(l)}
         ct = cl = rt = rl = 0
-        for name, _summary, table in comparisons:   # the engine's Arrow tables (app/core/compare.py)
-            cls = pc.cast(table.column("class"), pa.string())
+        for name, _summary, whole in comparisons:   # the engines' Arrow tables or Parquet files
             ids = [i for e, i in reviewed if e == name]
-            lab = (pc.is_in(table.column("id"), value_set=pa.array(ids, pa.string())).to_numpy(zero_copy_only=False)
-                   if ids else np.zeros(table.num_rows, dtype=bool))
-            ch = pc.is_in(cls, value_set=pa.array(sorted(CHANGED_CLASSES), pa.string())).to_numpy(zero_copy_only=False)
-            rg = pc.equal(cls, ChangeClass.REGRESSED.value).to_numpy(zero_copy_only=False)
-            ct += int(ch.sum()); cl += int((ch & lab).sum())
-            rt += int(rg.sum()); rl += int((rg & lab).sum())
+            for table in _parts(whole, ["id", "class"]):
+                cls = pc.cast(table.column("class"), pa.string())
+                lab = (pc.is_in(table.column("id"), value_set=pa.array(ids, pa.string())).to_numpy(zero_copy_only=False)
+                       if ids else np.zeros(table.num_rows, dtype=bool))
+                ch = pc.is_in(cls, value_set=pa.array(sorted(CHANGED_CLASSES), pa.string())).to_numpy(zero_copy_only=False)
+                rg = pc.equal(cls, ChangeClass.REGRESSED.value).to_numpy(zero_copy_only=False)
+                ct += int(ch.sum()); cl += int((ch & lab).sum())
+                rt += int(rg.sum()); rl += int((rg & lab).sum())
         return Coverage(ct, cl, rt, rl)
 
 
@@ -1442,6 +1456,28 @@ def _stored_row_hashes(pages, ids: list[str] | None) -> tuple[dict[str, str], bo
     return _compare.row_hashes(pa.concat_tables(parts).replace_schema_metadata(pages.schema.metadata)), False
 
 
+def _parts(table, columns: list[str]):
+    """An engine's table in parts of `columns`: the Arrow table itself, or the out-of-core engine's
+    Parquet file row group by row group (never whole in memory)."""
+    if not isinstance(table, Path):
+        yield table
+        return
+    import pyarrow.parquet as pq
+
+    with pq.ParquetFile(table) as f:
+        for i in range(f.num_row_groups):
+            yield f.read_row_group(i, columns=columns)
+
+
+def _as_arrow(table, columns: list[str]):
+    """An engine's table as Arrow: the table, or `columns` (those it has) of the out-of-core engine's file."""
+    if not isinstance(table, Path):
+        return table
+    from signoff.store.comparison_files import open_source, read_columns
+
+    return read_columns(open_source(pa.memory_map(str(table))), columns)
+
+
 class _LazyHashes:
     """{eval set: {id: sample_hash}} of new comparisons (the engine's Arrow tables), computed only for
     the ids asked (a request with no labels to carry computes none)."""
@@ -1456,7 +1492,8 @@ class _LazyHashes:
         known = self._known.setdefault(name, _KnownHashes())
         missing = known.missing(ids)
         if missing is None or missing:
-            table = self._tables[name]
+            # the out-of-core engine's file: the id and hashed columns only
+            table = _as_arrow(self._tables[name], ["id", *_compare.HASHED_COLUMNS, SAME_COLUMN])
             if missing is not None:
                 table = table.filter(pc.is_in(table.column("id"), value_set=pa.array(missing, pa.string())))
             known.add(_compare.row_hashes(_compare.restore_outputs(table)), missing)

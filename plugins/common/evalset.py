@@ -25,11 +25,12 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from signoff.core.compare import BASE_COLUMNS, PREDICTION_PREFIXES, all_distinct, same_ids
+from signoff.core.compare import all_distinct, same_ids
 from signoff.core.config import EvalSetSpec, ProjectConfig
 from signoff.core.errors import InputError
 from signoff.core.hashing import combine_hashes, sha256_bytes
-from signoff.core.model import EvalSetData
+from signoff.core.model import EvalSetData, EvalSetFiles
+from signoff.core.sample_columns import other_sample_columns
 from signoff.core.tasks import TaskState
 
 from .paths import clean_relpath
@@ -42,8 +43,6 @@ ReadBytes = Callable[[str, str], bytes]
 
 EXAMPLES = 5  # how many ids a message lists
 
-# Sample columns that would collide with the comparison's own columns.
-_RESERVED = set(BASE_COLUMNS) | {"output", "score"}
 
 
 @dataclass(frozen=True)
@@ -168,24 +167,8 @@ def _samples_frame(spec: EvalSetSpec, raw, file: TableFile):
         out["reference"] = pa.nulls(raw.num_rows)
     else:
         out["reference"] = np.full(len(raw), None, dtype=object)
-    mapped = {spec.id_column, spec.input_column, spec.reference_column}
-    if spec.slices:
-        missing = [c for c in spec.slices if c not in _names(raw)]
-        if missing:
-            raise InputError(f"{label} has no slice column {', '.join(map(repr, missing))} named in signoff.toml "
-                             f"(its columns: {', '.join(map(str, _names(raw)))})")
-        for col in spec.slices:
-            if col in _RESERVED or col.endswith("_bytes") or col.startswith(PREDICTION_PREFIXES):
-                raise InputError(f"{label}: slice column {col!r} has a name the comparison uses itself; rename it")
-            out[col] = _values(raw, col)
-    else:
-        for col in _names(raw):
-            if col in mapped:
-                continue
-            # A free column named like one of the comparison's keeps its data under another name.
-            name = (f"sample_{col}" if (col in _RESERVED or str(col).endswith("_bytes")
-                                        or str(col).startswith(PREDICTION_PREFIXES)) else col)
-            out[name] = _values(raw, col)
+    for col, name in other_sample_columns(spec, _names(raw), label).items():
+        out[name] = _values(raw, col)
     return _built(raw, out)
 
 
@@ -463,3 +446,42 @@ def load_eval_sets(config: ProjectConfig, read_bytes: ReadBytes, *, revision: Ca
         sets.append(build_eval_set(spec, *read, read_bytes=read_bytes, task=task))
     task.report("loaded", 1.0)
     return sets
+
+
+# -- every eval set of a config, as files (the out-of-core engine's inputs) -------------------
+
+def eval_set_files(config: ProjectConfig, path_of: Callable[[str, str], str], *, hashed: bool = True,
+                   task: TaskState | None = None, config_file: str = "signoff.toml") -> list[EvalSetFiles]:
+    """Each eval set of `config` as its three local files, not read (app/service/file_inputs.py):
+    `path_of(side, relative path)` is the file of that side. The content hash is load_eval_sets'
+    (the SHA-256 of each file's bytes), computed as the files stream; "" when not `hashed`
+    (the engine is being chosen: reading every file for a hash the memory path computes again
+    would cost a whole read)."""
+    task = task or TaskState()
+    sets = []
+    for spec in config.eval_sets:
+        what = f"eval set {spec.name!r} in {config_file}"
+        samples = path_of("samples", clean_relpath(spec.samples, f"{what}: samples"))
+        predictions = clean_relpath(spec.predictions, f"{what}: predictions")
+        baseline, candidate = path_of("baseline", predictions), path_of("candidate", predictions)
+        content = ""
+        if hashed:
+            task.report(f"hashing {spec.name}", 0.0)
+            content = combine_hashes([f"{side}:{file_sha256(path)}" for side, path in
+                                      (("samples", samples), ("baseline", baseline), ("candidate", candidate))])
+        sets.append(EvalSetFiles(spec, samples, baseline, candidate, content))
+    return sets
+
+
+def file_sha256(path: str) -> str:
+    """sha256_bytes of the file's bytes, read in chunks."""
+    import hashlib
+
+    h = hashlib.sha256()
+    try:
+        with open(path, "rb") as f:
+            while chunk := f.read(8 << 20):
+                h.update(chunk)
+    except OSError as exc:
+        raise InputError(f"cannot read {path}: {exc.strerror}") from None
+    return h.hexdigest()

@@ -14,6 +14,9 @@ files side by side.
 - The refs are the folder names; the author is unknown (""), so the policy's
   no-self-approval rule cannot match anybody; content hashes come from the bytes.
 
+`input_files` hands the same eval sets over as their files, unread, for the out-of-core
+engine (app/service/file_inputs.py picks it for inputs larger than memory allows).
+
 The `candidate`/`baseline` arguments of `load` do not pick files here (the
 folders do); they only name the request: `signoff request --sha SHA` makes the
 request's commit SHA (so `status`/`wait --sha` find it). Each request gets its own
@@ -37,6 +40,7 @@ from signoff.core.policy_change import added_specs
 from signoff.core.tasks import TaskState
 from signoff.plugin_api import CliOption, RequestContext, Source
 from signoff.plugins.common import clean_relpath, load_eval_sets
+from signoff.plugins.common.evalset import eval_set_files
 from signoff.plugins.common.policy import no_policy_error, policy_from_repo, read_policy_file
 
 CONFIG_FILE = "signoff.toml"
@@ -161,6 +165,17 @@ class FilesSource(Source):
         return loc
 
     def load(self, *, candidate: str = "", baseline: str | None = None, task: TaskState | None = None) -> LoadedInput:
+        return self._loaded(candidate, baseline, task, lambda config, task: load_eval_sets(
+            config, self.read_bytes, task=task, config_file=CONFIG_FILE))
+
+    def input_files(self, *, candidate: str = "", baseline: str | None = None, task: TaskState | None = None,
+                    hashed: bool = True) -> LoadedInput:
+        """What `load` gives, each eval set as its three files (EvalSetFiles), not read (content
+        hashes "" unless `hashed`)."""
+        return self._loaded(candidate, baseline, task, lambda config, task: eval_set_files(
+            config, self._file, hashed=hashed, task=task, config_file=CONFIG_FILE))
+
+    def _loaded(self, candidate: str, baseline: str | None, task: TaskState | None, sets_of) -> LoadedInput:
         task = task or TaskState()
         task.report(f"reading {CONFIG_FILE}", 0.0)
         config, config_text = self._config()
@@ -168,7 +183,7 @@ class FilesSource(Source):
         candidate_text = "" if candidate_text == config_text else candidate_text
         added = added_specs(config, candidate_text)
         load_config = replace(config, eval_sets=(*config.eval_sets, *added)) if added else config
-        sets = load_eval_sets(load_config, self.read_bytes, task=task, config_file=CONFIG_FILE)
+        sets = sets_of(load_config, task)
         return LoadedInput(
             config=config, source=self.NAME, locator=self.locator(),
             # the commit named (--sha), else the folder's name: `status --sha` / `wait --sha` find it
@@ -202,12 +217,17 @@ class FilesSource(Source):
         except UnicodeDecodeError:
             raise ConfigError(f"{path} is not UTF-8 text") from None
 
-    def read_bytes(self, side: str, path: str) -> bytes:
-        """The bytes of `path` (relative) in the folder of `side`: samples, baseline or candidate."""
+    def _file(self, side: str, path: str) -> str:
+        """The file of `path` (relative) in the folder of `side`: samples, baseline or candidate."""
         folder = self._dirs[side]
         full = os.path.join(folder, clean_relpath(path))
         if not os.path.isfile(full):
             raise NotFoundError(f"{path} does not exist in {folder} ({side})")
+        return full
+
+    def read_bytes(self, side: str, path: str) -> bytes:
+        """The bytes of `path` (relative) in the folder of `side`: samples, baseline or candidate."""
+        full = self._file(side, path)
         try:
             with open(full, "rb") as f:
                 return f.read()

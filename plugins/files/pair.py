@@ -58,39 +58,32 @@ def _read(path: str) -> "pd.DataFrame":  # noqa: F821 - pandas only here
         return read_table(f.read(), os.path.basename(path), where=f"({path})")
 
 
-class _ParquetColumns:
-    """What guessing needs of a Parquet file, from its schema alone (reading a million rows to
-    learn their column names took ~0.3 s a file): `columns`, and whether a column is numeric."""
+class _Columns:
+    """A file's column names and whether each holds numbers: from a Parquet file's schema alone
+    (a file too big for memory is never read to guess), else from the file read."""
 
     def __init__(self, path: str):
-        import pyarrow.parquet as pq
+        if path.lower().endswith(".parquet") and os.path.isfile(path):
+            import pyarrow as pa
+            import pyarrow.parquet as pq
 
-        try:
-            self.schema = pq.read_schema(path)
-        except Exception:   # not readable as Parquet: read as before, for its one-line message
-            self.schema = None
-            frame = _read(path)
-            self.columns, self._frame = list(frame.columns), frame
-            return
-        self.columns = list(self.schema.names)
+            try:
+                schema = pq.read_schema(path)
+            except (pa.ArrowException, OSError):
+                schema = None
+            if schema is not None:
+                self.columns = list(schema.names)
+                self._numeric = {f.name for f in schema if pa.types.is_integer(f.type) or pa.types.is_floating(f.type)}
+                return
+        import pandas as pd
+
+        frame = _read(path)
+        self.columns = list(frame.columns)
+        self._numeric = {c for c in frame.columns
+                         if pd.api.types.is_numeric_dtype(frame[c]) and not pd.api.types.is_bool_dtype(frame[c])}
 
     def numeric(self, column: str) -> bool:
-        import pyarrow as pa
-
-        if self.schema is None:
-            import pandas as pd
-
-            col = self._frame[column]
-            return pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col)
-        t = self.schema.field(column).type
-        return pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_decimal(t)
-
-
-def _columns_of(path: str):
-    """A file to guess from: a Parquet file by its schema, else the table read (a DataFrame)."""
-    if table_format(path) == "parquet" and os.path.isfile(path):
-        return _ParquetColumns(path)
-    return _read(path)
+        return column in self._numeric
 
 
 def _is_parquet(path: str) -> bool:
@@ -109,9 +102,9 @@ def guess_columns(baseline: str, candidate: str, *, samples: str = "", given: di
     if os.path.splitext(baseline)[1].lower() != os.path.splitext(candidate)[1].lower():
         raise InputError(f"{baseline} and {candidate} are different formats: give two .csv, two .jsonl or two "
                          f".parquet files")
-    frames = {"baseline": _columns_of(baseline), "candidate": _columns_of(candidate)}
+    frames = {"baseline": _Columns(baseline), "candidate": _Columns(candidate)}
     common = [c for c in frames["candidate"].columns if c in set(frames["baseline"].columns)]
-    sample_cols = list(_columns_of(samples).columns) if samples else common
+    sample_cols = list(_Columns(samples).columns) if samples else common
     columns: dict[str, str] = {}
     guessed: dict[str, str] = {}
     taken: set[str] = set()
@@ -147,12 +140,7 @@ def guess_columns(baseline: str, candidate: str, *, samples: str = "", given: di
                          f"{', '.join(map(str, sample_cols))}")
     kind, type_guessed = output_type, False
     if not kind:
-        import pandas as pd
-
-        out = columns["output"]
-        numeric = all(f.numeric(out) if isinstance(f, _ParquetColumns)
-                      else pd.api.types.is_numeric_dtype(f[out]) and not pd.api.types.is_bool_dtype(f[out])
-                      for f in frames.values())
+        numeric = all(f.numeric(columns["output"]) for f in frames.values())
         kind, type_guessed = ("number" if numeric else "text"), True
     return Guess(columns=columns, guessed=guessed, output_type=kind, type_guessed=type_guessed)
 
@@ -221,11 +209,35 @@ class FilePairSource(Source):
         task = task or TaskState()
         config = parse_config(self.config_text, where=self.policy_where)
         sets = load_eval_sets(config, self.read_bytes, task=task, config_file="the review")
+        return self._loaded(config, sets, candidate, baseline)
+
+    def _loaded(self, config, sets: list, candidate: str, baseline: str | None) -> LoadedInput:
         cand, base = os.path.basename(self.candidate_file), os.path.basename(self.baseline_file)
         return LoadedInput(config=config, source=self.NAME, locator=self.locator(),
                            candidate_ref=candidate or cand, baseline_ref=baseline or base, candidate_author="",
                            eval_sets=sets, title=f"{cand} vs {base}", config_text=self.config_text,
                            candidate_config_text="")
+
+    def input_files(self, *, candidate: str = "", baseline: str | None = None, task: TaskState | None = None,
+                    hashed: bool = True) -> LoadedInput:
+        """What `load` gives, the eval set as its files, not read (the out-of-core engine's inputs:
+        app/service/file_inputs.py). The samples are the samples file's columns, or the candidate
+        file's id, input and reference; their content hash is of that file's bytes (`load` hashes
+        the JSONL it makes of them: the two engines' requests differ in that hash alone); ""
+        unless `hashed`."""
+        from signoff.core.hashing import combine_hashes
+        from signoff.core.model import EvalSetFiles
+        from signoff.plugins.common.evalset import file_sha256
+
+        config = parse_config(self.config_text, where=self.policy_where)
+        spec = config.eval_sets[0]
+        samples = self.samples_file or self.candidate_file
+        keep = None if self.samples_file else tuple(self.columns[r] for r in ("id", "input", "reference")
+                                                    if r in self.columns)
+        content = combine_hashes([f"samples:{file_sha256(samples)}", f"baseline:{file_sha256(self.baseline_file)}",
+                                  f"candidate:{file_sha256(self.candidate_file)}"]) if hashed else ""
+        sets = [EvalSetFiles(spec, samples, self.baseline_file, self.candidate_file, content, keep)]
+        return self._loaded(config, sets, candidate, baseline)
 
     def read_bytes(self, side: str, path: str) -> bytes:
         if side == "samples" and path == self.samples_name:

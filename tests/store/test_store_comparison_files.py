@@ -1,6 +1,7 @@
-"""Comparisons as files (issue 16, item 2): Parquet files named by their SHA-256, in a
-location every reviewer reaches; the database keeps URI, hash and summary; a changed or
-missing file is refused with one line; blobs stored before 0009 still open."""
+"""Comparisons as files (issue 16, item 2): Arrow IPC files (Parquet from the out-of-core engine
+and before) named by their SHA-256, in a location every reviewer reaches; the database keeps
+URI, hash and summary; a changed or missing file is refused with one line; Parquet files and
+blobs stored before still open."""
 
 from __future__ import annotations
 
@@ -55,9 +56,9 @@ def test_a_comparison_is_a_file_named_by_its_hash(store, new_request, sample_tab
     uri, sha, blob = _row(store, rec.id)
     assert blob is None and uri.startswith("file://")
     path = _path(uri)
-    assert path.name == f"{sha}.parquet" and path.parent.name == sha[:2]
-    assert hashlib.sha256(path.read_bytes()).hexdigest() == sha
-    assert pq.ParquetFile(path).metadata.num_rows == 20
+    assert path.name == f"{sha}.arrow" and path.parent.name == sha[:2]
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == sha   # hashed while written: the same
+    assert pa.ipc.open_file(pa.memory_map(str(path))).read_all().num_rows == 20
     pd.testing.assert_frame_equal(store.load_comparison(rec.id, "texts"), table)
     # the same table again: the same file, kept
     again = _add(store, new_request, [("texts", {}, table)])
@@ -103,6 +104,50 @@ def test_blob_comparisons_stored_before_files_still_open(store, new_request, sam
     assert pages.rows == 12 and pages.value("input", 3) == table.loc[3, "input"]
 
 
+def _as_parquet_file(store, request_id: int, table: pa.Table, tmp_path) -> tuple[str, str]:
+    """Rewrite a stored comparison as the Parquet file a store wrote before Arrow IPC files
+    (zstd, row groups for paging, the Arrow size in the metadata) and point its row at it."""
+    meta = {**(table.schema.metadata or {}), cf.ARROW_BYTES_KEY: str(table.nbytes).encode()}
+    old = tmp_path / "old.parquet"
+    pq.write_table(table.replace_schema_metadata(meta), old, row_group_size=cf.row_group_rows(table),
+                   compression="zstd", use_dictionary=cf.dictionary_columns(table.schema))
+    uri, sha = cf.ComparisonFiles((tmp_path / "old-location").as_uri()).put_file(old)
+    assert uri.endswith(f"{sha}.parquet")
+    with store._write() as s:
+        s.execute(update(Comparison).where(Comparison.request_id == request_id)
+                  .values(table_uri=uri, table_sha256=sha, table_data=None))
+    return uri, sha
+
+
+@pytest.mark.parametrize("whole_read", [256 << 20, 0], ids=["read-once", "streamed"])
+def test_parquet_files_written_before_arrow_files_still_open(store, new_request, sample_table, whole_read,
+                                                             monkeypatch, tmp_path):
+    monkeypatch.setattr(cf, "WHOLE_READ_BYTES", whole_read)
+    frame = sample_table(30)
+    rec = _add(store, new_request, [("old", {}, frame)])
+    table = store.comparison_table(rec.id, "old")
+    _as_parquet_file(store, rec.id, table, tmp_path)
+    assert store.comparison_table(rec.id, "old").to_pylist() == table.to_pylist()   # (Parquet's dictionary: str)
+    pd.testing.assert_frame_equal(store.load_comparison(rec.id, "old"), frame)
+    pages = store.comparison_pages(rec.id, "old")
+    assert pages.rows == 30 and pages.value("input", 7) == frame.loc[7, "input"]
+    assert store.comparison_arrow_bytes(rec.id, "old") == table.nbytes
+
+
+def test_the_format_is_told_by_magic_bytes_not_the_name(tmp_path):
+    table = pa.table({"id": ["a", "b", "c"], "input": ["x", "y", None]})
+    arrow = tmp_path / "t.parquet"   # an IPC file under a Parquet name still reads as IPC
+    with open(arrow, "wb") as f:
+        cf.write_comparison(table, f)
+    assert isinstance(cf.open_source(pa.memory_map(str(arrow))), cf.IpcComparison)
+    assert cf.read_columns(cf.open_source(pa.memory_map(str(arrow))), ["input", "nope"]).column_names == ["input"]
+    pq.write_table(table, tmp_path / "p.arrow")
+    assert cf.open_source(pa.memory_map(str(tmp_path / "p.arrow"))).read().drop_columns([]).equals(table)
+    (tmp_path / "junk").write_bytes(b"not a table at all")
+    with pytest.raises(pa.ArrowInvalid):
+        cf.open_source(pa.memory_map(str(tmp_path / "junk")))
+
+
 def test_row_groups_are_sized_for_paging(monkeypatch):
     assert cf.row_group_rows(pa.table({"id": ["a"]})) == cf.MAX_ROWS
     monkeypatch.setattr(cf, "ROW_GROUP_BYTES", 64 * 1024)
@@ -139,7 +184,7 @@ def test_a_configured_location_path_or_file_uri(tmp_path, monkeypatch, new_reque
             assert len(store.load_comparison(rec.id, "texts")) == 3
         finally:
             store.close()
-    assert any(shared.rglob("*.parquet"))
+    assert any(shared.rglob("*.arrow"))
     monkeypatch.setenv("SIGNOFF_COMPARISONS", str(shared))
     store = Store(f"sqlite:///{tmp_path / 'a.db'}")
     assert store.comparisons_location() == shared.resolve().as_uri()
