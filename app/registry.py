@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Mapping
+from collections.abc import MutableMapping
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 
@@ -26,10 +26,11 @@ log = logging.getLogger(__name__)
 _LOAD_LOCK = threading.RLock()   # the start-up worker and the GUI thread may both ask for a plugin
 
 
-class PluginGroup(Mapping):
+class PluginGroup(MutableMapping):
     """name -> plugin class of one entry-point group, each loaded when first asked for by name;
     iterating (or len) loads them all. A name whose plugin failed to load is absent (its
-    problem is in `problems`)."""
+    problem is in `problems`). A class may also be set under a name (an application embedding
+    Signoff, a test): it stands for that name until deleted."""
 
     def __init__(self, group: str, problems: list[str]):
         self.group = group
@@ -71,7 +72,20 @@ class PluginGroup(Mapping):
     def load_all(self) -> dict[str, type]:
         for name in self._entry_points():
             self._load(name)
-        return {n: self._loaded[n] for n in self._entry_points() if n in self._loaded}
+        with _LOAD_LOCK:
+            declared = [n for n in self._entry_points() if n in self._loaded]
+            return {n: self._loaded[n] for n in declared + sorted(set(self._loaded) - set(declared))}
+
+    def __setitem__(self, name: str, cls: type) -> None:
+        with _LOAD_LOCK:
+            self._loaded[name] = cls
+            self._failed.discard(name)
+
+    def __delitem__(self, name: str) -> None:
+        with _LOAD_LOCK:
+            if name not in self._loaded:
+                raise KeyError(name)
+            del self._loaded[name]   # a declared plugin is loaded again when next asked for
 
     def __getitem__(self, name: str) -> type:
         cls = self._loaded.get(name) or self._load(name)
