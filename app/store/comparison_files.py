@@ -173,7 +173,7 @@ def _sha256_of(stream) -> str:
 class ComparisonFiles:
     """The comparison files of one location (a URI)."""
 
-    _verified: dict[tuple, bool] = {}    # (uri, size, mtime) whose hash matched, per process
+    _verified: dict[tuple, str] = {}     # (uri, size, mtime) -> the SHA-256 its bytes had, per process
     _verified_lock = threading.Lock()
 
     def __init__(self, location: str):
@@ -242,9 +242,15 @@ class ComparisonFiles:
                                    f"stored {sha256[:12]}…): restore the original or make the request again")
 
     @classmethod
-    def _verified_once(cls, key: tuple) -> None:
+    def _verified_once(cls, key: tuple, sha256: str) -> None:
         with cls._verified_lock:
-            cls._verified[key] = True
+            cls._verified[key] = sha256
+
+    @classmethod
+    def _known_as(cls, key: tuple, sha256: str) -> bool:
+        """The file was hashed in this process and had `sha256` (a row naming another hash for the
+        same file is checked again, and refused)."""
+        return cls._verified.get(key) == sha256
 
     @classmethod
     def open(cls, uri: str, sha256: str) -> ComparisonSource:
@@ -252,12 +258,12 @@ class ComparisonFiles:
         (one line: which file, what is wrong, what to do) otherwise."""
         fs, path, _info, key = cls._info(uri)
         try:
-            if not cls._verified.get(key):
+            if not cls._known_as(key, sha256):
                 with fs.open_input_stream(path) as stream:
                     found = _sha256_of(stream)
                 if found != sha256:
                     raise cls._mismatch(uri, found, sha256)
-                cls._verified_once(key)
+                cls._verified_once(key, sha256)
             return open_source(fs.open_input_file(path))
         except ComparisonFileError:
             raise
@@ -271,7 +277,7 @@ class ComparisonFiles:
         (the window's open of a 1M-sample comparison: ~0.2 s less); a bigger one is hashed as a
         stream first, then only the columns asked for are read."""
         fs, path, info, key = cls._info(uri)
-        if info.size > WHOLE_READ_BYTES or cls._verified.get(key):
+        if info.size > WHOLE_READ_BYTES or cls._known_as(key, sha256):
             return read_columns(cls.open(uri, sha256), columns)
         try:
             with fs.open_input_stream(path) as stream:
@@ -288,7 +294,7 @@ class ComparisonFiles:
             raise ComparisonFileError(f"comparison file {uri} cannot be read: {str(exc).splitlines()[0]}") from None
         if found[0] != sha256:
             raise cls._mismatch(uri, found[0], sha256)
-        cls._verified_once(key)
+        cls._verified_once(key, sha256)
         return table
 
     @classmethod
