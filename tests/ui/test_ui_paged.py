@@ -111,3 +111,24 @@ def test_the_pages_stay_within_their_budget(opened):
         paged.sample(row)
     biggest = max(t.nbytes for t in pages._cache.values())
     assert pages.cached_bytes <= pages.budget + biggest
+
+
+def test_the_queue_progress_of_a_paged_comparison_reads_no_whole_table(tmp_path, monkeypatch):
+    """The window's per-eval-set progress ("7/79") needs ids and classes only: over a paged
+    comparison it takes the resident columns, never the whole table (a 10M-sample comparison read
+    whole took 4.5 GB in the window, docs/performance.md), and counts what the whole table counts."""
+    from signoff.ui.queue_nav import eval_set_progress
+
+    monkeypatch.setattr(cf, "ROW_GROUP_BYTES", 64 * 1024)
+    store = Store(f"sqlite:///{tmp_path / 'signoff.db'}")
+    rec = store.add_request(NewRequest(sha="a" * 40, change_key="main", source="git", locator={}, baseline_ref="b",
+                                       candidate_ref="a" * 40, title="t", author="x@example.com", content_hash="h",
+                                       config_toml="[policy]\n", eval_sets=["qa"], created_by="ci"),
+                            comparisons=[("qa", {}, _table())], status="pending", description="", outbox=[], actor="ci")
+    whole = eval_set_progress(ReviewService(store, user="sme@example.com"), rec.id, ["qa"], "sme@example.com")
+    monkeypatch.setattr(review_mod, "PAGED_ABOVE_BYTES", 0)
+    service = ReviewService(store, user="sme@example.com")
+    monkeypatch.setattr(Store, "load_comparison", lambda *a, **k: pytest.fail("the whole table was read"))
+    assert eval_set_progress(service, rec.id, ["qa"], "sme@example.com") == whole
+    assert whole["qa"][1] == N * 4 // 5 and whole["qa"][0] == 0   # every class but unchanged; nothing labeled yet
+    store.close()
