@@ -1495,7 +1495,8 @@ class _LazyHashes:
             # the out-of-core engine's file: the id and hashed columns only
             table = _as_arrow(self._tables[name], ["id", *_compare.HASHED_COLUMNS, SAME_COLUMN])
             if missing is not None:
-                table = table.filter(pc.is_in(table.column("id"), value_set=pa.array(missing, pa.string())))
+                ids = table.column("id")   # large_string from the engine: the look-up set of the same type
+                table = table.filter(pc.is_in(ids, value_set=pa.array(missing, ids.type)))
             known.add(_compare.row_hashes(_compare.restore_outputs(table)), missing)
         return known.of(ids)
 
