@@ -11,12 +11,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
 from signoff.core.compare import compare
 from signoff.core.config import EvalSetSpec, parse_config
 from signoff.core.errors import InputError
+from signoff.core.stored_table import SAME_COLUMN, restore_outputs
 from signoff.core.model import EvalSetData
 from signoff.plugins.common.evalset import TableFile, build_eval_set
 from signoff.plugins.demo import DEMO_SETS, SIGNOFF_TOML
@@ -67,7 +69,13 @@ def assert_same(data: EvalSetData, tmp_path: Path, inputs=None) -> ooc.OutOfCore
     result = ooc.compare_parquet(data.spec, *(inputs or _inputs(data, tmp_path)), out=tmp_path / "out.parquet",
                                  warnings=data.warnings, memory_limit="256MB", threads=2)
     expected = table_to_frame(as_table(memory.table))   # the table as the store gives it back
-    found = table_to_frame(pq.read_table(result.path))
+    stored = pq.read_table(result.path)
+    # Stored as the in-memory engine stores it: the candidate's output null where it is the
+    # baseline's, candidate_same true there; every reader restores it (stored_table.restore_outputs).
+    if SAME_COLUMN in memory.arrow.column_names:
+        assert stored.column(SAME_COLUMN).to_pylist() == memory.arrow.column(SAME_COLUMN).to_pylist()
+        assert stored.column("candidate_output").null_count >= pc.sum(stored.column(SAME_COLUMN)).as_py()
+    found = table_to_frame(restore_outputs(stored))
     assert_frames_same(found, expected)
     assert result.rows == len(expected) and result.slice_columns == memory.slice_columns
     assert _close(result.summary, memory.summary), (result.summary, memory.summary)

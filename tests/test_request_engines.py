@@ -214,3 +214,42 @@ def test_signoff_review_of_two_parquet_files_either_engine(workspace, tmp_path, 
     assert len(found["memory"][0]) > 100
     assert _rounded(found["out-of-core"][0]) == _rounded(found["memory"][0])
     assert _rounded(found["out-of-core"][1]) == _rounded(found["memory"][1])
+
+
+def test_the_out_of_core_file_is_written_beside_the_comparisons_and_renamed_into_place(
+        workspace, tmp_path, capsys, monkeypatch):
+    """No copy of a file of gigabytes, and none in the system's temp (often a RAM disk): the engine
+    writes into the comparisons folder and the store renames it to its hash. A refused comparison
+    leaves nothing behind."""
+    import os
+    import tempfile
+
+    written = []
+    real = file_inputs.compare
+
+    def spy(es, *a, **k):
+        name, summary, path = real(es, *a, **k)
+        written.append((path, os.stat(path).st_ino))
+        return name, summary, path
+
+    monkeypatch.setattr(file_inputs, "compare", spy)
+    system_temp = tmp_path / "system-temp"
+    system_temp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(system_temp))
+    home = tmp_path / "h"
+    code, _out, err = request(capsys, workspace, home, monkeypatch, "--engine", "out-of-core")
+    assert code == 0, err
+    stored = {p.stat().st_ino: p for p in home.rglob("*.parquet")}
+    assert len(written) == len(SETS)
+    for path, inode in written:
+        assert stored[inode].name.endswith(".parquet") and stored[inode].parent.parent == path.parent
+        assert not path.exists()
+    assert list(system_temp.iterdir()) == []
+    assert list(home.rglob("incoming-*")) == []
+
+    table_path = workspace / "base" / "predictions" / "support-replies.parquet"
+    table = pq.read_table(table_path)
+    pq.write_table(table.set_column(0, "id", pa.array(["  "] + table.column("id").to_pylist()[1:])), table_path)
+    code, _out, err = request(capsys, workspace, home, monkeypatch, "--engine", "out-of-core", "--change", "two")
+    assert code == 2 and "blank" in err
+    assert list(home.rglob("incoming-*")) == [] and list(system_temp.iterdir()) == []

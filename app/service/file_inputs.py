@@ -130,12 +130,24 @@ def needs_out_of_core(inputs_arrow_bytes: int) -> bool:
     return bool(room) and needed > room
 
 
-def compare(es: EvalSetFiles, warnings: list[str] | None = None) -> tuple[str, dict, Path]:
-    """(eval set name, summary, the comparison's Parquet file) of one eval set out of core."""
+def compare(es: EvalSetFiles, warnings: list[str] | None = None, scratch: str | None = None
+            ) -> tuple[str, dict, Path]:
+    """(eval set name, summary, the comparison's Parquet file) of one eval set out of core; the
+    file is written in `scratch` (Store.comparison_scratch: where the store renames it from) or
+    the system's temp. A failed comparison leaves no file behind."""
+    import tempfile
+
     from .out_of_core import compare_parquet
 
-    result = compare_parquet(es.spec, es.samples, es.baseline, es.candidate, warnings=warnings,
-                             mapped=MappedInputs(es.sample_columns))
+    fd, name = tempfile.mkstemp(suffix=".parquet.tmp", prefix="incoming-", dir=scratch)
+    os.close(fd)
+    out = Path(name)
+    try:
+        result = compare_parquet(es.spec, es.samples, es.baseline, es.candidate, warnings=warnings,
+                                 mapped=MappedInputs(es.sample_columns), out=out)
+    except BaseException:
+        out.unlink(missing_ok=True)
+        raise
     return es.spec.name, result.summary, result.path
 
 

@@ -140,13 +140,28 @@ class ReviewService:
                        engine: str = "auto") -> RequestRecord:
         """`engine`: memory, out-of-core or auto (app/service/file_inputs.py: out of core for
         Parquet files larger than memory allows)."""
+        comparisons: list = []
+        try:
+            return self._create_request(source, comparisons, sha=sha, baseline=baseline, candidate=candidate,
+                                        change_key=change_key, task=task, engine=engine)
+        finally:   # the out-of-core engine's files (renamed into place under their hash, or copied), or
+            # what is left of them when the request failed part-way: none stays behind
+            for _name, _summary, table in comparisons:
+                if isinstance(table, Path):
+                    table.unlink(missing_ok=True)
+
+    def _create_request(self, source: Source, comparisons: list, *, sha: str, baseline: str | None,
+                        candidate: str | None, change_key: str | None, task: TaskState | None,
+                        engine: str) -> RequestRecord:
         task = task or NULL_TASK
         loaded = _file_inputs.load(source, engine, candidate=candidate or sha, baseline=baseline, task=task)
-        comparisons = []
+        scratch = None
         for i, data in enumerate(loaded.eval_sets):
             task.report(f"comparing {data.spec.name}", i / max(1, len(loaded.eval_sets)))
             if isinstance(data, EvalSetFiles):   # out of core: the table is the engine's Parquet file
-                comparisons.append(_file_inputs.compare(data))
+                if scratch is None:
+                    scratch = self.store.comparison_scratch() or ""
+                comparisons.append(_file_inputs.compare(data, scratch=scratch or None))
                 continue
             result = _compare.compare(data)
             # A source may add fields to an eval set's summary (MLflow: the runs' own metrics).
@@ -208,15 +223,10 @@ class ReviewService:
                            authors=authors, policy_change=change, agreement=agreement)
         task.report("saving the review request", 0.95)
         written: dict[str, str] = {}
-        try:
-            record = self.store.add_request(req, comparisons=comparisons, status=verdict.status.value,
-                                            description=verdict.description,
-                                            outbox=[self._status_entry(config, req, verdict, None)], actor=self.user,
-                                            written=written)
-        finally:   # the out-of-core engine's files, copied in under their hash
-            for _name, _summary, table in comparisons:
-                if isinstance(table, Path):
-                    table.unlink(missing_ok=True)
+        record = self.store.add_request(req, comparisons=comparisons, status=verdict.status.value,
+                                        description=verdict.description,
+                                        outbox=[self._status_entry(config, req, verdict, None)], actor=self.user,
+                                        written=written)
         self._prime(record.id, comparisons, written)
         if earlier:  # same content as an earlier request of this change: its labels still hold
             self.store.copy_labels(earlier[0].id, record.id)

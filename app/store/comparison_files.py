@@ -161,6 +161,13 @@ def _umask() -> int:
     return 0o022
 
 
+def _same_device(path: str | Path, folder: str) -> bool:
+    try:
+        return os.stat(path).st_dev == os.stat(folder).st_dev
+    except OSError:
+        return False
+
+
 def _sha256_of(stream) -> str:
     h = hashlib.sha256()
     while True:
@@ -195,13 +202,28 @@ class ComparisonFiles:
             if os.path.exists(tmp):
                 os.remove(tmp)
 
-    def put_file(self, path: str | Path) -> tuple[str, str]:
-        """A comparison already written as a file (the out-of-core engine's Parquet), copied in
-        under its hash: (URI, SHA-256 hex). The file at `path` is left as it is."""
+    def put_file(self, path: str | Path, *, consume: bool = False) -> tuple[str, str]:
+        """A comparison already written as a file (the out-of-core engine's Parquet), placed
+        under its hash: (URI, SHA-256 hex). The file at `path` is copied and left as it is; with
+        `consume`, a file on the location's own filesystem is renamed into place instead (the
+        engine writes into scratch_dir() for that: no second copy of a file of gigabytes)."""
         fs, base = _filesystem(self.location)
         with open(path, "rb") as f:
             suffix = ".parquet" if f.read(len(PARQUET_MAGIC)) == PARQUET_MAGIC else ".arrow"
-        return self._place(str(path), fs, base, move=False, suffix=suffix)
+        move = consume and isinstance(fs, pafs.LocalFileSystem) and _same_device(path, base)
+        return self._place(str(path), fs, base, move=move, suffix=suffix)
+
+    def scratch_dir(self) -> str | None:
+        """A folder on the location's filesystem to write a comparison file into before put_file
+        (consume=True) renames it into place; None when the location is not a local folder."""
+        fs, base = _filesystem(self.location)
+        if not isinstance(fs, pafs.LocalFileSystem):
+            return None
+        try:
+            os.makedirs(base, exist_ok=True)
+        except OSError:
+            return None      # put() says what is wrong with the location, in one line
+        return base
 
     def _place(self, tmp: str, fs: pafs.FileSystem, base: str, *, move: bool, suffix: str,
                sha: str | None = None) -> tuple[str, str]:

@@ -211,6 +211,15 @@ class Store:
         default = (db_file.parent if db_file is not None else data_dir()) / "comparisons"
         return resolve_location(self._comparisons, default)
 
+    def comparison_scratch(self) -> str | None:
+        """Where an engine that writes its own comparison file (out of core) should write it: a
+        folder on the comparisons' filesystem, so add_request renames it into place rather than
+        copying gigabytes (and not /tmp, often a RAM disk); None: anywhere (the system's temp)."""
+        from .comparison_files import ComparisonFiles
+
+        location = self.comparisons_location()
+        return ComparisonFiles(location).scratch_dir() if location is not None else None
+
     def describe(self) -> str:
         """'local (/path/signoff.db)' or 'postgresql://user@host/db' (no password)."""
         return describe(self._url)
@@ -323,7 +332,7 @@ class Store:
             stored = [(None, None)] * len(comparisons)
         else:
             files = ComparisonFiles(location)
-            stored = [files.put_file(table) if isinstance(table, PurePath) else files.put(as_table(table))
+            stored = [files.put_file(table, consume=True) if isinstance(table, PurePath) else files.put(as_table(table))
                       for _, _, table in comparisons]
             blobs = [None] * len(comparisons)
             if written is not None:
