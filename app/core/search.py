@@ -141,15 +141,32 @@ class SearchIndex:
     @classmethod
     def build(cls, frame: pd.DataFrame, columns, *, task=None, same_as: dict[str, str] | None = None
               ) -> "SearchIndex":
-        same_as = SAME_AS if same_as is None else same_as
         cols = [c for c in columns if c in frame.columns]
-        n = len(frame)
-        texts = {c: _arrow_text(frame[c], task) for c in cols}
+        return cls._of_texts({c: _arrow_text(frame[c], task) for c in cols}, len(frame), task, same_as)
+
+    @classmethod
+    def of_arrow(cls, table: pa.Table, columns, *, task=None, same_as: dict[str, str] | None = None
+                 ) -> "SearchIndex":
+        """The index of an Arrow table's text columns as they are (a paged comparison's row
+        group): no pandas frame in between; a column that is not Arrow text goes the frame's way."""
+        texts = {}
+        for c in (c for c in columns if c in table.column_names):
+            col = table.column(c)
+            if pa.types.is_large_string(col.type) or pa.types.is_string(col.type):
+                texts[c] = col
+            elif pa.types.is_dictionary(col.type):
+                texts[c] = pc.cast(col, pa.large_string())
+            else:
+                texts[c] = _arrow_text(col.to_pandas(), task)
+        return cls._of_texts(texts, table.num_rows, task, same_as)
+
+    @classmethod
+    def _of_texts(cls, texts: dict[str, pa.ChunkedArray], n: int, task, same_as) -> "SearchIndex":
+        same_as = SAME_AS if same_as is None else same_as
         segments: list[Segment] = []
-        for c in cols:
+        for c, arr in texts.items():
             if task is not None:
                 task.check()
-            arr = texts[c]
             twin = same_as.get(c)
             if twin in texts:
                 differs = pc.invert(pc.fill_null(pc.equal(arr, texts[twin]), False))
