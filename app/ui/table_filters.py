@@ -135,8 +135,9 @@ class TableFilters(QObject):
         self.set_enabled(True)
 
     def start_index(self) -> None:
-        """Big tables: build the search index on a worker as soon as the table is shown."""
-        if len(self.model.frame) >= ASYNC_SEARCH_ROWS:
+        """Big tables: build the search index on a worker as soon as the table is shown (not for a
+        paged one: its search reads the file and keeps no index)."""
+        if len(self.model.frame) >= ASYNC_SEARCH_ROWS and pages_of(self.model.frame) is None:
             self.index_task.start(SearchIndex.build, self.model.frame, SEARCH_COLUMNS,
                                   on_finished=self._index_built, on_failed=lambda _m, _d: self._index_built(None))
 
