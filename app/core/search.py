@@ -102,6 +102,16 @@ class Segment:
         return len(self.offsets) - 1
 
 
+def _lower_ascii(raw: np.ndarray, block: int = 1 << 16) -> bool:
+    """The bytes are ASCII without capitals. Block by block: mixed-case text shows a capital in
+    its first block, so the check of a row group's text stops there (a paged search checks every one)."""
+    for lo in range(0, len(raw), block):
+        part = raw[lo:lo + block]
+        if part.max() >= 128 or np.any((part - np.uint8(65)) < 26):     # uint8 wraps: 'A'..'Z' only
+            return False
+    return True
+
+
 def _segments(arr: pa.ChunkedArray, first_row: int = 0, rows_map: np.ndarray | None = None) -> list[Segment]:
     out = []
     row = first_row
@@ -117,8 +127,7 @@ def _segments(arr: pa.ChunkedArray, first_row: int = 0, rows_map: np.ndarray | N
         data = bufs[2]
         view = memoryview(data)[base:end] if data is not None else memoryview(b"")
         seg_map = None if rows_map is None else rows_map[row - first_row: row - first_row + n]
-        raw = np.frombuffer(view, dtype=np.uint8)
-        lower_ascii = bool(len(raw) == 0 or (raw.max() < 128 and not np.any((raw >= 65) & (raw <= 90))))
+        lower_ascii = _lower_ascii(np.frombuffer(view, dtype=np.uint8))
         out.append(Segment(row, offs, base, sz.Str(view), (chunk, data), seg_map, lower_ascii))
         row += n
     return out
