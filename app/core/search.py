@@ -4,6 +4,7 @@ and with no copy of the text.
 
     index = SearchIndex.build(frame, ["id", "input", "reference", "baseline_output", "candidate_output"])
     mask = index.search("refund")          # bool per row, case-insensitive
+    SearchIndex.of_arrow(row_group, columns)   # the same over an Arrow table (a paged row group)
 
 Text columns of a comparison are Arrow strings: one contiguous UTF-8 buffer
 per chunk plus an offsets array. The search runs StringZilla's SIMD
