@@ -4,6 +4,7 @@ and with no copy of the text.
 
     index = SearchIndex.build(frame, ["id", "input", "reference", "baseline_output", "candidate_output"])
     mask = index.search("refund")          # bool per row, case-insensitive
+    SearchIndex.of_arrow(row_group, columns)   # the same over an Arrow table (a paged row group)
 
 Text columns of a comparison are Arrow strings: one contiguous UTF-8 buffer
 per chunk plus an offsets array. The search runs StringZilla's SIMD
@@ -102,6 +103,16 @@ class Segment:
         return len(self.offsets) - 1
 
 
+def _lower_ascii(raw: np.ndarray, block: int = 1 << 16) -> bool:
+    """The bytes are ASCII without capitals. Block by block: mixed-case text shows a capital in
+    its first block, so the check of a row group's text stops there (a paged search checks every one)."""
+    for lo in range(0, len(raw), block):
+        part = raw[lo:lo + block]
+        if part.max() >= 128 or np.any((part - np.uint8(65)) < 26):     # uint8 wraps: 'A'..'Z' only
+            return False
+    return True
+
+
 def _segments(arr: pa.ChunkedArray, first_row: int = 0, rows_map: np.ndarray | None = None) -> list[Segment]:
     out = []
     row = first_row
@@ -117,8 +128,7 @@ def _segments(arr: pa.ChunkedArray, first_row: int = 0, rows_map: np.ndarray | N
         data = bufs[2]
         view = memoryview(data)[base:end] if data is not None else memoryview(b"")
         seg_map = None if rows_map is None else rows_map[row - first_row: row - first_row + n]
-        raw = np.frombuffer(view, dtype=np.uint8)
-        lower_ascii = bool(len(raw) == 0 or (raw.max() < 128 and not np.any((raw >= 65) & (raw <= 90))))
+        lower_ascii = _lower_ascii(np.frombuffer(view, dtype=np.uint8))
         out.append(Segment(row, offs, base, sz.Str(view), (chunk, data), seg_map, lower_ascii))
         row += n
     return out
@@ -141,15 +151,32 @@ class SearchIndex:
     @classmethod
     def build(cls, frame: pd.DataFrame, columns, *, task=None, same_as: dict[str, str] | None = None
               ) -> "SearchIndex":
-        same_as = SAME_AS if same_as is None else same_as
         cols = [c for c in columns if c in frame.columns]
-        n = len(frame)
-        texts = {c: _arrow_text(frame[c], task) for c in cols}
+        return cls._of_texts({c: _arrow_text(frame[c], task) for c in cols}, len(frame), task, same_as)
+
+    @classmethod
+    def of_arrow(cls, table: pa.Table, columns, *, task=None, same_as: dict[str, str] | None = None
+                 ) -> "SearchIndex":
+        """The index of an Arrow table's text columns as they are (a paged comparison's row
+        group): no pandas frame in between; a column that is not Arrow text goes the frame's way."""
+        texts = {}
+        for c in (c for c in columns if c in table.column_names):
+            col = table.column(c)
+            if pa.types.is_large_string(col.type) or pa.types.is_string(col.type):
+                texts[c] = col
+            elif pa.types.is_dictionary(col.type):
+                texts[c] = pc.cast(col, pa.large_string())
+            else:
+                texts[c] = _arrow_text(col.to_pandas(), task)
+        return cls._of_texts(texts, table.num_rows, task, same_as)
+
+    @classmethod
+    def _of_texts(cls, texts: dict[str, pa.ChunkedArray], n: int, task, same_as) -> "SearchIndex":
+        same_as = SAME_AS if same_as is None else same_as
         segments: list[Segment] = []
-        for c in cols:
+        for c, arr in texts.items():
             if task is not None:
                 task.check()
-            arr = texts[c]
             twin = same_as.get(c)
             if twin in texts:
                 differs = pc.invert(pc.fill_null(pc.equal(arr, texts[twin]), False))

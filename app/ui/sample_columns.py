@@ -8,7 +8,11 @@ search and the labels without a model."""
 
 from __future__ import annotations
 
+import contextlib
+import threading
+import time
 import weakref
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 import numpy as np
 import pandas as pd
@@ -245,31 +249,81 @@ def slice_columns(frame: pd.DataFrame) -> list[str]:
     return table_slice_columns(frame)
 
 
-def search_rows(frame: pd.DataFrame, needle: str, index: SearchIndex | None, *, task=None
-                ) -> tuple[np.ndarray, SearchIndex]:
+def search_rows(frame: pd.DataFrame, needle: str, index: SearchIndex | None, *, task=None,
+                parts: "SearchParts | None" = None) -> tuple[np.ndarray, SearchIndex]:
     """Worker side of a search: (rows holding `needle`, the index, built here if None).
 
     Plain pandas/pyarrow/numpy, no Qt; `task` (a TaskState) is checked
     between segments, so a newer search cancels this one. A paged comparison's frame is
-    searched row group by row group from its file (no index kept: `index` comes back as given)."""
+    searched row group by row group from its file (no index kept: `index` comes back as given),
+    its hits so far published in `parts` as it goes (the window shows them while it runs)."""
     pages = pages_of(frame)
     if pages is not None:
-        return _search_pages(pages, needle, task), index
+        return _search_pages(pages, needle, task, parts), index
     if index is None:
         index = SearchIndex.build(frame, SEARCH_COLUMNS, task=task)
     return index.search(needle, task=task), index
 
 
-def _search_pages(pages: ComparisonPages, needle: str, task) -> np.ndarray:
-    mask = np.zeros(pages.rows, dtype=bool)
+class SearchParts:
+    """The hits of a paged search as it scans the row groups (in file order: worst first), for
+    the GUI thread to show while the worker goes on. The worker fills the mask and, after the
+    first row group and then at most every PART_SECONDS, reports "done/total" through its
+    TaskState (the worker's progress signal); the GUI thread takes a `snapshot`. Rows are only
+    ever set, once each: any snapshot is a subset of the final hits."""
+
+    PART_SECONDS = 0.12
+
+    def __init__(self, rows: int, groups: int):
+        self.mask = np.zeros(rows, dtype=bool)
+        self.done, self.total = 0, groups
+        self._lock = threading.Lock()
+        self._reported = None
+
+    def add(self, start: int, hit: np.ndarray, task) -> None:
+        with self._lock:
+            self.mask[start:start + len(hit)] = hit
+            self.done += 1
+        now = time.monotonic()
+        if task is not None and self.done < self.total and (
+                self._reported is None or now - self._reported >= self.PART_SECONDS):
+            self._reported = now
+            task.report(f"{self.done}/{self.total}", self.done / max(self.total, 1))
+            self.published()
+
+    def published(self) -> None:
+        """Called on the worker after each part is reported (a test holds the worker here)."""
+
+    def snapshot(self) -> tuple[np.ndarray, int, int]:
+        """(a copy of the hits so far, row groups searched, row groups in all)."""
+        with self._lock:
+            return self.mask.copy(), self.done, self.total
+
+
+def _read_ahead(batches):
+    """The items of `batches`, the next one decoded on a second thread while the caller searches
+    the current one (pyarrow's decode and zstd run without the GIL): two row groups decoded at most."""
+    pool = ThreadPoolExecutor(1, thread_name_prefix="search-read")
+    try:
+        ahead = pool.submit(next, batches, None)
+        while (item := ahead.result()) is not None:
+            ahead = pool.submit(next, batches, None)
+            yield item
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _search_pages(pages: ComparisonPages, needle: str, task, parts: SearchParts | None = None) -> np.ndarray:
+    parts = parts if parts is not None else SearchParts(pages.rows, pages.groups)
     cols = [c for c in SEARCH_COLUMNS if c in pages.names]
-    for start, group in pages.batches(cols):
-        if task is not None:
-            task.check()
-        part = pd.DataFrame({c: pd.Series(pd.arrays.ArrowExtensionArray(group.column(c)), copy=False) for c in cols})
-        hit = SearchIndex.build(part, cols, task=task).search(needle, task=task)
-        mask[start:start + len(hit)] = hit
-    return mask
+    scan = _read_ahead(pages.batches(cols))
+    with contextlib.closing(scan):
+        for start, group in scan:
+            if task is not None:
+                task.check()
+            parts.add(start, SearchIndex.of_arrow(group, cols, task=task).search(needle, task=task), task)
+            del group
+    return parts.mask
 
 
 def others_labels(frame: pd.DataFrame | None, eval_set: str, me: str) -> dict[str, tuple[tuple, ...]]:

@@ -6,14 +6,24 @@ A search over a big table (ASYNC_SEARCH_ROWS and more) runs on a worker
 worker right after the table opens); the table keeps its rows until the new
 ones are ready, so typing never blocks the window. Both workers are
 SingleTasks (app/ui/concurrent.py): a new search cancels the old one, whose
-late result is dropped.
+late result (and any part of it) is dropped.
+
+A paged comparison (issue 16) is searched row group by row group from its file, worst
+first, which takes seconds at 10M samples: its hits come in parts (sample_columns.SearchParts,
+through the worker's progress signal). Each part is painted as the hits found so far, the
+count line reads "searching… 41/290 parts · 1,234 found so far", and the table keeps the
+current sample if it matches; parts arriving faster than they paint are coalesced into one.
+A change of the other filters while a search runs keeps it going (its hits do not depend
+on them); a new needle cancels it. `filtersApplied` is emitted once, when the search is done.
 """
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pandas as pd
-from PySide6.QtCore import QObject, Qt, QTimer
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLineEdit, QPushButton
 
 from signoff.core.search import SearchIndex
@@ -21,8 +31,9 @@ from signoff.ui.concurrent import SingleTask
 from signoff.ui.diff_view import plain_label
 from signoff.ui.inbox import dot_icon
 from signoff.ui.palette import CLASS_STYLE
-from signoff.ui.sample_model import (CLASS_ORDER, NOT_UNCHANGED, REVIEW_FILTERS, SEARCH_COLUMNS, search_rows,
-                                     slice_columns)
+from signoff.ui.sample_columns import SearchParts
+from signoff.ui.sample_model import (CLASS_ORDER, NOT_UNCHANGED, REVIEW_FILTERS, SEARCH_COLUMNS, pages_of,
+                                     search_rows, slice_columns)
 
 FILTERS: list[tuple[str, set[str] | None]] = [
     ("all but unchanged", set(NOT_UNCHANGED)),
@@ -32,9 +43,14 @@ FILTERS: list[tuple[str, set[str] | None]] = [
 MAX_SLICE_VALUES = 200
 SLICE_SEP = "\x1f"
 ASYNC_SEARCH_ROWS = 200_000     # from this many rows on, the search runs on a worker
+MAX_PART_GAP_MS = 500           # parts of a paged search: painted at least this often (if they come)
+
+
 
 
 class TableFilters(QObject):
+    partShown = Signal()        # the hits found so far by a running paged search are painted
+
     def __init__(self, window, samples):
         super().__init__(window)
         self.w = window
@@ -45,6 +61,12 @@ class TableFilters(QObject):
         self._pending_search: str | None = None     # waits for the index being built
         self._search_timer = QTimer(self, singleShot=True, interval=250)
         self._search_timer.timeout.connect(self.apply)
+        self._running_needle: str | None = None     # what the running search looks for
+        self._parts: SearchParts | None = None      # the running paged search's hits so far
+        self._partial: str | None = None            # the model's hits for this needle are only a part
+        self._progress: tuple[int, int] | None = None   # (row groups searched, in all) painted
+        self._part_timer = QTimer(self, singleShot=True, interval=0)   # coalesces parts
+        self._part_timer.timeout.connect(self._show_part)
 
         self.class_buttons: dict[str, QPushButton] = {}
         for cls in CLASS_ORDER:
@@ -101,6 +123,7 @@ class TableFilters(QObject):
     def reset(self, frame: pd.DataFrame) -> None:
         """A new table: the default filter, no search, its slices; the search index for a big one."""
         self.stop_search()
+        self._partial = None
         self._fill_slices(frame)
         for widget, clear in ((self.filter_combo, lambda: self.filter_combo.setCurrentIndex(0)),
                               (self.search_edit, self.search_edit.clear),
@@ -112,8 +135,9 @@ class TableFilters(QObject):
         self.set_enabled(True)
 
     def start_index(self) -> None:
-        """Big tables: build the search index on a worker as soon as the table is shown."""
-        if len(self.model.frame) >= ASYNC_SEARCH_ROWS:
+        """Big tables: build the search index on a worker as soon as the table is shown (not for a
+        paged one: its search reads the file and keeps no index)."""
+        if len(self.model.frame) >= ASYNC_SEARCH_ROWS and pages_of(self.model.frame) is None:
             self.index_task.start(SearchIndex.build, self.model.frame, SEARCH_COLUMNS,
                                   on_finished=self._index_built, on_failed=lambda _m, _d: self._index_built(None))
 
@@ -162,10 +186,11 @@ class TableFilters(QObject):
         needle = self.search_edit.text().strip()
         search = needle
         review = self.review_combo.currentData()
-        if len(self.model.frame) >= ASYNC_SEARCH_ROWS and not self.model.has_search_hits(needle):
+        if len(self.model.frame) >= ASYNC_SEARCH_ROWS and not self._has_hits(needle):
             # Big table: the other filters now, the search on a worker (the rows of the
-            # last search stay until the new ones are ready).
-            self._start_search(needle)
+            # last search stay until the new ones are ready); one for this needle goes on.
+            if not (self.search_task.running and self._running_needle == needle):
+                self._start_search(needle)
             search = self.model.search_text
             if (classes, slice_, review) == (self.model.class_filter, self.model.slice_filter, self.model.review_filter):
                 self.update_counts()     # only the search changed: its worker refilters
@@ -176,6 +201,10 @@ class TableFilters(QObject):
         self._show_rows(keep)
         if not self.searching:
             self.w.filtersApplied.emit()
+
+    def _has_hits(self, needle: str) -> bool:
+        """The model holds the whole answer for `needle` (not the part of a running search)."""
+        return self.model.has_search_hits(needle) and not (needle and needle == self._partial)
 
     def _show_rows(self, keep: str | None) -> None:
         self.update_counts()
@@ -190,9 +219,32 @@ class TableFilters(QObject):
             self.count_label.setText(f"preparing the search of {len(self.model.frame):,} samples…")
             return
         self.count_label.setText(f"searching {len(self.model.frame):,} samples for “{needle[:40]}”…")
-        self.search_task.start(search_rows, self.model.frame, needle, self.model.search_index,
+        pages = pages_of(self.model.frame)
+        parts = self._parts = SearchParts(pages.rows, pages.groups) if pages is not None else None
+        self._running_needle = needle
+        self.search_task.start(search_rows, self.model.frame, needle, self.model.search_index, parts=parts,
                                on_finished=lambda result, n=needle: self._search_found(n, result),
-                               on_failed=self._search_failed)
+                               on_failed=self._search_failed,
+                               on_progress=None if parts is None else lambda _m, _f, p=parts: self._part_came(p))
+
+    def _part_came(self, parts: SearchParts) -> None:
+        # Queued progress signals: paint the newest hits once, when the event loop is free.
+        if parts is self._parts and not self._part_timer.isActive():
+            self._part_timer.start()
+
+    def _show_part(self) -> None:
+        parts, needle = self._parts, self._running_needle
+        if parts is None or not self.search_task.running or needle is None:
+            return                    # done, cancelled or replaced meanwhile: nothing stale is painted
+        t0 = time.perf_counter()
+        mask, done, total = parts.snapshot()
+        keep = self.samples.current_sample_id()
+        self._partial, self._progress = needle, (done, total)
+        self.model.set_search_hits(needle, mask)
+        self._show_rows(keep)
+        # A repaint of millions of rows takes a while: the next part waits twice as long.
+        self._part_timer.setInterval(min(MAX_PART_GAP_MS, int(2000 * (time.perf_counter() - t0))))
+        self.partShown.emit()
 
     def _index_built(self, index) -> None:
         if index is not None:
@@ -204,6 +256,8 @@ class TableFilters(QObject):
     def _cancel_search(self) -> None:
         self.search_task.cancel()
         self._pending_search = None
+        self._parts = self._running_needle = self._progress = None
+        self._part_timer.stop()
 
     def stop_search(self) -> None:
         """No search or index on its way (a new table, or the window closing)."""
@@ -212,12 +266,14 @@ class TableFilters(QObject):
 
     def _search_found(self, needle: str, result) -> None:
         mask, index = result
+        self._parts = self._running_needle = self._progress = self._partial = None
         keep = self.samples.current_sample_id()
         self.model.set_search_hits(needle, mask, index)
         self._show_rows(keep)
         self.w.filtersApplied.emit()
 
     def _search_failed(self, message: str, details: str) -> None:
+        self._parts = self._running_needle = self._progress = None     # a part shown stays a part
         self.w.banner.show_message(f"Search failed: {message}", details)
         self.update_counts()
 
@@ -229,7 +285,10 @@ class TableFilters(QObject):
             b.setChecked(current == {cls})
         total = len(self.model.frame)
         text = f"{self.model.visible_count():,} of {total:,} shown · {self.model.labeled_count():,} labeled by you"
-        if self.searching:
+        if self.searching and self._progress is not None:
+            text = f"searching… {self._progress[0]:,}/{self._progress[1]:,} parts · " \
+                   f"{self.model.visible_count():,} found so far"
+        elif self.searching:
             text = "searching… · " + text
         self.count_label.setText(text)
         if getattr(self.w, "queues", None) is not None:
@@ -238,5 +297,6 @@ class TableFilters(QObject):
     def shutdown(self, wait: float = 3.0) -> None:
         self._search_timer.stop()
         self._pending_search = None
+        self._part_timer.stop()
         self.search_task.shutdown(wait)
         self.index_task.shutdown(wait)
