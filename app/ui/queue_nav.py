@@ -151,10 +151,10 @@ class QueueNav(QObject):
         codes = m._class_codes
         if not len(codes):
             return {c: (0, 0) for c in CLASS_ORDER}
-        valid = codes >= 0
-        total = np.bincount(codes[valid], minlength=len(CLASS_ORDER))
-        done = np.bincount(codes[valid & m._labeled], minlength=len(CLASS_ORDER))
-        return {c: (int(done[i]), int(total[i])) for i, c in enumerate(CLASS_ORDER)}
+        total = m.class_counts()    # counted once by the open; only the labeled rows' classes here
+        labeled = codes[m._labeled]
+        done = np.bincount(labeled[labeled >= 0], minlength=len(CLASS_ORDER))
+        return {c: (int(done[i]), total.get(c, 0)) for i, c in enumerate(CLASS_ORDER)}
 
     def update_buttons(self) -> None:
         w = self.window

@@ -488,6 +488,9 @@ class SampleTableModel(QAbstractTableModel):
             self.dataChanged.emit(self.index(0, 0), self.index(self.rowCount() - 1, self.columnCount() - 1))
 
     def _compute_rows(self) -> np.ndarray:
+        if self._order is None and self._classes is None and self._slice is None and self._review is None \
+                and not self._search:   # every row (a new table, before its filter): no mask of 10M
+            return np.arange(len(self.frame))
         mask = self._mask()
         if self._order is None:
             return np.flatnonzero(mask)

@@ -242,3 +242,31 @@ def test_a_paged_comparison_opens_in_the_window_worst_first_with_its_queue_count
     assert window.queues.progress["qa"] == (1, N * 4 // 5)
     assert window.eval_set_combo.itemText(0).endswith(f"qa  1/{N * 4 // 5}")
     store.close()
+
+
+def test_a_paged_open_of_a_changed_file_shows_and_counts_nothing(tmp_path, monkeypatch):
+    """The resident columns are read while the file is still being hashed: a file that changed
+    since it was stored is refused before the table is built, and the policy and the queue
+    progress never count what was read of it."""
+    import os
+    from pathlib import Path
+    from urllib.parse import unquote, urlparse
+
+    from signoff.store.comparison_files import ComparisonFileError
+
+    store, rec = _stored(tmp_path, monkeypatch, _table())
+    uri = store._comparison_source(rec.id, "qa")[1][0]
+    path = Path(unquote(urlparse(uri).path))
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+    os.utime(path, ns=(1, 1))
+    service = ReviewService(store, user=ALICE)
+    view = service.comparison_view(rec.id, "qa")
+    assert isinstance(view, PagedComparison)
+    with pytest.raises(ComparisonFileError, match="changed since it was stored"):
+        SampleTableModel.prepare(view)
+    for count in (lambda: service.eval_set_progress(rec.id), lambda: service.coverage(rec.id)):
+        with pytest.raises(ComparisonFileError, match="changed since it was stored"):
+            count()
+    store.close()
