@@ -143,6 +143,8 @@ class SampleTableModel(QAbstractTableModel):
         self._class_codes = np.zeros(0, dtype=np.int8)
         self._class_counts: dict[str, int] = {}
         self._slices_cache: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        self._slice_counts: dict[str, np.ndarray] = {}
+        self._every_row: np.ndarray | None = None
         self._sort_keys: dict[str, np.ndarray] = {}
         self._optional: list[str] = []
         self._numeric: set[str] = {"delta"}
@@ -185,11 +187,12 @@ class SampleTableModel(QAbstractTableModel):
         arrays["class"] = _ClassNames(codes)
         counts = np.bincount(codes[codes >= 0], minlength=len(CLASS_ORDER)) if n else np.zeros(len(CLASS_ORDER), int)
         class_counts = {c: int(counts[i]) for i, c in enumerate(CLASS_ORDER)}
-        slice_codes = {}
+        slice_codes, slice_counts = {}, {}
         for col in slices:
             column = arrays.get(col)
             sc, uniques = column.factorized() if isinstance(column, _Categories) else factorize_text(frame[col])
             slice_codes[col] = (sc.astype(np.int32 if len(uniques) > 32_000 else np.int16), np.asarray(uniques, dtype=object))
+            slice_counts[col] = np.bincount(sc[sc >= 0], minlength=len(uniques))
         labels = {k: v for k, v in (labels or {}).items() if not v.is_empty}
         labeled = id_index.mask_of(list(labels)) if n and labels else np.zeros(n, dtype=bool)
         others = dict(others or {})
@@ -204,7 +207,7 @@ class SampleTableModel(QAbstractTableModel):
         if pages is not None:   # the resident columns were read while the file's hash was checked
             pages.verified()
         return Prepared(frame, slices, arrays, id_index, codes, class_counts, slice_codes,
-                        labels, labeled, others, others_pos, readers, pages)
+                        labels, labeled, others, others_pos, readers, pages, np.arange(n), slice_counts)
 
     def set_frame(self, frame: pd.DataFrame | "Prepared", labels: dict[str, MyLabel] | None = None) -> None:
         prepared = frame if isinstance(frame, Prepared) else self.prepare(frame)
@@ -227,6 +230,8 @@ class SampleTableModel(QAbstractTableModel):
         self._class_codes = prepared.class_codes
         self._class_counts = prepared.class_counts or {}
         self._slices_cache = dict(prepared.slice_codes or {})
+        self._slice_counts = dict(prepared.slice_counts or {})
+        self._every_row = prepared.every_row
         self._sort_keys = {}
         self._search_hits = None
         self._slice = None
@@ -374,6 +379,14 @@ class SampleTableModel(QAbstractTableModel):
         """(code per row, the distinct values) of a slice column; missing values read "(none)"."""
         return self._slice_codes(col)
 
+    def slice_counts(self, col: str) -> np.ndarray:
+        """Rows per distinct value of slice_values(col) (counted by the open, on its worker)."""
+        counts = self._slice_counts.get(col)
+        if counts is None:
+            codes, uniques = self._slice_codes(col)
+            counts = self._slice_counts[col] = np.bincount(codes[codes >= 0], minlength=len(uniques))
+        return counts
+
     def _slice_codes(self, col: str) -> tuple[np.ndarray, np.ndarray]:
         """A slice column as integer codes (factorized once per column)."""
         cached = self._slices_cache.get(col)
@@ -490,7 +503,8 @@ class SampleTableModel(QAbstractTableModel):
     def _compute_rows(self) -> np.ndarray:
         if self._order is None and self._classes is None and self._slice is None and self._review is None \
                 and not self._search:   # every row (a new table, before its filter): no mask of 10M
-            return np.arange(len(self.frame))
+            every = self._every_row
+            return every if every is not None and len(every) == len(self.frame) else np.arange(len(self.frame))
         mask = self._mask()
         if self._order is None:
             return np.flatnonzero(mask)

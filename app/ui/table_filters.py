@@ -11,7 +11,6 @@ late result is dropped.
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLineEdit, QPushButton
@@ -122,10 +121,10 @@ class TableFilters(QObject):
         self.slice_combo.clear()
         self.slice_combo.addItem("all slices", None)
         for col in slice_columns(frame):
-            codes, uniques = self.model.slice_values(col)   # factorized on the loading worker
+            _codes, uniques = self.model.slice_values(col)   # factorized and counted on the loading worker
             if len(uniques) > MAX_SLICE_VALUES:
                 continue
-            counts = np.bincount(codes[codes >= 0], minlength=len(uniques))
+            counts = self.model.slice_counts(col)
             for value, count in sorted(zip(uniques.tolist(), counts.tolist())):
                 self.slice_combo.addItem(f"{col} = {value}  ({count:,})", f"{col}{SLICE_SEP}{value}")
         self.slice_combo.blockSignals(False)
