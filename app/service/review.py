@@ -445,8 +445,8 @@ class ReviewService:
         # Its hash is checked on a second core while this one reads the resident columns and
         # the window builds its table from them (PagedComparison.verified: before anything shows).
         pages = self.store.comparison_pages(*key, check_while_reading=True)
-        resident = [*RESIDENT_COLUMNS, *_compare.table_slice_columns(pd.DataFrame(columns=pages.names))]
-        frame = _codec.table_to_frame(pages.resident(resident, wait=False))
+        slices = _compare.table_slice_columns(pd.DataFrame(columns=pages.names))
+        frame = _codec.table_to_frame(pages.resident([*RESIDENT_COLUMNS, *slices], wait=False, encode=tuple(slices)))
         task.check()
         with self._lock:
             # counted by the policy only once the file is verified (_slim); the ids' sort

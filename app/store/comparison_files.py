@@ -524,16 +524,24 @@ class ComparisonPages:
                 return restored_columns(self._file.read(columns=stored_columns(self._stored, cols)), cols)
         return self._table.select(cols)
 
-    def resident(self, columns: list[str], *, wait: bool = True) -> pa.Table:
+    def resident(self, columns: list[str], *, wait: bool = True, encode: tuple[str, ...] = ()) -> pa.Table:
         """Whole columns for a table to hold, read one at a time with text as large_string (what
         pandas holds: converting a string column in to_pandas would copy it beside the original).
-        Read while the file's hash may still be being checked on the other core; given back once
-        it matched, or with `wait=False` at once: then nothing of it may be shown or counted
-        before `verified()` returned (the window's paged open builds its table meanwhile)."""
+        The text columns of `encode` (slices: a few values over every row) are held as
+        dictionaries when they have no nulls (a 10M-row slice: ~10 MB of codes, not ~150 MB of
+        text; the table factorizes it from its codes). Read while the file's hash may still be
+        being checked on the other core; given back once it matched, or with `wait=False` at
+        once: then nothing of it may be shown or counted before `verified()` returned (the
+        window's paged open builds its table meanwhile)."""
         out = {}
         for name in [c for c in columns if c in self.names]:
             col = self._columns([name]).column(0)
-            out[name] = col.cast(pa.large_string()) if pa.types.is_string(col.type) else col
+            text = pa.types.is_string(col.type) or pa.types.is_large_string(col.type)
+            if text and name in encode and not col.null_count:
+                col = _small_dictionary(col)
+            elif pa.types.is_string(col.type):
+                col = col.cast(pa.large_string())
+            out[name] = col
         if wait:
             self.verified()
         return pa.table(out).replace_schema_metadata(self.schema.metadata)
@@ -577,6 +585,18 @@ class ComparisonPages:
         cols = [c for c in columns if c in self.names]
         for i in range(self.groups):
             yield self.starts[i], self._read_group(i, cols)
+
+
+def _small_dictionary(col: pa.ChunkedArray) -> pa.ChunkedArray:
+    """A text column dictionary-encoded (one dictionary for every chunk, in order of first
+    appearance), its indices in the smallest integer type that holds them."""
+    encoded = col.dictionary_encode()
+    if not encoded.num_chunks:
+        return encoded
+    size = len(encoded.chunks[-1].dictionary)
+    index = pa.int8() if size <= 127 else pa.int16() if size <= 32_767 else pa.int32()
+    return pa.chunked_array([pa.DictionaryArray.from_arrays(c.indices.cast(index), c.dictionary)
+                             for c in encoded.chunks], pa.dictionary(index, encoded.type.value_type))
 
 
 @dataclass

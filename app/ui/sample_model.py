@@ -206,6 +206,7 @@ class SampleTableModel(QAbstractTableModel):
                         else (lambda pos, c=name: pages.value(c, pos, paged))) for name in pages.names]
         if pages is not None:   # the resident columns were read while the file's hash was checked
             pages.verified()
+            pa.default_memory_pool().release_unused()   # the reads' buffers (~120 MB at 10M) back to the system
         return Prepared(frame, slices, arrays, id_index, codes, class_counts, slice_codes,
                         labels, labeled, others, others_pos, readers, pages, np.arange(n), slice_counts)
 

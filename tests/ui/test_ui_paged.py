@@ -208,7 +208,9 @@ def test_an_id_is_found_at_the_same_row_before_and_after_its_sort(opened, monkey
     assert before[:3] == [-1, 0, -1] and before[-2:] == [-1, -1]   # unchanged, changed, improved; none
 
 
-def test_class_filters_count_what_the_whole_table_counts(opened):
+def test_class_and_slice_filters_count_what_the_whole_table_counts(opened):
+    """The paged open holds its slices as codes (a dictionary, not text): the slice menu, the
+    filters' counts and a sort by slice are those of the whole table."""
     whole, paged, table = opened
     counts = table["class"].astype(str).value_counts()
     assert paged.class_counts() == whole.class_counts() == {c: int(counts.get(c, 0)) for c in paged.class_counts()}
@@ -216,6 +218,16 @@ def test_class_filters_count_what_the_whole_table_counts(opened):
         for model in (whole, paged):
             model.set_filter(classes=classes)
         assert paged.visible_count() == whole.visible_count() == sum(int(counts[c]) for c in classes)
+    assert isinstance(paged.frame["topic"].dtype, pd.CategoricalDtype)
+    assert list(paged.slice_values("topic")[1]) == list(whole.slice_values("topic")[1]) == ["billing", "shipping", "other"]
+    assert list(paged.slice_counts("topic")) == list(whole.slice_counts("topic")) == [N // 3] * 3
+    for model in (whole, paged):
+        model.set_filter(classes=None)
+        model.sort([c.key for c in model.columns_].index("topic"), Qt.SortOrder.DescendingOrder)
+    assert _ids(paged) == _ids(whole) and paged.sample(0)["topic"] == "shipping"
+    for model in (whole, paged):
+        model.set_filter(slice_=("topic", "other"))
+    assert paged.visible_count() == N // 3 and _ids(paged) == _ids(whole)
 
 
 def test_a_paged_comparison_opens_in_the_window_worst_first_with_its_queue_counts(tmp_path, monkeypatch, qtbot,
