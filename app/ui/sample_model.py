@@ -504,7 +504,7 @@ class SampleTableModel(QAbstractTableModel):
     def _compute_rows(self) -> np.ndarray:
         if self._order is None and self._classes is None and self._slice is None and self._review is None \
                 and not self._search:   # every row (a new table, before its filter): no mask of 10M
-            every = self._every_row
+            every, self._every_row = self._every_row, None   # made by the worker, used once (80 MB at 10M)
             return every if every is not None and len(every) == len(self.frame) else np.arange(len(self.frame))
         mask = self._mask()
         if self._order is None:
