@@ -12,7 +12,8 @@ is an int array of the frame positions currently visible (filtered and in
 display order). Filtering and sorting are vectorised numpy / pyarrow over
 whole columns, then `_rows` is replaced in one model reset. Sample ids are
 found through an signoff.core.id_lookup.IdLookup (sorted positions, built on a
-spare core), not a pandas Index of a million Python strings.
+spare core once the table is shown; a look-up before that scans the ids), not a
+pandas Index of a million Python strings.
 
 Columns: id, <slice columns>, class (symbol + word, colour swatch), Δscore
 (signed, right aligned), labels (how many reviewers labeled it, "≠" when two disagree),
@@ -33,7 +34,9 @@ hold whole comes as a PagedComparison, whose frame has only the columns every ro
 (id, class, severity, delta, slices); the others (input, outputs, scores, extra fields)
 are read from the comparison file one row group at a time (`PagedColumn`, the sample
 readers), within the pages' budget (app/store/comparison_files.py). The search then scans
-the file row group by row group (`search_rows`), with no index kept.
+the file row group by row group (`search_rows`), with no index kept. Its frame was read
+while the file's hash was still being checked: `prepare` waits for the check last
+(PagedComparison.verified), so nothing of a changed file is shown.
 
 Blind mode (`set_blind`): the class column says "changed" for improved and
 regressed, and the mine column says A/B better, after the per-sample order
