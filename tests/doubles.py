@@ -584,6 +584,17 @@ class FakeReviewService:
         cols = ["eval_set", "sample_id", "user", "verdict", "correct", "error", "comment", "updated_at"]
         return pd.DataFrame(rows, columns=cols)
 
+    def eval_set_progress(self, request_id: int, *, user: str | None = None) -> dict[str, tuple[int, int]]:
+        who = (user or self.user).lower()
+        out = {}
+        for (rid, es), t in self._tables.items():
+            if rid != request_id:
+                continue
+            mine = {sid for (r, e, sid, u) in self._labels if r == rid and e == es and u.lower() == who}
+            todo = (t["class"].astype(str) != "unchanged") & t["class"].notna()
+            out[es] = (int((todo & t["id"].astype(str).isin(mine)).sum()), int(todo.sum()))
+        return out
+
     def my_roles(self, request_id: int) -> list[str]:
         return self.config(request_id).roles_of(self.user)
 

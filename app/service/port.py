@@ -59,6 +59,10 @@ class ReviewPort(Protocol):
                   refresh: bool = True) -> Label:
         """Saved at once as `user`; refresh=False leaves the status to a later refresh_status (the window's)."""
     def labels_frame(self, request_id: int, *, user: str | None = None) -> pd.DataFrame: ...
+    def eval_set_progress(self, request_id: int, *, user: str | None = None) -> dict[str, tuple[int, int]]:
+        """{eval set: (samples `user` (default: `self.user`) labeled, samples to review: every class
+        but unchanged)}: from the ids and classes the service keeps for the policy, never a table
+        read beyond them (the queue buttons' "7/79" after each open; a 10M-sample eval set)."""
 
     # -- the policy and decisions (verdict panel, approval dialog) --
     def my_roles(self, request_id: int) -> list[str]: ...

@@ -49,6 +49,7 @@ pa = lazy("pyarrow")
 pc = lazy("pyarrow.compute")
 _compare = lazy("signoff.core.compare")
 _id_lookup = lazy("signoff.core.id_lookup")
+_arrow = lazy("signoff.core.arrow")
 _codec = lazy("signoff.store.frames")
 _files = lazy("signoff.store.comparison_files")
 _file_inputs = lazy("signoff.service.file_inputs")
@@ -76,12 +77,13 @@ class _Slim:
 
     @classmethod
     def of(cls, frame: pd.DataFrame) -> "_Slim":
-        cls_col = frame["class"]
-        if isinstance(cls_col.dtype, pd.CategoricalDtype):
-            codes = cls_col.cat.set_categories(CLASS_NAMES).cat.codes.to_numpy(dtype=np.int8)
-        else:
-            codes = pd.Categorical(cls_col.astype(str), categories=CLASS_NAMES).codes.astype(np.int8)
-        return cls(_id_lookup.IdLookup.shared(frame["id"]), codes)
+        return cls(_id_lookup.IdLookup.shared(frame["id"]), _arrow.codes_of(frame["class"], CLASS_NAMES))
+
+    @classmethod
+    def read(cls, store: Store, key: tuple[int, str]) -> "_Slim":
+        """Only the two columns, kept as Arrow (no frame)."""
+        table = store.comparison_table(*key, columns=["id", "class"])
+        return cls(_id_lookup.IdLookup(table.column("id")), _arrow.codes_of(table.column("class"), CLASS_NAMES))
 
     def changed(self) -> np.ndarray:
         return np.isin(self.codes, [CLASS_NAMES.index(c) for c in CHANGED_CLASSES])
@@ -114,6 +116,7 @@ class ReviewService:
         # ids and classes (what the policy's coverage and a label's sample check need).
         self._frames: OrderedDict[tuple[int, str], pd.DataFrame] = OrderedDict()
         self._slims: dict[tuple[int, str], _Slim] = {}
+        self._unverified: dict[tuple[int, str], tuple[_Slim, object]] = {}   # a paged open's, with its pages
         self._fixed_requests: dict[int, RequestRecord] = {}
         self._bound_frames: dict[tuple, tuple[pd.DataFrame, str]] = {}
         self._review_orders: dict[tuple[int, str], list[str]] = {}   # (request, eval set) -> the bound's order
@@ -449,14 +452,18 @@ class ReviewService:
             return frame.copy(deep=False)
         if self.store.comparison_arrow_bytes(*key) <= PAGED_ABOVE_BYTES:
             return self.comparison(*key, task=task)
-        pages = self.store.comparison_pages(*key)
-        resident = [*RESIDENT_COLUMNS, *_compare.table_slice_columns(pd.DataFrame(columns=pages.names))]
-        frame = _codec.table_to_frame(pages.resident(resident))
+        # Its hash is checked on a second core while this one reads the resident columns and
+        # the window builds its table from them (PagedComparison.verified: before anything shows).
+        pages = self.store.comparison_pages(*key, check_while_reading=True)
+        slices = _compare.table_slice_columns(pd.DataFrame(columns=pages.names))
+        frame = _codec.table_to_frame(pages.resident([*RESIDENT_COLUMNS, *slices], wait=False, encode=tuple(slices)))
         task.check()
         with self._lock:
+            # counted by the policy only once the file is verified (_slim); the ids' sort
+            # (IdLookup.start) is left to the window once the table is interactive: at 10M it
+            # would take the core the open needs, and a look-up before it scans
             if key not in self._slims:
-                self._slims[key] = _Slim.of(frame)
-                self._slims[key].ids.start()
+                self._unverified[key] = (_Slim.of(frame), pages)
         return _files.PagedComparison(frame, pages)
 
     def _prime(self, request_id: int, comparisons, written: dict[str, str]) -> None:
@@ -566,6 +573,22 @@ class ReviewService:
                  "verdict": l.verdict.value if l.verdict else None, "correct": l.correct, "error": l.error,
                  "comment": l.comment, "updated_at": l.updated_at} for l in self.store.labels(request_id, user=user)]
         return pd.DataFrame(rows, columns=LABEL_COLUMNS)
+
+    def eval_set_progress(self, request_id: int, *, user: str | None = None) -> dict[str, tuple[int, int]]:
+        """{eval set: (labeled by `user`, samples to review)} over every class but unchanged (the
+        port's read model): from each eval set's ids and classes (_slim: what an open already
+        holds, else only those two columns read), never a second read of an open table."""
+        mine: dict[str, list[str]] = {}
+        for l in self.store.labels(request_id, user=user or self.user):
+            mine.setdefault(l.eval_set, []).append(str(l.sample_id))
+        unchanged = CLASS_NAMES.index(ChangeClass.UNCHANGED.value)
+        out = {}
+        for name in self._fixed(request_id).eval_sets:
+            slim = self._slim(request_id, name)
+            todo = (slim.codes >= 0) & (slim.codes != unchanged)
+            labeled = slim.ids.mask_of(mine[name]) if mine.get(name) else np.zeros(len(todo), dtype=bool)
+            out[name] = (int((todo & labeled).sum()), int(todo.sum()))
+        return out
 
     # -- policy and decisions ---------------------------------------------
     def my_roles(self, request_id: int) -> list[str]:
@@ -1369,8 +1392,13 @@ class ReviewService:
         key = (int(request_id), eval_set)
         with self._lock:
             slim = self._slims.get(key)
+            pending = self._unverified.pop(key, None) if slim is None else None
+        if pending is not None:   # a paged open's, once its file is verified (raises if it changed)
+            pending[1].verified()
+            with self._lock:
+                slim = self._slims.setdefault(key, pending[0])
         if slim is None:
-            slim = _Slim.of(self.store.load_comparison(*key, columns=["id", "class"]))
+            slim = _Slim.read(self.store, key)
             with self._lock:
                 slim = self._slims.setdefault(key, slim)
         return slim

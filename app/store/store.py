@@ -517,17 +517,22 @@ class Store:
         kind, source = self._comparison_source(request_id, eval_set)
         return 0 if kind == "blob" else ComparisonFiles.arrow_bytes(source[0])
 
-    def comparison_pages(self, request_id: int, eval_set: str) -> ComparisonPages:
+    def comparison_pages(self, request_id: int, eval_set: str, *, check_while_reading: bool = False) -> ComparisonPages:
         """The per-sample table read by row group as needed (app/store/comparison_files.py):
-        opening it reads only the file's footer. A blob comparison (stored before 0009)
-        is decoded whole and paged in memory."""
+        opening it reads only the file's footer, after its hash is checked, or with
+        `check_while_reading` while it is checked on another thread (every read of the pages
+        waits for it but ComparisonPages.resident(wait=False), the window's paged open). A blob
+        comparison (stored before 0009) is decoded whole and paged in memory."""
         from .comparison_files import ComparisonFiles, ComparisonPages
         from .frames import bytes_to_table
 
         kind, source = self._comparison_source(request_id, eval_set)
         if kind == "blob":
             return ComparisonPages(bytes_to_table(source))
-        return ComparisonPages(ComparisonFiles.open(*source))
+        if not check_while_reading:
+            return ComparisonPages(ComparisonFiles.open(*source))
+        source, check = ComparisonFiles.open_checking(*source)
+        return ComparisonPages(source, check=check)
 
     def comparison_file_sha256(self, request_id: int, eval_set: str) -> str | None:
         """The SHA-256 the database keeps for a comparison stored as a file; None for a blob."""

@@ -146,10 +146,10 @@ class TableFilters(QObject):
         self.slice_combo.clear()
         self.slice_combo.addItem("all slices", None)
         for col in slice_columns(frame):
-            codes, uniques = self.model.slice_values(col)   # factorized on the loading worker
+            _codes, uniques = self.model.slice_values(col)   # factorized and counted on the loading worker
             if len(uniques) > MAX_SLICE_VALUES:
                 continue
-            counts = np.bincount(codes[codes >= 0], minlength=len(uniques))
+            counts = self.model.slice_counts(col)
             for value, count in sorted(zip(uniques.tolist(), counts.tolist())):
                 self.slice_combo.addItem(f"{col} = {value}  ({count:,})", f"{col}{SLICE_SEP}{value}")
         self.slice_combo.blockSignals(False)

@@ -88,6 +88,20 @@ def test_set_label_saves_as_the_user_and_keeps_unset_fields(world):
     assert len(svc.labels_frame(rid, user="nobody@example.com")) == 0
 
 
+def test_eval_set_progress_counts_my_labels_over_every_class_but_unchanged(world):
+    svc, rid, es = world.service, world.request_id, world.eval_set
+    t = svc.comparison(rid, es)
+    todo = int((t["class"].astype(str) != "unchanged").sum())
+    assert svc.eval_set_progress(rid)[es] == (0, todo)
+    svc.set_label(rid, es, world.ids("regressed")[0], verdict=Verdict.BASELINE)
+    svc.set_label(rid, es, world.ids("changed", "improved")[0], correct=True)
+    if world.ids("unchanged"):
+        svc.set_label(rid, es, world.ids("unchanged")[0], correct=True)   # not to review: not counted
+    assert svc.eval_set_progress(rid)[es] == (2, todo)
+    assert svc.eval_set_progress(rid, user="someone-else@example.com")[es] == (0, todo)
+    assert set(svc.eval_set_progress(rid)) == set(svc.get_request(rid).eval_sets)
+
+
 def test_set_label_refuses_bad_input(world):
     svc, rid, es = world.service, world.request_id, world.eval_set
     with pytest.raises(InputError, match="no sample 'nope'"):

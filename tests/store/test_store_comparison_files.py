@@ -93,6 +93,27 @@ def test_a_changed_file_is_refused_in_one_line(store, new_request, sample_table,
         store.load_comparison(rec.id, "texts", columns=["id"])
 
 
+def test_a_paged_open_checks_the_hash_while_it_reads_and_hands_out_nothing_of_a_changed_file(
+        store, new_request, sample_table):
+    """The window's paged open reads the resident columns while the file is hashed on another
+    thread: a changed file is refused by verified(), and by every read of its pages."""
+    rec = _add(store, new_request, [("texts", {}, sample_table(50))])
+    pages = store.comparison_pages(rec.id, "texts", check_while_reading=True)
+    assert pages.resident(["id", "class"]).num_rows == 50      # waits for the check: it matched
+    assert pages.value("id", 3) == sample_table(50)["id"][3]
+    path = _path(_row(store, rec.id)[0])
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+    os.utime(path, ns=(1, 1))   # another version of the file
+    pages = store.comparison_pages(rec.id, "texts", check_while_reading=True)   # opens: the footer is intact
+    pages.resident(["id", "class"], wait=False)               # read meanwhile, not handed out
+    for read in (pages.verified, lambda: pages.resident(["id"]), lambda: pages.value("id", 3),
+                 lambda: pages.columns(["id"]), lambda: next(pages.batches(["id"]))):
+        with pytest.raises(ComparisonFileError, match=r"^comparison file file://\S+ changed since it was stored"):
+            read()
+
+
 def test_blob_comparisons_stored_before_files_still_open(store, new_request, sample_table):
     table = sample_table(12)
     rec = _add(store, new_request, [("old", {}, table)])

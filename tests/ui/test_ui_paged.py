@@ -132,3 +132,153 @@ def test_the_queue_progress_of_a_paged_comparison_reads_no_whole_table(tmp_path,
     assert eval_set_progress(service, rec.id, ["qa"], "sme@example.com") == whole
     assert whole["qa"][1] == N * 4 // 5 and whole["qa"][0] == 0   # every class but unchanged; nothing labeled yet
     store.close()
+
+
+ALICE = "alice@example.com"   # an SME of the policy below
+
+
+def _stored(tmp_path, monkeypatch, table: pd.DataFrame):
+    """A store holding `table` as the eval set "qa" of one request whose policy lets ALICE
+    label, and that request; the comparison opens paged from here on."""
+    from tests.plugin_doubles import CONFIG
+    from tests.support.keys import with_signers
+
+    monkeypatch.setattr(cf, "ROW_GROUP_BYTES", 64 * 1024)
+    store = Store(f"sqlite:///{tmp_path / 'signoff.db'}")
+    rec = store.add_request(NewRequest(sha="a" * 40, change_key="main", source="git", locator={}, baseline_ref="b",
+                                       candidate_ref="a" * 40, title="t", author="x@example.com", content_hash="h",
+                                       config_toml=with_signers(CONFIG), eval_sets=["qa"], created_by="ci"),
+                            comparisons=[("qa", {}, table)], status="pending", description="", outbox=[], actor="ci")
+    monkeypatch.setattr(review_mod, "PAGED_ABOVE_BYTES", 0)
+    return store, rec
+
+
+def _no_reads(monkeypatch):
+    """Any read of the comparison from here on fails the test."""
+    from signoff.store.comparison_files import ComparisonFiles, ComparisonPages
+
+    def fail(*_a, **_k):
+        pytest.fail("the comparison was read again")
+
+    for owner, name in [(ComparisonPages, "resident"), (ComparisonPages, "columns"), (ComparisonPages, "batches"),
+                        (ComparisonFiles, "read"), (ComparisonFiles, "open"), (ComparisonFiles, "open_checking"),
+                        (Store, "load_comparison"), (Store, "comparison_table"), (Store, "comparison_pages")]:
+        monkeypatch.setattr(owner, name, fail)
+
+
+def test_the_queue_progress_after_a_paged_open_reads_nothing_again(tmp_path, monkeypatch):
+    """Once the window opened a paged comparison, the queue buttons' per-eval-set progress is
+    counted from the ids and classes that open holds (ReviewPort.eval_set_progress): no second
+    read of the resident columns (~0.45 GB at 10M), let alone of the table."""
+    from signoff.ui.queue_nav import eval_set_progress
+
+    table = _table()
+    store, rec = _stored(tmp_path, monkeypatch, table)
+    service = ReviewService(store, user=ALICE)
+    regressed = table.loc[table["class"] == "regressed", "id"].tolist()
+    service.set_label(rec.id, "qa", regressed[0], correct=False)
+    service.set_label(rec.id, "qa", table.loc[table["class"] == "unchanged", "id"].iloc[0], correct=True)
+    service = ReviewService(store, user=ALICE)   # a new window's
+    model = SampleTableModel()
+    model.set_frame(SampleTableModel.prepare(service.comparison_view(rec.id, "qa")))   # as the window opens it
+    _no_reads(monkeypatch)
+    assert eval_set_progress(service, rec.id, ["qa"], ALICE) == {"qa": (1, N * 4 // 5)}
+    assert eval_set_progress(service, rec.id, ["qa"], "") == {"qa": (1, N * 4 // 5)}   # the service's user
+    store.close()
+
+
+def test_an_id_is_found_at_the_same_row_before_and_after_its_sort(opened, monkeypatch):
+    """The ids' sort is left until the table is shown; a look-up before it scans the ids and
+    finds what the sorted look-up finds (and the whole table)."""
+    from signoff.core.id_lookup import IdLookup
+
+    whole, paged, table = opened
+    ids = [table["id"][i] for i in (0, 1, 2, 2500, N - 1)] + ["s99999", ""]
+    for model in (whole, paged):
+        model.set_filter(classes={"regressed", "changed"})
+    lookup = paged._id_index = IdLookup(paged._id_index.ids)   # as the open leaves it: not sorted yet
+    assert not lookup.ready
+    with monkeypatch.context() as m:
+        m.setattr(IdLookup, "start", lambda self: self)   # the sort not started by the look-ups either
+        before = [paged.row_of(i) for i in ids]
+        assert not lookup.ready
+    lookup.sorted_positions()
+    assert lookup.ready
+    assert [paged.row_of(i) for i in ids] == before == [whole.row_of(i) for i in ids]
+    assert before[:3] == [-1, 0, -1] and before[-2:] == [-1, -1]   # unchanged, changed, improved; none
+
+
+def test_class_and_slice_filters_count_what_the_whole_table_counts(opened):
+    """The paged open holds its slices as codes (a dictionary, not text): the slice menu, the
+    filters' counts and a sort by slice are those of the whole table."""
+    whole, paged, table = opened
+    counts = table["class"].astype(str).value_counts()
+    assert paged.class_counts() == whole.class_counts() == {c: int(counts.get(c, 0)) for c in paged.class_counts()}
+    for classes in ({"regressed"}, {"changed", "improved"}, {"unchanged", "missing", "regressed"}):
+        for model in (whole, paged):
+            model.set_filter(classes=classes)
+        assert paged.visible_count() == whole.visible_count() == sum(int(counts[c]) for c in classes)
+    assert isinstance(paged.frame["topic"].dtype, pd.CategoricalDtype)
+    assert list(paged.slice_values("topic")[1]) == list(whole.slice_values("topic")[1]) == ["billing", "shipping", "other"]
+    assert list(paged.slice_counts("topic")) == list(whole.slice_counts("topic")) == [N // 3] * 3
+    for model in (whole, paged):
+        model.set_filter(classes=None)
+        model.sort([c.key for c in model.columns_].index("topic"), Qt.SortOrder.DescendingOrder)
+    assert _ids(paged) == _ids(whole) and paged.sample(0)["topic"] == "shipping"
+    for model in (whole, paged):
+        model.set_filter(slice_=("topic", "other"))
+    assert paged.visible_count() == N // 3 and _ids(paged) == _ids(whole)
+
+
+def test_a_paged_comparison_opens_in_the_window_worst_first_with_its_queue_counts(tmp_path, monkeypatch, qtbot,
+                                                                                  make_window, open_request):
+    """The window on a paged comparison stored worst first (as compare() stores it): the first
+    rows shown are the regressions, the first unlabeled one selected, and the class buttons and
+    the eval set's entry say "n/m" as for a whole table."""
+    from signoff.ui.sample_model import CLASS_ORDER
+
+    table = _table()
+    table = table.iloc[np.argsort([CLASS_ORDER.index(c) for c in table["class"].astype(str)], kind="stable")]
+    table = table.reset_index(drop=True)
+    store, rec = _stored(tmp_path, monkeypatch, table)
+    ReviewService(store, user=ALICE).set_label(rec.id, "qa", table["id"][0], correct=False)   # the worst, labeled
+    window = open_request(make_window(ReviewService(store, user=ALICE)), rec.id)
+    qtbot.waitUntil(lambda: "qa" in window.queues.progress, timeout=10_000)
+    model = window.model
+    assert pages_of(model.frame) is not None
+    regressed = int((table["class"] == "regressed").sum())
+    assert [model.data(model.index(r, 0)) for r in range(3)] == list(table["id"][:3])
+    assert {model.sample(r)["class"] for r in range(regressed)} == {"regressed"}
+    assert window.current_row() == 1   # the first one not labeled yet
+    assert window.class_buttons["regressed"].text() == f"regressed 1/{regressed:,}"
+    assert window.queues.progress["qa"] == (1, N * 4 // 5)
+    assert window.eval_set_combo.itemText(0).endswith(f"qa  1/{N * 4 // 5}")
+    store.close()
+
+
+def test_a_paged_open_of_a_changed_file_shows_and_counts_nothing(tmp_path, monkeypatch):
+    """The resident columns are read while the file is still being hashed: a file that changed
+    since it was stored is refused before the table is built, and the policy and the queue
+    progress never count what was read of it."""
+    import os
+    from pathlib import Path
+    from urllib.parse import unquote, urlparse
+
+    from signoff.store.comparison_files import ComparisonFileError
+
+    store, rec = _stored(tmp_path, monkeypatch, _table())
+    uri = store._comparison_source(rec.id, "qa")[1][0]
+    path = Path(unquote(urlparse(uri).path))
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+    os.utime(path, ns=(1, 1))
+    service = ReviewService(store, user=ALICE)
+    view = service.comparison_view(rec.id, "qa")
+    assert isinstance(view, PagedComparison)
+    with pytest.raises(ComparisonFileError, match="changed since it was stored"):
+        SampleTableModel.prepare(view)
+    for count in (lambda: service.eval_set_progress(rec.id), lambda: service.coverage(rec.id)):
+        with pytest.raises(ComparisonFileError, match="changed since it was stored"):
+            count()
+    store.close()
