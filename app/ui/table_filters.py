@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import time
 
-import numpy as np
 import pandas as pd
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLineEdit, QPushButton
