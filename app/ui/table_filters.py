@@ -26,6 +26,7 @@ from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLineEdit, QPushButton
 
 from signoff.core.search import SearchIndex
+from signoff.ui.freed_memory import hand_back_freed_memory
 from signoff.ui.concurrent import SingleTask
 from signoff.ui.diff_view import plain_label
 from signoff.ui.inbox import dot_icon
@@ -137,7 +138,7 @@ class TableFilters(QObject):
         """Big tables: build the search index on a worker as soon as the table is shown (not for a
         paged one: its search reads the file and keeps no index)."""
         if len(self.model.frame) >= ASYNC_SEARCH_ROWS and pages_of(self.model.frame) is None:
-            self.index_task.start(SearchIndex.build, self.model.frame, SEARCH_COLUMNS,
+            self.index_task.start(_build_index, self.model.frame, SEARCH_COLUMNS,
                                   on_finished=self._index_built, on_failed=lambda _m, _d: self._index_built(None))
 
     def _fill_slices(self, frame: pd.DataFrame) -> None:
@@ -299,3 +300,10 @@ class TableFilters(QObject):
         self._part_timer.stop()
         self.search_task.shutdown(wait)
         self.index_task.shutdown(wait)
+
+
+def _build_index(frame, columns, *, task=None) -> SearchIndex:
+    """The worker's part: the index, then the build's scratch handed back (app/ui/freed_memory.py)."""
+    index = SearchIndex.build(frame, columns, task=task)
+    hand_back_freed_memory()
+    return index
