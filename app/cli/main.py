@@ -243,7 +243,9 @@ def cmd_request(args) -> int:
     req = service.create_request(source, sha=args.sha, baseline=args.baseline, candidate=args.candidate,
                                  change_key=args.change, engine=args.engine)
     _publish_quietly(service)
-    for es in service.summary(req.id)["eval_sets"]:   # the warnings `show` prints, on stderr
+    # the warnings `show` prints, on stderr: from the stored summaries alone (service.summary would
+    # also work out coverage and queues, reading the comparison back: ~0.5 s and 250 MB at 1M samples)
+    for es in service.store.comparison_summaries(req.id).values():
         for w in es.get("warnings", []):
             _say(f"warning ({es['eval_set']}): {w}")
     if args.json:
