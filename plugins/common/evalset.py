@@ -17,6 +17,7 @@ pandas frames.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Callable
 
@@ -80,18 +81,27 @@ def _built_eval_set(spec: EvalSetSpec, files: list[TableFile], *, read_bytes: Re
                     task: TaskState | None) -> EvalSetData:
     """build_eval_set of `files` (samples, baseline, candidate), a list this call owns: a Parquet
     file's bytes are let go as soon as it is parsed and hashed (its messages name rows, not lines),
-    so the three files' bytes never sit beside the three tables (issue 16: 236 MB at 1M samples)."""
+    so the three files' bytes never sit beside the three tables (issue 16: 236 MB at 1M samples).
+    The files are parsed and hashed two at a time (pyarrow's decode and hashlib run without the GIL:
+    a predictions file's decode is mostly one column, on one core); a problem is reported for the
+    first file that has one, in the order samples, baseline, candidate, as when they were read in turn."""
     task = task or TaskState()
     text = [spec.id_column, spec.input_column, spec.reference_column, spec.output_column]
+
+    def parsed(file: TableFile, exact: str):
+        return _read(file, text, exact), sha256_bytes(file.data)
+
     raws, hashes = [], []
-    for k, side in enumerate(("samples", "baseline", "candidate")):
-        file = files[k]
-        raws.append(_read(file, text, spec.score_column if k else ""))
-        hashes.append(f"{side}:{sha256_bytes(file.data)}")
-        if table_format(file.path) == "parquet":
-            files[k] = replace(file, data=b"")
-        del file
-        release_freed()   # the reader's working memory (~1.5x the table) and the bytes, before the next read
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="signoff-read") as pool:
+        pending = [pool.submit(parsed, files[k], spec.score_column if k else "") for k in range(3)]
+        for k, side in enumerate(("samples", "baseline", "candidate")):
+            raw, digest = pending[k].result()
+            pending[k] = None
+            raws.append(raw)
+            hashes.append(f"{side}:{digest}")
+            if table_format(files[k].path) == "parquet":
+                files[k] = replace(files[k], data=b"")
+            release_freed()   # the reader's working memory (~1.5x the table) and the bytes
     samples, baseline, candidate = files
     if spec.output_type == "image":   # bytes are added to the frames below
         raws = [to_frame(raw, [spec.score_column]) for raw in raws]
