@@ -137,11 +137,14 @@ class ReviewService:
 
     def create_request(self, source: Source, *, sha: str, baseline: str | None = None, candidate: str | None = None,
                        change_key: str | None = None, task: TaskState | None = None,
-                       engine: str = "auto") -> RequestRecord:
+                       engine: str = "auto", loaded=None) -> RequestRecord:
         """`engine`: memory, out-of-core or auto (app/service/file_inputs.py: out of core for
-        Parquet files larger than memory allows)."""
+        Parquet files larger than memory allows). `loaded`: what file_inputs.load gave for these
+        arguments, when the caller read the inputs already (the CLI reads them while the store
+        opens); its eval sets are let go as they are compared."""
         task = task or NULL_TASK
-        loaded = _file_inputs.load(source, engine, candidate=candidate or sha, baseline=baseline, task=task)
+        if loaded is None:
+            loaded = _file_inputs.load(source, engine, candidate=candidate or sha, baseline=baseline, task=task)
         comparisons = []
         for i in range(len(loaded.eval_sets)):   # (not enumerate: its reused tuple would keep `data` alive)
             data = loaded.eval_sets[i]
