@@ -140,13 +140,15 @@ class ReviewService:
 
     def create_request(self, source: Source, *, sha: str, baseline: str | None = None, candidate: str | None = None,
                        change_key: str | None = None, task: TaskState | None = None,
-                       engine: str = "auto") -> RequestRecord:
+                       engine: str = "auto", loaded=None) -> RequestRecord:
         """`engine`: memory, out-of-core or auto (app/service/file_inputs.py: out of core for
-        Parquet files larger than memory allows)."""
+        Parquet files larger than memory allows). `loaded`: what file_inputs.load gave for these
+        arguments, when the caller read the inputs already (the CLI reads them while the store
+        opens); its eval sets are let go as they are compared."""
         comparisons: list = []
         try:
             return self._create_request(source, comparisons, sha=sha, baseline=baseline, candidate=candidate,
-                                        change_key=change_key, task=task, engine=engine)
+                                        change_key=change_key, task=task, engine=engine, loaded=loaded)
         finally:   # the out-of-core engine's files (renamed into place under their hash, or copied), or
             # what is left of them when the request failed part-way: none stays behind
             for _name, _summary, table in comparisons:
@@ -155,26 +157,32 @@ class ReviewService:
 
     def _create_request(self, source: Source, comparisons: list, *, sha: str, baseline: str | None,
                         candidate: str | None, change_key: str | None, task: TaskState | None,
-                        engine: str) -> RequestRecord:
+                        engine: str, loaded) -> RequestRecord:
         task = task or NULL_TASK
-        loaded = _file_inputs.load(source, engine, candidate=candidate or sha, baseline=baseline, task=task)
+        if loaded is None:
+            loaded = _file_inputs.load(source, engine, candidate=candidate or sha, baseline=baseline, task=task)
         scratch = None
-        for i, data in enumerate(loaded.eval_sets):
+        for i in range(len(loaded.eval_sets)):   # (not enumerate: its reused tuple would keep `data` alive)
+            data = loaded.eval_sets[i]
             task.report(f"comparing {data.spec.name}", i / max(1, len(loaded.eval_sets)))
             if isinstance(data, EvalSetFiles):   # out of core: the table is the engine's Parquet file
                 if scratch is None:
                     scratch = self.store.comparison_scratch() or ""
                 comparisons.append(_file_inputs.compare(data, scratch=scratch or None))
                 continue
-            result = _compare.compare(data)
+            aligned = _compare.aligned(data)
+            # The inputs are aligned: their tables go before the comparison reorders the columns, so
+            # each input column is freed as soon as it is reordered (issue 16: at 1M samples the
+            # inputs and the reordered table were ~1 GB side by side).
+            if isinstance(loaded.eval_sets, list):
+                loaded.eval_sets[i] = replace(data, samples=None, baseline=None, candidate=None)
+            del data
+            result = _compare.compare_aligned(aligned)
+            del aligned
             # A source may add fields to an eval set's summary (MLflow: the runs' own metrics).
             extras = (getattr(loaded, "summary_extras", None) or {}).get(result.eval_set, {})
             comparisons.append((result.eval_set, {**result.summary, **extras}, result.arrow))
-            # The inputs are compared: their tables go before the comparison is encoded and stored
-            # (at 1M samples ~450 MB of Arrow memory off the request's peak; issue 16).
-            if isinstance(loaded.eval_sets, list):
-                loaded.eval_sets[i] = replace(data, samples=None, baseline=None, candidate=None)
-            del data, result
+            del result
         sha_full = loaded.candidate_ref if (candidate is None or candidate == sha) else sha
         if candidate is None or candidate == sha:  # a source whose refs are not commits (MLflow) names the commit
             sha_full = getattr(loaded, "commit_sha", "") or sha_full

@@ -17,7 +17,8 @@ pandas frames.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
 from typing import Callable
 
 import numpy as np
@@ -25,7 +26,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from signoff.core.compare import all_distinct, same_ids
+from signoff.core.compare import all_distinct, release_freed, same_ids
 from signoff.core.config import EvalSetSpec, ProjectConfig
 from signoff.core.errors import InputError
 from signoff.core.hashing import combine_hashes, sha256_bytes
@@ -34,7 +35,7 @@ from signoff.core.sample_columns import other_sample_columns
 from signoff.core.tasks import TaskState
 
 from .paths import clean_relpath
-from .tables import read_arrow, row_lines, to_frame
+from .tables import read_arrow, row_lines, table_format, to_frame
 
 # (side, path) -> the file's bytes. side is "samples", "baseline" or "candidate";
 # path is relative to the repository root. A missing file must raise a
@@ -73,19 +74,45 @@ def build_eval_set(spec: EvalSetSpec, samples: TableFile, baseline: TableFile, c
     Duplicate ids are an error; ids that only one side has are not (the
     comparison reports them as 'missing') but each kind adds a warning.
     """
+    return _built_eval_set(spec, [samples, baseline, candidate], read_bytes=read_bytes, task=task)
+
+
+def _built_eval_set(spec: EvalSetSpec, files: list[TableFile], *, read_bytes: ReadBytes | None,
+                    task: TaskState | None) -> EvalSetData:
+    """build_eval_set of `files` (samples, baseline, candidate), a list this call owns: a Parquet
+    file's bytes are let go as soon as it is parsed and hashed (its messages name rows, not lines),
+    so the three files' bytes never sit beside the three tables (issue 16: 236 MB at 1M samples).
+    The files are parsed and hashed two at a time (pyarrow's decode and hashlib run without the GIL:
+    a predictions file's decode is mostly one column, on one core); a problem is reported for the
+    first file that has one, in the order samples, baseline, candidate, as when they were read in turn."""
     task = task or TaskState()
     text = [spec.id_column, spec.input_column, spec.reference_column, spec.output_column]
-    raws = [_read(samples, text), _read(baseline, text, spec.score_column), _read(candidate, text, spec.score_column)]
+
+    def parsed(file: TableFile, exact: str):
+        return _read(file, text, exact), sha256_bytes(file.data)
+
+    raws, hashes = [], []
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="signoff-read") as pool:
+        pending = [pool.submit(parsed, files[k], spec.score_column if k else "") for k in range(3)]
+        for k, side in enumerate(("samples", "baseline", "candidate")):
+            raw, digest = pending[k].result()
+            pending[k] = None
+            raws.append(raw)
+            hashes.append(f"{side}:{digest}")
+            if table_format(files[k].path) == "parquet":
+                files[k] = replace(files[k], data=b"")
+            release_freed()   # the reader's working memory (~1.5x the table) and the bytes
+    samples, baseline, candidate = files
     if spec.output_type == "image":   # bytes are added to the frames below
         raws = [to_frame(raw, [spec.score_column]) for raw in raws]
     s = _samples_frame(spec, raws[0], samples)
     no_score: dict[str, list[str]] = {}
-    b = _predictions_frame(spec, raws[1], baseline, no_score, "baseline")
-    c = _predictions_frame(spec, raws[2], candidate, no_score, "candidate")
+    known = _id_array(s)
+    b = _predictions_frame(spec, raws[1], baseline, no_score, "baseline", known)
+    c = _predictions_frame(spec, raws[2], candidate, no_score, "candidate", known)
+    del raws
     _check_shared_ids(spec, b, c, baseline, candidate)
 
-    hashes = [f"samples:{sha256_bytes(samples.data)}", f"baseline:{sha256_bytes(baseline.data)}",
-              f"candidate:{sha256_bytes(candidate.data)}"]
     if spec.output_type == "image":
         if read_bytes is None:
             raise InputError(f"eval set {spec.name!r} holds images, but this source cannot read image files")
@@ -172,9 +199,12 @@ def _samples_frame(spec: EvalSetSpec, raw, file: TableFile):
     return _built(raw, out)
 
 
-def _predictions_frame(spec: EvalSetSpec, raw, file: TableFile, no_score: dict[str, list[str]], side: str):
+def _predictions_frame(spec: EvalSetSpec, raw, file: TableFile, no_score: dict[str, list[str]], side: str,
+                       known: pa.ChunkedArray | None = None):
+    """`known`: the samples' ids, checked; predictions with the very same ids (the usual case) take
+    that column, unchecked again, and every later same_ids of the two is an identity test."""
     label = file.label
-    ids = _some_ids(_require(raw, spec.id_column, "id", label), spec.id_column, file)
+    ids = _some_ids(_require(raw, spec.id_column, "id", label), spec.id_column, file, known)
     _require(raw, spec.output_column, "output", label)
     output = _values(raw, spec.output_column)
     if spec.score_column in _names(raw):
@@ -199,9 +229,10 @@ def _predictions_frame(spec: EvalSetSpec, raw, file: TableFile, no_score: dict[s
 _BLANK = r"^[\t-\r\x1c- \x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}\x{202f}\x{205f}\x{3000}]*$"
 
 
-def _some_ids(values, column: str, file: TableFile):
+def _some_ids(values, column: str, file: TableFile, known: pa.ChunkedArray | None = None):
     """_ids for a pandas column; for an Arrow column the same checks over the column (text ids, or whole
-    numbers as their text), and for anything those find, _ids on the pandas column says what."""
+    numbers as their text), and for anything those find, _ids on the pandas column says what.
+    `known`: ids already checked; a text column equal to them is them."""
     if not isinstance(values, pa.ChunkedArray):
         return _ids(values, column, file)
     t = values.type
@@ -211,6 +242,9 @@ def _some_ids(values, column: str, file: TableFile):
     if not values.null_count:
         if pa.types.is_large_string(t):
             values, t = values.cast(pa.string()), pa.string()
+        if (pa.types.is_string(t) and known is not None and known.type == t and not known.null_count
+                and same_ids(values, known)):
+            return known
         if pa.types.is_string(t):
             blank = pc.match_substring_regex(values, _BLANK)
             ids = None if pc.any(blank).as_py() else values
@@ -443,7 +477,8 @@ def load_eval_sets(config: ProjectConfig, read_bytes: ReadBytes, *, revision: Ca
             read.append(TableFile(path, read_bytes(side, path), where(side)))
             done += 1
         task.report(f"checking {spec.name}", done / files)
-        sets.append(build_eval_set(spec, *read, read_bytes=read_bytes, task=task))
+        sets.append(_built_eval_set(spec, read, read_bytes=read_bytes, task=task))
+        del read
     task.report("loaded", 1.0)
     return sets
 

@@ -128,3 +128,18 @@ def test_vectorised_on_a_large_set():
     counts = r.summary["classes"]
     assert sum(counts.values()) == n
     assert counts["unchanged"] == int((out_b == "same").sum())
+
+
+def test_the_worst_first_order_is_lexsort_of_severity_then_delta():
+    """worst_first (a partition by severity, deltas sorted only where they differ) is the order
+    np.lexsort gives: ties, signed zeros, empty and one-row sets."""
+    from signoff.core.compare import worst_first
+
+    rng = np.random.default_rng(7)
+    for n in (0, 1, 2, 7, 1000, 50_000):
+        severity = rng.integers(0, 5, n).astype(np.int8)
+        delta = rng.choice([0.0, -0.0, 1.5, -2.0, 3.0, -0.25], n)
+        delta[severity == 4] = 0.0   # unchanged rows: one delta, no sort
+        expected = np.lexsort((delta, severity))
+        got = worst_first(severity, delta)
+        assert got.dtype == np.int32 and (got == expected).all()
