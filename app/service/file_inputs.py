@@ -17,8 +17,10 @@ them (the memory path hashes what it reads). Engines:
                bytes when that is set (then DuckDB missing is refused in one line, not tried in
                memory); else memory
 
-MEMORY_FACTOR: the in-memory request at 1M samples peaks at ~2.9x its inputs' Arrow size
-(1,359 MiB for 451 MiB; docs/performance.md).
+MEMORY_FACTOR: the in-memory request peaked at ~2.9x its inputs' Arrow size at 1M samples
+(1,359 MiB for 451 MiB); since the inputs are freed as they are compared, ~2x (~900 MiB; 10M:
+7.2 GiB; docs/performance.md). 3 keeps room for the window of `signoff review`, which holds the
+comparison in the same process.
 
 The files are taken as the spec describes them: MappedInputs maps the configured columns to the
 canonical ones in SQL views, with the loaders' checks (id types, blank ids, ids in common) and
