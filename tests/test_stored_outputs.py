@@ -96,3 +96,24 @@ def test_every_reader_sees_the_same_with_and_without_the_encoding(tmp_path, caps
     assert with_encoding.keys() == without.keys()
     for key in with_encoding:
         assert with_encoding[key] == without[key], key
+
+
+@pytest.mark.parametrize("kind", [pa.string(), pa.large_string(), pa.binary(), pa.large_binary()])
+def test_the_stored_candidate_keeps_no_bytes_under_its_nulls(kind):
+    """Where the candidate's output equals the baseline's it is stored as null with nothing under
+    it (the file would otherwise carry the text twice), and restore_outputs gives the column back."""
+    from signoff.core.stored_table import restore_outputs, same_as_baseline
+
+    base = pa.chunked_array([pa.array(["same one", "was", None, "same two"], kind),
+                             pa.array(["x" * 50, "y"], kind)])
+    cand = pa.chunked_array([pa.array(["same one", "now", None, "same two"], kind), pa.array(["x" * 50, "z"], kind)])
+    table = pa.table({"baseline_output": base, "candidate_output": cand})
+    stored = same_as_baseline(table)
+    assert stored.column(SAME_COLUMN).to_pylist() == [True, False, False, True, True, False]
+    col = stored.column("candidate_output")
+    assert col.to_pylist() == [None, "now", None, None, None, "z"] if kind in (pa.string(), pa.large_string()) \
+        else col.to_pylist() == [None, b"now", None, None, None, b"z"]
+    for chunk in col.chunks:
+        chunk.validate(full=True)
+        assert chunk.buffers()[2].size == sum(len(v) for v in chunk.to_pylist() if v is not None)
+    assert restore_outputs(stored).equals(table)

@@ -44,6 +44,7 @@ import pyarrow.compute as pc
 import stringzilla as sz
 
 from signoff.core.arrow import arrow_of
+from signoff.core.stored_table import SAME_COLUMN
 
 CHUNK = 131_072       # rows per converted chunk of a non-text column
 SAME_AS = {"candidate_output": "baseline_output"}   # search only where the two differ
@@ -158,7 +159,14 @@ class SearchIndex:
     def of_arrow(cls, table: pa.Table, columns, *, task=None, same_as: dict[str, str] | None = None
                  ) -> "SearchIndex":
         """The index of an Arrow table's text columns as they are (a paged comparison's row
-        group): no pandas frame in between; a column that is not Arrow text goes the frame's way."""
+        group): no pandas frame in between; a column that is not Arrow text goes the frame's way.
+        A table as stored (with SAME_COLUMN: candidate_output null where it equals the
+        baseline's, stored_table.same_as_baseline) has only its non-null candidate rows searched:
+        no restore, no comparison with the baseline (a null slot may still hold bytes: Arrow
+        does not clear them, so they are left out, not searched)."""
+        same_as = SAME_AS if same_as is None else same_as
+        if SAME_COLUMN in table.column_names:
+            same_as = {c: None if c == "candidate_output" else twin for c, twin in same_as.items()}
         texts = {}
         for c in (c for c in columns if c in table.column_names):
             col = table.column(c)
@@ -177,11 +185,15 @@ class SearchIndex:
         for c, arr in texts.items():
             if task is not None:
                 task.check()
-            twin = same_as.get(c)
-            if twin in texts:
+            twin = same_as.get(c, False)
+            differs = None
+            if twin is None and arr.null_count:     # stored: null where it equals its twin
+                differs = pc.is_valid(arr)
+            elif twin in texts:
                 differs = pc.invert(pc.fill_null(pc.equal(arr, texts[twin]), False))
                 # Rows where one side is null and the other not count as differing too.
                 differs = pc.or_(differs, pc.xor(pc.is_null(arr), pc.is_null(texts[twin])))
+            if differs is not None:
                 rows = np.flatnonzero(differs.to_numpy(zero_copy_only=False))
                 if len(rows) < n:
                     # Chunk by chunk: ChunkedArray.take would first join the chunks into one copy.

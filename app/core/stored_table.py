@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -45,9 +46,32 @@ def same_as_baseline(table: pa.Table) -> pa.Table:
             cand.type) or pa.types.is_binary(cand.type) or pa.types.is_large_binary(cand.type)):
         return table
     same = pc.fill_null(pc.equal(base, cand), False)
-    stored = pc.if_else(same, pa.scalar(None, cand.type), cand)
+    stored = pa.chunked_array([_null_slots_empty(c) for c in pc.if_else(same, pa.scalar(None, cand.type), cand).chunks],
+                              cand.type)
     at = names.index("candidate_output")
     return table.set_column(at, table.field(at), stored).append_column(pa.field(SAME_COLUMN, pa.bool_()), same)
+
+
+def _null_slots_empty(chunk: pa.Array) -> pa.Array:
+    """`chunk` (text or bytes) with no bytes under its nulls: if_else leaves the replaced values'
+    bytes there, and a file writes them (2M samples, 70% unchanged: 144 MB of the candidate's 215)."""
+    if not chunk.null_count:
+        return chunk
+    valid = chunk.is_valid()
+    dense = chunk.filter(valid)
+    large = pa.types.is_large_string(chunk.type) or pa.types.is_large_binary(chunk.type)
+    width = np.int64 if large else np.int32
+    offs = np.frombuffer(dense.buffers()[1], dtype=width)[dense.offset:dense.offset + len(dense) + 1]
+    lengths = np.zeros(len(chunk), dtype=width)
+    present = valid.to_numpy(zero_copy_only=False)
+    lengths[present] = np.diff(offs)
+    offsets = np.zeros(len(chunk) + 1, dtype=width)
+    np.cumsum(lengths, out=offsets[1:])
+    data = dense.buffers()[2]
+    data = data.slice(int(offs[0])) if data is not None else pa.py_buffer(b"")
+    bitmap = pa.py_buffer(np.packbits(present, bitorder="little").tobytes())
+    return pa.Array.from_buffers(chunk.type, len(chunk), [bitmap, pa.py_buffer(offsets.tobytes()), data],
+                                 null_count=chunk.null_count)
 
 
 def restore_outputs(table: pa.Table) -> pa.Table:

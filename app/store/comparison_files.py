@@ -27,12 +27,14 @@ decoding one of them, only the columns it needs (ComparisonPages), never the who
 from __future__ import annotations
 
 import bisect
+import collections
 import hashlib
 import mmap
 import os
 import tempfile
 import threading
 from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
@@ -414,6 +416,14 @@ class IpcComparison:
         else:   # every batch's length (reads each one)
             self.group_rows = [whole.get_batch(i).num_rows for i in range(batches)]
 
+    def fork(self) -> "IpcComparison":
+        """The same file with readers of its own (a thread's): pyarrow's IPC readers are not shared
+        across threads, the file's positioned reads (ReadAt) are, on every pyarrow filesystem."""
+        twin = object.__new__(IpcComparison)
+        twin._source, twin._readers = self._source, {}
+        twin.schema_arrow, twin.group_rows = self.schema_arrow, self.group_rows
+        return twin
+
     def _reader(self, columns: tuple[str, ...] | None) -> ipc.RecordBatchFileReader:
         found = self._readers.get(columns)
         if found is None:
@@ -436,7 +446,19 @@ class IpcComparison:
         return table if cols is None else table.select(list(cols))
 
 
-ComparisonSource = pq.ParquetFile | IpcComparison
+class ParquetComparison(pq.ParquetFile):
+    """A Parquet comparison file that can be read by several threads at once (`fork`)."""
+
+    def __init__(self, source: pa.NativeFile, metadata=None):
+        super().__init__(source, metadata=metadata)
+        self._source = source
+
+    def fork(self) -> "ParquetComparison":
+        """The same file with a reader of its own (its footer not read again)."""
+        return ParquetComparison(self._source, metadata=self.metadata)
+
+
+ComparisonSource = ParquetComparison | IpcComparison
 
 
 def _read_cost(field: pa.Field) -> int:
@@ -454,7 +476,7 @@ def open_source(source: pa.NativeFile) -> ComparisonSource:
     if head.startswith(ARROW_MAGIC):
         return IpcComparison(source)
     if head.startswith(PARQUET_MAGIC):
-        return pq.ParquetFile(source)
+        return ParquetComparison(source)
     raise pa.ArrowInvalid("neither an Arrow IPC file nor Parquet")
 
 
@@ -525,14 +547,24 @@ class ComparisonPages:
             check.wait()
             self._check = None
 
-    def _read_group(self, i: int, columns: list[str]) -> pa.Table:
-        """A row group's `columns` as compare() built them (stored_table.restore_outputs)."""
+    def _read_group(self, i: int, columns: list[str], *, stored: bool = False, reader=None) -> pa.Table:
+        """A row group's `columns` as compare() built them (stored_table.restore_outputs), or with
+        `stored` as the file holds them: candidate_output null where it equals baseline_output,
+        SAME_COLUMN beside it when the file has one. `reader`: a fork of the file, this thread's
+        own (read without the shared lock)."""
         self.verified()
-        with self._lock:
-            if self._file is not None:
-                group = self._file.read_row_group(i, columns=stored_columns(self._stored, columns))
-                return restored_columns(group, columns)
-        return self._table.select(columns).slice(self.starts[i], self.starts[i + 1] - self.starts[i])
+        if self._file is None:
+            return self._table.select(columns).slice(self.starts[i], self.starts[i + 1] - self.starts[i])
+        if stored:
+            wanted = columns + [SAME_COLUMN] if "candidate_output" in columns and SAME_COLUMN in self._stored else columns
+        else:
+            wanted = stored_columns(self._stored, columns)
+        if reader is not None:
+            group = reader.read_row_group(i, columns=wanted)
+        else:
+            with self._lock:
+                group = self._file.read_row_group(i, columns=wanted)
+        return group if stored else restored_columns(group, columns)
 
     def columns(self, columns: list[str]) -> pa.Table:
         """Whole columns (those of `columns` the table has), all rows."""
@@ -602,11 +634,38 @@ class ComparisonPages:
         value = page.column(column)[int(pos) - self.starts[group]].as_py()
         return decode_value(self.kinds.get(column), value)
 
-    def batches(self, columns: list[str]):
-        """(first row, row group as a table of `columns`) for every row group in order; not cached."""
+    def batches(self, columns: list[str], *, stored: bool = False, ahead: int = 0):
+        """(first row, row group as a table of `columns`) for every row group in file order; not
+        cached. `stored`: the columns as the file holds them (_read_group). `ahead`: the next row
+        groups decoded on up to `ahead` threads, each with its own reader of the file, while the
+        caller uses the current one (at most ahead + 1 decoded at a time, given in order);
+        closing the generator cancels the reads not started and waits for those running."""
         cols = [c for c in columns if c in self.names]
-        for i in range(self.groups):
-            yield self.starts[i], self._read_group(i, cols)
+        if ahead <= 0 or self.groups < 2:
+            for i in range(self.groups):
+                yield self.starts[i], self._read_group(i, cols, stored=stored)
+            return
+        own = threading.local()
+
+        def read(i: int) -> tuple[int, pa.Table]:
+            reader = getattr(own, "reader", None)
+            if reader is None and self._file is not None:
+                reader = own.reader = self._file.fork()
+            return self.starts[i], self._read_group(i, cols, stored=stored, reader=reader)
+
+        pool = ThreadPoolExecutor(ahead, thread_name_prefix="pages-read")
+        try:
+            pending = collections.deque(pool.submit(read, i) for i in range(min(ahead, self.groups)))
+            following = len(pending)
+            while pending:
+                item = pending.popleft().result()
+                if following < self.groups:
+                    pending.append(pool.submit(read, following))
+                    following += 1
+                yield item
+                del item      # the caller's row group is the only one it holds: ahead + 1 alive
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _small_dictionary(col: pa.ChunkedArray) -> pa.ChunkedArray:

@@ -5,8 +5,15 @@ left of the old one. Deterministic: the worker is held after its first part (no 
 
 from __future__ import annotations
 
+import os
 import threading
+from pathlib import Path
+from urllib.parse import unquote, urlparse
 
+import numpy as np
+import pyarrow as pa
+import pyarrow.ipc as ipc
+import pyarrow.parquet as pq
 import pytest
 from PySide6.QtWidgets import QApplication
 
@@ -16,7 +23,10 @@ from signoff.store import comparison_files as cf
 from signoff.store.records import NewRequest
 from signoff.store.store import Store
 from signoff.ui import table_filters
-from signoff.ui.sample_columns import SearchParts
+from signoff.core.stored_table import SAME_COLUMN, restore_outputs, same_as_baseline
+from signoff.store.comparison_files import ComparisonFileError
+from signoff.ui import sample_columns
+from signoff.ui.sample_columns import SearchParts, _search_pages
 from signoff.ui.sample_model import SampleTableModel, pages_of, search_rows
 from tests.ui.test_ui_paged import N, _table as paged_table
 
@@ -44,11 +54,9 @@ def _table():
     return table
 
 
-@pytest.fixture
-def paged(tmp_path, monkeypatch, make_window, qtbot):
-    """(window with the comparison open paged, the whole table's frame for the expected hits, gate)."""
+def _stored(tmp_path, monkeypatch):
+    """(store, request, the whole table's frame): _table() stored as a file of many row groups."""
     monkeypatch.setattr(cf, "ROW_GROUP_BYTES", 64 * 1024)        # many row groups
-    monkeypatch.setattr(table_filters, "ASYNC_SEARCH_ROWS", 1)   # every search on the worker
     store = Store(f"sqlite:///{tmp_path / 'signoff.db'}")
     rec = store.add_request(NewRequest(sha="a" * 40, change_key="main", source="git", locator={}, baseline_ref="b",
                                        candidate_ref="a" * 40, title="t", author="x@example.com", content_hash="h",
@@ -57,6 +65,18 @@ def paged(tmp_path, monkeypatch, make_window, qtbot):
                             actor="ci")
     whole = SampleTableModel()
     whole.set_frame(ReviewService(store, user="sme@example.com").comparison_view(rec.id, "qa"))
+    return store, rec, whole.frame
+
+
+def _file(store, rec) -> Path:
+    return Path(unquote(urlparse(store._comparison_source(rec.id, "qa")[1][0]).path))
+
+
+@pytest.fixture
+def paged(tmp_path, monkeypatch, make_window, qtbot):
+    """(window with the comparison open paged, the whole table's frame for the expected hits, gate)."""
+    monkeypatch.setattr(table_filters, "ASYNC_SEARCH_ROWS", 1)   # every search on the worker
+    store, rec, whole_frame = _stored(tmp_path, monkeypatch)
     monkeypatch.setattr(review_mod, "PAGED_ABOVE_BYTES", 0)
     # The worker waits after each part it reports until the test lets it go on.
     gate, held = threading.Event(), threading.Event()
@@ -74,7 +94,7 @@ def paged(tmp_path, monkeypatch, make_window, qtbot):
     assert isinstance(pages_of(window.model.frame), cf.ComparisonPages)
     assert pages_of(window.model.frame).groups > 5
     window.filter_combo.setCurrentText("all samples")
-    yield window, whole.frame, gate
+    yield window, whole_frame, gate
     gate.set()
     window.shutdown()
     store.close()
@@ -156,3 +176,115 @@ def test_a_new_search_drops_the_rest_of_the_old_one(paged, qtbot):
     assert set(painted) <= {"parcel"}
     assert _ids(window) == _expected(whole, "parcel")
     assert "searching" not in window.count_label.text()
+
+
+NEEDLES = ["Straße", "STRASSE", "refund late", "new ", "s0123", LAST, "ref 77", "no such text"]
+
+
+@pytest.mark.parametrize("layout", ["as stored", "arrow without candidate_same", "parquet without candidate_same"])
+def test_the_scan_finds_what_the_whole_table_search_finds(tmp_path, monkeypatch, layout):
+    """The paged search reads candidate_output as stored (null where it equals the baseline's,
+    with candidate_same beside it); a file without candidate_same (older, or Parquet) is
+    searched with the candidate compared to the baseline, as the whole table is."""
+    store, rec, whole = _stored(tmp_path, monkeypatch)
+    old = restore_outputs(ipc.open_file(pa.memory_map(str(_file(store, rec)))).read_all())
+    path = tmp_path / "comparison.bin"
+    if layout == "as stored":       # as compare() stores it
+        stored = same_as_baseline(old)
+        assert SAME_COLUMN in stored.column_names and stored.column("candidate_output").null_count
+        with open(path, "wb") as f:
+            cf.write_comparison(stored, f)
+    elif layout.startswith("arrow"):
+        with open(path, "wb") as f:
+            cf.write_comparison(old, f)
+    else:
+        pq.write_table(old, path, row_group_size=cf.row_group_rows(old))
+    pages = cf.ComparisonPages(cf.open_source(pa.memory_map(str(path))))
+    assert pages.groups > 5 and pages.rows == len(whole)
+    ids = pages.columns(["id"]).column("id").to_numpy(zero_copy_only=False)
+    for needle in NEEDLES:
+        assert set(ids[_search_pages(pages, needle, None)]) == _expected(whole, needle), needle
+    store.close()
+
+
+def test_the_read_ahead_gives_row_groups_in_file_order_with_three_decoded_at_most(tmp_path, monkeypatch):
+    """Two row groups are decoded on threads while the caller holds a third: each read starts
+    at most two row groups beyond the one last asked for, and they come back in file order."""
+    store, rec, _whole = _stored(tmp_path, monkeypatch)
+    pages = store.comparison_pages(rec.id, "qa")
+    asked, beyond = [0], []
+    read = pages._read_group
+
+    def counted(i, *args, **kw):
+        beyond.append(i - (asked[0] - 1))
+        return read(i, *args, **kw)
+
+    monkeypatch.setattr(pages, "_read_group", counted)
+    scan = pages.batches(["id", "input", "candidate_output"], stored=True, ahead=2)
+    starts, parts = [], []
+    while True:
+        asked[0] += 1
+        item = next(scan, None)
+        if item is None:
+            break
+        starts.append(item[0])
+        parts.append(item[1].column("id"))
+        del item
+    assert starts == pages.starts[:-1]
+    assert sorted(beyond) and max(beyond) <= 2 and len(beyond) == pages.groups
+    whole = pa.chunked_array([c for p in parts for c in p.chunks])
+    assert whole.equals(pages.columns(["id"]).column("id"))
+    store.close()
+
+
+class _Cancelled(Exception):
+    pass
+
+
+class _Task:
+    """A worker's TaskState: cancelled after `parts` row groups were searched."""
+
+    def __init__(self, parts: int):
+        self.parts, self.checks = parts, 0
+
+    def check(self):
+        self.checks += 1
+        if self.checks > self.parts * 8:   # a row group's search checks a few times
+            raise _Cancelled
+
+    def report(self, *_a):
+        pass
+
+
+def test_a_cancelled_search_stops_its_reads(tmp_path, monkeypatch):
+    store, rec, _whole = _stored(tmp_path, monkeypatch)
+    pages = store.comparison_pages(rec.id, "qa")
+    reads = []
+    read = pages._read_group
+    monkeypatch.setattr(pages, "_read_group", lambda i, *a, **kw: (reads.append(i), read(i, *a, **kw))[1])
+    parts = SearchParts(pages.rows, pages.groups)
+    with pytest.raises(_Cancelled):
+        _search_pages(pages, "refund", _Task(1), parts)
+    done = len(reads)
+    assert parts.done < pages.groups and done <= parts.done + 1 + sample_columns.READ_AHEAD
+    assert not [t for t in threading.enumerate() if t.name.startswith("pages-read")]   # the readers are gone
+    assert len(reads) == done
+    store.close()
+
+
+def test_a_search_over_a_changed_file_shows_nothing(tmp_path, monkeypatch):
+    """The file's hash is checked on a thread while the pages are read: a search over a file that
+    changed since it was stored fails in one line, with no hit shown and no part counted."""
+    store, rec, _whole = _stored(tmp_path, monkeypatch)
+    path = _file(store, rec)
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+    os.utime(path, ns=(1, 1))     # another version of the file: hashed again
+    pages = store.comparison_pages(rec.id, "qa", check_while_reading=True)
+    parts = SearchParts(pages.rows, pages.groups)
+    with pytest.raises(ComparisonFileError, match="changed since it was stored"):
+        _search_pages(pages, "refund", None, parts)
+    mask, done, _total = parts.snapshot()
+    assert done == 0 and not np.any(mask)
+    store.close()
