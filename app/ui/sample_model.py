@@ -64,6 +64,10 @@ from signoff.ui.palette import CLASS_STYLE
 
 from signoff.ui.sample_columns import (  # noqa: F401 (re-exported: the window and tests import them from here)
     CLASS_ORDER,
+    code_counts,
+    code_type,
+    row_positions,
+    true_positions,
     NOT_UNCHANGED,
     SEARCH_COLUMNS,
     REVIEW_FILTERS,
@@ -113,6 +117,16 @@ CELL_CACHE = 4096   # display texts kept (a screenful is ~200 cells; cleared whe
 
 
 
+def _floats(series: pd.Series) -> np.ndarray:
+    """A numeric column as float64, copied once (pd.to_numeric then to_numpy copied an Arrow
+    column twice: 160 MB at once at 10M rows)."""
+    arr = arrow_of(series)
+    if arr is not None and pa.types.is_floating(arr.type) and not arr.null_count:
+        out = np.asarray(arr.to_numpy(), dtype=float)
+        return out if out.flags.writeable else out.copy()   # one chunk: a read-only view of Arrow's
+    return pd.to_numeric(series, errors="coerce").to_numpy(dtype=float)
+
+
 def factorize_text(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """(code per row, the distinct values in order of first appearance), missing values read
     "(none)": pandas' factorize of the column's text, done by pyarrow's dictionary encoding for
@@ -124,8 +138,9 @@ def factorize_text(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     encoded = pc.fill_null(arr, "(none)").dictionary_encode()   # one dictionary for every chunk
     if not encoded.num_chunks:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=object)
-    codes = np.concatenate([c.indices.to_numpy() for c in encoded.chunks]).astype(np.int64)
-    return codes, np.asarray(encoded.chunks[-1].dictionary.to_pylist(), dtype=object)
+    uniques = np.asarray(encoded.chunks[-1].dictionary.to_pylist(), dtype=object)
+    kind = code_type(len(uniques))   # not int64: 80 MB at 10M rows for a handful of values
+    return np.concatenate([c.indices.to_numpy().astype(kind) for c in encoded.chunks]), uniques
 
 
 class SampleTableModel(QAbstractTableModel):
@@ -182,21 +197,22 @@ class SampleTableModel(QAbstractTableModel):
         if n and not (pd.api.types.is_string_dtype(frame["id"].dtype) and hasattr(frame["id"].array, "__arrow_array__")):
             frame = frame.assign(id=frame["id"].astype(str))
         arrays = {c: ArrowColumn.of(frame[c]) for c in ["id", *slices] if c in frame}
-        arrays["delta"] = pd.to_numeric(frame["delta"], errors="coerce").to_numpy(dtype=float) if n else np.zeros(0)
+        arrays["delta"] = _floats(frame["delta"]) if n else np.zeros(0)
         # Shared with the service, which holds the same frame: the ids are sorted once, and not
         # here: set_frame starts the sort once the table is shown (a look-up before scans).
         id_index = IdLookup.shared(frame["id"] if n else pa.array([], pa.large_string()))
         # Classes as small integer codes: filtering by class is a table lookup, counting a bincount.
         codes = codes_of(frame["class"], CLASS_ORDER) if n else np.zeros(0, dtype=np.int8)
         arrays["class"] = _ClassNames(codes)
-        counts = np.bincount(codes[codes >= 0], minlength=len(CLASS_ORDER)) if n else np.zeros(len(CLASS_ORDER), int)
+        counts = code_counts(codes, len(CLASS_ORDER))
         class_counts = {c: int(counts[i]) for i, c in enumerate(CLASS_ORDER)}
         slice_codes, slice_counts = {}, {}
         for col in slices:
             column = arrays.get(col)
             sc, uniques = column.factorized() if isinstance(column, _Categories) else factorize_text(frame[col])
-            slice_codes[col] = (sc.astype(np.int32 if len(uniques) > 32_000 else np.int16), np.asarray(uniques, dtype=object))
-            slice_counts[col] = np.bincount(sc[sc >= 0], minlength=len(uniques))
+            slice_codes[col] = (sc.astype(np.int32 if len(uniques) > 32_000 else np.int16, copy=False),
+                                np.asarray(uniques, dtype=object))
+            slice_counts[col] = code_counts(sc, len(uniques))
         labels = {k: v for k, v in (labels or {}).items() if not v.is_empty}
         labeled = id_index.mask_of(list(labels)) if n and labels else np.zeros(n, dtype=bool)
         others = dict(others or {})
@@ -212,7 +228,7 @@ class SampleTableModel(QAbstractTableModel):
             pages.verified()
         hand_back_freed_memory()   # the reads' buffers (~120 MB at 10M paged, ~40 MB at 1M whole) to the system
         return Prepared(frame, slices, arrays, id_index, codes, class_counts, slice_codes,
-                        labels, labeled, others, others_pos, readers, pages, np.arange(n), slice_counts)
+                        labels, labeled, others, others_pos, readers, pages, row_positions(n), slice_counts)
 
     def set_frame(self, frame: pd.DataFrame | "Prepared", labels: dict[str, MyLabel] | None = None) -> None:
         prepared = frame if isinstance(frame, Prepared) else self.prepare(frame)
@@ -389,7 +405,7 @@ class SampleTableModel(QAbstractTableModel):
         counts = self._slice_counts.get(col)
         if counts is None:
             codes, uniques = self._slice_codes(col)
-            counts = self._slice_counts[col] = np.bincount(codes[codes >= 0], minlength=len(uniques))
+            counts = self._slice_counts[col] = code_counts(codes, len(uniques))
         return counts
 
     def _slice_codes(self, col: str) -> tuple[np.ndarray, np.ndarray]:
@@ -509,10 +525,10 @@ class SampleTableModel(QAbstractTableModel):
         if self._order is None and self._classes is None and self._slice is None and self._review is None \
                 and not self._search:   # every row (a new table, before its filter): no mask of 10M
             every, self._every_row = self._every_row, None   # made by the worker, used once (80 MB at 10M)
-            return every if every is not None and len(every) == len(self.frame) else np.arange(len(self.frame))
+            return every if every is not None and len(every) == len(self.frame) else row_positions(len(self.frame))
         mask = self._mask()
         if self._order is None:
-            return np.flatnonzero(mask)
+            return true_positions(mask)
         return self._order[mask[self._order]]
 
     def _row_at(self, pos: int) -> int:
