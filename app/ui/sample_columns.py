@@ -174,25 +174,6 @@ def first_seen(codes: np.ndarray) -> np.ndarray:
     return np.fromiter(seen, dtype=np.int64, count=len(seen))
 
 
-def row_positions(n: int) -> np.ndarray:
-    """0..n-1 as the table's visible rows: int32 while positions fit (40 MB at 10M rows, not 80)."""
-    return np.arange(n, dtype=np.int32 if n < 2**31 else np.int64)
-
-
-def true_positions(mask: np.ndarray) -> np.ndarray:
-    """np.flatnonzero(mask) in the dtype of row_positions, a chunk at a time (flatnonzero's int64
-    result for a 10M-row filter would be 80 MB beside the rows it replaces)."""
-    if len(mask) >= 2**31:
-        return np.flatnonzero(mask)
-    out = np.empty(int(np.count_nonzero(mask)), dtype=np.int32)
-    at = 0
-    for start in range(0, len(mask), CHUNK_ROWS):
-        found = np.flatnonzero(mask[start:start + CHUNK_ROWS])
-        out[at:at + len(found)] = found + start
-        at += len(found)
-    return out
-
-
 def code_counts(codes: np.ndarray, size: int) -> np.ndarray:
     """Rows per code 0..size-1 (-1 not counted): np.bincount a chunk at a time (bincount widens
     its input to int64: at 10M rows a whole-column call held 80 MB more)."""

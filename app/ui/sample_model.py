@@ -66,8 +66,6 @@ from signoff.ui.sample_columns import (  # noqa: F401 (re-exported: the window a
     CLASS_ORDER,
     code_counts,
     code_type,
-    row_positions,
-    true_positions,
     NOT_UNCHANGED,
     SEARCH_COLUMNS,
     REVIEW_FILTERS,
@@ -228,7 +226,7 @@ class SampleTableModel(QAbstractTableModel):
             pages.verified()
         hand_back_freed_memory()   # the reads' buffers (~120 MB at 10M paged, ~40 MB at 1M whole) to the system
         return Prepared(frame, slices, arrays, id_index, codes, class_counts, slice_codes,
-                        labels, labeled, others, others_pos, readers, pages, row_positions(n), slice_counts)
+                        labels, labeled, others, others_pos, readers, pages, np.arange(n), slice_counts)
 
     def set_frame(self, frame: pd.DataFrame | "Prepared", labels: dict[str, MyLabel] | None = None) -> None:
         prepared = frame if isinstance(frame, Prepared) else self.prepare(frame)
@@ -525,10 +523,10 @@ class SampleTableModel(QAbstractTableModel):
         if self._order is None and self._classes is None and self._slice is None and self._review is None \
                 and not self._search:   # every row (a new table, before its filter): no mask of 10M
             every, self._every_row = self._every_row, None   # made by the worker, used once (80 MB at 10M)
-            return every if every is not None and len(every) == len(self.frame) else row_positions(len(self.frame))
+            return every if every is not None and len(every) == len(self.frame) else np.arange(len(self.frame))
         mask = self._mask()
         if self._order is None:
-            return true_positions(mask)
+            return np.flatnonzero(mask)
         return self._order[mask[self._order]]
 
     def _row_at(self, pos: int) -> int:

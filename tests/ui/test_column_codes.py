@@ -13,19 +13,6 @@ from signoff.ui import sample_columns as sc
 
 
 @settings(max_examples=150, deadline=None)
-@given(st.lists(st.booleans(), max_size=300), st.integers(1, 64))
-def test_true_positions_are_flatnonzero(bits, chunk):
-    sc.CHUNK_ROWS, old = chunk, sc.CHUNK_ROWS
-    try:
-        mask = np.array(bits, dtype=bool)
-        found = sc.true_positions(mask)
-        assert found.dtype == np.int32 and found.tolist() == np.flatnonzero(mask).tolist()
-        assert sc.row_positions(len(mask)).tolist() == list(range(len(mask)))
-    finally:
-        sc.CHUNK_ROWS = old
-
-
-@settings(max_examples=150, deadline=None)
 @given(st.lists(st.integers(-1, 6), max_size=300), st.integers(1, 64))
 def test_categories_factorize_as_pandas_did(codes, chunk):
     sc.CHUNK_ROWS, old = chunk, sc.CHUNK_ROWS
