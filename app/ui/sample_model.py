@@ -58,7 +58,6 @@ from signoff.core.compare import BASE_COLUMNS, is_prediction_extra
 from signoff.core.id_lookup import IdLookup
 from signoff.core.search import SearchIndex
 from signoff.store.comparison_files import ComparisonPages, PagedComparison
-from signoff.ui.freed_memory import hand_back_freed_memory
 from signoff.ui.diff_view import plain_tooltip
 from signoff.ui.palette import CLASS_STYLE
 
@@ -224,7 +223,6 @@ class SampleTableModel(QAbstractTableModel):
                         else (lambda pos, c=name: pages.value(c, pos, paged))) for name in pages.names]
         if pages is not None:   # the resident columns were read while the file's hash was checked
             pages.verified()
-        hand_back_freed_memory()   # the reads' buffers (~120 MB at 10M paged, ~40 MB at 1M whole) to the system
         return Prepared(frame, slices, arrays, id_index, codes, class_counts, slice_codes,
                         labels, labeled, others, others_pos, readers, pages, np.arange(n), slice_counts)
 

@@ -74,13 +74,14 @@ def main(out: Path) -> int:
     return 0
 
 
-def _wait(app, cond, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not cond():
-        if time.monotonic() > deadline:
-            raise SystemExit("timed out")
+def _wait(app, cond, steps: int = 3000) -> None:
+    """Until cond() holds, at most `steps` rounds of 10 ms (no clock read: a count of sleeps)."""
+    for _ in range(steps):
+        if cond():
+            return
         app.processEvents()
         time.sleep(0.01)
+    raise SystemExit("timed out")
 
 
 def _settle(app) -> None:
