@@ -6,6 +6,9 @@ on a real comparison table: `bench_scale.py`'s generated eval set, compared by t
 
 For each way: write + SHA-256 (best of 2); the window's whole read of it (ComparisonFiles.read:
 decoded while its hash is checked on the other core; best of 2); the file's size.
+Then the codec question in CPU seconds (getrusage: not moved by other work on the machine), for
+the IPC codecs weighed: write_comparison, a paged open (hash checked, resident columns read) and a
+complete search (every record batch's text decoded two ahead, a substring matched); medians.
 Parquet is written as the store wrote it before (row groups for paging, dictionary only for
 dictionary columns) and, where said, hashed by reading the file back as the store did.
 """
@@ -15,6 +18,8 @@ from __future__ import annotations
 import argparse
 import hashlib
 import os
+import resource
+import statistics
 import sys
 import tempfile
 import time
@@ -44,6 +49,55 @@ def sha_of(path: str) -> str:
         while chunk := f.read(8 << 20):
             h.update(chunk)
     return h.hexdigest()
+
+
+def _cpu() -> float:
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
+def codec_cpu(table: pa.Table, work: Path, rounds: int = 4) -> None:
+    """The stored codec against lz4 and faster zstd levels, in CPU seconds, rounds alternated."""
+    import pyarrow.compute as pc
+
+    from signoff.store import comparison_files as cf
+
+    kept = cf.IPC_COMPRESSION
+    codecs = [kept, ("lz4", None), ("zstd", -1), ("zstd", -3)]
+    cpu = {c: {"write": [], "open": [], "search": []} for c in codecs}
+    sizes = {}
+    try:
+        for _ in range(rounds):
+            for codec in codecs:
+                cf.IPC_COMPRESSION = codec
+                path = work / f"codec-{codec[0]}{codec[1]}.arrow"
+                c0 = _cpu()
+                with open(path, "wb") as f:
+                    sha = cf.write_comparison(table, f)
+                cpu[codec]["write"].append(_cpu() - c0)
+                sizes[codec] = os.path.getsize(path)
+                cf.ComparisonFiles._verified.clear()
+                c0 = _cpu()
+                source, check = cf.ComparisonFiles.open_checking(path.as_uri(), sha)
+                pages = cf.ComparisonPages(source, check=check)
+                pages.resident(["id", "class", "severity", "delta"])
+                pages.verified()
+                cpu[codec]["open"].append(_cpu() - c0)
+                c0 = _cpu()
+                for _start, group in pages.batches(["input", "baseline_output", "candidate_output"], stored=True,
+                                                   ahead=2):
+                    for column in group.columns:   # the text (stored=True adds the "same" flags)
+                        if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+                            pc.sum(pc.match_substring(column, "zebra", ignore_case=True))
+                cpu[codec]["search"].append(_cpu() - c0)
+    finally:
+        cf.IPC_COMPRESSION = kept
+    print(f"codecs, CPU seconds, medians of {rounds}:")
+    for codec in codecs:
+        m = {k: statistics.median(v) for k, v in cpu[codec].items()}
+        label = f"IPC {codec[0]} {codec[1]}" + (" (kept)" if codec == kept else "")
+        print(f"  {label:20s} write+hash {m['write']:5.2f}   "
+              f"open {m['open']:5.2f}   complete search {m['search']:5.2f}   {sizes[codec] / 2**20:5.0f} MiB", flush=True)
 
 
 def main() -> int:
@@ -109,6 +163,7 @@ def main() -> int:
                 r = min(r, time.perf_counter() - t0)
             print(f"  {name:58s} write+hash {w:5.2f} s   window's read {r:5.2f} s   {os.path.getsize(out) / 2**20:5.0f} MiB",
                   flush=True)
+        codec_cpu(table, work)
     with open("/proc/loadavg") as f:
         print(f"load average at the end: {' '.join(f.read().split()[:3])}")
     return 0

@@ -57,7 +57,7 @@ HASH_CHUNK = 8 << 20
 HASH_WINDOW = 32 << 20         # a multiple of mmap.ALLOCATIONGRANULARITY
 WHOLE_READ_BYTES = 256 << 20    # files up to this size are read once, hashed while they decode
 PARQUET_MAGIC, ARROW_MAGIC = b"PAR1", b"ARROW1"
-IPC_COMPRESSION = ("zstd", 1)   # 1M samples: 168 MiB (Parquet zstd: 172 MiB), written in ~1 s on 2 cores
+IPC_COMPRESSION = ("zstd", 1)   # not lz4: docs/performance.md "zstd-1 or lz4, settled" (a 70% larger file to hash at every open)
 
 
 class ComparisonFileError(SignoffError):
