@@ -102,7 +102,7 @@ def row_group_rows(table: pa.Table) -> int:
 
 
 ARROW_BYTES_KEY = b"signoff.arrow_bytes"
-BATCH_ROWS_KEY = b"signoff.batch_rows"   # rows of every record batch of an IPC file but the last
+BATCH_ROWS_KEY = b"signoff.batch_rows"   # the writer's step: at most this many rows a record batch (some fewer)
 
 
 class _HashingSink:
@@ -356,7 +356,7 @@ class ComparisonFiles:
         fs, path, _info, _key = cls._info(uri)
         try:
             with fs.open_input_file(path) as f:
-                return ComparisonPages(open_source(f)).arrow_bytes
+                return _file_arrow_bytes(open_source(f))
         except (OSError, pa.ArrowException) as exc:
             raise ComparisonFileError(f"comparison file {uri} cannot be read: {str(exc).splitlines()[0]}") from None
 
@@ -406,22 +406,29 @@ class IpcComparison:
         self._readers: dict[tuple, ipc.RecordBatchFileReader] = {}
         whole = self._reader(None)
         self.schema_arrow = whole.schema
-        batches = whole.num_record_batches
-        step = (self.schema_arrow.metadata or {}).get(BATCH_ROWS_KEY)
-        if step is not None and batches:
-            # the last batch's length from that batch alone (count_rows reads every batch's
-            # header: ~0.2 s for the ~290 batches of a 10M-sample file), through its smallest column
-            step, small = int(step), min(self.schema_arrow, key=_read_cost).name
-            self.group_rows = [step] * (batches - 1) + [self._reader((small,)).get_batch(batches - 1).num_rows]
-        else:   # every batch's length (reads each one)
-            self.group_rows = [whole.get_batch(i).num_rows for i in range(batches)]
+        self.batches = whole.num_record_batches
+        self._group_rows: list[int] | None = None
+
+    @property
+    def group_rows(self) -> list[int]:
+        """Rows of each record batch, read from every batch's smallest column (~20-40 ms for the
+        153 batches of a 10M-sample file, from the page cache). Not from the writer's step
+        (BATCH_ROWS_KEY): a table whose chunks do not line up with it is written in shorter
+        batches where a chunk ends, and rows placed by the step would show another sample's
+        text from there on (measured: 10M rows, batch 58 of 63,047 rows, position 3,900,000
+        read sample s3897511). Reading the footer alone (`arrow_bytes`) does not need them."""
+        if self._group_rows is None:
+            small = (min(self.schema_arrow, key=_read_cost).name,) if len(self.schema_arrow) else None
+            reader = self._reader(small)
+            self._group_rows = [reader.get_batch(i).num_rows for i in range(self.batches)]
+        return self._group_rows
 
     def fork(self) -> "IpcComparison":
         """The same file with readers of its own (a thread's): pyarrow's IPC readers are not shared
         across threads, the file's positioned reads (ReadAt) are, on every pyarrow filesystem."""
         twin = object.__new__(IpcComparison)
         twin._source, twin._readers = self._source, {}
-        twin.schema_arrow, twin.group_rows = self.schema_arrow, self.group_rows
+        twin.schema_arrow, twin.batches, twin._group_rows = self.schema_arrow, self.batches, self.group_rows
         return twin
 
     def _reader(self, columns: tuple[str, ...] | None) -> ipc.RecordBatchFileReader:
@@ -467,6 +474,16 @@ def _read_cost(field: pa.Field) -> int:
         return max(field.type.bit_width // 8, 1) + pa.types.is_dictionary(field.type)
     except ValueError:
         return 64
+
+
+def _file_arrow_bytes(source: ComparisonSource) -> int:
+    """What a comparison file's table takes decoded, from its footer: as written, else Parquet's
+    uncompressed size (a file written without it)."""
+    written = (source.schema_arrow.metadata or {}).get(ARROW_BYTES_KEY)
+    if written is not None:
+        return int(written)
+    meta = source.metadata
+    return sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
 
 
 def open_source(source: pa.NativeFile) -> ComparisonSource:
@@ -531,13 +548,7 @@ class ComparisonPages:
     def arrow_bytes(self) -> int:
         """What the whole table takes decoded (as written; Parquet's uncompressed size of a file
         written without it)."""
-        if self._file is None:
-            return self._table.nbytes
-        written = (self.schema.metadata or {}).get(ARROW_BYTES_KEY)
-        if written is not None:
-            return int(written)
-        meta = self._file.metadata
-        return sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
+        return self._table.nbytes if self._file is None else _file_arrow_bytes(self._file)
 
     def verified(self) -> None:
         """Returns once the file's bytes hashed to the stored hash (at once when they were

@@ -92,12 +92,16 @@ def open_(db: str, request_id: int) -> None:
     first = model.sample(0)
     model.set_filter(classes={"regressed"})
     last = model.sample(model.rowCount() - 1)
+    visible = model.rowCount()
     model.row_of("s123")                        # the id look-up: a scan, the sort started on a spare core
     model._id_index.sorted_positions()          # the sort done (counted in the peak, as the window holds it)
+    model.set_filter(classes=None)
+    late = model.sample(model.row_of(f"s{len(model.frame) - 1}"))   # a sample past every record batch but one
     peak = _peak()
     print(json.dumps({"paged": isinstance(view, PagedComparison), "rows": len(model.frame),
                       "growth": peak - before, "budget": paged_budget(model.frame),
-                      "first": first["input"], "last": last["candidate_output"], "visible": model.rowCount()}))
+                      "first": first["input"], "last": last["candidate_output"], "visible": visible,
+                      "late": [late["id"], late["input"]]}))
 
 
 if __name__ == "__main__":

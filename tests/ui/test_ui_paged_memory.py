@@ -34,6 +34,7 @@ def test_a_10m_sample_comparison_opens_within_its_page_budget(tmp_path):
     found = json.loads(_run("open", db, request_id, env=env))
     assert found["paged"] and found["rows"] == ROWS and found["visible"] == ROWS // 5
     assert found["first"] == "how is my order no 0" and found["last"].startswith("ships on day num ")
+    assert found["late"] == [f"s{ROWS - 1}", f"how is my order no {(ROWS - 1) & 8191}"]   # its own row's text
     # The budget: the resident columns + 48 bytes a row + the pages' 64 MiB + 128 MiB; whole, the
     # same table would take over 2 GB.
     assert found["growth"] <= found["budget"] < 1_000_000_000, found
