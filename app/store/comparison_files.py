@@ -594,22 +594,68 @@ class ComparisonPages:
         pandas holds: converting a string column in to_pandas would copy it beside the original).
         The text columns of `encode` (slices: a few values over every row) are held as
         dictionaries when they have no nulls (a 10M-row slice: ~10 MB of codes, not ~150 MB of
-        text; the table factorizes it from its codes). Read while the file's hash may still be
-        being checked on the other core; given back once it matched, or with `wait=False` at
-        once: then nothing of it may be shown or counted before `verified()` returned (the
-        window's paged open builds its table meanwhile)."""
+        text; the table factorizes it from its codes). Each column is read and converted a row
+        group at a time (`_resident_column`). Read while the file's hash may still be being
+        checked on the other core; given back once it matched, or with `wait=False` at once:
+        then nothing of it may be shown or counted before `verified()` returned (the window's
+        paged open builds its table meanwhile)."""
         out = {}
         for name in [c for c in columns if c in self.names]:
-            col = self._columns([name]).column(0)
-            text = pa.types.is_string(col.type) or pa.types.is_large_string(col.type)
-            if text and name in encode and not col.null_count:
-                col = _small_dictionary(col)
-            elif pa.types.is_string(col.type):
-                col = col.cast(pa.large_string())
-            out[name] = col
+            out[name] = self._resident_column(name, name in encode)
         if wait:
             self.verified()
         return pa.table(out).replace_schema_metadata(self.schema.metadata)
+
+    def _resident_column(self, name: str, encode: bool) -> pa.ChunkedArray:
+        """One column, converted as it is read: a row group's text cast or encoded before the next
+        is read. Read whole and converted after, the open held the column twice at its peak
+        (10M ids: their 4-byte offsets beside the 8-byte ones; a slice's whole text beside its
+        codes, ~+230 MB at 10M rows of bench text)."""
+        if self._file is None:
+            parts = [self._table.column(name)]
+        elif pa.types.is_floating(self.schema.field(name).type):
+            return self._resident_floats(name)
+        else:
+            parts = (self._unchecked_group(i, name) for i in range(self.groups))
+        chunks, coded, typ = [], encode, None
+        for part in parts:
+            text = pa.types.is_string(part.type) or pa.types.is_large_string(part.type)
+            if text and coded and not part.null_count:
+                part = part.dictionary_encode()
+            elif text:
+                if coded and chunks:   # a null after all: the slice held as text, as before
+                    chunks = [_large_text(c.dictionary_decode()) for c in chunks]
+                coded = False
+                part = pa.chunked_array([_large_text(c) for c in part.chunks], pa.large_string())
+            chunks += part.chunks
+            typ = part.type
+        col = pa.chunked_array(chunks, typ) if typ is not None else self._columns([name]).column(0)
+        if coded and pa.types.is_dictionary(col.type):
+            col = _small_dictionary(col)
+        return col
+
+    def _resident_floats(self, name: str) -> pa.ChunkedArray:
+        """A float column as one chunk over a numpy array filled a row group at a time, nulls as
+        NaN (what the frame holds): a frame made with `to_pandas(split_blocks=True)` holds that
+        array itself. Read in chunks, to_pandas copied them into a second one (10M deltas: 80 MB
+        beside the 80 MB read, the open's peak)."""
+        import numpy as np
+
+        typ = self.schema.field(name).type
+        out = np.empty(self.rows, dtype=typ.to_pandas_dtype())
+        for i in range(self.groups):
+            part = self._unchecked_group(i, name)
+            at = self.starts[i]
+            for chunk in part.chunks:
+                out[at:at + len(chunk)] = chunk.to_numpy(zero_copy_only=False)
+                at += len(chunk)
+        return pa.chunked_array([pa.array(out, typ)], typ)
+
+    def _unchecked_group(self, i: int, name: str) -> pa.ChunkedArray:
+        """Row group `i` of a resident column, before the file's hash may have been checked
+        (`resident`'s caller shows nothing of it until then)."""
+        with self._lock:
+            return self._file.read_row_group(i, columns=[name]).column(0)
 
     def group_of(self, pos: int) -> int:
         return bisect.bisect_right(self.starts, int(pos)) - 1
@@ -679,12 +725,29 @@ class ComparisonPages:
             pool.shutdown(wait=True, cancel_futures=True)
 
 
+def _large_text(chunk: pa.Array) -> pa.Array:
+    """A text chunk as large_string with its bytes shared, only the offsets widened (numpy: one
+    allocation the array keeps). Arrow's cast does the same through its pool, which, among the
+    freed read buffers, held ~70 MB more for the 10M ids of tests/ui/paged_open.py (+256 against
+    +184 MiB, for 152 MiB of ids)."""
+    import numpy as np   # not at import: the command line's start-up does not need it
+
+    if not pa.types.is_string(chunk.type) or chunk.offset or not len(chunk):
+        return chunk.cast(pa.large_string())
+    validity, offsets, data = chunk.buffers()
+    wide = np.frombuffer(offsets, np.int32, count=len(chunk) + 1).astype(np.int64)
+    return pa.Array.from_buffers(pa.large_string(), len(chunk), [validity, pa.py_buffer(wide), data],
+                                 chunk.null_count)
+
+
 def _small_dictionary(col: pa.ChunkedArray) -> pa.ChunkedArray:
     """A text column dictionary-encoded (one dictionary for every chunk, in order of first
-    appearance), its indices in the smallest integer type that holds them."""
-    encoded = col.dictionary_encode()
+    appearance), its indices in the smallest integer type that holds them. A column encoded
+    chunk by chunk is given one dictionary here (Table.unify_dictionaries)."""
+    encoded = col if pa.types.is_dictionary(col.type) else col.dictionary_encode()
     if not encoded.num_chunks:
         return encoded
+    encoded = pa.table({"c": encoded}).unify_dictionaries().column(0)
     size = len(encoded.chunks[-1].dictionary)
     index = pa.int8() if size <= 127 else pa.int16() if size <= 32_767 else pa.int32()
     return pa.chunked_array([pa.DictionaryArray.from_arrays(c.indices.cast(index), c.dictionary)
