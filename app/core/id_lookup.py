@@ -123,6 +123,11 @@ class IdLookup:
                 self._build()
         return self._sorted
 
+    def wait(self) -> "IdLookup":
+        """Returns once look-ups are binary searches (the runs built, here if not started)."""
+        self._built()
+        return self
+
     def sorted_positions(self) -> np.ndarray:
         """Row positions in id order (ties in row order): the table sorted by id. The runs
         merged by one sort of the whole column, kept as the look-up's single run: its scratch

@@ -53,7 +53,7 @@ def test_every_id_finds_its_first_row_before_and_after_the_sort(monkeypatch, row
     monkeypatch.setattr(IdLookup, "start", lambda self: self)   # the scan path, no background sort
     assert {v: lookup.position(v) for v in first} == first
     assert not lookup.ready
-    lookup._build()   # as the background thread does
+    assert lookup.wait() is lookup   # built here: no thread was started
     assert lookup.ready
     order, runs = lookup._sorted
     assert len(runs) == -(-rows // 4)   # one run per RUN_ROWS ids, the last one shorter
