@@ -233,6 +233,14 @@ def test_resident_columns_are_read_a_row_group_at_a_time_as_the_frame_holds_them
     assert np.shares_memory(frame["delta"].to_numpy(), delta.to_numpy())   # held as read, not copied
 
 
+def test_text_widened_to_large_string_keeps_every_value():
+    for arr in (pa.array(["", ""]), pa.array([None, None], pa.string()), pa.array(["a", None, "", "Straße"]),
+                pa.array(["x", "yz", "w"]).slice(1), pa.array([], pa.string()), pa.array(["q"], pa.large_string())):
+        wide = cf._large_text(arr)
+        wide.validate(full=True)
+        assert wide.type == pa.large_string() and wide.to_pylist() == arr.to_pylist()
+
+
 def test_a_configured_location_path_or_file_uri(tmp_path, monkeypatch, new_request, sample_table):
     shared = tmp_path / "shared place"
     for location in (str(shared), (tmp_path / "by-uri").as_uri()):
