@@ -88,10 +88,12 @@ def with_kinds(table: pa.Table, kinds: dict[str, str]) -> pa.Table:
     return table.replace_schema_metadata(meta)
 
 
-def table_to_frame(table: pa.Table) -> pd.DataFrame:
-    """The pandas frame of a stored table: object columns back as the objects they held."""
+def table_to_frame(table: pa.Table, *, split_blocks: bool = False) -> pd.DataFrame:
+    """The pandas frame of a stored table: object columns back as the objects they held.
+    `split_blocks`: a column per block, so a one-chunk number column without nulls is held as it
+    is, not copied into a block beside the others (the paged open's resident columns)."""
     kinds = json.loads((table.schema.metadata or {}).get(KINDS_KEY, b"{}"))
-    frame = table.to_pandas()
+    frame = table.to_pandas(split_blocks=split_blocks)
     for name, kind in kinds.items():
         if name not in frame.columns:
             continue

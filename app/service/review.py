@@ -464,7 +464,8 @@ class ReviewService:
         # the window builds its table from them (PagedComparison.verified: before anything shows).
         pages = self.store.comparison_pages(*key, check_while_reading=True)
         slices = _compare.table_slice_columns(pd.DataFrame(columns=pages.names))
-        frame = _codec.table_to_frame(pages.resident([*RESIDENT_COLUMNS, *slices], wait=False, encode=tuple(slices)))
+        frame = _codec.table_to_frame(pages.resident([*RESIDENT_COLUMNS, *slices], wait=False, encode=tuple(slices)),
+                                      split_blocks=True)   # the deltas held as read, not copied
         task.check()
         with self._lock:
             # counted by the policy only once the file is verified (_slim); the ids' sort

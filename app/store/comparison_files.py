@@ -102,7 +102,7 @@ def row_group_rows(table: pa.Table) -> int:
 
 
 ARROW_BYTES_KEY = b"signoff.arrow_bytes"
-BATCH_ROWS_KEY = b"signoff.batch_rows"   # rows of every record batch of an IPC file but the last
+BATCH_ROWS_KEY = b"signoff.batch_rows"   # the writer's step: at most this many rows a record batch (some fewer)
 
 
 class _HashingSink:
@@ -356,7 +356,7 @@ class ComparisonFiles:
         fs, path, _info, _key = cls._info(uri)
         try:
             with fs.open_input_file(path) as f:
-                return ComparisonPages(open_source(f)).arrow_bytes
+                return _file_arrow_bytes(open_source(f))
         except (OSError, pa.ArrowException) as exc:
             raise ComparisonFileError(f"comparison file {uri} cannot be read: {str(exc).splitlines()[0]}") from None
 
@@ -406,22 +406,29 @@ class IpcComparison:
         self._readers: dict[tuple, ipc.RecordBatchFileReader] = {}
         whole = self._reader(None)
         self.schema_arrow = whole.schema
-        batches = whole.num_record_batches
-        step = (self.schema_arrow.metadata or {}).get(BATCH_ROWS_KEY)
-        if step is not None and batches:
-            # the last batch's length from that batch alone (count_rows reads every batch's
-            # header: ~0.2 s for the ~290 batches of a 10M-sample file), through its smallest column
-            step, small = int(step), min(self.schema_arrow, key=_read_cost).name
-            self.group_rows = [step] * (batches - 1) + [self._reader((small,)).get_batch(batches - 1).num_rows]
-        else:   # every batch's length (reads each one)
-            self.group_rows = [whole.get_batch(i).num_rows for i in range(batches)]
+        self.batches = whole.num_record_batches
+        self._group_rows: list[int] | None = None
+
+    @property
+    def group_rows(self) -> list[int]:
+        """Rows of each record batch, read from every batch's smallest column (~20-40 ms for the
+        153 batches of a 10M-sample file, from the page cache). Not from the writer's step
+        (BATCH_ROWS_KEY): a table whose chunks do not line up with it is written in shorter
+        batches where a chunk ends, and rows placed by the step would show another sample's
+        text from there on (measured: 10M rows, batch 58 of 63,047 rows, position 3,900,000
+        read sample s3897511). Reading the footer alone (`arrow_bytes`) does not need them."""
+        if self._group_rows is None:
+            small = (min(self.schema_arrow, key=_read_cost).name,) if len(self.schema_arrow) else None
+            reader = self._reader(small)
+            self._group_rows = [reader.get_batch(i).num_rows for i in range(self.batches)]
+        return self._group_rows
 
     def fork(self) -> "IpcComparison":
         """The same file with readers of its own (a thread's): pyarrow's IPC readers are not shared
         across threads, the file's positioned reads (ReadAt) are, on every pyarrow filesystem."""
         twin = object.__new__(IpcComparison)
         twin._source, twin._readers = self._source, {}
-        twin.schema_arrow, twin.group_rows = self.schema_arrow, self.group_rows
+        twin.schema_arrow, twin.batches, twin._group_rows = self.schema_arrow, self.batches, self.group_rows
         return twin
 
     def _reader(self, columns: tuple[str, ...] | None) -> ipc.RecordBatchFileReader:
@@ -467,6 +474,16 @@ def _read_cost(field: pa.Field) -> int:
         return max(field.type.bit_width // 8, 1) + pa.types.is_dictionary(field.type)
     except ValueError:
         return 64
+
+
+def _file_arrow_bytes(source: ComparisonSource) -> int:
+    """What a comparison file's table takes decoded, from its footer: as written, else Parquet's
+    uncompressed size (a file written without it)."""
+    written = (source.schema_arrow.metadata or {}).get(ARROW_BYTES_KEY)
+    if written is not None:
+        return int(written)
+    meta = source.metadata
+    return sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
 
 
 def open_source(source: pa.NativeFile) -> ComparisonSource:
@@ -531,13 +548,7 @@ class ComparisonPages:
     def arrow_bytes(self) -> int:
         """What the whole table takes decoded (as written; Parquet's uncompressed size of a file
         written without it)."""
-        if self._file is None:
-            return self._table.nbytes
-        written = (self.schema.metadata or {}).get(ARROW_BYTES_KEY)
-        if written is not None:
-            return int(written)
-        meta = self._file.metadata
-        return sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
+        return self._table.nbytes if self._file is None else _file_arrow_bytes(self._file)
 
     def verified(self) -> None:
         """Returns once the file's bytes hashed to the stored hash (at once when they were
@@ -583,22 +594,69 @@ class ComparisonPages:
         pandas holds: converting a string column in to_pandas would copy it beside the original).
         The text columns of `encode` (slices: a few values over every row) are held as
         dictionaries when they have no nulls (a 10M-row slice: ~10 MB of codes, not ~150 MB of
-        text; the table factorizes it from its codes). Read while the file's hash may still be
-        being checked on the other core; given back once it matched, or with `wait=False` at
-        once: then nothing of it may be shown or counted before `verified()` returned (the
-        window's paged open builds its table meanwhile)."""
+        text; the table factorizes it from its codes). Each column is read and converted a row
+        group at a time (`_resident_column`). Read while the file's hash may still be being
+        checked on the other core; given back once it matched, or with `wait=False` at once:
+        then nothing of it may be shown or counted before `verified()` returned (the window's
+        paged open builds its table meanwhile)."""
         out = {}
         for name in [c for c in columns if c in self.names]:
-            col = self._columns([name]).column(0)
-            text = pa.types.is_string(col.type) or pa.types.is_large_string(col.type)
-            if text and name in encode and not col.null_count:
-                col = _small_dictionary(col)
-            elif pa.types.is_string(col.type):
-                col = col.cast(pa.large_string())
-            out[name] = col
+            out[name] = self._resident_column(name, name in encode)
         if wait:
             self.verified()
         return pa.table(out).replace_schema_metadata(self.schema.metadata)
+
+    def _resident_column(self, name: str, encode: bool) -> pa.ChunkedArray:
+        """One column, converted as it is read: a row group's text cast or encoded before the next
+        is read. Read whole and converted after, the open held the column twice at its peak
+        (10M ids: their 4-byte offsets beside the 8-byte ones; a slice's whole text beside its
+        codes: +68 MiB at 3M rows of bench_scale's text, +53 a row group at a time)."""
+        if self._file is None:
+            parts = [self._table.column(name)]
+        elif pa.types.is_floating(self.schema.field(name).type):
+            return self._resident_floats(name)
+        else:
+            parts = (self._unchecked_group(i, name) for i in range(self.groups))
+        chunks, coded, typ = [], encode, None
+        for part in parts:
+            text = pa.types.is_string(part.type) or pa.types.is_large_string(part.type)
+            coded = coded and text   # a column stored as a dictionary is kept as stored
+            if text and coded and not part.null_count:
+                part = part.dictionary_encode()
+            elif text:
+                if coded and chunks:   # a null after all: the slice held as text, as before
+                    chunks = [_large_text(c.dictionary_decode()) for c in chunks]
+                coded = False
+                part = pa.chunked_array([_large_text(c) for c in part.chunks], pa.large_string())
+            chunks += part.chunks
+            typ = part.type
+        col = pa.chunked_array(chunks, typ) if typ is not None else self._columns([name]).column(0)
+        if coded and pa.types.is_dictionary(col.type):
+            col = _small_dictionary(col)
+        return col
+
+    def _resident_floats(self, name: str) -> pa.ChunkedArray:
+        """A float column as one chunk over a numpy array filled a row group at a time, nulls as
+        NaN (what the frame holds): a frame made with `to_pandas(split_blocks=True)` holds that
+        array itself. Read in chunks, to_pandas copied them into a second one (10M deltas: 80 MB
+        beside the 80 MB read, the open's peak)."""
+        import numpy as np
+
+        typ = self.schema.field(name).type
+        out = np.empty(self.rows, dtype=typ.to_pandas_dtype())
+        for i in range(self.groups):
+            part = self._unchecked_group(i, name)
+            at = self.starts[i]
+            for chunk in part.chunks:
+                out[at:at + len(chunk)] = chunk.to_numpy(zero_copy_only=False)
+                at += len(chunk)
+        return pa.chunked_array([pa.array(out, typ)], typ)
+
+    def _unchecked_group(self, i: int, name: str) -> pa.ChunkedArray:
+        """Row group `i` of a resident column, before the file's hash may have been checked
+        (`resident`'s caller shows nothing of it until then)."""
+        with self._lock:
+            return self._file.read_row_group(i, columns=[name]).column(0)
 
     def group_of(self, pos: int) -> int:
         return bisect.bisect_right(self.starts, int(pos)) - 1
@@ -668,12 +726,29 @@ class ComparisonPages:
             pool.shutdown(wait=True, cancel_futures=True)
 
 
+def _large_text(chunk: pa.Array) -> pa.Array:
+    """A text chunk as large_string with its bytes shared, only the offsets widened (numpy: one
+    allocation the array keeps). Arrow's cast does the same through its pool, which, among the
+    freed read buffers, held ~70 MB more for the 10M ids of tests/ui/paged_open.py (+256 against
+    +184 MiB, for 152 MiB of ids)."""
+    import numpy as np   # not at import: the command line's start-up does not need it
+
+    if not pa.types.is_string(chunk.type) or chunk.offset or not len(chunk):
+        return chunk.cast(pa.large_string())
+    validity, offsets, data = chunk.buffers()
+    wide = np.frombuffer(offsets, np.int32, count=len(chunk) + 1).astype(np.int64)
+    return pa.Array.from_buffers(pa.large_string(), len(chunk), [validity, pa.py_buffer(wide), data],
+                                 chunk.null_count)
+
+
 def _small_dictionary(col: pa.ChunkedArray) -> pa.ChunkedArray:
     """A text column dictionary-encoded (one dictionary for every chunk, in order of first
-    appearance), its indices in the smallest integer type that holds them."""
-    encoded = col.dictionary_encode()
+    appearance), its indices in the smallest integer type that holds them. A column encoded
+    chunk by chunk is given one dictionary here (Table.unify_dictionaries)."""
+    encoded = col if pa.types.is_dictionary(col.type) else col.dictionary_encode()
     if not encoded.num_chunks:
         return encoded
+    encoded = pa.table({"c": encoded}).unify_dictionaries().column(0)
     size = len(encoded.chunks[-1].dictionary)
     index = pa.int8() if size <= 127 else pa.int16() if size <= 32_767 else pa.int32()
     return pa.chunked_array([pa.DictionaryArray.from_arrays(c.indices.cast(index), c.dictionary)

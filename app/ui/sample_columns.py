@@ -97,10 +97,11 @@ _PAGED: dict[int, tuple[weakref.ref, ComparisonPages]] = {}
 
 
 # The memory budget of an open paged comparison (docs/performance.md "Comparisons as files"): the
-# resident columns as stored, what the model keeps per row beside them (class codes 1 byte, label
-# masks 3, visible rows 8, id order 4 + the sort's 8-byte result and scratch 8, visible-row map 4,
-# delta 8, filter masks ~4: 48 bytes), the pages' budget, and a fixed allowance for decode buffers.
-PAGED_ROW_BYTES = 48
+# resident columns as stored, what the model keeps per row beside them (class codes 1 byte and the
+# service's 1, slice codes 1, label masks 3, visible rows 8, id order 4 (sorted in runs: the sort's
+# scratch is a run's, not per row), visible-row map 4, filter masks ~4: 26 bytes, the delta being
+# the frame's own array), the pages' budget, and a fixed allowance for decode buffers.
+PAGED_ROW_BYTES = 32
 PAGED_SLACK = 128 << 20
 
 

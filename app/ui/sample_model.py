@@ -121,6 +121,8 @@ def _floats(series: pd.Series) -> np.ndarray:
     if arr is not None and pa.types.is_floating(arr.type) and not arr.null_count:
         out = np.asarray(arr.to_numpy(), dtype=float)
         return out if out.flags.writeable else out.copy()   # one chunk: a read-only view of Arrow's
+    if series.dtype == np.float64:
+        return series.to_numpy()   # the frame's own array, not a copy (80 MB at 10M rows): only read
     return pd.to_numeric(series, errors="coerce").to_numpy(dtype=float)
 
 
@@ -207,8 +209,7 @@ class SampleTableModel(QAbstractTableModel):
         for col in slices:
             column = arrays.get(col)
             sc, uniques = column.factorized() if isinstance(column, _Categories) else factorize_text(frame[col])
-            slice_codes[col] = (sc.astype(np.int32 if len(uniques) > 32_000 else np.int16, copy=False),
-                                np.asarray(uniques, dtype=object))
+            slice_codes[col] = (sc.astype(code_type(len(uniques)), copy=False), np.asarray(uniques, dtype=object))
             slice_counts[col] = code_counts(sc, len(uniques))
         labels = {k: v for k, v in (labels or {}).items() if not v.is_empty}
         labeled = id_index.mask_of(list(labels)) if n and labels else np.zeros(n, dtype=bool)
@@ -368,8 +369,10 @@ class SampleTableModel(QAbstractTableModel):
                 raise ValueError(f"unknown review filter {review!r}")
             self._review = review
         self.beginResetModel()
+        # The old rows let go first: at 10M rows they are up to 80 MB, held beside the new ones
+        # (the open's every row and the default filter's rows were the window's peak).
+        self._rows, self._visible_of = np.zeros(0, dtype=np.int64), None
         self._rows = self._compute_rows()
-        self._visible_of = None
         self.endResetModel()
 
     def _mask(self) -> np.ndarray:

@@ -222,7 +222,7 @@ class TableFilters(QObject):
         pages = pages_of(self.model.frame)
         parts = self._parts = SearchParts(pages.rows, pages.groups) if pages is not None else None
         self._running_needle = needle
-        self.search_task.start(search_rows, self.model.frame, needle, self.model.search_index, parts=parts,
+        self.search_task.start(_search, self.model.frame, needle, self.model.search_index, parts=parts,
                                on_finished=lambda result, n=needle: self._search_found(n, result),
                                on_failed=self._search_failed,
                                on_progress=None if parts is None else lambda _m, _f, p=parts: self._part_came(p))
@@ -307,3 +307,13 @@ def _build_index(frame, columns, *, task=None) -> SearchIndex:
     index = SearchIndex.build(frame, columns, task=task)
     hand_back_freed_memory()
     return index
+
+
+def _search(frame, needle: str, index, *, parts: SearchParts | None = None, task=None):
+    """The worker's part: search_rows, then a paged scan's decode buffers handed back (Arrow's
+    allocator keeps the pages of every row group decoded: at 3M samples the window stayed
+    ~20 MB higher after each search)."""
+    result = search_rows(frame, needle, index, task=task, parts=parts)
+    if parts is not None:
+        hand_back_freed_memory()
+    return result

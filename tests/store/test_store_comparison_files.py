@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -21,7 +22,7 @@ from sqlalchemy import select, update
 
 from signoff.store import comparison_files as cf
 from signoff.store.comparison_files import ComparisonFileError, ComparisonPages
-from signoff.store.frames import frame_to_bytes
+from signoff.store.frames import frame_to_bytes, table_to_frame
 from signoff.store.schema import Comparison
 from signoff.store.store import Store
 
@@ -192,6 +193,52 @@ def test_pages_keep_the_budget(tmp_path, monkeypatch):
         assert pages.cached_bytes <= 200 * 1024 + max(t.nbytes for t in pages._cache.values())
     scanned = pa.concat_tables(t for _, t in pages.batches(["id", "nope"]))
     assert scanned.column_names == ["id"] and scanned.column("id").equals(table.column("id"))
+
+
+@pytest.mark.parametrize("parquet", [False, True], ids=["ipc", "parquet"])
+def test_resident_columns_are_read_a_row_group_at_a_time_as_the_frame_holds_them(tmp_path, monkeypatch, parquet):
+    """Ids as large_string (their bytes shared, offsets widened), a slice without nulls as one
+    dictionary in order of first appearance, a slice with a null in a later row group as text,
+    floats as one chunk with nulls as NaN: the same values as the whole column read and converted."""
+    monkeypatch.setattr(cf, "ROW_GROUP_BYTES", 8 * 1024)
+    n = 5_000
+    table = pa.table({
+        "id": [None if i == 4_321 else f"s{i}" for i in range(n)],
+        "topic": [("zeta", "alpha", "mid")[(i // 700) % 3] if i >= 10 else "first" for i in range(n)],
+        "lang": [None if i == n - 3 else ("en", "de")[i % 2] for i in range(n)],
+        "delta": [None if i % 1_000 == 7 else i / 8 for i in range(n)],
+    })
+    if parquet:
+        path = tmp_path / "t.parquet"
+        pq.write_table(table, path, row_group_size=600)
+        pages = ComparisonPages(cf.open_source(pa.memory_map(str(path))))
+    else:
+        uri, sha = cf.ComparisonFiles(tmp_path.as_uri()).put(table)
+        pages = ComparisonPages(cf.ComparisonFiles.open(uri, sha))
+    assert pages.groups >= 4
+    got = pages.resident(["id", "topic", "lang", "delta", "nope"], encode=("topic", "lang"))
+    assert got.column_names == ["id", "topic", "lang", "delta"]
+    assert got.column("id").type == pa.large_string() and got.column("id").to_pylist() == table.column("id").to_pylist()
+    topic = got.column("topic")
+    assert pa.types.is_dictionary(topic.type) and topic.type.index_type == pa.int8()
+    assert all(c.dictionary.to_pylist() == ["first", "zeta", "alpha", "mid"] for c in topic.chunks)
+    assert topic.cast(pa.string()).to_pylist() == table.column("topic").to_pylist()
+    assert got.column("lang").type == pa.large_string()   # a null: held as text
+    assert got.column("lang").to_pylist() == table.column("lang").to_pylist()
+    delta = got.column("delta")
+    assert delta.num_chunks == 1 and delta.null_count == 0
+    want = table.column("delta").to_pandas().to_numpy()
+    assert pd.Series(delta.to_numpy()).equals(pd.Series(want))   # NaN where the stored value is null
+    frame = table_to_frame(got, split_blocks=True)
+    assert np.shares_memory(frame["delta"].to_numpy(), delta.to_numpy())   # held as read, not copied
+
+
+def test_text_widened_to_large_string_keeps_every_value():
+    for arr in (pa.array(["", ""]), pa.array([None, None], pa.string()), pa.array(["a", None, "", "Straße"]),
+                pa.array(["x", "yz", "w"]).slice(1), pa.array([], pa.string()), pa.array(["q"], pa.large_string())):
+        wide = cf._large_text(arr)
+        wide.validate(full=True)
+        assert wide.type == pa.large_string() and wide.to_pylist() == arr.to_pylist()
 
 
 def test_a_configured_location_path_or_file_uri(tmp_path, monkeypatch, new_request, sample_table):

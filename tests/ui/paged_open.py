@@ -3,7 +3,8 @@
 write: store a generated comparison of ROWS samples with short texts (~20 characters) in the
        SQLite store DB (its file next to it), print the request id.
 open:  open it as the window does (ReviewService.comparison_view -> SampleTableModel, first
-       sample read, a class filter, an id looked up and the ids' sort done), print JSON: the RSS growth of the open (peak after minus
+       sample read, a class filter, an id looked up and the ids' sort for look-ups done, samples late
+       in the file found by id), print JSON: the RSS growth of the open (peak after minus
        resident before) and the documented budget (signoff.ui.sample_model.paged_budget).
 Each in a process of its own, so the growth measured is the open's alone.
 """
@@ -92,12 +93,20 @@ def open_(db: str, request_id: int) -> None:
     first = model.sample(0)
     model.set_filter(classes={"regressed"})
     last = model.sample(model.rowCount() - 1)
+    visible = model.rowCount()
     model.row_of("s123")                        # the id look-up: a scan, the sort started on a spare core
-    model._id_index.sorted_positions()          # the sort done (counted in the peak, as the window holds it)
+    model._id_index.wait()                      # the sort done (counted in the peak, as the window holds it)
+    model.set_filter(classes=None)
+    # Samples late in the file, found by their ids (the sorted look-up): each shows its own row's
+    # text (rows placed by the writer's step once showed another sample's past a short batch).
+    rows = len(model.frame)
+    late = [[s["id"], s["input"], s["candidate_output"]]
+            for s in (model.sample(model.row_of(f"s{pos}")) for pos in (rows // 2 + 12_345, rows - 1))]
     peak = _peak()
     print(json.dumps({"paged": isinstance(view, PagedComparison), "rows": len(model.frame),
                       "growth": peak - before, "budget": paged_budget(model.frame),
-                      "first": first["input"], "last": last["candidate_output"], "visible": model.rowCount()}))
+                      "first": first["input"], "last": last["candidate_output"], "visible": visible,
+                      "late": late}))
 
 
 if __name__ == "__main__":

@@ -282,3 +282,37 @@ def test_a_paged_open_of_a_changed_file_shows_and_counts_nothing(tmp_path, monke
         with pytest.raises(ComparisonFileError, match="changed since it was stored"):
             count()
     store.close()
+
+
+def test_record_batches_shorter_than_the_step_are_read_at_their_own_rows(tmp_path, monkeypatch):
+    """A table whose chunks do not line up with the writer's step is written in shorter record
+    batches where a chunk ends: every sample's text still comes from its own row (rows placed by
+    the step alone showed another sample's text after the short batch), and a search's hits are
+    the table's rows."""
+    import pyarrow as pa
+
+    monkeypatch.setattr(cf, "ROW_GROUP_BYTES", 64 * 1024)
+    frame = _table()
+    arrow = pa.Table.from_pandas(frame, preserve_index=False)
+    arrow = pa.concat_tables([arrow.slice(0, 1001), arrow.slice(1001)])   # a chunk ends at row 1001
+    store = Store(f"sqlite:///{tmp_path / 'signoff.db'}")
+    rec = store.add_request(NewRequest(sha="a" * 40, change_key="main", source="git", locator={}, baseline_ref="b",
+                                       candidate_ref="a" * 40, title="t", author="x@example.com", content_hash="h",
+                                       config_toml="[policy]\n", eval_sets=["qa"], created_by="ci"),
+                            comparisons=[("qa", {}, arrow)], status="pending", description="", outbox=[], actor="ci")
+    monkeypatch.setattr(review_mod, "PAGED_ABOVE_BYTES", 0)
+    view = ReviewService(store, user="sme@example.com").comparison_view(rec.id, "qa")
+    sizes = np.diff(view.pages.starts)
+    assert view.pages.rows == N and len(set(sizes[:-1].tolist())) > 1   # a short batch before the last
+    model = SampleTableModel()
+    model.set_frame(SampleTableModel.prepare(view))
+    for sid in ("s00000", "s01000", "s01001", "s02500", f"s{N - 1:05d}"):
+        row = model.row_of(sid)
+        got = model.sample(row)
+        assert got["id"] == sid and got["input"] == frame["input"][int(sid[1:])], sid
+    hits, _ = search_rows(model.frame, "refund", None)
+    assert (np.flatnonzero(hits) == np.flatnonzero(frame["input"].str.contains("refund")
+                                                    | frame["baseline_output"].str.contains("refund")
+                                                    | frame["candidate_output"].str.contains("refund")
+                                                    | frame["reference"].fillna("").str.contains("refund"))).all()
+    store.close()

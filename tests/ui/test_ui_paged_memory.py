@@ -33,7 +33,10 @@ def test_a_10m_sample_comparison_opens_within_its_page_budget(tmp_path):
     request_id = _run("write", db, str(ROWS), env=env)
     found = json.loads(_run("open", db, request_id, env=env))
     assert found["paged"] and found["rows"] == ROWS and found["visible"] == ROWS // 5
-    assert found["first"] == "how is my order no 0" and found["last"].startswith("ships on day num ")
-    # The budget: the resident columns + 48 bytes a row + the pages' 64 MiB + 128 MiB; whole, the
+    last_regressed = ROWS // 5 - 1   # the class filter's last row
+    assert found["first"] == "how is my order no 0" and found["last"] == f"ships on day num {last_regressed & 127}"
+    assert found["late"] == [[f"s{pos}", f"how is my order no {pos & 8191}", f"ships on day num {pos & 127}"]
+                             for pos in (ROWS // 2 + 12_345, ROWS - 1)]   # each its own row's text
+    # The budget: the resident columns + 32 bytes a row + the pages' 64 MiB + 128 MiB; whole, the
     # same table would take over 2 GB.
     assert found["growth"] <= found["budget"] < 1_000_000_000, found
