@@ -218,10 +218,13 @@ class Launcher(QObject):
     """The start-up sequence: start() shows the start-up window and opens the store on a thread;
     `ready` carries the shown MainWindow, `failed` the message when the store did not open.
 
-    `prepare(service, progress)` (`signoff review A B`): run on the same thread once the store is
-    open, while the GUI thread builds the workbench; it makes the request to open and returns its
-    id (its progress lines show in the start-up window). A SignoffError from it (bad input) fails
-    the start as a store error does: the message, Retry and Quit, a non-zero exit code."""
+    `prepare` (`signoff review A B`): called on the worker as each attempt starts, before the store
+    opens (it may start reading the inputs on a thread of its own then); what it returns,
+    `make(service, progress)`, runs on the worker once the store is open, while the GUI thread
+    builds the workbench: it makes the request to open and returns its id (its progress lines
+    show in the start-up window). A SignoffError from it (bad input) fails the start as a store
+    error does: the message, Retry and Quit, a non-zero exit code; a store that cannot be opened
+    is the error shown, before any of the inputs'."""
 
     ready = Signal(object)
     failed = Signal(str)
@@ -231,7 +234,7 @@ class Launcher(QObject):
     _load_failed = Signal(int, str, int)    # attempt, message, exit code
 
     def __init__(self, *, open_request: int | None = None, user: str | None = None, probe: bool = False,
-                 prepare: Callable[[object, Callable[[str], None]], int] | None = None,
+                 prepare: Callable[[], Callable[[object, Callable[[str], None]], int]] | None = None,
                  parent: QObject | None = None):
         super().__init__(parent)
         self.open_request = open_request
@@ -280,9 +283,11 @@ class Launcher(QObject):
             if self.prepare is None:
                 self._loaded.emit(attempt, open_service(self.user, progress=progress))
                 return
+            make = self.prepare()                   # e.g. the files' read, started now
             service = open_service(self.user, progress=progress, warm=False)
             self._loaded.emit(attempt, service)     # the GUI thread builds the workbench meanwhile
-            request_id = self.prepare(service, progress)
+            request_id = make(service, progress)
+            del make
             self._prepared.emit(attempt, int(request_id))
         except Exception as exc:
             from signoff.core.errors import SignoffError
@@ -413,7 +418,7 @@ class Launcher(QObject):
 
 
 def launch(open_request: int | None = None, user: str | None = None, *, argv: list[str] | None = None,
-           prepare: Callable[[object, Callable[[str], None]], int] | None = None) -> int:
+           prepare: Callable[[], Callable[[object, Callable[[str], None]], int]] | None = None) -> int:
     """`signoff` (and `signoff demo`, `signoff review A B`): the start-up window, then the workbench;
     runs until the window closes and returns the exit code (non-zero when the store could not be
     opened, or `prepare` failed: see Launcher)."""
