@@ -147,7 +147,9 @@ def cmd_review(args) -> int:
 def _review_maker(args):
     """The start-up worker's `prepare` (app/ui/startup.py Launcher), for one attempt: the files'
     read starts now, before the store opens; the returned `make(service, progress)` takes them."""
-    reading = _ReadAhead(lambda: _review_inputs(args))
+    from signoff.core.tasks import Ahead
+
+    reading = Ahead(lambda: _review_inputs(args), name="signoff-inputs")
 
     def make(service, progress) -> int:
         progress("Reading the files…")
@@ -220,39 +222,12 @@ def _make_review(args, service, progress=None, inputs: _ReviewInputs | None = No
     return req, guess
 
 
-class _ReadAhead:
-    """`read()` on a thread of its own, started at once: the inputs are read (pyarrow decodes
-    without the GIL) while the caller imports the service and opens the store (issue 16).
-    result(): its value, or the exception it raised."""
-
-    def __init__(self, read):
-        import threading
-
-        self._value, self._error = None, None
-        self._thread = threading.Thread(target=self._run, args=(read,), name="signoff-inputs", daemon=True)
-        self._thread.start()
-
-    def _run(self, read) -> None:
-        try:
-            self._value = read()
-        except BaseException as exc:   # handed to whoever asks for the result
-            self._error = exc
-
-    def wait(self) -> None:
-        self._thread.join()
-
-    def result(self):
-        self.wait()
-        value, error, self._value, self._error = self._value, self._error, None, None   # held once only
-        if error is not None:
-            raise error
-        return value
-
-
 def _while_reading(read, open_store):
     """(open_store(), read()), `read` on a thread while this one opens the store. A store that
     cannot be opened is the error reported, before any of the inputs' (the read is waited for)."""
-    reading = _ReadAhead(read)
+    from signoff.core.tasks import Ahead
+
+    reading = Ahead(read, name="signoff-inputs")
     try:
         opened = open_store()
     except BaseException:

@@ -57,6 +57,10 @@ INPUT_HINT = "Check the files and options given to signoff review, then Retry."
 # Qt-free modules the window needs besides the service and the store: imported on the worker too,
 # so that the GUI thread is busy only with Qt's part.
 WARM_MODULES = ("signoff.core.search", "signoff.core.shown", "signoff.core.textdiff", "signoff.service.publishing")
+# `signoff review A B`: the plugins are loaded once the new request's table is interactive (or after
+# this long): loaded while the window opens it, their imports took turns with the open for the
+# interpreter, and a renderer looked up meanwhile waited for all of them (the registry's lock).
+WARM_AFTER_OPEN_S = 30.0
 
 
 # -- what every start shares (signoff.ui.app uses these too) ------------------------------
@@ -251,6 +255,7 @@ class Launcher(QObject):
         self._abandoned = False             # the user closed the start-up window
         self._probed: set[str] = set()
         self._store_opened = 0              # the attempt whose store opened (its failure is then `prepare`'s)
+        self._opened = threading.Event()    # the request `prepare` made is open (or will not be): warm up
         self.startup = StartupWindow()
         self.startup.closed.connect(self._startup_closed)
         self.startup.retryRequested.connect(self.retry)
@@ -271,6 +276,7 @@ class Launcher(QObject):
     def _load(self) -> None:
         self._attempt += 1
         self.error, self.exit_code = "", 0
+        self._opened.clear()
         self.startup.show_progress("Loading the workbench…")
         self._thread = threading.Thread(target=self._work, args=(self._attempt,), name="signoff-startup",
                                         daemon=True)
@@ -301,7 +307,8 @@ class Launcher(QObject):
                 code = 70
             self._load_failed.emit(attempt, message or type(exc).__name__, code or 1)
             return
-        try:   # the other plugins and WARM_MODULES, while the GUI thread opens the request
+        self._opened.wait(WARM_AFTER_OPEN_S)
+        try:   # the other plugins and WARM_MODULES, once the GUI thread has opened the request
             warm_up()
         except Exception:
             log.warning("loading the plugins after the request failed", exc_info=True)
@@ -336,8 +343,10 @@ class Launcher(QObject):
     def _on_prepared(self, attempt: int, request_id: int) -> None:
         window, self._built = self._built, None
         if attempt != self._attempt or window is None:
+            self._opened.set()
             return
         if self._abandoned:
+            self._opened.set()
             window.shutdown()
             return
         window.refresh_inbox()                      # the inbox was listed before the request existed
@@ -349,6 +358,9 @@ class Launcher(QObject):
             if request_id is not None:              # the probe's end: the request's table is interactive
                 window.comparisonLoaded.connect(lambda *_: self._probe("interactive"))
             FirstPaint(window, lambda: self._probe("ready"))
+        if self.prepare is not None:                # the worker loads the plugins once this is open
+            window.comparisonLoaded.connect(lambda *_: self._opened.set())
+            window.loadFailed.connect(lambda *_: self._opened.set())
         window.show()
         self.startup.hand_over()
         if request_id is not None and not window.inbox.select(request_id):
@@ -398,6 +410,7 @@ class Launcher(QObject):
     def wait(self, timeout: float | None = None) -> bool:
         """Wait for the worker thread (True when none runs any more)."""
         t = self._thread
+        self._opened.set()                  # a worker waiting to load the plugins: not any more
         if t is not None:
             t.join(timeout)
         return t is None or not t.is_alive()
