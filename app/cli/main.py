@@ -144,11 +144,21 @@ def cmd_review(args) -> int:
     return cmd_gui(args, prepare=lambda: _review_maker(args))
 
 
+_REVIEW_READ_MODULES = ("signoff.plugins.files.pair", "signoff.plugins.common.evalset", "signoff.service.file_inputs",
+                        "signoff.service.new_review", "signoff.service.signer", "signoff.core.local_review")
+
+
 def _review_maker(args):
     """The start-up worker's `prepare` (app/ui/startup.py Launcher), for one attempt: the files'
-    read starts now, before the store opens; the returned `make(service, progress)` takes them."""
+    read starts now, before the store opens; the returned `make(service, progress)` takes them.
+    What the read imports is imported here first: the worker's imports skip PySide6's import
+    hook (startup._plain_imports; ~0.1 s on these), a thread of its own would not."""
+    import importlib
+
     from signoff.core.tasks import Ahead
 
+    for name in _REVIEW_READ_MODULES:
+        importlib.import_module(name)
     reading = Ahead(lambda: _review_inputs(args), name="signoff-inputs")
 
     def make(service, progress) -> int:

@@ -289,7 +289,8 @@ class Launcher(QObject):
             if self.prepare is None:
                 self._loaded.emit(attempt, open_service(self.user, progress=progress))
                 return
-            make = self.prepare()                   # e.g. the files' read, started now
+            with _plain_imports():
+                make = self.prepare()               # e.g. the files' read, started now
             service = open_service(self.user, progress=progress, warm=False)
             self._loaded.emit(attempt, service)     # the GUI thread builds the workbench meanwhile
             request_id = make(service, progress)
