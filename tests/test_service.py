@@ -178,21 +178,3 @@ def test_the_request_just_made_opens_from_memory_only_while_the_store_names_its_
     # the same file was checked once already in this process (req's), under its own hash: not this one
     with pytest.raises(ComparisonFileError, match="changed since it was stored"):
         other.comparison(req2.id, name)                      # not the table in memory: the file, checked
-
-
-def test_a_new_request_whose_table_could_not_be_kept_opens_from_its_file(store, monkeypatch):
-    """The first open's frame is made on a thread while the files are written (issue 16); when
-    making it fails, the open reads the stored file back, as any other open does."""
-    import signoff.service.review as review
-    from tests.support.reads import comparison_reads
-
-    def broken(table):
-        raise MemoryError("no room for the kept table")
-
-    monkeypatch.setattr(review, "restore_outputs", broken)
-    reads = comparison_reads(monkeypatch)
-    maker = svc(store, "ci@example.com")
-    req = maker.create_request(InMemorySource(), sha="c1")
-    reads.clear()
-    opened = maker.comparison(req.id, req.eval_sets[0])
-    assert len(reads) == 1 and len(opened) == len(svc(store, "ci@example.com").comparison(req.id, req.eval_sets[0]))

@@ -43,8 +43,8 @@ NULL_TASK = TaskState()
 
 class Ahead:
     """`work()` on a thread of its own, started at once, for what the caller needs later (issue 16:
-    the inputs read while the store opens, a new comparison made ready for the window while it is
-    stored). result(): its value, or the exception it raised; handed out once."""
+    the inputs read while the store opens). result(): its value, or the exception it raised;
+    handed out once."""
 
     def __init__(self, work: Callable[[], object], name: str = "signoff-ahead"):
         self._value: object = None

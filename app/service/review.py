@@ -29,7 +29,7 @@ from signoff.core.policy import Coverage, PolicyVerdict, check_allowed, evaluate
 from signoff.core.policy_change import AUTHOR, POLICY_OWNER, PolicyChange, added_specs, compare_policies
 from signoff.core.stored_table import SAME_COLUMN, restore_outputs
 from signoff.core.lazy import lazy
-from signoff.core.tasks import NULL_TASK, Ahead, TaskState
+from signoff.core.tasks import NULL_TASK, TaskState
 from signoff.plugin_api import Source
 from signoff.registry import registry
 from signoff.store.records import NewRequest, OutboxEntry, RequestRecord, SignedStatement
@@ -122,11 +122,10 @@ class ReviewService:
         self._review_orders: dict[tuple[int, str], list[str]] = {}   # (request, eval set) -> the bound's order
         self._adjudication_cache: dict[int, bool] = {}   # label statement id -> a QA adjudication (never changes)
         self._hashes: dict[tuple[int, str], _KnownHashes] = {}   # (request, eval set) -> the sample hashes found
-        # The frames of tables this service just compared and stored as files (made on a thread
-        # while they were written), by the hash of the file written: the first open takes one as it
-        # is, after checking that hash against the one the database keeps (`signoff review A B`
-        # opens its request without reading it back).
-        self._primed: dict[tuple[int, str], tuple[str, Ahead]] = {}
+        # Tables this service just compared and stored as files, by the hash of the file written
+        # from them: the first open takes one as it is, after checking that hash against the one
+        # the database keeps (`signoff review A B` opens its request without reading it back).
+        self._primed: dict[tuple[int, str], tuple[str, object]] = {}
         self._drainer: OutboxDrainer | None = None
 
     def act_as(self, user: str) -> None:
@@ -235,12 +234,11 @@ class ReviewService:
                            authors=authors, policy_change=change, agreement=agreement)
         task.report("saving the review request", 0.95)
         written: dict[str, str] = {}
-        ready = self._prime_ahead(comparisons)   # the window's tables made while the files are written
         record = self.store.add_request(req, comparisons=comparisons, status=verdict.status.value,
                                         description=verdict.description,
                                         outbox=[self._status_entry(config, req, verdict, None)], actor=self.user,
                                         written=written)
-        self._prime(record.id, ready, written)
+        self._prime(record.id, comparisons, written)
         if earlier:  # same content as an earlier request of this change: its labels still hold
             self.store.copy_labels(earlier[0].id, record.id)
         elif carry_from is not None:   # a retrain: the labels of unchanged samples carry over
@@ -476,24 +474,14 @@ class ReviewService:
                 self._unverified[key] = (_Slim.of(frame), pages)
         return _files.PagedComparison(frame, pages)
 
-    def _prime_ahead(self, comparisons) -> dict:
-        """{eval set: Ahead} the frame the window opens, made on a thread of its own from each Arrow
-        table about to be stored (up to PAGED_ABOVE_BYTES: a bigger one opens paged anyway): while
-        the store writes the files (issue 16: ~0.3 s at 1M samples off the open of `signoff review`).
-        None of them is handed out before the request is stored (_prime) and its file named."""
+    def _prime(self, request_id: int, comparisons, written: dict[str, str]) -> None:
+        """Keep the Arrow tables just written as files (up to PAGED_ABOVE_BYTES: a bigger one
+        opens paged anyway) for the request's first open; the latest request's only."""
         if not self.keep_for_open:
-            return {}
-        # as a read gives it back: the candidate's outputs whole again (stored_table.restore_outputs)
-        return {name: Ahead(lambda table=table: _codec.table_to_frame(restore_outputs(table)), name="signoff-prime")
-                for name, _summary, table in comparisons
-                if getattr(table, "nbytes", PAGED_ABOVE_BYTES + 1) <= PAGED_ABOVE_BYTES}
-
-    def _prime(self, request_id: int, ready: dict, written: dict[str, str]) -> None:
-        """Keep the frames made ahead for the request's first open, each with the hash of the file
-        written from its table; the latest request's only."""
+            return
         with self._lock:
-            self._primed = {(int(request_id), name): (written[name], frame) for name, frame in ready.items()
-                            if name in written}
+            self._primed = {(int(request_id), name): (written[name], table) for name, _summary, table in comparisons
+                            if name in written and getattr(table, "nbytes", PAGED_ABOVE_BYTES + 1) <= PAGED_ABOVE_BYTES}
 
     def _cached_frame(self, key):
         with self._lock:
@@ -502,14 +490,12 @@ class ReviewService:
                 self._frames.move_to_end(key)
             primed = self._primed.pop(key, None) if frame is None else None
         if primed is not None:
-            sha, ahead = primed
-            # The frame is the table the file was written from: it stands for the stored comparison
+            sha, table = primed
+            # The table is the one the file was written from: it stands for the stored comparison
             # only while the database still names that file (its hash), as a read would check.
             if self.store.comparison_file_sha256(*key) == sha:
-                try:
-                    frame = self._cache_frame(key, ahead.result())
-                except Exception:   # then read back from the file, as any other open
-                    log.warning("the new comparison's table could not be kept for its open", exc_info=True)
+                # as a read gives it back: the candidate's outputs whole again (stored_table.restore_outputs)
+                frame = self._cache_frame(key, _codec.table_to_frame(restore_outputs(table)))
         return frame
 
     def _cache_frame(self, key, frame: pd.DataFrame) -> pd.DataFrame:
