@@ -89,7 +89,7 @@ def _publish_quietly(service) -> None:
 
 def cmd_gui(args, prepare=None) -> int:
     # Qt only here. The start-up window shows at once; the store is opened behind it (app/ui/startup.py),
-    # and `prepare(service, progress)`, if given, makes the request to open on the same worker thread.
+    # and `prepare`, if given, makes the request to open on the same worker thread (Launcher).
     from signoff.ui.startup import launch
 
     return launch(open_request=getattr(args, "open_request", None), user=getattr(args, "user", None), prepare=prepare)
@@ -135,44 +135,92 @@ def cmd_review(args) -> int:
     if args.change and not args.sha:
         raise UsageError("--change is for a request for a commit (--policy FILE --sha SHA)")
     if args.no_gui:
-        service = _service(args)
-        return _print_review(args, service, *_make_review(args, service))
-    # One process: the start-up window at once; the files are read, compared and stored on its worker
-    # thread while Qt builds the workbench, which then opens the comparison still in memory
-    # (app/ui/startup.py Launcher `prepare`; ReviewService._prime).
-    return cmd_gui(args, prepare=lambda service, progress: _make_review(args, service, progress)[0].id)
+        service, inputs = _while_reading(lambda: _review_inputs(args), lambda: _service(args))
+        return _print_review(args, service, *_make_review(args, service, inputs=inputs))
+    # One process: the start-up window at once; the files are read on a thread of their own while
+    # its worker imports and opens the store, then compared and stored there while Qt builds the
+    # workbench, which then opens the comparison still in memory (app/ui/startup.py Launcher
+    # `prepare`; ReviewService._prime).
+    return cmd_gui(args, prepare=lambda: _review_maker(args))
 
 
-def _make_review(args, service, progress=None):
+_REVIEW_READ_MODULES = ("signoff.plugins.files.pair", "signoff.plugins.common.evalset", "signoff.service.file_inputs",
+                        "signoff.service.new_review", "signoff.service.signer", "signoff.core.local_review")
+
+
+def _review_maker(args):
+    """The start-up worker's `prepare` (app/ui/startup.py Launcher), for one attempt: the files'
+    read starts now, before the store opens; the returned `make(service, progress)` takes them.
+    What the read imports is imported here first: the worker's imports skip PySide6's import
+    hook (startup._plain_imports; ~0.1 s on these), a thread of its own would not."""
+    import importlib
+
+    from signoff.core.tasks import Ahead
+
+    for name in _REVIEW_READ_MODULES:
+        importlib.import_module(name)
+    reading = Ahead(lambda: _review_inputs(args), name="signoff-inputs")
+
+    def make(service, progress) -> int:
+        progress("Reading the files…")
+        return _make_review(args, service, progress, inputs=reading.result())[0].id
+    return make
+
+
+class _ReviewInputs:
+    """What `signoff review` reads before it needs the store: the columns guessed, the source,
+    the request's refs and the files as file_inputs.load gives them (for `user`'s local policy)."""
+
+    def __init__(self, args, user: str):
+        from signoff.core.tasks import NULL_TASK
+        from signoff.plugins.files.pair import FilePairSource, guess_columns
+        from signoff.service.file_inputs import load
+        from signoff.service.new_review import files_request_refs
+
+        self.user = user
+        given = {r: getattr(args, r) for r in ("id", "input", "reference", "output", "score")}
+        self.guess = guess_columns(args.baseline_file, args.candidate_file, samples=args.samples or "", given=given,
+                                   output_type=args.type or "")
+        if args.policy:
+            from signoff.plugins.common.policy import read_policy_file
+
+            policy_text, where = read_policy_file(args.policy), str(Path(args.policy).resolve())
+        else:
+            policy_text, where = _local_policy(user), "the local review's policy"
+        self.source = FilePairSource(args.baseline_file, args.candidate_file, samples_file=args.samples or "",
+                                     columns=self.guess.columns, output_type=self.guess.output_type,
+                                     name=args.name or "", config_text=policy_text, policy_where=where)
+        # with --sha: that commit's request; without: a local review, about no commit (its refs are fields)
+        self.refs = files_request_refs(args.baseline_file, args.candidate_file, sha=args.sha or "",
+                                       change=args.change or "")
+        self.loaded = load(self.source, args.engine, candidate=self.refs["candidate"] or self.refs["sha"],
+                           baseline=self.refs["baseline"], task=NULL_TASK)
+
+
+def _review_inputs(args) -> _ReviewInputs:
+    from signoff.service.identity import resolve_user
+
+    return _ReviewInputs(args, resolve_user(getattr(args, "user", None)))   # the user the service will have
+
+
+def _make_review(args, service, progress=None, inputs: _ReviewInputs | None = None):
     """`signoff review`'s request: the columns guessed, the files compared and stored; (request, guess).
-    `progress(line)` (the GUI path): the start-up window's progress lines."""
+    `inputs`: the files read ahead (else read now). `progress(line)` (the GUI path): the start-up
+    window's progress lines."""
     from signoff.core.local_review import LOCAL_REVIEW_NOTE
     from signoff.core.tasks import TaskState
-    from signoff.plugins.files.pair import FilePairSource, guess_columns
 
-    if progress is not None:
-        progress("Reading the files…")
-    given = {r: getattr(args, r) for r in ("id", "input", "reference", "output", "score")}
-    guess = guess_columns(args.baseline_file, args.candidate_file, samples=args.samples or "", given=given,
-                          output_type=args.type or "")
+    if inputs is None or inputs.user != service.user:   # (read for another user's local policy: again)
+        if progress is not None:
+            progress("Reading the files…")
+        inputs = _ReviewInputs(args, service.user)
+    guess, source, refs, loaded = inputs.guess, inputs.source, inputs.refs, inputs.loaded
+    inputs.loaded = None   # create_request lets each eval set go as it is compared: no other reference
     _say(f"{guess.describe()} (guessed by the MLflow tables' conventions; name others with --id, --input, "
          f"--reference, --output, --score, --type)")
-    if args.policy:
-        from signoff.plugins.common.policy import read_policy_file
-
-        policy_text, where = read_policy_file(args.policy), str(Path(args.policy).resolve())
-    else:
-        policy_text, where = _local_policy(service.user), "the local review's policy"
-    source = FilePairSource(args.baseline_file, args.candidate_file, samples_file=args.samples or "",
-                            columns=guess.columns, output_type=guess.output_type, name=args.name or "",
-                            config_text=policy_text, policy_where=where)
-    from signoff.service.new_review import files_request_refs
-
-    # with --sha: that commit's request; without: a local review, about no commit (its refs are fields)
     task = TaskState((lambda text, _fraction: progress(_progress_line(text))) if progress is not None else None)
-    req = service.create_request(source, task=task, **files_request_refs(args.baseline_file, args.candidate_file,
-                                                                         sha=args.sha or "", change=args.change or ""),
-                                 engine=args.engine)
+    req = service.create_request(source, task=task, **refs, engine=args.engine, loaded=loaded)
+    del loaded
     _publish_quietly(service)
     for name, es in service.store.comparison_summaries(req.id).items():
         for w in es.get("warnings", []):
@@ -182,6 +230,20 @@ def _make_review(args, service, progress=None):
              f"your store. To make it a gate: put a signoff.toml on your default branch and run "
              f"`signoff review BASELINE CANDIDATE --policy signoff.toml --sha COMMIT`")
     return req, guess
+
+
+def _while_reading(read, open_store):
+    """(open_store(), read()), `read` on a thread while this one opens the store. A store that
+    cannot be opened is the error reported, before any of the inputs' (the read is waited for)."""
+    from signoff.core.tasks import Ahead
+
+    reading = Ahead(read, name="signoff-inputs")
+    try:
+        opened = open_store()
+    except BaseException:
+        reading.wait()
+        raise
+    return opened, reading.result()
 
 
 def _progress_line(message: str) -> str:
@@ -228,8 +290,6 @@ def cmd_completion(args) -> int:
 
 
 def cmd_request(args) -> int:
-    from concurrent.futures import ThreadPoolExecutor
-
     from signoff.plugin_api import RequestContext
     from signoff.registry import registry
 
@@ -240,17 +300,16 @@ def cmd_request(args) -> int:
                              policy_ref=(args.policy_ref or "").strip(), sha=args.sha)
     source = source_cls.from_cli(_source_options(args, args.source, source_cls), context)
     # The inputs are read on a thread (pyarrow decodes without the GIL) while the service's modules
-    # (SQLAlchemy) are imported and the store opened (issue 16); a store that cannot be opened is
-    # still the error reported, before any of the inputs'.
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="signoff-inputs") as pool:
-        from signoff.service.file_inputs import load as _load   # light: what reading the inputs needs
-        from signoff.core.tasks import NULL_TASK
+    # (SQLAlchemy) are imported and the store opened (issue 16).
+    from signoff.core.tasks import NULL_TASK
+    from signoff.service.file_inputs import load as _load   # light: what reading the inputs needs
 
-        loading = pool.submit(_load, source, args.engine, candidate=args.candidate or args.sha,
-                              baseline=args.baseline, task=NULL_TASK)
+    def opened():
         service = _service(args)
         service.status_ref = (args.ref or "").strip()
-        loaded = loading.result()
+        return service
+    service, loaded = _while_reading(lambda: _load(source, args.engine, candidate=args.candidate or args.sha,
+                                                   baseline=args.baseline, task=NULL_TASK), opened)
     req = service.create_request(source, sha=args.sha, baseline=args.baseline, candidate=args.candidate,
                                  change_key=args.change, engine=args.engine, loaded=loaded)
     del loaded

@@ -39,3 +39,31 @@ class TaskState:
 
 
 NULL_TASK = TaskState()
+
+
+class Ahead:
+    """`work()` on a thread of its own, started at once, for what the caller needs later (issue 16:
+    the inputs read while the store opens). result(): its value, or the exception it raised;
+    handed out once."""
+
+    def __init__(self, work: Callable[[], object], name: str = "signoff-ahead"):
+        self._value: object = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, args=(work,), name=name, daemon=True)
+        self._thread.start()
+
+    def _run(self, work) -> None:
+        try:
+            self._value = work()
+        except BaseException as exc:   # for whoever asks for the result
+            self._error = exc
+
+    def wait(self) -> None:
+        self._thread.join()
+
+    def result(self):
+        self.wait()
+        value, error, self._value, self._error = self._value, self._error, None, None
+        if error is not None:
+            raise error
+        return value

@@ -57,6 +57,10 @@ INPUT_HINT = "Check the files and options given to signoff review, then Retry."
 # Qt-free modules the window needs besides the service and the store: imported on the worker too,
 # so that the GUI thread is busy only with Qt's part.
 WARM_MODULES = ("signoff.core.search", "signoff.core.shown", "signoff.core.textdiff", "signoff.service.publishing")
+# `signoff review A B`: the plugins are loaded once the new request's table is interactive (or after
+# this long): loaded while the window opens it, their imports took turns with the open for the
+# interpreter, and a renderer looked up meanwhile waited for all of them (the registry's lock).
+WARM_AFTER_OPEN_S = 30.0
 
 
 # -- what every start shares (signoff.ui.app uses these too) ------------------------------
@@ -218,10 +222,13 @@ class Launcher(QObject):
     """The start-up sequence: start() shows the start-up window and opens the store on a thread;
     `ready` carries the shown MainWindow, `failed` the message when the store did not open.
 
-    `prepare(service, progress)` (`signoff review A B`): run on the same thread once the store is
-    open, while the GUI thread builds the workbench; it makes the request to open and returns its
-    id (its progress lines show in the start-up window). A SignoffError from it (bad input) fails
-    the start as a store error does: the message, Retry and Quit, a non-zero exit code."""
+    `prepare` (`signoff review A B`): called on the worker as each attempt starts, before the store
+    opens (it may start reading the inputs on a thread of its own then); what it returns,
+    `make(service, progress)`, runs on the worker once the store is open, while the GUI thread
+    builds the workbench: it makes the request to open and returns its id (its progress lines
+    show in the start-up window). A SignoffError from it (bad input) fails the start as a store
+    error does: the message, Retry and Quit, a non-zero exit code; a store that cannot be opened
+    is the error shown, before any of the inputs'."""
 
     ready = Signal(object)
     failed = Signal(str)
@@ -231,7 +238,7 @@ class Launcher(QObject):
     _load_failed = Signal(int, str, int)    # attempt, message, exit code
 
     def __init__(self, *, open_request: int | None = None, user: str | None = None, probe: bool = False,
-                 prepare: Callable[[object, Callable[[str], None]], int] | None = None,
+                 prepare: Callable[[], Callable[[object, Callable[[str], None]], int]] | None = None,
                  parent: QObject | None = None):
         super().__init__(parent)
         self.open_request = open_request
@@ -248,6 +255,7 @@ class Launcher(QObject):
         self._abandoned = False             # the user closed the start-up window
         self._probed: set[str] = set()
         self._store_opened = 0              # the attempt whose store opened (its failure is then `prepare`'s)
+        self._opened = threading.Event()    # the request `prepare` made is open (or will not be): warm up
         self.startup = StartupWindow()
         self.startup.closed.connect(self._startup_closed)
         self.startup.retryRequested.connect(self.retry)
@@ -268,6 +276,7 @@ class Launcher(QObject):
     def _load(self) -> None:
         self._attempt += 1
         self.error, self.exit_code = "", 0
+        self._opened.clear()
         self.startup.show_progress("Loading the workbench…")
         self._thread = threading.Thread(target=self._work, args=(self._attempt,), name="signoff-startup",
                                         daemon=True)
@@ -280,9 +289,12 @@ class Launcher(QObject):
             if self.prepare is None:
                 self._loaded.emit(attempt, open_service(self.user, progress=progress))
                 return
+            with _plain_imports():
+                make = self.prepare()               # e.g. the files' read, started now
             service = open_service(self.user, progress=progress, warm=False)
             self._loaded.emit(attempt, service)     # the GUI thread builds the workbench meanwhile
-            request_id = self.prepare(service, progress)
+            request_id = make(service, progress)
+            del make
             self._prepared.emit(attempt, int(request_id))
         except Exception as exc:
             from signoff.core.errors import SignoffError
@@ -296,7 +308,8 @@ class Launcher(QObject):
                 code = 70
             self._load_failed.emit(attempt, message or type(exc).__name__, code or 1)
             return
-        try:   # the other plugins and WARM_MODULES, while the GUI thread opens the request
+        self._opened.wait(WARM_AFTER_OPEN_S)
+        try:   # the other plugins and WARM_MODULES, once the GUI thread has opened the request
             warm_up()
         except Exception:
             log.warning("loading the plugins after the request failed", exc_info=True)
@@ -331,8 +344,10 @@ class Launcher(QObject):
     def _on_prepared(self, attempt: int, request_id: int) -> None:
         window, self._built = self._built, None
         if attempt != self._attempt or window is None:
+            self._opened.set()
             return
         if self._abandoned:
+            self._opened.set()
             window.shutdown()
             return
         window.refresh_inbox()                      # the inbox was listed before the request existed
@@ -344,6 +359,9 @@ class Launcher(QObject):
             if request_id is not None:              # the probe's end: the request's table is interactive
                 window.comparisonLoaded.connect(lambda *_: self._probe("interactive"))
             FirstPaint(window, lambda: self._probe("ready"))
+        if self.prepare is not None:                # the worker loads the plugins once this is open
+            window.comparisonLoaded.connect(lambda *_: self._opened.set())
+            window.loadFailed.connect(lambda *_: self._opened.set())
         window.show()
         self.startup.hand_over()
         if request_id is not None and not window.inbox.select(request_id):
@@ -393,6 +411,7 @@ class Launcher(QObject):
     def wait(self, timeout: float | None = None) -> bool:
         """Wait for the worker thread (True when none runs any more)."""
         t = self._thread
+        self._opened.set()                  # a worker waiting to load the plugins: not any more
         if t is not None:
             t.join(timeout)
         return t is None or not t.is_alive()
@@ -413,7 +432,7 @@ class Launcher(QObject):
 
 
 def launch(open_request: int | None = None, user: str | None = None, *, argv: list[str] | None = None,
-           prepare: Callable[[object, Callable[[str], None]], int] | None = None) -> int:
+           prepare: Callable[[], Callable[[object, Callable[[str], None]], int]] | None = None) -> int:
     """`signoff` (and `signoff demo`, `signoff review A B`): the start-up window, then the workbench;
     runs until the window closes and returns the exit code (non-zero when the store could not be
     opened, or `prepare` failed: see Launcher)."""

@@ -202,6 +202,27 @@ def test_exit_2_bad_input_and_unknown_commit(capsys, tmp_path):
     assert run(capsys, "no-such-command")[0] == 2
 
 
+def test_review_of_a_bad_file_is_one_line_and_stores_nothing(tmp_path, capsys, monkeypatch):
+    """The files are read on a thread while the store opens (issue 16): their error is still one
+    line, exit 2, and no request; a store that cannot be opened is the error reported first."""
+    monkeypatch.setenv("SIGNOFF_USER", "alice@example.com")
+    base, cand = files(tmp_path)
+    Path(cand).write_text("id,question,expected,prediction,score\n1,2+2,4,4,1.0\n,sky,blue,green,0.0\n")  # blank id
+    code, out, err = run(capsys, "review", base, cand, "--no-gui")
+    assert code == 2 and out == "" and err.startswith("signoff: ") and err.count("\n") == 1, err
+    assert "every row needs an id" in err
+    from signoff.store.store import Store
+
+    store = Store()
+    try:
+        assert store.list_requests() == []
+    finally:
+        store.close()
+    monkeypatch.setenv("SIGNOFF_DATABASE_URL", "postgresql://nobody@127.0.0.1:1/signoff")
+    code, _, err = run(capsys, "review", base, cand, "--no-gui")
+    assert code == 6 and err.startswith("signoff: ") and err.count("\n") == 1 and "blank" not in err, err
+
+
 def test_exit_3_pending(pending, capsys):
     code, out, _ = run(capsys, "status", "--sha", pending, "--json")
     assert code == 3 and json.loads(out)["status"] == "pending"

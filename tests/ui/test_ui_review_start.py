@@ -13,7 +13,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from signoff.cli.main import _make_review, build_parser, main, print_json_line
+from signoff.cli.main import _review_maker, build_parser, main, print_json_line
 from signoff.ui import startup
 from tests.support.reads import comparison_reads
 
@@ -34,9 +34,8 @@ def _files(tmp_path):
 
 
 def _launcher(qtbot, argv):
-    args = build_parser().parse_args(argv)
-    launcher = startup.Launcher(user="alice@example.com",
-                                prepare=lambda service, progress: _make_review(args, service, progress)[0].id)
+    args = build_parser().parse_args(["--user", "alice@example.com", *argv])
+    launcher = startup.Launcher(user=args.user, prepare=lambda: _review_maker(args))   # as cmd_gui makes it
     qtbot.addWidget(launcher.startup)
     return launcher
 
@@ -57,9 +56,23 @@ def _rows_as_json(frame, eval_set: str) -> list[dict]:
     return [json.loads(line) for line in out.getvalue().splitlines()]
 
 
+def _input_reads(monkeypatch) -> list[str]:
+    """The threads the files are read on (file_inputs.load: what create_request would call)."""
+    import threading
+
+    from signoff.service import file_inputs
+
+    threads: list[str] = []
+    real = file_inputs.load
+    monkeypatch.setattr(file_inputs, "load", lambda *a, **k: threads.append(threading.current_thread().name)
+                        or real(*a, **k))
+    return threads
+
+
 def test_review_opens_the_table_it_just_stored_in_one_process(qtbot, tmp_path, monkeypatch, capsys):
     paths = _files(tmp_path)
     reads = comparison_reads(monkeypatch)
+    input_reads = _input_reads(monkeypatch)
     launcher = _launcher(qtbot, ["review", str(paths["base"]), str(paths["cand"]), "--samples", str(paths["samples"])])
     said = []
     launcher._progress.connect(lambda _attempt, text: said.append(text))
@@ -74,6 +87,7 @@ def test_review_opens_the_table_it_just_stored_in_one_process(qtbot, tmp_path, m
         assert req.id in window.inbox.request_ids() and not launcher.startup.isVisible()
         assert {"Reading the files…", "Comparing cand…", "Saving the review request…"} <= set(said), said
         assert reads == []          # opened from the table in memory, not read back from its file
+        assert input_reads == ["signoff-inputs"]    # read once, on a thread of its own while the store opened
         frame = window.model.frame.copy()
     finally:
         assert launcher.wait(30)
@@ -108,3 +122,39 @@ def test_review_of_bad_input_fails_in_the_start_up_window_and_stores_nothing(qtb
         assert store.list_requests() == []
     finally:
         store.close()
+
+
+def test_review_retried_after_the_file_is_fixed_reads_it_again(qtbot, tmp_path):
+    """The read ahead is per attempt: Retry after fixing the file compares the fixed file."""
+    paths = _files(tmp_path)
+    pq.write_table(pa.table({"id": ["a", "b"], "answer": ["4", "Paris"]}), paths["cand"])   # no prediction column
+    launcher = _launcher(qtbot, ["review", str(paths["base"]), str(paths["cand"]), "--samples", str(paths["samples"])])
+    with qtbot.waitSignal(launcher.failed, timeout=60_000):
+        launcher.start()
+    assert "no output column" in launcher.startup.message.text() and launcher.exit_code == 2
+    assert launcher.wait(30)
+    pq.write_table(pa.table(CAND), paths["cand"])
+    with qtbot.waitSignal(launcher.ready, timeout=60_000) as ready:
+        launcher.startup.retry_button.click()
+    window = ready.args[0]
+    try:
+        qtbot.waitUntil(lambda: window.request is not None and len(window.model.frame) == 4, timeout=20_000)
+        assert set(window.model.frame["candidate_output"]) == set(CAND["prediction"])
+        assert [r.id for r in window.service.store.list_requests()] == [window.request.id]   # the failed try stored none
+    finally:
+        assert launcher.wait(30)
+        window.close()
+        window.service.store.close()
+
+
+def test_review_with_bad_input_and_no_store_reports_the_store(qtbot, tmp_path, monkeypatch):
+    """The files are read while the store opens; a store that cannot be opened is still the error shown."""
+    paths = _files(tmp_path)
+    monkeypatch.setenv("SIGNOFF_DATABASE_URL", "postgresql://nobody@127.0.0.1:1/signoff")
+    launcher = _launcher(qtbot, ["review", str(paths["base"]), str(tmp_path / "missing.parquet")])
+    with qtbot.waitSignal(launcher.failed, timeout=60_000):
+        launcher.start()
+    s = launcher.startup
+    assert "missing.parquet" not in s.message.text() and s.hint.text() == startup.STORE_HINT
+    assert launcher.exit_code == 6
+    assert launcher.wait(30)
