@@ -142,6 +142,12 @@ class IdLookup:
         return order
 
     @property
+    def in_id_order(self) -> bool:
+        """sorted_positions() is at hand (the ids sorted as one run), not a sort to wait for."""
+        built = self._sorted
+        return not len(self.ids) or (built is not None and len(built[1]) == 1)
+
+    @property
     def ready(self) -> bool:
         """The sorted order is built: a look-up is a binary search."""
         return self._sorted is not None
