@@ -149,7 +149,7 @@ class IdLookup:
         (10M shuffled ids as the bench's, processes of their own, A/B alternated, load ~2.3):
         1.55-1.73 against 6.6-7.3 s, peak +53 against +116 MiB (a bucket's ids and the int32
         order, not 8-byte indices of every row). Ids mostly alike make few buckets: as slow as
-        the whole sort at worst, never wrong.""
+        the whole sort at worst, never wrong."""
         ids = self.ids
         sample: list[str] = []
         for first, end in runs:
