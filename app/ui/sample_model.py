@@ -10,7 +10,9 @@ frame's text columns stay Arrow-backed (read cell by cell, for the rows
 shown, through `ArrowColumn`); numbers and classes are numpy arrays; `_rows`
 is an int array of the frame positions currently visible (filtered and in
 display order). Filtering and sorting are vectorised numpy / pyarrow over
-whole columns, then `_rows` is replaced in one model reset. Sample ids are
+whole columns, then `_rows` is replaced in one model reset. A sort whose order is
+not at hand (ids, text) is computed without Qt (`sort_plan`) and applied with `apply_sort`:
+the window runs it on a worker (app/ui/sample_view.py). Sample ids are
 found through an signoff.core.id_lookup.IdLookup (sorted positions, built on a
 spare core once the table is shown; a look-up before that scans the ids), not a
 pandas Index of a million Python strings.
