@@ -260,7 +260,7 @@ class ArrowColumn:
         return self.values[int(pos)].as_py()
 
     def sort_order(self, task=None) -> np.ndarray:
-        return pc.sort_indices(self.values, null_placement="at_end").to_numpy()
+        return pc.sort_indices(self.values).to_numpy()      # nulls last (Arrow's default)
 
 
 class PagedColumn:
@@ -289,7 +289,7 @@ class PagedColumn:
             chunks.extend(group.column(0).chunks)
             del group
         column = pa.chunked_array(chunks) if chunks else self.pages.columns([self.name]).column(0)
-        return pc.sort_indices(column, null_placement="at_end").to_numpy()
+        return pc.sort_indices(column).to_numpy()           # nulls last (Arrow's default)
 
 
 def as_text_series(series: pd.Series) -> pd.Series:

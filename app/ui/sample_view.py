@@ -52,6 +52,7 @@ class SampleView(QObject):
         self._shown_sort = (-1, Qt.SortOrder.AscendingOrder)   # what the rows are in (-1: worst first)
         self.sort_task = SingleTask(self)
         self._sorting: SortPlan | None = None      # the order being computed on the worker
+        self.model.modelReset.connect(self._frame_maybe_replaced)
         self.detail = DetailPane()
         self.blind_check = QCheckBox("blind (B)")
         self.blind_check.setToolTip("show the outputs as A and B in a random order per sample and hide which "
@@ -173,6 +174,12 @@ class SampleView(QObject):
         self.table.horizontalHeader().setSortIndicator(*self._shown_sort)
         self.w.banner.show_message(f"Sorting failed: {message}", details)
         self._show_sorting()
+
+    def _frame_maybe_replaced(self) -> None:
+        """A new table (a load starting or done): the old one's order is no one's any more."""
+        if self._sorting is not None and self._sorting.frame is not self.model.frame:
+            self._sorting = None
+            self.sort_task.cancel()
 
     def _stop_sorting(self) -> None:
         if self._sorting is not None:
