@@ -388,4 +388,5 @@ class MainWindow(QMainWindow):
         self.inbox.shutdown(wait)
         self.status.shutdown(wait)
         self.filters.shutdown(wait)
+        self.samples.shutdown(wait)
         self.loader.shutdown(wait)

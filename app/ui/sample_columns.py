@@ -91,6 +91,21 @@ class Prepared:
     slice_counts: dict | None = None      # slice column -> rows per value (the slice menu's counts)
 
 
+@dataclass
+class SortPlan:
+    """What sorting the table by one column takes (SampleTableModel.sort_plan): the order of
+    every frame position at hand (`order`: cheap or cached), or `compute(task=None)` that makes
+    it without Qt (the window runs it on a worker; `reads`: it reads the comparison file, never
+    on the GUI thread). `frame`: the frame it is of, so an order finishing after the frame was
+    replaced is not applied to the new one."""
+    key: str
+    frame: object
+    order: np.ndarray | None = None
+    compute: object = None              # (task=None) -> np.ndarray
+    cache: bool = False                 # keep the computed order in the model's sort keys
+    reads: bool = False
+
+
 # frame -> the pages of its other columns, for a paged comparison's frame (the window hands the
 # search worker the model's frame); by id with a weak reference: DataFrames are not hashable.
 _PAGED: dict[int, tuple[weakref.ref, ComparisonPages]] = {}
@@ -212,7 +227,7 @@ class _Categories:
         uniques = np.array(["(none)" if c < 0 else str(self.cats[c]) for c in present], dtype=object)
         return table[self.codes], uniques
 
-    def sort_order(self) -> np.ndarray:
+    def sort_order(self, task=None) -> np.ndarray:
         """By the values' text, missing first (as an empty text), ties in frame order."""
         text = np.array([str(c) for c in self.cats] + [""], dtype=object)
         rank = np.empty(len(text), dtype=np.int64)
@@ -244,8 +259,8 @@ class ArrowColumn:
     def __getitem__(self, pos):
         return self.values[int(pos)].as_py()
 
-    def sort_order(self) -> np.ndarray:
-        return pc.sort_indices(self.values, null_placement="at_end").to_numpy()
+    def sort_order(self, task=None) -> np.ndarray:
+        return pc.sort_indices(self.values).to_numpy()      # nulls last (Arrow's default)
 
 
 class PagedColumn:
@@ -262,9 +277,19 @@ class PagedColumn:
     def __getitem__(self, pos):
         return self.pages.value(self.name, int(pos))
 
-    def sort_order(self) -> np.ndarray:
-        """Sorting by it reads the whole column once (the one thing here that does)."""
-        return pc.sort_indices(self.pages.columns([self.name]).column(0), null_placement="at_end").to_numpy()
+    def sort_order(self, task=None) -> np.ndarray:
+        """Sorting by it reads the whole column once (the one thing here that does), on the
+        window's sort worker: a row group at a time through a reader of its own (`batches`
+        with `ahead`), so the table's cell reads never wait on the pages' lock meanwhile; a
+        newer sort stops it between row groups (`task`)."""
+        chunks = []
+        for _start, group in self.pages.batches([self.name], ahead=1):
+            if task is not None:
+                task.check()
+            chunks.extend(group.column(0).chunks)
+            del group
+        column = pa.chunked_array(chunks) if chunks else self.pages.columns([self.name]).column(0)
+        return pc.sort_indices(column).to_numpy()           # nulls last (Arrow's default)
 
 
 def as_text_series(series: pd.Series) -> pd.Series:

@@ -10,7 +10,9 @@ frame's text columns stay Arrow-backed (read cell by cell, for the rows
 shown, through `ArrowColumn`); numbers and classes are numpy arrays; `_rows`
 is an int array of the frame positions currently visible (filtered and in
 display order). Filtering and sorting are vectorised numpy / pyarrow over
-whole columns, then `_rows` is replaced in one model reset. Sample ids are
+whole columns, then `_rows` is replaced in one model reset. A sort whose order is
+not at hand (ids, text) is computed without Qt (`sort_plan`) and applied with `apply_sort`:
+the window runs it on a worker (app/ui/sample_view.py). Sample ids are
 found through an signoff.core.id_lookup.IdLookup (sorted positions, built on a
 spare core once the table is shown; a look-up before that scans the ids), not a
 pandas Index of a million Python strings.
@@ -71,6 +73,7 @@ from signoff.ui.sample_columns import (  # noqa: F401 (re-exported: the window a
     Column,
     MyLabel,
     Prepared,
+    SortPlan,
     _PAGED,
     PAGED_ROW_BYTES,
     PAGED_SLACK,
@@ -124,6 +127,12 @@ def _floats(series: pd.Series) -> np.ndarray:
     if series.dtype == np.float64:
         return series.to_numpy()   # the frame's own array, not a copy (80 MB at 10M rows): only read
     return pd.to_numeric(series, errors="coerce").to_numpy(dtype=float)
+
+
+def _factorized_order(series: pd.Series) -> np.ndarray:
+    """A column that is neither numbers nor Arrow text, in the order of its values' text."""
+    codes, _ = pd.factorize(as_text_series(series).fillna(""), sort=True)
+    return np.argsort(codes, kind="stable")
 
 
 def factorize_text(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
@@ -547,39 +556,57 @@ class SampleTableModel(QAbstractTableModel):
 
     # --- sorting ------------------------------------------------------------
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        """Sort now, on the calling thread (Qt's call, tests). The window's header sorts through
+        sort_plan / apply_sort, the costly orders on a worker (app/ui/sample_view.py)."""
+        plan = self.sort_plan(column)
+        if plan is not None:
+            self.apply_sort(plan, plan.order if plan.order is not None else plan.compute(), order)
+
+    def sort_plan(self, column: int) -> SortPlan | None:
+        """How to sort by `column`: the order at hand when it is cheap (class, delta, mine,
+        labels, float columns: a numpy argsort of a small or float array) or cached, else the
+        function that computes it without Qt (ids, text: a whole-column sort; a paged column
+        is read whole first)."""
         if not (0 <= column < len(self.columns_)) or not len(self.frame):
-            return
+            return None
         key = self.columns_[column].key
+        plan = SortPlan(key, self.frame, order=self._sort_keys.get(key))
         if key == "class":
             # Regression severity: the comparison's own order (worst class first, then the
             # biggest drop in score), signoff.core.compare.
-            idx = np.arange(len(self.frame))
-        elif key == "delta":
-            idx = self._sort_keys.get("delta")
-            if idx is None:
-                idx = self._sort_keys["delta"] = np.argsort(np.nan_to_num(self._arrays["delta"], nan=np.inf),
-                                                            kind="stable")
+            plan.order = np.arange(len(self.frame))
         elif key == "mine":
-            idx = np.argsort(self._labeled.astype(np.int8), kind="stable")
+            plan.order = np.argsort(self._labeled.astype(np.int8), kind="stable")
         elif key == "labels":   # by how many labeled, disagreements last within a count
             count = self._labeled.astype(np.int16) * 2 + self._others_labeled.astype(np.int16) * 2 \
                 + self._disagree.astype(np.int16)
-            idx = np.argsort(count, kind="stable")
-        elif key in self._arrays and self._arrays[key].dtype == float:
-            idx = self._sort_keys.get(key)
-            if idx is None:
-                idx = self._sort_keys[key] = np.argsort(np.nan_to_num(self._arrays[key], nan=np.inf), kind="stable")
+            plan.order = np.argsort(count, kind="stable")
+        elif plan.order is not None:
+            pass
+        elif key in self._arrays and self._arrays[key].dtype == float:   # delta, scores
+            plan.order = self._sort_keys[key] = np.argsort(np.nan_to_num(self._arrays[key], nan=np.inf),
+                                                           kind="stable")
         elif key == "id":
-            idx = self._id_index.sorted_positions()
+            ids = self._id_index     # its merged order is kept by the look-up itself
+            plan.order = ids.sorted_positions() if ids.in_id_order else None
+            plan.compute = lambda task=None: ids.sorted_positions()
         elif isinstance(self._arrays.get(key), (ArrowColumn, PagedColumn, _Categories)):
-            idx = self._sort_keys.get(key)
-            if idx is None:
-                idx = self._sort_keys[key] = self._arrays[key].sort_order()
+            plan.compute, plan.cache = self._arrays[key].sort_order, True
+            plan.reads = isinstance(self._arrays[key], PagedColumn)
         else:
-            idx = self._sort_keys.get(key)
-            if idx is None:
-                codes, _ = pd.factorize(as_text_series(self.frame[key]).fillna(""), sort=True)
-                idx = self._sort_keys[key] = np.argsort(codes, kind="stable")
+            series = self.frame[key]
+            plan.compute, plan.cache = (lambda task=None: _factorized_order(series)), True
+        return plan
+
+    def apply_sort(self, plan: SortPlan, idx: np.ndarray, order: Qt.SortOrder) -> bool:
+        """Show the rows in `idx` order (descending: reversed), the selection kept; False (and
+        nothing changed) when the frame it was computed for was replaced meanwhile or its column
+        is gone."""
+        keys = [c.key for c in self.columns_]
+        if plan.frame is not self.frame or plan.key not in keys or len(idx) != len(self.frame):
+            return False
+        if plan.cache:
+            self._sort_keys[plan.key] = idx
         if order == Qt.SortOrder.DescendingOrder:
             idx = idx[::-1].copy()
         self.layoutAboutToBeChanged.emit()
@@ -591,6 +618,7 @@ class SampleTableModel(QAbstractTableModel):
             row = int(self._visible_of[pos]) if pos < len(self._visible_of) else -1
             self.changePersistentIndex(pi, self.index(row, pi.column()) if row >= 0 else QModelIndex())
         self.layoutChanged.emit()
+        return True
 
     def reset_order(self) -> None:
         """Back to the comparison's own order: worst first."""

@@ -290,6 +290,8 @@ class TableFilters(QObject):
                    f"{self.model.visible_count():,} found so far"
         elif self.searching:
             text = "searching… · " + text
+        if self.samples.sorting is not None:      # an order computed on a worker (sample_view.py)
+            text = f"sorting by {self.samples.sorting}… · " + text
         self.count_label.setText(text)
         if getattr(self.w, "queues", None) is not None:
             self.w.queues.update_buttons()     # "7/79" per class

@@ -114,3 +114,19 @@ def test_a_sort_by_id_while_the_runs_are_being_built_gets_the_whole_order(monkey
             t.join()
         assert got == want
         assert found == [first.get("s7")] * 3
+
+
+@pytest.mark.parametrize("kind", ["repeats", "one id", "all null", "unique", "prefixes"])
+def test_the_merged_order_is_one_sort_of_the_whole_column(monkeypatch, kind):
+    """The runs are merged a bucket of the ids' range at a time (_merge): whatever the ids
+    (repeats across runs, one id everywhere: one bucket, nulls, ids that are prefixes of
+    others), the order is the whole column's stable sort."""
+    monkeypatch.setattr(id_lookup, "RUN_ROWS", 16)
+    monkeypatch.setattr(id_lookup, "SAMPLE_PER_RUN", 3)
+    rng = np.random.default_rng(5)
+    ids = {"repeats": _ids(700, seed=3), "one id": ["s1"] * 300, "all null": [None] * 50,
+           "unique": [f"s{int(v)}" for v in rng.permutation(700)],
+           "prefixes": ["a" * int(v) for v in rng.integers(0, 30, 400)]}[kind]
+    lookup = IdLookup(_chunked(ids, 37))
+    assert lookup.sorted_positions().tolist() == _expected_order(ids)
+    assert {v: lookup.position(v) for v in set(ids) - {None}} == _expected_first(ids)
