@@ -144,7 +144,8 @@ def cmd_review(args) -> int:
     return cmd_gui(args, prepare=lambda: _review_maker(args))
 
 
-_REVIEW_READ_MODULES = ("signoff.plugins.files.pair", "signoff.plugins.common.evalset", "signoff.service.file_inputs",
+_REVIEW_READ_MODULES = ("signoff.plugins.files.pair", "signoff.plugins.common.evalset",
+                        "signoff.plugins.common.local_files", "signoff.service.file_inputs",
                         "signoff.service.new_review", "signoff.service.signer", "signoff.core.local_review")
 
 

@@ -32,6 +32,7 @@ from signoff.core.errors import InputError
 from signoff.core.hashing import combine_hashes, sha256_bytes
 from signoff.core.model import EvalSetData, EvalSetFiles
 from signoff.core.sample_columns import other_sample_columns
+from signoff.plugins.common.local_files import check_unchanged
 from signoff.core.tasks import TaskState
 
 from .paths import clean_relpath
@@ -89,7 +90,9 @@ def _built_eval_set(spec: EvalSetSpec, files: list[TableFile], *, read_bytes: Re
     text = [spec.id_column, spec.input_column, spec.reference_column, spec.output_column]
 
     def parsed(file: TableFile, exact: str):
-        return _read(file, text, exact), sha256_bytes(file.data)
+        raw, digest = _read(file, text, exact), sha256_bytes(file.data)
+        check_unchanged(file.data)   # a mapped file: what was hashed is what was parsed
+        return raw, digest
 
     raws, hashes = [], []
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="signoff-read") as pool:

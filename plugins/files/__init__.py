@@ -41,6 +41,7 @@ from signoff.core.tasks import TaskState
 from signoff.plugin_api import CliOption, RequestContext, Source
 from signoff.plugins.common import clean_relpath, load_eval_sets
 from signoff.plugins.common.evalset import eval_set_files
+from signoff.plugins.common.local_files import read_file
 from signoff.plugins.common.policy import no_policy_error, policy_from_repo, read_policy_file
 
 CONFIG_FILE = "signoff.toml"
@@ -229,8 +230,7 @@ class FilesSource(Source):
         """The bytes of `path` (relative) in the folder of `side`: samples, baseline or candidate."""
         full = self._file(side, path)
         try:
-            with open(full, "rb") as f:
-                return f.read()
+            return read_file(full)
         except OSError as exc:
             raise InputError(f"cannot read {full} ({side}): {exc.strerror}") from None
 

@@ -284,9 +284,10 @@ def _parquet_samples(path: str, columns: dict[str, str]) -> bytes:
 
 
 def _bytes(path: str) -> bytes:
+    from signoff.plugins.common.local_files import read_file
+
     try:
-        with open(path, "rb") as f:
-            return f.read()
+        return read_file(path)
     except FileNotFoundError:
         from signoff.core.errors import NotFoundError
 
