@@ -57,6 +57,17 @@ def write(root: Path, files: dict[str, bytes | str]) -> None:
         path.write_bytes(data.encode() if isinstance(data, str) else data)
 
 
+def files_workspace(root: Path, fmt: str) -> Path:
+    """The files source's layout under `root`: the policy, the samples, runs/v1 (baseline) and runs/v2."""
+    write(root, {
+        "signoff.toml": SIGNOFF_TOML.format(ext=fmt),
+        f"evals/texts.{fmt}": table_bytes(SAMPLES, fmt),
+        f"runs/v1/predictions/texts.{fmt}": table_bytes(predictions(BASE_OUT), fmt),
+        f"runs/v2/predictions/texts.{fmt}": table_bytes(predictions(CAND_OUT), fmt),
+    })
+    return root
+
+
 def init_repo(path: Path, branch: str = "main") -> git.Repo:
     repo = git.Repo.init(path, initial_branch=branch)
     with repo.config_writer() as cw:
@@ -124,5 +135,5 @@ def kit() -> SimpleNamespace:
     return SimpleNamespace(
         AUTHOR=AUTHOR, SIGNOFF_TOML=SIGNOFF_TOML, SAMPLES=SAMPLES, BASE_OUT=BASE_OUT, CAND_OUT=CAND_OUT,
         table_bytes=table_bytes, png_bytes=png_bytes, write=write, init_repo=init_repo, commit=commit,
-        predictions=predictions, make_history=make_history,
+        predictions=predictions, make_history=make_history, files_workspace=files_workspace,
     )

@@ -14,13 +14,7 @@ from signoff.plugins.files import FilesSource
 
 @pytest.fixture
 def workspace(kit, tmp_path):
-    kit.write(tmp_path, {
-        "signoff.toml": kit.SIGNOFF_TOML.format(ext="csv"),
-        "evals/texts.csv": kit.table_bytes(kit.SAMPLES, "csv"),
-        "runs/v1/predictions/texts.csv": kit.table_bytes(kit.predictions(kit.BASE_OUT), "csv"),
-        "runs/v2/predictions/texts.csv": kit.table_bytes(kit.predictions(kit.CAND_OUT), "csv"),
-    })
-    return tmp_path
+    return kit.files_workspace(tmp_path, "csv")
 
 
 def test_happy_path(kit, workspace):

@@ -18,13 +18,7 @@ from signoff.plugins.files import FilesSource
 
 @pytest.fixture
 def workspace(kit, tmp_path):
-    kit.write(tmp_path, {
-        "signoff.toml": kit.SIGNOFF_TOML.format(ext="parquet"),
-        "evals/texts.parquet": kit.table_bytes(kit.SAMPLES, "parquet"),
-        "runs/v1/predictions/texts.parquet": kit.table_bytes(kit.predictions(kit.BASE_OUT), "parquet"),
-        "runs/v2/predictions/texts.parquet": kit.table_bytes(kit.predictions(kit.CAND_OUT), "parquet"),
-    })
-    return tmp_path
+    return kit.files_workspace(tmp_path, "parquet")
 
 
 def _source(root) -> FilesSource:
