@@ -36,7 +36,8 @@ def test_a_parquet_input_is_mapped_and_hashed_as_its_bytes(workspace):
         f"samples:{_sha(workspace / 'evals/texts.parquet')}",
         f"baseline:{_sha(workspace / 'runs/v1/predictions/texts.parquet')}",
         f"candidate:{_sha(workspace / 'runs/v2/predictions/texts.parquet')}"])
-    got = dict(zip(compare(data).table["id"], compare(data).table["class"].astype(str)))
+    table = compare(data).table
+    got = dict(zip(table["id"], table["class"].astype(str)))
     assert got == {"s-0": "unchanged", "s-1": "improved", "s-2": "regressed", "s-3": "unchanged",
                    "s-4": "changed", "s-5": "changed"}
 
