@@ -14,6 +14,7 @@ a test that needs it (so the load overlaps other tests), stopped by its PID
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -101,3 +102,7 @@ class PrismServer:
         self.process = None
         if self._log:
             self._log.close()
+            self._log = None
+        if self.log_path is not None:   # its folder too: every run's would pile up in /tmp
+            shutil.rmtree(self.log_path.parent, ignore_errors=True)
+            self.log_path = None

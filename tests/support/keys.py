@@ -10,8 +10,10 @@ files, and the signoff.toml [signers.keys] that lists them.
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import os
+import shutil
 import tempfile
 from functools import lru_cache
 from pathlib import Path
@@ -38,7 +40,9 @@ def public_line(user: str, gen: int = 0) -> str:
 
 @lru_cache(maxsize=None)
 def _folder() -> Path:
-    return Path(tempfile.mkdtemp(prefix="signoff-test-keys-"))
+    folder = Path(tempfile.mkdtemp(prefix="signoff-test-keys-"))
+    atexit.register(shutil.rmtree, folder, True)   # one a test process: they piled up in /tmp
+    return folder
 
 
 @lru_cache(maxsize=None)
