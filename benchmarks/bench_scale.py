@@ -22,6 +22,14 @@ Signoff's modules: ~0.2 s a process that a user never pays; bench_cli_startup.py
 
 and prints wall time and peak memory (the child's ru_maxrss, from os.wait4) of each, files ->
 interactive (request + window) against the floor, the ratio, and the stored size per sample.
+
+Fresh memory: it first prints what this machine charges for memory a process touches for the
+first time (a child fills 1 GiB, then fills it again at once). On a virtual machine whose host
+backs guest memory lazily and takes freed memory back within seconds (this project's 2-core
+Firecracker VM: ~2.4 s of system time a GiB, against ~0.15 s once backed), every multi-GiB
+process pays that, the floor included. `--warm-memory GIB` has a child touch GIB GiB just before
+each timed process, so the timed process gets memory the host has backed, as on a machine
+without that cost; the report says which way it ran.
 """
 
 from __future__ import annotations
@@ -59,9 +67,46 @@ print(samples.num_rows, int((cls != 4).sum()))
 """
 
 
-def run(argv: list[str], env: dict, *, until: str | None = None, check: bool = True) -> tuple[float, float, str]:
+LAST_CPU = [0.0, 0.0]   # user, system CPU seconds of the last process run() waited for
+WARM_GIB = 0   # --warm-memory: GiB a child touches just before each timed process (0: cold, as the machine gives it)
+
+TOUCH = r"""
+import sys, time
+import numpy as np
+gib = int(sys.argv[1])
+if gib < 0:   # the probe: 1 GiB touched fresh, then the same again at once (its pages still backed)
+    times = []
+    for _ in range(2):
+        t = time.perf_counter()
+        block = np.ones(1 << 30, dtype=np.uint8)
+        times.append(time.perf_counter() - t)
+        del block
+    print("FRESH %.3f %.3f" % tuple(times))
+else:
+    blocks = [np.ones(1 << 30, dtype=np.uint8) for _ in range(gib)]
+"""
+
+
+def fresh_memory_probe() -> str:
+    """This machine's cost of memory touched for the first time, in s/GiB: fresh, then backed."""
+    out = subprocess.run([sys.executable, "-c", TOUCH, "-1"], capture_output=True, text=True, check=True).stdout
+    fresh, backed = (float(x) for x in out.split("FRESH")[1].split())
+    return f"fresh memory costs {fresh:.2f} s a GiB on first touch, {backed:.2f} s once backed (1 GiB filled twice)"
+
+
+def warm_memory() -> None:
+    """--warm-memory: a child touches WARM_GIB GiB and exits; the next process gets backed memory."""
+    if WARM_GIB > 0:
+        subprocess.run([sys.executable, "-c", TOUCH, str(WARM_GIB)], check=True)
+
+
+def run(argv: list[str], env: dict, *, until: str | None = None, check: bool = True,
+        timed: bool = True) -> tuple[float, float, str]:
     """Wall seconds (from before the process starts to its exit, or to a stdout line starting with
-    `until`), its peak memory in MiB, and its stdout."""
+    `until`), its peak memory in MiB, and its stdout. `timed`: a figure of the report (warmed
+    first under --warm-memory); set-up steps pass False."""
+    if timed:
+        warm_memory()
     t0 = time.perf_counter()
     proc = subprocess.Popen(argv, env=env, cwd=ROOT, stdout=subprocess.PIPE, text=True)
     out, stop = [], None
@@ -71,6 +116,7 @@ def run(argv: list[str], env: dict, *, until: str | None = None, check: bool = T
             stop = time.perf_counter()
     _pid, status, usage = os.wait4(proc.pid, 0)
     end = time.perf_counter()
+    LAST_CPU[:] = [usage.ru_utime, usage.ru_stime]
     proc.returncode = os.waitstatus_to_exitcode(status)
     if check and proc.returncode != 0:
         raise SystemExit(f"{argv[:4]} failed with exit {proc.returncode}:\n{''.join(out)}")
@@ -148,7 +194,7 @@ def review_one_process(root: Path, work: Path, env: dict) -> dict:
         subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
     renv = {**env, "SIGNOFF_HOME": str(home), "SIGNOFF_USER": "alice@example.com", "SIGNOFF_SIGNING_KEY": str(key),
             "SIGNOFF_CONFIG_DIR": str(home / "config"), "SIGNOFF_STARTUP_PROBE": "1"}
-    run([sys.executable, "-m", "signoff", "status", "--sha", "0" * 40], renv, check=False)
+    run([sys.executable, "-m", "signoff", "status", "--sha", "0" * 40], renv, check=False, timed=False)
     review_s, review_mb, out = run([sys.executable, "-m", "signoff", "review",
                                     str(root / "base" / "predictions" / "support.parquet"),
                                     str(root / "cand" / "predictions" / "support.parquet"),
@@ -188,27 +234,30 @@ def child_env(work: Path) -> dict:
 def measure(n: int, work: Path, skip_window: bool, repeat: int = 1, engine: str = "auto") -> dict:
     env = child_env(work)
     root = work / f"ws-{n}"
-    gen_s, _mb, out = run([sys.executable, __file__, "--generate", str(n), str(root)], env)
+    gen_s, _mb, out = run([sys.executable, __file__, "--generate", str(n), str(root)], env, timed=False)
     arrow_bytes = int(out.split("ARROW")[1].split()[0])
     print(f"\n{n:,} samples: generated in {gen_s:.1f} s; Parquet files {dir_size(root) / 2**20:.0f} MiB, "
           f"{arrow_bytes / 2**20:.0f} MiB as Arrow ({arrow_bytes / n:.0f} bytes per sample)")
     rows = []
     for _ in range(repeat):   # the floor and the request alternate: both see the same load
         floor_s, floor_mb, _ = run([sys.executable, "-c", FLOOR, str(root)], env)
+        floor_sys = LAST_CPU[1]
         home = work / f"home-{n}"
         shutil.rmtree(home, ignore_errors=True)
         home.mkdir()
         henv = {**env, "SIGNOFF_HOME": str(home), "SIGNOFF_USER": "ci@example.com"}
         # The store exists (as in CI, where it is the team's): its creation and migrations are not timed.
-        run([sys.executable, "-m", "signoff", "status", "--sha", "0" * 40], henv, check=False)
+        run([sys.executable, "-m", "signoff", "status", "--sha", "0" * 40], henv, check=False, timed=False)
         before = dir_size(home)
         request_s, request_mb, out = run([sys.executable, "-m", "signoff", "request", "--source", "files",
                                           "--samples", str(root), "--baseline-dir", str(root / "base"),
                                           "--candidate-dir", str(root / "cand"), "--policy",
                                           str(root / "signoff.toml"), "--sha", SHA,
                                           *(["--engine", engine] if engine != "auto" else [])], henv)
+        request_user, request_sys = LAST_CPU
         request_id = int(out.strip().splitlines()[-1])
-        row = {"n": n, "floor_s": floor_s, "floor_mb": floor_mb, "request_s": request_s, "request_mb": request_mb,
+        row = {"n": n, "floor_s": floor_s, "floor_mb": floor_mb, "floor_sys_s": floor_sys, "request_s": request_s, "request_mb": request_mb,
+               "request_user_s": request_user, "request_sys_s": request_sys,
                "stored_per_sample": (dir_size(home) - before) / n}
         if not skip_window:
             win_s, win_mb, out = run([sys.executable, __file__, "--window", str(home), str(request_id)], henv,
@@ -234,11 +283,13 @@ def measure(n: int, work: Path, skip_window: bool, repeat: int = 1, engine: str 
 
 def report(r: dict) -> None:
     print(f"  floor (pyarrow read + outputs differ + class), whole process: {r['floor_s'] * 1000:7.0f} ms, "
-          f"peak {r['floor_mb']:6.0f} MiB")
+          f"peak {r['floor_mb']:6.0f} MiB, system CPU {r['floor_sys_s']:.1f} s")
     print(f"  signoff request (files -> comparison stored):                 {r['request_s'] * 1000:7.0f} ms, "
           f"peak {r['request_mb']:6.0f} MiB ({r['request_s'] / r['floor_s']:.1f}x floor time, "
           f"{r['request_mb'] / r['floor_mb']:.2f}x floor memory; target <= 1.2x)"
           + ("; 10M target <= 25 s" if r["n"] >= 10_000_000 else ""))
+    print(f"  the request's CPU (both cores): user {r['request_user_s']:.1f} s, system {r['request_sys_s']:.1f} s "
+          "(system: mostly the kernel's cost of fresh memory; see the top)")
     print(f"  stored per sample (what the request added to the store):       {r['stored_per_sample']:7.0f} bytes")
     if "window_s" in r:
         total = r["request_s"] + r["window_s"]
@@ -277,6 +328,8 @@ def main() -> int:
     ap.add_argument("--engine", default="auto", choices=("auto", "memory", "out-of-core"),
                     help="`signoff request --engine` (default: auto, as a user runs it)")
     ap.add_argument("--repeat", type=int, default=3, help="runs per size, medians reported (default 3)")
+    ap.add_argument("--warm-memory", type=int, default=0, metavar="GIB",
+                    help="touch GIB GiB in a child just before each timed process (default 0: cold; see the top)")
     ap.add_argument("--window", nargs=2, metavar=("HOME", "REQUEST"), help=argparse.SUPPRESS)
     ap.add_argument("--generate", nargs=2, metavar=("N", "DIR"), help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -289,8 +342,12 @@ def main() -> int:
         return 0
     with open("/proc/loadavg") as f:
         load = " ".join(f.read().split()[:3])
+    global WARM_GIB
+    WARM_GIB = max(0, args.warm_memory)
     print(f"signoff scale benchmark: {os.cpu_count()} cores, load average {load} at the start, "
           f"engine {args.engine}")
+    print(f"{fresh_memory_probe()}; timed processes: "
+          + (f"warmed ({WARM_GIB} GiB touched just before each)" if WARM_GIB else "cold (memory as the machine gives it)"))
     work = Path(tempfile.mkdtemp(prefix="signoff-scale-"))
     try:
         for n in args.sizes:
