@@ -311,7 +311,8 @@ def _ids(series: pd.Series, column: str, file: "TableFile | str") -> pd.Series:
     elif pd.api.types.is_float_dtype(dtype):
         # Whole numbers read as floats (a column with gaps) must not become "7.0".
         values = series.to_numpy(dtype=float)
-        wrong = ~np.isfinite(values) | (values % 1 != 0) | (np.abs(values) >= 2**63)
+        with np.errstate(invalid="ignore"):   # inf % 1 is NaN (a warning): isfinite names that row
+            wrong = ~np.isfinite(values) | (values % 1 != 0) | (np.abs(values) >= 2**63)
         if wrong.any():
             raise bad(int(np.flatnonzero(wrong)[0]))
         ids = series.astype("int64").astype(str)
