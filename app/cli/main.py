@@ -141,7 +141,7 @@ def cmd_review(args) -> int:
     # its worker imports and opens the store, then compared and stored there while Qt builds the
     # workbench, which then opens the comparison still in memory (app/ui/startup.py Launcher
     # `prepare`; ReviewService._prime).
-    return cmd_gui(args, prepare=lambda: _review_maker(args))
+    return cmd_gui(args, prepare=ReviewAttempts(args))
 
 
 _REVIEW_READ_MODULES = ("signoff.plugins.files.pair", "signoff.plugins.common.evalset",
@@ -149,23 +149,35 @@ _REVIEW_READ_MODULES = ("signoff.plugins.files.pair", "signoff.plugins.common.ev
                         "signoff.service.new_review", "signoff.service.signer", "signoff.core.local_review")
 
 
-def _review_maker(args):
-    """The start-up worker's `prepare` (app/ui/startup.py Launcher), for one attempt: the files'
-    read starts now, before the store opens; the returned `make(service, progress)` takes them.
-    What the read imports is imported here first: the worker's imports skip PySide6's import
-    hook (startup._plain_imports; ~0.1 s on these), a thread of its own would not."""
-    import importlib
+class ReviewAttempts:
+    """The GUI `signoff review`'s `prepare` (app/ui/startup.py Launcher), called on the start-up
+    worker as each attempt starts: the files' read starts then, before the store opens, and the
+    returned `make(service, progress)` takes it. A Retry (after the store could not be opened,
+    say) first waits for the last attempt's read to end and lets it go, so a quick Retry never
+    holds two reads of the files at once (1M samples: ~0.5 GB each).
+    What the read imports is imported on the worker first: its imports skip PySide6's import
+    hook (startup._plain_imports; ~0.1 s on these), the read's own thread would not."""
 
-    from signoff.core.tasks import Ahead
+    def __init__(self, args):
+        self.args = args
+        self._reading = None
 
-    for name in _REVIEW_READ_MODULES:
-        importlib.import_module(name)
-    reading = Ahead(lambda: _review_inputs(args), name="signoff-inputs")
+    def __call__(self):
+        import importlib
 
-    def make(service, progress) -> int:
-        progress("Reading the files…")
-        return _make_review(args, service, progress, inputs=reading.result())[0].id
-    return make
+        from signoff.core.tasks import Ahead
+
+        if self._reading is not None:
+            self._reading.discard()
+        for name in _REVIEW_READ_MODULES:
+            importlib.import_module(name)
+        args = self.args
+        reading = self._reading = Ahead(lambda: _review_inputs(args), name="signoff-inputs")
+
+        def make(service, progress) -> int:
+            progress("Reading the files…")
+            return _make_review(args, service, progress, inputs=reading.result())[0].id
+        return make
 
 
 class _ReviewInputs:

@@ -61,6 +61,11 @@ class Ahead:
     def wait(self) -> None:
         self._thread.join()
 
+    def discard(self) -> None:
+        """Wait for the work to end and let its value go (an attempt given up, whose value nobody takes)."""
+        self.wait()
+        self._value = self._error = None
+
     def result(self):
         self.wait()
         value, error, self._value, self._error = self._value, self._error, None, None

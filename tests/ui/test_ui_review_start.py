@@ -13,7 +13,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from signoff.cli.main import _review_maker, build_parser, main, print_json_line
+from signoff.cli.main import ReviewAttempts, build_parser, main, print_json_line
 from signoff.ui import startup
 from tests.support.reads import comparison_reads
 
@@ -35,7 +35,7 @@ def _files(tmp_path):
 
 def _launcher(qtbot, argv):
     args = build_parser().parse_args(["--user", "alice@example.com", *argv])
-    launcher = startup.Launcher(user=args.user, prepare=lambda: _review_maker(args))   # as cmd_gui makes it
+    launcher = startup.Launcher(user=args.user, prepare=ReviewAttempts(args))   # as cmd_gui makes it
     qtbot.addWidget(launcher.startup)
     return launcher
 
@@ -158,3 +158,46 @@ def test_review_with_bad_input_and_no_store_reports_the_store(qtbot, tmp_path, m
     assert "missing.parquet" not in s.message.text() and s.hint.text() == startup.STORE_HINT
     assert launcher.exit_code == 6
     assert launcher.wait(30)
+
+
+def test_review_retried_at_once_never_holds_two_reads(qtbot, tmp_path, monkeypatch):
+    """Retry right after the store failed, while that attempt's read still runs: the new attempt
+    waits for it to end (and lets it go) before it reads, so the files are never read twice at once."""
+    import threading
+    import time
+
+    from signoff.cli import main as cli
+
+    paths = _files(tmp_path)
+    running, most, reads, lock = [0], [0], [0], threading.Lock()
+    real = cli._review_inputs
+
+    def slow_read(args):
+        with lock:
+            running[0] += 1
+            reads[0] += 1
+            most[0] = max(most[0], running[0])
+        try:
+            time.sleep(1.5)   # a large read: the store's failure comes long before its end
+            return real(args)
+        finally:
+            with lock:
+                running[0] -= 1
+
+    monkeypatch.setattr(cli, "_review_inputs", slow_read)
+    monkeypatch.setenv("SIGNOFF_DATABASE_URL", "postgresql://nobody@127.0.0.1:1/signoff")
+    launcher = _launcher(qtbot, ["review", str(paths["base"]), str(paths["cand"]), "--samples", str(paths["samples"])])
+    with qtbot.waitSignal(launcher.failed, timeout=60_000):
+        launcher.start()
+    assert launcher.exit_code == 6 and running[0] == 1   # the first read still runs
+    monkeypatch.delenv("SIGNOFF_DATABASE_URL")
+    with qtbot.waitSignal(launcher.ready, timeout=60_000) as ready:
+        launcher.startup.retry_button.click()
+    window = ready.args[0]
+    try:
+        qtbot.waitUntil(lambda: window.request is not None and len(window.model.frame) == 4, timeout=20_000)
+        assert reads[0] == 2 and most[0] == 1
+    finally:
+        assert launcher.wait(30)
+        window.close()
+        window.service.store.close()
