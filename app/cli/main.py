@@ -154,25 +154,30 @@ class ReviewAttempts:
     worker as each attempt starts: the files' read starts then, before the store opens, and the
     returned `make(service, progress)` takes it. A Retry (after the store could not be opened,
     say) first waits for the last attempt's read to end and lets it go, so a quick Retry never
-    holds two reads of the files at once (1M samples: ~0.5 GB each).
+    holds two reads of the files at once (1M samples: ~0.5 GB each). The last read is held
+    weakly: a failed attempt's read is freed when it ends, not kept while the failure shows.
     What the read imports is imported on the worker first: its imports skip PySide6's import
     hook (startup._plain_imports; ~0.1 s on these), the read's own thread would not."""
 
     def __init__(self, args):
         self.args = args
-        self._reading = None
+        self._last = lambda: None   # a weak reference to the last attempt's read (alive while it runs)
 
     def __call__(self):
         import importlib
+        import weakref
 
         from signoff.core.tasks import Ahead
 
-        if self._reading is not None:
-            self._reading.discard()
+        last = self._last()
+        if last is not None:
+            last.discard()
+        del last
         for name in _REVIEW_READ_MODULES:
             importlib.import_module(name)
         args = self.args
-        reading = self._reading = Ahead(lambda: _review_inputs(args), name="signoff-inputs")
+        reading = Ahead(lambda: _review_inputs(args), name="signoff-inputs")
+        self._last = weakref.ref(reading)
 
         def make(service, progress) -> int:
             progress("Reading the files…")

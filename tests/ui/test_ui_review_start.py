@@ -168,8 +168,12 @@ def test_review_retried_at_once_never_holds_two_reads(qtbot, tmp_path, monkeypat
 
     from signoff.cli import main as cli
 
+    import gc
+    import weakref
+
     paths = _files(tmp_path)
     running, most, reads, lock = [0], [0], [0], threading.Lock()
+    read_values = []
     real = cli._review_inputs
 
     def slow_read(args):
@@ -179,7 +183,9 @@ def test_review_retried_at_once_never_holds_two_reads(qtbot, tmp_path, monkeypat
             most[0] = max(most[0], running[0])
         try:
             time.sleep(1.5)   # a large read: the store's failure comes long before its end
-            return real(args)
+            value = real(args)
+            read_values.append(weakref.ref(value))
+            return value
         finally:
             with lock:
                 running[0] -= 1
@@ -190,6 +196,9 @@ def test_review_retried_at_once_never_holds_two_reads(qtbot, tmp_path, monkeypat
     with qtbot.waitSignal(launcher.failed, timeout=60_000):
         launcher.start()
     assert launcher.exit_code == 6 and running[0] == 1   # the first read still runs
+    qtbot.waitUntil(lambda: running[0] == 0 and len(read_values) == 1, timeout=20_000)
+    gc.collect()
+    qtbot.waitUntil(lambda: read_values[0]() is None, timeout=5_000)   # the failed attempt's files not kept
     monkeypatch.delenv("SIGNOFF_DATABASE_URL")
     with qtbot.waitSignal(launcher.ready, timeout=60_000) as ready:
         launcher.startup.retry_button.click()
